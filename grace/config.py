@@ -1,0 +1,82 @@
+"""Where GRACE keeps its state and secrets.
+
+All state lives under one data directory, `$GRACE_HOME` (default `~/.grace`): the warehouse,
+the demo inputs, users and logs. The pseudonymisation key is *not* state of the warehouse:
+it comes from `$GRACE_HMAC_KEY`, or from the file named by `$GRACE_HMAC_KEY_FILE`, or from
+`$GRACE_HOME/secrets/hmac.key` (created with a random key on first use, mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from grace.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = REPO_ROOT / "sql"
+CONTRACTS_DIR = REPO_ROOT / "data_contracts"
+
+MIN_KEY_BYTES = 16
+
+
+def grace_home() -> Path:
+    """The data directory: `$GRACE_HOME` or `~/.grace`."""
+    return Path(os.environ.get("GRACE_HOME") or Path.home() / ".grace").expanduser()
+
+
+def default_warehouse_path() -> Path:
+    """`$GRACE_WAREHOUSE` if set, else `$GRACE_HOME/warehouse.duckdb`."""
+    configured = os.environ.get("GRACE_WAREHOUSE")
+    return Path(configured).expanduser() if configured else grace_home() / "warehouse.duckdb"
+
+
+def demo_dir() -> Path:
+    """Where the demo keeps its simulated case-system exports."""
+    return grace_home() / "demo"
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """The HMAC key for pseudonyms, with where it came from (for messages, never the key)."""
+
+    secret: bytes
+    origin: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"PseudonymKey(origin={self.origin!r})"
+
+
+def load_pseudonym_key(create: bool = True) -> PseudonymKey:
+    """Return the deployment's pseudonymisation key.
+
+    Order: `$GRACE_HMAC_KEY` (text), `$GRACE_HMAC_KEY_FILE`, `$GRACE_HOME/secrets/hmac.key`.
+    With `create`, a missing default key file is generated (32 random bytes, hex, mode 0600).
+    """
+    env_key = os.environ.get("GRACE_HMAC_KEY")
+    if env_key:
+        return _checked(env_key.encode(), "$GRACE_HMAC_KEY")
+    key_file = os.environ.get("GRACE_HMAC_KEY_FILE")
+    if key_file:
+        path = Path(key_file).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: key file named by $GRACE_HMAC_KEY_FILE does not exist")
+        return _checked(path.read_bytes().strip(), str(path))
+    path = grace_home() / "secrets" / "hmac.key"
+    if not path.exists():
+        if not create:
+            raise ConfigError(f"{path}: no pseudonymisation key; set $GRACE_HMAC_KEY or $GRACE_HMAC_KEY_FILE")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return _checked(path.read_bytes().strip(), str(path))
+
+
+def _checked(secret: bytes, origin: str) -> PseudonymKey:
+    if len(secret) < MIN_KEY_BYTES:
+        raise ConfigError(f"{origin}: pseudonymisation key is shorter than {MIN_KEY_BYTES} bytes")
+    return PseudonymKey(secret=secret, origin=origin)
