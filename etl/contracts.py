@@ -1,0 +1,240 @@
+"""Data contracts: load the YAML files in `data_contracts/` and turn their rules into SQL.
+
+A contract (Open Data Contract Standard style) lists datasets (`schema:`) and, for each, its
+properties with a logical type, `required`, `unique`, options (`enum`, `pattern`, `minimum`,
+`maximum`, `maxLength`) and `anonymise`; plus row-level `rules` with an SQL predicate.
+`validation_sql()` compiles them into one vectorised DuckDB query that lists every violation
+of a staged table as (row, field, reason, detail) — the ETL quarantines exactly those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grace.config import CONTRACTS_DIR
+from grace.errors import ContractError
+
+LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date", "timestamp", "array"}
+ANONYMISE_ACTIONS = {"keep", "pseudonymise", "drop", "band", "coarsen"}
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+
+# Violation reasons, shared by validation and the quarantine table.
+MISSING_REQUIRED = "missing_required"
+WRONG_TYPE = "wrong_type"
+INVALID_DATE = "invalid_date"
+INVALID_DATETIME = "invalid_datetime"
+INVALID_CODE = "invalid_code"
+INVALID_FORMAT = "invalid_format"
+OUT_OF_RANGE = "out_of_range"
+TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property of a dataset, as the contract declares it."""
+
+    name: str
+    logical_type: str
+    required: bool = False
+    unique: bool = False
+    anonymise: str = "keep"
+    options: dict[str, Any] = field(default_factory=dict)
+    items: dict[str, Any] = field(default_factory=dict)
+    physical_type: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule: the row is invalid in `field` for `reason` when `invalid_when` holds."""
+
+    name: str
+    field: str
+    reason: str
+    invalid_when: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset (file, table) of a contract."""
+
+    name: str
+    fields: tuple[Field, ...]
+    rules: tuple[Rule, ...] = ()
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A parsed contract file."""
+
+    id: str
+    version: str
+    path: Path
+    datasets: tuple[Dataset, ...]
+
+    def dataset(self, name: str) -> Dataset:
+        for candidate in self.datasets:
+            if candidate.name == name:
+                return candidate
+        raise ContractError(f"{self.path}: contract '{self.id}' has no dataset '{name}'")
+
+
+@lru_cache(maxsize=None)
+def load_contract(name: str, directory: Path = CONTRACTS_DIR) -> Contract:
+    """Parse `data_contracts/<name>.yaml`, checking its structure; errors name file and field."""
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        raise ContractError(f"{path}: contract file not found")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ContractError(f"{path}: not valid YAML ({error})") from error
+    for key in ("id", "version", "schema"):
+        if key not in (document or {}):
+            raise ContractError(f"{path}: missing top-level key '{key}'")
+    datasets = tuple(_parse_dataset(path, entry) for entry in document["schema"])
+    return Contract(id=document["id"], version=str(document["version"]), path=path, datasets=datasets)
+
+
+def _parse_dataset(path: Path, entry: dict) -> Dataset:
+    name = entry.get("name")
+    if not name:
+        raise ContractError(f"{path}: a schema entry has no name")
+    fields = []
+    for prop in entry.get("properties", []):
+        where = f"{path}: {name}.{prop.get('name', '?')}"
+        logical = prop.get("logicalType")
+        if logical not in LOGICAL_TYPES:
+            raise ContractError(f"{where}: logicalType '{logical}' is not one of {sorted(LOGICAL_TYPES)}")
+        action = prop.get("anonymise", "keep")
+        if action not in ANONYMISE_ACTIONS:
+            raise ContractError(f"{where}: anonymise '{action}' is not one of {sorted(ANONYMISE_ACTIONS)}")
+        fields.append(
+            Field(
+                name=prop["name"],
+                logical_type=logical,
+                required=bool(prop.get("required", False)),
+                unique=bool(prop.get("unique", False)),
+                anonymise=action,
+                options=dict(prop.get("logicalTypeOptions") or {}),
+                items=dict(prop.get("items") or {}),
+                physical_type=prop.get("physicalType"),
+                description=prop.get("description", ""),
+            )
+        )
+    rules = tuple(
+        Rule(name=r["name"], field=r["field"], reason=r["reason"], invalid_when=r["invalid_when"])
+        for r in entry.get("rules", [])
+    )
+    return Dataset(name=name, fields=tuple(fields), rules=rules, description=entry.get("description", ""))
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str:
+    """SQL literal for a contract constant (contracts are trusted repository files)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in_list(values) -> str:
+    return "(" + ", ".join(_literal(v) for v in values) + ")"
+
+
+def field_checks(f: Field) -> list[tuple[str, str]]:
+    """(reason, SQL predicate true when the value violates the contract) for one field.
+
+    The predicates assume the column holds text (staging reads everything as VARCHAR) and
+    treat empty strings as missing.
+    """
+    col = f"NULLIF(trim({_quote_ident(f.name)}), '')"
+    present = f"{col} IS NOT NULL"
+    checks: list[tuple[str, str]] = []
+    if f.required:
+        checks.append((MISSING_REQUIRED, f"{col} IS NULL"))
+    typed = {
+        "integer": (WRONG_TYPE, f"TRY_CAST({col} AS BIGINT) IS NULL"),
+        "number": (WRONG_TYPE, f"TRY_CAST({col} AS DOUBLE) IS NULL"),
+        "boolean": (WRONG_TYPE, f"lower({col}) NOT IN {_in_list(TRUE_WORDS + FALSE_WORDS)}"),
+        "date": (INVALID_DATE, f"TRY_CAST({col} AS DATE) IS NULL"),
+        "timestamp": (INVALID_DATETIME, f"TRY_CAST({col} AS TIMESTAMPTZ) IS NULL"),
+    }.get(f.logical_type)
+    if typed:
+        checks.append((typed[0], f"{present} AND {typed[1]}"))
+    opts = f.options
+    if "enum" in opts:
+        checks.append((INVALID_CODE, f"{present} AND {col} NOT IN {_in_list(opts['enum'])}"))
+    if "pattern" in opts:
+        checks.append((INVALID_FORMAT, f"{present} AND NOT regexp_full_match({col}, {_literal(opts['pattern'])})"))
+    if "maxLength" in opts:
+        checks.append((TOO_LONG, f"{present} AND length({col}) > {int(opts['maxLength'])}"))
+    numeric = "BIGINT" if f.logical_type == "integer" else "DOUBLE"
+    if "minimum" in opts:
+        checks.append((OUT_OF_RANGE, f"TRY_CAST({col} AS {numeric}) < {_literal(opts['minimum'])}"))
+    if "maximum" in opts:
+        checks.append((OUT_OF_RANGE, f"TRY_CAST({col} AS {numeric}) > {_literal(opts['maximum'])}"))
+    if f.logical_type == "array" and "enum" in f.items:
+        items = f"list_filter(string_split({col}, ';'), lambda x: trim(x) <> '')"
+        allowed = "[" + ", ".join(_literal(v) for v in f.items["enum"]) + "]"
+        checks.append((INVALID_CODE, f"{present} AND NOT list_has_all({allowed}, list_transform({items}, lambda x: trim(x)))"))
+    return checks
+
+
+def validation_sql(dataset: Dataset, staged_table: str) -> str:
+    """One query listing every violation in `staged_table` as (_source_file, _row, field, reason, detail).
+
+    All checks run in a single pass: each row builds a list of the checks it fails, which is
+    then unnested. `staged_table` is an internal temp-table name, never user input.
+    """
+    entries = []
+    for f in dataset.fields:
+        for reason, predicate in field_checks(f):
+            detail = f"{f.logical_type} field failed {reason}"
+            entries.append(f"CASE WHEN {predicate} THEN {{'field': {_literal(f.name)}, 'reason': {_literal(reason)}, 'detail': {_literal(detail)}}} END")
+    for rule in dataset.rules:
+        entries.append(
+            f"CASE WHEN ({rule.invalid_when}) THEN {{'field': {_literal(rule.field)}, 'reason': {_literal(rule.reason)}, 'detail': {_literal('rule ' + rule.name)}}} END"
+        )
+    problems = "list_filter([" + ",\n        ".join(entries) + "], lambda p: p IS NOT NULL)"
+    return f"""
+WITH checked AS (
+    SELECT _source_file, _row, {problems} AS problems
+    FROM {staged_table}
+),
+final AS (
+    SELECT _source_file, _row, p.field AS field, p.reason AS reason, p.detail AS detail
+    FROM (SELECT _source_file, _row, unnest(problems) AS p FROM checked WHERE len(problems) > 0)
+)
+SELECT * FROM final
+"""
+
+
+def contract_names(directory: Path = CONTRACTS_DIR) -> list[str]:
+    """Names of every contract file (without `.yaml`), sorted."""
+    return sorted(p.stem for p in directory.glob("*.yaml"))

@@ -1,0 +1,101 @@
+"""What a batch source is, the staging tables it fills, and how deliveries are discovered."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from etl.contracts import load_contract
+from grace.errors import InputFileError
+
+CASE_EXPORT = "case_export"
+REFERRAL_PACKAGE = "referral_package"
+CASE_DATABASE = "case_database"
+
+EXPORT_SUFFIXES = (".csv", ".parquet")
+PACKAGE_SUFFIXES = (".jsonl", ".json", ".ndjson")
+
+
+@dataclass
+class BatchSource:
+    """One unit of loading: a delivery folder, a package file, or a range of a case database.
+
+    `stage(con)` fills the staging tables; `checksum` identifies the content, so the same
+    delivery loaded twice is recognised and skipped.
+    """
+
+    kind: str
+    path: str
+    checksum: str
+    stage: Callable[[duckdb.DuckDBPyConnection], None]
+    files: list[str] = field(default_factory=list)
+    watermark: str | None = None
+
+    @property
+    def batch_id(self) -> str:
+        return "b-" + hashlib.sha256(f"{self.kind}\x1f{self.checksum}".encode()).hexdigest()[:20]
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputFileError(path, f"cannot read ({error.strerror})") from error
+    return digest.hexdigest()
+
+
+def combined_checksum(paths: list[Path]) -> str:
+    """Checksum of several files: their names (relative order) and contents."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\x00" + file_checksum(path).encode() + b"\x00")
+    return digest.hexdigest()
+
+
+def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the empty temp staging tables for one batch."""
+    contract = load_contract("case_export")
+    for dataset in ("referrals", "files"):
+        columns = ", ".join(f'"{name}" VARCHAR' for name in contract.dataset(dataset).column_names)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{dataset} ({columns}, _source_file VARCHAR, _row BIGINT)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stg_rejects (dataset VARCHAR, source_file VARCHAR, row_number BIGINT, "
+        "field VARCHAR, reason VARCHAR, detail VARCHAR)"
+    )
+
+
+def discover_batches(path: Path) -> list[BatchSource]:
+    """Every batch under `path`, in a stable order.
+
+    A folder holding `referrals.csv|parquet` is one case-export delivery; a `.jsonl` file is
+    one delivery of referral packages; other folders are searched recursively (sorted).
+    """
+    from etl.sources.case_export import case_export_batch, find_export_file
+    from etl.sources.packages import package_batch
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file or folder")
+    if path.is_file():
+        if path.suffix.lower() in PACKAGE_SUFFIXES:
+            return [package_batch(path)]
+        if path.name.startswith("referrals") and path.suffix.lower() in EXPORT_SUFFIXES:
+            return [case_export_batch(path.parent)]
+        raise InputFileError(path, "not a delivery: expected a folder with referrals.csv|parquet or a .jsonl package file")
+    if find_export_file(path, "referrals") is not None:
+        return [case_export_batch(path)]
+    batches: list[BatchSource] = []
+    for child in sorted(path.iterdir()):
+        if child.is_dir():
+            batches.extend(discover_batches(child))
+        elif child.suffix.lower() in PACKAGE_SUFFIXES:
+            batches.append(package_batch(child))
+    return batches

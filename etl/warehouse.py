@@ -1,0 +1,78 @@
+"""Opening the DuckDB warehouse and creating its schema.
+
+`connect()` is the one way code opens the warehouse. The ETL opens it read-write (it is the
+only writer); the dashboard and reports open it read-only. `ensure_schema()` applies the DDL
+in `sql/ddl/` idempotently and seeds the static dimensions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from grace import __version__
+from grace.config import SQL_DIR
+from grace.errors import WarehouseError
+from etl.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
+
+SCHEMA_VERSION = "1"
+UNCLASSIFIED = "UNCLASSIFIED"
+
+
+def connect(path: Path | str, read_only: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (`:memory:` for an in-memory one).
+
+    Read-only opening of a missing file is an error naming the path, rather than DuckDB's
+    generic message; read-write opening creates parent folders.
+    """
+    target = str(path)
+    if target != ":memory:":
+        file = Path(path)
+        if read_only and not file.exists():
+            raise WarehouseError(f"{file}: warehouse does not exist (run `grace demo` or `grace etl run` first)")
+        if not read_only:
+            file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as error:
+        raise WarehouseError(f"{target}: cannot open warehouse ({str(error).splitlines()[0]})") from error
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def read_sql(relative: str) -> str:
+    """Text of a SQL file under `sql/`, e.g. `read_sql('etl/validate.sql')`."""
+    path = SQL_DIR / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: SQL file missing from the installation")
+    return path.read_text(encoding="utf-8")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every warehouse table that is missing and seed static dimensions (idempotent)."""
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    con.execute(
+        "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_version', ?), ('created_by', ?)",
+        [SCHEMA_VERSION, f"grace {__version__}"],
+    )
+    con.executemany(
+        "INSERT OR IGNORE INTO dim_country VALUES (?, ?, ?, true)", [list(row) for row in EU27]
+    )
+    con.executemany("INSERT OR IGNORE INTO dim_incident_type VALUES (?, ?)", [list(row) for row in INCIDENT_TYPES])
+    con.executemany(
+        "INSERT OR IGNORE INTO dim_category VALUES (?, 'industry_classification')",
+        [[code] for code in INDUSTRY_CLASSIFICATIONS],
+    )
+    con.execute("INSERT OR IGNORE INTO dim_category VALUES (?, 'none')", [UNCLASSIFIED])
+
+
+def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the warehouse has its schema (the meta table exists)."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'"
+    ).fetchone()
+    return bool(row and row[0])

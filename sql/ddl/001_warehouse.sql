@@ -1,0 +1,206 @@
+-- GRACE warehouse: star schema of anonymised referral metadata.
+-- Created idempotently by etl.warehouse.ensure_schema(); described column by column in
+-- data_contracts/warehouse.yaml (a test checks that the two agree). Large tables carry no
+-- index constraints (bulk loads stay fast); uniqueness is enforced by the ETL's anti-joins and
+-- verified by `grace warehouse check`.
+
+CREATE TABLE IF NOT EXISTS warehouse_meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_date (
+    date_key     DATE PRIMARY KEY,
+    year         INTEGER NOT NULL,
+    quarter      INTEGER NOT NULL,
+    month        INTEGER NOT NULL,
+    iso_year     INTEGER NOT NULL,
+    iso_week     INTEGER NOT NULL,
+    day_of_week  INTEGER NOT NULL,
+    is_weekend   BOOLEAN NOT NULL,
+    month_start  DATE NOT NULL,
+    week_start   DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_country (
+    country_iso3 VARCHAR PRIMARY KEY,
+    country_iso2 VARCHAR,
+    country_name VARCHAR NOT NULL,
+    is_eu27      BOOLEAN NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_platform (
+    platform_name    VARCHAR PRIMARY KEY,
+    primary_channel  VARCHAR,
+    first_seen_date  DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_incident_type (
+    incident_type_code VARCHAR PRIMARY KEY,
+    incident_type_name VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_category (
+    category_code   VARCHAR PRIMARY KEY,
+    category_scheme VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dim_agency (
+    agency_code     VARCHAR PRIMARY KEY,
+    country_iso3    VARCHAR NOT NULL,
+    first_seen_date DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS etl_batch (
+    batch_id            VARCHAR PRIMARY KEY,
+    source_kind         VARCHAR NOT NULL,
+    source_path         VARCHAR NOT NULL,
+    checksum            VARCHAR NOT NULL,
+    status              VARCHAR NOT NULL,
+    referrals_in        BIGINT NOT NULL,
+    referrals_loaded    BIGINT NOT NULL,
+    referrals_quarantined BIGINT NOT NULL,
+    referrals_duplicate BIGINT NOT NULL,
+    files_in            BIGINT NOT NULL,
+    files_loaded        BIGINT NOT NULL,
+    files_quarantined   BIGINT NOT NULL,
+    files_duplicate     BIGINT NOT NULL,
+    watermark           VARCHAR,
+    started_at          TIMESTAMP NOT NULL,
+    finished_at         TIMESTAMP NOT NULL,
+    duration_seconds    DOUBLE NOT NULL,
+    stage_seconds       VARCHAR NOT NULL,
+    code_version        VARCHAR NOT NULL,
+    contract_version    VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    batch_id     VARCHAR NOT NULL,
+    source_kind  VARCHAR NOT NULL,
+    dataset      VARCHAR NOT NULL,
+    source_file  VARCHAR NOT NULL,
+    row_number   BIGINT,
+    field        VARCHAR,
+    reason       VARCHAR NOT NULL,
+    detail       VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS fact_referral (
+    referral_key        VARCHAR NOT NULL,
+    batch_id            VARCHAR NOT NULL,
+    incident_date       DATE NOT NULL,
+    received_date       DATE NOT NULL,
+    triaged_date        DATE,
+    closed_date         DATE,
+    country_iso3        VARCHAR NOT NULL,
+    agency_code         VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    channel             VARCHAR NOT NULL,
+    incident_type_code  VARCHAR NOT NULL,
+    account_pseudonym   VARCHAR,
+    located_country_iso3 VARCHAR,
+    victim_age_band     VARCHAR NOT NULL,
+    is_actionable       BOOLEAN NOT NULL,
+    is_escalated        BOOLEAN NOT NULL,
+    bundle_size         INTEGER NOT NULL,
+    has_sextortion      BOOLEAN NOT NULL,
+    has_solicitation    BOOLEAN NOT NULL,
+    has_minor_to_minor  BOOLEAN NOT NULL,
+    unit                VARCHAR,
+    status              VARCHAR NOT NULL,
+    outcome             VARCHAR,
+    file_count          INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS media_cluster (
+    cluster_id          VARCHAR NOT NULL,
+    md5                 VARCHAR,
+    sha1                VARCHAR,
+    pdq                 VARCHAR,
+    is_known            BOOLEAN NOT NULL,
+    first_seen_date     DATE NOT NULL,
+    first_seen_country  VARCHAR NOT NULL,
+    first_seen_agency   VARCHAR NOT NULL,
+    last_seen_date      DATE NOT NULL,
+    occurrences         BIGINT NOT NULL,
+    referral_count      BIGINT NOT NULL,
+    country_count       INTEGER NOT NULL,
+    agency_count        INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS fact_file_occurrence (
+    referral_key            VARCHAR NOT NULL,
+    file_ordinal            INTEGER NOT NULL,
+    batch_id                VARCHAR NOT NULL,
+    cluster_id              VARCHAR NOT NULL,
+    incident_date           DATE NOT NULL,
+    country_iso3            VARCHAR NOT NULL,
+    agency_code             VARCHAR NOT NULL,
+    platform_name           VARCHAR NOT NULL,
+    category_code           VARCHAR NOT NULL,
+    is_first_sighting       BOOLEAN NOT NULL,
+    is_viral                BOOLEAN NOT NULL,
+    is_self_generated       BOOLEAN NOT NULL,
+    is_generative_ai        BOOLEAN NOT NULL,
+    is_live_streaming       BOOLEAN NOT NULL,
+    is_publicly_available   BOOLEAN,
+    is_viewed_by_esp        BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS hash_set_entry (
+    md5          VARCHAR,
+    sha1         VARCHAR,
+    category     VARCHAR NOT NULL,
+    hash_set     VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_referral_daily (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    channel             VARCHAR NOT NULL,
+    incident_type_code  VARCHAR NOT NULL,
+    referrals           BIGINT NOT NULL,
+    actionable          BIGINT NOT NULL,
+    escalated           BIGINT NOT NULL,
+    bundled_incidents   BIGINT NOT NULL,
+    with_sextortion     BIGINT NOT NULL,
+    with_solicitation   BIGINT NOT NULL,
+    files               BIGINT NOT NULL,
+    triaged             BIGINT NOT NULL,
+    triage_days_sum     BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_file_daily (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    category_code       VARCHAR NOT NULL,
+    files               BIGINT NOT NULL,
+    new_clusters        BIGINT NOT NULL,
+    known_files         BIGINT NOT NULL,
+    self_generated      BIGINT NOT NULL,
+    generative_ai       BIGINT NOT NULL,
+    viral               BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS published_statistic (
+    period       VARCHAR NOT NULL,
+    period_type  VARCHAR NOT NULL,
+    country_iso3 VARCHAR,
+    platform     VARCHAR,
+    metric       VARCHAR NOT NULL,
+    value        DOUBLE NOT NULL,
+    source       VARCHAR NOT NULL,
+    note         VARCHAR,
+    import_id    VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS import_log (
+    import_id    VARCHAR PRIMARY KEY,
+    dataset      VARCHAR NOT NULL,
+    source_path  VARCHAR NOT NULL,
+    checksum     VARCHAR NOT NULL,
+    rows_loaded  BIGINT NOT NULL,
+    imported_at  TIMESTAMP NOT NULL
+);

@@ -1,0 +1,27 @@
+-- Anonymise the valid staged file rows. The provider's file id and original file name are
+-- dropped; the report id becomes the same keyed pseudonym as its referral's key.
+WITH valid AS (
+    SELECT s.*
+    FROM stg_files AS s
+    ANTI JOIN problem_rows AS p
+        ON p.dataset = 'files' AND p.source_file = s._source_file AND p.row_number = s._row
+),
+final AS (
+    SELECT
+        _source_file,
+        _row,
+        trim(report_id) AS report_id,
+        left(sha256($opad || unhex(sha256($ipad || encode('referral' || chr(31) || trim(report_id))))), 32) AS referral_key,
+        trim(file_id) AS file_id,
+        NULLIF(lower(trim(md5)), '')  AS md5,
+        NULLIF(lower(trim(sha1)), '') AS sha1,
+        NULLIF(lower(trim(pdq)), '')  AS pdq,
+        coalesce(NULLIF(trim(industry_classification), ''), 'UNCLASSIFIED') AS category_code,
+        list_transform(list_filter(string_split(coalesce(file_annotations, ''), ';'), lambda x: trim(x) <> ''), lambda x: trim(x)) AS annotations,
+        CASE WHEN NULLIF(trim(publicly_available), '') IS NOT NULL
+             THEN lower(trim(publicly_available)) IN ('true', 't', '1', 'yes', 'y') END AS is_publicly_available,
+        CASE WHEN NULLIF(trim(viewed_by_esp), '') IS NOT NULL
+             THEN lower(trim(viewed_by_esp)) IN ('true', 't', '1', 'yes', 'y') END AS is_viewed_by_esp
+    FROM valid
+)
+SELECT * FROM final

@@ -1,0 +1,76 @@
+-- Anonymise the valid staged referrals (stg_referrals minus rows with contract violations).
+-- Identifiers become keyed pseudonyms: HMAC-SHA256(key, value), computed here as
+-- sha256(opad || sha256(ipad || value)) with $ipad/$opad derived from the key in Python and
+-- bound as parameters, so the key never lands in a table. Names, e-mails, phones, IPs, URLs
+-- and free text are not selected at all; ages become bands; timestamps become UTC dates.
+WITH valid AS (
+    SELECT s.*
+    FROM stg_referrals AS s
+    ANTI JOIN problem_rows AS p
+        ON p.dataset = 'referrals' AND p.source_file = s._source_file AND p.row_number = s._row
+),
+typed AS (
+    SELECT
+        _source_file,
+        _row,
+        trim(report_id)                                                   AS report_id,
+        trim(esp_name)                                                    AS platform_name,
+        trim(esp_service)                                                 AS channel,
+        trim(incident_type)                                               AS incident_type_code,
+        CAST(timezone('UTC', CAST(trim(incident_datetime) AS TIMESTAMPTZ)) AS DATE) AS incident_date,
+        list_transform(list_filter(string_split(coalesce(report_annotations, ''), ';'), lambda x: trim(x) <> ''), lambda x: trim(x)) AS annotations,
+        NULLIF(lower(trim(reported_screen_name)), '')                     AS screen_name,
+        NULLIF(trim(estimated_location_country), '')                      AS located_country_iso3,
+        TRY_CAST(NULLIF(trim(victim_age), '') AS INTEGER)                 AS victim_age,
+        trim(reporting_country)                                           AS country_iso3,
+        trim(receiving_agency)                                            AS agency_code,
+        lower(trim(is_actionable)) IN ('true', 't', '1', 'yes', 'y')      AS is_actionable,
+        lower(trim(is_escalated)) IN ('true', 't', '1', 'yes', 'y')       AS is_escalated,
+        coalesce(TRY_CAST(NULLIF(trim(bundle_size), '') AS INTEGER), 1)   AS bundle_size,
+        CAST(trim(received_date) AS DATE)                                 AS received_date,
+        TRY_CAST(NULLIF(trim(triaged_date), '') AS DATE)                  AS triaged_date,
+        TRY_CAST(NULLIF(trim(closed_date), '') AS DATE)                   AS closed_date,
+        NULLIF(trim(unit), '')                                            AS unit,
+        trim(status)                                                      AS status,
+        NULLIF(trim(outcome), '')                                         AS outcome
+    FROM valid
+),
+final AS (
+    SELECT
+        _source_file,
+        _row,
+        left(sha256($opad || unhex(sha256($ipad || encode('referral' || chr(31) || report_id)))), 32) AS referral_key,
+        incident_date,
+        received_date,
+        triaged_date,
+        closed_date,
+        country_iso3,
+        agency_code,
+        platform_name,
+        channel,
+        incident_type_code,
+        CASE WHEN screen_name IS NOT NULL THEN
+            left(sha256($opad || unhex(sha256($ipad || encode('account' || chr(31) || platform_name || chr(31) || screen_name)))), 32)
+        END AS account_pseudonym,
+        located_country_iso3,
+        CASE
+            WHEN victim_age IS NULL THEN 'unknown'
+            WHEN victim_age <= 2 THEN '0-2'
+            WHEN victim_age <= 5 THEN '3-5'
+            WHEN victim_age <= 8 THEN '6-8'
+            WHEN victim_age <= 12 THEN '9-12'
+            WHEN victim_age <= 15 THEN '13-15'
+            ELSE '16-17'
+        END AS victim_age_band,
+        is_actionable,
+        is_escalated,
+        bundle_size,
+        list_contains(annotations, 'sextortion')                 AS has_sextortion,
+        list_contains(annotations, 'csam_solicitation')          AS has_solicitation,
+        list_contains(annotations, 'minor_to_minor_interaction') AS has_minor_to_minor,
+        unit,
+        status,
+        outcome
+    FROM typed
+)
+SELECT * FROM final

@@ -1,0 +1,23 @@
+-- Flatten the fileDetails array of each referral package into case-export file rows.
+-- A file keeps the line number of its package as _row.
+WITH files AS (
+    SELECT _row, j->>'$.reportId' AS report_id, unnest(json_extract(j, '$.fileDetails[*]')) AS f
+    FROM (SELECT _row, line::JSON AS j FROM pkg_lines)
+),
+final AS (
+    SELECT
+        report_id,
+        f->>'$.fileId'                                  AS file_id,
+        f->>'$.originalFileHash.md5'                    AS md5,
+        f->>'$.originalFileHash.sha1'                   AS sha1,
+        f->>'$.pdq'                                     AS pdq,
+        array_to_string(f->>'$.fileAnnotations[*]', ';') AS file_annotations,
+        f->>'$.industryClassification'                  AS industry_classification,
+        f->>'$.publiclyAvailable'                       AS publicly_available,
+        f->>'$.fileViewedByEsp'                         AS viewed_by_esp,
+        f->>'$.originalFileName'                        AS original_file_name,
+        $source_file                                    AS _source_file,
+        _row
+    FROM files
+)
+SELECT * FROM final
