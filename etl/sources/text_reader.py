@@ -85,11 +85,13 @@ def read_header(path: Path, delimiter: str = ",") -> list[str]:
 
     from grace.errors import InputFileError
 
+    with open(path, "rb") as handle:
+        first_line = handle.readline()
     try:
-        with open(path, newline="", encoding="utf-8-sig", errors="strict") as handle:
-            first = next(csv.reader(handle, delimiter=delimiter), None)
+        text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputFileError(path, "header row is not valid UTF-8", row=0) from error
+    first = next(csv.reader([text], delimiter=delimiter), None)
     if not first:
         raise InputFileError(path, "empty file: no header row", row=0)
     return [name.strip() for name in first]

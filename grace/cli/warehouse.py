@@ -1,5 +1,70 @@
-"""Placeholder: replaced by the real `warehouse` sub-command."""
+"""`grace warehouse check|stats`: verify the warehouse and report what it holds."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from grace.cli.options import warehouse_option
+from grace.errors import WarehouseError
 
 
-def register(cli) -> None:
-    """Attach this module's commands to the `grace` group."""
+def register(cli: click.Group) -> None:
+    cli.add_command(warehouse)
+
+
+@click.group()
+def warehouse() -> None:
+    """Inspect and verify the DuckDB warehouse."""
+
+
+@warehouse.command()
+@warehouse_option
+def check(warehouse) -> None:
+    """Verify the warehouse against its contract and scan it for identifiers.
+
+    Compares every table and column with data_contracts/warehouse.yaml (types, NOT NULL,
+    uniqueness) and scans every text column for e-mail addresses, IP addresses, phone numbers
+    and URLs. Exit status 1 on any finding.
+    """
+    from etl.checks import contract_findings, identifier_findings
+    from etl.warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        findings = contract_findings(con) + identifier_findings(con)
+    finally:
+        con.close()
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(f"{len(findings)} finding(s) in {warehouse}", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: {warehouse} matches its contract; no identifiers found")
+
+
+@warehouse.command()
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (referrals, files, media_clusters, quarantined, tables).")
+def stats(warehouse, as_json) -> None:
+    """Print headline counts and the row count of every table."""
+    from etl.checks import warehouse_stats
+    from etl.warehouse import connect, is_initialised
+
+    con = connect(warehouse, read_only=True)
+    try:
+        if not is_initialised(con):
+            raise WarehouseError(f"{warehouse}: not a GRACE warehouse (no schema)")
+        result = warehouse_stats(con)
+    finally:
+        con.close()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    click.echo(f"warehouse     {warehouse}")
+    for key in ("referrals", "files", "media_clusters", "quarantined"):
+        click.echo(f"{key:<14}{result[key]:>14,}")
+    click.echo("tables:")
+    for name, count in result["tables"].items():
+        click.echo(f"  {name:<24}{count:>14,}")

@@ -1,0 +1,133 @@
+"""Checks that the built warehouse keeps its promises.
+
+`contract_findings` compares the DuckDB schema with `data_contracts/warehouse.yaml` (tables,
+columns, types, NOT NULL, uniqueness); `identifier_findings` scans every text column for
+things that look like direct identifiers (e-mail addresses, IP addresses, phone numbers,
+URLs). Both return findings instead of raising, so `grace warehouse check` can list them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from etl.contracts import load_contract
+
+# Patterns for identifiers that must never reach the warehouse (RE2 syntax, DuckDB regexp).
+IDENTIFIER_PATTERNS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "ipv4": r"(^|[^0-9.])(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}([^0-9.]|$)",
+    "ipv6": r"(^|[^0-9A-Fa-f:])([0-9A-Fa-f]{1,4}:){4,7}[0-9A-Fa-f]{1,4}([^0-9A-Fa-f:]|$)",
+    "phone": r"\+[0-9]{1,3}[ .()-]*[0-9]{2,4}([ .()-]*[0-9]{2,4}){2,}",
+    "url": r"(?i)(https?://|www\.)[^ ]+",
+}
+
+# Lineage columns name where data came from (file paths, a case database's host); network
+# addresses there describe infrastructure, not people, so only e-mail and phone are checked.
+INFRASTRUCTURE_COLUMNS = {
+    ("etl_batch", "source_path"): {"ipv4", "ipv6", "url"},
+    ("import_log", "source_path"): {"ipv4", "ipv6", "url"},
+    ("quarantine", "source_file"): {"ipv4", "ipv6", "url"},
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the warehouse."""
+
+    check: str
+    table: str
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.table + (f".{self.column}" if self.column else "")
+        return f"[{self.check}] {where}: {self.message}"
+
+
+def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Differences between the warehouse schema and its contract, plus uniqueness violations."""
+    contract = load_contract("warehouse")
+    actual: dict[str, dict[str, tuple[str, bool]]] = {}
+    for table, column, dtype, nullable in con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+    ).fetchall():
+        actual.setdefault(table, {})[column] = (dtype, nullable)
+    findings: list[Finding] = []
+    declared = {d.name for d in contract.datasets}
+    for table in sorted(set(actual) - declared):
+        findings.append(Finding("contract", table, None, "table exists but is not in data_contracts/warehouse.yaml"))
+    for dataset in contract.datasets:
+        columns = actual.get(dataset.name)
+        if columns is None:
+            findings.append(Finding("contract", dataset.name, None, "table declared in the contract is missing"))
+            continue
+        for extra in sorted(set(columns) - set(dataset.column_names)):
+            findings.append(Finding("contract", dataset.name, extra, "column exists but is not in the contract"))
+        for field in dataset.fields:
+            if field.name not in columns:
+                findings.append(Finding("contract", dataset.name, field.name, "column declared in the contract is missing"))
+                continue
+            dtype, nullable = columns[field.name]
+            if field.physical_type and dtype != field.physical_type:
+                findings.append(Finding("contract", dataset.name, field.name, f"type {dtype}, contract says {field.physical_type}"))
+            if field.required and nullable:
+                findings.append(Finding("contract", dataset.name, field.name, "nullable, contract says required"))
+            if not field.required and not nullable:
+                findings.append(Finding("contract", dataset.name, field.name, "NOT NULL, contract says optional"))
+            if field.unique:
+                total, distinct = con.execute(
+                    f'SELECT count(*), count(DISTINCT "{field.name}") FROM "{dataset.name}"'
+                ).fetchone()
+                if total != distinct:
+                    findings.append(Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)"))
+    return findings
+
+
+def identifier_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Text values in any table that look like e-mails, IPs, phone numbers or URLs."""
+    text_columns: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY table_name, ordinal_position"
+    ).fetchall():
+        text_columns.setdefault(table, []).append(column)
+    findings: list[Finding] = []
+    for table, columns in text_columns.items():
+        pairs = [
+            (c, kind) for c in columns for kind in IDENTIFIER_PATTERNS
+            if kind not in INFRASTRUCTURE_COLUMNS.get((table, c), set())
+        ]
+        if not pairs:
+            continue
+        counts = ", ".join(
+            f'count(*) FILTER (WHERE regexp_matches("{c}", $p_{kind}))' for c, kind in pairs
+        )
+        params = {f"p_{kind}": pattern for kind, pattern in IDENTIFIER_PATTERNS.items()}
+        row = con.execute(f'SELECT {counts} FROM "{table}"', params).fetchone()
+        for (column, kind), hits in zip(pairs, row):
+            if hits:
+                findings.append(Finding("identifier", table, column, f"{hits} value(s) look like a {kind}"))
+    return findings
+
+
+def warehouse_stats(con: duckdb.DuckDBPyConnection) -> dict:
+    """Headline counts and the row count of every table."""
+    tables = {
+        name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()
+    }
+    quarantined = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT batch_id, dataset, source_file, row_number FROM quarantine)"
+    ).fetchone()[0]
+    return {
+        "referrals": int(tables.get("fact_referral", 0)),
+        "files": int(tables.get("fact_file_occurrence", 0)),
+        "media_clusters": int(tables.get("media_cluster", 0)),
+        "quarantined": int(quarantined),
+        "tables": {name: int(count) for name, count in tables.items()},
+    }

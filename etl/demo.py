@@ -1,0 +1,83 @@
+"""Build the embedded demo warehouse: simulate case systems, then run the real ETL.
+
+Nothing here is a shortcut: the simulator writes case-system exports and referral packages
+(with malformed records and re-deliveries), and the same pipeline as production loads them.
+The warehouse is built in a temporary file and moved into place only when complete, so an
+interrupted build never leaves a half-filled warehouse behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.hashsets import import_hash_set
+from etl.runner import RunSummary, run_batches
+from etl.sources import discover_batches
+from etl.warehouse import connect, ensure_schema
+from grace.config import demo_dir, load_pseudonym_key
+from grace.errors import GraceError
+from grace.progress import ProgressCallback, no_progress
+
+DEFAULT_DEMO_SCALE = 0.05
+DEMO_START, DEMO_END = "2019-01-01", "2025-12-31"
+
+
+@dataclass
+class DemoResult:
+    """Where the demo went and what the ETL did."""
+
+    warehouse: Path
+    inputs: Path
+    summary: RunSummary
+
+
+def demo_scale(scale: float | None) -> float:
+    """The demo scale: the argument, else `$GRACE_DEMO_SCALE`, else the default."""
+    if scale is not None:
+        return scale
+    configured = os.environ.get("GRACE_DEMO_SCALE")
+    try:
+        return float(configured) if configured else DEFAULT_DEMO_SCALE
+    except ValueError as error:
+        raise GraceError(f"$GRACE_DEMO_SCALE={configured!r} is not a number") from error
+
+
+def build_demo_warehouse(
+    path: Path,
+    scale: float | None = None,
+    seed: int = 42,
+    progress: ProgressCallback = no_progress,
+    inputs: Path | None = None,
+) -> DemoResult:
+    """Simulate case-system data under `inputs` (default `$GRACE_HOME/demo`) and load it into `path`."""
+    from etl.simulator import SimulationConfig, simulate
+
+    path = Path(path)
+    inputs = Path(inputs) if inputs else demo_dir()
+    if inputs.exists():
+        shutil.rmtree(inputs)
+    config = SimulationConfig(out=inputs, seed=seed, scale=demo_scale(scale), start=DEMO_START, end=DEMO_END)
+    simulate(config, progress=progress)
+    building = path.with_name(path.name + ".building")
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(building)
+    try:
+        ensure_schema(con)
+        hash_set = inputs / "hashsets" / "known_hashes.csv"
+        if hash_set.is_file():
+            import_hash_set(con, hash_set, name="demo-known")
+        batches = discover_batches(inputs / "exports") + discover_batches(inputs / "packages")
+        summary = run_batches(con, batches, load_pseudonym_key(), progress=progress)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    if not summary.ok:
+        source, reason = summary.failures[0]
+        raise GraceError(f"demo build failed at {source}: {reason}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(building, path)
+    return DemoResult(warehouse=path, inputs=inputs, summary=summary)

@@ -1,0 +1,212 @@
+"""The ETL pipeline on small, exact deliveries: quarantine reasons, row accounting,
+idempotence, atomic failure, cross-channel deduplication, media clusters, anonymisation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from conftest import TEST_KEY, file_row, package_line, referral_row, write_delivery
+from etl.pipeline import STAGES, InjectedFailure, PipelineOptions, run_batch
+from etl.sources import discover_batches
+
+TABLES = ("fact_referral", "fact_file_occurrence", "media_cluster", "rollup_referral_daily", "rollup_file_daily",
+          "quarantine", "etl_batch", "dim_platform", "dim_agency", "dim_date")
+
+
+def load(con, path, key, **options):
+    return [run_batch(con, batch, key, PipelineOptions(**options)) for batch in discover_batches(path)]
+
+
+def snapshot(con) -> dict:
+    """Every row of every table the ETL writes, for before/after comparisons."""
+    return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+
+
+def quarantine_reasons(con) -> set[tuple]:
+    return set(con.execute("SELECT dataset, row_number, field, reason FROM quarantine").fetchall())
+
+
+@pytest.fixture
+def clean_delivery(tmp_path):
+    referrals = [referral_row(n) for n in range(1, 6)]
+    files = [file_row(n, k) for n in range(1, 6) for k in range(2)]
+    return write_delivery(tmp_path / "deliveries" / "2023-05", referrals, files)
+
+
+def test_a_clean_delivery_loads_every_referral_and_file(fresh_db, key, clean_delivery):
+    [report] = load(fresh_db, clean_delivery, key)
+    assert (report.status, report.referrals_loaded, report.files_loaded) == ("loaded", 5, 10)
+    assert fresh_db.execute("SELECT count(*), sum(file_count) FROM fact_referral").fetchone() == (5, 10)
+    assert fresh_db.execute("SELECT sum(referrals), sum(files) FROM rollup_referral_daily").fetchone() == (5, 10)
+
+
+def test_every_malformed_record_kind_is_quarantined_with_its_reason(fresh_db, key, tmp_path):
+    referrals = [
+        referral_row(1),
+        referral_row(2, incident_datetime="2023-13-45T99:00:00Z"),  # bad date
+        referral_row(3, report_id=""),  # missing required
+        referral_row(4, is_actionable="maybe"),  # wrong type
+        referral_row(5, incident_type="IT_XX"),  # invalid code
+        referral_row(6, reporting_country="XXX"),  # invalid code
+        referral_row(7, victim_age="twelve"),  # wrong type
+        referral_row(8, received_date="2023-02-30"),  # bad date
+        referral_row(9, triaged_date="2023-01-01", received_date="2023-05-10"),  # inconsistent
+    ]
+    folder = write_delivery(tmp_path / "d", referrals, [file_row(1, 0, industry_classification="Z9"), file_row(1, 1)])
+    raw = (folder / "referrals.csv").read_bytes()
+    broken = raw.replace(b"Testperson Number1,", b"Testperson Number1,", 1) + (
+        b"CT-2023-00000010,Chatterly,chat,IT_CP,2023-05-01T10:00:00Z,,bad\xff\xfeuser,,,,,,,NLD,,NLD,AGY-NLD,true,false,1,,,2023-05-02,,,U01,received,\n"
+        b"CT-2023-00000011,Chatterly,cha"  # truncated file: the last row is cut off
+    )
+    (folder / "referrals.csv").write_bytes(broken)
+    [report] = load(fresh_db, folder, key)
+    reasons = quarantine_reasons(fresh_db)
+    assert ("referrals", 2, "incident_datetime", "invalid_datetime") in reasons
+    assert ("referrals", 3, "report_id", "missing_required") in reasons
+    assert ("referrals", 4, "is_actionable", "wrong_type") in reasons
+    assert ("referrals", 5, "incident_type", "invalid_code") in reasons
+    assert ("referrals", 6, "reporting_country", "invalid_code") in reasons
+    assert ("referrals", 7, "victim_age", "wrong_type") in reasons
+    assert ("referrals", 8, "received_date", "invalid_date") in reasons
+    assert ("referrals", 9, "triaged_date", "inconsistent") in reasons
+    assert ("referrals", 10, "reported_screen_name", "invalid_encoding") in reasons
+    assert ("referrals", 11, None, "malformed_row") in reasons
+    assert ("files", 1, "industry_classification", "invalid_code") in reasons
+    assert (report.referrals_in, report.referrals_loaded, report.referrals_quarantined) == (11, 1, 10)
+    assert report.balanced
+
+
+def test_malformed_json_packages_are_quarantined_not_dropped(fresh_db, key, tmp_path):
+    good = package_line(referral_row(1), [file_row(1)])
+    path = tmp_path / "packages.jsonl"
+    path.write_bytes(good.encode() + b"\n" + b'{"reportId": "CT-2023-00000002", "reporter": {\n' + b"[1, 2]\n")
+    [report] = load(fresh_db, path, key)
+    assert (report.referrals_in, report.referrals_loaded, report.referrals_quarantined) == (3, 1, 2)
+    assert {("referrals", 2, None, "malformed_json"), ("referrals", 3, None, "malformed_json")} <= quarantine_reasons(fresh_db)
+
+
+def test_row_accounting_balances_in_lineage(fresh_db, key, tmp_path):
+    referrals = [referral_row(1), referral_row(2), referral_row(2), referral_row(3, esp_name="")]
+    files = [file_row(1), file_row(2), file_row(2), file_row(3), file_row(99)]
+    load(fresh_db, write_delivery(tmp_path / "d", referrals, files), key)
+    row = fresh_db.execute(
+        "SELECT referrals_in, referrals_loaded, referrals_quarantined, referrals_duplicate, "
+        "files_in, files_loaded, files_quarantined, files_duplicate FROM etl_batch"
+    ).fetchone()
+    assert row == (4, 2, 1, 1, 5, 2, 2, 1)
+    assert ("files", 4, "report_id", "parent_quarantined") in quarantine_reasons(fresh_db)
+    assert ("files", 5, "report_id", "orphan_file") in quarantine_reasons(fresh_db)
+
+
+def test_rerunning_a_batch_changes_nothing(fresh_db, key, clean_delivery):
+    load(fresh_db, clean_delivery, key)
+    before = snapshot(fresh_db)
+    [again] = load(fresh_db, clean_delivery, key)
+    assert again.status == "skipped"
+    assert snapshot(fresh_db) == before
+
+
+def test_the_same_referrals_in_a_new_delivery_are_duplicates_not_new_rows(fresh_db, key, clean_delivery, tmp_path):
+    load(fresh_db, clean_delivery, key)
+    copy = write_delivery(tmp_path / "later", [referral_row(n) for n in range(1, 6)] + [referral_row(6)],
+                          [file_row(n, 0) for n in range(1, 7)])
+    [report] = load(fresh_db, copy, key)
+    assert (report.referrals_loaded, report.referrals_duplicate, report.files_duplicate) == (1, 5, 5)
+    assert fresh_db.execute("SELECT count(*) FROM fact_referral").fetchone()[0] == 6
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_failure_injected_mid_batch_leaves_the_warehouse_unchanged(fresh_db, key, clean_delivery, tmp_path, stage):
+    load(fresh_db, clean_delivery, key)
+    before = snapshot(fresh_db)
+    second = write_delivery(tmp_path / "second", [referral_row(n) for n in range(10, 20)],
+                            [file_row(n, 0, item="shared") for n in range(10, 20)])
+    with pytest.raises(InjectedFailure):
+        load(fresh_db, second, key, fail_at=stage)
+    assert snapshot(fresh_db) == before
+    [report] = load(fresh_db, second, key)
+    assert report.referrals_loaded == 10
+
+
+def test_a_referral_delivered_through_two_channels_is_loaded_once(fresh_db, key, tmp_path):
+    referral, files = referral_row(1), [file_row(1, 0), file_row(1, 1)]
+    write_delivery(tmp_path / "in" / "exports" / "2023-05", [referral, referral_row(2)], files + [file_row(2)])
+    (tmp_path / "in" / "packages").mkdir(parents=True)
+    (tmp_path / "in" / "packages" / "2023-05.jsonl").write_text(package_line(referral, files) + "\n")
+    reports = load(fresh_db, tmp_path / "in", key)
+    assert [r.source_kind for r in reports] == ["case_export", "referral_package"]
+    assert (reports[1].referrals_duplicate, reports[1].files_duplicate, reports[1].referrals_loaded) == (1, 2, 0)
+    assert fresh_db.execute("SELECT count(*), sum(file_count) FROM fact_referral").fetchone() == (2, 3)
+
+
+def test_files_with_the_same_hash_form_one_media_cluster_with_its_reach(fresh_db, key, tmp_path):
+    referrals = [referral_row(1), referral_row(2, reporting_country="DEU", receiving_agency="AGY-DEU"),
+                 referral_row(3, reporting_country="FRA", receiving_agency="AGY-FRA")]
+    files = [file_row(1, item="viral"), file_row(2, item="viral", md5=""), file_row(3, item="viral"), file_row(3, 1)]
+    load(fresh_db, write_delivery(tmp_path / "d", referrals, files), key)
+    clusters = fresh_db.execute(
+        "SELECT occurrences, referral_count, country_count, agency_count FROM media_cluster ORDER BY occurrences DESC"
+    ).fetchall()
+    assert clusters == [(3, 3, 3, 3), (1, 1, 1, 1)]
+    assert fresh_db.execute("SELECT sum(new_clusters) FROM rollup_file_daily").fetchone()[0] == 2
+
+
+def test_a_late_record_lands_in_its_incident_period_and_moves_the_first_sighting(fresh_db, key, tmp_path):
+    load(fresh_db, write_delivery(tmp_path / "may", [referral_row(1, incident_datetime="2023-05-20T10:00:00Z")],
+                                  [file_row(1, item="x")]), key)
+    late = referral_row(2, incident_datetime="2023-03-02T08:00:00Z", received_date="2023-06-01")
+    load(fresh_db, write_delivery(tmp_path / "june", [late], [file_row(2, item="x")]), key)
+    assert fresh_db.execute("SELECT first_seen_date, occurrences FROM media_cluster").fetchone()[0].isoformat() == "2023-03-02"
+    firsts = fresh_db.execute(
+        "SELECT incident_date, is_first_sighting FROM fact_file_occurrence ORDER BY incident_date").fetchall()
+    assert [flag for _, flag in firsts] == [True, False]
+    by_day = dict(fresh_db.execute("SELECT date_key, sum(new_clusters) FROM rollup_file_daily GROUP BY 1").fetchall())
+    assert [by_day[d] for d in sorted(by_day)] == [1, 0]
+    assert fresh_db.execute("SELECT count(*) FROM rollup_referral_daily WHERE month(date_key) = 3").fetchone()[0] == 1
+
+
+def test_pseudonyms_are_keyed_hmacs_of_the_identifiers(fresh_db, key, clean_delivery):
+    load(fresh_db, clean_delivery, key)
+    expected = hmac.new(TEST_KEY.encode(), b"referral\x1fCT-2023-00000001", hashlib.sha256).hexdigest()[:32]
+    account = hmac.new(TEST_KEY.encode(), b"account\x1fChatterly\x1fscreen_user_1", hashlib.sha256).hexdigest()[:32]
+    assert fresh_db.execute("SELECT count(*) FROM fact_referral WHERE referral_key = ? AND account_pseudonym = ?",
+                            [expected, account]).fetchone()[0] == 1
+
+
+def test_no_identifier_from_the_input_appears_anywhere_in_the_warehouse(fresh_db, key, clean_delivery, tmp_path):
+    load(fresh_db, clean_delivery, key)
+    fresh_db.execute("CHECKPOINT")
+    secrets = [TEST_KEY]
+    for n in range(1, 6):
+        row = referral_row(n)
+        secrets += [row[f] for f in ("report_id", "reported_screen_name", "reported_display_name", "reported_email",
+                                     "reported_phone", "reported_ip", "incident_url")]
+        secrets += [f"file-{n}-0", f"IMG_{n}_0.jpg"]
+    text_columns = fresh_db.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
+    ).fetchall()
+    for table, column in text_columns:
+        for secret in secrets:
+            hits = fresh_db.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [secret]).fetchone()[0]
+            assert hits == 0, f"{secret!r} found in {table}.{column}"
+    raw = (tmp_path / "warehouse.duckdb").read_bytes()
+    for secret in secrets:
+        assert secret.encode() not in raw
+
+
+def test_the_loaded_warehouse_matches_its_contract_and_holds_no_identifiers(fresh_db, key, clean_delivery):
+    from etl.checks import contract_findings, identifier_findings
+
+    load(fresh_db, clean_delivery, key)
+    assert contract_findings(fresh_db) == []
+    assert identifier_findings(fresh_db) == []
+
+
+def test_the_identifier_scan_finds_a_planted_email(fresh_db):
+    from etl.checks import identifier_findings
+
+    fresh_db.execute("INSERT INTO warehouse_meta VALUES ('note', 'contact someone@example.org')")
+    assert [f.column for f in identifier_findings(fresh_db)] == ["value"]
