@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up GRACE Trends in ./.venv (idempotent). With --test, also the test tools and Debian's
+# Chromium (for browser tests and chart export) when it is missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+python_bin="${PYTHON:-python3}"
+if ! "$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "error: Python >= 3.11 required ($python_bin is $("$python_bin" --version 2>&1))" >&2
+    exit 2
+fi
+[[ -x .venv/bin/python ]] || "$python_bin" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+if [[ $want_test == 1 ]]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [[ $(id -u) == 0 ]]; then
+            echo "installing Debian chromium (browser tests)…"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+        else
+            echo "warning: chromium missing and not root; browser tests will be skipped" >&2
+        fi
+    fi
+else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+fi
