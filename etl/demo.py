@@ -8,6 +8,7 @@ interrupted build never leaves a half-filled warehouse behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
 
 DEFAULT_DEMO_SCALE = 0.05
-DEMO_START, DEMO_END = "2019-01-01", "2025-12-31"
+DEMO_START, DEMO_END = dt.date(2019, 1, 1), dt.date(2025, 12, 31)
+# Quarterly deliveries keep the number of batches (and so the build time) small.
+DEMO_DELIVERY = "quarter"
 
 
 @dataclass
@@ -59,7 +62,9 @@ def build_demo_warehouse(
     inputs = Path(inputs) if inputs else demo_dir()
     if inputs.exists():
         shutil.rmtree(inputs)
-    config = SimulationConfig(out=inputs, seed=seed, scale=demo_scale(scale), start=DEMO_START, end=DEMO_END)
+    config = SimulationConfig(
+        out=inputs, seed=seed, scale=demo_scale(scale), start=DEMO_START, end=DEMO_END, delivery=DEMO_DELIVERY
+    )
     simulate(config, progress=progress)
     building = path.with_name(path.name + ".building")
     for leftover in (building, building.with_name(building.name + ".wal")):
