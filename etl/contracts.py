@@ -222,10 +222,16 @@ def validation_sql(dataset: Dataset, staged_table: str) -> str:
             f"CASE WHEN ({rule.invalid_when}) THEN {{'field': {_literal(rule.field)}, 'reason': {_literal(rule.reason)}, 'detail': {_literal('rule ' + rule.name)}}} END"
         )
     problems = "list_filter([" + ",\n        ".join(entries) + "], lambda p: p IS NOT NULL)"
+    any_problem = " OR ".join(f"({predicate})" for predicate in _predicates(dataset)) or "false"
+    # Two passes: a cheap boolean filter finds the (few) bad rows; only those build the
+    # list of what is wrong with them.
     return f"""
-WITH checked AS (
+WITH flagged AS (
+    SELECT * FROM {staged_table} WHERE {any_problem}
+),
+checked AS (
     SELECT _source_file, _row, {problems} AS problems
-    FROM {staged_table}
+    FROM flagged
 ),
 final AS (
     SELECT _source_file, _row, p.field AS field, p.reason AS reason, p.detail AS detail
@@ -233,6 +239,12 @@ final AS (
 )
 SELECT * FROM final
 """
+
+
+def _predicates(dataset: Dataset) -> list[str]:
+    """Every violation predicate of a dataset, fields then rules."""
+    found = [predicate for f in dataset.fields for _, predicate in field_checks(f)]
+    return found + [rule.invalid_when for rule in dataset.rules]
 
 
 def contract_names(directory: Path = CONTRACTS_DIR) -> list[str]:

@@ -109,10 +109,13 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
     with stage("load"):
         con.execute("INSERT INTO fact_referral BY NAME " + read_sql("etl/insert_fact_referral.sql"), batch)
         con.execute(read_sql("etl/unflag_moved_first_sightings.sql"))
-        con.execute("INSERT INTO fact_file_occurrence BY NAME " + read_sql("etl/insert_fact_file_occurrence.sql"), batch)
-        con.execute("CREATE OR REPLACE TEMP TABLE refreshed_clusters AS " + read_sql("etl/refresh_media_clusters.sql"))
-        con.execute("DELETE FROM media_cluster WHERE cluster_id IN (SELECT cluster_id FROM refreshed_clusters)")
-        con.execute("INSERT INTO media_cluster BY NAME SELECT * FROM refreshed_clusters")
+        con.execute("CREATE OR REPLACE TEMP TABLE batch_occurrences AS " + read_sql("etl/insert_fact_file_occurrence.sql"), batch)
+        con.execute("INSERT INTO fact_file_occurrence BY NAME SELECT * FROM batch_occurrences")
+        con.execute("CREATE OR REPLACE TEMP TABLE batch_cluster_stats AS " + read_sql("etl/batch_cluster_stats.sql"))
+        con.execute(read_sql("etl/update_cluster_reach_dates.sql"))
+        con.execute("INSERT INTO cluster_reach BY NAME " + read_sql("etl/insert_cluster_reach.sql"))
+        con.execute("INSERT INTO media_cluster BY NAME " + read_sql("etl/insert_new_media_clusters.sql"))
+        con.execute(read_sql("etl/update_media_clusters.sql"))
         _quarantine(con, source, batch)
     with stage("rollup"):
         con.execute("CREATE OR REPLACE TEMP TABLE affected_dates AS " + read_sql("etl/affected_dates.sql"))
@@ -200,7 +203,7 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
 
 def _drop_temp_tables(con) -> None:
     for name in ("stg_referrals", "stg_files", "stg_rejects", "problem_rows", "anon_referrals", "anon_files",
-                 "batch_referrals", "batch_files", "batch_clustered", "moved_first", "refreshed_clusters",
+                 "batch_referrals", "batch_files", "batch_clustered", "moved_first", "batch_occurrences", "batch_cluster_stats",
                  "affected_dates"):
         try:
             con.execute(f"DROP TABLE IF EXISTS {name}")

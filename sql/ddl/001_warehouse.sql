@@ -128,6 +128,13 @@ CREATE TABLE IF NOT EXISTS media_cluster (
     agency_count        INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS cluster_reach (
+    cluster_id       VARCHAR NOT NULL,
+    country_iso3     VARCHAR NOT NULL,
+    agency_code      VARCHAR NOT NULL,
+    first_seen_date  DATE NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS fact_file_occurrence (
     referral_key            VARCHAR NOT NULL,
     file_ordinal            INTEGER NOT NULL,

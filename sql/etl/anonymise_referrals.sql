@@ -70,7 +70,8 @@ final AS (
         list_contains(annotations, 'minor_to_minor_interaction') AS has_minor_to_minor,
         unit,
         status,
-        outcome
+        outcome,
+        report_id  -- kept in this temp table only, to key the batch's files; never loaded
     FROM typed
 )
 SELECT * FROM final

@@ -1,0 +1,24 @@
+-- Clusters seen before: add this batch's occurrences and referrals, widen the date range,
+-- move the first sighting when the batch holds an earlier one, refresh the reach counts.
+UPDATE media_cluster SET
+    occurrences        = media_cluster.occurrences + s.occurrences,
+    referral_count     = media_cluster.referral_count + s.referrals,
+    last_seen_date     = greatest(media_cluster.last_seen_date, s.last_date),
+    first_seen_date    = least(media_cluster.first_seen_date, s.first_date),
+    first_seen_country = coalesce(s.first_country, media_cluster.first_seen_country),
+    first_seen_agency  = coalesce(s.first_agency, media_cluster.first_seen_agency),
+    country_count      = s.country_count,
+    agency_count       = s.agency_count
+FROM (
+    SELECT b.*, r.country_count, r.agency_count
+    FROM batch_cluster_stats AS b
+    JOIN (
+        SELECT cluster_id, CAST(count(DISTINCT country_iso3) AS INTEGER) AS country_count,
+               CAST(count(DISTINCT agency_code) AS INTEGER) AS agency_count
+        FROM cluster_reach
+        WHERE cluster_id IN (SELECT cluster_id FROM batch_cluster_stats WHERE NOT is_new_cluster)
+        GROUP BY cluster_id
+    ) AS r USING (cluster_id)
+    WHERE NOT b.is_new_cluster
+) AS s
+WHERE media_cluster.cluster_id = s.cluster_id
