@@ -1,5 +1,37 @@
-"""Placeholder: replaced by the real `serve` sub-command."""
+"""`grace serve`: run the dashboard (building the demo warehouse when none is configured)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dashboards.serve import DEFAULT_HOST
+
+
+@click.command("serve")
+@click.option(
+    "--warehouse",
+    "warehouse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Warehouse file, opened read-only; must exist "
+    "[default: $GRACE_WAREHOUSE, else $GRACE_HOME/warehouse.duckdb, built as the demo if missing].",
+)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default: $PORT or 8050].")
+@click.option("--debug", is_flag=True, help="Dash debug mode (reloader and dev tools).")
+def serve_command(warehouse: Path | None, host: str, port: int | None, debug: bool) -> None:
+    """Serve the dashboard at http://HOST:PORT/.
+
+    The warehouse is opened read-only. With nothing configured, the demo warehouse (synthetic
+    metadata through the real ETL; size from $GRACE_DEMO_SCALE) is built first.
+    """
+    from dashboards.serve import serve
+
+    serve(warehouse=warehouse, host=host, port=port, debug=debug)
 
 
 def register(cli) -> None:
     """Attach this module's commands to the `grace` group."""
+    cli.add_command(serve_command)

@@ -1,0 +1,59 @@
+"""`create_app()`: the Dash application factory.
+
+Pages live in `dashboards/pages/` and register themselves; the shell (classification banner,
+title bar) wraps every page. The app carries its own `WarehouseReader` in the Flask config, so
+nothing about the warehouse is global and two apps could serve two warehouses.
+
+Dash keeps callbacks registered with `dash.callback` in a process-wide list that the first app
+to serve a request takes over, so create one app per process (tests call the plain functions
+in `dashboards.callbacks` instead of building apps).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+
+from dashboards.components import APP_TITLE, app_shell
+from dashboards.queries import WarehouseReader
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PAGES_DIR = PACKAGE_DIR / "pages"
+ASSETS_DIR = PACKAGE_DIR / "assets"
+
+READER_KEY = "GRACE_WAREHOUSE_READER"
+
+
+def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
+    """Build the dashboard for one warehouse file (opened read-only, per request).
+
+    With `check`, the warehouse is opened once now so a missing or foreign file fails with a
+    one-line `WarehouseError` before the server starts.
+    """
+    reader = WarehouseReader(warehouse_path)
+    if check:
+        reader.check()
+    app = dash.Dash(
+        "dashboards",
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        title=APP_TITLE,
+        update_title=None,
+        serve_locally=True,
+        suppress_callback_exceptions=False,
+        include_pages_meta=False,  # no social-preview tags on a restricted tool
+        meta_tags=[
+            {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+            {"name": "robots", "content": "noindex, nofollow"},
+        ],
+    )
+    app.server.config[READER_KEY] = reader
+    app.layout = app_shell(dash.page_container)
+    return app
+
+
+def reader_of(app: dash.Dash) -> WarehouseReader:
+    """The warehouse reader of an app built by `create_app` (used inside callbacks)."""
+    return app.server.config[READER_KEY]

@@ -1,0 +1,123 @@
+"""Figure builders: a DataFrame in, a plotly figure out. No queries, no Dash.
+
+Colours come from the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); series also differ by marker symbol so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# Okabe-Ito, reordered so the first colours have the most contrast on white (yellow last).
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+MARKER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "cross", "star")
+MAX_SERIES = len(OKABE_ITO)
+DENSE_MONTHS = 36  # beyond three years of months, markers shrink so the lines stay readable
+
+FONT_FAMILY = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+TEXT_COLOUR = "#1F2933"
+GRID_COLOUR = "#E4E7EB"
+
+MONTHLY_COLUMNS = ("month", "series_key", "series_name", "referrals", "is_partial")
+
+
+def base_layout(title: str) -> dict:
+    """Layout shared by every dashboard figure (fresh dict on each call)."""
+    return {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "margin": {"l": 64, "r": 24, "t": 56, "b": 48},
+        "colorway": list(OKABE_ITO),
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "xaxis": {"showgrid": False, "linecolor": "#9AA5B1", "ticks": "outside"},
+        "yaxis": {"gridcolor": GRID_COLOUR, "zeroline": False, "rangemode": "tozero", "tickformat": ",d"},
+    }
+
+
+def empty_figure(message: str, title: str = "") -> go.Figure:
+    """A blank figure carrying a centred message (no data, or data unavailable)."""
+    fig = go.Figure(layout=base_layout(title))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 14, "color": "#52606D"})
+    return fig
+
+
+def _months(frame: pd.DataFrame) -> list[str]:
+    """Months as ISO dates: plain JSON that reads the same in Python, the browser and exports."""
+    return [month.strftime("%Y-%m-%d") for month in pd.to_datetime(frame["month"])]
+
+
+def _counts(frame: pd.DataFrame) -> list[int]:
+    """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable."""
+    return [int(value) for value in frame["referrals"]]
+
+
+def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per month") -> go.Figure:
+    """Line chart of monthly referrals, one line per series.
+
+    `frame` has the columns of the `referrals_monthly` query: month, series_key, series_name,
+    referrals, is_partial. A partial (incomplete) month is drawn dotted with a hollow marker
+    and says so on hover, so a drop at the end of the series is not mistaken for a trend.
+    """
+    missing = [column for column in MONTHLY_COLUMNS if column not in frame.columns]
+    if missing:
+        raise ValueError(f"monthly referrals frame lacks column(s): {', '.join(missing)}")
+    if frame.empty:
+        return empty_figure("No referrals in the warehouse for this selection.", title)
+
+    fig = go.Figure(layout=base_layout(title))
+    marker_size = 7 if frame["month"].nunique() <= DENSE_MONTHS else 4
+    for index, (name, series) in enumerate(frame.groupby("series_name", sort=False)):
+        series = series.sort_values("month")
+        colour = OKABE_ITO[index % MAX_SERIES]
+        symbol = MARKER_SYMBOLS[index % MAX_SERIES]
+        partial = series["is_partial"].astype(bool)
+        complete, incomplete = series[~partial], series[partial]
+        fig.add_trace(
+            go.Scatter(
+                x=_months(complete), y=_counts(complete), name=str(name), legendgroup=str(name),
+                mode="lines+markers", line={"color": colour, "width": 2.5},
+                marker={"color": colour, "size": marker_size, "symbol": symbol},
+                hovertemplate="%{y:,d}<extra>%{fullData.name}</extra>",
+            )
+        )
+        if incomplete.empty:
+            continue
+        # The incomplete month: a dotted link from the last complete month and a hollow marker.
+        link = pd.concat([complete.tail(1), incomplete])
+        fig.add_trace(
+            go.Scatter(
+                x=_months(link), y=_counts(link), name=str(name), legendgroup=str(name), showlegend=False,
+                mode="lines", line={"color": colour, "width": 2, "dash": "dot"}, hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=_months(incomplete), y=_counts(incomplete), name=str(name), legendgroup=str(name),
+                showlegend=False, mode="markers",
+                marker={"color": colour, "size": 8, "symbol": f"{symbol}-open", "line": {"width": 2}},
+                hovertemplate="%{y:,d} (month so far)<extra>%{fullData.name}</extra>",
+            )
+        )
+    if frame["is_partial"].astype(bool).any():
+        fig.update_layout(title_subtitle_text="Dotted: latest month, still in progress",
+                          title_subtitle_font={"size": 12, "color": "#52606D"})
+    fig.update_xaxes(tickformat="%b %Y", hoverformat="%B %Y")
+    fig.update_yaxes(title_text="Referrals")
+    fig.update_layout(showlegend=frame["series_key"].nunique() > 1)
+    return fig
