@@ -29,7 +29,7 @@ def import_hash_set(con: duckdb.DuckDBPyConnection, path: Path, name: str | None
         raise InputFileError(path, "no such file")
     ensure_schema(con)
     import_id = "hs-" + file_checksum(path)[:20]
-    if con.execute("SELECT 1 FROM import_log WHERE import_id = ?", [import_id]).fetchone():
+    if con.execute("SELECT 1 FROM import_log WHERE import_id = ?", [import_id]).fetchall():
         return {"status": "skipped", "rows": 0, "import_id": import_id}
     header = read_header(path)
     if header != HASH_SET_COLUMNS:

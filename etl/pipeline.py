@@ -58,7 +58,7 @@ def run_batch(
     ensure_schema(con)
     con.execute("SET TimeZone = 'UTC'")
     report = BatchReport(batch_id=source.batch_id, source_kind=source.kind, source_path=source.path)
-    already = con.execute("SELECT status FROM etl_batch WHERE batch_id = ?", [source.batch_id]).fetchone()
+    already = con.execute("SELECT status FROM etl_batch WHERE batch_id = ?", [source.batch_id]).fetchall()
     if already:
         report.status = "skipped"
         report.message = "already loaded (same checksum); nothing changed"

@@ -72,7 +72,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the warehouse has its schema (the meta table exists)."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'"
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])

@@ -58,8 +58,11 @@ def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet)
             from etl.sources.case_database import case_database_batches
 
             batches.extend(case_database_batches(database_url, con, chunk_size=chunk_size))
-        if not batches:
+        if not batches and sources:
             raise GraceError("no deliveries found under " + ", ".join(str(s) for s in sources))
+        if not batches:
+            click.echo("nothing new in the case database; the warehouse is unchanged")
+            return
         with progress_bar(enabled=not quiet and not as_json) as progress:
             summary = run_batches(con, batches, key, progress=progress, fail_fast=fail_fast)
     finally:
