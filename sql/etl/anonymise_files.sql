@@ -23,7 +23,10 @@ final AS (
         NULLIF(lower(trim(sha1)), '') AS sha1,
         NULLIF(lower(trim(pdq)), '')  AS pdq,
         coalesce(NULLIF(trim(industry_classification), ''), 'UNCLASSIFIED') AS category_code,
-        list_transform(list_filter(string_split(coalesce(file_annotations, ''), ';'), lambda x: trim(x) <> ''), lambda x: trim(x)) AS annotations,
+        contains(';' || replace(coalesce(file_annotations, ''), ' ', '') || ';', ';viral;')                    AS is_viral,
+        contains(';' || replace(coalesce(file_annotations, ''), ' ', '') || ';', ';possible_self_production;') AS is_self_generated,
+        contains(';' || replace(coalesce(file_annotations, ''), ' ', '') || ';', ';generative_ai;')            AS is_generative_ai,
+        contains(';' || replace(coalesce(file_annotations, ''), ' ', '') || ';', ';live_streaming;')           AS is_live_streaming,
         CASE WHEN NULLIF(trim(publicly_available), '') IS NOT NULL
              THEN lower(trim(publicly_available)) IN ('true', 't', '1', 'yes', 'y') END AS is_publicly_available,
         CASE WHEN NULLIF(trim(viewed_by_esp), '') IS NOT NULL

@@ -13,10 +13,7 @@ final AS (
            ranked.incident_date, ranked.country_iso3, ranked.agency_code, ranked.platform_name, ranked.category_code,
            ranked.rank_in_batch = 1 AND (existing.cluster_id IS NULL OR ranked.incident_date < existing.first_seen_date)
                AS is_first_sighting,
-           list_contains(annotations, 'viral')                    AS is_viral,
-           list_contains(annotations, 'possible_self_production') AS is_self_generated,
-           list_contains(annotations, 'generative_ai')            AS is_generative_ai,
-           list_contains(annotations, 'live_streaming')           AS is_live_streaming,
+           is_viral, is_self_generated, is_generative_ai, is_live_streaming,
            is_publicly_available,
            is_viewed_by_esp
     FROM ranked
