@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conftest import file_row, referral_row, write_delivery
+from builders import file_row, referral_row, write_delivery
 from grace.cli import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

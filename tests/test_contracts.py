@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import file_row, referral_row, write_delivery
+from builders import file_row, referral_row, write_delivery
 from etl.contracts import contract_names, load_contract
 from etl.pipeline import run_batch
 from etl.sources import discover_batches

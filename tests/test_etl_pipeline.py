@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from conftest import TEST_KEY, file_row, package_line, referral_row, write_delivery
+from builders import TEST_KEY, file_row, package_line, referral_row, write_delivery
 from etl.pipeline import STAGES, InjectedFailure, PipelineOptions, run_batch
 from etl.sources import discover_batches
 
