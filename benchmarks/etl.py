@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine, update_section  # noqa: E402
 
 # At scale 1.0 the simulator yields roughly this many referrals for the EU-27 in one year (measured
 # once per run below: the actual count is read from the manifest, not assumed).
@@ -94,12 +95,6 @@ def run_phase(phase: str, inputs: Path, warehouse: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))) / 1024**2
-    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--referrals", type=int, default=1_000_000)
@@ -139,8 +134,6 @@ def main() -> None:
 
 
 def write_markdown(results: dict) -> None:
-    path = REPO / "docs" / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = [
         "## ETL (`benchmarks/etl.py`)",
         "",
@@ -163,14 +156,7 @@ def write_markdown(results: dict) -> None:
     sims = "; ".join(f"{fmt}: {r['simulation']['referrals']:,} referrals, {r['simulation']['files']:,} files in "
                      f"{r['simulation']['seconds']} s (scale {r['simulation']['scale']})" for fmt, r in results["formats"].items())
     lines += ["", f"Simulation of the inputs (not part of the ETL timing): {sims}.", ""]
-    section = "\n".join(lines)
-    start = text.find("## ETL (")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    update_section("ETL", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     actual: dict[str, dict[str, tuple[str, bool]]] = {}
     for table, column, dtype, nullable in con.execute(
         "SELECT table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
-        "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        "WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name, ordinal_position"
     ).fetchall():
         actual.setdefault(table, {})[column] = (dtype, nullable)
     findings: list[Finding] = []
@@ -91,7 +91,7 @@ def identifier_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     text_columns: dict[str, list[str]] = {}
     for table, column in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY table_name, ordinal_position"
+        "WHERE table_schema = 'main' AND table_catalog = current_database() AND data_type = 'VARCHAR' ORDER BY table_name, ordinal_position"
     ).fetchall():
         text_columns.setdefault(table, []).append(column)
     findings: list[Finding] = []
@@ -118,7 +118,7 @@ def warehouse_stats(con: duckdb.DuckDBPyConnection) -> dict:
     tables = {
         name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name"
         ).fetchall()
     }
     quarantined = con.execute(

@@ -24,8 +24,8 @@ from grace.progress import ProgressCallback, no_progress
 
 DEFAULT_DEMO_SCALE = 0.05
 DEMO_START, DEMO_END = dt.date(2019, 1, 1), dt.date(2025, 12, 31)
-# Quarterly deliveries keep the number of batches (and so the build time) small.
-DEMO_DELIVERY = "quarter"
+# Yearly deliveries keep the number of batches (and so the fixed cost per batch) small.
+DEMO_DELIVERY = "year"
 
 
 @dataclass

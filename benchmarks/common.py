@@ -1,0 +1,42 @@
+"""What every benchmark shares: a description of the machine and updating its own section
+of docs/BENCHMARKS.md without touching the others."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
+HEADER = """# Benchmarks
+
+Each section is written by its script in `benchmarks/` and says when, on which machine and with
+which command it was measured. Figures are ratios against a reference measured in the same run,
+because these machines are shared and absolute timings drift. Timings are never unit tests.
+"""
+
+
+def machine() -> str:
+    """One line: host, cores, CPU model, memory, Python."""
+    cpu = "?"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as handle:
+        mem_kib = next(int(line.split()[1]) for line in handle if line.startswith("MemTotal"))
+    return f"{os.cpu_count()} cores ({cpu}), {mem_kib / 1024**2:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def update_section(title: str, section: str) -> None:
+    """Replace (or append) the `## <title> (` section of docs/BENCHMARKS.md."""
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else HEADER
+    marker = f"## {title} ("
+    start = text.find(marker)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    BENCHMARKS_MD.write_text(text)
