@@ -202,10 +202,14 @@ def field_checks(f: Field) -> list[tuple[str, str]]:
         checks.append((OUT_OF_RANGE, f"TRY_CAST({col} AS {numeric}) > {_literal(opts['maximum'])}"))
     if f.logical_type == "array" and "enum" in f.items:
         # Semicolon-separated codes; a regular expression is much cheaper than splitting into lists.
-        item = "(" + "|".join(re.escape(str(v)) for v in f.items["enum"]) + ")"
-        pattern = rf"^\s*{item}?(\s*;\s*{item}?)*\s*$"
-        checks.append((INVALID_CODE, f"{present} AND NOT regexp_full_match({col}, {_literal(pattern)})"))
+        checks.append((INVALID_CODE, f"{present} AND NOT regexp_full_match({col}, {_literal(_array_pattern(f))})"))
     return checks
+
+
+def _array_pattern(f: Field) -> str:
+    """Semicolon-separated codes from the field's item enum (a regular expression)."""
+    item = "(" + "|".join(re.escape(str(v)) for v in f.items["enum"]) + ")"
+    return rf"^\s*{item}?(\s*;\s*{item}?)*\s*$"
 
 
 def validation_sql(dataset: Dataset, staged_table: str) -> str:
@@ -241,6 +245,91 @@ final AS (
 )
 SELECT * FROM final
 """
+
+
+# Regular-expression pieces that could match whitespace: a pattern without them matches the raw
+# value only when the value has nothing to trim.
+_WHITESPACE_MATCHERS = (" ", "\\s", "\\S", "\\W", "\\D", "\\p", "\\P", ".", "[^", "\\x", "\\u")
+
+
+def field_fast_check(f: Field) -> str | None:
+    """A cheap SQL predicate on the raw (untrimmed) value that, when true, proves none of
+    `field_checks(f)` fires; None when there is no such shortcut.
+
+    Most values in a delivery are valid: testing the raw value against the contract directly
+    (an enum membership, a successful cast, a pattern that cannot match whitespace) settles them
+    without trimming, and only the rest get the full checks.
+    """
+    col = _quote_ident(f.name)
+    parts: list[str] = []
+    opts = f.options
+    if "enum" in opts:
+        if any(str(v) != str(v).strip() or str(v) == "" for v in opts["enum"]):
+            return None
+        parts.append(f"{col} IN {_in_list(opts['enum'])}")
+    cast = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMPTZ"}.get(f.logical_type)
+    if cast:
+        parts.append(f"TRY_CAST({col} AS {cast}) IS NOT NULL")
+    elif f.logical_type == "boolean":
+        parts.append(f"{col} IN {_in_list(TRUE_WORDS + FALSE_WORDS)}")
+    elif f.logical_type == "array" and "enum" in f.items:
+        # The codes' pattern allows ASCII blanks around codes and separators: a raw value it
+        # matches still matches once trimmed.
+        parts.append(f"regexp_full_match({col}, {_literal(_array_pattern(f))})")
+    if "pattern" in opts:
+        pattern = str(opts["pattern"])
+        if any(m in pattern for m in _WHITESPACE_MATCHERS):
+            return None
+        parts.append(f"regexp_full_match({col}, {_literal(pattern)})")
+    if "maxLength" in opts:
+        parts.append(f"length({col}) <= {int(opts['maxLength'])}")
+    numeric = "BIGINT" if f.logical_type == "integer" else "DOUBLE"
+    if "minimum" in opts:
+        parts.append(f"TRY_CAST({col} AS {numeric}) >= {_literal(opts['minimum'])}")
+    if "maximum" in opts:
+        parts.append(f"TRY_CAST({col} AS {numeric}) <= {_literal(opts['maximum'])}")
+    implies_present = "enum" in opts or cast or f.logical_type == "boolean" or (
+        "pattern" in opts and re.fullmatch(str(opts["pattern"]), "") is None
+    )
+    if f.required and not implies_present:
+        # The first character is printable ASCII other than a space: trimming leaves something.
+        parts.append(f"ascii({col}) BETWEEN 33 AND 126")
+    if not parts:
+        return None
+    fast = " AND ".join(f"({p})" for p in parts)
+    return fast if f.required else f"{col} IS NULL OR ({fast})"
+
+
+def problems_sql(dataset: Dataset) -> str:
+    """An expression listing what is wrong with one staged row: NULL for a valid row, else a
+    list of {field, reason, detail} structs (never empty).
+
+    A cheap OR of every violation predicate decides first; only the (few) rows it flags build
+    the list, so the ETL can check and transform a staged table in a single scan.
+    """
+    entries = []
+    for f in dataset.fields:
+        for reason, predicate in field_checks(f):
+            detail = f"{f.logical_type} field failed {reason}"
+            entries.append(f"CASE WHEN {predicate} THEN {{'field': {_literal(f.name)}, 'reason': {_literal(reason)}, 'detail': {_literal(detail)}}} END")
+    for rule in dataset.rules:
+        entries.append(
+            f"CASE WHEN ({rule.invalid_when}) THEN {{'field': {_literal(rule.field)}, 'reason': {_literal(rule.reason)}, 'detail': {_literal('rule ' + rule.name)}}} END"
+        )
+    if not entries:
+        return "NULL"
+    # Rows every shortcut clears are valid; the rest (few) get the full list of checks, which
+    # may still come out empty (say, a valid value with a space around it).
+    clears = []
+    for f in dataset.fields:
+        predicates = [predicate for _, predicate in field_checks(f)]
+        if not predicates:
+            continue
+        fast = field_fast_check(f)
+        clears.append(f"coalesce({fast}, false)" if fast else "NOT coalesce(" + " OR ".join(f"({p})" for p in predicates) + ", false)")
+    clears += [f"NOT coalesce(({rule.invalid_when}), false)" for rule in dataset.rules]
+    problems = "list_filter([" + ",\n        ".join(entries) + "], lambda p: p IS NOT NULL)"
+    return f"CASE WHEN {' AND '.join(clears)} THEN NULL ELSE NULLIF({problems}, []) END"
 
 
 def _predicates(dataset: Dataset) -> list[str]:

@@ -1,10 +1,13 @@
 """Run one batch through validate → anonymise → deduplicate → load, in one transaction.
 
-Everything happens in DuckDB: the source stages text tables, the contract's checks list
-violations (quarantined with file, row, field and reason), SQL in `sql/etl/` anonymises,
-deduplicates, clusters files and loads facts, dimensions and rollups. A failure anywhere
-rolls the transaction back, so the warehouse is exactly as before; a batch whose checksum
-was already loaded is skipped, so re-running changes nothing.
+Everything happens in DuckDB: the source stages text tables; one scan per staged table checks
+every contract rule (violations are quarantined with file, row, field and reason) and
+anonymises the row (`sql/etl/check_*.sql`); SQL in `sql/etl/` then deduplicates, clusters
+files and loads facts, dimensions and rollups. The big temp tables stay narrow: a small file
+number instead of the path, 128-bit integer keys instead of hex text, and duplicate checks
+that only rank the (rare) repeated keys. A failure anywhere rolls the transaction back, so the
+warehouse is exactly as before; a batch whose checksum was already loaded is skipped, so
+re-running changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from etl.contracts import load_contract, validation_sql
+from etl.contracts import load_contract, problems_sql
 from etl.lineage import BatchReport, code_version
 from etl.sources.base import BatchSource, create_staging_tables
 from etl.warehouse import ensure_schema, read_sql
@@ -92,33 +95,47 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
         if options.fail_at == name:
             raise InjectedFailure(f"injected failure after stage '{name}'")
 
+    def table(name: str, sql_file: str, parameters: dict | None = None) -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + read_sql(f"etl/{sql_file}.sql"), parameters or {})
+
     with stage("stage"):
         create_staging_tables(con)
         source.stage(con)
     with stage("validate"):
-        _validate(con)
+        # One scan per staged table both checks every contract rule and anonymises the row;
+        # rows with problems stay in the checked tables (marked) and are quarantined later.
+        _define_checked_inputs(con)
+        table("checked_referrals", "check_referrals", params)
     with stage("anonymise"):
-        con.execute("CREATE OR REPLACE TEMP TABLE anon_referrals AS " + read_sql("etl/anonymise_referrals.sql"), params)
-        con.execute("CREATE OR REPLACE TEMP TABLE anon_files AS " + read_sql("etl/anonymise_files.sql"), params)
+        table("keys_loaded_before", "keys_loaded_before")
+        table("checked_files", "check_files")
+        _collect_problems(con)
     with stage("deduplicate"):
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_referrals AS " + read_sql("etl/dedupe_referrals.sql"))
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_files AS " + read_sql("etl/dispose_files.sql"))
+        table("referral_later_copies", "referral_later_copies")
+        con.execute("CREATE OR REPLACE TEMP VIEW new_referrals AS " + read_sql("etl/new_referrals.sql"))
+        table("file_later_copies", "file_later_copies")
     with stage("cluster"):
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_clustered AS " + read_sql("etl/resolve_clusters.sql"))
-        con.execute("CREATE OR REPLACE TEMP TABLE moved_first AS " + read_sql("etl/moved_first_sightings.sql"))
+        table("loadable_files", "loadable_files")
+        table("loading_referrals", "loading_referrals")
+        table("irregular_ordinals", "irregular_ordinals")
+        table("borrowed_md5", "borrowed_md5")
+        table("clusters_by_md5", "clusters_by_md5")
+        table("clusters_by_sha1", "clusters_by_sha1")
+        table("batch_clustered", "resolve_clusters")
+        table("batch_cluster_stats", "batch_cluster_stats")
+        table("moved_first", "moved_first_sightings")
+        table("batch_reach", "batch_reach")
     with stage("load"):
         con.execute("INSERT INTO fact_referral BY NAME " + read_sql("etl/insert_fact_referral.sql"), batch)
         con.execute(read_sql("etl/unflag_moved_first_sightings.sql"))
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_occurrences AS " + read_sql("etl/insert_fact_file_occurrence.sql"), batch)
-        con.execute("INSERT INTO fact_file_occurrence BY NAME SELECT * FROM batch_occurrences")
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_cluster_stats AS " + read_sql("etl/batch_cluster_stats.sql"))
+        con.execute("INSERT INTO fact_file_occurrence BY NAME " + read_sql("etl/insert_fact_file_occurrence.sql"), batch)
         con.execute(read_sql("etl/update_cluster_reach_dates.sql"))
         con.execute("INSERT INTO cluster_reach BY NAME " + read_sql("etl/insert_cluster_reach.sql"))
         con.execute("INSERT INTO media_cluster BY NAME " + read_sql("etl/insert_new_media_clusters.sql"))
         con.execute(read_sql("etl/update_media_clusters.sql"))
         _quarantine(con, source, batch)
     with stage("rollup"):
-        con.execute("CREATE OR REPLACE TEMP TABLE affected_dates AS " + read_sql("etl/affected_dates.sql"))
+        table("affected_dates", "affected_dates")
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
             con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM affected_dates)")
@@ -128,17 +145,57 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
         raise GraceError(f"{source.path}: row accounting does not balance ({report.as_dict()}); batch rolled back")
 
 
-def _validate(con) -> None:
-    """Collect every contract violation and parse reject into `problem_rows`."""
+def _define_checked_inputs(con) -> None:
+    """Number the batch's source files and define the views the checking scans read.
+
+    The big temp tables carry a small file number (`_file`) instead of the path; the paths
+    live in `batch_source_files`, numbered in path order so (_file, _row) sorts like
+    (path, row). `checked_<dataset>_input` adds `_file` and `problems` (NULL for a valid row,
+    else the list of contract violations) to the staged columns.
+    """
+    staged = con.execute(
+        "SELECT DISTINCT 'referrals', _source_file FROM stg_referrals "
+        "UNION ALL SELECT DISTINCT 'files', _source_file FROM stg_files"
+    ).fetchall()
+    paths = sorted({path for _, path in staged if path is not None})
+    number = {path: n for n, path in enumerate(paths, 1)}
+    con.execute("CREATE OR REPLACE TEMP TABLE batch_source_files (_file INTEGER, path VARCHAR)")
+    if paths:
+        con.executemany("INSERT INTO batch_source_files VALUES (?, ?)", [[n, p] for p, n in number.items()])
     contract = load_contract("case_export")
+    for dataset in ("referrals", "files"):
+        present = [path for name, path in staged if name == dataset and path is not None]
+        if len(present) == 1:
+            file_number = str(number[present[0]])
+        elif not present:
+            file_number = "NULL"
+        else:
+            file_number = "CASE _source_file " + " ".join(
+                f"WHEN {_sql_string(p)} THEN {number[p]}" for p in present
+            ) + " END"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW checked_{dataset}_input AS "
+            f"SELECT CAST({file_number} AS INTEGER) AS _file, CAST(_row AS BIGINT) AS _row, "
+            f"{problems_sql(contract.dataset(dataset))} AS problems, * EXCLUDE (_source_file, _row) "
+            f"FROM stg_{dataset}"
+        )
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _collect_problems(con) -> None:
+    """Every contract violation and parse reject, as (dataset, file, row, field, reason, detail)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE problem_rows AS "
         "SELECT dataset, source_file, row_number, field, reason, detail FROM stg_rejects"
     )
     for dataset in ("referrals", "files"):
         con.execute(
-            f"INSERT INTO problem_rows SELECT '{dataset}', _source_file, _row, field, reason, detail "
-            f"FROM ({validation_sql(contract.dataset(dataset), 'stg_' + dataset)})"
+            f"INSERT INTO problem_rows SELECT '{dataset}', s.path, c._row, c.p.field, c.p.reason, c.p.detail "
+            f"FROM (SELECT _file, _row, unnest(problems) AS p FROM checked_{dataset} WHERE problems IS NOT NULL) AS c "
+            "JOIN batch_source_files AS s USING (_file)"
         )
 
 
@@ -150,9 +207,11 @@ def _quarantine(con, source: BatchSource, batch: dict) -> None:
         {**batch, "kind": source.kind},
     )
     con.execute(
-        "INSERT INTO quarantine SELECT $batch_id, $kind, 'files', _source_file, _row, 'report_id', disposition, "
-        "CASE disposition WHEN 'orphan_file' THEN 'referral not in this delivery' ELSE 'referral was quarantined' END "
-        "FROM batch_files WHERE disposition IN ('parent_quarantined', 'orphan_file') ORDER BY _source_file, _row",
+        "INSERT INTO quarantine SELECT $batch_id, $kind, 'files', s.path, f._row, 'report_id', f.disposition, "
+        "CASE f.disposition WHEN 'orphan_file' THEN 'referral not in this delivery' ELSE 'referral was quarantined' END "
+        "FROM (SELECT _file, _row, CASE WHEN parent IS NULL THEN 'orphan_file' ELSE 'parent_quarantined' END AS disposition "
+        "      FROM checked_files WHERE problems IS NULL AND (parent IS NULL OR parent = 'quarantined')) AS f "
+        "JOIN batch_source_files AS s USING (_file) ORDER BY s.path, f._row",
         {**batch, "kind": source.kind},
     )
 
@@ -163,21 +222,22 @@ def _count(con, report: BatchReport) -> None:
         """
         SELECT (SELECT count(*) FROM stg_referrals)
                + (SELECT count(*) FROM stg_rejects WHERE dataset = 'referrals' AND row_number IS NOT NULL),
-               (SELECT count(*) FROM batch_referrals WHERE is_new),
+               (SELECT count(*) FROM new_referrals),
                (SELECT count(DISTINCT (source_file, row_number)) FROM problem_rows
                  WHERE dataset = 'referrals' AND row_number IS NOT NULL),
-               (SELECT count(*) FROM batch_referrals WHERE NOT is_new)
+               (SELECT count(*) FROM checked_referrals WHERE problems IS NULL) - (SELECT count(*) FROM new_referrals)
         """
     ).fetchone()
     files = con.execute(
         """
+        WITH valid AS (SELECT parent FROM checked_files WHERE problems IS NULL)
         SELECT (SELECT count(*) FROM stg_files)
                + (SELECT count(*) FROM stg_rejects WHERE dataset = 'files' AND row_number IS NOT NULL),
                (SELECT count(*) FROM batch_clustered),
                (SELECT count(DISTINCT (source_file, row_number)) FROM problem_rows
                  WHERE dataset = 'files' AND row_number IS NOT NULL)
-               + (SELECT count(*) FROM batch_files WHERE disposition IN ('parent_quarantined', 'orphan_file')),
-               (SELECT count(*) FROM batch_files WHERE disposition = 'duplicate')
+               + (SELECT count(*) FROM valid WHERE parent IS NULL OR parent = 'quarantined'),
+               (SELECT count(*) FROM valid WHERE parent IN ('new', 'loaded')) - (SELECT count(*) FROM batch_clustered)
         """
     ).fetchone()
     (report.referrals_in, report.referrals_loaded, report.referrals_quarantined, report.referrals_duplicate) = ref
@@ -202,9 +262,17 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
 
 
 def _drop_temp_tables(con) -> None:
-    for name in ("stg_referrals", "stg_files", "stg_rejects", "problem_rows", "anon_referrals", "anon_files",
-                 "batch_referrals", "batch_files", "batch_clustered", "moved_first", "batch_occurrences", "batch_cluster_stats",
-                 "affected_dates"):
+    for name in ("new_referrals", "checked_referrals_input", "checked_files_input", "stg_referrals", "stg_files"):
+        for kind in ("VIEW", "TABLE"):
+            try:
+                con.execute(f"DROP {kind} IF EXISTS {name}")
+            except duckdb.Error:
+                pass
+    for name in ("stg_rejects", "batch_source_files", "problem_rows", "checked_referrals", "checked_files",
+                 "referral_later_copies", "keys_loaded_before", "file_later_copies", "loadable_files",
+                 "loading_referrals", "irregular_ordinals", "borrowed_md5", "clusters_by_md5", "clusters_by_sha1",
+                 "batch_clustered",
+                 "batch_cluster_stats", "moved_first", "batch_reach", "affected_dates"):
         try:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         except duckdb.Error:

@@ -7,6 +7,7 @@ in `sql/ddl/` idempotently and seeds the static dimensions.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -16,8 +17,11 @@ from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from etl.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: pseudonyms and cluster ids stored as 128-bit integers
 UNCLASSIFIED = "UNCLASSIFIED"
+
+
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 def connect(path: Path | str, read_only: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -38,6 +42,8 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     except duckdb.IOException as error:
         raise WarehouseError(f"{target}: cannot open warehouse ({str(error).splitlines()[0]})") from error
     con.execute("SET enable_progress_bar = false")
+    # Bounded memory: large batches spill to disk instead of growing past the machine's share.
+    con.execute("SET memory_limit = ?", [os.environ.get("GRACE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -52,7 +58,17 @@ def read_sql(relative: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that is missing and seed static dimensions (idempotent)."""
+    """Create every warehouse table that is missing and seed static dimensions (idempotent).
+
+    A warehouse built by an incompatible schema version is refused rather than silently mixed.
+    """
+    if is_initialised(con):
+        found = con.execute("SELECT value FROM warehouse_meta WHERE key = 'schema_version'").fetchall()
+        if found and found[0][0] != SCHEMA_VERSION:
+            raise WarehouseError(
+                f"warehouse has schema version {found[0][0]}, this code needs {SCHEMA_VERSION}; "
+                "rebuild it (grace demo --force, or reload the deliveries into a new file)"
+            )
     for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
         con.execute(ddl.read_text(encoding="utf-8"))
     con.execute(

@@ -95,3 +95,12 @@ def test_grace_import_hashset_reports_loaded_rows(tmp_path):
     path.write_text("md5,sha1,category\n" + "a" * 32 + ",,2\n")
     result = CliRunner().invoke(cli, ["import", "hashset", str(path), "--warehouse", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 0 and "loaded 1 hash(es)" in result.output
+
+
+def test_a_warehouse_built_by_another_schema_version_is_refused(fresh_db):
+    from etl.warehouse import ensure_schema
+    from grace.errors import WarehouseError
+
+    fresh_db.execute("UPDATE warehouse_meta SET value = '0' WHERE key = 'schema_version'")
+    with pytest.raises(WarehouseError, match="schema version 0"):
+        ensure_schema(fresh_db)

@@ -48,7 +48,7 @@ def warehouse(tmp_path_factory):
         """
     )
     con.execute(
-        "INSERT INTO media_cluster SELECT 'cluster-' || i, NULL, NULL, NULL, false, DATE '2023-01-01', 'AUT', "
+        "INSERT INTO media_cluster SELECT i, NULL, NULL, NULL, false, DATE '2023-01-01', 'AUT', "
         "'AGY-AUT', DATE '2023-01-01', 1, 1, 1, 1 FROM range(2500) AS t(i)"
     )
     con.execute(

@@ -48,7 +48,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
         [list(row) for row in FILE_ROWS],
     )
     con.execute(
-        "INSERT INTO media_cluster SELECT 'cluster-' || i, NULL, NULL, NULL, false, DATE '2024-01-10', 'AUT', "
+        "INSERT INTO media_cluster SELECT i, NULL, NULL, NULL, false, DATE '2024-01-10', 'AUT', "
         "'AGY-AUT', DATE '2024-01-10', 1, 1, 1, 1 FROM range(?) AS t(i)",
         [CLUSTERS],
     )

@@ -170,10 +170,14 @@ def test_a_late_record_lands_in_its_incident_period_and_moves_the_first_sighting
 
 def test_pseudonyms_are_keyed_hmacs_of_the_identifiers(fresh_db, key, clean_delivery):
     load(fresh_db, clean_delivery, key)
-    expected = hmac.new(TEST_KEY.encode(), b"referral\x1fCT-2023-00000001", hashlib.sha256).hexdigest()[:32]
-    account = hmac.new(TEST_KEY.encode(), b"account\x1fChatterly\x1fscreen_user_1", hashlib.sha256).hexdigest()[:32]
-    assert fresh_db.execute("SELECT count(*) FROM fact_referral WHERE referral_key = ? AND account_pseudonym = ?",
-                            [expected, account]).fetchone()[0] == 1
+    # Pseudonyms are the first 128 bits of the keyed HMAC-SHA256, stored as unsigned 128-bit integers.
+    expected = int(hmac.new(TEST_KEY.encode(), b"referral\x1fCT-2023-00000001", hashlib.sha256).hexdigest()[:32], 16)
+    account = int(hmac.new(TEST_KEY.encode(), b"account\x1fChatterly\x1fscreen_user_1", hashlib.sha256).hexdigest()[:32], 16)
+    assert fresh_db.execute("SELECT count(*) FROM fact_referral WHERE referral_key = CAST(? AS UHUGEINT) "
+                            "AND account_pseudonym = CAST(? AS UHUGEINT)", [str(expected), str(account)]).fetchone()[0] == 1
+    occurrences = fresh_db.execute("SELECT count(*) FROM fact_file_occurrence WHERE referral_key = CAST(? AS UHUGEINT)",
+                                   [str(expected)]).fetchone()[0]
+    assert occurrences == 2
 
 
 def test_no_identifier_from_the_input_appears_anywhere_in_the_warehouse(fresh_db, key, clean_delivery, tmp_path):

@@ -72,6 +72,14 @@ def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def staged_columns(dataset) -> list[str]:
+    """The columns of a contract dataset the pipeline reads: every column with a check or that
+    is kept, pseudonymised, banded or coarsened. Columns dropped unchecked need not be staged."""
+    from etl.contracts import field_checks
+
+    return [f.name for f in dataset.fields if f.anonymise != "drop" or field_checks(f)]
+
+
 def discover_batches(path: Path) -> list[BatchSource]:
     """Every batch under `path`, in a stable order.
 

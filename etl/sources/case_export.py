@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from etl.contracts import load_contract
-from etl.sources.base import CASE_EXPORT, EXPORT_SUFFIXES, BatchSource, combined_checksum
+from etl.sources.base import CASE_EXPORT, EXPORT_SUFFIXES, BatchSource, combined_checksum, staged_columns
 from etl.sources.text_reader import read_header, read_text_table
 from grace.errors import InputFileError
 
@@ -49,38 +49,59 @@ def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str) 
         present = read_header(path)
         _check_columns(path, present, expected.required_columns)
         read_text_table(con, path, present, "stg_read", dataset, header=True)
+        select = ", ".join(
+            f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"'
+            for c in expected.column_names
+        )
+        con.execute(
+            f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, _row FROM stg_read",
+            {"file": str(path)},
+        )
+        con.execute("DROP TABLE stg_read")
     else:
-        present = _stage_parquet(con, path, dataset, expected.required_columns)
-        if present is None:
-            return
+        _stage_parquet(con, path, dataset, expected)
+
+
+def _stage_parquet(con, path: Path, dataset: str, expected) -> None:
+    """Append a Parquet file to `stg_<dataset>` in one statement; an unreadable file is
+    quarantined whole.
+
+    Columns the contract drops without checking anything (free text, contact details) are
+    never read from Parquet: nothing downstream looks at them, so they stay NULL in staging.
+    A file whose footer reads but whose data pages are corrupt fails the batch (rolled back).
+    """
+    # The footer is read on a separate cursor: a failed statement would abort the batch's
+    # transaction, and an unreadable file must be quarantined, not fail the batch.
+    probe = con.cursor()
+    try:
+        present = [
+            row[0] for row in probe.execute(
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+            ).fetchall()
+        ]
+    except duckdb.Error as error:
+        _reject_file(con, path, dataset, error)
+        return
+    finally:
+        probe.close()
+    _check_columns(path, present, expected.required_columns)
+    wanted = set(staged_columns(expected))
     select = ", ".join(
-        f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in expected.column_names
+        f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present and c in wanted else f'NULL::VARCHAR AS "{c}"'
+        for c in expected.column_names
     )
     con.execute(
-        f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, _row FROM stg_read",
-        {"file": str(path)},
+        f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, file_row_number + 1 AS _row "
+        "FROM read_parquet($path, file_row_number = true)",
+        {"path": str(path), "file": str(path)},
     )
-    con.execute("DROP TABLE stg_read")
 
 
-def _stage_parquet(con, path: Path, dataset: str, required: list[str]) -> list[str] | None:
-    """Load a Parquet file into `stg_read`; an unreadable file is quarantined whole (returns None)."""
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stg_read AS "
-            "SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row "
-            "FROM read_parquet($path, file_row_number = true)",
-            {"path": str(path)},
-        )
-    except duckdb.Error as error:
-        con.execute(
-            "INSERT INTO stg_rejects VALUES ($dataset, $file, NULL, NULL, 'unreadable_file', $detail)",
-            {"dataset": dataset, "file": str(path), "detail": str(error).splitlines()[0][:300]},
-        )
-        return None
-    present = [row[0] for row in con.execute("DESCRIBE stg_read").fetchall() if row[0] != "_row"]
-    _check_columns(path, present, required)
-    return present
+def _reject_file(con, path: Path, dataset: str, error: duckdb.Error) -> None:
+    con.execute(
+        "INSERT INTO stg_rejects VALUES ($dataset, $file, NULL, NULL, 'unreadable_file', $detail)",
+        {"dataset": dataset, "file": str(path), "detail": str(error).splitlines()[0][:300]},
+    )
 
 
 def _check_columns(path: Path, present: list[str], required: list[str]) -> None:

@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 
 CREATE TABLE IF NOT EXISTS fact_referral (
-    referral_key        VARCHAR NOT NULL,
+    referral_key        UHUGEINT NOT NULL,
     batch_id            VARCHAR NOT NULL,
     incident_date       DATE NOT NULL,
     received_date       DATE NOT NULL,
@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS fact_referral (
     platform_name       VARCHAR NOT NULL,
     channel             VARCHAR NOT NULL,
     incident_type_code  VARCHAR NOT NULL,
-    account_pseudonym   VARCHAR,
+    account_pseudonym   UHUGEINT,
     located_country_iso3 VARCHAR,
     victim_age_band     VARCHAR NOT NULL,
     is_actionable       BOOLEAN NOT NULL,
@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS fact_referral (
 );
 
 CREATE TABLE IF NOT EXISTS media_cluster (
-    cluster_id          VARCHAR NOT NULL,
+    cluster_id          UHUGEINT NOT NULL,
     md5                 VARCHAR,
     sha1                VARCHAR,
     pdq                 VARCHAR,
@@ -129,17 +129,17 @@ CREATE TABLE IF NOT EXISTS media_cluster (
 );
 
 CREATE TABLE IF NOT EXISTS cluster_reach (
-    cluster_id       VARCHAR NOT NULL,
+    cluster_id       UHUGEINT NOT NULL,
     country_iso3     VARCHAR NOT NULL,
     agency_code      VARCHAR NOT NULL,
     first_seen_date  DATE NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS fact_file_occurrence (
-    referral_key            VARCHAR NOT NULL,
+    referral_key            UHUGEINT NOT NULL,
     file_ordinal            INTEGER NOT NULL,
     batch_id                VARCHAR NOT NULL,
-    cluster_id              VARCHAR NOT NULL,
+    cluster_id              UHUGEINT NOT NULL,
     incident_date           DATE NOT NULL,
     country_iso3            VARCHAR NOT NULL,
     agency_code             VARCHAR NOT NULL,

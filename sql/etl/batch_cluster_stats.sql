@@ -1,21 +1,31 @@
--- Per cluster, what this batch adds: occurrences, referrals, date range and (when the batch
--- holds the cluster's first sighting) where it was first seen.
-WITH occurrences AS (
-    SELECT o.*, c.is_new_cluster, c.cluster_md5, c.sha1, c.pdq
-    FROM batch_occurrences AS o
-    JOIN batch_clustered AS c USING (referral_key, file_ordinal)
+-- Per cluster, what this batch adds: its hashes (as first seen: the earliest occurrence that
+-- has each), occurrences, referrals, date range and the batch's first sighting: the
+-- earliest occurrence by (date, referral key, ordinal), i.e. the lowest rowid of the sorted
+-- batch_clustered. It is the cluster's first sighting overall when the cluster is new or was
+-- seen earlier than recorded; then `first_rowid` names that row and first_country/first_agency
+-- say where it was.
+WITH per_cluster AS (
+    SELECT cluster_id,
+           bool_or(is_new_cluster)                         AS is_new_cluster,
+           arg_min(cluster_md5, rowid) AS md5, arg_min(sha1, rowid) AS sha1, arg_min(pdq, rowid) AS pdq,
+           min(incident_date)                              AS first_date,
+           max(incident_date)                              AS last_date,
+           count(*)                                        AS occurrences,
+           count(DISTINCT referral_key)                    AS referrals,
+           min(rowid)                                      AS first_row,
+           arg_min(country_iso3, rowid)                    AS first_row_country,
+           arg_min(agency_code, rowid)                     AS first_row_agency
+    FROM batch_clustered
+    GROUP BY cluster_id
 ),
 final AS (
-    SELECT cluster_id,
-           bool_or(is_new_cluster)                                        AS is_new_cluster,
-           min(cluster_md5) AS md5, min(sha1) AS sha1, min(pdq) AS pdq,
-           min(incident_date)                                             AS first_date,
-           max(incident_date)                                             AS last_date,
-           count(*)                                                       AS occurrences,
-           count(DISTINCT referral_key)                                   AS referrals,
-           any_value(country_iso3) FILTER (WHERE is_first_sighting)       AS first_country,
-           any_value(agency_code) FILTER (WHERE is_first_sighting)        AS first_agency
-    FROM occurrences
-    GROUP BY cluster_id
+    SELECT p.* EXCLUDE (first_row, first_row_country, first_row_agency),
+           p.is_new_cluster OR p.first_date < m.first_seen_date AS moves_first,
+           CASE WHEN p.is_new_cluster OR p.first_date < m.first_seen_date THEN p.first_row END         AS first_rowid,
+           CASE WHEN p.is_new_cluster OR p.first_date < m.first_seen_date THEN p.first_row_country END AS first_country,
+           CASE WHEN p.is_new_cluster OR p.first_date < m.first_seen_date THEN p.first_row_agency END  AS first_agency,
+           m.first_seen_date AS old_first_seen_date
+    FROM per_cluster AS p
+    LEFT JOIN media_cluster AS m ON m.cluster_id = p.cluster_id AND NOT p.is_new_cluster
 )
 SELECT * FROM final

@@ -1,11 +1,9 @@
--- New (cluster, country, agency) pairs seen in this batch.
-WITH batch_pairs AS (
-    SELECT cluster_id, country_iso3, agency_code, min(incident_date) AS first_seen_date
-    FROM batch_clustered
-    GROUP BY ALL
-),
-final AS (
-    SELECT b.* FROM batch_pairs AS b
+-- New (cluster, country, agency) pairs seen in this batch (every pair of a new cluster is new).
+WITH final AS (
+    SELECT cluster_id, country_iso3, agency_code, first_seen_date FROM batch_reach WHERE is_new_cluster
+    UNION ALL
+    SELECT b.cluster_id, b.country_iso3, b.agency_code, b.first_seen_date
+    FROM (SELECT * FROM batch_reach WHERE NOT is_new_cluster) AS b
     ANTI JOIN cluster_reach AS r USING (cluster_id, country_iso3, agency_code)
 )
-SELECT * FROM final ORDER BY cluster_id, country_iso3, agency_code
+SELECT * FROM final

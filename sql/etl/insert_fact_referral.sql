@@ -7,9 +7,8 @@ final AS (
            r.country_iso3, r.agency_code, r.platform_name, r.channel, r.incident_type_code, r.account_pseudonym,
            r.located_country_iso3, r.victim_age_band, r.is_actionable, r.is_escalated, r.bundle_size,
            r.has_sextortion, r.has_solicitation, r.has_minor_to_minor, r.unit, r.status, r.outcome,
-           coalesce(file_counts.file_count, 0) AS file_count
-    FROM batch_referrals AS r
+           CAST(coalesce(file_counts.file_count, 0) AS INTEGER) AS file_count
+    FROM new_referrals AS r
     LEFT JOIN file_counts USING (referral_key)
-    WHERE r.is_new
 )
 SELECT * FROM final ORDER BY incident_date, referral_key
