@@ -22,7 +22,7 @@ from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
 
-DEFAULT_DEMO_SCALE = 0.05
+DEFAULT_DEMO_SCALE = 0.03
 DEMO_START, DEMO_END = dt.date(2019, 1, 1), dt.date(2025, 12, 31)
 # Yearly deliveries keep the number of batches (and so the fixed cost per batch) small.
 DEMO_DELIVERY = "year"

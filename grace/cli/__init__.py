@@ -36,9 +36,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace.cli import demo, etl, imports, serve, simulate, warehouse
+    from grace.cli import demo, etl, imports, serve, series, simulate, warehouse
 
-    for module in (simulate, etl, warehouse, imports, demo, serve):
+    for module in (simulate, etl, warehouse, imports, demo, serve, series):
         module.register(cli)
 
 

@@ -1,0 +1,128 @@
+"""Long-term trend (Mann-Kendall with Sen's slope) and growth with confidence intervals.
+
+- Trend: pymannkendall. Seasonal series use the seasonal Mann-Kendall test (Hirsch et al. 1982:
+  each season compared with itself, so a December peak is not a trend) with the seasonal Sen's
+  slope; other series the Hamed-Rao variance-corrected test (robust to serial correlation) or the
+  original test. The slope is always reported per period of the series' frequency.
+- Growth: the sum over the last `window` periods against the same-length window `lag` periods
+  earlier (year on year: window = lag = one year of periods). Its interval comes from the spread of
+  every lag-difference y[t] - y[t-lag] in the series (robust MAD scale), assuming the differences
+  in a window are independent: se = sqrt(window) * s_d / previous, normal approximation. Growth from
+  a zero base is undefined (null).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import pymannkendall as mk
+from scipy.stats import norm
+
+from analytics.results import GrowthResult, TrendParams, TrendResult
+from analytics.series import FREQ_NAMES, RegularSeries
+
+MIN_TREND_POINTS = 4
+# "recent" growth window per frequency: 4 weeks of days, a quarter of weeks/months, one quarter, one year
+RECENT_WINDOW = {"D": 28, "W": 13, "M": 3, "Q": 1, "Y": 1}
+
+
+def mann_kendall(series: RegularSeries, params: TrendParams = TrendParams(), seasonal: bool = False) -> TrendResult:
+    """Direction ("increasing" | "decreasing" | "no trend"), Sen's slope per period and p-value."""
+    series.require(MIN_TREND_POINTS, "a trend test")
+    y = series.y
+    m = series.season_length
+    if np.ptp(y) == 0:
+        return _result(series, "no trend", 0.0, 1.0, "constant series", 0.0, 0.0, params)
+    if seasonal and m >= 2 and series.n >= 2 * m:
+        test = mk.seasonal_test(y, period=m, alpha=params.alpha)
+        slope = float(test.slope) / m  # pymannkendall's seasonal slope is per season cycle
+        name = "seasonal Mann-Kendall"
+    elif params.autocorrelation == "hamed_rao" and series.n >= 10:
+        test = mk.hamed_rao_modification_test(y, alpha=params.alpha)
+        slope, name = float(test.slope), "Mann-Kendall (Hamed-Rao)"
+    elif params.autocorrelation in ("hamed_rao", "none"):
+        test = mk.original_test(y, alpha=params.alpha)
+        slope, name = float(test.slope), "Mann-Kendall"
+    else:
+        raise ValueError(f"unknown autocorrelation correction {params.autocorrelation!r}")
+    p_value = float(test.p) if np.isfinite(test.p) else 1.0
+    direction = test.trend if test.trend in ("increasing", "decreasing") and p_value < params.alpha else "no trend"
+    return _result(series, direction, slope, p_value, name, float(test.Tau), float(test.z), params)
+
+
+def _result(series: RegularSeries, direction: str, slope: float, p_value: float, test: str, tau: float, z: float,
+            params: TrendParams) -> TrendResult:
+    level = float(np.median(np.abs(series.y)))
+    return TrendResult(
+        direction=direction, slope=slope, p_value=p_value, test=test, tau=tau, z=z,
+        unit=f"per {FREQ_NAMES[series.freq]}", slope_per_year=slope * series.periods_per_year,
+        relative_slope=slope / level if level > 0 else None, n=series.n, alpha=params.alpha,
+    )
+
+
+def rolling_growth(series: RegularSeries, window: int, lag: Optional[int] = None, level: float = 0.9) -> pd.DataFrame:
+    """Growth of every `window`-period sum over the one `lag` periods earlier, with a CI.
+
+    Columns: ds (last period of the window), current, previous, growth, lower, upper.
+    """
+    lag = window if lag is None else lag
+    y = series.y
+    n = len(y)
+    columns = ["ds", "current", "previous", "growth", "lower", "upper"]
+    if window < 1 or lag < 1 or n < window + lag:
+        return pd.DataFrame(columns=columns)
+    sums = pd.Series(y).rolling(window).sum().to_numpy()
+    current = sums[window + lag - 1:]
+    previous = sums[window - 1: n - lag]
+    spread = _difference_scale(y, lag)
+    z = norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(previous > 0, current / previous - 1.0, np.nan)
+        half = np.where(previous > 0, z * np.sqrt(window) * spread / previous, np.nan)
+    return pd.DataFrame({
+        "ds": series.ds[window + lag - 1:],
+        "current": current, "previous": previous, "growth": growth,
+        "lower": growth - half, "upper": growth + half,
+    })[columns]
+
+
+def growth(series: RegularSeries, window: int, lag: Optional[int] = None, level: float = 0.9) -> Optional[GrowthResult]:
+    """The latest growth of `rolling_growth`, or None when the series is too short."""
+    lag = window if lag is None else lag
+    table = rolling_growth(series, window, lag, level)
+    if table.empty:
+        return None
+    last = table.iloc[-1]
+    value = None if np.isnan(last["growth"]) else float(last["growth"])
+    return GrowthResult(
+        date=last["ds"], window=window, lag=lag, current=float(last["current"]), previous=float(last["previous"]),
+        growth=value, lower=None if value is None else float(last["lower"]),
+        upper=None if value is None else float(last["upper"]), level=level,
+    )
+
+
+def year_on_year(series: RegularSeries, level: float = 0.9) -> Optional[GrowthResult]:
+    """The last year of periods against the year before (None with less than two years)."""
+    return growth(series, series.periods_per_year, series.periods_per_year, level)
+
+
+def recent_growth(series: RegularSeries, level: float = 0.9) -> Optional[GrowthResult]:
+    """The last few periods (RECENT_WINDOW) against the same number just before."""
+    return growth(series, RECENT_WINDOW[series.freq], None, level)
+
+
+def growth_summary(series: RegularSeries, level: float = 0.9) -> dict[str, Optional[GrowthResult]]:
+    return {"year_on_year": year_on_year(series, level), "recent": recent_growth(series, level)}
+
+
+def _difference_scale(y: np.ndarray, lag: int) -> float:
+    """Robust standard deviation of y[t] - y[t-lag] (MAD x 1.4826; falls back to the plain SD)."""
+    if len(y) <= lag:
+        return 0.0
+    d = y[lag:] - y[:-lag]
+    scale = 1.4826 * np.median(np.abs(d - np.median(d)))
+    if scale == 0 and len(d) > 1:
+        scale = float(np.std(d, ddof=1))
+    return float(scale)
