@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import machine, update_section  # noqa: E402
+from benchmarks.etl import peak_rss_mb  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
         result = simulate(SimulationConfig(out=out, seed=args.seed, scale=args.scale, start=date(2023, 1, 1),
                                            end=date(2023, 12, 31), format="csv", delivery="year"))
         simulate_seconds = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = peak_rss_mb()
         tables = [pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
                   for p in sorted((out / "exports").rglob("*.csv"))]
         started = time.perf_counter()

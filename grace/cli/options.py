@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from grace.config import default_warehouse_path
+from grace.errors import ConfigError
 
 
 def warehouse_option(func):
@@ -19,3 +20,13 @@ def warehouse_option(func):
         help="Warehouse file [default: $GRACE_HOME/warehouse.duckdb].",
         callback=lambda _ctx, _param, value: value or default_warehouse_path(),
     )(func)
+
+
+class OneLineErrors(click.Command):
+    """A command whose usage errors (bad option values) are reported in one line, like user errors."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise ConfigError(error.format_message()) from error

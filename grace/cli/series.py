@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from grace.errors import ConfigError
+from grace.cli.options import OneLineErrors
 
 FREQ_CHOICE = click.Choice(["D", "W", "M", "Q", "Y"], case_sensitive=False)
 DEFAULT_HORIZON = {"D": 28, "W": 13, "M": 12, "Q": 4, "Y": 3}
@@ -22,14 +22,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(panel_group)
 
 
-class _OneLineErrors(click.Command):
-    """Report bad or missing options as one `error: ...` line (exit 2), like every other input error."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise ConfigError(error.format_message().replace("\n", " ")) from error
 
 
 def _models(_ctx, _param, value: str) -> tuple[str, ...]:
@@ -63,7 +55,7 @@ def series_group() -> None:
     """Analyse one time series from a CSV file: trend, change points, anomalies, forecast."""
 
 
-@series_group.command(name="analyse", cls=_OneLineErrors)
+@series_group.command(name="analyse", cls=OneLineErrors)
 @_common_options
 @click.option("--horizon", type=click.IntRange(min=0), default=None,
               help="Periods to forecast; 0 = no forecast [default: 28 days, 13 weeks, 12 months, 4 quarters or "
@@ -122,7 +114,7 @@ def panel_group() -> None:
     """Analyse a panel (one series per entity: country, platform ...) from a CSV file."""
 
 
-@panel_group.command(name="analyse", cls=_OneLineErrors)
+@panel_group.command(name="analyse", cls=OneLineErrors)
 @_common_options
 @click.option("--entity-col", required=True, help="Column naming the entity of each row (country, platform ...).")
 @click.option("--horizon", type=click.IntRange(min=0), default=0, show_default=True,

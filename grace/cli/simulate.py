@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from etl.reference import EU27_ISO3
+from grace.cli.options import OneLineErrors
 from grace.errors import ConfigError
 from grace.progress import progress_bar
 
@@ -20,17 +21,9 @@ def _parse_countries(_ctx, _param, value: str) -> tuple[str, ...]:
     return codes
 
 
-class _OneLineErrors(click.Command):
-    """Turn click's usage errors into `ConfigError`, so a bad option is reported on one line."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise ConfigError(error.format_message()) from error
 
 
-@click.command("simulate", cls=_OneLineErrors)
+@click.command("simulate", cls=OneLineErrors)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (new, empty, or holding a previous simulation's manifest.json).")
 @click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0),
