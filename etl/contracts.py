@@ -212,21 +212,31 @@ def _array_pattern(f: Field) -> str:
     return rf"^\s*{item}?(\s*;\s*{item}?)*\s*$"
 
 
+def _problem_entries(dataset: Dataset) -> list[str]:
+    """One SQL expression per check: the {field, reason, detail} struct when it fails, else NULL.
+    Details name the rule, never the offending value (it may be an identifier)."""
+    entries = []
+    for f in dataset.fields:
+        for reason, predicate in field_checks(f):
+            problem = _problem_struct(f.name, reason, f"{f.logical_type} field failed {reason}")
+            entries.append(f"CASE WHEN {predicate} THEN {problem} END")
+    for rule in dataset.rules:
+        problem = _problem_struct(rule.field, rule.reason, f"rule {rule.name}")
+        entries.append(f"CASE WHEN ({rule.invalid_when}) THEN {problem} END")
+    return entries
+
+
+def _problem_struct(field_name: str, reason: str, detail: str) -> str:
+    return f"{{'field': {_literal(field_name)}, 'reason': {_literal(reason)}, 'detail': {_literal(detail)}}}"
+
+
 def validation_sql(dataset: Dataset, staged_table: str) -> str:
     """One query listing every violation in `staged_table` as (_source_file, _row, field, reason, detail).
 
     All checks run in a single pass: each row builds a list of the checks it fails, which is
     then unnested. `staged_table` is an internal temp-table name, never user input.
     """
-    entries = []
-    for f in dataset.fields:
-        for reason, predicate in field_checks(f):
-            detail = f"{f.logical_type} field failed {reason}"
-            entries.append(f"CASE WHEN {predicate} THEN {{'field': {_literal(f.name)}, 'reason': {_literal(reason)}, 'detail': {_literal(detail)}}} END")
-    for rule in dataset.rules:
-        entries.append(
-            f"CASE WHEN ({rule.invalid_when}) THEN {{'field': {_literal(rule.field)}, 'reason': {_literal(rule.reason)}, 'detail': {_literal('rule ' + rule.name)}}} END"
-        )
+    entries = _problem_entries(dataset)
     problems = "list_filter([" + ",\n        ".join(entries) + "], lambda p: p IS NOT NULL)"
     any_problem = " OR ".join(f"({predicate})" for predicate in _predicates(dataset)) or "false"
     # Two passes: a cheap boolean filter finds the (few) bad rows; only those build the
@@ -307,15 +317,7 @@ def problems_sql(dataset: Dataset) -> str:
     A cheap OR of every violation predicate decides first; only the (few) rows it flags build
     the list, so the ETL can check and transform a staged table in a single scan.
     """
-    entries = []
-    for f in dataset.fields:
-        for reason, predicate in field_checks(f):
-            detail = f"{f.logical_type} field failed {reason}"
-            entries.append(f"CASE WHEN {predicate} THEN {{'field': {_literal(f.name)}, 'reason': {_literal(reason)}, 'detail': {_literal(detail)}}} END")
-    for rule in dataset.rules:
-        entries.append(
-            f"CASE WHEN ({rule.invalid_when}) THEN {{'field': {_literal(rule.field)}, 'reason': {_literal(rule.reason)}, 'detail': {_literal('rule ' + rule.name)}}} END"
-        )
+    entries = _problem_entries(dataset)
     if not entries:
         return "NULL"
     # Rows every shortcut clears are valid; the rest (few) get the full list of checks, which
