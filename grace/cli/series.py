@@ -234,26 +234,12 @@ def _print_series(d: dict) -> None:
     recent = d["growth"]["recent"]
     what = f"last {recent['window']} vs previous {recent['window']}" if recent else "recent"
     out.print(f"             {_growth_text(recent, what)}")
-    if d["changepoints"]:
-        table = Table(title="change points", title_justify="left")
-        for column in ("date", "direction", "before", "after", "change", "confidence"):
-            table.add_column(column, justify="left" if column in ("date", "direction") else "right")
-        for c in d["changepoints"]:
-            table.add_row(_label(c["date"], freq), c["direction"], _num(c["level_before"]), _num(c["level_after"]),
-                          _pct(c["relative_change"]), f"{c['confidence']:.2f}")
-        out.print(table)
-    else:
-        out.print("change points: none")
-    if d["anomalies"]:
-        table = Table(title="anomalies", title_justify="left")
-        for column in ("date", "kind", "value", "expected", "change", "score"):
-            table.add_column(column, justify="left" if column in ("date", "kind") else "right")
-        for a in d["anomalies"]:
-            table.add_row(_label(a["date"], freq), a["direction"], _num(a["value"]), _num(a["expected"]),
-                          _pct(a["relative"]), f"{a['score']:+.1f}")
-        out.print(table)
-    else:
-        out.print("anomalies: none")
+    _print_table(out, "change points", ("date", "direction", "before", "after", "change", "confidence"), [
+        (_label(c["date"], freq), c["direction"], _num(c["level_before"]), _num(c["level_after"]),
+         _pct(c["relative_change"]), f"{c['confidence']:.2f}") for c in d["changepoints"]])
+    _print_table(out, "anomalies", ("date", "kind", "value", "expected", "change", "score"), [
+        (_label(a["date"], freq), a["direction"], _num(a["value"]), _num(a["expected"]),
+         _pct(a["relative"]), f"{a['score']:+.1f}") for a in d["anomalies"]])
     model = d["model"]
     if model:
         baseline = next((c for c in model["candidates"] if c["model"] == "seasonal_naive"), None)
@@ -301,3 +287,18 @@ def _print_panel(d: dict) -> None:
     if d["forecast"]:
         out.print(f"forecast     {len({f['node'] for f in d['forecast']})} node(s) reconciled "
                   f"({d['parameters']['forecast']['horizon']} periods); use --json for the values")
+
+
+def _print_table(out, title: str, columns: tuple[str, ...], rows: list[tuple], text_columns: int = 2) -> None:
+    """A titled table (the first `text_columns` left-aligned, numbers right), or '<title>: none'."""
+    from rich.table import Table
+
+    if not rows:
+        out.print(f"{title}: none")
+        return
+    table = Table(title=title, title_justify="left")
+    for n, column in enumerate(columns):
+        table.add_column(column, justify="left" if n < text_columns else "right")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
