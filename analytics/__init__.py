@@ -15,6 +15,8 @@ dimension columns in, dataclasses or tidy frames out), seeded and deterministic:
 - `capacity`     backlog projection from forecast arrivals and analyst capacity
 - `analyse`, `panel`  every detector over one series / a panel of entities
 - `results`      parameter and result dataclasses, JSON-ready
+- `warehouse_series`  metric x filters x split x grain series read from the warehouse rollups
+- `warehouse_run`     `grace analyse`: every detector over the warehouse's series, persisted per run
 
 Heavy libraries (statsmodels, Prophet, ruptures) are imported by the modules that use them, not here.
 """

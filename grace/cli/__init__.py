@@ -36,9 +36,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace.cli import demo, etl, imports, serve, series, simulate, warehouse
+    from grace.cli import analyse, demo, etl, imports, serve, series, simulate, warehouse
 
-    for module in (simulate, etl, warehouse, imports, demo, serve, series):
+    for module in (simulate, etl, warehouse, imports, demo, serve, series, analyse):
         module.register(cli)
 
 

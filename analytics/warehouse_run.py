@@ -1,0 +1,258 @@
+"""`grace analyse`: every detector and forecast over the series of the warehouse, persisted.
+
+For each chosen metric and grain, the EU total and one series per country and per platform are
+read with `analytics.warehouse_series.load_series` (the warehouse is opened read-only for that), each
+series goes through `analytics.analyse.analyse_series` (seasonality, Mann-Kendall trend and growth,
+change points, anomalies, backtested forecast), and the results are written to the `analytics_*`
+tables of the same warehouse (`sql/ddl/002_analytics.sql`) in one transaction — the only moment the
+warehouse is opened read-write.
+
+Series with too few periods, or without a single non-zero value, are skipped and counted. Work can
+be spread over several processes (`jobs`); results are collected in the fixed order of the series
+(metric, grain, split, entity), so the stored rows do not depend on `jobs`. The run id is new on
+every run; everything else depends only on the warehouse contents and the parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
+from analytics.series import RegularSeries
+from analytics.warehouse_series import GRAIN_FREQ, TOTAL, grain_name, load_series, metric
+from grace.errors import GraceError, WarehouseError
+from grace.progress import ProgressCallback, no_progress
+
+DEFAULT_METRICS = ("referrals", "actionable_referrals", "sextortion_referrals", "time_to_triage_days", "files",
+                   "new_media_clusters", "known_material_share", "self_generated_share", "generative_ai_share",
+                   "viral_files")
+DEFAULT_GRAINS = ("month", "week")
+DEFAULT_SPLITS = (None, "country", "platform")
+HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
+NO_SPLIT = "none"
+TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast")
+
+
+@dataclass(frozen=True)
+class SeriesJob:
+    """One series to analyse: its identity and values."""
+
+    metric: str
+    grain: str
+    split_by: str
+    entity: str
+    frame: pd.DataFrame  # ds, y
+
+    @property
+    def series_id(self) -> str:
+        return f"{self.metric}|{self.grain}|{self.split_by}|{self.entity}"
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    series_count: int
+    skipped_count: int
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def collect_series(con, metrics: Sequence[str], grains: Sequence[str],
+                   splits: Sequence[Optional[str]] = DEFAULT_SPLITS) -> list[SeriesJob]:
+    """Every series to analyse, in a fixed order: metric, grain, split (total first), entity."""
+    jobs = []
+    for name in metrics:
+        for grain in grains:
+            for split in splits:
+                table = load_series(con, name, grain, split=split)
+                if split is None:
+                    jobs.append(SeriesJob(name, grain, NO_SPLIT, TOTAL, table[["ds", "y"]]))
+                    continue
+                for entity, part in table.groupby("entity", sort=True):
+                    jobs.append(SeriesJob(name, grain, split, str(entity), part[["ds", "y"]].reset_index(drop=True)))
+    return jobs
+
+
+def analyse_job(job: SeriesJob, params: AnalysisParams) -> tuple[Optional[SeriesAnalysis], Optional[str]]:
+    """(analysis, None) or (None, reason skipped). Pure: same job and parameters, same result."""
+    from analytics.analyse import MIN_POINTS, analyse_series, with_horizon
+    from analytics.forecast import min_points
+
+    y = job.frame["y"].to_numpy(dtype=float)
+    if len(y) < MIN_POINTS:
+        return None, f"{len(y)} period(s); at least {MIN_POINTS} needed"
+    if not (y != 0).any():
+        return None, "no non-zero value"
+    horizon = min(params.forecast.horizon, len(y))
+    if len(y) < min_points(horizon):
+        horizon = 0
+    series = RegularSeries(job.frame.reset_index(drop=True), GRAIN_FREQ[job.grain], name=job.series_id)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # e.g. pymannkendall on a near-constant series; results carry NaN/None
+        return analyse_series(series, with_horizon(params, horizon)), None
+
+
+def _analyse_chunk(jobs: list[SeriesJob], params: AnalysisParams):
+    return [analyse_job(job, params) for job in jobs]
+
+
+def result_rows(run_id: str, job: SeriesJob, result: SeriesAnalysis) -> dict[str, list[dict]]:
+    """The rows one analysed series contributes to each analytics table."""
+    key = {"run_id": run_id, "series_id": job.series_id, "metric": job.metric, "grain": job.grain,
+           "split_by": job.split_by, "entity": job.entity}
+    trend, season = result.trend, result.seasonality
+    yoy, recent = result.growth.get("year_on_year"), result.growth.get("recent")
+    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    rows["analytics_trend"].append({
+        **key, "start_date": result.start.date(), "end_date": result.end.date(), "points": result.n,
+        "total": float(job.frame["y"].sum()), "direction": trend.direction, "slope": trend.slope,
+        "slope_per_year": trend.slope_per_year, "relative_slope": trend.relative_slope, "p_value": trend.p_value,
+        "test": trend.test, "seasonal": bool(season.seasonal), "seasonal_strength": season.seasonal_strength,
+        "trend_strength": season.trend_strength,
+        "yoy_growth": yoy.growth if yoy else None, "yoy_lower": yoy.lower if yoy else None,
+        "yoy_upper": yoy.upper if yoy else None,
+        "recent_growth": recent.growth if recent else None, "recent_lower": recent.lower if recent else None,
+        "recent_upper": recent.upper if recent else None,
+    })
+    for cp in result.changepoints.changepoints:
+        rows["analytics_changepoint"].append({
+            **key, "date": cp.date.date(), "level_before": cp.level_before, "level_after": cp.level_after,
+            "magnitude": cp.magnitude, "relative_change": cp.relative_change, "direction": cp.direction,
+            "confidence": cp.confidence})
+    for a in result.anomalies:
+        rows["analytics_anomaly"].append({
+            **key, "date": a.date.date(), "value": a.value, "expected": a.expected, "magnitude": a.magnitude,
+            "relative": a.relative, "direction": a.direction, "score": a.score})
+    if result.forecast is not None:
+        f = result.forecast
+        for p in f.forecast:
+            rows["analytics_forecast"].append({
+                **key, "date": p.date.date(), "yhat": p.yhat, "yhat_lower": p.yhat_lower, "yhat_upper": p.yhat_upper,
+                "level": f.level, "model": f.model, "backtest_mase": f.backtest.mase,
+                "backtest_coverage": f.backtest.coverage})
+    return rows
+
+
+def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS,
+                 grains: Iterable[str] = DEFAULT_GRAINS, splits: Sequence[Optional[str]] = DEFAULT_SPLITS,
+                 params: Optional[AnalysisParams] = None, jobs: int = 1,
+                 progress: ProgressCallback = no_progress) -> RunSummary:
+    """Analyse every series of the warehouse and persist the results as one new run."""
+    from etl.warehouse import connect, is_initialised
+    from grace import __version__
+
+    started = time.perf_counter()
+    metrics = list(dict.fromkeys(metric(m).name for m in metrics))
+    grains = list(dict.fromkeys(grain_name(g) for g in grains))
+    if not metrics or not grains:
+        raise GraceError("choose at least one metric and one grain")
+    params = params or AnalysisParams()
+
+    con = connect(warehouse, read_only=True)
+    try:
+        if not is_initialised(con):
+            raise WarehouseError(f"{warehouse}: not a GRACE warehouse (schema missing)")
+        todo = collect_series(con, metrics, grains, splits)
+    finally:
+        con.close()
+
+    per_grain = {g: _with_grain_horizon(params, g) for g in grains}
+    results: list[tuple[Optional[SeriesAnalysis], Optional[str]]] = []
+    total = len(todo)
+    progress("analysing series", 0, total)
+    if jobs > 1 and total > 1:
+        chunks = _chunks(todo, max(1, min(25, total // (4 * jobs) or 1)))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
+            for future in futures:  # in submission order: deterministic
+                results.extend(future.result())
+                progress("analysing series", len(results), total)
+    else:
+        for i, job in enumerate(todo, 1):
+            results.append(analyse_job(job, per_grain[job.grain]))
+            progress("analysing series", i, total)
+
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    tables: dict[str, list[dict]] = {name: [] for name in TABLES}
+    skipped = []
+    for job, (result, reason) in zip(todo, results):
+        if result is None:
+            skipped.append((job.series_id, reason))
+            continue
+        for name, rows in result_rows(run_id, job, result).items():
+            tables[name].extend(rows)
+    analysed = total - len(skipped)
+    parameters = {"metrics": metrics, "grains": grains, "splits": [s or NO_SPLIT for s in splits],
+                  "horizons": {g: per_grain[g].forecast.horizon for g in grains}, "jobs": jobs,
+                  "analysis": params.to_dict()}
+    seconds = time.perf_counter() - started
+    _write(warehouse, run_id, __version__, parameters, analysed, len(skipped), seconds, tables)
+    return RunSummary(run_id=run_id, series_count=analysed, skipped_count=len(skipped),
+                      seconds=time.perf_counter() - started, rows={k: len(v) for k, v in tables.items()},
+                      skipped=skipped)
+
+
+def _with_grain_horizon(params: AnalysisParams, grain: str) -> AnalysisParams:
+    from analytics.analyse import with_horizon
+
+    return with_horizon(params, HORIZON[grain])
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    """Consecutive chunks that never mix grains (each chunk is analysed with one grain's parameters)."""
+    out: list[list] = []
+    for item in items:
+        if out and len(out[-1]) < size and out[-1][0].grain == item.grain:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+def _columns(con, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+        "ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, tables) -> None:
+    """One transaction: the run row and every result row, or nothing."""
+    from etl.warehouse import connect, ensure_schema
+
+    con = connect(warehouse)
+    try:
+        ensure_schema(con)  # creates the analytics tables in warehouses built before they existed
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT INTO analytics_run VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                run_id, datetime.now(timezone.utc).replace(tzinfo=None), version,
+                json.dumps(jsonable(parameters), sort_keys=True), analysed, skipped, float(seconds)])
+            for name, rows in tables.items():
+                if not rows:
+                    continue
+                columns = _columns(con, name)
+                frame = pd.DataFrame(rows, columns=columns)
+                con.register("analytics_rows", frame)
+                try:
+                    listed = ", ".join(f'"{c}"' for c in columns)
+                    con.execute(f'INSERT INTO "{name}" ({listed}) SELECT {listed} FROM analytics_rows')
+                finally:
+                    con.unregister("analytics_rows")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()

@@ -1,0 +1,70 @@
+"""`grace analyse`: every detector and forecast over the warehouse's series, persisted as one run."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from grace.cli.options import OneLineErrors, warehouse_option
+
+
+def register(cli: click.Group) -> None:
+    """Attach this module's command to the `grace` group."""
+    cli.add_command(analyse)
+
+
+def _names(kind: str):
+    def parse(_ctx, _param, value: str) -> tuple[str, ...]:
+        from analytics.warehouse_series import METRICS, SeriesRequestError, grain_name, metric
+        from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS
+
+        text = value.strip().lower()
+        if kind == "metric":
+            if text in ("default", ""):
+                return DEFAULT_METRICS
+            if text == "all":
+                return tuple(METRICS)
+        elif text in ("default", ""):
+            return DEFAULT_GRAINS
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        try:
+            resolved = [metric(n).name if kind == "metric" else grain_name(n) for n in names]
+        except SeriesRequestError as error:
+            raise click.BadParameter(str(error)) from error
+        return tuple(dict.fromkeys(resolved))
+    return parse
+
+
+@click.command(name="analyse", cls=OneLineErrors)
+@warehouse_option
+@click.option("--grain", "grains", default="month,week", show_default=True, callback=_names("grain"),
+              help="Comma-separated grains: day, week (ISO), month, quarter, year.")
+@click.option("--metrics", default="default", show_default=True, callback=_names("metric"),
+              help="Comma-separated metrics, 'default' (referrals, actionable_referrals, sextortion_referrals, "
+                   "time_to_triage_days, files, new_media_clusters, known_material_share, self_generated_share, "
+                   "generative_ai_share, viral_files) or 'all'.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def analyse(warehouse, grains, metrics, jobs, quiet) -> None:
+    """Analyse every series of the warehouse and store the results as a new run.
+
+    \b
+    For each metric and grain: the EU total, one series per country and one per platform. Each
+    series gets seasonality, Mann-Kendall trend with Sen's slope, year-on-year and recent growth,
+    change points, anomalies and a forecast chosen by rolling-origin backtest (12 months, 13 weeks,
+    28 days, 4 quarters or 2 years ahead). Series that are too short or all zero are skipped.
+    Results go to analytics_run, analytics_trend, analytics_changepoint, analytics_anomaly and
+    analytics_forecast in the same warehouse, written in one transaction; the warehouse is only
+    opened read-write for that write. Each run gets a new run id.
+    """
+    from analytics.warehouse_run import run_analysis
+    from grace.progress import progress_bar
+
+    workers = jobs or min(2, os.cpu_count() or 1)
+    with progress_bar(enabled=not quiet) as report:
+        summary = run_analysis(warehouse, metrics=metrics, grains=grains, jobs=workers, progress=report)
+    rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
+    click.echo(f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "
+               f"in {summary.seconds:.1f} s ({rows}) -> {warehouse}")
