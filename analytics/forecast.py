@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -52,7 +53,9 @@ MODELS = ("seasonal_naive", "drift", "theta", "ets", "sarima", "prophet")
 # Models
 # ---------------------------------------------------------------------------------------------
 
-class _Model:
+class _Model(ABC):
+    """A forecasting model: `fit` on a history, then `predict` point forecasts with an interval."""
+
     name = "model"
 
     def __init__(self, season_length: int, seasonal: bool, freq: str, seed: int = 0):
@@ -61,11 +64,13 @@ class _Model:
     def uses_season(self, n: int) -> bool:
         return self.seasonal and can_be_seasonal(n, self.season_length)
 
+    @abstractmethod
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> "_Model":
-        raise NotImplementedError
+        """Learn from `y` observed at `ds`; returns self."""
 
+    @abstractmethod
     def predict(self, horizon: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """(mean, lower, upper) for the next `horizon` periods at interval `level`."""
 
 
 class SeasonalNaive(_Model):

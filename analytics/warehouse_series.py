@@ -1,7 +1,7 @@
 """Series from the warehouse: any rollup metric x filters x split x grain, calendar-complete.
 
 `load_series(con, metric, grain, filters, split)` reads one of the daily rollups through a named
-query (`sql/analytics/series_referral.sql` or `series_file.sql`) and returns a tidy frame with
+query (`sql/analytics/series_rollup.sql`, filled in for its rollup) and returns a tidy frame with
 columns `ds` (period start: day, ISO week starting Monday, month, quarter or year), `y` and, when
 split, `entity` — one row per period (per entity) with explicit zeros for periods without data.
 
@@ -22,6 +22,7 @@ identifiers chosen in code; filter values are bound as parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Mapping, Optional, Union
 
 import duckdb
@@ -108,7 +109,7 @@ _FILTER_PARAMS = {
                "incident_type": "incident_types"},
     FILE: {"country": "countries", "platform": "platforms", "category": "categories"},
 }
-_QUERY_FILES = {REFERRAL: "series_referral.sql", FILE: "series_file.sql"}
+_ROLLUPS = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily"}
 TOTAL = "total"
 
 FilterValue = Union[str, Iterable[str]]
@@ -145,13 +146,22 @@ def _dimension(name: str, m: Metric, role: str) -> str:
     return key
 
 
+@lru_cache(maxsize=1)
+def _series_template() -> str:
+    return (SQL_DIR / "analytics" / "series_rollup.sql").read_text(encoding="utf-8")
+
+
 def series_sql(m: Metric, split: Optional[str]) -> str:
     """The query text for a metric and split, identifiers filled in from the allow-lists only."""
-    text = (SQL_DIR / "analytics" / _QUERY_FILES[m.source]).read_text(encoding="utf-8")
     entity = f"r.{DIMENSIONS[split][0]}" if split else f"'{TOTAL}'"
     denominator = f"r.{m.denominator}" if m.denominator else "0"
-    return (text.replace("{numerator}", m.numerator).replace("{denominator}", denominator)
-            .replace("{entity}", entity))
+    filters = "\n      ".join(
+        f"AND (len(CAST(${param} AS VARCHAR[])) = 0 OR list_contains(CAST(${param} AS VARCHAR[]), r.{DIMENSIONS[dim][0]}))"
+        for dim, param in _FILTER_PARAMS[m.source].items()
+    )
+    return (_series_template().replace("{rollup}", _ROLLUPS[m.source]).replace("{numerator}", m.numerator)
+            .replace("{denominator}", denominator).replace("{entity}", entity)
+            .replace("{dimension_filters}", filters))
 
 
 def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "month",

@@ -8,14 +8,15 @@ in `sql/ddl/` idempotently and seeds the static dimensions.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
+from etl.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 from grace import __version__
 from grace.config import SQL_DIR
 from grace.errors import WarehouseError
-from etl.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
 SCHEMA_VERSION = "2"  # 2: pseudonyms and cluster ids stored as 128-bit integers
 UNCLASSIFIED = "UNCLASSIFIED"
@@ -49,8 +50,9 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     return con
 
 
+@lru_cache(maxsize=None)
 def read_sql(relative: str) -> str:
-    """Text of a SQL file under `sql/`, e.g. `read_sql('etl/validate.sql')`."""
+    """Text of a SQL file under `sql/`, e.g. `read_sql('etl/check_files.sql')` (read once per process)."""
     path = SQL_DIR / relative
     if not path.is_file():
         raise FileNotFoundError(f"{path}: SQL file missing from the installation")

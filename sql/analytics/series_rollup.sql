@@ -1,27 +1,27 @@
--- One metric of rollup_file_daily per period (and per entity of a split), calendar-complete.
+-- One metric of a daily rollup per period (and per entity of a split), calendar-complete.
 -- Parameters: $grain VARCHAR ('day' | 'week' (ISO, Monday start) | 'month' | 'quarter' | 'year'),
---             $countries, $platforms, $categories VARCHAR[] (empty list = no filter),
+--             one VARCHAR[] list per dimension of the rollup, e.g. $countries, $platforms
+--             (empty list = no filter),
 --             $drop_partial BOOLEAN (drop a first/last period the rollup's dates only partly cover),
 --             $split BOOLEAN (one series per entity; without it the one 'total' series exists even
 --             when the filters select no rows).
 -- Identifiers in braces are filled in by analytics.warehouse_series from fixed allow-lists only
--- (never from user input): {numerator} and {denominator} are rollup columns (or 0), {entity} is a
--- dimension column (or the constant 'total').
+-- (never from user input): {rollup} is rollup_referral_daily or rollup_file_daily, {numerator} and
+-- {denominator} are its columns (or 0), {entity} is a dimension column (or the constant 'total'),
+-- the dimension_filters placeholder becomes one `AND (<list> empty OR list contains the column)` per
+-- dimension.
 -- The calendar spans the whole rollup, not the filtered rows, so every selection and every entity
 -- shares one calendar; periods without rows get explicit zeros.
 WITH params AS (
     SELECT
         CAST($grain AS VARCHAR) AS grain,
-        CAST($countries AS VARCHAR[]) AS countries,
-        CAST($platforms AS VARCHAR[]) AS platforms,
-        CAST($categories AS VARCHAR[]) AS categories,
         CAST($drop_partial AS BOOLEAN) AS drop_partial,
         CAST($split AS BOOLEAN) AS split
 ),
 
 data_range AS (
     SELECT min(date_key) AS first_day, max(date_key) AS last_day
-    FROM rollup_file_daily
+    FROM {rollup}
 ),
 
 calendar AS (
@@ -49,11 +49,10 @@ selected AS (
         CAST({entity} AS VARCHAR) AS entity,
         r.{numerator} AS numerator,
         {denominator} AS denominator
-    FROM rollup_file_daily AS r
+    FROM {rollup} AS r
     CROSS JOIN params AS p
-    WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
-      AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (len(p.categories) = 0 OR list_contains(p.categories, r.category_code))
+    WHERE true
+      {dimension_filters}
 ),
 
 entities AS (
