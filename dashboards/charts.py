@@ -1,0 +1,89 @@
+"""The chart registry: every chart of every page, rebuildable from a view state alone.
+
+A chart is two pure steps: `data(reader, state) -> ChartData` (named queries or persisted
+analytics results, as a tidy frame) and `figure(data, state) -> go.Figure` (a builder from
+`dashboards/figures.py`). Page callbacks draw charts through `render`; the export routes call
+the same two steps with the small-cell rule applied in between, so an exported chart or CSV is
+exactly what the page shows, minus the suppressed cells. Pages register their charts at import
+time (`register_chart`), which Dash does for every page when the app is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.queries import WarehouseReader
+from dashboards.state import ViewState
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """The data behind one chart.
+
+    `frame` is what the CSV export contains. `count_columns` hold counts that the small-cell
+    rule applies to; `cell_columns` identify one cell (e.g. `ds` and `entity`) — cells that share
+    all but one of them add up to a margin (a total shown or derivable), which is what
+    complementary suppression protects.
+    """
+
+    frame: pd.DataFrame
+    count_columns: tuple[str, ...] = ()
+    cell_columns: tuple[str, ...] = ()
+    subtitle: str = ""  # what exactly is drawn, e.g. "Referrals per month, by country"
+    note: str = ""  # caveats shown under the chart (missing population figures, partial periods …)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of one page."""
+
+    chart_id: str  # unique, letters and dashes: also the export file name
+    page: str  # path of the page showing it, e.g. "/trends"
+    title: str
+    source: str  # source line for exports, e.g. "GRACE warehouse, daily referral rollup"
+    data: Callable[[WarehouseReader, ViewState], ChartData]
+    figure: Callable[[ChartData, ViewState], go.Figure]
+
+
+_REGISTRY: dict[str, Chart] = {}
+
+
+class UnknownChartError(KeyError):
+    """No chart is registered under that id."""
+
+
+def register_chart(chart: Chart) -> Chart:
+    """Add a chart; registering the same id twice with a different definition is an error."""
+    existing = _REGISTRY.get(chart.chart_id)
+    if existing is not None and existing != chart:
+        raise ValueError(f"chart id {chart.chart_id!r} is already registered by page {existing.page}")
+    _REGISTRY[chart.chart_id] = chart
+    return chart
+
+
+def get_chart(chart_id: str) -> Chart:
+    """The chart registered as `chart_id`."""
+    try:
+        return _REGISTRY[chart_id]
+    except KeyError:
+        raise UnknownChartError(chart_id) from None
+
+
+def charts_for_page(page: str) -> list[Chart]:
+    """The charts of one page, in registration order."""
+    return [chart for chart in _REGISTRY.values() if chart.page == page]
+
+
+def all_charts() -> list[Chart]:
+    """Every registered chart, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def render(chart: Chart, reader: WarehouseReader, state: ViewState) -> tuple[ChartData, go.Figure]:
+    """Data and figure of a chart for a view, as the page shows it."""
+    data = chart.data(reader, state)
+    return data, chart.figure(data, state)

@@ -1,0 +1,194 @@
+"""The state of a dashboard view, and its round trip through a shareable URL query string.
+
+Every view is a URL: the filters and choices of a page live in its query string
+(`/trends?country=DEU&country=FRA&metric=files&grain=week`), so a link reproduces the view and
+the export routes can rebuild any chart from the same string. `ViewState.from_query` is the
+boundary: it accepts only known keys with valid values and raises `ViewStateError` naming the
+bad key otherwise; unknown keys are ignored (links stay valid when a page drops a control).
+
+The *global* part (countries, platforms, period) follows the analyst from page to page; the
+rest belongs to the page that set it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any, Mapping, Optional
+from urllib.parse import parse_qs, urlencode
+
+from grace.errors import GraceError
+
+GLOBAL_KEYS = ("country", "platform", "start", "end")
+MULTI_KEYS = ("country", "platform", "channel", "incident_type", "category", "annotation")
+GRAINS = ("day", "week", "month", "quarter", "year")
+SPLITS = ("country", "platform", "channel", "incident_type", "category", "annotation")
+
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-/+&()]{0,79}$")  # platform names, codes, metric names
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+MAX_VALUES = 50
+
+
+class ViewStateError(GraceError):
+    """A query string value that is not valid for its key."""
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Filters and choices of one view. Multi-valued filters are sorted tuples (empty = all)."""
+
+    country: tuple[str, ...] = ()
+    platform: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    incident_type: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    annotation: tuple[str, ...] = ()
+    start: Optional[str] = None  # ISO date, inclusive
+    end: Optional[str] = None  # ISO date, inclusive
+    metric: str = "referrals"
+    compare: Optional[str] = None  # a second metric drawn against the first
+    grain: str = "month"
+    split: Optional[str] = None
+    log: bool = False
+    per_capita: bool = False
+    capacity: Optional[int] = None  # referrals triaged per day, for backlog projection
+    series: Optional[str] = None  # an analytics series id (metric|grain|split|entity) to drill into
+
+    @classmethod
+    def from_query(cls, search: str | Mapping[str, Any] | None) -> "ViewState":
+        """Parse `?a=1&b=2` (or Dash's page kwargs) into a validated state."""
+        raw = _as_lists(search)
+        values: dict[str, Any] = {}
+        for key in MULTI_KEYS:
+            if key in raw:
+                values[key] = _multi(key, raw[key])
+        for key in ("start", "end"):
+            if key in raw:
+                values[key] = _iso_date(key, raw[key][-1])
+        for key in ("metric", "compare", "series"):
+            if key in raw and raw[key][-1]:
+                values[key] = _code(key, raw[key][-1])
+        if "grain" in raw:
+            values["grain"] = _choice("grain", raw["grain"][-1], GRAINS)
+        if "split" in raw and raw["split"][-1]:
+            values["split"] = _choice("split", raw["split"][-1], SPLITS)
+        for key in ("log", "per_capita"):
+            if key in raw:
+                values[key] = _flag(key, raw[key][-1])
+        if "capacity" in raw and raw["capacity"][-1]:
+            values["capacity"] = _positive_int("capacity", raw["capacity"][-1])
+        state = cls(**values)
+        if state.start and state.end and state.start > state.end:
+            raise ViewStateError(f"start {state.start} is after end {state.end}")
+        return state
+
+    def to_query(self) -> str:
+        """The query string (with `?`, or empty) holding every non-default value, in a stable order."""
+        pairs: list[tuple[str, str]] = []
+        defaults = ViewState()
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value == getattr(defaults, field.name):
+                continue
+            if isinstance(value, tuple):
+                pairs.extend((field.name, item) for item in value)
+            elif isinstance(value, bool):
+                pairs.append((field.name, "1" if value else "0"))
+            else:
+                pairs.append((field.name, str(value)))
+        return f"?{urlencode(pairs)}" if pairs else ""
+
+    def global_part(self) -> "ViewState":
+        """Only the filters that follow the analyst across pages."""
+        return ViewState(**{key: getattr(self, key) for key in GLOBAL_KEYS})
+
+    def with_changes(self, **changes: Any) -> "ViewState":
+        """A copy with some values replaced (lists become sorted tuples)."""
+        for key in MULTI_KEYS:
+            if key in changes:
+                changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
+        return replace(self, **changes)
+
+    def filters_text(self) -> str:
+        """The filters in words, for chart exports and audit rows: `Countries: DEU, FRA · Period: all`."""
+        parts = []
+        for key, label in (("country", "Countries"), ("platform", "Platforms"), ("channel", "Channels"),
+                           ("incident_type", "Incident types"), ("category", "Categories"),
+                           ("annotation", "Annotations")):
+            value = getattr(self, key)
+            if value or key in ("country", "platform"):
+                parts.append(f"{label}: {', '.join(value) if value else 'all'}")
+        if self.start or self.end:
+            parts.append(f"Period: {self.start or 'first'} to {self.end or 'latest'}")
+        else:
+            parts.append("Period: all")
+        if self.per_capita:
+            parts.append("per 100,000 inhabitants")
+        return " · ".join(parts)
+
+
+def _as_lists(search: str | Mapping[str, Any] | None) -> dict[str, list[str]]:
+    if not search:
+        return {}
+    if isinstance(search, str):
+        return parse_qs(search.lstrip("?"), keep_blank_values=True)
+    out: dict[str, list[str]] = {}
+    for key, value in search.items():
+        if isinstance(value, (list, tuple)):
+            out[key] = [str(v) for v in value]
+        elif value is not None:
+            out[key] = [str(value)]
+    return out
+
+
+def _multi(key: str, values: list[str]) -> tuple[str, ...]:
+    items = [part for value in values for part in value.split(",") if part]
+    if len(items) > MAX_VALUES:
+        raise ViewStateError(f"{key}: at most {MAX_VALUES} values, got {len(items)}")
+    check = _ISO3 if key == "country" else _CODE
+    for item in items:
+        if not check.match(item):
+            raise ViewStateError(f"{key}: {item!r} is not a valid value")
+    return tuple(sorted(set(items)))
+
+
+def _iso_date(key: str, value: str) -> Optional[str]:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ViewStateError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _code(key: str, value: str) -> str:
+    if not _CODE.match(value) and not (key == "series" and re.match(r"^[A-Za-z0-9_|. \-/+&()]{1,200}$", value)):
+        raise ViewStateError(f"{key}: {value!r} is not a valid value")
+    return value
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ViewStateError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _flag(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ViewStateError(f"{key}: {value!r} is not a yes/no value")
+
+
+def _positive_int(key: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ViewStateError(f"{key}: {value!r} is not a whole number") from None
+    if number <= 0:
+        raise ViewStateError(f"{key}: must be positive, got {number}")
+    return number
