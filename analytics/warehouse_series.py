@@ -1,27 +1,60 @@
-"""Series from the warehouse: any rollup metric x filters x split x grain, calendar-complete.
+"""Series from the warehouse: any metric x filters x split x grain, calendar-complete.
 
-`load_series(con, metric, grain, filters, split)` reads one of the daily rollups through a named
-query (`sql/analytics/series_rollup.sql`, filled in for its rollup) and returns a tidy frame with
-columns `ds` (period start: day, ISO week starting Monday, month, quarter or year), `y` and, when
-split, `entity` — one row per period (per entity) with explicit zeros for periods without data.
+`load_series(con, metric, grain, filters, split)` reads small materialised tables (never the facts)
+through named queries in `sql/analytics/` and returns a tidy frame with columns `ds` (period start:
+day, ISO week starting Monday, month, quarter or year), `y` and, when split, `entity` - one row per
+period (per entity) with explicit zeros for periods without data.
 
 The calendar spans the whole rollup (not just the filtered rows), so every selection and every
-entity of a split share one calendar, and a split's entities sum to the unsplit total for count
+entity of a split share one calendar, and a split's entities sum to the unsplit total for additive
 metrics. By default a first or last period that the rollup's dates only partly cover is dropped
 (a half-observed month would look like a dip).
 
-Metrics are counts (the sum of one rollup column) or ratios (sum of a numerator over the sum of a
-denominator: shares in [0, 1], or a mean such as days to triage). A ratio whose denominator is zero
-in a period is reported as 0 (calendar-complete, never NaN); `load_series(..., parts=True)` also
-returns the `numerator` and `denominator` columns so a caller can tell.
+Kinds of metric (the `unit` says which):
+- count: the sum of a daily rollup column (flows: additive over days and over entities);
+- share / days / ratio: sum of a numerator over the sum of a denominator. A ratio whose denominator
+  is zero in a period is reported as 0 (calendar-complete, never NaN); `parts=True` also returns
+  the `numerator` and `denominator` columns so a caller can tell;
+- stock: a level at each period's end (the backlog = referrals received minus triaged, summed
+  from the first day of data to the end of the period); additive over entities, not over time;
+- distinct: a count of distinct things per period (accounts, media clusters), read from the
+  per-grain mart `mart_distinct_period` (EU total, per country, per platform); additive neither
+  over time nor over entities, so it can be filtered by one country or one platform, or split by
+  country or by platform - one of the two dimensions at a time;
+- the platform mix (`platform_share`): referrals of each platform / all referrals of the same
+  selection (other filters kept, the platform filter dropped from the denominator).
 
-Only names from the allow-lists below ever reach the SQL text: metric columns and split columns are
-identifiers chosen in code; filter values are bound as parameters.
+Definitions of the dissemination and consumption metrics:
+- `reshared_files`: file occurrences that are not their media cluster's first sighting;
+- `reshares_per_cluster`: re-shares in the period / distinct media clusters seen in the period
+  (`reshared_files` from the file rollup over `clusters` from the mart, same selection);
+- `multi_country_clusters`: media clusters whose second country was first reached in the period
+  (from `cluster_reach`; attributed to that second country when filtered or split by country);
+- `reported_accounts`: distinct pseudonymous accounts on the period's referrals;
+- `new_reported_accounts`: referrals that are their account's first report (= accounts reported
+  for the first time); `repeat_referrals`: referrals whose account was already reported on an
+  earlier referral (earlier incident date, ties by referral key); `repeat_reporting_share`:
+  repeat referrals / referrals that carry an account pseudonym.
+
+Annotation as a dimension: referral metrics know sextortion, solicitation and minor_to_minor;
+file metrics know viral, self_generated, generative_ai, live_streaming and known. Filtering by
+annotations keeps the rows that carry any of them; splitting gives one series per annotation (a
+row with two annotations counts in both, so annotation entities sum to annotation memberships,
+not to the total; rows without annotations are in no entity).
+
+Per capita: `per_capita=True` divides count, stock and distinct metrics by the population of the
+selected countries (per 100,000 inhabitants, `analytics.population`): per country when split by
+country, else for the filtered countries, or for the EU-27 total (only when every EU-27 country
+has a sourced figure; unfiltered, the selection is restricted to the EU-27). Countries without a
+figure get NaN and are named in `attrs["population_missing"]` with a warning.
+
+Only names from the allow-lists below ever reach the SQL text: metric columns, annotation flags and
+split columns are identifiers chosen in code; filter values are bound as parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Mapping, Optional, Union
 
@@ -29,31 +62,44 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from etl.reference import EU27_ISO3
 from grace.config import SQL_DIR
 from grace.errors import GraceError
 
-REFERRAL, FILE = "referral", "file"
+# Sources: the table a metric is read from.
+REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT = "referral", "file", "backlog", "spread", "distinct"
+ALL = "*"  # the mart's "all countries / all platforms" value
 
 
 class SeriesRequestError(GraceError):
-    """An unknown metric, grain, split or filter was asked of the warehouse."""
+    """An unknown or unsupported metric, grain, split, filter or option was asked of the warehouse."""
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One warehouse metric: a rollup column summed, or the ratio of two summed columns."""
+    """One warehouse metric: a rollup column (or difference of columns) summed, or a ratio of two.
+
+    kind: 'sum' (rollup columns), 'stock' (running level), 'mix' (share of the selection's total),
+        'per_distinct' (a file-rollup numerator over a distinct count of the mart).
+    """
 
     name: str
-    source: str  # REFERRAL (rollup_referral_daily) or FILE (rollup_file_daily)
+    source: str
     numerator: str
     denominator: Optional[str] = None
     unit: str = "count"
     group: str = "operations"
     description: str = ""
+    kind: str = "sum"
 
     @property
     def is_ratio(self) -> bool:
         return self.denominator is not None
+
+    @property
+    def additive(self) -> bool:
+        """True when a split's entities sum to the total (counts and stocks)."""
+        return self.unit in ("count", "stock")
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -68,10 +114,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            description="mean days from receipt to triage, over the referrals triaged"),
     Metric("referral_files", REFERRAL, "files", description="files attached to the referrals (referral rollup)"),
     Metric("bundled_incidents", REFERRAL, "bundled_incidents", description="incidents bundled into the referrals"),
+    Metric("backlog", BACKLOG, "received - triaged", unit="stock", kind="stock",
+           description="referrals received but not yet triaged at the end of the period (by received/triaged date)"),
     Metric("sextortion_referrals", REFERRAL, "with_sextortion", group="harm",
            description="referrals with a sextortion indicator"),
     Metric("solicitation_referrals", REFERRAL, "with_solicitation", group="harm",
            description="referrals with a solicitation indicator"),
+    Metric("minor_to_minor_referrals", REFERRAL, "with_minor_to_minor", group="harm",
+           description="referrals with a minor-to-minor interaction indicator"),
     # production (files and media clusters)
     Metric("files", FILE, "files", group="production", description="file occurrences"),
     Metric("new_media_clusters", FILE, "new_clusters", group="production",
@@ -85,9 +135,31 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("generative_ai_files", FILE, "generative_ai", group="production", description="generative-AI files"),
     Metric("generative_ai_share", FILE, "generative_ai", "files", unit="share", group="production",
            description="generative-AI files / files"),
+    # dissemination
     Metric("viral_files", FILE, "viral", group="dissemination", description="files flagged viral"),
     Metric("viral_share", FILE, "viral", "files", unit="share", group="dissemination",
            description="viral files / files"),
+    Metric("live_streaming_files", FILE, "live_streaming", group="dissemination",
+           description="files flagged live-streaming"),
+    Metric("reshared_files", FILE, "files - new_clusters", group="dissemination",
+           description="file occurrences that are not their media cluster's first sighting (re-shares)"),
+    Metric("media_clusters_seen", DISTINCT, "clusters", unit="distinct", group="dissemination",
+           description="distinct media clusters seen in the period"),
+    Metric("reshares_per_cluster", DISTINCT, "files - new_clusters", "clusters", unit="ratio", kind="per_distinct",
+           group="dissemination", description="re-shares in the period / distinct media clusters seen in the period"),
+    Metric("multi_country_clusters", SPREAD, "clusters", group="dissemination",
+           description="media clusters whose second country was first reached in the period"),
+    Metric("platform_share", REFERRAL, "referrals", "referrals", unit="share", group="dissemination", kind="mix",
+           description="referrals of the platform / referrals of all platforms (platform mix)"),
+    # consumption
+    Metric("reported_accounts", DISTINCT, "accounts", unit="distinct", group="consumption",
+           description="distinct pseudonymous accounts reported in the period"),
+    Metric("new_reported_accounts", REFERRAL, "new_accounts", group="consumption",
+           description="accounts reported for the first time (their first referral)"),
+    Metric("repeat_referrals", REFERRAL, "repeat_reports", group="consumption",
+           description="referrals whose account was already reported on an earlier referral"),
+    Metric("repeat_reporting_share", REFERRAL, "repeat_reports", "with_account", unit="share", group="consumption",
+           description="repeat referrals / referrals with an account pseudonym"),
 )}
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -95,21 +167,32 @@ GRAIN_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"
 _GRAIN_ALIASES = {"d": "day", "daily": "day", "w": "week", "weekly": "week", "m": "month", "monthly": "month",
                   "q": "quarter", "quarterly": "quarter", "y": "year", "yearly": "year", "annual": "year"}
 
-# dimension name -> (rollup column, which rollups have it)
+REFERRAL_ANNOTATIONS = {"sextortion": "has_sextortion", "solicitation": "has_solicitation",
+                        "minor_to_minor": "has_minor_to_minor"}
+FILE_ANNOTATIONS = {"viral": "is_viral", "self_generated": "is_self_generated", "generative_ai": "is_generative_ai",
+                    "live_streaming": "is_live_streaming", "known": "is_known"}
+ANNOTATION = "annotation"
+
+# dimension name -> (table column, which sources have it); annotation is a set of flag columns
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "country": ("country_iso3", (REFERRAL, FILE)),
-    "platform": ("platform_name", (REFERRAL, FILE)),
-    "channel": ("channel", (REFERRAL,)),
-    "incident_type": ("incident_type_code", (REFERRAL,)),
+    "country": ("country_iso3", (REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT)),
+    "platform": ("platform_name", (REFERRAL, FILE, BACKLOG, DISTINCT)),
+    "channel": ("channel", (REFERRAL, BACKLOG)),
+    "incident_type": ("incident_type_code", (REFERRAL, BACKLOG)),
     "category": ("category_code", (FILE,)),
+    ANNOTATION: ("", (REFERRAL, FILE, BACKLOG)),
 }
-# the `$list` parameter each filter binds, per rollup
-_FILTER_PARAMS = {
-    REFERRAL: {"country": "countries", "platform": "platforms", "channel": "channels",
-               "incident_type": "incident_types"},
-    FILE: {"country": "countries", "platform": "platforms", "category": "categories"},
-}
-_ROLLUPS = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily"}
+_ANNOTATIONS = {REFERRAL: REFERRAL_ANNOTATIONS, BACKLOG: REFERRAL_ANNOTATIONS, FILE: FILE_ANNOTATIONS}
+# the `$list` parameter each filter binds
+_FILTER_PARAMS = {"country": "countries", "platform": "platforms", "channel": "channels",
+                  "incident_type": "incident_types", "category": "categories", ANNOTATION: "annotations"}
+_TABLES = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily", BACKLOG: "rollup_backlog_daily",
+           SPREAD: "rollup_cluster_spread_daily",
+           DISTINCT: "(SELECT period_start AS date_key, * EXCLUDE (period_start, grain) "
+                     "FROM mart_distinct_period WHERE grain = $grain)"}
+_CALENDARS = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily", BACKLOG: "rollup_referral_daily",
+              SPREAD: "rollup_referral_daily", DISTINCT: "rollup_referral_daily"}
+_TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
 TOTAL = "total"
 
 FilterValue = Union[str, Iterable[str]]
@@ -138,6 +221,11 @@ def dimensions_of(metric_name: str) -> tuple[str, ...]:
     return tuple(d for d, (_, sources) in DIMENSIONS.items() if source in sources)
 
 
+def annotations_of(metric_name: str) -> tuple[str, ...]:
+    """The annotation names a metric can be filtered and split by (empty when none)."""
+    return tuple(_ANNOTATIONS.get(metric(metric_name).source, {}))
+
+
 def _dimension(name: str, m: Metric, role: str) -> str:
     key = str(name).strip().lower()
     allowed = [d for d, (_, sources) in DIMENSIONS.items() if m.source in sources]
@@ -146,47 +234,157 @@ def _dimension(name: str, m: Metric, role: str) -> str:
     return key
 
 
-@lru_cache(maxsize=1)
-def _series_template() -> str:
-    return (SQL_DIR / "analytics" / "series_rollup.sql").read_text(encoding="utf-8")
+@lru_cache(maxsize=None)
+def _template(name: str) -> str:
+    return (SQL_DIR / "analytics" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _expression(columns: str) -> str:
+    """'a' -> 'r.a'; 'a - b' -> '(r.a - r.b)' (column names from the metric table only)."""
+    parts = [f"r.{c.strip()}" for c in columns.split(" - ")]
+    return parts[0] if len(parts) == 1 else "(" + " - ".join(parts) + ")"
+
+
+def _annotation_list(source: str) -> str:
+    flags = _ANNOTATIONS[source]
+    cases = ", ".join(f"CASE WHEN r.{column} THEN '{name}' END" for name, column in flags.items())
+    return f"list_filter([{cases}], lambda a: a IS NOT NULL)"
+
+
+def _entity(source: str, split: Optional[str]) -> str:
+    if split is None:
+        return f"'{TOTAL}'"
+    if split == ANNOTATION:
+        return "r.annotation"
+    return f"r.{DIMENSIONS[split][0]}"
+
+
+def _table(source: str, split: Optional[str]) -> str:
+    """The table read; split by annotation, one copy of each row per annotation it carries."""
+    if split != ANNOTATION:
+        return _TABLES[source]
+    return "(" + " UNION ALL ".join(f"SELECT *, '{name}' AS annotation FROM {_TABLES[source]} WHERE {column}"
+                                    for name, column in _ANNOTATIONS[source].items()) + ")"
+
+
+def _filters(m: Metric, split: Optional[str]) -> tuple[str, dict[str, str]]:
+    """The filter conditions of the query and, per dimension, the parameter each binds."""
+    lines, params = [], {}
+    for dim, (column, sources) in DIMENSIONS.items():
+        if m.source not in sources:
+            continue
+        param = _FILTER_PARAMS[dim]
+        params[dim] = param
+        if m.source == DISTINCT:
+            if dim == split:
+                lines.append(f"AND r.{column} <> '{ALL}' AND (len(CAST(${param} AS VARCHAR[])) = 0 "
+                             f"OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))")
+            else:  # the mart's pre-aggregated cell: one value, or '*' for all
+                lines.append(f"AND r.{column} = coalesce(CAST(${param} AS VARCHAR[])[1], '{ALL}')")
+        elif dim == ANNOTATION:
+            lines.append(f"AND (len(CAST(${param} AS VARCHAR[])) = 0 "
+                         f"OR list_has_any(CAST(${param} AS VARCHAR[]), {_annotation_list(m.source)}))")
+        else:
+            lines.append(f"AND (len(CAST(${param} AS VARCHAR[])) = 0 "
+                         f"OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))")
+    return "\n      ".join(lines), params
 
 
 def series_sql(m: Metric, split: Optional[str]) -> str:
     """The query text for a metric and split, identifiers filled in from the allow-lists only."""
-    entity = f"r.{DIMENSIONS[split][0]}" if split else f"'{TOTAL}'"
-    denominator = f"r.{m.denominator}" if m.denominator else "0"
-    filters = "\n      ".join(
-        f"AND (len(CAST(${param} AS VARCHAR[])) = 0 OR list_contains(CAST(${param} AS VARCHAR[]), r.{DIMENSIONS[dim][0]}))"
-        for dim, param in _FILTER_PARAMS[m.source].items()
-    )
-    return (_series_template().replace("{rollup}", _ROLLUPS[m.source]).replace("{numerator}", m.numerator)
-            .replace("{denominator}", denominator).replace("{entity}", entity)
+    filters, _ = _filters(m, split)
+    denominator = _expression(m.denominator) if m.denominator and m.kind != "mix" else "0"
+    return (_template(_TEMPLATES[m.kind]).replace("{calendar}", _CALENDARS[m.source])
+            .replace("{rollup}", _table(m.source, split)).replace("{numerator}", _expression(m.numerator))
+            .replace("{denominator}", denominator).replace("{entity}", _entity(m.source, split))
             .replace("{dimension_filters}", filters))
+
+
+def _bound_filters(m: Metric, filters: Optional[Mapping[str, FilterValue]], split: Optional[str]) -> dict:
+    """Filter values per parameter (sorted, unique), checked against what the metric supports."""
+    _, params = _filters(m, split)
+    bound: dict[str, object] = {param: [] for param in params.values()}
+    for name, value in (filters or {}).items():
+        key = _dimension(name, m, "filter")
+        values = sorted({value} if isinstance(value, str) else {str(v) for v in value})
+        if key == ANNOTATION:
+            unknown = [v for v in values if v not in _ANNOTATIONS[m.source]]
+            if unknown:
+                raise SeriesRequestError(f"metric {m.name!r} has no annotation {', '.join(map(repr, unknown))}; "
+                                         f"choose from {', '.join(_ANNOTATIONS[m.source])}")
+        if m.source == DISTINCT and key != split and len(values) > 1:
+            raise SeriesRequestError(f"metric {m.name!r} counts distinct items, so it can be filtered by one "
+                                     f"{key} at a time (or split by {key}), not by {len(values)}")
+        bound[params[key]] = values
+    if m.source == DISTINCT:
+        used = sorted({key for key, param in params.items() if bound[param]} | ({split} if split else set()))
+        if len(used) > 1:
+            raise SeriesRequestError(f"metric {m.name!r} counts distinct items per country or per platform: "
+                                     f"use one of {' and '.join(used)}, not both")
+    return bound
+
+
+def _run(con: duckdb.DuckDBPyConnection, m: Metric, grain: str, bound: dict, split: Optional[str],
+         drop_partial: bool) -> pd.DataFrame:
+    parameters = dict(bound, grain=grain, drop_partial=bool(drop_partial), split=split is not None)
+    table = con.execute(series_sql(m, split), parameters).df()
+    table["ds"] = pd.to_datetime(table["ds"])
+    return table
+
+
+def _per_distinct(con, m: Metric, grain: str, selection: dict, bound: dict, split: Optional[str],
+                  drop_partial: bool) -> pd.DataFrame:
+    """Numerator summed from the file rollup, denominator the mart's distinct count, one calendar."""
+    distinct = _run(con, replace(m, numerator=m.denominator, denominator=None, kind="sum"), grain, bound, split,
+                    drop_partial)
+    files = replace(m, source=FILE, denominator=None, kind="sum")
+    numerator = _run(con, files, grain, _bound_filters(files, selection, split), split, drop_partial)
+    keys = ["ds", "entity"]
+    out = distinct[keys + ["numerator"]].rename(columns={"numerator": "denominator"}).merge(
+        numerator[keys + ["numerator"]], on=keys, how="left")
+    out["numerator"] = out["numerator"].fillna(0.0)
+    return out
 
 
 def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "month",
                 filters: Optional[Mapping[str, FilterValue]] = None, split: Optional[str] = None,
-                drop_partial: bool = True, parts: bool = False) -> pd.DataFrame:
+                drop_partial: bool = True, parts: bool = False, per_capita: bool = False,
+                population: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     """One metric per period (per entity of `split`), calendar-complete with explicit zeros.
 
     filters: dimension -> value or list of values (e.g. {"country": ["DEU", "FRA"]}); dimensions
-        are country, platform, and channel / incident_type (referral metrics) or category (file
-        metrics). An empty list means no filter.
+        are country, platform, annotation, and channel / incident_type (referral metrics) or
+        category (file metrics); `dimensions_of(metric)` lists them. An empty list means no filter.
     split: None (one series) or a dimension: one series per entity with data in the selection.
+    per_capita: counts per 100,000 inhabitants (count, stock and distinct metrics only); see the
+        module docstring. `population` overrides the shipped reference table (tests).
     Returns columns ds, y[, entity][, numerator, denominator], sorted by entity then ds; an
-    unknown metric, grain, filter or split raises `SeriesRequestError`.
+    unknown or unsupported metric, grain, filter, split or option raises `SeriesRequestError`.
     """
     m = metric(metric_name)
     grain = grain_name(grain)
     split_key = _dimension(split, m, "split") if split is not None else None
-    bound: dict[str, object] = {p: [] for p in _FILTER_PARAMS[m.source].values()}
-    for name, value in (filters or {}).items():
-        key = _dimension(name, m, "filter")
-        values = [value] if isinstance(value, str) else [str(v) for v in value]
-        bound[_FILTER_PARAMS[m.source][key]] = sorted(set(values))
-    bound.update(grain=grain, drop_partial=bool(drop_partial), split=split_key is not None)
-    table = con.execute(series_sql(m, split_key), bound).df()
-    table["ds"] = pd.to_datetime(table["ds"])
+    if m.kind == "mix" and split_key != "platform" and not (filters or {}).get("platform"):
+        raise SeriesRequestError(f"metric {m.name!r} is the platform mix: split by platform or filter platforms")
+    if per_capita and m.unit not in ("count", "stock", "distinct"):
+        raise SeriesRequestError(f"per-capita rates apply to counts, not to metric {m.name!r} ({m.unit})")
+    selection = dict(filters or {})
+    eu_only = per_capita and split_key != "country" and not selection.get("country")
+    if eu_only:
+        if m.source == DISTINCT:
+            raise SeriesRequestError(f"metric {m.name!r} per capita needs a country filter or a split by country "
+                                     "(distinct counts of the EU-27 alone are not materialised)")
+        selection["country"] = list(EU27_ISO3)
+    bound = _bound_filters(m, selection, split_key)
+    if m.kind == "per_distinct":
+        table = _per_distinct(con, m, grain, selection, bound, split_key, drop_partial)
+    else:
+        table = _run(con, m, grain, bound, split_key, drop_partial)
+    if m.kind == "mix":
+        whole = dict(bound, platforms=[])
+        totals = _run(con, m, grain, whole, None, drop_partial)[["ds", "numerator"]]
+        table = table.drop(columns="denominator").merge(totals.rename(columns={"numerator": "denominator"}),
+                                                        on="ds", how="left")
     num = table["numerator"].to_numpy(dtype=float)
     if m.is_ratio:
         den = table["denominator"].to_numpy(dtype=float)
@@ -196,6 +394,12 @@ def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "
         y = num
     table["y"] = y
     columns = ["ds", "y"] + (["entity"] if split_key else []) + (["numerator", "denominator"] if parts else [])
-    out = table[columns].reset_index(drop=True)
+    out = table[columns].sort_values((["entity"] if split_key else []) + ["ds"], kind="stable").reset_index(drop=True)
     out.attrs.update(metric=m.name, grain=grain, split=split_key, unit=m.unit)
+    if per_capita:
+        from analytics.population import per_capita as rates
+
+        countries = None if eu_only else selection.get("country")
+        countries = [countries] if isinstance(countries, str) else countries
+        out = rates(out, countries, population=population).frame
     return out

@@ -3,7 +3,9 @@
 Everything happens in DuckDB: the source stages text tables; one scan per staged table checks
 every contract rule (violations are quarantined with file, row, field and reason) and
 anonymises the row (`sql/etl/check_*.sql`); SQL in `sql/etl/` then deduplicates, clusters
-files and loads facts, dimensions and rollups. The big temp tables stay narrow: a small file
+files and loads facts, dimensions, rollups and the small metric tables (backlog flows, first
+reports per account, cross-border spread, distinct counts per period), each recomputed for the
+dates, clusters and accounts the batch touches. The big temp tables stay narrow: a small file
 number instead of the path, 128-bit integer keys instead of hex text, and duplicate checks
 that only rank the (rare) repeated keys. A failure anywhere rolls the transaction back, so the
 warehouse is exactly as before; a batch whose checksum was already loaded is skipped, so
@@ -135,14 +137,49 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
         con.execute(read_sql("etl/update_media_clusters.sql"))
         _quarantine(con, source, batch)
     with stage("rollup"):
+        _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
-            con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM affected_dates)")
-            con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(f"etl/{rollup}.sql"))
+            _replace_rows(con, rollup, "affected_dates")
+        table("affected_flow_dates", "affected_flow_dates")
+        _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
+        _refresh_cluster_spread(con, table)
+        _refresh_distinct_mart(con, table, batch)
     _count(con, report)
     if not report.balanced:
         raise GraceError(f"{source.path}: row accounting does not balance ({report.as_dict()}); batch rolled back")
+
+
+def _replace_rows(con, rollup: str, dates: str) -> None:
+    """Recompute a daily rollup for the dates listed in the temp table `dates` (delete, insert)."""
+    con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM {dates})")
+    con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(f"etl/{rollup}.sql"))
+
+
+def _refresh_account_first_reports(con, table) -> None:
+    """Keep each account's first report current; `account_moves` lists the ones moved earlier."""
+    table("batch_account_first", "batch_account_first")
+    table("account_moves", "account_moves")
+    con.execute(read_sql("etl/update_account_first_report.sql"))
+    con.execute("INSERT INTO account_first_report BY NAME " + read_sql("etl/insert_account_first_report.sql"))
+
+
+def _refresh_cluster_spread(con, table) -> None:
+    """Recompute the second-country day of every cluster this batch saw, and its daily counts."""
+    table("batch_cluster_spread", "batch_cluster_spread")
+    table("affected_spread_dates", "affected_spread_dates")
+    con.execute("DELETE FROM cluster_spread WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM batch_reach)")
+    con.execute("INSERT INTO cluster_spread BY NAME SELECT * FROM batch_cluster_spread ORDER BY reached_date, cluster_id")
+    _replace_rows(con, "rollup_cluster_spread_daily", "affected_spread_dates")
+
+
+def _refresh_distinct_mart(con, table, batch: dict) -> None:
+    """Add the accounts and media clusters this batch brings into each period's cells (distinct counts)."""
+    table("mart_batch_items", "mart_batch_items", batch)
+    table("mart_distinct_increments", "mart_distinct_increments", batch)
+    con.execute(read_sql("etl/update_mart_distinct_period.sql"))
+    con.execute("INSERT INTO mart_distinct_period BY NAME " + read_sql("etl/insert_mart_distinct_period.sql"))
 
 
 def _define_checked_inputs(con) -> None:
@@ -272,7 +309,9 @@ def _drop_temp_tables(con) -> None:
                  "referral_later_copies", "keys_loaded_before", "file_later_copies", "loadable_files",
                  "loading_referrals", "irregular_ordinals", "borrowed_md5", "clusters_by_md5", "clusters_by_sha1",
                  "batch_clustered",
-                 "batch_cluster_stats", "moved_first", "batch_reach", "affected_dates"):
+                 "batch_cluster_stats", "moved_first", "batch_reach", "affected_dates", "batch_account_first",
+                 "account_moves", "affected_flow_dates", "batch_cluster_spread", "affected_spread_dates",
+                 "mart_batch_items", "mart_distinct_increments"):
         try:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         except duckdb.Error:

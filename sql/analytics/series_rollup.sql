@@ -6,10 +6,11 @@
 --             $split BOOLEAN (one series per entity; without it the one 'total' series exists even
 --             when the filters select no rows).
 -- Identifiers in braces are filled in by analytics.warehouse_series from fixed allow-lists only
--- (never from user input): {rollup} is rollup_referral_daily or rollup_file_daily, {numerator} and
--- {denominator} are its columns (or 0), {entity} is a dimension column (or the constant 'total'),
--- the dimension_filters placeholder becomes one `AND (<list> empty OR list contains the column)` per
--- dimension.
+-- (never from user input): {calendar} is the rollup whose date range makes the calendar, {rollup}
+-- a daily rollup (or a per-period mart read as `date_key` = period start for this grain),
+-- {numerator} and {denominator} are expressions over its columns (or 0), {entity} is a dimension
+-- column, an unnest of the annotation names a row carries, or the constant 'total'; the
+-- dimension_filters placeholder becomes one `AND (...)` condition per dimension.
 -- The calendar spans the whole rollup, not the filtered rows, so every selection and every entity
 -- shares one calendar; periods without rows get explicit zeros.
 WITH params AS (
@@ -21,7 +22,7 @@ WITH params AS (
 
 data_range AS (
     SELECT min(date_key) AS first_day, max(date_key) AS last_day
-    FROM {rollup}
+    FROM {calendar}
 ),
 
 calendar AS (
@@ -47,7 +48,7 @@ selected AS (
     SELECT
         CAST(date_trunc(p.grain, r.date_key) AS DATE) AS ds,
         CAST({entity} AS VARCHAR) AS entity,
-        r.{numerator} AS numerator,
+        {numerator} AS numerator,
         {denominator} AS denominator
     FROM {rollup} AS r
     CROSS JOIN params AS p

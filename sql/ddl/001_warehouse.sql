@@ -167,6 +167,9 @@ CREATE TABLE IF NOT EXISTS rollup_referral_daily (
     platform_name       VARCHAR NOT NULL,
     channel             VARCHAR NOT NULL,
     incident_type_code  VARCHAR NOT NULL,
+    has_sextortion      BOOLEAN NOT NULL,
+    has_solicitation    BOOLEAN NOT NULL,
+    has_minor_to_minor  BOOLEAN NOT NULL,
     referrals           BIGINT NOT NULL,
     actionable          BIGINT NOT NULL,
     escalated           BIGINT NOT NULL,
@@ -175,7 +178,11 @@ CREATE TABLE IF NOT EXISTS rollup_referral_daily (
     with_solicitation   BIGINT NOT NULL,
     files               BIGINT NOT NULL,
     triaged             BIGINT NOT NULL,
-    triage_days_sum     BIGINT NOT NULL
+    triage_days_sum     BIGINT NOT NULL,
+    with_minor_to_minor BIGINT NOT NULL,
+    with_account        BIGINT NOT NULL,
+    new_accounts        BIGINT NOT NULL,
+    repeat_reports      BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS rollup_file_daily (
@@ -183,12 +190,67 @@ CREATE TABLE IF NOT EXISTS rollup_file_daily (
     country_iso3        VARCHAR NOT NULL,
     platform_name       VARCHAR NOT NULL,
     category_code       VARCHAR NOT NULL,
+    is_viral            BOOLEAN NOT NULL,
+    is_self_generated   BOOLEAN NOT NULL,
+    is_generative_ai    BOOLEAN NOT NULL,
+    is_live_streaming   BOOLEAN NOT NULL,
+    is_known            BOOLEAN NOT NULL,
     files               BIGINT NOT NULL,
     new_clusters        BIGINT NOT NULL,
     known_files         BIGINT NOT NULL,
     self_generated      BIGINT NOT NULL,
     generative_ai       BIGINT NOT NULL,
-    viral               BIGINT NOT NULL
+    viral               BIGINT NOT NULL,
+    live_streaming      BIGINT NOT NULL
+);
+
+-- Referral flows by the day they happen (received, triaged): the backlog at a day's end is the
+-- running sum of received minus triaged up to that day.
+CREATE TABLE IF NOT EXISTS rollup_backlog_daily (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    channel             VARCHAR NOT NULL,
+    incident_type_code  VARCHAR NOT NULL,
+    has_sextortion      BOOLEAN NOT NULL,
+    has_solicitation    BOOLEAN NOT NULL,
+    has_minor_to_minor  BOOLEAN NOT NULL,
+    received            BIGINT NOT NULL,
+    triaged             BIGINT NOT NULL
+);
+
+-- Per pseudonymous account, its first referral (earliest incident date, then lowest key):
+-- every other referral of the account is a repeat report.
+CREATE TABLE IF NOT EXISTS account_first_report (
+    account_pseudonym   UHUGEINT NOT NULL,
+    referral_key        UHUGEINT NOT NULL,
+    incident_date       DATE NOT NULL
+);
+
+-- Per media cluster seen in two or more countries: the day its second country was first
+-- reached (from cluster_reach) and that country.
+CREATE TABLE IF NOT EXISTS cluster_spread (
+    cluster_id          UHUGEINT NOT NULL,
+    reached_date        DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_cluster_spread_daily (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    clusters            BIGINT NOT NULL
+);
+
+-- Non-additive counts (distinct accounts, distinct clusters) per grain and period, for the EU
+-- total and per country or per platform ('*' = all). Small: one row per cell with data; the ETL
+-- adds each batch's newly seen items.
+CREATE TABLE IF NOT EXISTS mart_distinct_period (
+    grain               VARCHAR NOT NULL,
+    period_start        DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    accounts            BIGINT NOT NULL,
+    clusters            BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS published_statistic (

@@ -89,3 +89,98 @@ CREATE TABLE IF NOT EXISTS analytics_forecast (
     backtest_mase      DOUBLE,
     backtest_coverage  DOUBLE
 );
+
+-- Derived per run (analytics/warehouse_derived.py) from the series results above, in the same
+-- transaction: entity statuses of every split panel, the attribution of the total's anomalies,
+-- forecasts reconciled so that the total equals the sum of the countries, the backlog projection
+-- of the total's referrals, and the ranked narrative findings (analytics/narrative.py).
+
+CREATE TABLE IF NOT EXISTS analytics_entity_status (
+    run_id           VARCHAR NOT NULL,
+    series_id        VARCHAR NOT NULL,
+    metric           VARCHAR NOT NULL,
+    grain            VARCHAR NOT NULL,
+    split_by         VARCHAR NOT NULL,
+    entity           VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,
+    baseline_start   DATE NOT NULL,
+    baseline_end     DATE NOT NULL,
+    recent_start     DATE NOT NULL,
+    recent_end       DATE NOT NULL,
+    baseline_mean    DOUBLE NOT NULL,
+    recent_mean      DOUBLE NOT NULL,
+    growth           DOUBLE,
+    baseline_share   DOUBLE,
+    recent_share     DOUBLE,
+    parameters       VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics_attribution (
+    run_id        VARCHAR NOT NULL,
+    series_id     VARCHAR NOT NULL,
+    metric        VARCHAR NOT NULL,
+    grain         VARCHAR NOT NULL,
+    date          DATE NOT NULL,
+    by_dimension  VARCHAR NOT NULL,
+    rank          INTEGER NOT NULL,
+    contributor   VARCHAR NOT NULL,
+    value         DOUBLE,
+    expected      DOUBLE,
+    excess        DOUBLE,
+    share         DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS analytics_forecast_reconciled (
+    run_id      VARCHAR NOT NULL,
+    series_id   VARCHAR NOT NULL,
+    metric      VARCHAR NOT NULL,
+    grain       VARCHAR NOT NULL,
+    split_by    VARCHAR NOT NULL,
+    entity      VARCHAR NOT NULL,
+    date        DATE NOT NULL,
+    base_yhat   DOUBLE,
+    yhat        DOUBLE,
+    yhat_lower  DOUBLE,
+    yhat_upper  DOUBLE,
+    level       DOUBLE NOT NULL,
+    hierarchy   VARCHAR NOT NULL,
+    method      VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics_backlog (
+    run_id            VARCHAR NOT NULL,
+    series_id         VARCHAR NOT NULL,
+    metric            VARCHAR NOT NULL,
+    grain             VARCHAR NOT NULL,
+    date              DATE NOT NULL,
+    arrivals          DOUBLE,
+    capacity          DOUBLE,
+    backlog           DOUBLE,
+    backlog_lower     DOUBLE,
+    backlog_upper     DOUBLE,
+    p_growing         DOUBLE,
+    level             DOUBLE NOT NULL,
+    capacity_per_day  DOUBLE NOT NULL,
+    initial_backlog   DOUBLE NOT NULL,
+    arrivals_source   VARCHAR NOT NULL,
+    parameters        VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics_finding (
+    run_id        VARCHAR NOT NULL,
+    rank          INTEGER NOT NULL,
+    score         DOUBLE NOT NULL,
+    kind          VARCHAR NOT NULL,
+    series_id     VARCHAR NOT NULL,
+    metric        VARCHAR NOT NULL,
+    grain         VARCHAR NOT NULL,
+    split_by      VARCHAR NOT NULL,
+    entity        VARCHAR NOT NULL,
+    date          DATE,
+    end_date      DATE,
+    headline      VARCHAR NOT NULL,
+    numbers       VARCHAR NOT NULL,
+    detector      VARCHAR NOT NULL,
+    source_table  VARCHAR NOT NULL,
+    parameters    VARCHAR NOT NULL
+);

@@ -1,0 +1,25 @@
+-- This batch's accounts (on its new referrals) and media clusters (on its files), one row per
+-- referral or file occurrence, flagged `fresh` when no earlier batch has the item (a new
+-- cluster, an account never reported before) and `single` when the item is fresh and has this
+-- one row in the batch, `uniform` when all its rows in the batch share one country and one
+-- platform (mart_distinct_increments counts those without de-duplicating per cell).
+-- Parameter: $batch_id.
+WITH batch_rows AS (
+    SELECT 'accounts' AS kind, r.incident_date, r.country_iso3, r.platform_name, r.account_pseudonym AS item,
+           NOT EXISTS (SELECT 1 FROM fact_referral AS e
+                       WHERE e.account_pseudonym = r.account_pseudonym AND e.batch_id <> $batch_id) AS fresh
+    FROM new_referrals AS r
+    WHERE r.account_pseudonym IS NOT NULL
+    UNION ALL
+    SELECT 'clusters' AS kind, incident_date, country_iso3, platform_name, cluster_id AS item, is_new_cluster AS fresh
+    FROM batch_clustered
+),
+final AS (
+    SELECT *,
+           fresh AND count(*) OVER w = 1 AS single,
+           min(country_iso3) OVER w = max(country_iso3) OVER w
+               AND min(platform_name) OVER w = max(platform_name) OVER w AS uniform
+    FROM batch_rows
+    WINDOW w AS (PARTITION BY kind, item)
+)
+SELECT * FROM final
