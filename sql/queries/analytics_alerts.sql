@@ -1,0 +1,72 @@
+-- Alerts of the latest run (or the one named): anomalies, change points and emerging / vanishing
+-- entities in one list, with the finding (rank, headline) that states each one when there is one.
+-- Parameters: $run_id VARCHAR ('' = latest); $metrics, $kinds ('anomaly', 'changepoint', 'emerging',
+--             'vanishing'), $countries, $platforms VARCHAR[] (empty = all; a country or platform
+--             filter keeps that split's entities only); $sort_by VARCHAR: 'importance' (finding score),
+--             'date' (newest first) or 'magnitude' (largest relative change first); $limit BIGINT.
+-- Columns: before = expected value / level before / baseline mean; after = value / level after /
+-- recent mean; relative = after / before - 1 as the detector computed it; strength = robust z
+-- (anomaly), confidence (change point) or recent share of the split (emerging / vanishing).
+WITH params AS (
+    SELECT
+        CAST($run_id AS VARCHAR) AS run_id,
+        CAST($metrics AS VARCHAR[]) AS metrics,
+        CAST($kinds AS VARCHAR[]) AS kinds,
+        CAST($countries AS VARCHAR[]) AS countries,
+        CAST($platforms AS VARCHAR[]) AS platforms,
+        CAST($sort_by AS VARCHAR) AS sort_by
+),
+
+chosen AS (
+    SELECT r.run_id
+    FROM analytics_run AS r
+    CROSS JOIN params AS p
+    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
+    ORDER BY r.created_at DESC, r.run_id DESC
+    LIMIT 1
+),
+
+alerts AS (
+    SELECT 'anomaly' AS kind, a.run_id, a.series_id, a.metric, a.grain, a.split_by, a.entity, a.date,
+           a.direction, a.expected AS before, a.value AS after, a.relative, a.score AS strength
+    FROM analytics_anomaly AS a
+    UNION ALL
+    SELECT 'changepoint', c.run_id, c.series_id, c.metric, c.grain, c.split_by, c.entity, c.date,
+           c.direction, c.level_before, c.level_after, c.relative_change, c.confidence
+    FROM analytics_changepoint AS c
+    UNION ALL
+    SELECT s.status, s.run_id, s.series_id, s.metric, s.grain, s.split_by, s.entity, s.recent_start,
+           CASE WHEN s.status = 'emerging' THEN 'up' ELSE 'down' END, s.baseline_mean, s.recent_mean, s.growth,
+           s.recent_share
+    FROM analytics_entity_status AS s
+    WHERE s.status IN ('emerging', 'vanishing')
+),
+
+selected AS (
+    SELECT a.*
+    FROM alerts AS a
+    JOIN chosen AS c ON c.run_id = a.run_id
+    CROSS JOIN params AS p
+    WHERE (len(p.metrics) = 0 OR list_contains(p.metrics, a.metric))
+      AND (len(p.kinds) = 0 OR list_contains(p.kinds, a.kind))
+      AND ((len(p.countries) = 0 AND len(p.platforms) = 0)
+           OR (a.split_by = 'country' AND list_contains(p.countries, a.entity))
+           OR (a.split_by = 'platform' AND list_contains(p.platforms, a.entity)))
+),
+
+final AS (
+    SELECT s.kind, s.series_id, s.metric, s.grain, s.split_by, s.entity, s.date, s.direction, s.before, s.after,
+           s.relative, s.strength, f.rank AS finding_rank, f.score AS importance, f.headline,
+           CASE WHEN p.sort_by = 'date' THEN s.date END AS by_date,
+           CASE WHEN p.sort_by = 'magnitude' THEN abs(s.relative) END AS by_magnitude
+    FROM selected AS s
+    CROSS JOIN params AS p
+    LEFT JOIN analytics_finding AS f
+        ON f.run_id = s.run_id AND f.series_id = s.series_id AND f.kind = s.kind AND f.date = s.date
+)
+
+SELECT kind, series_id, metric, grain, split_by, entity, date, direction, before, after, relative, strength,
+       finding_rank, importance, headline
+FROM final
+ORDER BY by_date DESC NULLS LAST, by_magnitude DESC NULLS LAST, importance DESC NULLS LAST, date DESC, series_id, kind
+LIMIT $limit

@@ -1,0 +1,46 @@
+-- Ranked narrative findings of the latest run (or the one named), most important first.
+-- Parameters: $run_id VARCHAR ('' = the latest run); $metrics, $kinds VARCHAR[] (empty = all);
+--             $countries, $platforms VARCHAR[]: empty both = every finding; otherwise only findings
+--             about those countries or platforms (the totals are left out); $limit BIGINT.
+-- `numbers` and `parameters` are JSON text; (source_table, series_id, date) names the result row.
+WITH params AS (
+    SELECT
+        CAST($run_id AS VARCHAR) AS run_id,
+        CAST($metrics AS VARCHAR[]) AS metrics,
+        CAST($kinds AS VARCHAR[]) AS kinds,
+        CAST($countries AS VARCHAR[]) AS countries,
+        CAST($platforms AS VARCHAR[]) AS platforms
+),
+
+chosen AS (
+    SELECT r.run_id
+    FROM analytics_run AS r
+    CROSS JOIN params AS p
+    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
+    ORDER BY r.created_at DESC, r.run_id DESC
+    LIMIT 1
+),
+
+selected AS (
+    SELECT f.*
+    FROM analytics_finding AS f
+    JOIN chosen AS c ON c.run_id = f.run_id
+    CROSS JOIN params AS p
+    WHERE (len(p.metrics) = 0 OR list_contains(p.metrics, f.metric))
+      AND (len(p.kinds) = 0 OR list_contains(p.kinds, f.kind))
+      AND ((len(p.countries) = 0 AND len(p.platforms) = 0)
+           OR (f.split_by = 'country' AND list_contains(p.countries, f.entity))
+           OR (f.split_by = 'platform' AND list_contains(p.platforms, f.entity)))
+),
+
+final AS (
+    SELECT s.run_id, s.rank, s.score, s.kind, s.headline, s.series_id, s.metric, s.grain, s.split_by, s.entity,
+           s.date, s.end_date, s.detector, s.source_table, s.numbers, s.parameters
+    FROM selected AS s
+)
+
+SELECT run_id, rank, score, kind, headline, series_id, metric, grain, split_by, entity, date, end_date,
+       detector, source_table, numbers, parameters
+FROM final
+ORDER BY rank
+LIMIT $limit

@@ -1,0 +1,38 @@
+-- One series' forecast in the latest run (or the one named): the chosen model's points with their
+-- prediction interval, backtest MASE and measured coverage, and — for the total and the countries —
+-- the reconciled values (total = sum of countries) next to them.
+-- Parameters: $run_id VARCHAR ('' = latest); $series_id VARCHAR (metric|grain|split_by|entity).
+WITH params AS (
+    SELECT CAST($run_id AS VARCHAR) AS run_id, CAST($series_id AS VARCHAR) AS series_id
+),
+
+chosen AS (
+    SELECT r.run_id
+    FROM analytics_run AS r
+    CROSS JOIN params AS p
+    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
+    ORDER BY r.created_at DESC, r.run_id DESC
+    LIMIT 1
+),
+
+base AS (
+    SELECT f.*
+    FROM analytics_forecast AS f
+    JOIN chosen AS c ON c.run_id = f.run_id
+    CROSS JOIN params AS p
+    WHERE f.series_id = p.series_id
+),
+
+final AS (
+    SELECT b.series_id, b.date, b.yhat, b.yhat_lower, b.yhat_upper, b.level, b.model, b.backtest_mase,
+           b.backtest_coverage, r.yhat AS reconciled_yhat, r.yhat_lower AS reconciled_lower,
+           r.yhat_upper AS reconciled_upper, r.method AS reconciliation_method, r.hierarchy
+    FROM base AS b
+    LEFT JOIN analytics_forecast_reconciled AS r
+        ON r.run_id = b.run_id AND r.series_id = b.series_id AND r.date = b.date
+)
+
+SELECT series_id, date, yhat, yhat_lower, yhat_upper, level, model, backtest_mase, backtest_coverage,
+       reconciled_yhat, reconciled_lower, reconciled_upper, reconciliation_method, hierarchy
+FROM final
+ORDER BY date
