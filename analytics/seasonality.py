@@ -4,6 +4,14 @@
   locally constant over 13 cycles) with the frequency's natural season (7 days, 52 weeks, 12 months,
   4 quarters) when the series holds at least two full seasons; otherwise (and for yearly data) a
   robust LOWESS trend and no seasonal part.
+- Speed (every series of a warehouse goes through here, often twice): STL's loess smoothers are
+  evaluated every ceil(window / 10) points and interpolated linearly in between (the default jumps
+  of R's `stl`) instead of at every point as statsmodels does by default; the LOWESS
+  trend likewise skips points closer than `delta` = 1 % of the series' length (the value the
+  statsmodels documentation recommends). Measured on 7 years of weekly data: STL 31 -> 7 ms, LOWESS
+  21 -> 7 ms; on synthetic monthly and weekly series the trend and seasonal parts moved by at most
+  0.05 noise SDs (tests/test_analytics_speed.py holds them within 0.1), far below anything a
+  detector threshold resolves.
 - Seasonal or not: Kruskal-Wallis test of the detrended values grouped by position in the season
   (p < `seasonal_alpha`, default 0.01). STL's seasonal strength alone is a poor test on short series
   (white noise scores 0.3-0.5 with three years of months), so it is reported, not used to decide.
@@ -36,6 +44,10 @@ SEASONAL_WINDOW = 13
 NONSEASONAL_TREND_WINDOW = 15
 # robustness (outer) iterations: 5 instead of statsmodels' 15 — 4x faster, the weights settle by then
 ROBUST_ITERATIONS = 5
+# loess evaluation step as a share of each smoother's window (R's stl: ceiling(window / 10))
+JUMP_FRACTION = 0.1
+# LOWESS: points within this share of the series' length reuse a linear interpolation
+LOWESS_DELTA_FRACTION = 0.01
 
 
 def can_be_seasonal(n: int, season_length: int) -> bool:
@@ -50,12 +62,23 @@ def decompose(y: np.ndarray, season_length: int, seasonal: bool = True) -> pd.Da
     if seasonal and can_be_seasonal(n, season_length):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = STL(y, period=season_length, robust=True, seasonal=SEASONAL_WINDOW,
-                      seasonal_deg=0).fit(outer_iter=ROBUST_ITERATIONS)
+            fit = STL(y, period=season_length, robust=True, seasonal=SEASONAL_WINDOW, seasonal_deg=0,
+                      **stl_jumps(n, season_length)).fit(outer_iter=ROBUST_ITERATIONS)
         trend, season = np.asarray(fit.trend), np.asarray(fit.seasonal)
     else:
         trend, season = robust_trend(y, season_length), np.zeros(n)
     return pd.DataFrame({"trend": trend, "seasonal": season, "resid": y - trend - season})
+
+
+def stl_jumps(n: int, season_length: int) -> dict[str, int]:
+    """STL's seasonal, trend and low-pass smoother steps: ceil(window / 10), as R's `stl` does."""
+    low_pass = season_length + (season_length % 2 == 0)  # statsmodels' default: the next odd number >= period
+    return {"seasonal_jump": _jump(SEASONAL_WINDOW), "trend_jump": _jump(trend_window(n, season_length, True)),
+            "low_pass_jump": _jump(low_pass)}
+
+
+def _jump(window: int) -> int:
+    return max(1, int(np.ceil(JUMP_FRACTION * window)))
 
 
 def trend_window(n: int, season_length: int, seasonal: bool) -> int:
@@ -73,14 +96,16 @@ def seasonal_cycles(n: int, season_length: int) -> float:
 
 
 def robust_trend(y: np.ndarray, season_length: int = 1) -> np.ndarray:
-    """LOWESS with robustness iterations over a window of `trend_window` points."""
+    """LOWESS with robustness iterations over a window of `trend_window` points (fitted every 1 % of
+    the length, linearly interpolated between: see the module docstring)."""
     n = len(y)
     if n < 4:
         return np.full(n, float(np.median(y)))
     frac = min(1.0, trend_window(n, season_length, seasonal=False) / n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        smooth = lowess(y, np.arange(n, dtype=float), frac=frac, it=3, return_sorted=False)
+        smooth = lowess(y, np.arange(n, dtype=float), frac=frac, it=3, delta=LOWESS_DELTA_FRACTION * n,
+                        return_sorted=False)
     return np.where(np.isfinite(smooth), smooth, np.median(y))
 
 

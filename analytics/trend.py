@@ -89,18 +89,24 @@ def rolling_growth(series: RegularSeries, window: int, lag: Optional[int] = None
 
 
 def growth(series: RegularSeries, window: int, lag: Optional[int] = None, level: float = 0.9) -> Optional[GrowthResult]:
-    """The latest growth of `rolling_growth`, or None when the series is too short."""
+    """The latest growth of `rolling_growth`, or None when the series is too short.
+
+    Computed for the last window only (two sums), not by building the whole rolling table: the same
+    numbers, at a fraction of the cost when every series of a warehouse is analysed."""
     lag = window if lag is None else lag
-    table = rolling_growth(series, window, lag, level)
-    if table.empty:
+    y = series.y
+    n = len(y)
+    if window < 1 or lag < 1 or n < window + lag:
         return None
-    last = table.iloc[-1]
-    value = None if np.isnan(last["growth"]) else float(last["growth"])
-    return GrowthResult(
-        date=last["ds"], window=window, lag=lag, current=float(last["current"]), previous=float(last["previous"]),
-        growth=value, lower=None if value is None else float(last["lower"]),
-        upper=None if value is None else float(last["upper"]), level=level,
-    )
+    current = float(np.sum(y[n - window:]))
+    previous = float(np.sum(y[n - lag - window: n - lag]))
+    value = lower = upper = None
+    if previous > 0:
+        value = current / previous - 1.0
+        half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(window) * _difference_scale(y, lag) / previous
+        lower, upper = value - half, value + half
+    return GrowthResult(date=series.ds[-1], window=window, lag=lag, current=current, previous=previous,
+                        growth=value, lower=lower, upper=upper, level=level)
 
 
 def year_on_year(series: RegularSeries, level: float = 0.9) -> Optional[GrowthResult]:

@@ -34,9 +34,14 @@ from analytics.warehouse_series import GRAIN_FREQ, TOTAL, grain_name, load_serie
 from grace.errors import GraceError, WarehouseError
 from grace.progress import ProgressCallback, no_progress
 
-DEFAULT_METRICS = ("referrals", "actionable_referrals", "sextortion_referrals", "time_to_triage_days", "files",
-                   "new_media_clusters", "known_material_share", "self_generated_share", "generative_ai_share",
-                   "viral_files")
+# Every indicator group of the design, 17 metrics: about 1,300 series (EU total, 27 countries and 13
+# platforms, monthly and weekly) on the default demo warehouse, the volume benchmarks/analytics.py times.
+DEFAULT_METRICS = ("referrals", "actionable_referrals", "backlog", "time_to_triage_days", "files",  # operations
+                   "sextortion_referrals", "solicitation_referrals",  # harm indicators
+                   "new_media_clusters", "known_material_share", "self_generated_share",  # production
+                   "generative_ai_share",
+                   "viral_files", "reshares_per_cluster", "multi_country_clusters", "platform_share",  # dissemination
+                   "reported_accounts", "repeat_reporting_share")  # consumption
 DEFAULT_GRAINS = ("month", "week")
 DEFAULT_SPLITS = (None, "country", "platform")
 HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
@@ -71,11 +76,14 @@ class RunSummary:
 
 def collect_series(con, metrics: Sequence[str], grains: Sequence[str],
                    splits: Sequence[Optional[str]] = DEFAULT_SPLITS) -> list[SeriesJob]:
-    """Every series to analyse, in a fixed order: metric, grain, split (total first), entity."""
+    """Every series to analyse, in a fixed order: metric, grain, split (total first), entity.
+
+    A split a metric does not support is left out (e.g. cross-border clusters have no platform split;
+    the platform mix only exists split by platform), so `--metrics all` covers every series there is."""
     jobs = []
     for name in metrics:
         for grain in grains:
-            for split in splits:
+            for split in (s for s in splits if _splittable(name, s)):
                 table = load_series(con, name, grain, split=split)
                 if split is None:
                     jobs.append(SeriesJob(name, grain, NO_SPLIT, TOTAL, table[["ds", "y"]]))
@@ -83,6 +91,15 @@ def collect_series(con, metrics: Sequence[str], grains: Sequence[str],
                 for entity, part in table.groupby("entity", sort=True):
                     jobs.append(SeriesJob(name, grain, split, str(entity), part[["ds", "y"]].reset_index(drop=True)))
     return jobs
+
+
+def _splittable(name: str, split: Optional[str]) -> bool:
+    """Whether `load_series` serves metric `name` with this split (None: the unsplit total)."""
+    from analytics.warehouse_series import dimensions_of
+
+    if metric(name).kind == "mix":  # a share of the selection's total: meaningful per platform only
+        return split == "platform"
+    return split is None or split in dimensions_of(name)
 
 
 def analyse_job(job: SeriesJob, params: AnalysisParams) -> tuple[Optional[SeriesAnalysis], Optional[str]]:
@@ -105,7 +122,10 @@ def analyse_job(job: SeriesJob, params: AnalysisParams) -> tuple[Optional[Series
 
 
 def _analyse_chunk(jobs: list[SeriesJob], params: AnalysisParams):
-    return [analyse_job(job, params) for job in jobs]
+    from analytics.forecast import single_threaded
+
+    with single_threaded():  # once per chunk: entering the limit costs milliseconds
+        return [analyse_job(job, params) for job in jobs]
 
 
 def result_rows(run_id: str, job: SeriesJob, result: SeriesAnalysis) -> dict[str, list[dict]]:
@@ -174,15 +194,19 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
     progress("analysing series", 0, total)
     if jobs > 1 and total > 1:
         chunks = _chunks(todo, max(1, min(25, total // (4 * jobs) or 1)))
+        import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
             for future in futures:  # in submission order: deterministic
                 results.extend(future.result())
                 progress("analysing series", len(results), total)
     else:
-        for i, job in enumerate(todo, 1):
-            results.append(analyse_job(job, per_grain[job.grain]))
-            progress("analysing series", i, total)
+        from analytics.forecast import single_threaded
+
+        with single_threaded():
+            for i, job in enumerate(todo, 1):
+                results.append(analyse_job(job, per_grain[job.grain]))
+                progress("analysing series", i, total)
 
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     tables: dict[str, list[dict]] = {name: [] for name in TABLES}
@@ -193,6 +217,9 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
             continue
         for name, rows in result_rows(run_id, job, result).items():
             tables[name].extend(rows)
+    from analytics.warehouse_derived import derived_tables  # statuses, attribution, reconciliation, backlog, findings
+
+    tables.update(derived_tables(warehouse, run_id, todo, [r for r, _ in results], per_grain, tables))
     analysed = total - len(skipped)
     parameters = {"metrics": metrics, "grains": grains, "splits": [s or NO_SPLIT for s in splits],
                   "horizons": {g: per_grain[g].forecast.horizon for g in grains}, "jobs": jobs,

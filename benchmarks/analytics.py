@@ -1,0 +1,270 @@
+"""Analytics benchmark: `grace analyse` over every series of the default demo warehouse vs default Prophet.
+
+Builds the default demo warehouse once (`grace demo`, default scale and seed; reused on later runs
+unless --rebuild), then, each in a fresh subprocess so CPU time and peak memory are its own:
+  * analyse — `grace analyse` exactly as a user runs it (default metrics, monthly and weekly, EU
+              total + one series per country and per platform, every detector and the backtested
+              forecast, results written to the warehouse), with --jobs worker processes;
+  * prophet — default Prophet (`Prophet()`, no settings changed) fitted to a fixed seeded sample of
+              the same series and asked for the same horizon (`make_future_dataframe` + `predict`,
+              12 months or 13 weeks), spread over the same number of worker processes. Its time is
+              extrapolated from the sample to every series, and the report says so.
+The ratio is Prophet's (extrapolated) seconds over `grace analyse`'s. Note what each side does:
+`grace analyse` fits several models on three backtest folds plus the detectors; Prophet here is one
+fit and one predict per series, no backtest. Prints a JSON result and, with --write, updates the
+Analytics section of docs/BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/analytics.py --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine, update_section  # noqa: E402
+
+TARGET_SERIES = 1_000
+TARGET_SECONDS = 120.0
+DEFAULT_HOME = Path("/tmp/grace-bench-analytics")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring a phase in its own process
+# ---------------------------------------------------------------------------------------------
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss after fork)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of every child it has waited for (workers, Stan)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _measured(work) -> dict:
+    """Run `work()` (returns a dict) and add wall seconds, CPU seconds, peak memory and load."""
+    load_before = os.getloadavg()[0]
+    cpu, wall = _cpu_seconds(), time.perf_counter()
+    result = work()
+    result.update(
+        wall_seconds=time.perf_counter() - wall, cpu_seconds=_cpu_seconds() - cpu,
+        peak_rss_mb=_peak_rss_mb(),
+        worker_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,  # largest child
+        load_before=load_before, load_after=os.getloadavg()[0],
+    )
+    return result
+
+
+def phase_analyse(warehouse: Path, metrics: str, grains: str, jobs: int) -> dict:
+    """`grace analyse` through its real command line entry point; counts read back from the run row."""
+    from grace.cli import cli
+
+    def work() -> dict:
+        cli.main(args=["analyse", "--warehouse", str(warehouse), "--metrics", metrics, "--grain", grains,
+                       "--jobs", str(jobs), "--quiet"], prog_name="grace", standalone_mode=False)
+        return {}
+
+    result = _measured(work)
+    from etl.warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        run_id, series, skipped, seconds, parameters = con.execute(
+            "SELECT run_id, series_count, skipped_count, seconds, parameters FROM analytics_run "
+            "ORDER BY created_at DESC LIMIT 1").fetchall()[0]
+    finally:
+        con.close()
+    settings = json.loads(parameters)
+    result.update(run_id=run_id, series=series, skipped=skipped, run_seconds=seconds,
+                  metrics=settings["metrics"], grains=settings["grains"], horizons=settings["horizons"])
+    return result
+
+
+def phase_prophet(warehouse: Path, metrics: str, grains: str, jobs: int, sample: int, seed: int) -> dict:
+    """Default Prophet on a seeded sample of the very series `grace analyse` collects."""
+    from analytics.warehouse_run import DEFAULT_METRICS, HORIZON, collect_series
+    from analytics.warehouse_series import METRICS
+    from etl.warehouse import connect
+
+    names = list(METRICS) if metrics == "all" else list(DEFAULT_METRICS) if metrics == "default" else metrics.split(",")
+    con = connect(warehouse, read_only=True)
+    try:
+        todo = [job for job in collect_series(con, names, grains.split(",")) if (job.frame["y"] != 0).any()]
+    finally:
+        con.close()
+    chosen = sorted(random.Random(seed).sample(range(len(todo)), min(sample, len(todo)))) if sample else range(len(todo))
+    tasks = [(todo[i].frame, "MS" if todo[i].grain == "month" else "W-MON", HORIZON[todo[i].grain]) for i in chosen]
+
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_import_prophet) as pool:
+        list(pool.map(_no_op, range(jobs)))  # workers started and Prophet imported before the clock starts
+
+        def work() -> dict:
+            done = list(pool.map(_fit_default_prophet, tasks, chunksize=max(1, len(tasks) // (4 * jobs))))
+            return {"series_total": len(todo), "series_fitted": len(tasks),
+                    "points_forecast": sum(points for points, _ in done),
+                    "fit_cpu_seconds": sum(cpu for _, cpu in done)}
+
+        result = _measured(work)
+    result["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # now reaped
+    result["cpu_seconds"] = result.pop("fit_cpu_seconds")  # the workers' own count: fits and Stan only
+    return result
+
+
+def _import_prophet() -> None:
+    import logging
+
+    import prophet  # noqa: F401
+
+    for name in ("cmdstanpy", "prophet"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _no_op(_: int) -> None:
+    return None
+
+
+def _fit_default_prophet(task) -> tuple[int, float]:
+    """One default Prophet fit and predict: (future rows predicted, CPU seconds incl. the Stan process)."""
+    from prophet import Prophet
+
+    frame, freq, horizon = task
+    cpu = _cpu_seconds()
+    model = Prophet()
+    model.fit(frame[["ds", "y"]])
+    future = model.make_future_dataframe(periods=horizon, freq=freq, include_history=False)
+    points = len(model.predict(future))
+    return points, _cpu_seconds() - cpu
+
+
+def run_phase(args: list[str], env: dict) -> dict:
+    """Run one phase in a fresh interpreter; its JSON result is the last line it prints."""
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"phase {args[:2]} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------------
+
+def build_warehouse(home: Path, rebuild: bool, env: dict) -> tuple[Path, float]:
+    """The default demo warehouse under `home` (built with `grace demo` unless it exists)."""
+    warehouse = home / "warehouse.duckdb"
+    if warehouse.exists() and not rebuild:
+        return warehouse, 0.0
+    home.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).with_name("grace")), "demo", "--warehouse", str(warehouse), "--force",
+                    "--quiet"], check=True, env=env)
+    return warehouse, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
+                        help=f"GRACE_HOME for the demo warehouse (reused if present) [default: {DEFAULT_HOME}]")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the demo warehouse even if it exists")
+    parser.add_argument("--metrics", default="default", help="metrics for grace analyse: default, all or a list")
+    parser.add_argument("--grains", default="month,week", help="grains for grace analyse [default: month,week]")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for both sides [default: 2]")
+    parser.add_argument("--prophet-sample", type=int, default=100,
+                        help="series fitted with default Prophet, a seeded sample (0 = every series) [default: 100]")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the Prophet sample [default: 7]")
+    parser.add_argument("--note", default="", help="a sentence about the machine's state for the report")
+    parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument("--phase", choices=["analyse", "prophet"], help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.phase == "analyse":
+        print(json.dumps(phase_analyse(args.warehouse, args.metrics, args.grains, args.jobs)))
+        return
+    if args.phase == "prophet":
+        print(json.dumps(phase_prophet(args.warehouse, args.metrics, args.grains, args.jobs, args.prophet_sample,
+                                       args.seed)))
+        return
+
+    env = {**os.environ, "GRACE_HOME": str(args.home), "PYTHONPATH": str(REPO)}
+    warehouse, build_seconds = build_warehouse(args.home, args.rebuild, env)
+    common = ["--warehouse", str(warehouse), "--metrics", args.metrics, "--grains", args.grains, "--jobs", str(args.jobs)]
+    analyse = run_phase(["--phase", "analyse", *common], env)
+    print(json.dumps({"analyse": analyse}, indent=2), flush=True)
+    prophet = run_phase(["--phase", "prophet", *common, "--prophet-sample", str(args.prophet_sample),
+                         "--seed", str(args.seed)], env)
+    per_series = prophet["wall_seconds"] / prophet["series_fitted"]
+    prophet["extrapolated_seconds"] = per_series * prophet["series_total"]
+    prophet["extrapolated_cpu_seconds"] = prophet["cpu_seconds"] / prophet["series_fitted"] * prophet["series_total"]
+    results = {
+        "date": date.today().isoformat(), "machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
+        "build_seconds": build_seconds, "analyse": analyse, "prophet": prophet,
+        "series_per_second": analyse["series"] / analyse["wall_seconds"],
+        "ratio_prophet_to_analyse": prophet["extrapolated_seconds"] / analyse["wall_seconds"],
+        "ratio_prophet_to_analyse_cpu": prophet["extrapolated_cpu_seconds"] / analyse["cpu_seconds"],
+        "meets_target": analyse["series"] >= TARGET_SERIES and analyse["wall_seconds"] <= TARGET_SECONDS,
+    }
+    print(json.dumps({k: v for k, v in results.items() if k != "analyse"}, indent=2))
+    if args.write:
+        write_markdown(results)
+
+
+def write_markdown(r: dict) -> None:
+    a, p, args = r["analyse"], r["prophet"], r["args"]
+    flags = f"--metrics {args['metrics']} --grains {args['grains']} --jobs {args['jobs']}"
+    command = f".venv/bin/python benchmarks/analytics.py {flags} --prophet-sample {args['prophet_sample']} --write"
+    verdict = "met" if r["meets_target"] else "NOT met in this run"
+    lines = [
+        "## Analytics (`benchmarks/analytics.py`)",
+        "",
+        f"Run {r['date']} on {r['machine']}.",
+        f"Command: `{command}`.",
+        f"Workload: `grace analyse {flags}` on the default demo warehouse (`grace demo`, default scale and seed):",
+        f"{len(a['metrics'])} metrics ({', '.join(a['metrics'])}) × {' and '.join(a['grains'])} × (EU total, each",
+        "country, each platform where the metric has that split); per series seasonality, Mann-Kendall trend and",
+        "growth, change points, anomalies and the forecast chosen by a 3-fold rolling-origin backtest of seasonal",
+        f"naive, drift and ETS (horizons {', '.join(f'{g} {h}' for g, h in a['horizons'].items())}), results",
+        "written to the warehouse. Target: ≥ 1,000 series in ≤ 120 s on 2 cores.",
+        "",
+        "| series | skipped | wall s | CPU s | series/s | peak RSS main (MB) | peak RSS largest worker (MB) | load avg before → after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {a['series']:,} | {a['skipped']:,} | {a['wall_seconds']:.1f} | {a['cpu_seconds']:.1f} | "
+        f"{r['series_per_second']:.1f} | {a['peak_rss_mb']:.0f} | {a['worker_peak_rss_mb']:.0f} | "
+        f"{a['load_before']:.1f} → {a['load_after']:.1f} |",
+        "",
+        f"Target {verdict} (wall {a['wall_seconds']:.1f} s for {a['series']:,} series).",
+        "",
+        f"Reference in the same run: default Prophet (`Prophet()`, then `predict` over the same horizon; one fit per",
+        f"series, no backtest; workers started and Prophet imported before timing) on a seeded sample of {p['series_fitted']} of the {p['series_total']:,} series, "
+        f"{args['jobs']} worker processes:",
+        f"{p['wall_seconds']:.1f} s wall / {p['cpu_seconds']:.1f} s CPU for the sample, extrapolated linearly to every "
+        f"series: {p['extrapolated_seconds']:.0f} s wall / {p['extrapolated_cpu_seconds']:.0f} s CPU.",
+        f"Ratio Prophet ÷ `grace analyse`: **{r['ratio_prophet_to_analyse']:.2f}×** wall, "
+        f"{r['ratio_prophet_to_analyse_cpu']:.2f}× CPU (above 1: `grace analyse` with its backtests and detectors is",
+        "faster than Prophet alone).",
+    ]
+    if args.get("note"):
+        lines += ["", args["note"]]
+    update_section("Analytics", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
