@@ -1,7 +1,9 @@
 """`create_app()`: the Dash application factory.
 
 Pages live in `dashboards/pages/` and register themselves; the shell (classification banner,
-title bar) wraps every page. The app carries its own `WarehouseReader` in the Flask config, so
+navbar listing every registered page the user may see, the URL locations) wraps every page and
+is built per request, so the navbar reflects the logged-in user's role. Bootstrap's CSS is
+served from `dashboards/assets/` (no CDN: the tool runs offline). The app carries its own `WarehouseReader` in the Flask config, so
 nothing about the warehouse is global and two apps could serve two warehouses.
 
 Dash keeps callbacks registered with `dash.callback` in a process-wide list that the first app
@@ -14,9 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
+from dash import html
 
+from dashboards.auth import install_security
+from dashboards.exports import install_exports
 from dashboards.components import APP_TITLE, app_shell
 from dashboards.queries import WarehouseReader
+from dashboards.wiring import _auth, current_role, register_shell_callbacks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
@@ -50,8 +56,40 @@ def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
         ],
     )
     app.server.config[READER_KEY] = reader
-    app.layout = app_shell(dash.page_container)
+    app.layout = shell_layout
+    register_shell_callbacks(app)
+    install_security(app)  # login on every route, roles, audit, security headers (dashboards/auth/)
+    install_exports(app)  # /export/<chart>.<png|svg|pdf|csv>, /export/pack/<page>.zip (dashboards/exports/)
     return app
+
+
+def shell_layout():
+    """The shell around the page container, for the current request's user.
+
+    Pages registered with `roles=(...)` are listed only for those roles; the security package may
+    provide `account_menu()` (user name, log-out form) for the navbar's right-hand side.
+    """
+    account_menu = _auth("account_menu")
+    account = None
+    if account_menu is not None:
+        try:
+            account = account_menu()
+        except RuntimeError:  # outside a request (layout validation)
+            account = None
+    else:
+        account = default_account()
+    pages = [page for page in dash.page_registry.values() if page.get("path") not in (None, "/404")]
+    return app_shell(dash.page_container, pages, current_role(), account)
+
+
+def default_account():
+    """The signed-in user's name and role and a sign-out link (GET /logout asks to confirm)."""
+    current_user = _auth("current_user")
+    user = current_user() if current_user is not None else None
+    if user is None:
+        return None
+    return [html.Span(f"{user.name} · {user.role}", className="grace-nav__user"),
+            html.A("Sign out", href="/logout", className="btn btn-sm btn-outline-light")]
 
 
 def reader_of(app: dash.Dash) -> WarehouseReader:

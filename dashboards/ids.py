@@ -8,20 +8,32 @@ prefix. Browser tests select elements with `#<id>`, so ids use only letters and 
 SHELL = "grace-shell"
 TITLE_BAR = "title-bar"
 CLASSIFICATION_BANNER = "classification-banner"
+NAVBAR = "grace-navbar"
+NAV_LINK = "grace-nav-link"  # pattern-matching type: {"type": NAV_LINK, "path": "/trends"}
+URL = "url"  # dcc.Location(refresh="callback-nav"): navigation; set its href to go to another page
+URL_SYNC = "url-sync"  # dcc.Location(refresh=False): pages write their state's query string here
+PAGE_CONTENT = "grace-page-content"
 
-# Overview page
+# Overview page (filter-bar ids follow filter_control("overview", field))
 OVERVIEW_PAGE = "overview-page"
-OVERVIEW_LOCATION = "overview-location"
+OVERVIEW_STATE = "overview-state"  # dcc.Store: the page's ViewState query string
 OVERVIEW_FRESHNESS = "overview-freshness"
-OVERVIEW_COUNTRY_FILTER = "overview-country-filter"
-OVERVIEW_PLATFORM_FILTER = "overview-platform-filter"
+OVERVIEW_COUNTRY_FILTER = "overview-filter-country"
+OVERVIEW_PLATFORM_FILTER = "overview-filter-platform"
+OVERVIEW_PERIOD_FILTER = "overview-filter-period"
 OVERVIEW_SCOPE = "overview-scope"
 OVERVIEW_STATUS = "overview-status"
 OVERVIEW_KPI_REFERRALS = "overview-kpi-referrals"
 OVERVIEW_KPI_FILES = "overview-kpi-files"
 OVERVIEW_KPI_MEDIA_CLUSTERS = "overview-kpi-media-clusters"
 OVERVIEW_KPI_QUARANTINED = "overview-kpi-quarantined"
-OVERVIEW_MONTHLY_GRAPH = "overview-monthly-referrals"
+OVERVIEW_MONTHLY_GRAPH = "overview-monthly-referrals-graph"  # chart_graph("overview-monthly-referrals")
+OVERVIEW_MOVERS = "overview-movers"
+OVERVIEW_MOVERS_WINDOW = "overview-movers-window"
+OVERVIEW_MOVER = "overview-mover"  # pattern-matching type: {"type": OVERVIEW_MOVER, "dimension": ..., "entity": ...}
+OVERVIEW_FINDINGS = "overview-findings"
+OVERVIEW_ALERTS = "overview-alerts"
+OVERVIEW_RUN = "overview-run"
 
 
 def kpi_value(card_id: str) -> str:
@@ -32,3 +44,140 @@ def kpi_value(card_id: str) -> str:
 def kpi_note(card_id: str) -> str:
     """Id of the element holding a KPI card's footnote (what the number covers)."""
     return f"{card_id}-note"
+
+
+def kpi_change(card_id: str) -> str:
+    """Id of a KPI card's period-over-period change badge."""
+    return f"{card_id}-change"
+
+
+def kpi_sparkline(card_id: str) -> str:
+    """Id of a KPI card's sparkline graph."""
+    return f"{card_id}-sparkline"
+
+
+def filter_control(page: str, field: str) -> str:
+    """Id of a filter-bar control: `filter_control("trends", "country")` -> `trends-filter-country`."""
+    return f"{page}-filter-{field}"
+
+
+def chart_graph(chart_id: str) -> str:
+    """Id of the dcc.Graph of a chart card (chart ids come from `dashboards.charts`)."""
+    return f"{chart_id}-graph"
+
+
+def chart_subtitle(chart_id: str) -> str:
+    """Id of a chart card's subtitle line (what exactly is drawn)."""
+    return f"{chart_id}-subtitle"
+
+
+def chart_note(chart_id: str) -> str:
+    """Id of a chart card's note (caveats under the chart)."""
+    return f"{chart_id}-note"
+
+
+def chart_export(chart_id: str) -> str:
+    """Id of a chart card's export-menu area (filled by `dashboards.exports`)."""
+    return f"{chart_id}-export"
+
+
+# Trend explorer page (filter-bar ids follow filter_control("trends", field))
+TRENDS_PAGE = "trends-page"
+TRENDS_STATE = "trends-state"  # dcc.Store: the page's ViewState query string
+TRENDS_STATUS = "trends-status"
+TRENDS_METRIC = "trends-metric"
+TRENDS_METRIC_HELP = "trends-metric-help"
+TRENDS_COMPARE = "trends-compare"
+TRENDS_GRAIN = "trends-grain"
+TRENDS_SPLIT = "trends-split"
+TRENDS_CHANNEL = "trends-channel"
+TRENDS_INCIDENT_TYPE = "trends-incident-type"
+TRENDS_CATEGORY = "trends-category"
+TRENDS_ANNOTATION = "trends-annotation"
+TRENDS_LOG = "trends-log"
+TRENDS_PER_CAPITA = "trends-per-capita"
+TRENDS_GRAPH = "trends-explorer-graph"  # chart_graph("trends-explorer")
+
+
+# Exports (dashboards/exports/ui.py): pattern-matching ids inside each chart card's export area
+EXPORT_LINK = "export-link"  # {"type": EXPORT_LINK, "chart": chart_id, "format": "png"|"svg"|"pdf"|"csv"|"zip"}
+EXPORT_MENU = "export-menu"  # {"type": EXPORT_MENU, "chart": chart_id}: the dropdown of one chart
+
+
+# Operations & data quality page (chart graphs follow chart_graph("operations-…"))
+OPERATIONS_PAGE = "operations-page"
+OPERATIONS_STATE = "operations-state"  # dcc.Store: the page's ViewState query string
+OPERATIONS_STATUS = "operations-status"
+OPERATIONS_KIND = "operations-kind"  # record kind: referrals | files (ViewState.metric)
+OPERATIONS_ACCOUNTING = "operations-accounting"  # the row-accounting verdict
+OPERATIONS_BATCH_TABLE = "operations-batch-table"
+OPERATIONS_FRESHNESS_TABLE = "operations-freshness-table"
+OPERATIONS_ANALYTICS_TABLE = "operations-analytics-table"
+OPERATIONS_IMPORTS_TABLE = "operations-imports-table"
+
+# Dissemination page (filter-bar ids follow filter_control("dissemination", field))
+DISSEMINATION_PAGE = "dissemination-page"
+DISSEMINATION_STATE = "dissemination-state"  # dcc.Store: the page's ViewState query string
+DISSEMINATION_STATUS = "dissemination-status"
+DISSEMINATION_SCOPE = "dissemination-scope"
+DISSEMINATION_GRAIN = "dissemination-grain"
+
+# Forecasts page (filter-bar ids follow filter_control("forecasts", field))
+FORECASTS_PAGE = "forecasts-page"
+FORECASTS_STATE = "forecasts-state"  # dcc.Store: the page's ViewState query string
+FORECASTS_STATUS = "forecasts-status"
+FORECASTS_METRIC = "forecasts-metric"
+FORECASTS_GRAIN = "forecasts-grain"
+FORECASTS_RUN = "forecasts-run"  # which analysis run is shown
+FORECASTS_WHY = "forecasts-why"  # why the chosen model was chosen
+FORECASTS_CANDIDATES = "forecasts-candidates"  # DataTable: every candidate model's backtest
+FORECASTS_CANDIDATES_NOTE = "forecasts-candidates-note"
+FORECASTS_CAPACITY = "forecasts-capacity"  # dcc.Slider: referrals triaged per day (ViewState.capacity)
+FORECASTS_CAPACITY_DEFAULT = "forecasts-capacity-default"  # dcc.Store: the run's default capacity
+FORECASTS_BACKLOG_SUMMARY = "forecasts-backlog-summary"
+FORECASTS_GRAPH = "forecasts-series-graph"  # chart_graph("forecasts-series")
+FORECASTS_BACKLOG_GRAPH = "forecasts-backlog-graph"  # chart_graph("forecasts-backlog")
+
+# Alerts page (filter-bar ids follow filter_control("alerts", field))
+ALERTS_PAGE = "alerts-page"
+ALERTS_STATE = "alerts-state"  # dcc.Store: the page's query string (ViewState + kind, metrics, sort)
+ALERTS_STATUS = "alerts-status"
+ALERTS_RUN = "alerts-run"
+ALERTS_KIND = "alerts-kind"  # checklist: anomaly, changepoint, emerging, vanishing
+ALERTS_METRICS = "alerts-metrics"  # dropdown: metrics (empty = all)
+ALERTS_SORT = "alerts-sort"  # importance | date | magnitude
+ALERTS_TABLE = "alerts-table"  # DataTable: one row per alert
+ALERTS_COUNT = "alerts-count"
+ALERTS_FINDINGS_TABLE = "alerts-findings-table"  # DataTable: ranked narrative findings
+ALERTS_OPEN = "alerts-open"  # link: the selected alert in the Trend explorer
+ALERTS_GRAPH = "alerts-series-graph"  # chart_graph("alerts-series"): the selected alert's series
+
+# Production & consumption page (filter-bar ids follow filter_control("production", field);
+# chart graphs follow chart_graph("production-…"))
+PRODUCTION_PAGE = "production-page"
+PRODUCTION_STATE = "production-state"  # dcc.Store: the page's ViewState query string
+PRODUCTION_STATUS = "production-status"
+PRODUCTION_SCOPE = "production-scope"
+PRODUCTION_GRAIN = "production-grain"
+
+# Admin page (/admin, admins only). Distinct from the ids of dashboards/auth/admin_page.py.
+ADMIN_CONSOLE = "admin-console"  # the page body
+ADMIN_REFRESH = "admin-refresh"  # dcc.Store: bumped after every change, redraws the tables
+ADMIN_USERS_TABLE = "admin-users-table"
+ADMIN_USER_FORM = "admin-user-form"
+ADMIN_NEW_NAME = "admin-new-name"
+ADMIN_NEW_ROLE = "admin-new-role"
+ADMIN_NEW_COUNTRY = "admin-new-country"
+ADMIN_NEW_PASSWORD = "admin-new-password"
+ADMIN_ADD = "admin-add"
+ADMIN_TARGET = "admin-target"  # dropdown: the user to change
+ADMIN_TARGET_ROLE = "admin-target-role"
+ADMIN_SET_ROLE = "admin-set-role"
+ADMIN_DISABLE = "admin-disable"
+ADMIN_ENABLE = "admin-enable"
+ADMIN_CSRF = "admin-csrf"  # hidden input: the form's CSRF token
+ADMIN_RESULT = "admin-result"  # outcome of the last change (live region)
+ADMIN_AUDIT_USER = "admin-audit-user"
+ADMIN_AUDIT_EVENT = "admin-audit-event-filter"
+ADMIN_AUDIT_TABLE = "admin-audit-table"
+ADMIN_CHAIN = "admin-chain"  # chain verification verdict

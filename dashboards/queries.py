@@ -5,13 +5,20 @@ are bound as `$name` parameters; the runner refuses a call whose parameters do n
 ones the file uses, so a typo fails loudly instead of silently filtering nothing. Query names
 come from code, never from user input, and are checked against the files that exist.
 
-The warehouse is opened read-only, one short-lived connection per callback (`session()`), so
-no connection outlives a request and the ETL can take the write lock between requests.
+The warehouse is opened read-only and shared by the callbacks of a process: each `session()` is
+a cursor on one connection, so DuckDB's buffer cache survives between requests (opening a
+warehouse and re-reading its blocks per callback cost more than the queries themselves). The
+connection closes after `$GRACE_READER_IDLE_SECONDS` (default 5) without a session, so a writer
+(the ETL, `grace analyse`) gets the file lock between bursts of use; writers wait for it (see
+`etl.warehouse.connect`). A warehouse file replaced on disk is reopened on the next idle session.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,28 +101,135 @@ class Session:
         return self._con.execute(query.sql, query.bind(params)).df()
 
 
+DEFAULT_IDLE_SECONDS = 5.0
+
+
+def idle_seconds_setting() -> float:
+    """`$GRACE_READER_IDLE_SECONDS` (a non-negative number of seconds), else the default."""
+    value = os.environ.get("GRACE_READER_IDLE_SECONDS")
+    if not value:
+        return DEFAULT_IDLE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise WarehouseError(f"GRACE_READER_IDLE_SECONDS={value!r} is not a number of seconds") from None
+    if seconds < 0:
+        raise WarehouseError(f"GRACE_READER_IDLE_SECONDS={value!r} must not be negative")
+    return seconds
+
+
+class SharedConnection:
+    """One read-only connection per warehouse file, lent out as cursors and closed when idle."""
+
+    def __init__(self, path: Path, idle_seconds: float):
+        self.path = path
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._active = 0
+        self._last_release = 0.0
+        self._timer: threading.Timer | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one callback; the connection opens on first use."""
+        with self._lock:
+            if self._con is not None and self._active == 0 and self._file_stamp() != self._stamp:
+                self._close_locked()  # replaced or rewritten on disk since we opened it
+            if self._con is None:
+                self._con = connect(self.path, read_only=True)
+                self._stamp = self._file_stamp()
+            cursor = self._con.cursor()
+            self._active += 1
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                self._active -= 1
+                self._last_release = time.monotonic()
+                if self.idle_seconds == 0 and self._active == 0:
+                    self._close_locked()
+                elif self._timer is None:
+                    self._schedule_locked(self.idle_seconds)
+
+    def _schedule_locked(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._close_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._con is None or self._active:
+                return
+            remaining = self._last_release + self.idle_seconds - time.monotonic()
+            if remaining > 0:
+                self._schedule_locked(remaining)
+            else:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def close(self) -> None:
+        """Close now if no cursor is lent out (a later session reopens it)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._active == 0:
+                self._close_locked()
+
+
 class WarehouseReader:
     """Read-only access to one warehouse file through named queries.
 
-    One instance belongs to one Dash app (stored on it by `create_app`); it holds only the path
-    and the parsed query texts, never an open connection.
+    One instance belongs to one Dash app (stored on it by `create_app`): the path, the parsed
+    query texts and the shared, idle-closing connection described in the module docstring.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, idle_seconds: float | None = None):
         self.path = Path(path)
         self._queries: dict[str, NamedQuery] = {}
+        self._shared = SharedConnection(self.path, idle_seconds_setting() if idle_seconds is None else idle_seconds)
 
     def __repr__(self) -> str:
         return f"WarehouseReader({str(self.path)!r})"
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the shared connection is open right now."""
+        return self._shared.is_open
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """Open the warehouse read-only for a few queries, then close it."""
-        con = connect(self.path, read_only=True)
-        try:
-            yield Session(con, self._queries)
-        finally:
-            con.close()
+        """A cursor on the shared read-only connection, for the queries of one callback."""
+        with self._shared.cursor() as cursor:
+            yield Session(cursor, self._queries)
+
+    def cursor(self):
+        """A raw cursor on the shared connection (context manager), for readers such as
+        `analytics.warehouse_series.load_series` that take a DuckDB connection."""
+        return self._shared.cursor()
+
+    def close(self) -> None:
+        """Release the warehouse file now (e.g. before writing to it in the same process)."""
+        self._shared.close()
 
     def run(self, name: str, **params: Any) -> pd.DataFrame:
         """Run one named query in its own session."""

@@ -128,6 +128,9 @@ def build_demo(path: Path, echo: Echo = echo_stdout) -> None:
     started = time.monotonic()
     build_demo_warehouse(path, scale=scale, progress=LineProgress(echo))
     echo(f"Demo warehouse ready in {time.monotonic() - started:.1f} s: {path}")
+    from dashboards.auth.bootstrap import create_demo_user
+
+    create_demo_user(echo)  # user `demo` (admin); random password printed once unless $GRACE_DEMO_PASSWORD
 
 
 def ensure_warehouse(explicit: Path | str | None = None, echo: Echo = echo_stdout) -> Path:
@@ -161,6 +164,9 @@ def serve(
 
     port = default_port() if port is None else port
     path = ensure_warehouse(warehouse, echo)
+    from dashboards.auth.bootstrap import require_users
+
+    require_users()  # nobody could sign in: say how to add a user instead of serving
     app = create_app(path)
     echo(f"GRACE Trends dashboard serving {path} (read-only)")
     echo(f"Open {url_for(host, port)} in a browser; press Ctrl+C to stop.")

@@ -16,6 +16,9 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GRACE_HMAC_KEY", TEST_KEY)
     monkeypatch.delenv("GRACE_WAREHOUSE", raising=False)
     monkeypatch.delenv("GRACE_HMAC_KEY_FILE", raising=False)
+    monkeypatch.setenv("GRACE_ARGON2_PROFILE", "test-only-cheapest")
+    # Dashboard readers close their shared connection at once, so a test may write the file next.
+    monkeypatch.setenv("GRACE_READER_IDLE_SECONDS", "0")  # real Argon2id, test-cheap parameters
     return home
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from dashboards.queries import QUERIES_DIR, QueryError, WarehouseReader, load_query, parameters_of, query_names
 from etl.warehouse import connect, ensure_schema
+from dashboard_warehouse import insert
 from grace.errors import WarehouseError
 
 # (date, country, platform, referrals, files) — deliberately sparse: no referrals in Feb 2024 for BEL,
@@ -39,14 +40,17 @@ BATCHES = [  # (batch_id, referrals_quarantined, files_quarantined, finished_at)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
-    con.executemany(
-        "INSERT INTO rollup_referral_daily VALUES (CAST(? AS DATE), ?, ?, 'chat', 'IT_CP', ?, 0, 0, 0, 0, 0, ?, 0, 0)",
-        [list(row) for row in REFERRAL_ROWS],
-    )
-    con.executemany(
-        "INSERT INTO rollup_file_daily VALUES (CAST(? AS DATE), ?, ?, 'A1', ?, ?, 0, 0, 0, 0)",
-        [list(row) for row in FILE_ROWS],
-    )
+    # Rollups by column name (other columns neutral), so the fixture survives new rollup columns.
+    con.execute("CREATE TEMP TABLE referral_rows (d DATE, c VARCHAR, p VARCHAR, r BIGINT, f BIGINT)")
+    con.executemany("INSERT INTO referral_rows VALUES (CAST(? AS DATE), ?, ?, ?, ?)", [list(r) for r in REFERRAL_ROWS])
+    insert(con, "rollup_referral_daily",
+           "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'chat' AS channel, "
+           "'IT_CP' AS incident_type_code, r AS referrals, f AS files FROM referral_rows")
+    con.execute("CREATE TEMP TABLE file_rows (d DATE, c VARCHAR, p VARCHAR, f BIGINT, n BIGINT)")
+    con.executemany("INSERT INTO file_rows VALUES (CAST(? AS DATE), ?, ?, ?, ?)", [list(r) for r in FILE_ROWS])
+    insert(con, "rollup_file_daily",
+           "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'A1' AS category_code, "
+           "f AS files, n AS new_clusters FROM file_rows")
     con.execute(
         "INSERT INTO media_cluster SELECT i, NULL, NULL, NULL, false, DATE '2024-01-10', 'AUT', "
         "'AGY-AUT', DATE '2024-01-10', 1, 1, 1, 1 FROM range(?) AS t(i)",

@@ -1,37 +1,87 @@
-"""Overview page: what its callbacks compute, as plain functions of a `WarehouseReader`."""
+"""Overview page: what its callbacks compute, as plain functions of a `WarehouseReader` and a `ViewState`.
+
+- `update_kpis`: four KPI cards (total over the period, the latest complete month against the
+  month before, a monthly sparkline) and the scope line.
+- `MONTHLY_CHART` (registered in `dashboards.charts`): the monthly referral trend, one line per
+  selected country (up to the palette's size) or one for the selection.
+- `top_movers`: countries and platforms whose referrals changed most between the latest three
+  complete months and the three before.
+- `latest_insights`: ranked narrative findings and the latest alerts of the newest `grace analyse`
+  run, or what to run when there is none.
+- `filter_from_click`: cross-filtering — a clicked line or mover becomes the page's filter.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
+import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.components import PLACEHOLDER_VALUE, format_count
-from dashboards.figures import MAX_SERIES, empty_figure, monthly_referrals_figure
+from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
 from dashboards.queries import WarehouseReader
+from dashboards.state import ViewState
+from dashboards.wiring import KpiContent, kpi_values
 from grace.errors import WarehouseError
 
+PAGE_PATH = "/"
+MOVER_MONTHS = 3
+MOVER_LIMIT = 5
+INSIGHT_LIMIT = 5
+SPARK_MONTHS = 24
+NO_RUN_HINT = "Run `grace analyse` to compute trends, change points, anomalies and findings."
 
-class FilterState(NamedTuple):
-    """Outputs of `load_filters`, in the order the page's callback declares them."""
 
-    country_options: list[dict]
-    platform_options: list[dict]
-    freshness: str
+class KpiState(NamedTuple):
+    """Outputs of `update_kpis`: the four cards, the scope line and the status message."""
 
-
-class OverviewState(NamedTuple):
-    """Outputs of `update_overview`, in the order the page's callback declares them."""
-
-    figure: go.Figure
-    referrals: str
-    files: str
-    media_clusters: str
-    media_clusters_note: str
-    quarantined: str
+    referrals: KpiContent
+    files: KpiContent
+    media_clusters: KpiContent
+    quarantined: KpiContent
     scope: str
     status: str
+
+
+class Mover(NamedTuple):
+    """One entity in the top-movers list."""
+
+    dimension: str  # country | platform
+    entity: str  # ISO-3 code or platform name (what the filter takes)
+    label: str
+    recent: int
+    previous: int
+    change: int
+    relative_change: Optional[float]
+
+
+class MoversState(NamedTuple):
+    """Outputs of `top_movers`."""
+
+    countries: list[Mover]
+    platforms: list[Mover]
+    window: str  # "Oct–Dec 2025 vs Jul–Sep 2025"
+    message: str  # why the lists are empty, when they are
+
+
+class Insight(NamedTuple):
+    """A finding or alert line, with the Trend explorer link that shows it."""
+
+    text: str
+    meta: str
+    href: str
+
+
+class InsightsState(NamedTuple):
+    """Outputs of `latest_insights`."""
+
+    findings: list[Insight]
+    alerts: list[Insight]
+    run: str  # "Run 2026-11-25 17:03 UTC · 1,234 series"; empty when there is none
+    message: str  # NO_RUN_HINT when there is no run
 
 
 def selection(values: Sequence[str] | str | None) -> list[str]:
@@ -43,63 +93,121 @@ def selection(values: Sequence[str] | str | None) -> list[str]:
     return sorted({str(value) for value in values if value})
 
 
-def load_filters(reader: WarehouseReader) -> FilterState:
-    """Country and platform options present in the warehouse, and the data-freshness line."""
-    try:
-        with reader.session() as session:
-            countries = session.run("filter_countries")
-            platforms = session.run("filter_platforms")
-            freshness = session.run("data_freshness")
-    except WarehouseError as error:
-        return FilterState([], [], f"Warehouse unavailable: {error}")
-    return FilterState(
-        country_options=[
-            {"label": row.country_name, "value": row.country_iso3} for row in countries.itertuples(index=False)
-        ],
-        platform_options=[{"label": name, "value": name} for name in platforms["platform_name"]],
-        freshness=freshness_text(freshness),
-    )
+# --- KPI cards -------------------------------------------------------------------------------
 
 
-def update_overview(reader: WarehouseReader, countries=None, platforms=None) -> OverviewState:
-    """KPI values and the monthly referrals chart for the selected countries and platforms."""
-    countries, platforms = selection(countries), selection(platforms)
-    split = 0 < len(countries) <= MAX_SERIES
+def _month_label(month) -> str:
+    return pd.Timestamp(month).strftime("%b %Y")
+
+
+def _last_two_complete(frame: pd.DataFrame, column: str) -> tuple[Optional[float], Optional[float], str]:
+    """Values of the latest complete month and the one before it, and the comparison label."""
+    complete = frame[frame["is_complete"].astype(bool)]
+    if len(complete) < 2:
+        return None, None, ""
+    last, before = complete.iloc[-1], complete.iloc[-2]
+    return float(last[column]), float(before[column]), f"{_month_label(last['month'])} vs {_month_label(before['month'])}"
+
+
+def _sparkline(frame: pd.DataFrame, column: str, colour: str) -> go.Figure:
+    recent = frame.tail(SPARK_MONTHS)
+    return sparkline_figure(pd.DataFrame({"ds": recent["month"], "y": recent[column]}), colour=colour)
+
+
+def _kpi(frame: pd.DataFrame, column: str, note: str, colour: str, total: Optional[float] = None) -> KpiContent:
+    current, previous, label = _last_two_complete(frame, column)
+    value = float(frame[column].sum()) if total is None else total
+    content = kpi_values(current, previous, _sparkline(frame, column, colour), note, value_text=format_count(value))
+    if label:
+        content = content._replace(change=content.change.replace("vs previous", label))
+    return content
+
+
+def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
+    """KPI cards for the selection: totals over the period, month-on-month change, sparklines."""
+    params = _filter_params(state)
     try:
         with reader.session() as session:
-            kpis = session.run("overview_kpis", countries=countries, platforms=platforms)
-            monthly = session.run(
-                "referrals_monthly", countries=countries, platforms=platforms, split_by_country=split
-            )
+            monthly = session.run("overview_kpi_monthly", **params, start=state.start, end=state.end)
+            quarantine = session.run("overview_quarantine_monthly")
     except WarehouseError as error:
-        return unavailable(countries, platforms, str(error))
-    row = kpis.iloc[0]
-    filtered = bool(countries or platforms)
-    clusters = row["clusters_first_seen"] if filtered else row["media_clusters"]
-    return OverviewState(
-        figure=monthly_referrals_figure(monthly, title=chart_title(countries, split, monthly)),
-        referrals=format_count(row["referrals"]),
-        files=format_count(row["files"]),
-        media_clusters=format_count(clusters),
-        media_clusters_note="first seen in this selection" if filtered else "distinct clusters in the warehouse",
-        quarantined=format_count(row["quarantined_records"]),
-        scope=scope_text(countries, platforms),
+        return unavailable(state, str(error))
+    filtered = bool(state.country or state.platform)
+    return KpiState(
+        referrals=_kpi(monthly, "referrals", "in the selected countries, platforms and period", OKABE_ITO[0]),
+        files=_kpi(monthly, "files", "reported with those referrals", OKABE_ITO[2]),
+        media_clusters=_kpi(monthly, "new_clusters",
+                            "first seen in this selection" if filtered else "media clusters first seen", OKABE_ITO[4]),
+        quarantined=_kpi(quarantine, "quarantined", "all ETL batches, unfiltered (by batch month)", OKABE_ITO[3]),
+        scope=scope_text(list(state.country), list(state.platform), state.start, state.end),
         status="",
     )
 
 
-def unavailable(countries: list[str], platforms: list[str], reason: str) -> OverviewState:
-    """What the page shows when the warehouse cannot be read (locked by a writer, missing)."""
-    return OverviewState(
-        figure=empty_figure("The warehouse cannot be read right now."),
-        referrals=PLACEHOLDER_VALUE,
-        files=PLACEHOLDER_VALUE,
-        media_clusters=PLACEHOLDER_VALUE,
-        media_clusters_note="",
-        quarantined=PLACEHOLDER_VALUE,
-        scope=scope_text(countries, platforms),
-        status=f"Warehouse unavailable: {reason}",
-    )
+def _blank_kpi(note: str = "") -> KpiContent:
+    return KpiContent(PLACEHOLDER_VALUE, "", "kpi-change kpi-change--none", sparkline_figure(pd.DataFrame(columns=["ds", "y"])), note)
+
+
+def unavailable(state: ViewState, reason: str) -> KpiState:
+    """What the cards show when the warehouse cannot be read (locked by a writer, missing)."""
+    return KpiState(_blank_kpi(), _blank_kpi(), _blank_kpi(), _blank_kpi(),
+                    scope_text(list(state.country), list(state.platform), state.start, state.end),
+                    f"Warehouse unavailable: {reason}")
+
+
+def _filter_params(state: ViewState) -> dict[str, list[str]]:
+    return {"countries": list(state.country), "platforms": list(state.platform)}
+
+
+# --- the monthly trend chart -----------------------------------------------------------------
+
+
+def monthly_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """Monthly referrals for the selection (one series per country when a few are selected)."""
+    countries = list(state.country)
+    split = 0 < len(countries) <= MAX_SERIES
+    frame = reader.run("referrals_monthly", countries=countries, platforms=list(state.platform),
+                       split_by_country=split)
+    months = pd.to_datetime(frame["month"])
+    if state.start:
+        frame = frame[months >= pd.Timestamp(state.start).to_period("M").to_timestamp()]
+    if state.end:
+        frame = frame[pd.to_datetime(frame["month"]) <= pd.Timestamp(state.end)]
+    frame = frame.reset_index(drop=True)
+    note = "The latest month is still in progress (dotted)." if frame["is_partial"].astype(bool).any() else ""
+    if len(countries) > MAX_SERIES:
+        note = (note + " " if note else "") + f"More than {MAX_SERIES} countries: shown as one combined line."
+    platforms = f"{len(state.platform)} platform{'s' if len(state.platform) != 1 else ''}" if state.platform \
+        else "all platforms"
+    return ChartData(frame=frame, count_columns=("referrals",), cell_columns=("month", "series_key"),
+                     subtitle=f"Referrals per month by incident date, {platforms}; click a country's line to filter to it",
+                     note=note)
+
+
+def monthly_figure(data: ChartData, state: ViewState) -> go.Figure:
+    """The monthly referrals line chart (click a country's line to filter to it)."""
+    countries = list(state.country)
+    split = 0 < len(countries) <= MAX_SERIES
+    return monthly_referrals_figure(data.frame, title=chart_title(countries, split, data.frame))
+
+
+MONTHLY_CHART = register_chart(Chart(
+    chart_id="overview-monthly-referrals",
+    page=PAGE_PATH,
+    title="Monthly trend",
+    source="GRACE warehouse, daily referral rollup (rollup_referral_daily)",
+    data=monthly_data,
+    figure=monthly_figure,
+))
+
+
+def draw_monthly(reader: WarehouseReader, state: ViewState) -> tuple[go.Figure, str, str]:
+    """Figure, subtitle and note of the monthly chart; a message figure when the warehouse is unreadable."""
+    try:
+        data = monthly_data(reader, state)
+    except WarehouseError as error:
+        return empty_figure("The warehouse cannot be read right now."), "", f"Warehouse unavailable: {error}"
+    return monthly_figure(data, state), data.subtitle, data.note
 
 
 def chart_title(countries: list[str], split: bool, monthly: pd.DataFrame) -> str:
@@ -113,7 +221,8 @@ def chart_title(countries: list[str], split: bool, monthly: pd.DataFrame) -> str
     return "Referrals per month, all countries"
 
 
-def scope_text(countries: list[str], platforms: list[str]) -> str:
+def scope_text(countries: list[str], platforms: list[str], start: Optional[str] = None,
+               end: Optional[str] = None) -> str:
     """What the KPI cards and chart currently cover, in words."""
 
     def part(values: list[str], singular: str, plural: str, everything: str) -> str:
@@ -121,9 +230,12 @@ def scope_text(countries: list[str], platforms: list[str]) -> str:
             return everything
         return f"1 {singular}" if len(values) == 1 else f"{len(values)} {plural}"
 
+    period = ""
+    if start or end:
+        period = f", {start or 'first day'} to {end or 'latest day'}"
     return (
         f"Showing {part(countries, 'country', 'countries', 'all countries')}, "
-        f"{part(platforms, 'platform', 'platforms', 'all platforms')}."
+        f"{part(platforms, 'platform', 'platforms', 'all platforms')}{period}."
     )
 
 
@@ -139,3 +251,133 @@ def freshness_text(frame: pd.DataFrame) -> str:
     batch = pd.Timestamp(row["latest_batch_finished_at"]).strftime("%d %b %Y %H:%M")
     count = int(row["batch_count"])
     return f"{text} · last ETL batch finished {batch} UTC ({count:,} batch{'es' if count != 1 else ''} loaded)."
+
+
+# --- top movers ------------------------------------------------------------------------------
+
+
+def _window_text(frame: pd.DataFrame) -> str:
+    row = frame.iloc[0]
+    recent_start, recent_end = pd.Timestamp(row["recent_start"]), pd.Timestamp(row["recent_last_day"])
+    previous_start = pd.Timestamp(row["previous_start"])
+    previous_end = recent_start - pd.Timedelta(days=1)
+
+    def span(first: pd.Timestamp, last: pd.Timestamp) -> str:
+        if first.year == last.year:
+            return f"{first:%b}–{last:%b %Y}"
+        return f"{first:%b %Y}–{last:%b %Y}"
+
+    return f"{span(recent_start, recent_end)} vs {span(previous_start, previous_end)}"
+
+
+def top_movers(reader: WarehouseReader, state: ViewState, months: int = MOVER_MONTHS,
+               limit: int = MOVER_LIMIT) -> MoversState:
+    """Countries and platforms with the largest change in referrals, latest `months` vs the ones before."""
+    try:
+        frame = reader.run("overview_movers", **_filter_params(state), end=state.end, months=months, limit=limit)
+    except WarehouseError as error:
+        return MoversState([], [], "", f"Warehouse unavailable: {error}")
+    if frame.empty:
+        return MoversState([], [], "", "No change to report for this selection.")
+    movers = [
+        Mover(row.dimension, row.entity, row.label, int(row.recent), int(row.previous), int(row.change),
+              None if pd.isna(row.relative_change) else float(row.relative_change))
+        for row in frame.itertuples(index=False)
+    ]
+    return MoversState(
+        countries=[m for m in movers if m.dimension == "country"],
+        platforms=[m for m in movers if m.dimension == "platform"],
+        window=_window_text(frame),
+        message="",
+    )
+
+
+def mover_text(mover: Mover) -> str:
+    """'+1,234 (+12.5 %)' — the change in words that do not depend on colour."""
+    relative = f" ({mover.relative_change * 100:+.1f} %)" if mover.relative_change is not None else " (new)"
+    return f"{mover.change:+,}{relative}"
+
+
+# --- findings and alerts ---------------------------------------------------------------------
+
+
+def _series_href(metric: str, grain: str, split_by: str, entity: str) -> str:
+    """The Trend explorer link that shows one analysed series."""
+    state = ViewState(metric=metric, grain=grain if grain in ("day", "week", "month", "quarter", "year") else "month")
+    if split_by == "country" and len(entity) == 3 and entity.isupper():
+        state = state.with_changes(country=[entity])
+    elif split_by == "platform":
+        state = state.with_changes(platform=[entity])
+    return "/trends" + state.to_query()
+
+
+def _date_text(value: Any, grain: str) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    day = pd.Timestamp(value)
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return day.strftime("%b %Y")
+    return day.strftime("%d %b %Y")
+
+
+def _entity_text(split_by: str, entity: str) -> str:
+    return "EU total" if split_by in ("", "none", "total") or entity in ("total", "") else entity
+
+
+def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSIGHT_LIMIT) -> InsightsState:
+    """Ranked findings and the newest alerts of the latest analytics run, for the selection.
+
+    A warehouse without analytics tables or without a run gives `NO_RUN_HINT`.
+    """
+    params = dict(run_id="", metrics=[], countries=list(state.country), platforms=list(state.platform))
+    try:
+        with reader.session() as session:
+            run = session.run("analytics_latest_run", run_id="")
+            if run.empty:
+                return InsightsState([], [], "", NO_RUN_HINT)
+            findings = session.run("analytics_findings", **params, kinds=[], limit=limit)
+            alerts = session.run("analytics_alerts", **params, kinds=[], sort_by="date", limit=limit)
+    except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
+        return InsightsState([], [], "", NO_RUN_HINT)
+    except WarehouseError as error:
+        return InsightsState([], [], "", f"Warehouse unavailable: {error}")
+    row = run.iloc[0]
+    run_text = (f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC · "
+                f"{int(row['series_count']):,} series")
+    found = [
+        Insight(text=str(f.headline), meta=f"#{int(f.rank)} · {f.kind} · {f.metric} · {_entity_text(f.split_by, f.entity)}",
+                href=_series_href(f.metric, f.grain, f.split_by, f.entity))
+        for f in findings.itertuples(index=False)
+    ]
+    alerted = [
+        Insight(
+            text=(str(a.headline) if isinstance(a.headline, str) and a.headline else
+                  f"{a.kind.capitalize()} in {a.metric} ({_entity_text(a.split_by, a.entity)}), "
+                  f"{'up' if a.direction == 'up' else 'down'}"
+                  + (f" {a.relative * 100:+.0f} %" if a.relative is not None and not pd.isna(a.relative) else "")),
+            meta=f"{a.kind} · {_date_text(a.date, a.grain)} · {a.metric} · {_entity_text(a.split_by, a.entity)}",
+            href=_series_href(a.metric, a.grain, a.split_by, a.entity),
+        )
+        for a in alerts.itertuples(index=False)
+    ]
+    message = "" if found or alerted else "The latest analysis found nothing notable for this selection."
+    return InsightsState(found, alerted, run_text, message)
+
+
+# --- cross-filtering -------------------------------------------------------------------------
+
+
+def filter_from_click(click_data: Optional[dict]) -> Optional[str]:
+    """The country code of a clicked chart line (its trace's customdata), or None."""
+    if not click_data or not click_data.get("points"):
+        return None
+    point = click_data["points"][0]
+    code = point.get("customdata")
+    if isinstance(code, (list, tuple)):
+        code = code[0] if code else None
+    if isinstance(code, str) and code != "ALL" and len(code) == 3 and code.isalpha() and code.isupper():
+        return code
+    return None

@@ -6,6 +6,8 @@ deficiencies); series also differ by marker symbol so colour is never the only c
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -20,6 +22,7 @@ OKABE_ITO = (
     "#000000",  # black
     "#F0E442",  # yellow
 )
+PALETTE = OKABE_ITO  # the one palette every figure uses
 MARKER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "cross", "star")
 MAX_SERIES = len(OKABE_ITO)
 DENSE_MONTHS = 36  # beyond three years of months, markers shrink so the lines stay readable
@@ -57,14 +60,43 @@ def empty_figure(message: str, title: str = "") -> go.Figure:
     return fig
 
 
+def _tint(colour: str, alpha: float = 0.10) -> str:
+    """A hex colour (`#RRGGBB`) as a light rgba fill."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def sparkline_figure(frame: pd.DataFrame, colour: str = OKABE_ITO[0]) -> go.Figure:
+    """A tiny line of `y` over `ds` for a KPI card: no axes, the last point marked, values on hover.
+
+    The height comes from the card (CSS), so the figure sets none.
+    """
+    fig = go.Figure()
+    fig.update_layout(autosize=True, margin={"l": 2, "r": 6, "t": 4, "b": 4}, paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", showlegend=False, hovermode="x",
+                      xaxis={"visible": False, "fixedrange": True}, yaxis={"visible": False, "fixedrange": True},
+                      font={"family": FONT_FAMILY, "size": 11, "color": TEXT_COLOUR})
+    if frame.empty:
+        return fig
+    x = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in frame["ds"]]
+    y = [float(v) for v in frame["y"]]
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line={"color": colour, "width": 2},
+                             fill="tozeroy", fillcolor=_tint(colour),
+                             hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x[-1:], y=y[-1:], mode="markers", marker={"color": colour, "size": 6},
+                             hoverinfo="skip"))
+    return fig
+
+
 def _months(frame: pd.DataFrame) -> list[str]:
     """Months as ISO dates: plain JSON that reads the same in Python, the browser and exports."""
     return [month.strftime("%Y-%m-%d") for month in pd.to_datetime(frame["month"])]
 
 
-def _counts(frame: pd.DataFrame) -> list[int]:
-    """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable."""
-    return [int(value) for value in frame["referrals"]]
+def _counts(frame: pd.DataFrame) -> list[Optional[int]]:
+    """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable; a
+    suppressed (NaN) count becomes a gap."""
+    return [None if pd.isna(value) else int(value) for value in frame["referrals"]]
 
 
 def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per month") -> go.Figure:
@@ -88,9 +120,13 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
         symbol = MARKER_SYMBOLS[index % MAX_SERIES]
         partial = series["is_partial"].astype(bool)
         complete, incomplete = series[~partial], series[partial]
+        key = str(series["series_key"].iloc[0])
+        # The country code rides along as customdata so a click can filter to that country.
+        custom = [key] * len(complete) if key != "ALL" else None
         fig.add_trace(
             go.Scatter(
                 x=_months(complete), y=_counts(complete), name=str(name), legendgroup=str(name),
+                customdata=custom,
                 mode="lines+markers", line={"color": colour, "width": 2.5},
                 marker={"color": colour, "size": marker_size, "symbol": symbol},
                 hovertemplate="%{y:,d}<extra>%{fullData.name}</extra>",

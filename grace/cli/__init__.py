@@ -36,10 +36,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace.cli import analyse, demo, etl, imports, serve, series, simulate, warehouse
+    from grace.cli import analyse, audit, demo, etl, imports, serve, series, simulate, users, warehouse
 
-    for module in (simulate, etl, warehouse, imports, demo, serve, series, analyse):
+    for module in (simulate, etl, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)
+    from grace.cli import findings
+
+    findings.register(cli)
 
 
 _register()

@@ -1,7 +1,17 @@
 """Browser tests: Playwright driving Debian's Chromium against a real `python app.py` process.
 
 The server starts with an empty $GRACE_HOME and nothing configured, exactly like a fresh clone,
-so it builds a tiny demo warehouse ($GRACE_DEMO_SCALE) through the real ETL before serving.
+so it builds a tiny demo warehouse ($GRACE_DEMO_SCALE) through the real ETL before serving, and
+creates the demo user (admin) with the known password $GRACE_DEMO_PASSWORD. One server serves
+the whole session.
+
+Fixtures for page tests:
+- `logged_in_page`: a Playwright page signed in as the demo admin through the real login form,
+  at the overview; `goto(demo_server[0] + "trends?…")` from there.
+- `sign_in(page, name=..., password=...)`: sign a page in through the form (any user).
+- `browser_problems(page)`: a list that collects console errors and page errors (assert it is empty).
+- `make_user(name, role, country=None)`: add a user with `grace users add` (password
+  `USER_PASSWORD`) to the running server's store, e.g. a viewer to check exports are hidden.
 """
 
 from __future__ import annotations
@@ -29,6 +39,9 @@ CHROMIUM_ARGS = [
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 DEMO_SCALE = "0.002"
+DEMO_USER = "demo"
+DEMO_PASSWORD = "browser-test-demo-passphrase"
+USER_PASSWORD = "browser-test-user-passphrase"
 STARTUP_TIMEOUT = float(os.environ.get("GRACE_SMOKE_STARTUP_TIMEOUT", "300"))
 
 
@@ -59,19 +72,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll `url` until it answers; fail with the server's output if it exits or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"app.py exited with code {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"app.py did not serve {url} within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+def server_env(home: Path) -> dict:
+    """The environment of a fresh clone (no GRACE_* settings) with its own $GRACE_HOME."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GRACE_")}
+    env["GRACE_HOME"] = str(home)
+    return env
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -85,14 +90,29 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll the login page until it answers; fail with the server's output if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with code {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "login", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"app.py did not serve {url} within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """`python app.py --port N` on a fresh $GRACE_HOME; yields (url, log path, GRACE_HOME)."""
     home = tmp_path_factory.mktemp("smoke_home")
     log = home / "server.log"
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GRACE_")}
-    env.update({"GRACE_HOME": str(home), "GRACE_DEMO_SCALE": DEMO_SCALE, "PYTHONUNBUFFERED": "1"})
+    env = server_env(home)
+    env.update({"GRACE_DEMO_SCALE": DEMO_SCALE, "GRACE_DEMO_PASSWORD": DEMO_PASSWORD, "PYTHONUNBUFFERED": "1"})
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
@@ -104,3 +124,58 @@ def demo_server(tmp_path_factory):
         yield url, log, home
     finally:
         stop(process)
+
+
+def sign_in_through_the_form(page, url: str, name: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
+    """Sign `page` in through the real login form and wait for the dashboard to load."""
+    page.goto(url + "login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_url(lambda address: "/login" not in address)
+    page.wait_for_selector("#react-entry-point")
+
+
+@pytest.fixture
+def logged_in_page(demo_server, page):
+    """A Chromium page signed in as the demo admin, showing the overview."""
+    sign_in_through_the_form(page, demo_server[0])
+    return page
+
+
+@pytest.fixture
+def sign_in(demo_server):
+    """`sign_in(page, name="demo", password=DEMO_PASSWORD)`: sign a page in through the login form."""
+    return lambda page, name=DEMO_USER, password=DEMO_PASSWORD: sign_in_through_the_form(
+        page, demo_server[0], name, password)
+
+
+@pytest.fixture(scope="session")
+def make_user(demo_server):
+    """`make_user(name, role, country=None)`: add a user to the running server with `grace users add`."""
+    _url, _log, home = demo_server
+
+    def add(name: str, role: str, country: str | None = None) -> str:
+        command = [str(REPO_ROOT / ".venv" / "bin" / "grace"), "users", "add", name, "--role", role, "--password-stdin"]
+        if country:
+            command += ["--country", country]
+        done = subprocess.run(command, input=USER_PASSWORD + "\n", env=server_env(home), cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 and "exists" not in done.stderr:
+            pytest.fail(f"grace users add {name} failed: {done.stderr}")
+        return USER_PASSWORD
+
+    return add
+
+
+@pytest.fixture
+def browser_problems():
+    """`problems = browser_problems(page)`: console errors and uncaught page errors, collected as they happen."""
+
+    def watch(page) -> list[str]:
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return problems
+
+    return watch

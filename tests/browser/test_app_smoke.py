@@ -1,4 +1,5 @@
-"""Smoke test: a fresh `python app.py` builds the demo, serves the overview, and filters work."""
+"""Smoke test: a fresh `python app.py` builds the demo and its user, asks for a login, serves the
+overview under the Content-Security-Policy without console errors, and filters work."""
 
 from __future__ import annotations
 
@@ -35,14 +36,40 @@ def test_a_fresh_start_builds_the_demo_and_says_where_to_browse(demo_server):
     assert "building the demo warehouse at scale 0.002" in output
     assert "Demo warehouse ready" in output
     assert f"Open {url} in a browser" in output
+    assert "Sign in as user 'demo' (role admin, sees every page) with password: (from $GRACE_DEMO_PASSWORD)" in output
     assert (home / "warehouse.duckdb").is_file()
+    assert (home / "auth" / "auth.sqlite").is_file()
 
 
-def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(demo_server, page, artifacts_dir):
+def test_a_browser_without_a_session_gets_the_login_page_and_can_sign_in_and_out(demo_server, page, sign_in,
+                                                                                   browser_problems, artifacts_dir):
     url, _log, _home = demo_server
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = browser_problems(page)
+    page.goto(url + "?country=DEU")
+    assert "/login?next=" in page.url
+    assert page.inner_text("#classification-banner").upper() == "RESTRICTED — LAW-ENFORCEMENT USE ONLY"
+    page.fill("#username", "demo")
+    page.fill("#password", "not the password at all")
+    page.click("#login-submit")
+    assert "Wrong user name or password." in page.inner_text("#auth-error")
+    page.screenshot(path=str(artifacts_dir / "login-refused.png"))
+    sign_in(page)
+    page.wait_for_selector(f"#{ids.CLASSIFICATION_BANNER}")
+    page.goto(url + "logout")
+    page.click("#logout-submit")
+    page.wait_for_url(lambda address: address.endswith("/login?signed_out=1"))
+    assert "You have signed out." in page.inner_text("main")
+    page.goto(url)
+    assert "/login" in page.url
+    # The only error is the deliberate wrong password's 401 answer.
+    assert problems == ["Failed to load resource: the server responded with a status of 401 (UNAUTHORIZED)"], problems
+
+
+def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(demo_server, logged_in_page,
+                                                                          browser_problems, artifacts_dir):
+    url, _log, _home = demo_server
+    page = logged_in_page
+    problems = browser_problems(page)
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(url)
@@ -82,4 +109,22 @@ def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(demo_s
     assert country in page.text_content(f"#{ids.OVERVIEW_MONTHLY_GRAPH}")  # the chart title names it
 
     page.screenshot(path=str(artifacts_dir / "overview-smoke.png"), full_page=True)
+    assert problems == [], problems
+
+
+def test_page_views_with_their_filters_are_audited_and_the_admin_page_shows_the_intact_chain(
+        demo_server, logged_in_page, browser_problems, artifacts_dir):
+    from dashboards.auth.audit import AuditLog
+
+    url, _log, home = demo_server
+    page = logged_in_page
+    problems = browser_problems(page)
+    page.goto(url + "?country=DEU")
+    page.wait_for_selector(f"#{ids.OVERVIEW_PAGE}")
+    page.goto(url + "admin")
+    page.wait_for_function(
+        f"() => (document.getElementById('{ids.ADMIN_CHAIN}')?.textContent ?? '').startsWith('Audit chain intact')")
+    views = AuditLog(home / "auth" / "auth.sqlite").recent(50, {"event": "page_view", "user": "demo"})
+    assert {"path": "/", "filters": {"country": ["DEU"]}} in [view.detail for view in views]
+    assert {"path": "/admin", "filters": {}} in [view.detail for view in views]
     assert problems == [], problems

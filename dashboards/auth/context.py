@@ -1,0 +1,105 @@
+"""Helpers for pages, callbacks and Flask routes: who is asking, what they may do, audit it.
+
+All of them work inside a request (Flask routes and Dash callbacks both run in one); outside a
+request `current_user()` is None and `scoped_countries` passes the request through unchanged, so
+callback logic stays testable as plain functions.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Iterable, Mapping, Optional
+
+import flask
+
+from dashboards.auth.audit import AuditLog
+from dashboards.auth.ratelimit import LoginRateLimit
+from dashboards.auth.session import CurrentUser
+from dashboards.auth.users import UserStore
+
+EXTENSION = "grace_auth"
+EXPORT_ROLES = ("analyst", "admin")
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """The auth state of one app: its store, audit log, rate limit and session lifetime."""
+
+    users: UserStore
+    audit: AuditLog
+    rate_limit: LoginRateLimit
+    lifetime: timedelta
+
+
+def auth_context(app: flask.Flask | None = None) -> AuthContext:
+    """The `AuthContext` installed on `app` (default: the current Flask app)."""
+    return (app or flask.current_app).extensions[EXTENSION]
+
+
+def current_user() -> Optional[CurrentUser]:
+    """The logged-in user (name, role, country scope) of this request, or None."""
+    if not flask.has_request_context():
+        return None
+    return flask.g.get("grace_user")
+
+
+def client_address() -> Optional[str]:
+    return flask.request.remote_addr if flask.has_request_context() else None
+
+
+def user_may_export() -> bool:
+    """Analysts and admins may export; viewers see aggregates only."""
+    user = current_user()
+    return user is not None and user.role in EXPORT_ROLES
+
+
+def scoped_countries(requested: Iterable[str] | None) -> list[str]:
+    """The country filter to apply: a user scoped to one country always gets exactly that one.
+
+    Unscoped users (and calls outside a request) get their request back as a list; an empty
+    list means "all countries".
+    """
+    asked = list(requested or [])
+    user = current_user()
+    if user is None or user.country is None:
+        return asked
+    return [user.country]
+
+
+def audit_event(event: str, detail: Mapping[str, Any] | None = None, merge_within: float | None = None) -> None:
+    """Record an audit event for the current user and client (e.g. `audit_event("export", {...})`).
+
+    `merge_within` (seconds) skips an exact repeat of the user's last such event (see `AuditLog.record`).
+    """
+    user = current_user()
+    auth_context().audit.record(event, user.name if user else None, detail or {}, client_address(), merge_within)
+
+
+def json_error(status: int, message: str, **extra: Any) -> flask.Response:
+    response = flask.jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def require_role(*roles: str):
+    """Decorator for Flask routes: 401 without a login, 403 (audited) without one of `roles`."""
+    unknown = set(roles) - {"viewer", "analyst", "admin"}
+    if not roles or unknown:
+        raise ValueError(f"require_role{roles}: name one or more of viewer, analyst, admin")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                return json_error(401, "authentication required", login="/login")
+            if user.role not in roles:
+                audit_event("access_denied", {"path": flask.request.path, "needs": list(roles)})
+                return json_error(403, f"this needs the {' or '.join(roles)} role; you are {user.role}")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

@@ -1,0 +1,97 @@
+"""The auth store's SQLite file: where it lives, how it is opened, its SQL.
+
+Users and the audit log share one SQLite file, `$GRACE_HOME/auth/auth.sqlite` (directory mode
+0700, file 0600), so a user-admin action and its audit row commit in one transaction. SQLite
+(stdlib, transactional, WAL for concurrent readers) is enough for a few hundred users and the
+audit volume of a dashboard; the DuckDB warehouse stays read-only for the dashboard.
+Statements live in `sql/auth/`, one per file, with bound parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from grace.config import SQL_DIR, grace_home
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def default_store_path() -> Path:
+    """`$GRACE_HOME/auth/auth.sqlite`."""
+    return grace_home() / "auth" / "auth.sqlite"
+
+
+@lru_cache(maxsize=None)
+def auth_sql(name: str) -> str:
+    """Text of `sql/auth/<name>.sql` (read once per process)."""
+    path = SQL_DIR / "auth" / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: SQL file missing from the installation")
+    return path.read_text(encoding="utf-8")
+
+
+def utc_now() -> str:
+    """Now in UTC as ISO 8601 with microseconds and `Z` (text that sorts as time)."""
+    return utc_text(datetime.now(timezone.utc))
+
+
+def utc_text(moment: datetime) -> str:
+    """A timezone-aware datetime as the store's UTC text."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the directory (0700) and an empty file (0600) before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+
+
+def open_store(path: Path | str | None = None, create: bool = True) -> sqlite3.Connection:
+    """Open the store; with `create`, make the file and its schema when missing (idempotent).
+
+    Autocommit mode (`isolation_level=None`): every write goes through `transaction()`, which
+    takes the write lock up front (`BEGIN IMMEDIATE`) so the audit chain cannot fork.
+    """
+    path = Path(path) if path is not None else default_store_path()
+    if create:
+        _prepare_file(path)
+    con = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    con.row_factory = sqlite3.Row
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if create:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.executescript(auth_sql("schema"))
+    return con
+
+
+@contextmanager
+def connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection to an existing store (one per operation, safe across threads)."""
+    con = open_store(path, create=False)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: committed on success, rolled back on any error."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -1,0 +1,387 @@
+"""Alerts page: what its callbacks compute, as plain functions of a `WarehouseReader` and an `AlertsView`.
+
+The latest `grace analyse` run's anomalies, change points and emerging / vanishing entities
+(`sql/queries/analytics_alerts.sql`) and its ranked narrative findings (`analytics_findings.sql`),
+as two sortable, filterable tables. Every row opens the chart that shows it: the page's inline
+chart of that series with the run's events marked and the row's date ringed, and a link to the
+Trend explorer with the series and a window around the date.
+
+The view is a URL: the shared `ViewState` (country, platform, period; `series` = the selected
+row's series) plus this page's own keys, validated here: `kind` (anomaly, changepoint, emerging,
+vanishing; repeatable, none = all), `metrics` (repeatable, none = all), `sort` (importance, date,
+magnitude) and `at` (the selected row's date).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Mapping, NamedTuple, Optional
+from urllib.parse import parse_qs, urlencode
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
+from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.figures import empty_figure
+from dashboards.figures.alerts import alert_series_figure
+from dashboards.queries import WarehouseReader
+from dashboards.state import ViewState, ViewStateError
+from grace.errors import WarehouseError
+
+PAGE_PATH = "/alerts"
+SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_anomaly, analytics_changepoint, analytics_entity_status, analytics_finding)"
+NO_RUN_HINT = ("No analysis run in this warehouse yet: run `grace analyse` to detect anomalies, change points and "
+               "emerging or vanishing countries and platforms.")
+KINDS = ("anomaly", "changepoint", "emerging", "vanishing")
+KIND_LABELS = {"anomaly": "Anomaly", "changepoint": "Change point", "emerging": "Emerging", "vanishing": "Vanishing",
+               "growth": "Growth", "trend": "Trend", "forecast": "Forecast", "backlog": "Backlog"}
+SORTS = ("importance", "date", "magnitude")
+QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
+TABLE_LIMIT = 500  # rows shown; the count line says when there are more
+NO_SPLIT, TOTAL = "none", "total"
+WINDOW = {"day": 60, "week": 26, "month": 18, "quarter": 8, "year": 4}  # periods either side in the Trend link
+_FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+_SEP = "~"
+
+
+@dataclass(frozen=True)
+class AlertsView:
+    """The shared view state plus this page's own choices."""
+
+    state: ViewState = field(default_factory=ViewState)
+    kinds: tuple[str, ...] = ()  # empty = every kind
+    metrics: tuple[str, ...] = ()  # empty = every metric
+    sort: str = "importance"
+    at: Optional[str] = None  # ISO date of the selected row (with state.series)
+
+    @classmethod
+    def from_query(cls, search: str | Mapping[str, Any] | None) -> "AlertsView":
+        """Parse and validate a query string (or Dash's page kwargs); raises `ViewStateError`."""
+        state = ViewState.from_query(search)
+        raw = _lists(search)
+        kinds = _allowed("kind", raw.get("kind", []), KINDS)
+        metrics = _allowed("metrics", raw.get("metrics", []), tuple(METRICS))
+        sort = raw.get("sort", ["importance"])[-1] or "importance"
+        if sort not in SORTS:
+            raise ViewStateError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        at = raw.get("at", [""])[-1] or None
+        if at:
+            try:
+                at = date.fromisoformat(at).isoformat()
+            except ValueError:
+                raise ViewStateError(f"at: {at!r} is not an ISO date (YYYY-MM-DD)") from None
+        if state.series and not _series_parts(state.series):
+            raise ViewStateError(f"series: {state.series!r} is not metric|grain|split|entity")
+        return cls(state=state, kinds=kinds, metrics=metrics, sort=sort, at=at)
+
+    def to_query(self) -> str:
+        """The shared state's query string followed by this page's keys (defaults left out)."""
+        pairs = [(k, v) for k, values in parse_qs(self.state.to_query().lstrip("?")).items() for v in values]
+        pairs += [("kind", k) for k in self.kinds] + [("metrics", m) for m in self.metrics]
+        if self.sort != "importance":
+            pairs.append(("sort", self.sort))
+        if self.at:
+            pairs.append(("at", self.at))
+        return f"?{urlencode(pairs)}" if pairs else ""
+
+    def with_changes(self, **changes: Any) -> "AlertsView":
+        for key in ("kinds", "metrics"):
+            if key in changes:
+                changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
+        return replace(self, **changes)
+
+
+def _lists(search) -> dict[str, list[str]]:
+    if not search:
+        return {}
+    if isinstance(search, str):
+        return parse_qs(search.lstrip("?"), keep_blank_values=True)
+    return {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
+            for k, v in search.items() if v is not None}
+
+
+def _allowed(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    items = sorted({part for value in values for part in value.split(",") if part})
+    bad = [item for item in items if item not in allowed]
+    if bad:
+        raise ViewStateError(f"{key}: {bad[0]!r} is not a known value")
+    return tuple(items)
+
+
+_SERIES = re.compile(r"^([a-z_]+)\|(day|week|month|quarter|year)\|(none|country|platform)\|(.+)$")
+
+
+def _series_parts(series_id: str) -> Optional[tuple[str, str, str, str]]:
+    found = _SERIES.match(series_id or "")
+    if not found or found.group(1) not in METRICS:
+        return None
+    return found.group(1), found.group(2), found.group(3), found.group(4)
+
+
+# --- labels and links ------------------------------------------------------------------------
+
+
+def metric_label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def series_label(split_by: str, entity: str) -> str:
+    if split_by in (NO_SPLIT, "", TOTAL) or entity in (TOTAL, ""):
+        return "EU total"
+    return f"{entity} ({split_by})"
+
+
+def date_text(value: Any, grain: str) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    day = pd.Timestamp(value)
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    if grain == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if grain == "year":
+        return str(day.year)
+    return day.strftime("%Y-%m-%d")
+
+
+def trend_link(series_id: str, at: Any = None) -> str:
+    """The Trend explorer URL showing one analysed series (its events are marked there), around `at`."""
+    parts = _series_parts(series_id)
+    if parts is None:
+        return "/trends"
+    metric, grain, split_by, entity = parts
+    state = ViewState(metric=metric, grain=grain, series=series_id)
+    if split_by == "country":
+        state = state.with_changes(country=[entity])
+    elif split_by == "platform":
+        state = state.with_changes(platform=[entity])
+    if at is not None and not pd.isna(at):
+        day = pd.Timestamp(at)
+        offset = pd.tseries.frequencies.to_offset(_FREQ[grain]) * WINDOW[grain]
+        state = state.with_changes(start=(day - offset).date().isoformat(), end=(day + offset).date().isoformat())
+    return "/trends" + state.to_query()
+
+
+def row_key(kind: str, series_id: str, at: Any) -> str:
+    """A table row's id: kind~series~date (the parts a selection needs)."""
+    day = "" if at is None or pd.isna(at) else pd.Timestamp(at).date().isoformat()
+    return _SEP.join((kind, series_id, day))
+
+
+def selection_from_row(row_id: Optional[str]) -> Optional[tuple[str, Optional[str]]]:
+    """(series_id, date or None) of a clicked row, or None when the id is not a row key."""
+    if not row_id or _SEP not in str(row_id):
+        return None
+    _kind, series_id, day = str(row_id).split(_SEP, 2)
+    if _series_parts(series_id) is None:
+        return None
+    return series_id, day or None
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+class TableView(NamedTuple):
+    """Outputs of the tables: rows, a count line, a status message and the run line."""
+
+    alerts: list[dict]
+    findings: list[dict]
+    count: str
+    status: str
+    run: str
+
+
+def _params(view: AlertsView) -> dict:
+    return dict(run_id="", metrics=list(view.metrics), countries=list(view.state.country),
+                platforms=list(view.state.platform))
+
+
+def _in_period(frame: pd.DataFrame, state: ViewState, columns: tuple[str, ...] = ("date",)) -> pd.DataFrame:
+    """Rows whose date (or, when it has none, end date) lies in the view's period."""
+    if frame.empty or not (state.start or state.end):
+        return frame
+    when = pd.to_datetime(frame[columns[0]])
+    for column in columns[1:]:
+        when = when.fillna(pd.to_datetime(frame[column]))
+    keep = pd.Series(True, index=frame.index)
+    if state.start:
+        keep &= when >= pd.Timestamp(state.start)
+    if state.end:
+        keep &= when <= pd.Timestamp(state.end)
+    return frame[keep.fillna(False)]
+
+
+def _num(value: Any) -> Optional[float]:
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def alert_rows(frame: pd.DataFrame) -> list[dict]:
+    """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them)."""
+    rows = []
+    for a in frame.itertuples(index=False):
+        relative = _num(a.relative)
+        arrow = "▲ up" if a.direction == "up" else "▼ down"
+        rows.append({
+            "id": row_key(a.kind, a.series_id, a.date), "kind": KIND_LABELS.get(a.kind, a.kind),
+            "date": pd.Timestamp(a.date).date().isoformat(), "period": date_text(a.date, a.grain),
+            "metric": metric_label(a.metric), "grain": a.grain, "series": series_label(a.split_by, a.entity),
+            "direction": arrow, "before": _num(a.before), "after": _num(a.after),
+            "relative": None if relative is None else max(relative, -1.0),
+            "strength": _num(a.strength), "importance": _num(a.importance),
+            "rank": None if a.finding_rank is None or pd.isna(a.finding_rank) else int(a.finding_rank),
+            "headline": a.headline if isinstance(a.headline, str) else "",
+            "open": f"[Trend explorer]({trend_link(a.series_id, a.date)})",
+        })
+    return rows
+
+
+def finding_rows(frame: pd.DataFrame) -> list[dict]:
+    """Table rows of the `analytics_findings` frame, most important first."""
+    rows = []
+    for f in frame.itertuples(index=False):
+        when = f.date if f.date is not None and not pd.isna(f.date) else f.end_date
+        rows.append({
+            "id": row_key(f.kind, f.series_id, when), "rank": int(f.rank), "score": _num(f.score),
+            "kind": KIND_LABELS.get(f.kind, f.kind), "headline": str(f.headline),
+            "metric": metric_label(f.metric), "series": series_label(f.split_by, f.entity),
+            "period": date_text(when, f.grain), "open": f"[Trend explorer]({trend_link(f.series_id, when)})",
+        })
+    return rows
+
+
+def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
+    """Both tables for a view: the alerts (kinds, metrics, countries / platforms, period, sorted) and
+    the ranked findings (same metrics, countries / platforms and period)."""
+    try:
+        with reader.session() as session:
+            run = session.run("analytics_latest_run", run_id="")
+            if run.empty:
+                return TableView([], [], "", NO_RUN_HINT, "")
+            alerts = session.run("analytics_alerts", **_params(view), kinds=list(view.kinds), sort_by=view.sort,
+                                 limit=QUERY_LIMIT)
+            findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
+    except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
+        return TableView([], [], "", NO_RUN_HINT, "")
+    except WarehouseError as error:
+        return TableView([], [], "", f"Warehouse unavailable: {error}", "")
+    alerts = _in_period(alerts, view.state)
+    findings = _in_period(findings, view.state, ("date", "end_date"))
+    row = run.iloc[0]
+    run_text = (f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC (run {row['run_id']}): "
+                f"{int(row['series_count']):,} series, {int(row['anomalies']):,} anomalies, "
+                f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
+                f"vanishing, {int(row['findings']):,} findings.")
+    shown = alerts.head(TABLE_LIMIT)
+    count = f"{len(alerts):,} alert(s) match" + (f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see "
+                                                 "the rest." if len(alerts) > TABLE_LIMIT else ".")
+    if alerts.empty:
+        count = "No alert matches these filters."
+    return TableView(alert_rows(shown), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
+
+
+# --- the selected series ---------------------------------------------------------------------
+
+
+EVENT_COLUMNS = ["kind", "entity", "date", "direction", "before", "after", "relative", "strength"]
+
+
+def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """The selected series (`state.series`) from the rollups, with the run's events in `attrs`.
+
+    attrs: events (change points and anomalies of the series), statuses (its emerging / vanishing
+    windows), series_id. An empty frame when nothing is selected.
+    """
+    parts = _series_parts(state.series or "")
+    if parts is None:
+        frame = pd.DataFrame(columns=["ds", "y"])
+        frame.attrs.update(events=pd.DataFrame(columns=EVENT_COLUMNS), statuses=pd.DataFrame(), series_id=None)
+        return ChartData(frame=frame, subtitle="", note="")
+    metric, grain, split_by, entity = parts
+    filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
+    from etl.warehouse import connect
+    from dashboards.queries import load_query
+
+    con = connect(reader.path, read_only=True)
+    try:
+        frame = load_series(con, metric, grain, filters=filters)[["ds", "y"]]
+        query = load_query("trends_series_events")
+        try:
+            events = con.execute(query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by,
+                                                        "entities": [entity]})).df()
+            statuses = _statuses(con, metric, split_by, entity, state.series)
+        except duckdb.CatalogException:
+            events, statuses = pd.DataFrame(columns=EVENT_COLUMNS), pd.DataFrame()
+    finally:
+        con.close()
+    frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
+    unit = METRICS[metric].unit
+    counts = ("y",) if unit in ("count", "stock", "distinct") else ()
+    subtitle = f"{metric_label(metric)} per {grain}, {series_label(split_by, entity)}"
+    note = (f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines), "
+            f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) and {len(statuses)} emerging / vanishing window(s) "
+            "(shaded) from the latest analysis; the selected alert is ringed.")
+    return ChartData(frame=frame, count_columns=counts, cell_columns=("ds",), subtitle=subtitle, note=note)
+
+
+def _statuses(con, metric: str, split_by: str, entity: str, series_id: str) -> pd.DataFrame:
+    """Emerging / vanishing rows of the series in the latest run (recent window start)."""
+    from dashboards.queries import load_query
+
+    if split_by == NO_SPLIT:
+        return pd.DataFrame(columns=["kind", "date"])
+    query = load_query("analytics_alerts")
+    frame = con.execute(query.sql, query.bind({
+        "run_id": "", "metrics": [metric], "kinds": ["emerging", "vanishing"],
+        "countries": [entity] if split_by == "country" else [], "platforms": [entity] if split_by == "platform" else [],
+        "sort_by": "date", "limit": 100})).df()
+    return frame[frame["series_id"] == series_id][["kind", "date"]].reset_index(drop=True)
+
+
+def series_figure_for(data: ChartData, state: ViewState, at: Optional[str] = None) -> go.Figure:
+    frame = data.frame
+    if frame.attrs.get("series_id") is None:
+        return empty_figure("Select a row of a table to see the alert on its series.")
+    return alert_series_figure(frame, frame.attrs["events"], frame.attrs["statuses"], title=data.subtitle,
+                               at=pd.Timestamp(at) if at else None)
+
+
+ALERT_CHART = register_chart(Chart(
+    chart_id="alerts-series", page=PAGE_PATH, title="The selected alert on its series", source=SOURCE,
+    data=series_data, figure=series_figure_for))
+
+
+class SeriesView(NamedTuple):
+    figure: go.Figure
+    subtitle: str
+    note: str
+    link: str  # Trend explorer URL ('' when nothing is selected)
+
+
+def draw_series(reader: WarehouseReader, view: AlertsView) -> SeriesView:
+    """The inline chart of the selected row's series, or a prompt when none is selected."""
+    try:
+        data = series_data(reader, view.state)
+    except (SeriesRequestError, WarehouseError) as error:
+        return SeriesView(empty_figure(f"This series cannot be drawn: {error}"), "", "", "")
+    link = trend_link(view.state.series, view.at) if view.state.series else ""
+    return SeriesView(series_figure_for(data, view.state, view.at), data.subtitle, data.note, link)
+
+
+def select(view: AlertsView, row_id: Optional[str]) -> AlertsView:
+    """The view with a clicked row selected (unchanged when the id is not a row)."""
+    chosen = selection_from_row(row_id)
+    if chosen is None:
+        return view
+    series_id, day = chosen
+    return replace(view, state=view.state.with_changes(series=series_id), at=day)

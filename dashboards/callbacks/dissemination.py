@@ -1,0 +1,252 @@
+"""Dissemination page: what its callbacks compute, as plain functions of a `WarehouseReader`.
+
+Charts (registered, so the export routes rebuild them from the URL alone):
+- platform mix over time (stacked shares, `grain` from the URL),
+- a choropleth of Europe (referrals per country; the selected countries outlined),
+- the platform x country matrix (heatmap),
+- cross-border spread of media clusters over time (first sightings and clusters reaching a second
+  country) and two distributions: countries reached per cluster, days to the second country.
+
+Everything is read from the rollups and the per-cluster tables through the `dissemination_*`
+named queries. Cross-filtering: a click on the map toggles that country in the filter, a click on a
+matrix cell selects its platform and country, a click on the platform mix selects that platform;
+the page writes the new filter values to the filter bar, whose state sync puts them in the URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional, Sequence
+
+import plotly.graph_objects as go
+
+from dashboards.charts import Chart, ChartData, register_chart, render
+from dashboards.figures import empty_figure
+from dashboards.figures.dissemination import (
+    OTHER_PLATFORMS,
+    cluster_reach_figure,
+    cluster_spread_figure,
+    country_map_figure,
+    platform_country_figure,
+    platform_mix_figure,
+)
+from dashboards.queries import WarehouseReader
+from dashboards.state import ViewState, ViewStateError
+from grace.errors import WarehouseError
+
+PAGE = "/dissemination"
+GRAINS = ("week", "month", "quarter", "year")
+TOP_PLATFORMS = 7  # named in the platform mix; the rest become "Other platforms" (8 palette colours)
+ROLLUP_SOURCE = "GRACE warehouse, daily referral rollup"
+CLUSTER_SOURCE = "GRACE warehouse, media clusters (first sightings and cross-border reach)"
+
+
+class ChartView(NamedTuple):
+    """Outputs of `draw_chart`: what one chart card shows."""
+
+    figure: go.Figure
+    subtitle: str
+    note: str
+
+
+class PageTexts(NamedTuple):
+    """Outputs of `page_texts`: the scope line and the status (an error, or empty)."""
+
+    scope: str
+    status: str
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+def grain_of(state: ViewState) -> str:
+    """The page's grain (week, month, quarter or year); days are too noisy for shares."""
+    if state.grain not in GRAINS:
+        raise ViewStateError(f"grain: {state.grain!r} is not offered on this page; choose {', '.join(GRAINS)}")
+    return state.grain
+
+
+def _period(state: ViewState) -> dict[str, Optional[str]]:
+    return {"start": state.start, "end": state.end}
+
+
+def visible_countries() -> list[str]:
+    """Countries the current user may see at all (empty = all): the map never shows others."""
+    from dashboards.wiring import scope_state
+
+    return list(scope_state(ViewState()).country)
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def _mix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    grain = grain_of(state)
+    with reader.session() as session:
+        mix = session.run("dissemination_platform_mix", countries=list(state.country),
+                          platforms=list(state.platform), grain=grain, top=TOP_PLATFORMS, **_period(state))
+    return ChartData(
+        frame=mix, count_columns=("referrals",), cell_columns=("period", "platform"),
+        subtitle=f"Share of referrals per platform and {grain} ({state.filters_text()})",
+        note=(f"The {TOP_PLATFORMS} largest platforms of the selection are named; the rest are "
+              f"'{OTHER_PLATFORMS}'. Click a platform to filter the page by it."),
+    )
+
+
+def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    with reader.session() as session:
+        totals = session.run("dissemination_country_totals", platforms=list(state.platform),
+                             visible=visible_countries(), **_period(state))
+    platforms = ", ".join(state.platform) if state.platform else "all platforms"
+    return ChartData(
+        frame=totals, count_columns=("referrals", "files"), cell_columns=("country_iso3",),
+        subtitle=f"Referrals per country, {platforms}; selected countries outlined",
+        note="Click a country to add it to the filter or remove it again.",
+    )
+
+
+def _matrix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    with reader.session() as session:
+        matrix = session.run("dissemination_platform_country", countries=list(state.country),
+                             platforms=list(state.platform), **_period(state))
+    return ChartData(
+        frame=matrix, count_columns=("referrals",), cell_columns=("platform_name", "country_iso3"),
+        subtitle=f"Referrals per platform and country ({state.filters_text()})",
+        note="Click a cell to filter the page by its platform and country.",
+    )
+
+
+def _spread_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    grain = grain_of(state)
+    with reader.session() as session:
+        spread = session.run("dissemination_cluster_spread", countries=list(state.country),
+                             platforms=list(state.platform), grain=grain, **_period(state))
+    return ChartData(
+        frame=spread, count_columns=("clusters_first_seen", "clusters_reaching_second_country"),
+        cell_columns=("period",),
+        subtitle=f"Media clusters per {grain}: first sightings and arrivals in a second country",
+        note=("Countries filter first sightings by where a cluster was first seen and arrivals by the "
+              "second country it reached; platforms filter first sightings only."),
+    )
+
+
+def _reach_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    with reader.session() as session:
+        reach = session.run("dissemination_cluster_reach", countries=list(state.country), **_period(state))
+    return ChartData(
+        frame=reach, count_columns=("clusters",), cell_columns=("measure", "bucket"),
+        subtitle="Media clusters first seen in the selected countries and period",
+        note="Platforms do not apply: a media cluster is the same file seen on any platform.",
+    )
+
+
+MIX_CHART = register_chart(Chart(
+    "dissemination-platform-mix", PAGE, "Platform mix over time", ROLLUP_SOURCE, _mix_data,
+    lambda data, state: platform_mix_figure(data.frame, grain_of(state))))
+MAP_CHART = register_chart(Chart(
+    "dissemination-map", PAGE, "Referrals across Europe", ROLLUP_SOURCE, _map_data,
+    lambda data, state: country_map_figure(data.frame, state.country)))
+MATRIX_CHART = register_chart(Chart(
+    "dissemination-platform-country", PAGE, "Platform × country", ROLLUP_SOURCE, _matrix_data,
+    lambda data, state: platform_country_figure(data.frame)))
+SPREAD_CHART = register_chart(Chart(
+    "dissemination-cluster-spread", PAGE, "Cross-border spread of media clusters", CLUSTER_SOURCE, _spread_data,
+    lambda data, state: cluster_spread_figure(data.frame, grain_of(state))))
+REACH_COUNTRIES_CHART = register_chart(Chart(
+    "dissemination-cluster-countries", PAGE, "Countries reached per media cluster", CLUSTER_SOURCE, _reach_data,
+    lambda data, state: cluster_reach_figure(data.frame, "countries")))
+REACH_DAYS_CHART = register_chart(Chart(
+    "dissemination-cluster-days", PAGE, "Days to reach a second country", CLUSTER_SOURCE, _reach_data,
+    lambda data, state: cluster_reach_figure(data.frame, "days")))
+CHARTS = (MIX_CHART, MAP_CHART, MATRIX_CHART, SPREAD_CHART, REACH_COUNTRIES_CHART, REACH_DAYS_CHART)
+
+
+# --- the page's updates (one callback per chart) ---------------------------------------------
+
+
+def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> ChartView:
+    """One chart of the page for a (scoped) view state, or a figure saying why it cannot be drawn."""
+    try:
+        grain_of(state)
+        data, figure = render(chart, reader, state)
+    except (WarehouseError, ViewStateError) as error:
+        return ChartView(empty_figure("Not available: see the message above."), "", str(error))
+    return ChartView(figure, data.subtitle, data.note)
+
+
+def page_texts(state: ViewState) -> PageTexts:
+    """The scope line, and a status message when the view cannot be drawn."""
+    try:
+        grain_of(state)
+    except ViewStateError as error:
+        return PageTexts(scope_text(state), f"Invalid view: {error}")
+    return PageTexts(scope_text(state), "")
+
+
+def scope_text(state: ViewState) -> str:
+    """What the page covers, in words."""
+    return f"Showing {state.filters_text()}."
+
+
+# --- cross-filtering -------------------------------------------------------------------------
+
+
+def _first_point(click_data: Any) -> Optional[dict]:
+    points = (click_data or {}).get("points") if isinstance(click_data, dict) else None
+    return points[0] if points else None
+
+
+def country_from_click(click_data: Any) -> Optional[str]:
+    """The ISO-3 code of the country clicked on the map (None if the click hit no country)."""
+    point = _first_point(click_data)
+    if not point:
+        return None
+    code = point.get("location") or point.get("customdata")
+    return str(code) if isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper() else None
+
+
+def cell_from_click(click_data: Any) -> Optional[tuple[str, str]]:
+    """(platform, ISO-3 code) of the matrix cell clicked (from the heatmap's customdata)."""
+    point = _first_point(click_data)
+    data = point.get("customdata") if point else None
+    if isinstance(data, (list, tuple)) and len(data) >= 2 and all(isinstance(v, str) for v in data[:2]):
+        return data[0], data[1]
+    return None
+
+
+def platform_from_click(click_data: Any) -> Optional[str]:
+    """The platform clicked in the platform mix ('Other platforms' is not a platform: None)."""
+    point = _first_point(click_data)
+    data = point.get("customdata") if point else None
+    platform = data[0] if isinstance(data, (list, tuple)) and data else None
+    return platform if isinstance(platform, str) and platform != OTHER_PLATFORMS else None
+
+
+def toggled(values: Optional[Sequence[str]], value: str) -> list[str]:
+    """`values` with `value` added, or removed if it was there (sorted, no duplicates)."""
+    current = set(values or [])
+    current.symmetric_difference_update({value})
+    return sorted(current)
+
+
+def cross_filter(trigger: Optional[str], map_click: Any, matrix_click: Any, mix_click: Any,
+                 countries: Optional[Sequence[str]], platforms: Optional[Sequence[str]]
+                 ) -> tuple[list[str], list[str]]:
+    """New (countries, platforms) filter values after a click on one of the page's charts.
+
+    trigger: "map", "matrix" or "mix" (which chart was clicked). A click that hits nothing
+    selectable leaves the filters as they were.
+    """
+    countries, platforms = sorted(set(countries or [])), sorted(set(platforms or []))
+    if trigger == "map":
+        code = country_from_click(map_click)
+        if code:
+            countries = toggled(countries, code)
+    elif trigger == "matrix":
+        cell = cell_from_click(matrix_click)
+        if cell:
+            platforms, countries = [cell[0]], [cell[1]]
+    elif trigger == "mix":
+        platform = platform_from_click(mix_click)
+        if platform:
+            platforms = [platform]
+    return countries, platforms

@@ -1,0 +1,586 @@
+"""Forecasts page: what its callbacks compute, as plain functions of a `WarehouseReader` and a `ViewState`.
+
+The page shows what the latest `grace analyse` run stored for one series: the forecast with its
+prediction interval after the history, the chosen model with its backtest MASE and the measured
+coverage of its interval, the reconciled forecast (total = sum of the countries) next to the base
+one where the run made one, and the referral backlog projected against analyst capacity.
+
+- The series is the view's metric x grain for the EU total, one country or one platform (the
+  global filters: none, exactly one country, or exactly one platform).
+- `FORECAST_CHART` and `BACKLOG_CHART` are registered charts (exports rebuild them from the URL).
+- `candidate_scores`: every candidate model's backtest. The run stores only the chosen model's
+  scores, so the candidates are backtested again here, exactly as the run did (its parameters,
+  its calendar, its seasonality verdict), and the repeat is checked against the stored choice.
+  That costs one series' backtest (~0.1-0.3 s), so it runs in its own callback and is memoised per
+  (warehouse, run, series): a run never changes once written.
+- The backlog: the run's projection at its default capacity (the recent triage rate); another
+  capacity (`?capacity=`, referrals triaged per day, from the slider) is projected again with
+  `analytics.capacity.project_backlog` from the same arrivals forecast, seed and path count, so
+  the default capacity reproduces the stored rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any, Iterator, NamedTuple, Optional
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.warehouse_series import GRAIN_FREQ, SeriesRequestError, load_series, metric as metric_named
+from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.figures import empty_figure
+from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
+from dashboards.queries import WarehouseReader, load_query
+from dashboards.state import ViewState
+from etl.warehouse import connect
+from grace.errors import WarehouseError
+
+PAGE_PATH = "/forecasts"
+SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_forecast, analytics_backlog)"
+NO_RUN_HINT = ("No analysis run in this warehouse yet: run `grace analyse` (for example "
+               "`grace analyse --metrics referrals --grain month,week`) to compute forecasts.")
+NO_SPLIT, TOTAL = "none", "total"
+BACKLOG_METRIC = "referrals"
+COUNT_UNITS = ("count", "stock", "distinct")
+SCOPED_BACKLOG = ("The backlog projection counts the referrals of every country together, so it is not shown to "
+                  "users whose access is limited to some countries.")
+
+
+class ForecastRequestError(ValueError):
+    """A view the stored forecasts cannot answer (e.g. two countries at once)."""
+
+
+@dataclass(frozen=True)
+class SeriesChoice:
+    """The analysed series a view asks for."""
+
+    metric: str
+    grain: str
+    split_by: str  # 'none', 'country' or 'platform'
+    entity: str  # 'total', an ISO-3 code or a platform name
+
+    @property
+    def series_id(self) -> str:
+        return f"{self.metric}|{self.grain}|{self.split_by}|{self.entity}"
+
+    @property
+    def label(self) -> str:
+        if self.split_by == NO_SPLIT:
+            return "EU total"
+        return f"{'country' if self.split_by == 'country' else 'platform'} {self.entity}"
+
+
+def metric_label(name: str) -> str:
+    """'new_media_clusters' -> 'New media clusters'."""
+    return name.replace("_", " ").capitalize()
+
+
+def series_choice(state: ViewState) -> SeriesChoice:
+    """The stored series of a view: the EU total, one country or one platform (else an error)."""
+    countries, platforms = state.country, state.platform
+    if not countries and not platforms:
+        return SeriesChoice(state.metric, state.grain, NO_SPLIT, TOTAL)
+    if len(countries) == 1 and not platforms:
+        return SeriesChoice(state.metric, state.grain, "country", countries[0])
+    if len(platforms) == 1 and not countries:
+        return SeriesChoice(state.metric, state.grain, "platform", platforms[0])
+    raise ForecastRequestError("Forecasts are stored for the EU total, for one country and for one platform: "
+                               "choose at most one country or one platform in the filters.")
+
+
+# --- run and options -------------------------------------------------------------------------
+
+
+class RunInfo(NamedTuple):
+    run_id: str
+    created_at: pd.Timestamp
+    parameters: dict
+
+    @property
+    def text(self) -> str:
+        return f"Latest analysis {self.created_at:%d %b %Y %H:%M} UTC (run {self.run_id})"
+
+
+def _run_info(frame: pd.DataFrame) -> Optional[RunInfo]:
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    return RunInfo(str(row["run_id"]), pd.Timestamp(row["created_at"]), json.loads(row["parameters"] or "{}"))
+
+
+class Options(NamedTuple):
+    """What the metric and grain pickers offer: only what the latest run forecast."""
+
+    metric_options: list[dict]
+    grain_options: list[dict]
+    message: str  # empty, or what to do (no run yet, warehouse unavailable)
+
+
+GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+
+
+def options(reader: WarehouseReader, state: ViewState) -> Options:
+    """Metrics and grains with stored forecasts; the view's own values are always offered."""
+    try:
+        frame = reader.run("forecasts_available", run_id="")
+    except duckdb.CatalogException:
+        frame = pd.DataFrame(columns=["metric", "grain", "series"])
+    except WarehouseError as error:
+        return Options(_fallback(state.metric), [_grain(state.grain)], f"Warehouse unavailable: {error}")
+    metrics = sorted(set(frame["metric"]) | {state.metric})
+    grains = [g for g in GRAIN_LABELS if g in set(frame["grain"]) | {state.grain}]
+    message = "" if not frame.empty else NO_RUN_HINT
+    return Options([{"label": metric_label(m), "value": m} for m in metrics], [_grain(g) for g in grains], message)
+
+
+def _fallback(name: str) -> list[dict]:
+    return [{"label": metric_label(name), "value": name}]
+
+
+def _grain(grain: str) -> dict:
+    return {"label": GRAIN_LABELS[grain], "value": grain}
+
+
+# --- the forecast chart ----------------------------------------------------------------------
+
+
+FORECAST_COLUMNS = ["date", "actual", "forecast", "forecast_lower", "forecast_upper", "reconciled",
+                    "reconciled_lower", "reconciled_upper"]
+
+
+class ForecastView(NamedTuple):
+    """Outputs of `draw_forecast`: chart, texts and the stored model summary."""
+
+    figure: go.Figure
+    subtitle: str
+    note: str
+    status: str  # what to do when nothing can be shown (no run, bad filter); else empty
+    model: str  # "Why this model" paragraph from the stored scores
+    run: str  # which run is shown
+
+
+@contextmanager
+def _connection(reader: WarehouseReader) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One read-only connection for a callback's named queries and rollup series."""
+    con = connect(reader.path, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
+    """Run a named query (`sql/queries/<name>.sql`) on an open connection."""
+    query = load_query(name)
+    return con.execute(query.sql, query.bind(params)).df()
+
+
+def _in_period(frame: pd.DataFrame, state: ViewState, column: str = "date") -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    if state.start:
+        keep &= frame[column] >= pd.Timestamp(state.start)
+    if state.end:
+        keep &= frame[column] <= pd.Timestamp(state.end)
+    return frame[keep]
+
+
+def _series_filters(choice: SeriesChoice) -> dict[str, list[str]]:
+    return {} if choice.split_by == NO_SPLIT else {choice.split_by: [choice.entity]}
+
+
+def history(con, choice: SeriesChoice) -> pd.DataFrame:
+    """The series' values from the rollups (ds, y), as `grace analyse` read them."""
+    return load_series(con, choice.metric, choice.grain, filters=_series_filters(choice))[["ds", "y"]]
+
+
+def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """History and stored forecast of the view's series, one row per period (see `FORECAST_COLUMNS`).
+
+    `frame.attrs`: run (RunInfo or None), stored (the forecast rows), choice. Raises
+    `ForecastRequestError` / `SeriesRequestError` for views that cannot be answered.
+    """
+    choice = series_choice(state)
+    m = metric_named(choice.metric)
+    with _connection(reader) as con:
+        try:
+            run = _run_info(_query(con, "analytics_latest_run", run_id=""))
+            stored = _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if run else None
+        except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
+            run, stored = None, None
+        actual = history(con, choice)
+    actual = actual.rename(columns={"ds": "date", "y": "actual"})
+    if stored is None:
+        stored = pd.DataFrame(columns=["date", "yhat", "yhat_lower", "yhat_upper", "reconciled_yhat",
+                                       "reconciled_lower", "reconciled_upper", "model", "backtest_mase",
+                                       "backtest_coverage", "level", "reconciliation_method", "hierarchy"])
+    stored = stored.assign(date=pd.to_datetime(stored["date"]))
+    future = stored.rename(columns={"yhat": "forecast", "yhat_lower": "forecast_lower", "yhat_upper": "forecast_upper",
+                                    "reconciled_yhat": "reconciled"})
+    frame = pd.concat([actual.assign(date=pd.to_datetime(actual["date"])),
+                       future[["date", "forecast", "forecast_lower", "forecast_upper", "reconciled",
+                               "reconciled_lower", "reconciled_upper"]]], ignore_index=True)
+    frame = frame.groupby("date", as_index=False, sort=True).first()  # a period both observed and forecast
+    frame = frame.reindex(columns=FORECAST_COLUMNS)
+    frame = pd.concat([_in_period(frame[frame["forecast"].isna()], state), frame[frame["forecast"].notna()]],
+                      ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
+    frame.attrs.update(run=run, stored=stored, choice=choice)
+    counts = tuple(FORECAST_COLUMNS[1:]) if m.unit in COUNT_UNITS else ()
+    return ChartData(frame=frame, count_columns=counts, cell_columns=("date",), subtitle=forecast_subtitle(choice, stored, state),
+                     note=forecast_note(run, stored, choice))
+
+
+def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewState) -> str:
+    parts = [f"{metric_label(choice.metric)} per {choice.grain}, {choice.label}"]
+    if not stored.empty:
+        level = float(stored["level"].iloc[0])
+        parts.append(f"{len(stored)} {choice.grain}s ahead with {level:.0%} prediction interval")
+    if state.start or state.end:
+        parts.append(f"history {state.start or 'first'} to {state.end or 'latest'}")
+    return " · ".join(parts)
+
+
+def forecast_note(run: Optional[RunInfo], stored: pd.DataFrame, choice: SeriesChoice) -> str:
+    if run is None or stored.empty:
+        return ""
+    notes = [run.text + "."]
+    if stored["reconciled_yhat"].notna().any():
+        method = str(stored["reconciliation_method"].dropna().iloc[0])
+        notes.append(f"Reconciled ({RECONCILIATION_LABELS.get(method, method)}, {stored['hierarchy'].dropna().iloc[0]}): "
+                     "the dotted line is the forecast made coherent with the other series of the hierarchy.")
+    notes.append("The shaded band is the prediction interval; forecasts of counts are clipped at zero.")
+    return " ".join(notes)
+
+
+RECONCILIATION_LABELS = {"mint_shrink": "MinT with shrunk covariance", "wls_struct": "structural WLS"}
+
+
+def why_text(stored: pd.DataFrame, candidates: Optional[pd.DataFrame] = None) -> str:
+    """Why the stored model was chosen, with its numbers: lowest backtest MASE; measured coverage."""
+    if stored.empty:
+        return ""
+    row = stored.iloc[0]
+    name = model_label(str(row["model"]))
+    mase, coverage, level = row["backtest_mase"], row["backtest_coverage"], float(row["level"])
+    if _finite(mase) is None:
+        text = (f"{name} was chosen: its backtest MASE is undefined (the training data did not change from one "
+                "period to the next, so there is no scale), and among such ties the lowest mean absolute error decides")
+    else:
+        text = f"{name} was chosen: it had the lowest backtest error (MASE {_number(mase)})"
+    if candidates is not None and len(candidates) > 1:
+        others = candidates[~candidates["chosen"]]
+        text += " of " + str(len(candidates)) + " candidates (" + ", ".join(
+            f"{model_label(m)} {_number(v)}" for m, v in zip(others["model"], others["mase"])) + ")"
+    text += ". "
+    if coverage is not None and not pd.isna(coverage):
+        text += (f"Its {level:.0%} prediction intervals held {float(coverage):.0%} of the backtest actuals"
+                 + (" — close to nominal." if abs(float(coverage) - level) <= 0.1 else
+                    " — wider than needed." if float(coverage) > level else
+                    " — too narrow: read the band as optimistic.") + " ")
+    text += ("MASE is the mean absolute forecast error divided by the mean absolute change from one period "
+             "(or season) to the next in the training data; lower is better.")
+    return text
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or pd.isna(value):
+        return "–"
+    return f"{float(value):.2f}"
+
+
+def forecast_figure_for(data: ChartData, state: ViewState) -> go.Figure:
+    frame = data.frame
+    choice: SeriesChoice = frame.attrs.get("choice") or series_choice(state)
+    title = f"{metric_label(choice.metric)} — {choice.label}"
+    stored = frame.attrs.get("stored")
+    if stored is None or stored.empty:
+        return empty_figure("No stored forecast for this series.", title)
+    return forecast_figure(frame, title=title, level=float(stored["level"].iloc[0]),
+                           model=model_label(str(stored["model"].iloc[0])), unit=metric_named(choice.metric).unit)
+
+
+FORECAST_CHART = register_chart(Chart(
+    chart_id="forecasts-series", page=PAGE_PATH, title="Forecast with prediction interval", source=SOURCE,
+    data=forecast_data, figure=forecast_figure_for))
+
+
+def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
+    """The forecast card's figure and texts for a view; problems become a message, never a traceback."""
+    title = "Forecast"
+    try:
+        data = forecast_data(reader, state)
+    except (ForecastRequestError, SeriesRequestError) as error:
+        return ForecastView(empty_figure(str(error), title), "", "", str(error), "", "")
+    except WarehouseError as error:
+        message = f"Warehouse unavailable: {error}"
+        return ForecastView(empty_figure(message, title), "", "", message, "", "")
+    run, stored, choice = (data.frame.attrs[k] for k in ("run", "stored", "choice"))
+    if run is None:
+        return ForecastView(empty_figure("No analysis run yet.", title), "", "", NO_RUN_HINT, "", "")
+    if stored.empty:
+        message = (f"The latest run stored no forecast for {metric_label(choice.metric).lower()} per {choice.grain} "
+                   f"({choice.label}). It may not have analysed this metric or grain, or the series was too short "
+                   f"or all zero; run `grace analyse --metrics {choice.metric} --grain {choice.grain}`.")
+        return ForecastView(empty_figure("No stored forecast for this series.", title), data.subtitle, "", message,
+                            "", run.text)
+    return ForecastView(forecast_figure_for(data, state), data.subtitle, data.note, "", why_text(stored), run.text)
+
+
+# --- candidate models ------------------------------------------------------------------------
+
+
+CANDIDATE_COLUMNS = ["model", "label", "mase", "mae", "rmse", "coverage", "folds", "horizon", "chosen"]
+
+
+class CandidatesView(NamedTuple):
+    """Outputs of `candidate_scores`: one row per candidate model and the explanation."""
+
+    rows: list[dict]  # CANDIDATE_COLUMNS, best first
+    note: str  # how the backtest was run, whether the repeat matches the stored choice, or why there is none
+
+
+def forecast_params(parameters: dict, grain: str, n: int):
+    """The run's forecast parameters for a series of `n` periods at `grain` (as `analyse_job` set them)."""
+    from analytics.forecast import min_points
+    from analytics.results import ForecastParams
+
+    stored = dict((parameters.get("analysis") or {}).get("forecast") or {})
+    if "models" in stored:
+        stored["models"] = tuple(stored["models"])
+    params = ForecastParams(**{k: v for k, v in stored.items() if k in ForecastParams.__dataclass_fields__})
+    horizon = int((parameters.get("horizons") or {}).get(grain, params.horizon))
+    horizon = min(horizon, n)
+    if n < min_points(horizon):
+        horizon = 0
+    return replace(params, horizon=horizon)
+
+
+@lru_cache(maxsize=128)
+def _backtests(path: str, run_id: str, series_id: str, ds: tuple, y: tuple, params_json: str, seasonal: bool):
+    """Candidates' backtests of one series (memoised: the run and its inputs never change)."""
+    from analytics.forecast import forecast, single_threaded
+    from analytics.results import ForecastParams
+    from analytics.series import RegularSeries
+
+    raw = json.loads(params_json)
+    params = ForecastParams(**{**raw, "models": tuple(raw["models"])})
+    grain = series_id.split("|")[1]
+    series = RegularSeries(pd.DataFrame({"ds": pd.to_datetime(list(ds)), "y": list(y)}), GRAIN_FREQ[grain])
+    with single_threaded():
+        return forecast(series, params, seasonal)
+
+
+def candidate_scores(reader: WarehouseReader, state: ViewState) -> CandidatesView:
+    """Every candidate model's backtest for the view's series, repeated as the run did it."""
+    try:
+        choice = series_choice(state)
+        with _connection(reader) as con:
+            info = _query(con, "forecasts_series", run_id="", series_id=choice.series_id)
+            stored = _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if not info.empty else None
+            values = history(con, choice) if not info.empty else None
+    except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
+        return CandidatesView([], "")
+    if info.empty or stored is None or stored.empty or pd.isna(info["series_id"].iloc[0]):
+        return CandidatesView([], "")
+    row = info.iloc[0]
+    start, end, points = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"]), int(row["points"])
+    used = values[(values["ds"] >= start) & (values["ds"] <= end)]
+    if len(used) != points:
+        return CandidatesView([], f"The warehouse changed since the run ({len(used)} periods between {start:%Y-%m-%d} and "
+                              f"{end:%Y-%m-%d} now, {points} then): the other candidates' scores cannot be repeated. "
+                              "Run `grace analyse` again.")
+    params = forecast_params(json.loads(row["parameters"] or "{}"), choice.grain, points)
+    if params.horizon == 0:
+        return CandidatesView([], "The series was too short for a backtested forecast.")
+    from analytics.results import jsonable
+
+    result = _backtests(str(reader.path), str(row["run_id"]), choice.series_id,
+                        tuple(used["ds"].dt.strftime("%Y-%m-%d")), tuple(float(v) for v in used["y"]),
+                        json.dumps(jsonable(params), sort_keys=True), bool(row["seasonal"]))
+    rows = [{"model": b.model, "label": model_label(b.model), "mase": _finite(b.mase), "mae": _finite(b.mae),
+             "rmse": _finite(b.rmse), "coverage": _finite(b.coverage), "folds": int(b.folds),
+             "horizon": int(b.horizon), "chosen": b.model == result.model} for b in result.candidates]
+    rows.sort(key=lambda r: (r["mase"] if r["mase"] is not None else math.inf, r["mae"] or math.inf))
+    stored_model, stored_mase = str(stored["model"].iloc[0]), stored["backtest_mase"].iloc[0]
+    same = result.model == stored_model and (
+        pd.isna(stored_mase) or math.isclose(float(result.backtest.mase), float(stored_mase), rel_tol=1e-6, abs_tol=1e-9))
+    first = rows[0] if rows else None
+    note = (f"Backtest: {first['folds']} rolling origin(s), each forecasting {first['horizon']} {choice.grain}(s) ahead "
+            f"from the data before it. Repeated from the run's parameters"
+            + (" — same choice and score as stored." if same else
+               f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed "
+               "since the run.")) if first else ""
+    return CandidatesView(rows, note)
+
+
+def _finite(value) -> Optional[float]:
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# --- backlog ---------------------------------------------------------------------------------
+
+
+BACKLOG_COLUMNS = ["date", "arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper", "p_growing"]
+
+
+class BacklogDefaults(NamedTuple):
+    """The slider's range and the run's default capacity (referrals triaged per day)."""
+
+    default: Optional[int]  # None: no stored projection at this grain
+    minimum: int
+    maximum: int
+    marks: dict
+    message: str
+
+
+def _stored_backlog(session, grain: str) -> pd.DataFrame:
+    try:
+        return session.run("analytics_backlog", run_id="", grain=grain)
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["series_id", "date", "capacity_per_day", "initial_backlog", "level",
+                                     "arrivals_source", "parameters"])
+
+
+def backlog_defaults(reader: WarehouseReader, state: ViewState, scoped: bool = False) -> BacklogDefaults:
+    """Slider range: 1 to about three times the larger of the default capacity and the forecast arrivals per day."""
+    if scoped:
+        return BacklogDefaults(None, 1, 10, {}, SCOPED_BACKLOG)
+    try:
+        with reader.session() as session:
+            stored = _stored_backlog(session, state.grain)
+    except WarehouseError as error:
+        return BacklogDefaults(None, 1, 10, {}, f"Warehouse unavailable: {error}")
+    if stored.empty:
+        return BacklogDefaults(None, 1, 10, {}, _no_backlog(state.grain))
+    default = float(stored["capacity_per_day"].iloc[0])
+    from analytics.capacity import days_in_period
+
+    days = days_in_period(pd.DatetimeIndex(pd.to_datetime(stored["date"])), GRAIN_FREQ[state.grain])
+    arrivals_per_day = float(np.nanmax(stored["arrivals"].to_numpy(dtype=float) / days))
+    maximum = max(10, int(math.ceil(3 * max(default, arrivals_per_day))))
+    value = max(1, int(round(default)))
+    marks = {1: "1", value: {"label": f"{value:,} (recent rate)"}, maximum: f"{maximum:,}"}
+    return BacklogDefaults(value, 1, maximum, marks, "")
+
+
+def _no_backlog(grain: str) -> str:
+    return (f"No backlog projection stored at the {grain} grain: `grace analyse` projects it from the "
+            f"EU-total referral forecast (run it with `--metrics referrals --grain {grain}`).")
+
+
+def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """Backlog projection at the view's capacity (`state.capacity`, else the run's default)."""
+    from analytics.capacity import project_backlog
+
+    with reader.session() as session:
+        stored = _stored_backlog(session, state.grain)
+        arrivals = (session.run("analytics_forecast", run_id="", series_id=str(stored["series_id"].iloc[0]))
+                    if not stored.empty else None)
+    if stored.empty or arrivals is None or arrivals.empty:
+        frame = pd.DataFrame(columns=BACKLOG_COLUMNS)
+        frame.attrs.update(stored=stored, capacity=None, default=None)
+        return ChartData(frame=frame, subtitle="", note=_no_backlog(state.grain))
+    first = stored.iloc[0]
+    default, level = float(first["capacity_per_day"]), float(first["level"])
+    capacity = float(state.capacity) if state.capacity else default
+    reconciled = str(first["arrivals_source"]).startswith("reconciled") and arrivals["reconciled_yhat"].notna().all()
+    columns = (("reconciled_yhat", "reconciled_lower", "reconciled_upper") if reconciled
+               else ("yhat", "yhat_lower", "yhat_upper"))
+    forecast = pd.DataFrame({"date": pd.to_datetime(arrivals["date"]),
+                             **{name: arrivals[column].clip(lower=0).to_numpy(dtype=float)
+                                for name, column in zip(("yhat", "yhat_lower", "yhat_upper"), columns)}})
+    setup = json.loads(first["parameters"] or "{}")
+    frame = project_backlog(forecast, GRAIN_FREQ[state.grain], capacity, float(first["initial_backlog"]), level=level,
+                            paths=int(setup.get("paths", 2000)), seed=int(setup.get("seed", 0)))
+    frame.attrs.update(stored=stored, capacity=capacity, default=default, level=level,
+                       initial=float(first["initial_backlog"]))
+    return ChartData(frame=frame, count_columns=("arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper"),
+                     cell_columns=("date",), subtitle=backlog_subtitle(state.grain, capacity, default, level),
+                     note=backlog_note(first, setup))
+
+
+def backlog_subtitle(grain: str, capacity: float, default: float, level: float) -> str:
+    which = "the recent triage rate" if math.isclose(capacity, default) else f"recent rate {default:,.1f}"
+    return (f"EU-total referrals per {grain} · capacity {capacity:,.1f} referrals triaged per day ({which}) · "
+            f"median and {level:.0%} interval")
+
+
+def backlog_note(first, setup: dict) -> str:
+    window = ""
+    if setup.get("window_start") and setup.get("window_end"):
+        window = f" over {setup['window_start']} to {setup['window_end']}"
+    return (f"Arrivals: {first['arrivals_source']}. Default capacity: {setup.get('capacity_source', 'recent triage rate')}"
+            f"{window}. Start: {float(first['initial_backlog']):,.0f} open referrals ({setup.get('initial_backlog', '')}). "
+            f"{int(setup.get('paths', 2000)):,} simulated paths (seed {setup.get('seed', 0)}); periods are drawn "
+            "independently, which understates the spread when errors persist.")
+
+
+def backlog_figure_for(data: ChartData, state: ViewState) -> go.Figure:
+    title = "Referral backlog"
+    if data.frame.empty:
+        return empty_figure(data.note or "No backlog projection stored.", title)
+    return backlog_figure(data.frame, title=title, level=float(data.frame.attrs.get("level", 0.8)))
+
+
+BACKLOG_CHART = register_chart(Chart(
+    chart_id="forecasts-backlog", page=PAGE_PATH, title="Backlog projection against analyst capacity", source=SOURCE,
+    data=backlog_data, figure=backlog_figure_for))
+
+
+class BacklogView(NamedTuple):
+    figure: go.Figure
+    subtitle: str
+    note: str
+    summary: str  # the end state in words
+
+
+def draw_backlog(reader: WarehouseReader, state: ViewState, scoped: bool = False) -> BacklogView:
+    """The backlog card for a view (a message instead of a chart when nothing can be shown)."""
+    title = "Referral backlog"
+    if scoped:
+        return BacklogView(empty_figure(SCOPED_BACKLOG, title), "", "", SCOPED_BACKLOG)
+    try:
+        data = backlog_data(reader, state)
+    except WarehouseError as error:
+        message = f"Warehouse unavailable: {error}"
+        return BacklogView(empty_figure(message, title), "", "", message)
+    if data.frame.empty:
+        return BacklogView(empty_figure("No backlog projection stored.", title), "", data.note, data.note)
+    return BacklogView(backlog_figure_for(data, state), data.subtitle, data.note, backlog_summary(data.frame, state.grain))
+
+
+def backlog_summary(frame: pd.DataFrame, grain: str) -> str:
+    """'By Dec 2025 the backlog reaches 1,234 (80 % interval 900 to 1,600); it grows with probability 72 %.'"""
+    last = frame.iloc[-1]
+    start = float(frame.attrs.get("initial", 0.0))
+    capacity = float(frame.attrs.get("capacity") or 0.0)
+    days = float(frame["capacity"].sum() / capacity) if capacity > 0 else float("nan")
+    arrivals_per_day = float(frame["arrivals"].sum() / days) if days > 0 else float("nan")
+    level = float(frame.attrs.get("level", 0.8))
+    when = pd.Timestamp(last["date"]).strftime("%b %Y" if grain in ("month", "quarter", "year") else "%d %b %Y")
+    text = (f"By {when} the backlog is projected at {last['backlog']:,.0f} referrals ({level:.0%} interval "
+            f"{last['backlog_lower']:,.0f} to {last['backlog_upper']:,.0f}), from {start:,.0f} now; "
+            f"probability that it ends higher than now: {float(last['p_growing']):.0%}.")
+    if math.isfinite(arrivals_per_day):
+        text += f" Forecast arrivals average {arrivals_per_day:,.1f} a day against a capacity of {capacity:,.1f}."
+    return text
+
+
+def capacity_for_state(value, default: Optional[int]) -> Optional[int]:
+    """The slider value as `ViewState.capacity`: None (the default, kept out of the URL) or a positive int."""
+    if value in (None, "") or (default is not None and int(value) == int(default)):
+        return None
+    return max(1, int(value))
+
+
+__all__ = ["FORECAST_CHART", "BACKLOG_CHART", "MODEL_LABELS", "series_choice", "options", "draw_forecast",
+           "candidate_scores", "backlog_defaults", "draw_backlog", "capacity_for_state"]

@@ -1,0 +1,203 @@
+"""Rebuild a registered chart for a view, apply the small-cell rule, mark it and serialise it.
+
+The same two steps the page runs (`chart.data`, `chart.figure`, see `dashboards/charts.py`) with
+`grace.disclosure.suppress` in between, so an export is what the page shows minus the small
+cells: suppressed counts are gaps in the figure and the marker in the CSV. A briefing pack is
+every chart of one page in every format, plus a manifest, as one ZIP.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+import plotly.graph_objects as go
+
+from dashboards.charts import Chart, ChartData, all_charts, charts_for_page
+from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
+from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
+from dashboards.queries import WarehouseReader
+from dashboards.state import ViewState
+from grace.disclosure import Suppression, min_cell, no_counts, suppress
+
+CONTENT_TYPES = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "zip": "application/zip",
+}
+EXPORT_FORMATS = (*FORMATS, "csv")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class UnknownPageError(KeyError):
+    """No registered chart belongs to that page."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One file to send: its name, content type and bytes."""
+
+    filename: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class PreparedChart:
+    """A chart rebuilt for a view with the small-cell rule applied, ready to serialise."""
+
+    chart: Chart
+    data: ChartData  # suppressed
+    suppression: Suppression
+    marking: Marking
+    state: ViewState
+
+    def figure(self) -> go.Figure:
+        """The chart's figure built from the suppressed data, with the marking drawn in (images only)."""
+        return marked_figure(self.chart.figure(self.data, self.state), self.marking)
+
+
+def page_slug(page_path: str) -> str:
+    """'/' → 'overview', '/trends' → 'trends': the name a page's briefing pack is requested by."""
+    return page_path.strip("/").replace("/", "-") or "overview"
+
+
+def page_of_slug(slug: str) -> str:
+    """The page path whose charts form the pack `slug`."""
+    for chart in all_charts():
+        if page_slug(chart.page) == slug:
+            return chart.page
+    raise UnknownPageError(slug)
+
+
+def freshness(reader: WarehouseReader) -> str:
+    """The data-freshness line the pages show (named query `data_freshness`)."""
+    from dashboards.callbacks.overview import freshness_text
+
+    return freshness_text(reader.run("data_freshness"))
+
+
+def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | None = None,
+            fresh: str | None = None, now: datetime | None = None) -> PreparedChart:
+    """Data → small-cell rule → figure → marking, for one chart and one view."""
+    k = min_cell(k)
+    raw = chart.data(reader, state)
+    # A chart declaring no count columns (ETL timings, ratios of batches) has nothing to protect.
+    suppression = (suppress(raw.frame, raw.count_columns, raw.cell_columns, k=k) if raw.count_columns
+                   else no_counts(raw.frame, k))
+    data = replace(raw, frame=suppression.frame)
+    marking = Marking(
+        title=chart.title,
+        subtitle=raw.subtitle,
+        source=chart.source,
+        filters=state.filters_text(),
+        freshness=fresh if fresh is not None else freshness(reader),
+        rule=suppression.note,
+        note=raw.note,
+        generated_at=_stamp(now),
+    )
+    return PreparedChart(chart, data, suppression, marking, state)
+
+
+def serialise(prepared: PreparedChart, fmt: str, state: ViewState,
+              service: ExportRenderer | None = None, figure: go.Figure | None = None) -> ExportFile:
+    """One format of a prepared chart (`figure`: its marked figure, when already built)."""
+    if fmt == "csv":
+        body = csv_bytes(prepared.suppression.csv_frame(), prepared.marking)
+    elif fmt in FORMATS:
+        figure = figure or prepared.figure()
+        body = (service or renderer()).render(figure, fmt, width=figure.layout.width, height=figure.layout.height)
+    else:
+        raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    return ExportFile(export_filename(prepared.chart.chart_id, state, fmt, prepared.marking.generated_at),
+                      CONTENT_TYPES[fmt], body)
+
+
+def export_chart(chart: Chart, reader: WarehouseReader, state: ViewState, fmt: str, k: int | None = None,
+                 service: ExportRenderer | None = None) -> ExportFile:
+    """One chart of one view in one format (png, svg, pdf or csv), small cells suppressed."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    return serialise(prepare(chart, reader, state, k), fmt, state, service)
+
+
+def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: int | None = None,
+                  service: ExportRenderer | None = None) -> ExportFile:
+    """Every chart of a page in PNG, SVG, PDF and CSV, with README.txt and manifest.json, as a ZIP."""
+    charts = charts_for_page(page_path)
+    if not charts:
+        raise UnknownPageError(page_path)
+    k = min_cell(k)
+    now = datetime.now(timezone.utc)
+    fresh = freshness(reader)
+    slug = page_slug(page_path)
+    buffer = io.BytesIO()
+    entries = []
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for chart in charts:
+            prepared = prepare(chart, reader, state, k, fresh=fresh, now=now)
+            files = []
+            figure = prepared.figure()  # built once for the three image formats
+            for fmt in EXPORT_FORMATS:
+                exported = serialise(prepared, fmt, state, service, figure=figure)
+                archive.writestr(exported.filename, exported.body)
+                files.append(exported.filename)
+            entries.append({
+                "chart_id": chart.chart_id, "title": chart.title, "subtitle": prepared.marking.subtitle,
+                "source": chart.source, "files": files,
+                "cells": len(prepared.suppression.frame),
+                "suppressed_cells": int(prepared.suppression.suppressed.sum()),
+            })
+        manifest = {
+            "classification": CLASSIFICATION, "page": page_path, "query": state.to_query(),
+            "filters": state.filters_text(), "data_freshness": fresh, "k": k, "generated_at": _stamp(now),
+            "charts": entries,
+        }
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        archive.writestr("README.txt", _readme(manifest))
+    filename = f"grace-briefing-{slug}_{_stamp(now)[:10]}.zip"
+    return ExportFile(_safe(filename), CONTENT_TYPES["zip"], buffer.getvalue())
+
+
+def export_filename(chart_id: str, state: ViewState, fmt: str, generated_at: str) -> str:
+    """'overview-monthly-referrals_DEU-FRA_2024-01-01-to-latest_2026-11-25.png' — only safe characters."""
+    parts = [chart_id]
+    if state.country:
+        parts.append("-".join(state.country[:4]) + ("-etc" if len(state.country) > 4 else ""))
+    if state.start or state.end:
+        parts.append(f"{state.start or 'first'}-to-{state.end or 'latest'}")
+    parts.append(generated_at[:10])
+    return _safe("_".join(parts) + f".{fmt}")
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("-", name).strip("-.")[:180] or "export"
+
+
+def _stamp(now: datetime | None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _readme(manifest: dict) -> str:
+    lines = [
+        manifest["classification"],
+        "",
+        f"GRACE Trends briefing pack — page {manifest['page']}",
+        f"Filters: {manifest['filters']}",
+        f"Data: {manifest['data_freshness']}",
+        f"Small-cell rule: counts from 1 to {manifest['k'] - 1} are suppressed (k={manifest['k']}), with "
+        "complementary suppression so totals cannot reveal them; suppressed cells are gaps in the "
+        "images and 'suppressed' in the CSV files. Zero counts are shown.",
+        f"Generated: {manifest['generated_at']}",
+        "",
+        "Charts (PNG, SVG, PDF and CSV each):",
+    ]
+    lines += [f"- {entry['title']} ({entry['chart_id']}): {entry['suppressed_cells']} of {entry['cells']} "
+              "cells suppressed" for entry in manifest["charts"]]
+    return "\n".join(lines) + "\n"

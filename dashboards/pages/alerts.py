@@ -1,0 +1,170 @@
+"""Alerts (`/alerts`): the latest run's anomalies, change points and emerging / vanishing entities, and
+its ranked narrative findings, in sortable, filterable tables; clicking a row draws that series with
+the alert ringed, and links to it in the Trend explorer.
+
+Filters: the global country / platform / period, the alert kinds, the metrics, and the order
+(importance, date, magnitude) — all in the URL (`?kind=anomaly&metrics=files&sort=date`), with the
+selected row (`series`, `at`). Logic: `dashboards.callbacks.alerts`; the callbacks here only adapt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dash_table, dcc, html
+
+from analytics.warehouse_series import METRICS
+from dashboards import ids
+from dashboards.app_factory import reader_of
+from dashboards.callbacks import alerts as logic
+from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
+from dashboards.state import ViewState, ViewStateError
+from dashboards.wiring import chart_outputs, filter_inputs, register_filter_bar, scope_state, state_from_filters
+
+PAGE = "alerts"
+dash.register_page(__name__, path=logic.PAGE_PATH, name="Alerts", title="Alerts · GRACE Trends", order=3)
+register_filter_bar(PAGE)
+
+SORT_LABELS = {"importance": "Importance", "date": "Newest first", "magnitude": "Largest change"}
+NUMERIC = ("before", "after", "relative", "strength", "importance", "rank", "score")
+ALERT_COLUMNS = [("kind", "Kind"), ("period", "Period"), ("metric", "Metric"), ("series", "Series"),
+                 ("direction", "Direction"), ("before", "Before / expected"), ("after", "After / observed"),
+                 ("relative", "Change"), ("strength", "Strength"), ("importance", "Importance"),
+                 ("headline", "Finding"), ("open", "Chart")]
+FINDING_COLUMNS = [("rank", "#"), ("kind", "Kind"), ("headline", "Finding"), ("metric", "Metric"),
+                   ("series", "Series"), ("period", "Period"), ("score", "Score"), ("open", "Chart")]
+
+
+def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> dash_table.DataTable:
+    """A sortable, filterable, paged table; rows carry an `id` so a click names the row."""
+    specs = []
+    for key, name in columns:
+        spec = {"id": key, "name": name, "type": "numeric" if key in NUMERIC else "text"}
+        if key == "relative":
+            spec["format"] = {"specifier": "+.0%"}
+        elif key in ("before", "after", "strength", "importance", "score"):
+            spec["format"] = {"specifier": ",.3~f"}
+        if key == "open":
+            spec["presentation"] = "markdown"
+        specs.append(spec)
+    return dash_table.DataTable(
+        id=table_id, data=[], columns=specs, page_size=page_size, sort_action="native", filter_action="native",
+        style_table={"overflowX": "auto"}, markdown_options={"link_target": "_self"},
+        style_cell={"fontFamily": "inherit", "fontSize": "0.85rem", "padding": "4px 8px", "textAlign": "left",
+                    "whiteSpace": "normal", "height": "auto", "maxWidth": "30rem", "cursor": "pointer"},
+        style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
+        style_data_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in NUMERIC] + [
+            {"if": {"state": "active"}, "backgroundColor": "#E6F1F8", "border": "1px solid #0072B2"}],
+    )
+
+
+def layout(**kwargs) -> html.Div:
+    """Page layout from the URL's query string (no I/O)."""
+    try:
+        view = logic.AlertsView.from_query(kwargs)
+    except ViewStateError as error:
+        return invalid_view(logic.PAGE_PATH, error)
+    extra = [
+        filter_field("Kinds", dcc.Checklist(
+            id=ids.ALERTS_KIND, value=list(view.kinds), inline=True, className="filter__control",
+            inputClassName="me-1", labelClassName="me-3",
+            options=[{"label": logic.KIND_LABELS[k], "value": k} for k in logic.KINDS]),
+            help_text="None ticked: every kind."),
+        filter_field("Metrics", dcc.Dropdown(
+            id=ids.ALERTS_METRICS, value=list(view.metrics), multi=True, placeholder="All metrics",
+            className="filter__control",
+            options=[{"label": logic.metric_label(m), "value": m} for m in sorted(METRICS)])),
+        filter_field("Order", dbc.RadioItems(
+            id=ids.ALERTS_SORT, value=view.sort, inline=True,
+            options=[{"label": SORT_LABELS[s], "value": s} for s in logic.SORTS])),
+    ]
+    return html.Div(
+        [
+            page_header(PAGE, "Alerts",
+                        "Anomalies, change points and emerging or vanishing countries and platforms of the latest "
+                        "analysis, and its ranked findings. Click a row to see it on its series."),
+            filter_bar(PAGE, view.state, extra=extra),
+            dcc.Store(id=ids.ALERTS_STATE, data=view.to_query()),
+            status_area(ids.ALERTS_STATUS),
+            html.P("", id=ids.ALERTS_RUN, className="chart-card__note"),
+            section_card("Alerts", html.Div([
+                html.P("", id=ids.ALERTS_COUNT, className="chart-card__note", role="status"),
+                _table(ids.ALERTS_TABLE, ALERT_COLUMNS, page_size=15)]),
+                subtitle="Change: after ÷ before − 1. Strength: robust z (anomaly), confidence (change point) or "
+                         "recent share of the split (emerging / vanishing). Type in the header row to filter a column."),
+            chart_card(logic.ALERT_CHART, height=400, controls=html.A(
+                "Open in the Trend explorer", id=ids.ALERTS_OPEN, href="/trends", className="btn btn-outline-primary btn-sm")),
+            section_card("Ranked findings", _table(ids.ALERTS_FINDINGS_TABLE, FINDING_COLUMNS, page_size=10),
+                         subtitle="Every finding of the run in plain words, most important first "
+                                  "(score = kind × grain × magnitude × confidence × reach)."),
+        ],
+        id=ids.ALERTS_PAGE,
+        className="alerts",
+    )
+
+
+def _reader():
+    return reader_of(dash.get_app())
+
+
+def _view(query) -> logic.AlertsView:
+    view = logic.AlertsView.from_query(query or "")
+    return replace(view, state=scope_state(view.state))
+
+
+@callback(
+    Output(ids.ALERTS_STATE, "data"),
+    Output(ids.URL_SYNC, "search", allow_duplicate=True),
+    *filter_inputs(PAGE),
+    Input(ids.ALERTS_KIND, "value"),
+    Input(ids.ALERTS_METRICS, "value"),
+    Input(ids.ALERTS_SORT, "value"),
+    Input(ids.ALERTS_TABLE, "active_cell"),
+    Input(ids.ALERTS_FINDINGS_TABLE, "active_cell"),
+    State(ids.ALERTS_STATE, "data"),
+    prevent_initial_call=True,
+)
+def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_cell, finding_cell, query):
+    """Filters, choices and the clicked row into the page's state and the address bar."""
+    try:
+        view = logic.AlertsView.from_query(query or "")
+        view = view.with_changes(state=state_from_filters(view.state, countries, platforms, start, end),
+                                 kinds=kinds or [], metrics=metrics or [], sort=sort or "importance")
+        trigger = dash.ctx.triggered_id
+        cell = alert_cell if trigger == ids.ALERTS_TABLE else finding_cell if trigger == ids.ALERTS_FINDINGS_TABLE else None
+        view = logic.select(view, (cell or {}).get("row_id"))
+        view = logic.AlertsView.from_query(view.to_query())  # one validation path for links and controls
+    except ViewStateError:
+        return dash.no_update, dash.no_update
+    if view.to_query() == (query or ""):
+        # Unchanged (e.g. a table reporting its cell on mount): still set the store, because Dash holds
+        # the drawing callbacks back until this callback has answered, and a no_update would skip them.
+        return view.to_query(), dash.no_update
+    return view.to_query(), view.to_query()
+
+
+@callback(
+    Output(ids.ALERTS_TABLE, "data"),
+    Output(ids.ALERTS_FINDINGS_TABLE, "data"),
+    Output(ids.ALERTS_COUNT, "children"),
+    Output(ids.ALERTS_STATUS, "children"),
+    Output(ids.ALERTS_RUN, "children"),
+    Input(ids.ALERTS_STATE, "data"),
+)
+def _draw_tables(query):
+    found = logic.tables(_reader(), _view(query))
+    status = dbc.Alert(found.status, color="info", className="grace-alert mb-3") if found.status else None
+    return found.alerts, found.findings, found.count, status, found.run
+
+
+@callback(
+    *chart_outputs(logic.ALERT_CHART),
+    Output(ids.ALERTS_OPEN, "href"),
+    Output(ids.ALERTS_OPEN, "style"),
+    Input(ids.ALERTS_STATE, "data"),
+)
+def _draw_series(query):
+    view = logic.draw_series(_reader(), _view(query))
+    return view.figure, view.subtitle, view.note, view.link or "/trends", {} if view.link else {"display": "none"}

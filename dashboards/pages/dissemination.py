@@ -1,0 +1,120 @@
+"""Dissemination (`/dissemination`): platform mix, a map of Europe, platform x country, cross-border spread.
+
+Filters (country, platform, period) and the grain live in the URL. Clicking a country on the map
+toggles it in the country filter, clicking a matrix cell filters by its platform and country,
+clicking a platform in the mix filters by that platform — the filter bar's state sync then
+updates the URL and every chart. Logic: `dashboards.callbacks.dissemination`; the callbacks here
+only adapt. The map's shapes come from `dashboards/assets/topojson/` (no internet).
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.development.base_component import Component
+
+from dashboards import ids
+from dashboards.app_factory import reader_of
+from dashboards.callbacks import dissemination as logic
+from dashboards.components import GRAPH_CONFIG, chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.state import ViewState, ViewStateError
+from dashboards.wiring import chart_outputs, register_filter_bar, register_state_sync, scope_state
+
+PAGE = "dissemination"
+dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Dissemination · GRACE Trends", order=4)
+register_filter_bar(PAGE)
+register_state_sync(PAGE, ids.DISSEMINATION_STATE, {"grain": (ids.DISSEMINATION_GRAIN, "value")})
+
+GRAIN_LABELS = {"week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+CLICKABLE = {logic.MAP_CHART.chart_id: "map", logic.MATRIX_CHART.chart_id: "matrix", logic.MIX_CHART.chart_id: "mix"}
+
+
+def _with_graph_config(component, graph_id: str, config: dict):
+    """Set the config of the dcc.Graph `graph_id` inside a chart card (chart_card has no config argument)."""
+    if isinstance(component, dcc.Graph) and component.id == graph_id:
+        component.config = config
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if isinstance(child, Component):
+            _with_graph_config(child, graph_id, config)
+    return component
+
+
+def map_card() -> dbc.Card:
+    """The map's chart card; its graph loads the country shapes from this app's assets."""
+    config = {**GRAPH_CONFIG, "topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False}
+    return _with_graph_config(chart_card(logic.MAP_CHART, height=520), ids.chart_graph(logic.MAP_CHART.chart_id),
+                              config)
+
+
+def layout(**kwargs) -> html.Div:
+    """Page layout from the URL's query string (no I/O)."""
+    try:
+        state = ViewState.from_query(kwargs)
+        logic.grain_of(state)
+    except ViewStateError as error:
+        return invalid_view(logic.PAGE, error)
+    grain = filter_field("Grain", dbc.RadioItems(
+        id=ids.DISSEMINATION_GRAIN, value=state.grain, inline=True,
+        options=[{"label": GRAIN_LABELS[g], "value": g} for g in logic.GRAINS]))
+    return html.Div(
+        [
+            page_header(PAGE, "Dissemination",
+                        "Where referrals come from and how media clusters spread across borders. "
+                        "Click a country, a cell or a platform to filter."),
+            filter_bar(PAGE, state, extra=[grain]),
+            dcc.Store(id=ids.DISSEMINATION_STATE, data=state.to_query()),
+            html.P(logic.scope_text(state), id=ids.DISSEMINATION_SCOPE, className="scope", **{"aria-live": "polite"}),
+            html.Div(id=ids.DISSEMINATION_STATUS, className="status-area", role="status"),
+            dbc.Row([dbc.Col(map_card(), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)],
+                    className="g-3"),
+            chart_card(logic.MATRIX_CHART, height=460),
+            chart_card(logic.SPREAD_CHART, height=400),
+            dbc.Row([dbc.Col(chart_card(logic.REACH_COUNTRIES_CHART, height=340), lg=6),
+                     dbc.Col(chart_card(logic.REACH_DAYS_CHART, height=340), lg=6)], className="g-3"),
+        ],
+        id=ids.DISSEMINATION_PAGE,
+        className="dissemination",
+    )
+
+
+def _state(query) -> ViewState:
+    return scope_state(ViewState.from_query(query or ""))
+
+
+def _register_draw(chart) -> None:
+    @callback(*chart_outputs(chart), Input(ids.DISSEMINATION_STATE, "data"))
+    def _draw(query):
+        return tuple(logic.draw_chart(chart, reader_of(dash.get_app()), _state(query)))
+
+
+for _chart in logic.CHARTS:
+    _register_draw(_chart)
+
+
+@callback(
+    Output(ids.DISSEMINATION_SCOPE, "children"),
+    Output(ids.DISSEMINATION_STATUS, "children"),
+    Input(ids.DISSEMINATION_STATE, "data"),
+)
+def _texts(query):
+    return tuple(logic.page_texts(_state(query)))
+
+
+@callback(
+    Output(ids.filter_control(PAGE, "country"), "value"),
+    Output(ids.filter_control(PAGE, "platform"), "value"),
+    Input(ids.chart_graph(logic.MAP_CHART.chart_id), "clickData"),
+    Input(ids.chart_graph(logic.MATRIX_CHART.chart_id), "clickData"),
+    Input(ids.chart_graph(logic.MIX_CHART.chart_id), "clickData"),
+    State(ids.filter_control(PAGE, "country"), "value"),
+    State(ids.filter_control(PAGE, "platform"), "value"),
+    prevent_initial_call=True,
+)
+def _cross_filter(map_click, matrix_click, mix_click, countries, platforms):
+    trigger = CLICKABLE.get(str(ctx.triggered_id or "").removesuffix("-graph"))
+    new_countries, new_platforms = logic.cross_filter(trigger, map_click, matrix_click, mix_click, countries, platforms)
+    return (new_countries if new_countries != sorted(set(countries or [])) else dash.no_update,
+            new_platforms if new_platforms != sorted(set(platforms or [])) else dash.no_update)

@@ -1,0 +1,287 @@
+"""Callback plumbing shared by every page: navigation links, filter bars, KPI and chart outputs.
+
+Pages stay thin: their `@callback`s adapt component values to the plain functions in
+`dashboards/callbacks/<page>.py`; this module holds the repetitive parts so every page behaves
+the same way.
+
+- `register_shell_callbacks(app)`: navbar links keep the current global filters
+  (`ViewState.global_part()`) in their hrefs and mark the active page (called by `create_app`).
+- `register_filter_bar(page)`: fills a `components.filter_bar(page, …)` with the warehouse's
+  countries and platforms and the page header's freshness line.
+- `register_state_sync(page, store_id, controls)`: the page's controls -> its `ViewState` (as a
+  query string in a `dcc.Store`) and the address bar (`url-sync`), validated; the page's drawing
+  callbacks take the store as their one input.
+- `state_from_filters(...)`: the global part of a `ViewState` from filter-bar values.
+- `kpi_outputs` / `kpi_values`, `chart_outputs` / `chart_values`: matching output lists and
+  value tuples for `components.kpi_card` and `components.chart_card`.
+- `current_role()`, `scope_state(state)`: the security package's user and country scope, when
+  that package is installed (`dashboards.auth`); without it everyone sees everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional, Sequence
+
+import dash
+import plotly.graph_objects as go
+from dash import ALL, Input, Output, State
+
+from dashboards import ids
+from dashboards.components import format_change, format_count, freshness_id
+from dashboards.state import ViewState, ViewStateError
+
+
+# --- security hooks (optional until dashboards.auth provides them) ---------------------------
+
+
+def _auth(name: str):
+    """A function of `dashboards.auth` by name, or None while that package does not provide it."""
+    try:
+        import dashboards.auth as auth
+    except ImportError:
+        return None
+    return getattr(auth, name, None)
+
+
+def current_role() -> Optional[str]:
+    """The logged-in user's role, or None (nobody logged in, or no security package)."""
+    current_user = _auth("current_user")
+    if current_user is None:
+        return None
+    try:
+        user = current_user()
+    except RuntimeError:  # outside a request (e.g. layout validation at start-up)
+        return None
+    return getattr(user, "role", None) if user is not None else None
+
+
+def scope_state(state: ViewState) -> ViewState:
+    """`state` with the country filter forced to the user's scope (a scoped user sees only it)."""
+    scoped_countries = _auth("scoped_countries")
+    if scoped_countries is None:
+        return state
+    countries = scoped_countries(list(state.country))
+    return state.with_changes(country=list(countries or ()))
+
+
+# --- navigation ------------------------------------------------------------------------------
+
+
+def nav_targets(paths: Sequence[str], pathname: Optional[str], search: Optional[str]) -> tuple[list[str], list[bool]]:
+    """Hrefs (path + the global filters of the current URL) and active flags for navbar links.
+
+    An invalid query string carries no filters rather than breaking the navigation.
+    """
+    try:
+        query = ViewState.from_query(search or "").global_part().to_query()
+    except ViewStateError:
+        query = ""
+    current = pathname or "/"
+    active = [path == current or (path != "/" and current.startswith(path.rstrip("/") + "/")) for path in paths]
+    return [f"{path}{query}" for path in paths], active
+
+
+def register_shell_callbacks(app: dash.Dash) -> None:
+    """Navbar hrefs follow the URL's global filters; the collapsed navbar opens on small screens."""
+
+    @app.callback(
+        Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
+        Output({"type": ids.NAV_LINK, "path": ALL}, "active"),
+        Input(ids.URL, "pathname"),
+        Input(ids.URL_SYNC, "search"),
+        State({"type": ids.NAV_LINK, "path": ALL}, "id"),
+    )
+    def _nav_links(pathname, search, link_ids):
+        return nav_targets([link["path"] for link in link_ids], pathname, search)
+
+    @app.callback(
+        Output(f"{ids.NAVBAR}-collapse", "is_open"),
+        Input(f"{ids.NAVBAR}-toggler", "n_clicks"),
+        State(f"{ids.NAVBAR}-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
+    def _toggle(_clicks, is_open):
+        return not is_open
+
+
+# --- filter bar ------------------------------------------------------------------------------
+
+
+class FilterOptions(NamedTuple):
+    """Outputs of `filter_options`, in the order `register_filter_bar` declares them."""
+
+    country_options: list[dict]
+    platform_options: list[dict]
+    freshness: str
+
+
+def filter_options(reader) -> FilterOptions:
+    """Countries (by name) and platforms in the warehouse, and the data-freshness line.
+
+    A user scoped to countries is offered only those. The warehouse being unreadable gives
+    empty options and says so in the freshness line instead of raising.
+    """
+    from dashboards.callbacks.overview import freshness_text
+    from grace.errors import WarehouseError
+
+    try:
+        with reader.session() as session:
+            countries = session.run("filter_countries")
+            platforms = session.run("filter_platforms")
+            freshness = session.run("data_freshness")
+    except WarehouseError as error:
+        return FilterOptions([], [], f"Warehouse unavailable: {error}")
+    scoped = scope_state(ViewState()).country
+    if scoped:
+        countries = countries[countries["country_iso3"].isin(scoped)]
+    return FilterOptions(
+        country_options=[{"label": row.country_name, "value": row.country_iso3}
+                         for row in countries.itertuples(index=False)],
+        platform_options=[{"label": name, "value": name} for name in platforms["platform_name"]],
+        freshness=freshness_text(freshness),
+    )
+
+
+def register_filter_bar(page: str) -> None:
+    """Fill the filter bar of `page` (options) and its header's freshness line, once per load."""
+
+    @dash.callback(
+        Output(ids.filter_control(page, "country"), "options"),
+        Output(ids.filter_control(page, "platform"), "options"),
+        Output(freshness_id(page), "children"),
+        Input(ids.filter_control(page, "country"), "id"),
+    )
+    def _fill_filter_bar(_id):
+        from dashboards.app_factory import reader_of
+
+        return filter_options(reader_of(dash.get_app()))
+
+
+def filter_inputs(page: str, period: bool = True) -> list[Input]:
+    """The filter bar's inputs: country value, platform value[, period start_date, end_date]."""
+    inputs = [Input(ids.filter_control(page, "country"), "value"), Input(ids.filter_control(page, "platform"), "value")]
+    if period:
+        inputs += [Input(ids.filter_control(page, "period"), "start_date"),
+                   Input(ids.filter_control(page, "period"), "end_date")]
+    return inputs
+
+
+def _day(value: Optional[str]) -> Optional[str]:
+    """A date picker value (`2024-03-01` or `2024-03-01T00:00:00`) as an ISO date, or None."""
+    return str(value)[:10] if value else None
+
+
+def state_from_filters(base: ViewState, countries=None, platforms=None, start=None, end=None) -> ViewState:
+    """`base` with the filter-bar values applied (validated like a query string)."""
+    start, end = _day(start), _day(end)
+    if start and end and start > end:
+        start, end = end, start
+    return base.with_changes(country=countries or [], platform=platforms or [], start=start, end=end)
+
+
+BOOL_KEYS = ("log", "per_capita")
+MULTI_STATE_KEYS = ("country", "platform", "channel", "incident_type", "category", "annotation")
+
+
+def apply_controls(base: ViewState, values: dict[str, Any]) -> ViewState:
+    """`base` with control values applied by `ViewState` key, then validated as a query string.
+
+    Switches/checklists give booleans or lists for `log`/`per_capita`; empty strings and None
+    mean "default"; multi-valued keys take lists. Raises `ViewStateError` for invalid values.
+    """
+    changes: dict[str, Any] = {}
+    defaults = ViewState()
+    for key, value in values.items():
+        if key in BOOL_KEYS:
+            changes[key] = bool(value) if not isinstance(value, (list, tuple)) else bool(len(value))
+        elif key in MULTI_STATE_KEYS:
+            changes[key] = [value] if isinstance(value, str) else list(value or [])
+        elif value in (None, "", []):
+            changes[key] = getattr(defaults, key)
+        elif key == "capacity":
+            changes[key] = int(value)
+        else:
+            changes[key] = str(value)
+    state = base.with_changes(**changes)
+    return ViewState.from_query(state.to_query())  # one validation path for links and controls
+
+
+def register_state_sync(page: str, store_id: str, controls: dict[str, tuple[str, str]], period: bool = True) -> None:
+    """Controls -> `ViewState` query string in `store_id` and in the address bar.
+
+    `controls` maps a `ViewState` key to a (component id, property) of the page, e.g.
+    `{"metric": ("trends-metric", "value"), "log": ("trends-log", "value")}`; the filter bar's
+    country, platform and period are always included. Invalid values leave the state as it was.
+    The page initialises the store with `state.to_query()` in its layout, so the first drawing
+    happens without waiting for this callback (it does not run on load).
+    """
+    keys = list(controls)
+    inputs = filter_inputs(page, period) + [Input(component, prop) for component, prop in controls.values()]
+
+    @dash.callback(
+        Output(store_id, "data"),
+        Output(ids.URL_SYNC, "search", allow_duplicate=True),
+        *inputs,
+        State(store_id, "data"),
+        prevent_initial_call=True,
+    )
+    def _sync_state(*args):
+        *values, current = args
+        countries, platforms = values[0], values[1]
+        start, end = (values[2], values[3]) if period else (None, None)
+        own = dict(zip(keys, values[4 if period else 2:]))
+        try:
+            base = ViewState.from_query(current or "")
+            state = state_from_filters(base, countries, platforms, start, end) if period else \
+                base.with_changes(country=countries or [], platform=platforms or [])
+            state = apply_controls(state, own)
+        except (ViewStateError, ValueError):
+            return dash.no_update, dash.no_update
+        query = state.to_query()
+        return query, query
+
+
+# --- KPI cards and chart cards ---------------------------------------------------------------
+
+
+class KpiContent(NamedTuple):
+    """What one KPI card shows (see `kpi_values`)."""
+
+    value: str
+    change: str
+    change_class: str
+    sparkline: Any  # a plotly figure (or dict)
+    note: str
+
+
+def kpi_outputs(card_id: str) -> list[Output]:
+    """Outputs of one `components.kpi_card`, in the order of `KpiContent`."""
+    return [
+        Output(ids.kpi_value(card_id), "children"),
+        Output(ids.kpi_change(card_id), "children"),
+        Output(ids.kpi_change(card_id), "className"),
+        Output(ids.kpi_sparkline(card_id), "figure"),
+        Output(ids.kpi_note(card_id), "children"),
+    ]
+
+
+def kpi_values(current: float | None, previous: float | None, sparkline, note: str,
+               value_text: Optional[str] = None) -> KpiContent:
+    """A KPI card's content: formatted value, change badge (text and tone class), sparkline, note."""
+    text, tone = format_change(current, previous)
+    return KpiContent(value_text if value_text is not None else format_count(current), text,
+                      f"kpi-change kpi-change--{tone}", sparkline, note)
+
+
+def chart_outputs(chart) -> list[Output]:
+    """Outputs of a `components.chart_card`: figure, subtitle, note."""
+    return [
+        Output(ids.chart_graph(chart.chart_id), "figure"),
+        Output(ids.chart_subtitle(chart.chart_id), "children"),
+        Output(ids.chart_note(chart.chart_id), "children"),
+    ]
+
+
+def chart_values(data, figure: go.Figure) -> tuple[go.Figure, str, str]:
+    """Values for `chart_outputs` from a chart's `ChartData` and figure."""
+    return figure, data.subtitle, data.note

@@ -1,0 +1,37 @@
+-- Users and the append-only audit log of the dashboard (SQLite, $GRACE_HOME/auth/auth.sqlite).
+-- Idempotent: every statement can run on an existing store.
+
+CREATE TABLE IF NOT EXISTS auth_user (
+    name            TEXT PRIMARY KEY,
+    role            TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+    country_iso3    TEXT CHECK (country_iso3 IS NULL OR length(country_iso3) = 3),
+    password_hash   TEXT NOT NULL,
+    enabled         INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    session_version INTEGER NOT NULL DEFAULT 1,  -- bumped on password change / disable: ends old sessions
+    created_at      TEXT NOT NULL,               -- UTC, ISO 8601 with Z
+    updated_at      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,   -- UTC, ISO 8601 with microseconds and Z (sorts as time)
+    event     TEXT NOT NULL,
+    user_name TEXT,            -- the acting (or attempted) user; NULL when unknown
+    client    TEXT,            -- client address of the request; NULL for the command line
+    detail    TEXT NOT NULL,   -- canonical JSON object
+    prev_hash TEXT NOT NULL,   -- row_hash of the previous row (64 zeros for the first)
+    row_hash  TEXT NOT NULL    -- sha256(prev_hash || canonical JSON of this row's content)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS audit_log_event_user_at ON audit_log (event, user_name, at);
+CREATE INDEX IF NOT EXISTS audit_log_event_client_at ON audit_log (event, client, at);
+
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused');
+END;
+
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused');
+END;

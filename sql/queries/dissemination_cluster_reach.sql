@@ -1,0 +1,92 @@
+-- How far and how fast media clusters spread: two distributions over the clusters first seen in
+-- the selected countries and period (media_cluster.first_seen_country / first_seen_date).
+--   measure 'countries' : clusters by the number of countries they reached (1, 2, 3, 4, 5-9, 10-19, 20+)
+--   measure 'days'      : clusters seen in >= 2 countries, by days from the first sighting to the
+--                         first sighting in a second country (cluster_spread.reached_date)
+--                         (same day, 1-7, 8-30, 31-90, 91-365, > 365)
+-- Parameters: $countries VARCHAR[] (empty list = all), $start, $end VARCHAR ISO dates or NULL.
+-- Platforms do not apply (a cluster is content seen on many platforms).
+-- Every bucket is returned, with zero when empty, so the bars keep their places.
+-- Reads media_cluster and cluster_spread (one row per cluster): small on the demo, but one row per
+-- distinct file at production scale.
+WITH params AS (
+    SELECT
+        CAST($countries AS VARCHAR[]) AS countries,
+        CAST($start AS DATE) AS start_date,
+        CAST($end AS DATE) AS end_date
+),
+
+clusters AS (
+    SELECT m.cluster_id, m.first_seen_date, m.country_count
+    FROM media_cluster AS m
+    CROSS JOIN params AS p
+    WHERE (len(p.countries) = 0 OR list_contains(p.countries, m.first_seen_country))
+      AND (p.start_date IS NULL OR m.first_seen_date >= p.start_date)
+      AND (p.end_date IS NULL OR m.first_seen_date <= p.end_date)
+),
+
+buckets(measure, bucket_order, bucket) AS (
+    VALUES
+        ('countries', 1, '1'),
+        ('countries', 2, '2'),
+        ('countries', 3, '3'),
+        ('countries', 4, '4'),
+        ('countries', 5, '5–9'),
+        ('countries', 6, '10–19'),
+        ('countries', 7, '20+'),
+        ('days', 1, 'same day'),
+        ('days', 2, '1–7'),
+        ('days', 3, '8–30'),
+        ('days', 4, '31–90'),
+        ('days', 5, '91–365'),
+        ('days', 6, '> 365')
+),
+
+country_buckets AS (
+    SELECT
+        CASE
+            WHEN country_count <= 4 THEN country_count
+            WHEN country_count <= 9 THEN 5
+            WHEN country_count <= 19 THEN 6
+            ELSE 7
+        END AS bucket_order,
+        count(*) AS clusters
+    FROM clusters
+    GROUP BY 1
+),
+
+day_buckets AS (
+    SELECT
+        CASE
+            WHEN d.days <= 0 THEN 1
+            WHEN d.days <= 7 THEN 2
+            WHEN d.days <= 30 THEN 3
+            WHEN d.days <= 90 THEN 4
+            WHEN d.days <= 365 THEN 5
+            ELSE 6
+        END AS bucket_order,
+        count(*) AS clusters
+    FROM (
+        SELECT datediff('day', c.first_seen_date, s.reached_date) AS days
+        FROM cluster_spread AS s
+        JOIN clusters AS c ON c.cluster_id = s.cluster_id
+        WHERE c.country_count >= 2
+    ) AS d
+    GROUP BY 1
+),
+
+counted AS (
+    SELECT 'countries' AS measure, bucket_order, clusters FROM country_buckets
+    UNION ALL
+    SELECT 'days' AS measure, bucket_order, clusters FROM day_buckets
+),
+
+final AS (
+    SELECT b.measure, b.bucket_order, b.bucket, CAST(coalesce(c.clusters, 0) AS BIGINT) AS clusters
+    FROM buckets AS b
+    LEFT JOIN counted AS c ON c.measure = b.measure AND c.bucket_order = b.bucket_order
+)
+
+SELECT measure, bucket_order, bucket, clusters
+FROM final
+ORDER BY measure, bucket_order

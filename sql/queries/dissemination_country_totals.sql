@@ -1,0 +1,48 @@
+-- Referrals per country for the map: every country of dim_country (zero when nothing was
+-- reported), filtered by platform and period but not by the country selection, so the map keeps
+-- showing the whole of Europe (and every country stays clickable) while the page highlights the
+-- selected ones. $visible limits the countries returned at all (a user scoped to one country).
+-- Parameters: $platforms VARCHAR[] (empty list = no filter), $start, $end VARCHAR ISO dates or NULL,
+--             $visible VARCHAR[] (countries that may be shown; empty list = all).
+WITH params AS (
+    SELECT
+        CAST($platforms AS VARCHAR[]) AS platforms,
+        CAST($start AS DATE) AS start_date,
+        CAST($end AS DATE) AS end_date,
+        CAST($visible AS VARCHAR[]) AS visible
+),
+
+per_country AS (
+    SELECT r.country_iso3, sum(r.referrals) AS referrals, sum(r.files) AS files
+    FROM rollup_referral_daily AS r
+    CROSS JOIN params AS p
+    WHERE (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
+      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
+      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
+    GROUP BY r.country_iso3
+),
+
+countries AS (
+    SELECT country_iso3, country_name, is_eu27 FROM dim_country
+    UNION
+    SELECT t.country_iso3, t.country_iso3 AS country_name, false AS is_eu27
+    FROM per_country AS t
+    WHERE t.country_iso3 NOT IN (SELECT country_iso3 FROM dim_country)
+),
+
+final AS (
+    SELECT
+        c.country_iso3,
+        c.country_name,
+        c.is_eu27,
+        CAST(coalesce(t.referrals, 0) AS BIGINT) AS referrals,
+        CAST(coalesce(t.files, 0) AS BIGINT) AS files
+    FROM countries AS c
+    CROSS JOIN params AS p
+    LEFT JOIN per_country AS t ON t.country_iso3 = c.country_iso3
+    WHERE len(p.visible) = 0 OR list_contains(p.visible, c.country_iso3)
+)
+
+SELECT country_iso3, country_name, is_eu27, referrals, files
+FROM final
+ORDER BY country_name, country_iso3

@@ -1,0 +1,36 @@
+-- Platform x country matrix: referrals per platform and country in the selection.
+-- Parameters: $countries, $platforms VARCHAR[] (empty list = no filter), $start, $end VARCHAR ISO
+-- dates or NULL. Only pairs with referrals are returned; the figure fills the rest of the grid.
+WITH params AS (
+    SELECT
+        CAST($countries AS VARCHAR[]) AS countries,
+        CAST($platforms AS VARCHAR[]) AS platforms,
+        CAST($start AS DATE) AS start_date,
+        CAST($end AS DATE) AS end_date
+),
+
+selected AS (
+    SELECT r.platform_name, r.country_iso3, sum(r.referrals) AS referrals
+    FROM rollup_referral_daily AS r
+    CROSS JOIN params AS p
+    WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
+      AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
+      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
+      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
+    GROUP BY r.platform_name, r.country_iso3
+),
+
+final AS (
+    SELECT
+        s.platform_name,
+        s.country_iso3,
+        coalesce(c.country_name, s.country_iso3) AS country_name,
+        CAST(s.referrals AS BIGINT) AS referrals
+    FROM selected AS s
+    LEFT JOIN dim_country AS c ON c.country_iso3 = s.country_iso3
+    WHERE s.referrals > 0
+)
+
+SELECT platform_name, country_iso3, country_name, referrals
+FROM final
+ORDER BY platform_name, country_iso3

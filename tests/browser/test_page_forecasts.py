@@ -1,0 +1,101 @@
+"""Forecasts page in Chromium: the stored forecast with its interval and the candidates' backtest
+scores, the grain control redraws it, and the capacity slider re-projects the backlog into the URL."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+
+from dashboards import ids
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def ensure_analysed(home) -> None:
+    """Run `grace analyse` (referrals, monthly and weekly) on the session server's demo warehouse once.
+
+    The server opens the warehouse read-only per request only, so between tests the write succeeds;
+    a request that happens to hold it makes DuckDB refuse the lock, and the run is retried.
+    """
+    from etl.warehouse import connect
+
+    warehouse = home / "warehouse.duckdb"
+    con = connect(warehouse, read_only=True)
+    try:
+        done = con.execute("SELECT count(*) FROM analytics_run").fetchone()[0] > 0
+    finally:
+        con.close()
+    if done:
+        return
+    from conftest import server_env
+
+    command = [str(REPO_ROOT / ".venv" / "bin" / "grace"), "analyse", "--warehouse", str(warehouse),
+               "--metrics", "referrals", "--grain", "month,week", "--jobs", "1", "--quiet"]
+    for attempt in range(3):
+        done = subprocess.run(command, env=server_env(home), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            return
+        time.sleep(1 + attempt)
+    pytest.fail(f"grace analyse failed: {done.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def analysed_demo(demo_server):
+    """The session server's demo warehouse with a `grace analyse` run, made before any page is open."""
+    ensure_analysed(demo_server[2])
+    return demo_server
+
+
+def plotted(graph_id: str) -> str:
+    return f"""() => {{
+        const plot = document.querySelector('#{graph_id} .js-plotly-plot');
+        if (!plot || !plot.data || plot.data.length === 0) return null;
+        return JSON.stringify(plot.data.map(t => [t.name, Array.from(t.y || []).map(v => Math.round(v))]));
+    }}"""
+
+
+def test_the_forecast_its_scores_and_a_capacity_slider_that_reprojects_the_backlog(
+        analysed_demo, logged_in_page, browser_problems, artifacts_dir):
+    url = analysed_demo[0]
+    page = logged_in_page
+    problems = browser_problems(page)
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.goto(url + "forecasts")
+
+    page.wait_for_function(f"() => ({plotted(ids.FORECASTS_GRAPH)})() !== null")
+    monthly = page.evaluate(plotted(ids.FORECASTS_GRAPH))
+    names = [name for name, _ in json.loads(monthly)]
+    assert names[0] == "Observed" and any(name.startswith("Forecast (") for name in names)
+    assert "80% prediction interval" in names
+    page.wait_for_function(f"() => (document.getElementById('{ids.FORECASTS_WHY}')?.textContent ?? '').includes('was chosen')")
+    page.wait_for_selector(f"#{ids.FORECASTS_CANDIDATES} td")
+    assert page.locator(f"#{ids.FORECASTS_CANDIDATES} tbody tr").count() >= 3  # header + the candidates
+    assert "✓ chosen" in page.inner_text(f"#{ids.FORECASTS_CANDIDATES}")
+
+    # Grain: weekly forecasts replace the monthly ones; the URL says so.
+    page.get_by_label("Week").check()
+    page.wait_for_function(f"before => ({plotted(ids.FORECASTS_GRAPH)})() !== before", arg=monthly)
+    page.wait_for_url(re.compile(r"grain=week"))
+    page.get_by_label("Month").check()
+    page.wait_for_url(lambda address: "grain=week" not in address)
+
+    # Capacity: the slider's largest value drains the backlog faster than the recent rate.
+    page.wait_for_function(f"() => ({plotted(ids.FORECASTS_BACKLOG_GRAPH)})() !== null")
+    before = page.evaluate(plotted(ids.FORECASTS_BACKLOG_GRAPH))
+    handle = page.locator(f"#{ids.FORECASTS_CAPACITY} [role=slider]").first
+    handle.focus()
+    handle.press("End")
+    page.wait_for_url(re.compile(r"capacity=\d+"))
+    page.wait_for_function(f"before => ({plotted(ids.FORECASTS_BACKLOG_GRAPH)})() !== before", arg=before)
+    after = dict((name, y) for name, y in json.loads(page.evaluate(plotted(ids.FORECASTS_BACKLOG_GRAPH))))
+    first = dict((name, y) for name, y in json.loads(before))
+    assert after["Backlog (median)"][-1] <= first["Backlog (median)"][-1]
+    assert after["Capacity per period"][0] > first["Capacity per period"][0]
+    page.screenshot(path=str(artifacts_dir / "page-forecasts.png"), full_page=True)
+    assert problems == [], problems

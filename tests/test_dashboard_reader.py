@@ -1,0 +1,81 @@
+"""The dashboard's shared, idle-closing read-only connection and the writer's wait for the lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dashboards.queries import WarehouseReader, idle_seconds_setting
+from etl.warehouse import connect, ensure_schema
+from grace.errors import WarehouseError
+
+WRITER = """
+import sys, time
+from etl.warehouse import connect
+started = time.monotonic()
+con = connect(sys.argv[1])
+con.execute("CREATE TABLE IF NOT EXISTS writer_was_here (x INTEGER)")
+con.close()
+print(round(time.monotonic() - started, 2))
+"""
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    ensure_schema(con)
+    con.close()
+    return path
+
+
+def test_sessions_of_one_reader_share_one_connection_while_it_is_in_use(warehouse):
+    reader = WarehouseReader(warehouse, idle_seconds=60)
+    with reader.session() as first, reader.session() as second:
+        assert first.run("data_freshness").shape[0] == 1
+        assert second.run("data_freshness").shape[0] == 1
+    assert reader.is_open  # kept open for the next callback
+    reader.close()
+    assert not reader.is_open
+
+
+def test_the_connection_closes_after_the_idle_time_so_another_process_can_write(warehouse):
+    reader = WarehouseReader(warehouse, idle_seconds=0.3)
+    with reader.session() as session:
+        session.run("data_freshness")
+    deadline = time.monotonic() + 5
+    while reader.is_open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not reader.is_open
+    done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
+                          env={"GRACE_LOCK_WAIT_SECONDS": "0", "PATH": ""}, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_writer_waits_for_the_reader_to_release_the_file(warehouse):
+    reader = WarehouseReader(warehouse, idle_seconds=1.5)
+    with reader.session() as session:
+        session.run("data_freshness")
+    done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
+                          env={"GRACE_LOCK_WAIT_SECONDS": "30", "PATH": ""}, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) >= 0.5  # it had to wait for the idle close
+
+
+def test_a_writer_that_cannot_get_the_lock_in_time_fails_naming_the_file(warehouse):
+    reader = WarehouseReader(warehouse, idle_seconds=60)
+    with reader.session():
+        done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
+                              env={"GRACE_LOCK_WAIT_SECONDS": "0.5", "PATH": ""}, timeout=60)
+    reader.close()
+    assert done.returncode != 0
+    assert "cannot open warehouse" in done.stderr and str(warehouse) in done.stderr
+
+
+def test_a_bad_idle_setting_is_refused_with_its_name(monkeypatch):
+    monkeypatch.setenv("GRACE_READER_IDLE_SECONDS", "soon")
+    with pytest.raises(WarehouseError, match="GRACE_READER_IDLE_SECONDS"):
+        idle_seconds_setting()
