@@ -10,7 +10,7 @@ import pytest
 from dashboards import ids
 from test_page_forecasts import ensure_analysed, plotted
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
