@@ -12,6 +12,9 @@ Each entity's mean over the last `recent_periods` is compared with its mean over
   large volume is a drop, not a vanishing;
 - rising    — recent >= (1 + rise_fraction) x baseline with a material baseline, not emerging;
 - stable    — anything else.
+
+`min_level` is a monthly volume: it is scaled to the panel's period length (5 a month is about 1.15
+a week), so the same entity is "material" whether it is analysed by day, week, month or year.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from analytics.series import RegularPanel
 
 RECENT_PERIODS = {"D": 28, "W": 8, "M": 3, "Q": 2, "Y": 1}
 BASELINE_PERIODS = {"D": 91, "W": 26, "M": 12, "Q": 4, "Y": 2}
+PERIOD_MONTHS = {"D": 12 / 365.25, "W": 7 * 12 / 365.25, "M": 1.0, "Q": 3.0, "Y": 12.0}
+
+
+def level_per_period(freq: str, monthly_level: float) -> float:
+    """A monthly volume expressed per period of `freq`."""
+    return monthly_level * PERIOD_MONTHS[freq]
 
 
 def windows(freq: str, params: EmergingParams, n: int) -> tuple[int, int]:
@@ -43,24 +52,26 @@ def classify_entities(panel: RegularPanel, params: EmergingParams = EmergingPara
     baseline = values[n - recent_n - baseline_n: n - recent_n]
     recent_mean, baseline_mean = recent.mean(axis=0), baseline.mean(axis=0)
     recent_total, baseline_total = recent_mean.sum(), baseline_mean.sum()
+    min_level = level_per_period(panel.freq, params.min_level)
     out = []
     for j, entity in enumerate(wide.columns):
         r, b = float(recent_mean[j]), float(baseline_mean[j])
         base_share = b / baseline_total if baseline_total > 0 else None
         recent_share = r / recent_total if recent_total > 0 else None
-        status = _status(r, b, base_share, recent_share, recent[:, j], params)
+        status = _status(r, b, base_share, recent_share, recent[:, j], params, min_level)
         out.append(EntityStatus(entity=str(entity), status=status, baseline_mean=b, recent_mean=r,
                                 ratio=r / b if b > 0 else None, baseline_share=base_share, recent_share=recent_share))
     return out
 
 
-def _status(r: float, b: float, base_share, recent_share, recent_values: np.ndarray, p: EmergingParams) -> str:
+def _status(r: float, b: float, base_share, recent_share, recent_values: np.ndarray, p: EmergingParams,
+            min_level: float) -> str:
     low_base = base_share is None or base_share <= p.max_base_share
     threshold = p.growth_factor * b
     sustained = np.mean(recent_values > threshold) >= 0.5 if threshold > 0 else np.mean(recent_values > 0) >= 0.5
-    if r >= p.min_level and r >= threshold and low_base and sustained:
+    if r >= min_level and r >= threshold and low_base and sustained:
         return "emerging"
-    material = b >= p.min_level
+    material = b >= min_level
     near_zero = r <= p.near_zero_level or (recent_share is not None and recent_share <= p.near_zero_share)
     if material and r <= p.vanish_fraction * b and near_zero:
         return "vanishing"

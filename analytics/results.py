@@ -149,7 +149,7 @@ class EmergingParams(_Serialisable):
     baseline_periods: Optional[int] = None
     growth_factor: float = 3.0
     max_base_share: float = 0.05
-    min_level: float = 5.0
+    min_level: float = 5.0  # per month; scaled to the period length (analytics.emerging.level_per_period)
     vanish_fraction: float = 0.1
     near_zero_level: float = 1.0
     near_zero_share: float = 0.005

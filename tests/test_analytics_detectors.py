@@ -198,3 +198,14 @@ def test_vanishing_thresholds_are_parameters():
     strict = {s.entity: s.status for s in classify_entities(panel(columns), EmergingParams(near_zero_share=0.001,
                                                                                             near_zero_level=1.0))}
     assert default["a"] == "vanishing" and strict["a"] == "dropping"
+
+
+def test_the_material_level_is_monthly_so_a_weekly_panel_finds_the_same_newcomer():
+    weeks = 60
+    steady = np.full(weeks, 200.0)
+    newcomer = np.where(np.arange(weeks) < weeks - 8, 0.0, 2.0)  # ~8.7 a month: material, from nothing
+    weekly = {s.entity: s.status for s in classify_entities(panel({"Big": steady, "New": newcomer}, freq="W"))}
+    assert weekly["New"] == "emerging"
+    tiny = np.where(np.arange(weeks) < weeks - 8, 0.0, 0.5)  # ~2.2 a month: below the 5-a-month level
+    weekly = {s.entity: s.status for s in classify_entities(panel({"Big": steady, "New": tiny}, freq="W"))}
+    assert weekly["New"] == "stable"
