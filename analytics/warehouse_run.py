@@ -46,7 +46,8 @@ DEFAULT_GRAINS = ("month", "week")
 DEFAULT_SPLITS = (None, "country", "platform")
 HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
 NO_SPLIT = "none"
-TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast")
+TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
+          "analytics_forecast_candidate")
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,12 @@ def result_rows(run_id: str, job: SeriesJob, result: SeriesAnalysis) -> dict[str
                 **key, "date": p.date.date(), "yhat": p.yhat, "yhat_lower": p.yhat_lower, "yhat_upper": p.yhat_upper,
                 "level": f.level, "model": f.model, "backtest_mase": f.backtest.mase,
                 "backtest_coverage": f.backtest.coverage})
+        for b in f.candidates:
+            rows["analytics_forecast_candidate"].append({
+                **key, "model": b.model, "chosen": b.model == f.model, "folds": b.folds, "horizon": b.horizon,
+                "mase": b.mase, "mae": b.mae, "rmse": b.rmse, "coverage": b.coverage, "level": b.level})
     return rows
+
 
 
 def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS,

@@ -18,7 +18,8 @@ from etl.sources import discover_batches
 from etl.warehouse import connect, ensure_schema
 from grace.cli import cli
 
-RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast")
+RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
+                 "analytics_forecast_candidate")
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +149,20 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
         forecast = con.execute("SELECT count(*), count(DISTINCT model), min(date) FROM analytics_forecast "
                                "WHERE series_id = 'referrals|month|none|total'").fetchone()
         assert forecast == (12, 1, date(2025, 1, 1))
+        # every forecast series keeps its candidates, exactly one chosen, with the MASE the forecast stored
+        chosen = con.execute("""
+            SELECT c.series_id, count(*) FILTER (WHERE c.chosen), any_value(c.mase) FILTER (WHERE c.chosen),
+                   any_value(f.backtest_mase), count(*)
+            FROM analytics_forecast_candidate c
+            JOIN (SELECT DISTINCT series_id, backtest_mase FROM analytics_forecast) f USING (series_id)
+            GROUP BY c.series_id
+        """).fetchall()
+        forecast_series = con.execute("SELECT count(DISTINCT series_id) FROM analytics_forecast").fetchone()[0]
+        assert len(chosen) == forecast_series
+        for series_id, chosen_count, mase, stored, candidates in chosen:
+            assert chosen_count == 1, series_id
+            assert mase == stored or (mase != mase and stored != stored), series_id  # same value, NaN included
+        assert max(row[4] for row in chosen) >= 3  # baselines and ETS at least
         assert contract_findings(con) == []
     finally:
         con.close()

@@ -309,11 +309,9 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         return ChartData(frame=frame, subtitle="", note="")
     metric, grain, split_by, entity = parts
     filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
-    from etl.warehouse import connect
     from dashboards.queries import load_query
 
-    con = connect(reader.path, read_only=True)
-    try:
+    with reader.cursor() as con:
         frame = load_series(con, metric, grain, filters=filters)[["ds", "y"]]
         query = load_query("trends_series_events")
         try:
@@ -322,8 +320,6 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
             statuses = _statuses(con, metric, split_by, entity, state.series)
         except duckdb.CatalogException:
             events, statuses = pd.DataFrame(columns=EVENT_COLUMNS), pd.DataFrame()
-    finally:
-        con.close()
     frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
     unit = METRICS[metric].unit
     counts = ("y",) if unit in ("count", "stock", "distinct") else ()

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Iterator, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import duckdb
 import numpy as np
@@ -39,7 +38,6 @@ from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
 from dashboards.queries import WarehouseReader, load_query
 from dashboards.state import ViewState
-from etl.warehouse import connect
 from grace.errors import WarehouseError
 
 PAGE_PATH = "/forecasts"
@@ -166,14 +164,9 @@ class ForecastView(NamedTuple):
     run: str  # which run is shown
 
 
-@contextmanager
-def _connection(reader: WarehouseReader) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One read-only connection for a callback's named queries and rollup series."""
-    con = connect(reader.path, read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+def _connection(reader: WarehouseReader):
+    """A cursor on the reader's shared read-only connection, for named queries and rollup series."""
+    return reader.cursor()
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
@@ -377,7 +370,56 @@ def _backtests(path: str, run_id: str, series_id: str, ds: tuple, y: tuple, para
 
 
 def candidate_scores(reader: WarehouseReader, state: ViewState) -> CandidatesView:
-    """Every candidate model's backtest for the view's series, repeated as the run did it."""
+    """Every candidate model's backtest for the view's series: as the run stored them, or — for a run
+    made before candidates were stored — repeated as the run did it."""
+    try:
+        choice = series_choice(state)
+        with _connection(reader) as con:
+            stored_candidates = _query(con, "forecasts_candidates", run_id="", series_id=choice.series_id)
+    except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
+        stored_candidates = pd.DataFrame()
+    if not stored_candidates.empty:
+        return _stored_candidates_view(stored_candidates, choice)
+    return _repeated_candidates_view(reader, state)
+
+
+class _ScoredCandidate(NamedTuple):
+    """A repeated backtest with the chosen flag, shaped like a stored `analytics_forecast_candidate` row."""
+
+    model: str
+    folds: int
+    horizon: int
+    mase: Optional[float]
+    mae: float
+    rmse: float
+    coverage: float
+    chosen: bool
+
+
+def _candidate_rows(candidates) -> list[dict]:
+    """Table rows (CANDIDATE_COLUMNS) from backtests, best first."""
+    rows = [{"model": b.model, "label": model_label(b.model), "mase": _finite(b.mase), "mae": _finite(b.mae),
+             "rmse": _finite(b.rmse), "coverage": _finite(b.coverage), "folds": int(b.folds),
+             "horizon": int(b.horizon), "chosen": bool(b.chosen)} for b in candidates]
+    rows.sort(key=lambda r: (r["mase"] if r["mase"] is not None else math.inf, r["mae"] or math.inf))
+    return rows
+
+
+def _backtest_note(first: Optional[dict], grain: str, how: str) -> str:
+    if not first:
+        return ""
+    return (f"Backtest: {first['folds']} rolling origin(s), each forecasting {first['horizon']} {grain}(s) ahead "
+            f"from the data before it. {how}")
+
+
+def _stored_candidates_view(frame: pd.DataFrame, choice: SeriesChoice) -> CandidatesView:
+    rows = _candidate_rows(frame.itertuples(index=False))
+    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain,
+                                               "Scores as stored by the run."))
+
+
+def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> CandidatesView:
+    """Candidates' backtests repeated from the run's parameters (runs that stored no candidates)."""
     try:
         choice = series_choice(state)
         with _connection(reader) as con:
@@ -403,20 +445,15 @@ def candidate_scores(reader: WarehouseReader, state: ViewState) -> CandidatesVie
     result = _backtests(str(reader.path), str(row["run_id"]), choice.series_id,
                         tuple(used["ds"].dt.strftime("%Y-%m-%d")), tuple(float(v) for v in used["y"]),
                         json.dumps(jsonable(params), sort_keys=True), bool(row["seasonal"]))
-    rows = [{"model": b.model, "label": model_label(b.model), "mase": _finite(b.mase), "mae": _finite(b.mae),
-             "rmse": _finite(b.rmse), "coverage": _finite(b.coverage), "folds": int(b.folds),
-             "horizon": int(b.horizon), "chosen": b.model == result.model} for b in result.candidates]
-    rows.sort(key=lambda r: (r["mase"] if r["mase"] is not None else math.inf, r["mae"] or math.inf))
+    rows = _candidate_rows(_ScoredCandidate(b.model, b.folds, b.horizon, b.mase, b.mae, b.rmse, b.coverage,
+                                            b.model == result.model) for b in result.candidates)
     stored_model, stored_mase = str(stored["model"].iloc[0]), stored["backtest_mase"].iloc[0]
     same = result.model == stored_model and (
         pd.isna(stored_mase) or math.isclose(float(result.backtest.mase), float(stored_mase), rel_tol=1e-6, abs_tol=1e-9))
-    first = rows[0] if rows else None
-    note = (f"Backtest: {first['folds']} rolling origin(s), each forecasting {first['horizon']} {choice.grain}(s) ahead "
-            f"from the data before it. Repeated from the run's parameters"
-            + (" — same choice and score as stored." if same else
-               f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed "
-               "since the run.")) if first else ""
-    return CandidatesView(rows, note)
+    how = "Repeated from the run's parameters" + (
+        " — same choice and score as stored." if same else
+        f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed since the run.")
+    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain, how))
 
 
 def _finite(value) -> Optional[float]:

@@ -18,7 +18,6 @@ split accounts chart filters by its country or platform.
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import Any, NamedTuple, Optional
 
 import pandas as pd
@@ -30,7 +29,6 @@ from dashboards.figures import empty_figure
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
 from dashboards.queries import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
-from etl.warehouse import connect
 from grace.errors import WarehouseError
 
 PAGE = "/production"
@@ -108,7 +106,7 @@ def _series(con, state: ViewState, metric: str, split: Optional[str] = None,
 
 
 def _open(reader: WarehouseReader):
-    return closing(connect(reader.path, read_only=True))
+    return reader.cursor()
 
 
 # --- charts ----------------------------------------------------------------------------------

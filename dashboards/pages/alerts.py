@@ -20,7 +20,7 @@ from dashboards import ids
 from dashboards.app_factory import reader_of
 from dashboards.callbacks import alerts as logic
 from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
-from dashboards.state import ViewState, ViewStateError
+from dashboards.state import ViewStateError
 from dashboards.wiring import chart_outputs, filter_inputs, register_filter_bar, scope_state, state_from_filters
 
 PAGE = "alerts"

@@ -90,6 +90,26 @@ CREATE TABLE IF NOT EXISTS analytics_forecast (
     backtest_coverage  DOUBLE
 );
 
+-- Every candidate model's rolling-origin backtest per series (the chosen one flagged), so the
+-- dashboard can show why a model was chosen without refitting.
+CREATE TABLE IF NOT EXISTS analytics_forecast_candidate (
+    run_id             VARCHAR NOT NULL,
+    series_id          VARCHAR NOT NULL,
+    metric             VARCHAR NOT NULL,
+    grain              VARCHAR NOT NULL,
+    split_by           VARCHAR NOT NULL,
+    entity             VARCHAR NOT NULL,
+    model              VARCHAR NOT NULL,
+    chosen             BOOLEAN NOT NULL,
+    folds              INTEGER NOT NULL,
+    horizon            INTEGER NOT NULL,
+    mase               DOUBLE,
+    mae                DOUBLE,
+    rmse               DOUBLE,
+    coverage           DOUBLE,
+    level              DOUBLE NOT NULL
+);
+
 -- Derived per run (analytics/warehouse_derived.py) from the series results above, in the same
 -- transaction: entity statuses of every split panel, the attribution of the total's anomalies,
 -- forecasts reconciled so that the total equals the sum of the countries, the backlog projection

@@ -1,0 +1,27 @@
+-- Every candidate model's rolling-origin backtest for one series in the latest run (or the one
+-- named), as `grace analyse` stored it; the chosen model is flagged.
+-- Parameters: $run_id VARCHAR ('' = latest); $series_id VARCHAR (metric|grain|split_by|entity).
+WITH params AS (
+    SELECT CAST($run_id AS VARCHAR) AS run_id, CAST($series_id AS VARCHAR) AS series_id
+),
+
+chosen AS (
+    SELECT r.run_id
+    FROM analytics_run AS r
+    CROSS JOIN params AS p
+    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
+    ORDER BY r.created_at DESC, r.run_id DESC
+    LIMIT 1
+),
+
+final AS (
+    SELECT c.model, c.chosen, c.folds, c.horizon, c.mase, c.mae, c.rmse, c.coverage, c.level
+    FROM analytics_forecast_candidate AS c
+    JOIN chosen AS r ON r.run_id = c.run_id
+    CROSS JOIN params AS p
+    WHERE c.series_id = p.series_id
+)
+
+SELECT model, chosen, folds, horizon, mase, mae, rmse, coverage, level
+FROM final
+ORDER BY model
