@@ -2,7 +2,7 @@
 
 A chart is two pure steps: `data(reader, state) -> ChartData` (named queries or persisted
 analytics results, as a tidy frame) and `figure(data, state) -> go.Figure` (a builder from
-`dashboards/figures.py`). Page callbacks draw charts through `render`; the export routes call
+`dashboards/figures/`). Page callbacks draw charts through `render`; the export routes call
 the same two steps with the small-cell rule applied in between, so an exported chart or CSV is
 exactly what the page shows, minus the suppressed cells. Pages register their charts at import
 time (`register_chart`), which Dash does for every page when the app is created.

@@ -449,3 +449,17 @@ def test_an_alert_made_of_several_parts_keeps_its_children_flat_for_react():
     assert all(not isinstance(child, (list, tuple)) for child in message.children)
     view = invalid_view("/", ViewStateError("country: 'Germany' is not a valid value"))
     assert "This link cannot be shown" in json.dumps(view, cls=PlotlyJSONEncoder)
+
+
+def test_an_alert_without_a_finding_says_its_change_with_a_matching_direction():
+    from types import SimpleNamespace
+
+    from dashboards.callbacks.overview import _alert_text
+
+    dip = SimpleNamespace(kind="anomaly", metric="backlog", split_by="country", entity="AUT", direction="dip",
+                          relative=-0.031)
+    assert _alert_text(dip).endswith(", down -3 %")
+    spike = SimpleNamespace(**{**vars(dip), "direction": "spike", "relative": 0.064})
+    assert _alert_text(spike).endswith(", up +6 %")
+    unknown = SimpleNamespace(**{**vars(dip), "direction": "increase", "relative": None})
+    assert _alert_text(unknown).endswith(", increase")

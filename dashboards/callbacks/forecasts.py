@@ -8,11 +8,10 @@ one where the run made one, and the referral backlog projected against analyst c
 - The series is the view's metric x grain for the EU total, one country or one platform (the
   global filters: none, exactly one country, or exactly one platform).
 - `FORECAST_CHART` and `BACKLOG_CHART` are registered charts (exports rebuild them from the URL).
-- `candidate_scores`: every candidate model's backtest. The run stores only the chosen model's
-  scores, so the candidates are backtested again here, exactly as the run did (its parameters,
-  its calendar, its seasonality verdict), and the repeat is checked against the stored choice.
-  That costs one series' backtest (~0.1-0.3 s), so it runs in its own callback and is memoised per
-  (warehouse, run, series): a run never changes once written.
+- `candidate_scores`: every candidate model's backtest, as the run stored it
+  (`analytics_forecast_candidate`). For a run made before candidates were stored, they are
+  backtested again exactly as the run did (its parameters, calendar and seasonality verdict), checked
+  against the stored choice, and memoised per (warehouse, run, series): a run never changes.
 - The backlog: the run's projection at its default capacity (the recent triage rate); another
   capacity (`?capacity=`, referrals triaged per day, from the slider) is projected again with
   `analytics.capacity.project_backlog` from the same arrivals forecast, seed and path count, so

@@ -354,10 +354,7 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
     ]
     alerted = [
         Insight(
-            text=(str(a.headline) if isinstance(a.headline, str) and a.headline else
-                  f"{a.kind.capitalize()} in {a.metric} ({_entity_text(a.split_by, a.entity)}), "
-                  f"{'up' if a.direction == 'up' else 'down'}"
-                  + (f" {a.relative * 100:+.0f} %" if a.relative is not None and not pd.isna(a.relative) else "")),
+            text=(str(a.headline) if isinstance(a.headline, str) and a.headline else _alert_text(a)),
             meta=f"{a.kind} · {_date_text(a.date, a.grain)} · {a.metric} · {_entity_text(a.split_by, a.entity)}",
             href=_series_href(a.metric, a.grain, a.split_by, a.entity),
         )
@@ -365,6 +362,17 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
     ]
     message = "" if found or alerted else "The latest analysis found nothing notable for this selection."
     return InsightsState(found, alerted, run_text, message)
+
+
+def _alert_text(alert) -> str:
+    """Words for an alert without a finding: kind, metric, entity and the change with its sign."""
+    relative = alert.relative if alert.relative is not None and not pd.isna(alert.relative) else None
+    if relative is not None:
+        movement = f"{'up' if relative >= 0 else 'down'} {relative * 100:+.0f} %"
+    else:
+        movement = str(alert.direction or "").replace("_", " ")
+    text = f"{alert.kind.capitalize()} in {alert.metric} ({_entity_text(alert.split_by, alert.entity)})"
+    return f"{text}, {movement}" if movement else text
 
 
 # --- cross-filtering -------------------------------------------------------------------------
