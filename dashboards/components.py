@@ -339,3 +339,13 @@ def section_card(title: str, children, card_id: Optional[str] = None, subtitle: 
 def card(children, class_name: str = "") -> dbc.Card:
     """A plain white panel."""
     return dbc.Card(dbc.CardBody(children), className=f"card {class_name}".strip())
+
+
+GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+
+
+def grain_picker(control_id: str, value: str, grains) -> html.Div:
+    """A labelled row of radio buttons choosing the time grain among `grains`."""
+    return filter_field("Grain", dbc.RadioItems(
+        id=control_id, value=value, inline=True,
+        options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains]))

@@ -285,3 +285,25 @@ def chart_outputs(chart) -> list[Output]:
 def chart_values(data, figure: go.Figure) -> tuple[go.Figure, str, str]:
     """Values for `chart_outputs` from a chart's `ChartData` and figure."""
     return figure, data.subtitle, data.note
+
+
+def register_chart_page(store_id: str, charts, draw_chart, page_texts, scope_id: str, status_id: str) -> None:
+    """The drawing callbacks of a page of registered charts: one per chart (`draw_chart(chart, reader,
+    state)` → `ChartView`) and one for the scope line and status (`page_texts(state)`), all driven by
+    the page's state store and with the user's country scope applied."""
+    from dashboards.app_factory import reader_of
+
+    def state_of(query) -> ViewState:
+        return scope_state(ViewState.from_query(query or ""))
+
+    def register_draw(chart) -> None:
+        @dash.callback(*chart_outputs(chart), Input(store_id, "data"))
+        def _draw(query):
+            return tuple(draw_chart(chart, reader_of(dash.get_app()), state_of(query)))
+
+    for chart in charts:
+        register_draw(chart)
+
+    @dash.callback(Output(scope_id, "children"), Output(status_id, "children"), Input(store_id, "data"))
+    def _texts(query):
+        return tuple(page_texts(state_of(query)))

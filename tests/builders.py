@@ -89,3 +89,48 @@ def package_line(referral: dict, files: list[dict]) -> str:
                          "originalFileName": f["original_file_name"]} for f in files],
     }
     return json.dumps(package)
+
+
+def simulated_warehouse(root: Path, seed: int = 7, packages: bool = False, hash_set: bool = False,
+                        scale: float = 0.002) -> Path:
+    """A small two-year (2023-2024) warehouse: the real simulator, then the real ETL, in `root`.
+
+    Yearly exports (and, with `packages`, the JSON referral packages; with `hash_set`, the
+    simulator's known-hash set imported first). The test key is passed directly, so module-scoped
+    fixtures can build it before the per-test $GRACE_HOME and key exist.
+    """
+    from datetime import date
+
+    from etl.hashsets import import_hash_set
+    from etl.runner import run_batches
+    from etl.simulator import SimulationConfig, simulate
+    from etl.sources import discover_batches
+    from etl.warehouse import connect, ensure_schema
+    from grace.config import PseudonymKey
+
+    out = root / "sim"
+    simulate(SimulationConfig(out=out, seed=seed, scale=scale, start=date(2023, 1, 1), end=date(2024, 12, 31),
+                              delivery="year"))
+    path = root / "warehouse.duckdb"
+    con = connect(path)
+    try:
+        ensure_schema(con)
+        if hash_set:
+            import_hash_set(con, out / "hashsets" / "known_hashes.csv", name="test-known")
+        batches = discover_batches(out / "exports") + (discover_batches(out / "packages") if packages else [])
+        summary = run_batches(con, batches, PseudonymKey(TEST_KEY.encode(), "test"))
+        assert summary.ok, summary.failures
+    finally:
+        con.close()
+    return path
+
+
+def query_frame(path: Path, sql: str, params=None):
+    """The rows of `sql` on the warehouse at `path` (opened read-only), as a DataFrame."""
+    from etl.warehouse import connect
+
+    con = connect(path, read_only=True)
+    try:
+        return con.execute(sql, params or {}).df()
+    finally:
+        con.close()

@@ -8,14 +8,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from builders import simulated_warehouse
 from click.testing import CliRunner
 
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from etl.checks import contract_findings
-from etl.runner import run_batches
-from etl.simulator import SimulationConfig, simulate
-from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
+from etl.warehouse import connect
 from grace.cli import cli
 
 RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
@@ -25,21 +23,7 @@ RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A small two-year warehouse built by the real simulator and ETL (module-scoped: built once)."""
-    from builders import TEST_KEY
-    from grace.config import PseudonymKey
-
-    root = tmp_path_factory.mktemp("analytics_wh")
-    out = root / "sim"
-    simulate(SimulationConfig(out=out, seed=7, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="year"))
-    path = root / "warehouse.duckdb"
-    con = connect(path)
-    ensure_schema(con)
-    # module-scoped, so built before the per-test $GRACE_HOME/key fixture: the test key is passed directly
-    summary = run_batches(con, discover_batches(out / "exports"), PseudonymKey(TEST_KEY.encode(), "test"))
-    assert summary.ok, summary.failures
-    con.close()
-    return path
+    return simulated_warehouse(tmp_path_factory.mktemp("analytics_wh"))
 
 
 @pytest.fixture(scope="module")

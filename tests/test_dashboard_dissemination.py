@@ -7,11 +7,11 @@ the page reads), so a wrong rollup query, filter or figure fails.
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pandas as pd
 import pytest
 
+from builders import simulated_warehouse, query_frame
 from dashboards.app_factory import ASSETS_DIR
 from dashboards.callbacks import dissemination as page
 from dashboards.charts import charts_for_page
@@ -28,30 +28,12 @@ from dashboards.state import ViewState
 from etl.reference import EU27
 
 EU27_CODES = {country[0] for country in EU27}
-from etl.runner import run_batches
-from etl.simulator import SimulationConfig, simulate
-from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Two years of a tiny simulated EU (13 platforms, 27 countries) through the real ETL."""
-    from builders import TEST_KEY
-    from grace.config import PseudonymKey
-
-    root = tmp_path_factory.mktemp("dissemination_wh")
-    out = root / "sim"
-    simulate(SimulationConfig(out=out, seed=11, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="year"))
-    path = root / "warehouse.duckdb"
-    con = connect(path)
-    ensure_schema(con)
-    summary = run_batches(con, discover_batches(out / "exports") + discover_batches(out / "packages"),
-                          PseudonymKey(TEST_KEY.encode(), "test"))
-    assert summary.ok, summary.failures
-    con.close()
-    return path
+    """Two years of a tiny simulated EU through the real ETL (exports and packages)."""
+    return simulated_warehouse(tmp_path_factory.mktemp("dissemination_wh"), seed=11, packages=True)
 
 
 @pytest.fixture
@@ -59,12 +41,7 @@ def reader(built):
     return WarehouseReader(built)
 
 
-def truth(path, sql: str, params=None) -> pd.DataFrame:
-    con = connect(path, read_only=True)
-    try:
-        return con.execute(sql, params or {}).df()
-    finally:
-        con.close()
+truth = query_frame  # the expected values, straight from the warehouse's tables
 
 
 def draw(chart, reader, query: str = ""):

@@ -7,42 +7,22 @@ named queries), so a wrong query or figure fails.
 from __future__ import annotations
 
 import shutil
-from datetime import date
 
 import pytest
 
+from builders import simulated_warehouse
 from dashboards.callbacks import operations
 from dashboards.charts import charts_for_page
 from dashboards.figures.operations import quarantine_fields_figure, row_accounting_figure
 from dashboards.queries import WarehouseReader
 from dashboards.state import ViewState
-from etl.hashsets import import_hash_set
-from etl.runner import run_batches
-from etl.simulator import SimulationConfig, simulate
-from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
+from etl.warehouse import connect
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Two years of a tiny simulated EU, exports and packages (4 batches with quarantine), plus the
-    simulator's hash set as a reference import. Module-scoped: tests only read it."""
-    from builders import TEST_KEY
-    from grace.config import PseudonymKey
-
-    root = tmp_path_factory.mktemp("operations_wh")
-    out = root / "sim"
-    simulate(SimulationConfig(out=out, seed=7, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="year"))
-    path = root / "warehouse.duckdb"
-    con = connect(path)
-    ensure_schema(con)
-    import_hash_set(con, out / "hashsets" / "known_hashes.csv", name="demo-known")
-    summary = run_batches(con, discover_batches(out / "exports") + discover_batches(out / "packages"),
-                          PseudonymKey(TEST_KEY.encode(), "test"))
-    assert summary.ok, summary.failures
-    con.close()
-    return path
+    """Two years of a tiny simulated EU through the real ETL (exports, packages, the known-hash set)."""
+    return simulated_warehouse(tmp_path_factory.mktemp("operations_wh"), packages=True, hash_set=True)
 
 
 @pytest.fixture

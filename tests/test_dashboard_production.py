@@ -7,42 +7,22 @@ or figure fails.
 
 from __future__ import annotations
 
-from datetime import date
 
 import pandas as pd
 import pytest
 
+from builders import simulated_warehouse, query_frame
 from dashboards.callbacks import production as page
 from dashboards.charts import charts_for_page
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
 from dashboards.queries import WarehouseReader
 from dashboards.state import ViewState
-from etl.hashsets import import_hash_set
-from etl.runner import run_batches
-from etl.simulator import SimulationConfig, simulate
-from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Two years of a tiny simulated EU through the real ETL, with the simulator's known-hash set."""
-    from builders import TEST_KEY
-    from grace.config import PseudonymKey
-
-    root = tmp_path_factory.mktemp("production_wh")
-    out = root / "sim"
-    simulate(SimulationConfig(out=out, seed=7, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="year"))
-    path = root / "warehouse.duckdb"
-    con = connect(path)
-    ensure_schema(con)
-    import_hash_set(con, out / "hashsets" / "known_hashes.csv", name="test-known")
-    summary = run_batches(con, discover_batches(out / "exports") + discover_batches(out / "packages"),
-                          PseudonymKey(TEST_KEY.encode(), "test"))
-    assert summary.ok, summary.failures
-    con.close()
-    return path
+    return simulated_warehouse(tmp_path_factory.mktemp("production_wh"), packages=True, hash_set=True)
 
 
 @pytest.fixture
@@ -50,12 +30,7 @@ def reader(built):
     return WarehouseReader(built)
 
 
-def truth(path, sql: str, params=None) -> pd.DataFrame:
-    con = connect(path, read_only=True)
-    try:
-        return con.execute(sql, params or {}).df()
-    finally:
-        con.close()
+truth = query_frame  # the expected values, straight from the warehouse's tables
 
 
 def state(query: str = "") -> ViewState:
@@ -154,9 +129,9 @@ FIRST_AND_REPEAT = """
 
 def test_distinct_accounts_and_first_time_accounts_match_the_referral_facts(reader, built):
     data = page.accounts_data(reader, state("grain=quarter"))
-    accounts = truth(built, f"SELECT ds, count(DISTINCT account_pseudonym) AS accounts FROM ("
-                            f"SELECT CAST(date_trunc('quarter', incident_date) AS DATE) AS ds, account_pseudonym "
-                            f"FROM fact_referral WHERE account_pseudonym IS NOT NULL) GROUP BY ds ORDER BY ds")
+    accounts = truth(built, "SELECT ds, count(DISTINCT account_pseudonym) AS accounts FROM ("
+                            "SELECT CAST(date_trunc('quarter', incident_date) AS DATE) AS ds, account_pseudonym "
+                            "FROM fact_referral WHERE account_pseudonym IS NOT NULL) GROUP BY ds ORDER BY ds")
     first = truth(built, FIRST_AND_REPEAT, {"countries": []})
     assert set(data.frame["entity"]) == {page.TOTAL}
     assert by_period(data.frame, "reported_accounts") == by_period(accounts, "accounts")

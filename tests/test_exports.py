@@ -11,7 +11,6 @@ import json
 import zipfile
 from xml.etree import ElementTree
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest

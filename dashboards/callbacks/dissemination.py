@@ -15,10 +15,10 @@ the page writes the new filter values to the filter bar, whose state sync puts t
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-import plotly.graph_objects as go
 
+from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.dissemination import (
@@ -34,35 +34,13 @@ from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
 PAGE = "/dissemination"
-GRAINS = ("week", "month", "quarter", "year")
+GRAINS = PERIOD_GRAINS
 TOP_PLATFORMS = 7  # named in the platform mix; the rest become "Other platforms" (8 palette colours)
 ROLLUP_SOURCE = "GRACE warehouse, daily referral rollup"
 CLUSTER_SOURCE = "GRACE warehouse, media clusters (first sightings and cross-border reach)"
 
 
-class ChartView(NamedTuple):
-    """Outputs of `draw_chart`: what one chart card shows."""
-
-    figure: go.Figure
-    subtitle: str
-    note: str
-
-
-class PageTexts(NamedTuple):
-    """Outputs of `page_texts`: the scope line and the status (an error, or empty)."""
-
-    scope: str
-    status: str
-
-
 # --- state -----------------------------------------------------------------------------------
-
-
-def grain_of(state: ViewState) -> str:
-    """The page's grain (week, month, quarter or year); days are too noisy for shares."""
-    if state.grain not in GRAINS:
-        raise ViewStateError(f"grain: {state.grain!r} is not offered on this page; choose {', '.join(GRAINS)}")
-    return state.grain
 
 
 def _period(state: ViewState) -> dict[str, Optional[str]]:

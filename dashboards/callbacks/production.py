@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from analytics.warehouse_series import SeriesRequestError, load_series
+from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
@@ -32,7 +32,7 @@ from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
 PAGE = "/production"
-GRAINS = ("week", "month", "quarter", "year")
+GRAINS = PERIOD_GRAINS
 TOTAL = "total"
 FILE_SOURCE = "GRACE warehouse, daily file rollup via analytics.warehouse_series"
 ACCOUNT_SOURCE = ("GRACE warehouse, distinct-count mart and daily referral rollup via "
@@ -45,29 +45,7 @@ class ProductionViewError(ValueError):
     """A view this page cannot answer (e.g. distinct accounts for a country and a platform at once)."""
 
 
-class ChartView(NamedTuple):
-    """Outputs of `draw_chart`: what one chart card shows."""
-
-    figure: go.Figure
-    subtitle: str
-    note: str
-
-
-class PageTexts(NamedTuple):
-    """Outputs of `page_texts`: the scope line and the status (an error, or empty)."""
-
-    scope: str
-    status: str
-
-
 # --- state -----------------------------------------------------------------------------------
-
-
-def grain_of(state: ViewState) -> str:
-    """The page's grain (week, month, quarter or year)."""
-    if state.grain not in GRAINS:
-        raise ViewStateError(f"grain: {state.grain!r} is not offered on this page; choose {', '.join(GRAINS)}")
-    return state.grain
 
 
 def _filters(state: ViewState) -> dict[str, list[str]]:

@@ -15,11 +15,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
 from dashboards.callbacks import dissemination as logic
-from dashboards.components import GRAPH_CONFIG, chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.components import GRAPH_CONFIG, chart_card, filter_bar, grain_picker, invalid_view, page_header
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import chart_outputs, register_filter_bar, register_state_sync, scope_state
+from dashboards.wiring import register_chart_page, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "dissemination"
 dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Dissemination · GRACE Trends", order=4)
@@ -56,9 +55,7 @@ def layout(**kwargs) -> html.Div:
         logic.grain_of(state)
     except ViewStateError as error:
         return invalid_view(logic.PAGE, error)
-    grain = filter_field("Grain", dbc.RadioItems(
-        id=ids.DISSEMINATION_GRAIN, value=state.grain, inline=True,
-        options=[{"label": GRAIN_LABELS[g], "value": g} for g in logic.GRAINS]))
+    grain = grain_picker(ids.DISSEMINATION_GRAIN, state.grain, logic.GRAINS)
     return html.Div(
         [
             page_header(PAGE, "Dissemination",
@@ -84,23 +81,7 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-def _register_draw(chart) -> None:
-    @callback(*chart_outputs(chart), Input(ids.DISSEMINATION_STATE, "data"))
-    def _draw(query):
-        return tuple(logic.draw_chart(chart, reader_of(dash.get_app()), _state(query)))
-
-
-for _chart in logic.CHARTS:
-    _register_draw(_chart)
-
-
-@callback(
-    Output(ids.DISSEMINATION_SCOPE, "children"),
-    Output(ids.DISSEMINATION_STATUS, "children"),
-    Input(ids.DISSEMINATION_STATE, "data"),
-)
-def _texts(query):
-    return tuple(logic.page_texts(_state(query)))
+register_chart_page(ids.DISSEMINATION_STATE, logic.CHARTS, logic.draw_chart, logic.page_texts, ids.DISSEMINATION_SCOPE, ids.DISSEMINATION_STATUS)
 
 
 @callback(

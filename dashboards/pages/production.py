@@ -14,20 +14,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
 from dashboards.callbacks import production as logic
-from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, status_area
+from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header, status_area
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import chart_outputs, register_filter_bar, register_state_sync, scope_state
+from dashboards.wiring import register_chart_page, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "production"
 dash.register_page(__name__, path=logic.PAGE, name="Production & consumption",
                    title="Production & consumption · GRACE Trends", order=5)
 register_filter_bar(PAGE)
 register_state_sync(PAGE, ids.PRODUCTION_STATE, {"grain": (ids.PRODUCTION_GRAIN, "value")})
-
-GRAIN_LABELS = {"week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
-
 
 def layout(**kwargs) -> html.Div:
     """Page layout from the URL's query string (no I/O)."""
@@ -36,9 +32,7 @@ def layout(**kwargs) -> html.Div:
         logic.grain_of(state)
     except ViewStateError as error:
         return invalid_view(logic.PAGE, error)
-    grain = filter_field("Grain", dbc.RadioItems(
-        id=ids.PRODUCTION_GRAIN, value=state.grain, inline=True,
-        options=[{"label": GRAIN_LABELS[g], "value": g} for g in logic.GRAINS]))
+    grain = grain_picker(ids.PRODUCTION_GRAIN, state.grain, logic.GRAINS)
     return html.Div(
         [
             page_header(PAGE, "Production & consumption",
@@ -64,23 +58,7 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-def _register_draw(chart) -> None:
-    @callback(*chart_outputs(chart), Input(ids.PRODUCTION_STATE, "data"))
-    def _draw(query):
-        return tuple(logic.draw_chart(chart, reader_of(dash.get_app()), _state(query)))
-
-
-for _chart in logic.CHARTS:
-    _register_draw(_chart)
-
-
-@callback(
-    Output(ids.PRODUCTION_SCOPE, "children"),
-    Output(ids.PRODUCTION_STATUS, "children"),
-    Input(ids.PRODUCTION_STATE, "data"),
-)
-def _texts(query):
-    return tuple(logic.page_texts(_state(query)))
+register_chart_page(ids.PRODUCTION_STATE, logic.CHARTS, logic.draw_chart, logic.page_texts, ids.PRODUCTION_SCOPE, ids.PRODUCTION_STATUS)
 
 
 @callback(

@@ -16,7 +16,7 @@ from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
 from dashboards.app_factory import reader_of
 from dashboards.callbacks import trends as logic
-from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.components import GRAIN_LABELS, chart_card, filter_bar, filter_field, invalid_view, page_header
 from dashboards.state import GRAINS, ViewState, ViewStateError
 from dashboards.wiring import register_filter_bar, register_state_sync, scope_state
 
@@ -37,7 +37,6 @@ register_state_sync(PAGE, ids.TRENDS_STATE, {
     "per_capita": (ids.TRENDS_PER_CAPITA, "value"),
 })
 
-GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
 
 
 def _multi(component_id: str, values, placeholder: str) -> dcc.Dropdown:
