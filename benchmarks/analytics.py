@@ -252,7 +252,7 @@ def write_markdown(r: dict) -> None:
         "",
         f"Target {verdict} (wall {a['wall_seconds']:.1f} s for {a['series']:,} series).",
         "",
-        f"Reference in the same run: default Prophet (`Prophet()`, then `predict` over the same horizon; one fit per",
+        "Reference in the same run: default Prophet (`Prophet()`, then `predict` over the same horizon; one fit per",
         f"series, no backtest; workers started and Prophet imported before timing) on a seeded sample of {p['series_fitted']} of the {p['series_total']:,} series, "
         f"{args['jobs']} worker processes:",
         f"{p['wall_seconds']:.1f} s wall / {p['cpu_seconds']:.1f} s CPU for the sample, extrapolated linearly to every "
