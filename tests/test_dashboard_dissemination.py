@@ -286,3 +286,13 @@ def test_the_map_renders_to_png_offline_from_the_local_shapes(reader):
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # shapes drawn, not an empty frame
+
+
+def test_both_reach_charts_are_drawn_from_one_run_of_their_query_and_match_the_single_charts(reader):
+    state = ViewState.from_query("country=DEU")
+    together = page.draw_reach_charts(reader, state)
+    alone = [page.draw_chart(chart, reader, state) for chart in page.REACH_CHARTS]
+    assert len(together) == 2
+    for both, single in zip(together, alone):
+        assert both.figure.to_dict()["data"] == single.figure.to_dict()["data"]
+        assert (both.subtitle, both.note) == (single.subtitle, single.note)

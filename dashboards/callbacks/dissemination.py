@@ -136,6 +136,9 @@ REACH_DAYS_CHART = register_chart(Chart(
     "dissemination-cluster-days", PAGE, "Days to reach a second country", CLUSTER_SOURCE, _reach_data,
     lambda data, state: cluster_reach_figure(data.frame, "days")))
 CHARTS = (MIX_CHART, MAP_CHART, MATRIX_CHART, SPREAD_CHART, REACH_COUNTRIES_CHART, REACH_DAYS_CHART)
+# Both reach charts come from one costly query (a join of every media cluster with its spread), so
+# the page draws them together from one run of it.
+REACH_CHARTS = (REACH_COUNTRIES_CHART, REACH_DAYS_CHART)
 
 
 # --- the page's updates (one callback per chart) ---------------------------------------------
@@ -149,6 +152,17 @@ def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
     except (WarehouseError, ViewStateError) as error:
         return ChartView(empty_figure("Not available: see the message above."), "", str(error))
     return ChartView(figure, data.subtitle, data.note)
+
+
+def draw_reach_charts(reader: WarehouseReader, state: ViewState) -> tuple[ChartView, ...]:
+    """The two cluster-reach charts (`REACH_CHARTS`, in that order) from one run of their query."""
+    try:
+        grain_of(state)
+        data = _reach_data(reader, state)
+    except (WarehouseError, ViewStateError) as error:
+        return tuple(ChartView(empty_figure("Not available: see the message above."), "", str(error))
+                     for _ in REACH_CHARTS)
+    return tuple(ChartView(chart.figure(data, state), data.subtitle, data.note) for chart in REACH_CHARTS)
 
 
 def page_texts(state: ViewState) -> PageTexts:

@@ -108,12 +108,20 @@ def _add_events(fig: go.Figure, frame: pd.DataFrame, events: Optional[pd.DataFra
         return
     shown_set = set(shown)
     events = events[events["entity"].astype(str).isin(shown_set)]
+    # Shapes and labels are set in one layout update: `fig.add_vline` per change point re-scans every
+    # shape already on the figure, which made split views with many breaks slow to draw.
+    lines, labels = [], []
     for row in events[events["kind"] == "changepoint"].itertuples(index=False):
         relative = "" if row.relative is None or pd.isna(row.relative) else f" {row.relative * 100:+.0f} %"
         name = "" if row.entity == "total" else f" {row.entity}"
-        fig.add_vline(x=pd.Timestamp(row.date).strftime("%Y-%m-%d"), line={"color": "#52606D", "dash": "dash", "width": 1.5},
-                      annotation={"text": f"change{name}{relative}", "font": {"size": 11, "color": "#52606D"},
-                                  "textangle": -90, "xanchor": "right", "yanchor": "top"})
+        day = pd.Timestamp(row.date).strftime("%Y-%m-%d")
+        lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
+                      "line": {"color": "#52606D", "dash": "dash", "width": 1.5}})
+        labels.append({"xref": "x", "yref": "paper", "x": day, "y": 1, "text": f"change{name}{relative}",
+                       "showarrow": False, "font": {"size": 11, "color": "#52606D"}, "textangle": -90,
+                       "xanchor": "right", "yanchor": "top"})
+    if lines:
+        fig.update_layout(shapes=list(fig.layout.shapes) + lines, annotations=list(fig.layout.annotations) + labels)
     anomalies = events[events["kind"] == "anomaly"]
     if anomalies.empty:
         return

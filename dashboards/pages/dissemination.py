@@ -15,10 +15,11 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboards import ids
+from dashboards.app_factory import reader_of
 from dashboards.callbacks import dissemination as logic
 from dashboards.components import GRAPH_CONFIG, chart_card, filter_bar, grain_picker, invalid_view, page_header
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import register_chart_page, register_filter_bar, register_state_sync, scope_state
+from dashboards.wiring import chart_outputs, register_chart_page, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "dissemination"
 dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Dissemination · GRACE Trends", order=4)
@@ -81,7 +82,15 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-register_chart_page(ids.DISSEMINATION_STATE, logic.CHARTS, logic.draw_chart, logic.page_texts, ids.DISSEMINATION_SCOPE, ids.DISSEMINATION_STATUS)
+register_chart_page(ids.DISSEMINATION_STATE, [chart for chart in logic.CHARTS if chart not in logic.REACH_CHARTS],
+                    logic.draw_chart, logic.page_texts, ids.DISSEMINATION_SCOPE, ids.DISSEMINATION_STATUS)
+
+
+@callback(*[output for chart in logic.REACH_CHARTS for output in chart_outputs(chart)],
+          Input(ids.DISSEMINATION_STATE, "data"))
+def _draw_reach(query):
+    views = logic.draw_reach_charts(reader_of(dash.get_app()), _state(query))
+    return tuple(value for view in views for value in view)
 
 
 @callback(
