@@ -172,6 +172,9 @@ def _refresh_cluster_spread(con, table) -> None:
     con.execute("DELETE FROM cluster_spread WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM batch_reach)")
     con.execute("INSERT INTO cluster_spread BY NAME SELECT * FROM batch_cluster_spread ORDER BY reached_date, cluster_id")
     _replace_rows(con, "rollup_cluster_spread_daily", "affected_spread_dates")
+    # Small enough to recompute whole, which keeps it right when late records move first sightings.
+    con.execute("DELETE FROM mart_cluster_reach")
+    con.execute("INSERT INTO mart_cluster_reach BY NAME " + read_sql("etl/mart_cluster_reach.sql"))
 
 
 def _refresh_distinct_mart(con, table, batch: dict) -> None:

@@ -24,7 +24,7 @@ from etl.warehouse import connect, ensure_schema
 from grace.config import PseudonymKey
 
 NEW_TABLES = ("rollup_referral_daily", "rollup_file_daily", "rollup_backlog_daily", "account_first_report",
-              "cluster_spread", "rollup_cluster_spread_daily", "mart_distinct_period")
+              "cluster_spread", "rollup_cluster_spread_daily", "mart_distinct_period", "mart_cluster_reach")
 
 
 @pytest.fixture(scope="module")

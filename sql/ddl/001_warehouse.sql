@@ -235,6 +235,16 @@ CREATE TABLE IF NOT EXISTS cluster_spread (
     country_iso3        VARCHAR NOT NULL
 );
 
+-- Clusters by first-seen day and country x countries reached x days to the second country
+-- (buckets in sql/etl/mart_cluster_reach.sql); recomputed by every batch.
+CREATE TABLE IF NOT EXISTS mart_cluster_reach (
+    first_seen_date     DATE NOT NULL,
+    first_seen_country  VARCHAR NOT NULL,
+    countries_bucket    INTEGER NOT NULL,
+    days_bucket         INTEGER,
+    clusters            BIGINT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS rollup_cluster_spread_daily (
     date_key            DATE NOT NULL,
     country_iso3        VARCHAR NOT NULL,

@@ -7,8 +7,8 @@
 -- Parameters: $countries VARCHAR[] (empty list = all), $start, $end VARCHAR ISO dates or NULL.
 -- Platforms do not apply (a cluster is content seen on many platforms).
 -- Every bucket is returned, with zero when empty, so the bars keep their places.
--- Reads media_cluster and cluster_spread (one row per cluster): small on the demo, but one row per
--- distinct file at production scale.
+-- Reads mart_cluster_reach (kept by the ETL; see sql/etl/mart_cluster_reach.sql for the buckets),
+-- never the one-row-per-file media_cluster.
 WITH params AS (
     SELECT
         CAST($countries AS VARCHAR[]) AS countries,
@@ -17,8 +17,8 @@ WITH params AS (
 ),
 
 clusters AS (
-    SELECT m.cluster_id, m.first_seen_date, m.country_count
-    FROM media_cluster AS m
+    SELECT m.countries_bucket, m.days_bucket, m.clusters
+    FROM mart_cluster_reach AS m
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, m.first_seen_country))
       AND (p.start_date IS NULL OR m.first_seen_date >= p.start_date)
@@ -43,35 +43,15 @@ buckets(measure, bucket_order, bucket) AS (
 ),
 
 country_buckets AS (
-    SELECT
-        CASE
-            WHEN country_count <= 4 THEN country_count
-            WHEN country_count <= 9 THEN 5
-            WHEN country_count <= 19 THEN 6
-            ELSE 7
-        END AS bucket_order,
-        count(*) AS clusters
+    SELECT countries_bucket AS bucket_order, sum(clusters) AS clusters
     FROM clusters
     GROUP BY 1
 ),
 
 day_buckets AS (
-    SELECT
-        CASE
-            WHEN d.days <= 0 THEN 1
-            WHEN d.days <= 7 THEN 2
-            WHEN d.days <= 30 THEN 3
-            WHEN d.days <= 90 THEN 4
-            WHEN d.days <= 365 THEN 5
-            ELSE 6
-        END AS bucket_order,
-        count(*) AS clusters
-    FROM (
-        SELECT datediff('day', c.first_seen_date, s.reached_date) AS days
-        FROM cluster_spread AS s
-        JOIN clusters AS c ON c.cluster_id = s.cluster_id
-        WHERE c.country_count >= 2
-    ) AS d
+    SELECT days_bucket AS bucket_order, sum(clusters) AS clusters
+    FROM clusters
+    WHERE days_bucket IS NOT NULL
     GROUP BY 1
 ),
 
