@@ -300,12 +300,13 @@ def export_menu_for(chart_id: str, page: str):
     return export_menu(chart_id, page)
 
 
-def chart_card(chart, height: int = 420, controls=None, figure=None) -> dbc.Card:
+def chart_card(chart, height: int = 420, controls=None, figure=None, config: Optional[dict] = None) -> dbc.Card:
     """A card for one registered chart (`dashboards.charts.Chart`): title, subtitle, graph, note.
 
     Ids: `ids.chart_graph(chart.chart_id)` (the dcc.Graph), `ids.chart_subtitle(...)`,
     `ids.chart_note(...)` and `ids.chart_export(...)` (the export menu area). `controls` are
-    optional widgets shown in the card header (e.g. a split picker). Fill it with
+    optional widgets shown in the card header (e.g. a split picker); `config` adds to the graph's
+    `GRAPH_CONFIG` (e.g. a map's `topojsonURL`). Fill it with
     `wiring.chart_outputs(chart)` / `wiring.chart_values(data, figure)`.
     """
     header = html.Div(
@@ -316,7 +317,7 @@ def chart_card(chart, height: int = 420, controls=None, figure=None) -> dbc.Card
                   className="chart-card__export")],
         className="chart-card__header",
     )
-    graph = dcc.Graph(id=ids.chart_graph(chart.chart_id), config=GRAPH_CONFIG, className="graph",
+    graph = dcc.Graph(id=ids.chart_graph(chart.chart_id), config={**GRAPH_CONFIG, **(config or {})}, className="graph",
                       style={"height": f"{height}px"}, figure=figure if figure is not None else {})
     body = [header]
     if controls is not None:

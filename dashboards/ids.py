@@ -160,7 +160,7 @@ PRODUCTION_STATUS = "production-status"
 PRODUCTION_SCOPE = "production-scope"
 PRODUCTION_GRAIN = "production-grain"
 
-# Admin page (/admin, admins only). Distinct from the ids of dashboards/auth/admin_page.py.
+# Admin page (/admin, admins only).
 ADMIN_CONSOLE = "admin-console"  # the page body
 ADMIN_REFRESH = "admin-refresh"  # dcc.Store: bumped after every change, redraws the tables
 ADMIN_USERS_TABLE = "admin-users-table"

@@ -1,7 +1,8 @@
 """Screenshots of the dashboard pages for the README and docs: `python scripts/screenshot.py`.
 
 Signs in through the real login form, then photographs each page (`--page /trends`, repeatable;
-default: every page) into `docs/img/<name>.png` (`/` is `overview`). Without --url it starts
+`--all` for every page; default: the Overview, which the README shows) into `docs/img/<name>.png`
+(`/` is `overview`). Without --url it starts
 `python app.py` on a free port with a fresh $GRACE_HOME (so it builds the demo warehouse like a
 fresh clone, with a known demo password), waits for it, takes the pictures and stops the server.
 With --url, give the user with --user and the password in $GRACE_SCREENSHOT_PASSWORD.
@@ -93,13 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="photograph a dashboard already running at URL (sign in as --user)")
     parser.add_argument("--user", default="demo", help="user to sign in as [default: demo]")
     parser.add_argument("--page", action="append", default=[], metavar="PATH",
-                        help=f"page path, repeatable [default: all of {', '.join(PAGES)}]")
+                        help="page path, repeatable [default: /, the README's picture]")
+    parser.add_argument("--all", action="store_true", help=f"every page: {', '.join(PAGES)}")
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "docs" / "img")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the server")
     args = parser.parse_args(argv)
-    pages = args.page or list(PAGES)
+    pages = list(PAGES) if args.all else (args.page or ["/"])
 
     if args.url:
         password = os.environ.get("GRACE_SCREENSHOT_PASSWORD")

@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 
 from analytics.warehouse_series import GRAIN_FREQ, SeriesRequestError, load_series, metric as metric_named
 from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.components import GRAIN_LABELS
 from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
 from dashboards.queries import WarehouseReader, load_query
@@ -118,9 +119,6 @@ class Options(NamedTuple):
     metric_options: list[dict]
     grain_options: list[dict]
     message: str  # empty, or what to do (no run yet, warehouse unavailable)
-
-
-GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
 
 
 def options(reader: WarehouseReader, state: ViewState) -> Options:

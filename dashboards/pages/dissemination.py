@@ -12,12 +12,11 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
-from dash.development.base_component import Component
 
 from dashboards import ids
 from dashboards.app_factory import reader_of
 from dashboards.callbacks import dissemination as logic
-from dashboards.components import GRAPH_CONFIG, chart_card, filter_bar, grain_picker, invalid_view, page_header
+from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, register_chart_page, register_filter_bar, register_state_sync, scope_state
 
@@ -26,27 +25,13 @@ dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Disse
 register_filter_bar(PAGE)
 register_state_sync(PAGE, ids.DISSEMINATION_STATE, {"grain": (ids.DISSEMINATION_GRAIN, "value")})
 
-GRAIN_LABELS = {"week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
 CLICKABLE = {logic.MAP_CHART.chart_id: "map", logic.MATRIX_CHART.chart_id: "matrix", logic.MIX_CHART.chart_id: "mix"}
-
-
-def _with_graph_config(component, graph_id: str, config: dict):
-    """Set the config of the dcc.Graph `graph_id` inside a chart card (chart_card has no config argument)."""
-    if isinstance(component, dcc.Graph) and component.id == graph_id:
-        component.config = config
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if isinstance(child, Component):
-            _with_graph_config(child, graph_id, config)
-    return component
 
 
 def map_card() -> dbc.Card:
     """The map's chart card; its graph loads the country shapes from this app's assets."""
-    config = {**GRAPH_CONFIG, "topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False}
-    return _with_graph_config(chart_card(logic.MAP_CHART, height=520), ids.chart_graph(logic.MAP_CHART.chart_id),
-                              config)
+    return chart_card(logic.MAP_CHART, height=520,
+                      config={"topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False})
 
 
 def layout(**kwargs) -> html.Div:
