@@ -16,13 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from dash import html
 
 from dashboards.auth import install_security
 from dashboards.exports import install_exports
 from dashboards.components import APP_TITLE, app_shell
 from dashboards.queries import WarehouseReader
-from dashboards.wiring import _auth, current_role, register_shell_callbacks
+from dashboards.auth.components import account_menu
+from dashboards.wiring import current_role, register_shell_callbacks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
@@ -66,30 +66,15 @@ def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
 def shell_layout():
     """The shell around the page container, for the current request's user.
 
-    Pages registered with `roles=(...)` are listed only for those roles; the security package may
-    provide `account_menu()` (user name, log-out form) for the navbar's right-hand side.
+    Pages registered with `roles=(...)` are listed only for those roles; `account_menu()` (user name,
+    log-out form) fills the navbar's right-hand side.
     """
-    account_menu = _auth("account_menu")
-    account = None
-    if account_menu is not None:
-        try:
-            account = account_menu()
-        except RuntimeError:  # outside a request (layout validation)
-            account = None
-    else:
-        account = default_account()
+    try:
+        account = account_menu()
+    except RuntimeError:  # outside a request (layout validation)
+        account = None
     pages = [page for page in dash.page_registry.values() if page.get("path") not in (None, "/404")]
     return app_shell(dash.page_container, pages, current_role(), account)
-
-
-def default_account():
-    """The signed-in user's name and role and a sign-out link (GET /logout asks to confirm)."""
-    current_user = _auth("current_user")
-    user = current_user() if current_user is not None else None
-    if user is None:
-        return None
-    return [html.Span(f"{user.name} · {user.role}", className="grace-nav__user"),
-            html.A("Sign out", href="/logout", className="btn btn-sm btn-outline-light")]
 
 
 def reader_of(app: dash.Dash) -> WarehouseReader:

@@ -47,6 +47,9 @@ class Chart:
     source: str  # source line for exports, e.g. "GRACE warehouse, daily referral rollup"
     data: Callable[[WarehouseReader, ViewState], ChartData]
     figure: Callable[[ChartData, ViewState], go.Figure]
+    # The chart mixes every country (ETL lineage, the EU backlog): only users who may see EU-wide
+    # views get it, whatever the filters say (`grace.scope.Scope.eu_wide`).
+    eu_wide: bool = False
 
 
 _REGISTRY: dict[str, Chart] = {}
@@ -83,7 +86,15 @@ def all_charts() -> list[Chart]:
     return list(_REGISTRY.values())
 
 
+def chart_data(chart: Chart, reader: WarehouseReader, state: ViewState) -> ChartData:
+    """The chart's data for a view, after its visibility rule: `ScopeError` when the view's scope
+    may not see this chart. Pages, exports and packs all read chart data through here."""
+    if chart.eu_wide:
+        state.scope.require_eu_wide(f"the chart {chart.title!r}")
+    return chart.data(reader, state)
+
+
 def render(chart: Chart, reader: WarehouseReader, state: ViewState) -> tuple[ChartData, go.Figure]:
     """Data and figure of a chart for a view, as the page shows it."""
-    data = chart.data(reader, state)
+    data = chart_data(chart, reader, state)
     return data, chart.figure(data, state)

@@ -30,6 +30,7 @@ import pandas as pd
 from etl.warehouse import connect, is_initialised
 from grace.config import SQL_DIR
 from grace.errors import WarehouseError
+from grace.settings import query_timeout_seconds
 
 QUERIES_DIR = SQL_DIR / "queries"
 
@@ -41,6 +42,10 @@ _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 class QueryError(ValueError):
     """A named query is missing, or was called with the wrong parameters (a programming error)."""
+
+
+class QueryTimeout(WarehouseError):
+    """A dashboard's warehouse session ran longer than `GRACE_QUERY_TIMEOUT_SECONDS` and was interrupted."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +126,10 @@ def idle_seconds_setting() -> float:
 class SharedConnection:
     """One read-only connection per warehouse file, lent out as cursors and closed when idle."""
 
-    def __init__(self, path: Path, idle_seconds: float):
+    def __init__(self, path: Path, idle_seconds: float, timeout_seconds: float | None = None):
         self.path = path
         self.idle_seconds = idle_seconds
+        self.timeout_seconds = timeout_seconds
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stamp: tuple[int, int] | None = None
@@ -144,7 +150,11 @@ class SharedConnection:
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor for one callback; the connection opens on first use."""
+        """A cursor for one callback; the connection opens on first use.
+
+        A query still running `timeout_seconds` after the cursor was lent out is interrupted and
+        the session ends with `QueryTimeout`, so one request cannot hold a worker for minutes.
+        """
         with self._lock:
             if self._con is not None and self._active == 0 and self._file_stamp() != self._stamp:
                 self._close_locked()  # replaced or rewritten on disk since we opened it
@@ -153,9 +163,19 @@ class SharedConnection:
                 self._stamp = self._file_stamp()
             cursor = self._con.cursor()
             self._active += 1
+        watchdog = None
+        if self.timeout_seconds:
+            watchdog = threading.Timer(self.timeout_seconds, cursor.interrupt)
+            watchdog.daemon = True
+            watchdog.start()
         try:
             yield cursor
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the warehouse query took longer than {self.timeout_seconds:g} s and was stopped "
+                               "(GRACE_QUERY_TIMEOUT_SECONDS); narrow the filters or choose a coarser grain") from None
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             cursor.close()
             with self._lock:
                 self._active -= 1
@@ -203,10 +223,11 @@ class WarehouseReader:
     query texts and the shared, idle-closing connection described in the module docstring.
     """
 
-    def __init__(self, path: Path | str, idle_seconds: float | None = None):
+    def __init__(self, path: Path | str, idle_seconds: float | None = None, timeout_seconds: float | None = None):
         self.path = Path(path)
         self._queries: dict[str, NamedQuery] = {}
-        self._shared = SharedConnection(self.path, idle_seconds_setting() if idle_seconds is None else idle_seconds)
+        self._shared = SharedConnection(self.path, idle_seconds_setting() if idle_seconds is None else idle_seconds,
+                                        query_timeout_seconds() if timeout_seconds is None else timeout_seconds)
 
     def __repr__(self) -> str:
         return f"WarehouseReader({str(self.path)!r})"

@@ -13,12 +13,14 @@ rest belongs to the page that set it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any, Mapping, Optional
 from urllib.parse import parse_qs, urlencode
 
 from grace.errors import GraceError
+from grace.scope import Scope, ScopeError
+from grace.vocabulary import SeriesId
 
 GLOBAL_KEYS = ("country", "platform", "start", "end")
 MULTI_KEYS = ("country", "platform", "channel", "incident_type", "category", "annotation")
@@ -55,6 +57,8 @@ class ViewState:
     per_capita: bool = False
     capacity: Optional[int] = None  # referrals triaged per day, for backlog projection
     series: Optional[str] = None  # an analytics series id (metric|grain|split|entity) to drill into
+    # Who is looking: never part of the URL, set only by `within` (from the signed-in user).
+    scope: Scope = field(default_factory=Scope.everything, compare=True)
 
     @classmethod
     def from_query(cls, search: str | Mapping[str, Any] | None) -> "ViewState":
@@ -88,17 +92,30 @@ class ViewState:
         """The query string (with `?`, or empty) holding every non-default value, in a stable order."""
         pairs: list[tuple[str, str]] = []
         defaults = ViewState()
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value == getattr(defaults, field.name):
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "scope" or value == getattr(defaults, item.name):
                 continue
             if isinstance(value, tuple):
-                pairs.extend((field.name, item) for item in value)
+                pairs.extend((item.name, part) for part in value)
             elif isinstance(value, bool):
-                pairs.append((field.name, "1" if value else "0"))
+                pairs.append((item.name, "1" if value else "0"))
             else:
-                pairs.append((field.name, str(value)))
+                pairs.append((item.name, str(value)))
         return f"?{urlencode(pairs)}" if pairs else ""
+
+    def within(self, scope: Scope) -> "ViewState":
+        """This view bound to what `scope` lets its user see; `ScopeError` when it asks for more.
+
+        The country filter is cut to the scope (empty = the whole scope); a selected series must be
+        one the scope allows (a scoped user's own country, never the EU total or a platform series).
+        """
+        if self.series and scope.restricted:
+            parts = SeriesId.parse(self.series)
+            if parts is None:
+                raise ScopeError(f"series {self.series!r} cannot be checked against your scope")
+            scope.require_series(parts.split_by, parts.entity)
+        return replace(self, country=scope.countries_for(self.country), scope=scope)
 
     def global_part(self) -> "ViewState":
         """Only the filters that follow the analyst across pages."""
@@ -109,7 +126,9 @@ class ViewState:
         for key in MULTI_KEYS:
             if key in changes:
                 changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
-        return replace(self, **changes)
+        changed = replace(self, **changes)
+        # A scoped view stays scoped: a derived view (a drill-down, a selected row) is checked again.
+        return changed.within(changed.scope) if changed.scope.restricted else changed
 
     def filters_text(self) -> str:
         """The filters in words, for chart exports and audit rows: `Countries: DEU, FRA · Period: all`."""
@@ -124,6 +143,8 @@ class ViewState:
             parts.append(f"Period: {self.start or 'first'} to {self.end or 'latest'}")
         else:
             parts.append("Period: all")
+        if self.series:
+            parts.append(f"Series: {self.series}")
         if self.per_capita:
             parts.append("per 100,000 inhabitants")
         return " · ".join(parts)

@@ -14,8 +14,8 @@ the same way.
 - `state_from_filters(...)`: the global part of a `ViewState` from filter-bar values.
 - `kpi_outputs` / `kpi_values`, `chart_outputs` / `chart_values`: matching output lists and
   value tuples for `components.kpi_card` and `components.chart_card`.
-- `current_role()`, `scope_state(state)`: the security package's user and country scope, when
-  that package is installed (`dashboards.auth`); without it everyone sees everything.
+- `current_role()`, `scope_state(state)`: the signed-in user's role, and the view bound to what the
+  user may see (`grace.scope.Scope`, decided by `dashboards.auth.current_scope`).
 """
 
 from __future__ import annotations
@@ -27,41 +27,37 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State
 
 from dashboards import ids
+from dashboards.auth.context import current_scope, current_user
 from dashboards.components import format_change, format_count, freshness_id
 from dashboards.state import ViewState, ViewStateError
 
 
-# --- security hooks (optional until dashboards.auth provides them) ---------------------------
-
-
-def _auth(name: str):
-    """A function of `dashboards.auth` by name, or None while that package does not provide it."""
-    try:
-        import dashboards.auth as auth
-    except ImportError:
-        return None
-    return getattr(auth, name, None)
+# --- security --------------------------------------------------------------------------------
 
 
 def current_role() -> Optional[str]:
-    """The logged-in user's role, or None (nobody logged in, or no security package)."""
-    current_user = _auth("current_user")
-    if current_user is None:
-        return None
-    try:
-        user = current_user()
-    except RuntimeError:  # outside a request (e.g. layout validation at start-up)
-        return None
-    return getattr(user, "role", None) if user is not None else None
+    """The logged-in user's role, or None (nobody logged in, or outside a request)."""
+    user = current_user()
+    return user.role if user is not None else None
+
+
+def record_view(path: str, query: str) -> None:
+    """Audit a `page_view` of one page with the filters the server has just validated and will serve.
+
+    `path` is the page's own constant, never a value from the request, and `query` the server's
+    rendering of the validated state: the audit log records what was served, not what a client
+    claims (an exact repeat within seconds is one view)."""
+    from dashboards.auth.context import audit_event
+    from dashboards.auth.guard import REPEAT_SECONDS, page_view_detail
+
+    if current_user() is not None:
+        audit_event("page_view", page_view_detail(path, query), merge_within=REPEAT_SECONDS)
 
 
 def scope_state(state: ViewState) -> ViewState:
-    """`state` with the country filter forced to the user's scope (a scoped user sees only it)."""
-    scoped_countries = _auth("scoped_countries")
-    if scoped_countries is None:
-        return state
-    countries = scoped_countries(list(state.country))
-    return state.with_changes(country=list(countries or ()))
+    """`state` bound to the signed-in user's scope (`ViewState.within`): the country filter cut to it,
+    and `ScopeError` for a selected series outside it. Every page callback and export starts here."""
+    return state.within(current_scope())
 
 
 # --- navigation ------------------------------------------------------------------------------
@@ -206,8 +202,10 @@ def apply_controls(base: ViewState, values: dict[str, Any]) -> ViewState:
     return ViewState.from_query(state.to_query())  # one validation path for links and controls
 
 
-def register_state_sync(page: str, store_id: str, controls: dict[str, tuple[str, str]], period: bool = True) -> None:
-    """Controls -> `ViewState` query string in `store_id` and in the address bar.
+def register_state_sync(page: str, path: str, store_id: str, controls: dict[str, tuple[str, str]],
+                        period: bool = True) -> None:
+    """Controls -> `ViewState` query string in `store_id` and in the address bar (and the new view of
+    the page at `path` in the audit log).
 
     `controls` maps a `ViewState` key to a (component id, property) of the page, e.g.
     `{"metric": ("trends-metric", "value"), "log": ("trends-log", "value")}`; the filter bar's
@@ -238,6 +236,7 @@ def register_state_sync(page: str, store_id: str, controls: dict[str, tuple[str,
         except (ViewStateError, ValueError):
             return dash.no_update, dash.no_update
         query = state.to_query()
+        record_view(path, query)
         return query, query
 
 

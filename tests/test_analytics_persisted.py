@@ -189,24 +189,26 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
     assert latest["findings"].iloc[0] == analysed[1].rows["analytics_finding"]
     assert reader.run("analytics_latest_run", run_id="no-such-run").empty
 
-    every = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[], limit=1000)
+    every = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
+                       scope_countries=None, limit=1000)
     assert every["rank"].is_monotonic_increasing and len(every) == analysed[1].rows["analytics_finding"]
-    top = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[], limit=3)
+    top = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
+                     scope_countries=None, limit=3)
     assert top["rank"].tolist() == [1, 2, 3]
     one_country = every.loc[every["split_by"] == "country", "entity"].iloc[0]
     mine = reader.run("analytics_findings", run_id=run_id, metrics=["referrals"], kinds=[], countries=[one_country],
-                      platforms=[], limit=1000)
+                      platforms=[], scope_countries=None, limit=1000)
     assert set(mine["entity"]) == {one_country} and set(mine["metric"]) == {"referrals"}
     assert reader.run("analytics_findings", run_id=run_id, metrics=["files"], kinds=[], countries=[], platforms=[],
-                      limit=1000).empty
+                      scope_countries=None, limit=1000).empty
 
     alerts = reader.run("analytics_alerts", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
-                        sort_by="date", limit=1000)
+                        scope_countries=None, sort_by="date", limit=1000)
     assert set(alerts["kind"]) <= {"anomaly", "changepoint", "emerging", "vanishing"}
     assert {"emerging", "vanishing"} <= set(alerts["kind"])
     assert alerts["date"].is_monotonic_decreasing
     by_size = reader.run("analytics_alerts", run_id=run_id, metrics=[], kinds=["changepoint"], countries=[],
-                         platforms=[], sort_by="magnitude", limit=1000)
+                         platforms=[], scope_countries=None, sort_by="magnitude", limit=1000)
     assert by_size["relative"].abs().is_monotonic_decreasing and set(by_size["kind"]) == {"changepoint"}
 
     forecast = reader.run("analytics_forecast", run_id="", series_id="referrals|month|none|total")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import json
 import os
 import sqlite3
@@ -225,18 +228,68 @@ def test_chain_verification_detects_edits_and_removed_rows(audit, statement, pro
 # --- rate limit -------------------------------------------------------------------------------
 
 
-def test_five_failures_within_five_minutes_block_the_client_and_the_user_name(audit):
+def failed(limit: LoginRateLimit, user, client, now=None) -> None:
+    """One sign-in attempt that the rate limit let through and that then failed."""
+    attempt = limit.begin(user, client, now=now)
+    assert attempt.allowed, attempt
+    limit.finish(attempt, "login_failure", user, client, now=now)
+
+
+def test_five_failures_from_one_address_refuse_every_name_there_for_five_minutes(audit):
     limit = LoginRateLimit(audit)
-    for _ in range(4):
-        audit.record("login_failure", "jdoe", {}, client="10.0.0.1")
-    assert limit.blocked("jdoe", "10.0.0.1") is None
-    audit.record("login_failure", None, {}, client="10.0.0.1")
-    assert limit.blocked("someone", "10.0.0.1") == "client"
-    assert limit.blocked("jdoe", "10.0.0.2") is None  # 4 failures for the name
-    audit.record("login_failure", "jdoe", {}, client="10.0.0.3")
-    assert limit.blocked("jdoe", "10.0.0.2") == "user name"
+    for n in range(5):
+        failed(limit, f"name{n}", "10.0.0.1")
+    refused = limit.begin("someone", "10.0.0.1")
+    assert (refused.allowed, refused.by, refused.retry_after) == (False, "client", 300)
+    assert limit.begin("someone", "10.0.0.2").allowed  # other addresses are not affected
     later = datetime.now(timezone.utc) + timedelta(minutes=5, seconds=1)
-    assert limit.blocked("jdoe", "10.0.0.1", now=later) is None
+    assert limit.begin("someone", "10.0.0.1", now=later).allowed
+
+
+def test_failures_of_one_name_at_one_address_back_off_exponentially(audit):
+    limit = LoginRateLimit(audit)
+    failed(limit, "jdoe", "10.0.0.1")
+    soon = limit.begin("jdoe", "10.0.0.1")
+    assert (soon.allowed, soon.by, soon.retry_after) == (False, "user name and client", 1)
+    assert limit.begin("jdoe", "10.0.0.2").allowed and limit.begin("other", "10.0.0.1").allowed
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    waits = []
+    for failures in (1, 2, 3, 4, 9):
+        pressure = {"by_client": 0, "by_pair": failures, "last_pair": now.isoformat(), "by_user": failures,
+                    "last_user": now.isoformat(), "known_client": False}
+        waits.append(limit.decide(pressure, now).retry_after)
+    assert waits == [1, 2, 4, 8, 256]
+    capped = {"by_client": 0, "by_pair": 12, "last_pair": now.isoformat(), "by_user": 0, "last_user": None,
+              "known_client": False}
+    assert limit.decide(capped, now).retry_after == 300
+    assert limit.decide(capped, now + timedelta(minutes=5)).allowed
+
+
+def test_many_addresses_failing_for_one_name_slow_it_but_never_lock_out_its_known_address(audit):
+    limit = LoginRateLimit(audit)
+    audit.record("login_success", "jdoe", {}, client="10.9.9.9")  # the user's usual address
+    for n in range(5):
+        failed(limit, "jdoe", f"10.1.0.{n}")
+    new_address = limit.begin("jdoe", "10.2.0.1")
+    assert (new_address.allowed, new_address.by) == (False, "user name") and new_address.retry_after <= 15
+    assert limit.begin("jdoe", "10.9.9.9").allowed
+    later = datetime.now(timezone.utc) + timedelta(seconds=16)
+    assert limit.begin("jdoe", "10.2.0.1", now=later).allowed  # slowed to one try per 15 s, not blocked
+
+
+def test_simultaneous_attempts_count_before_any_of_them_has_failed(audit):
+    limit = LoginRateLimit(audit)
+    barrier = threading.Barrier(12)
+
+    def attempt(_n):
+        barrier.wait()
+        return limit.begin(None, "10.5.0.1").allowed
+
+    with ThreadPoolExecutor(12) as pool:
+        allowed = list(pool.map(attempt, range(12)))
+    assert sum(allowed) == 5
+    assert len(audit.recent(100, {"event": "login_rate_limited"})) == 7
 
 
 # --- demo user and first start ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from dashboards import ids
 from dashboards.callbacks import forecasts
 from dashboards.figures.forecasts import backlog_figure, forecast_figure
 from dashboards.queries import WarehouseReader
+from grace.scope import Scope
 from dashboards.state import ViewState
 from etl.warehouse import connect
 from test_dashboard_trends import component, routed
@@ -217,9 +218,9 @@ def test_the_slider_runs_from_one_to_about_three_times_the_larger_of_capacity_an
 
 
 def test_a_user_limited_to_some_countries_sees_no_eu_backlog(reader):
-    view = forecasts.draw_backlog(reader, ViewState(), scoped=True)
+    view = forecasts.draw_backlog(reader, ViewState().within(Scope.of_countries(["POL"])))
     assert view.summary == forecasts.SCOPED_BACKLOG and len(view.figure.data) == 0
-    assert forecasts.backlog_defaults(reader, ViewState(), scoped=True).default is None
+    assert forecasts.backlog_defaults(reader, ViewState().within(Scope.of_countries(["POL"]))).default is None
 
 
 # --- figures ---------------------------------------------------------------------------------

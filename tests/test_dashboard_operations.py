@@ -15,6 +15,7 @@ from dashboards.callbacks import operations
 from dashboards.charts import charts_for_page
 from dashboards.figures.operations import quarantine_fields_figure, row_accounting_figure
 from dashboards.queries import WarehouseReader
+from grace.scope import Scope
 from dashboards.state import ViewState
 from etl.warehouse import connect
 
@@ -206,9 +207,9 @@ def test_an_unknown_record_kind_gives_a_message_instead_of_an_error(reader):
 
 
 def test_a_user_limited_to_one_country_sees_no_lineage(reader):
-    view = operations.update_lineage(reader, ViewState(), scoped=True)
+    view = operations.update_lineage(reader, ViewState().within(Scope.of_countries(["POL"])))
     assert view.batch_rows == [] and view.status == operations.SCOPED_MESSAGE
-    chart = operations.draw_chart(operations.THROUGHPUT_CHART, reader, ViewState(), scoped=True)
+    chart = operations.draw_chart(operations.THROUGHPUT_CHART, reader, ViewState().within(Scope.of_countries(["POL"])))
     assert not chart.figure.data and chart.note == operations.SCOPED_MESSAGE
 
 
@@ -238,6 +239,6 @@ def test_the_accounting_figure_builder_names_missing_columns():
     import pandas as pd
 
     with pytest.raises(ValueError, match="referrals_gap"):
-        row_accounting_figure(pd.DataFrame(columns=["batch_id", "source_kind", "source_path", "started_at",
+        row_accounting_figure(pd.DataFrame(columns=["batch_id", "source_kind", "source", "started_at",
                                                     "duration_seconds", "referrals_in", "referrals_loaded",
                                                     "referrals_quarantined", "referrals_duplicate"]))

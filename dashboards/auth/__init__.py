@@ -6,7 +6,8 @@
 - For the shell: `account_menu()` (user label + sign-out form, per-request layouts only),
   `page_visible_to(page, user)`, `user_label()`.
 - For pages, callbacks and routes: `current_user()` (name, role, country), `require_role(*roles)`
-  (Flask route decorator), `user_may_export()`, `scoped_countries(requested)`, `audit_event(event,
+  (Flask route decorator), `user_may_export()`, `current_scope()` (what the user may see, a
+  `grace.scope.Scope`), `scoped_countries(requested)`, `audit_event(event,
   detail)`.
 - Stores: `UserStore` (users, Argon2 hashes) and `AuditLog` (append-only, hash-chained), both in
   `$GRACE_HOME/auth/auth.sqlite`; used by `grace users …` and `grace audit …`.
@@ -18,6 +19,7 @@ sees the Admin page (users, audit log). A user may be scoped to one country.
 from dashboards.auth.audit import EVENTS, AuditEntry, AuditLog, ChainReport
 from dashboards.auth.context import (
     audit_event,
+    current_scope,
     current_user,
     require_role,
     scoped_countries,
@@ -45,6 +47,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "EVENTS", "ROLES", "AuditEntry", "AuditLog", "AuthInputError", "ChainReport", "CurrentUser", "User",
-    "UserNotFound", "UserStore", "account_menu", "audit_event", "current_user", "install_security",
+    "UserNotFound", "UserStore", "account_menu", "audit_event", "current_scope", "current_user", "install_security",
     "page_visible_to", "require_role", "scoped_countries", "user_label", "user_may_export",
 ]

@@ -36,6 +36,7 @@ EVENTS = (
     "logout",
     "page_view",
     "export",
+    "export_failed",
     "access_denied",
     "user_added",
     "user_disabled",
@@ -123,7 +124,7 @@ def _repeats_last(con: sqlite3.Connection, event: str, user: Optional[str], deta
 
 
 class AuditLog:
-    """The audit API: `record`, `recent`, `verify_chain`, and failed-login counts for rate limiting."""
+    """The audit API: `record`, `recent`, `verify_chain` (rate limiting reads the log through `ratelimit.py`)."""
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else default_store_path()
@@ -154,13 +155,6 @@ class AuditLog:
                   "limit": limit}
         with connection(self.path) as con:
             return [AuditEntry.from_row(row) for row in con.execute(auth_sql("audit_recent"), params)]
-
-    def failures_since(self, since: str, user: Optional[str] = None, client: Optional[str] = None) -> int:
-        """Failed logins at or after `since` for one user name or one client address."""
-        with connection(self.path) as con:
-            if user is not None:
-                return con.execute(auth_sql("audit_failures_by_user"), {"user_name": user, "since": since}).fetchone()[0]
-            return con.execute(auth_sql("audit_failures_by_client"), {"client": client, "since": since}).fetchone()[0]
 
     def verify_chain(self) -> ChainReport:
         """Recompute the chain from the first row; report the first row that does not fit."""

@@ -18,6 +18,7 @@ from dashboards.auth.audit import AuditLog
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.session import CurrentUser
 from dashboards.auth.users import UserStore
+from grace.scope import Scope
 
 EXTENSION = "grace_auth"
 EXPORT_ROLES = ("analyst", "admin")
@@ -55,17 +56,18 @@ def user_may_export() -> bool:
     return user is not None and user.role in EXPORT_ROLES
 
 
-def scoped_countries(requested: Iterable[str] | None) -> list[str]:
-    """The country filter to apply: a user scoped to one country always gets exactly that one.
+def current_scope() -> Scope:
+    """What the user of this request may see (`grace.scope.Scope`): the one answer every data path uses.
 
-    Unscoped users (and calls outside a request) get their request back as a list; an empty
-    list means "all countries".
+    Outside a request (plain-function tests, jobs) and for unscoped users: everything.
     """
-    asked = list(requested or [])
     user = current_user()
-    if user is None or user.country is None:
-        return asked
-    return [user.country]
+    return Scope.everything() if user is None else Scope.of_user(user.country)
+
+
+def scoped_countries(requested: Iterable[str] | None) -> list[str]:
+    """The country filter to apply for this request's user (`Scope.countries_for`)."""
+    return list(current_scope().countries_for(requested or []))
 
 
 def audit_event(event: str, detail: Mapping[str, Any] | None = None, merge_within: float | None = None) -> None:
@@ -75,6 +77,11 @@ def audit_event(event: str, detail: Mapping[str, Any] | None = None, merge_withi
     """
     user = current_user()
     auth_context().audit.record(event, user.name if user else None, detail or {}, client_address(), merge_within)
+
+
+def audit_refusal(path: str, error: Exception) -> None:
+    """Audit a request refused because it asked for data outside the user's scope (`access_denied`)."""
+    audit_event("access_denied", {"path": path[:500], "reason": str(error)})
 
 
 def json_error(status: int, message: str, **extra: Any) -> flask.Response:

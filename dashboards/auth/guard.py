@@ -7,13 +7,16 @@ enabled, logged-in user: a page request is redirected to `/login?next=…`; Dash
 and `/export/…` get a 401 JSON answer. Then the role rules: `/export/…` needs analyst or admin; a
 page registered with `roles=(…)` (e.g. `/admin`) needs one of them, whether it is requested as a
 full page or routed to inside the app. Each routing of the Dash pages (a page opened, reloaded or
-navigated to) is audited as a `page_view` with the path and query-string filters (an exact repeat
-within 2 s is one view); `page_views.py` adds the views whose filters change in the address bar
-without routing.
+navigated to) is audited as a `page_view` of the page the router will render (its path normalised
+the way Dash's router matches it, so `//admin` and `admin` are `/admin`) with the query-string
+filters (an exact repeat within 2 s is one view); a routing to a page the role may not see is
+audited as `access_denied` instead. The views whose filters change without routing are audited by
+the pages' own state callbacks (`dashboards.wiring.record_view`), with the state the server computed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import parse_qs, quote
 
@@ -24,7 +27,8 @@ from dashboards.auth.context import EXPORT_ROLES, audit_event, auth_context, cur
 from dashboards.auth.session import session_user
 
 PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico")
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/auth-static/")
+ASSETS_PREFIX = "/assets/"
+PUBLIC_PREFIXES = (ASSETS_PREFIX, "/_dash-component-suites/", "/auth-static/")
 EXPORT_PREFIX = "/export/"
 DASH_UPDATE = "/_dash-update-component"
 PAGES_LOCATION = "_pages_location"
@@ -33,7 +37,19 @@ REPEAT_SECONDS = 2.0  # the same view again within this is one view (Dash may ro
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    """The login page, the favicon and static files. Under `/assets/` only files that exist are public:
+    for any other path there Dash answers with the app shell, which is for signed-in users only."""
+    if path in PUBLIC_PATHS:
+        return True
+    if path.startswith(ASSETS_PREFIX):
+        return _is_asset_file(path[len(ASSETS_PREFIX):])
+    return path.startswith(PUBLIC_PREFIXES)
+
+
+def _is_asset_file(relative: str) -> bool:
+    folder = Path(dash.get_app().config.assets_folder).resolve()
+    target = (folder / relative).resolve()
+    return bool(relative) and target.is_file() and folder in target.parents
 
 
 def is_api(path: str) -> bool:
@@ -46,12 +62,17 @@ def login_redirect() -> flask.Response:
     return flask.redirect(f"/login?next={quote(target, safe='')}", code=302)
 
 
+def page_path(path: str) -> str:
+    """A path as Dash's page router matches it (slashes at either end do not count): `/admin`."""
+    return "/" + path.strip("/")
+
+
 def page_roles(path: str) -> Optional[tuple[str, ...]]:
     """Roles a registered Dash page asks for (`dash.register_page(..., roles=(...))`), if any."""
-    path = path.rstrip("/") or "/"
+    wanted = page_path(path)
     for page in dash.page_registry.values():
         roles = page.get("roles")
-        if roles and page.get("path") == path:
+        if roles and page_path(str(page.get("path") or "")) == wanted:
             return tuple(roles)
     return None
 
@@ -74,7 +95,7 @@ def routed_location(payload: Any) -> Optional[tuple[str, str]]:
               if item.get("id") == PAGES_LOCATION}
     if "pathname" not in values:
         return None
-    return str(values.get("pathname") or "/"), str(values.get("search") or "")
+    return page_path(str(values.get("pathname") or "/")), str(values.get("search") or "")
 
 
 def page_view_detail(pathname: str, search: str) -> dict:

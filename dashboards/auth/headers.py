@@ -53,6 +53,7 @@ class SecurityHeaders:
         headers["Referrer-Policy"] = "no-referrer"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+        headers["Server"] = "GRACE Trends"  # not the server's name and version (Werkzeug/…, Python/…)
         if not flask.request.path.startswith(STATIC_PREFIXES):
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"

@@ -162,6 +162,12 @@ class UserStore:
             append(con, "password_changed", actor, {"name": name}, client)
         return self._existing(name)
 
+    def sign_out(self, name: str, client: Optional[str] = None) -> None:
+        """End every session of `name` on the server (a saved cookie no longer works) and audit `logout`."""
+        with connection(self.path) as con, transaction(con):
+            con.execute(auth_sql("user_end_sessions"), {"name": name, "now": utc_now()})
+            append(con, "logout", name, {}, client)
+
     # --- internals ------------------------------------------------------------------------
 
     def _existing(self, name: str) -> User:

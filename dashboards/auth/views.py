@@ -2,8 +2,9 @@
 
 `GET /login` shows the form; `POST /login` checks the CSRF token, the rate limit, then the
 password, and redirects to `next` (same-site paths only). `GET /logout` asks for confirmation
-(a plain link can point there); `POST /logout` (CSRF-checked) ends the session. Every outcome is
-audited.
+(a plain link can point there); `POST /logout` (CSRF-checked) ends the session on the server:
+the user's session version is bumped, so every cookie issued before (this browser's, a copy of it,
+another device's) stops working. Every outcome is audited.
 """
 
 from __future__ import annotations
@@ -93,19 +94,18 @@ def login_submit():
         return _login_form(400, BAD_FORM, name, next_)
     audited_name = name if NAME_PATTERN.fullmatch(name) else None  # never log a password typed as a name
     client = client_address()
-    blocked = context.rate_limit.blocked(audited_name, client)
-    if blocked:
-        context.audit.record("login_rate_limited", audited_name, {"by": blocked}, client)
-        minutes = max(1, context.rate_limit.retry_after_seconds // 60)
-        response = _login_form(429, f"Too many failed sign-ins. Wait {minutes} minutes and try again.", name, next_)
-        response.headers["Retry-After"] = str(context.rate_limit.retry_after_seconds)
+    attempt = context.rate_limit.begin(audited_name, client)  # checked and reserved atomically
+    if not attempt.allowed:
+        response = _login_form(429, f"Too many failed sign-ins. Wait {attempt.wait_text} and try again.", name,
+                               next_)
+        response.headers["Retry-After"] = str(attempt.retry_after)
         return response
     user = context.users.authenticate(name, form.get("password") or "") if audited_name else None
     if user is None:
-        context.audit.record("login_failure", audited_name, {}, client)
+        context.rate_limit.finish(attempt, "login_failure", audited_name, client)
         return _login_form(401, BAD_LOGIN, name, next_)
     start_session(user)
-    context.audit.record("login_success", user.name, {"role": user.role, "country": user.country}, client)
+    context.rate_limit.finish(attempt, "login_success", user.name, client, {"role": user.role, "country": user.country})
     return flask.redirect(next_)
 
 
@@ -122,6 +122,6 @@ def logout_submit():
         return render_message("Sign-out failed", BAD_FORM, 400)
     user = current_user()
     if user is not None:
-        auth_context().audit.record("logout", user.name, {}, client_address())
+        auth_context().users.sign_out(user.name, client_address())  # a replayed cookie is refused from now on
     end_session()
     return flask.redirect("/login?signed_out=1")

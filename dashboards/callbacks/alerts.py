@@ -209,7 +209,7 @@ class TableView(NamedTuple):
 
 def _params(view: AlertsView) -> dict:
     return dict(run_id="", metrics=list(view.metrics), countries=list(view.state.country),
-                platforms=list(view.state.platform))
+                platforms=list(view.state.platform), scope_countries=view.state.scope.sql_countries)
 
 
 def _in_period(frame: pd.DataFrame, state: ViewState, columns: tuple[str, ...] = ("date",)) -> pd.DataFrame:
@@ -316,6 +316,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         frame.attrs.update(events=pd.DataFrame(columns=EVENT_COLUMNS), statuses=pd.DataFrame(), series_id=None)
         return ChartData(frame=frame, subtitle="", note="")
     metric, grain, split_by, entity = parts
+    state.scope.require_series(split_by, entity)  # also checked when the view was scoped; a chart never trusts it
     filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
     from dashboards.queries import load_query
 
@@ -325,7 +326,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         try:
             events = con.execute(query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by,
                                                         "entities": [entity]})).df()
-            statuses = _statuses(con, metric, split_by, entity, state.series)
+            statuses = _statuses(con, metric, split_by, entity, state)
         except duckdb.CatalogException:
             events, statuses = pd.DataFrame(columns=EVENT_COLUMNS), pd.DataFrame()
     frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
@@ -338,7 +339,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     return ChartData(frame=frame, count_columns=counts, cell_columns=("ds",), subtitle=subtitle, note=note)
 
 
-def _statuses(con, metric: str, split_by: str, entity: str, series_id: str) -> pd.DataFrame:
+def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) -> pd.DataFrame:
     """Emerging / vanishing rows of the series in the latest run (recent window start)."""
     from dashboards.queries import load_query
 
@@ -348,8 +349,8 @@ def _statuses(con, metric: str, split_by: str, entity: str, series_id: str) -> p
     frame = con.execute(query.sql, query.bind({
         "run_id": "", "metrics": [metric], "kinds": ["emerging", "vanishing"],
         "countries": [entity] if split_by == "country" else [], "platforms": [entity] if split_by == "platform" else [],
-        "sort_by": "date", "limit": 100})).df()
-    return frame[frame["series_id"] == series_id][["kind", "date"]].reset_index(drop=True)
+        "sort_by": "date", "limit": 100, "scope_countries": state.scope.sql_countries})).df()
+    return frame[frame["series_id"] == state.series][["kind", "date"]].reset_index(drop=True)
 
 
 def series_figure_for(data: ChartData, state: ViewState, at: Optional[str] = None) -> go.Figure:

@@ -37,7 +37,7 @@ from dashboards.components import GRAIN_LABELS
 from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
 from dashboards.queries import WarehouseReader, load_query
-from dashboards.state import ViewState
+from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
 PAGE_PATH = "/forecasts"
@@ -51,7 +51,7 @@ SCOPED_BACKLOG = ("The backlog projection counts the referrals of every country 
                   "users whose access is limited to some countries.")
 
 
-class ForecastRequestError(ValueError):
+class ForecastRequestError(ViewStateError, ValueError):
     """A view the stored forecasts cannot answer (e.g. two countries at once)."""
 
 
@@ -484,9 +484,9 @@ def _stored_backlog(session, grain: str) -> pd.DataFrame:
                                      "arrivals_source", "parameters"])
 
 
-def backlog_defaults(reader: WarehouseReader, state: ViewState, scoped: bool = False) -> BacklogDefaults:
+def backlog_defaults(reader: WarehouseReader, state: ViewState) -> BacklogDefaults:
     """Slider range: 1 to about three times the larger of the default capacity and the forecast arrivals per day."""
-    if scoped:
+    if not state.scope.eu_wide:
         return BacklogDefaults(None, 1, 10, {}, SCOPED_BACKLOG)
     try:
         with reader.session() as session:
@@ -567,7 +567,7 @@ def backlog_figure_for(data: ChartData, state: ViewState) -> go.Figure:
 
 BACKLOG_CHART = register_chart(Chart(
     chart_id="forecasts-backlog", page=PAGE_PATH, title="Backlog projection against analyst capacity", source=SOURCE,
-    data=backlog_data, figure=backlog_figure_for))
+    data=backlog_data, figure=backlog_figure_for, eu_wide=True))
 
 
 class BacklogView(NamedTuple):
@@ -577,10 +577,11 @@ class BacklogView(NamedTuple):
     summary: str  # the end state in words
 
 
-def draw_backlog(reader: WarehouseReader, state: ViewState, scoped: bool = False) -> BacklogView:
-    """The backlog card for a view (a message instead of a chart when nothing can be shown)."""
+def draw_backlog(reader: WarehouseReader, state: ViewState) -> BacklogView:
+    """The backlog card for a view (a message instead of a chart when nothing can be shown, e.g. for a
+    user whose scope is limited to some countries: the backlog mixes them all)."""
     title = "Referral backlog"
-    if scoped:
+    if not state.scope.eu_wide:
         return BacklogView(empty_figure(SCOPED_BACKLOG, title), "", "", SCOPED_BACKLOG)
     try:
         data = backlog_data(reader, state)

@@ -15,7 +15,6 @@ batch reports as quarantined (nothing is lost silently).
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
 from typing import NamedTuple
 
 import pandas as pd
@@ -100,7 +99,7 @@ def _batches(reader: WarehouseReader) -> pd.DataFrame:
 def _accounting_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     kind = record_kind(state)
     batches = _batches(reader)
-    columns = ["batch_id", "source_kind", "source_path", "started_at", "duration_seconds"] + [
+    columns = ["batch_id", "source_kind", "source", "started_at", "duration_seconds"] + [
         f"{kind}_{part}" for part in ("in", "loaded", "quarantined", "duplicate", "gap")]
     return ChartData(
         frame=batches[columns],
@@ -136,7 +135,7 @@ def _quarantine_fields_data(reader: WarehouseReader, state: ViewState) -> ChartD
 def _throughput_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     batches = _batches(reader)
     return ChartData(
-        frame=batches[["batch_id", "source_kind", "source_path", "started_at", "duration_seconds",
+        frame=batches[["batch_id", "source_kind", "source", "started_at", "duration_seconds",
                        "referrals_in", "referrals_per_second"]],
         subtitle="Referrals read per second of batch wall time, by source kind",
         note="Wall time covers every stage of the batch (staging, validation, anonymisation, "
@@ -146,16 +145,16 @@ def _throughput_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 
 ACCOUNTING_CHART = register_chart(Chart(
     "operations-row-accounting", PAGE, "Row accounting per ETL batch", SOURCE, _accounting_data,
-    lambda data, state: row_accounting_figure(data.frame, record_kind(state))))
+    lambda data, state: row_accounting_figure(data.frame, record_kind(state)), eu_wide=True))
 QUARANTINE_TIME_CHART = register_chart(Chart(
     "operations-quarantine-reasons", PAGE, "Quarantine reasons over time", SOURCE, _quarantine_time_data,
-    lambda data, state: quarantine_over_time_figure(data.frame)))
+    lambda data, state: quarantine_over_time_figure(data.frame), eu_wide=True))
 QUARANTINE_FIELDS_CHART = register_chart(Chart(
     "operations-quarantine-fields", PAGE, "Quarantine by field", SOURCE, _quarantine_fields_data,
-    lambda data, state: quarantine_fields_figure(data.frame)))
+    lambda data, state: quarantine_fields_figure(data.frame), eu_wide=True))
 THROUGHPUT_CHART = register_chart(Chart(
     "operations-throughput", PAGE, "ETL throughput", SOURCE, _throughput_data,
-    lambda data, state: throughput_figure(data.frame)))
+    lambda data, state: throughput_figure(data.frame), eu_wide=True))
 CHARTS = (ACCOUNTING_CHART, QUARANTINE_TIME_CHART, QUARANTINE_FIELDS_CHART, THROUGHPUT_CHART)
 
 
@@ -228,7 +227,7 @@ def batch_rows(batches: pd.DataFrame) -> list[dict]:
     table = pd.DataFrame({
         "number": [f"#{n}" for n in range(1, len(batches) + 1)],
         "source_kind": batches["source_kind"],
-        "source": [PurePath(str(p)).name for p in batches["source_path"]],
+        "source": list(batches["source"]),
         "status": batches["status"],
         "started": pd.to_datetime(batches["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
         "duration": batches["duration_seconds"].round(2),
@@ -277,7 +276,7 @@ def analytics_rows(runs: pd.DataFrame) -> list[dict]:
 def import_rows(imports: pd.DataFrame) -> list[dict]:
     """Rows of the reference-imports table (newest first)."""
     return [{
-        "import_id": row.import_id, "dataset": row.dataset, "source": PurePath(str(row.source_path)).name,
+        "import_id": row.import_id, "dataset": row.dataset, "source": row.source,
         "rows_loaded": int(row.rows_loaded), "imported": pd.Timestamp(row.imported_at).strftime("%Y-%m-%d %H:%M UTC"),
     } for row in imports.itertuples(index=False)]
 
@@ -285,12 +284,12 @@ def import_rows(imports: pd.DataFrame) -> list[dict]:
 # --- the page's updates (one callback per chart, one for the tables) -------------------------
 
 
-def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState, scoped: bool = False) -> ChartView:
+def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> ChartView:
     """One chart of the page for a view state, or a figure saying why it cannot be drawn.
 
-    `scoped`: the user may see only some countries; lineage mixes all countries, so no chart.
+    Lineage mixes all countries: a user whose scope is limited to some gets no chart.
     """
-    if scoped:
+    if not state.scope.eu_wide:
         return ChartView(empty_figure("Not shown to users limited to one country."), "", SCOPED_MESSAGE)
     try:
         data, figure = render(chart, reader, state)
@@ -299,9 +298,10 @@ def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState, scoped: 
     return ChartView(figure, data.subtitle, data.note)
 
 
-def update_lineage(reader: WarehouseReader, state: ViewState, scoped: bool = False) -> LineageView:
-    """The accounting verdict and the tables (batches, freshness, analytics runs, imports)."""
-    if scoped:
+def update_lineage(reader: WarehouseReader, state: ViewState) -> LineageView:
+    """The accounting verdict and the tables (batches, freshness, analytics runs, imports); none of
+    them for a user whose scope is limited to some countries (lineage mixes them all)."""
+    if not state.scope.eu_wide:
         return unavailable(SCOPED_MESSAGE)
     try:
         record_kind(state)

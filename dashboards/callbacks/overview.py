@@ -332,7 +332,8 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
 
     A warehouse without analytics tables or without a run gives `NO_RUN_HINT`.
     """
-    params = dict(run_id="", metrics=[], countries=list(state.country), platforms=list(state.platform))
+    params = dict(run_id="", metrics=[], countries=list(state.country), platforms=list(state.platform),
+                  scope_countries=state.scope.sql_countries)
     try:
         with reader.session() as session:
             run = session.run("analytics_latest_run", run_id="")

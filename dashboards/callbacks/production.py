@@ -41,7 +41,7 @@ PERIOD_CODES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 DIMENSION_LABELS = {"country": "Country", "platform": "Platform"}
 
 
-class ProductionViewError(ValueError):
+class ProductionViewError(ViewStateError, ValueError):
     """A view this page cannot answer (e.g. distinct accounts for a country and a platform at once)."""
 
 

@@ -29,7 +29,7 @@ from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
 from dashboards.queries import WarehouseReader
-from dashboards.state import ViewState
+from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
 PAGE_PATH = "/trends"
@@ -42,7 +42,7 @@ DIMENSION_LABELS = {"country": "Country", "platform": "Platform", "channel": "Ch
 PER_CAPITA_UNITS = ("count", "stock", "distinct")
 
 
-class TrendRequestError(ValueError):
+class TrendRequestError(ViewStateError, ValueError):
     """A view the warehouse cannot answer (e.g. a filter the metric does not have)."""
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import plotly.graph_objects as go
 
-from dashboards.charts import Chart, ChartData, all_charts, charts_for_page
+from dashboards.charts import Chart, ChartData, all_charts, chart_data, charts_for_page
 from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
 from dashboards.queries import WarehouseReader
@@ -87,7 +87,7 @@ def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | No
             fresh: str | None = None, now: datetime | None = None) -> PreparedChart:
     """Data → small-cell rule → figure → marking, for one chart and one view."""
     k = min_cell(k)
-    raw = chart.data(reader, state)
+    raw = chart_data(chart, reader, state)
     # A chart declaring no count columns (ETL timings, ratios of batches) has nothing to protect.
     suppression = (suppress(raw.frame, raw.count_columns, raw.cell_columns, k=k) if raw.count_columns
                    else no_counts(raw.frame, k))
@@ -133,6 +133,10 @@ def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: 
     charts = charts_for_page(page_path)
     if not charts:
         raise UnknownPageError(page_path)
+    withheld = [chart for chart in charts if chart.eu_wide and not state.scope.eu_wide]
+    charts = [chart for chart in charts if chart not in withheld]
+    if not charts:  # every chart of the page mixes all countries
+        state.scope.require_eu_wide(f"every chart of the page {page_path}")
     k = min_cell(k)
     now = datetime.now(timezone.utc)
     fresh = freshness(reader)
@@ -158,6 +162,8 @@ def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: 
             "classification": CLASSIFICATION, "page": page_path, "query": state.to_query(),
             "filters": state.filters_text(), "data_freshness": fresh, "k": k, "generated_at": _stamp(now),
             "charts": entries,
+            "withheld": [{"chart_id": chart.chart_id, "title": chart.title,
+                          "reason": "covers every country; outside the user's scope"} for chart in withheld],
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         archive.writestr("README.txt", _readme(manifest))
@@ -200,4 +206,7 @@ def _readme(manifest: dict) -> str:
     ]
     lines += [f"- {entry['title']} ({entry['chart_id']}): {entry['suppressed_cells']} of {entry['cells']} "
               "cells suppressed" for entry in manifest["charts"]]
+    if manifest["withheld"]:
+        lines += ["", "Not included (they cover every country, outside the scope of the user who exported):"]
+        lines += [f"- {entry['title']} ({entry['chart_id']})" for entry in manifest["withheld"]]
     return "\n".join(lines) + "\n"

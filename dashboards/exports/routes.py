@@ -4,20 +4,28 @@
   view in the query string (the page's own URL query), small cells suppressed, marked.
 - `GET /export/pack/<page>.zip?<view query>` — every chart of a page (`overview`, `trends`, …).
 
-Only analysts and admins may export (`dashboards.auth.require_role`); a user scoped to one country
-exports only that country (`scope_state`); every export is written to
-the audit log (chart, format, filters). Errors are JSON with a clear message: 404 for an unknown
-chart, page or format, 400 for an invalid view, 503 when the warehouse or Chromium is unavailable.
+Only analysts and admins may export (`dashboards.auth.require_role`). The view is bound to the
+user's scope (`scope_state`): a user scoped to one country exports only that country, and asking
+for anything outside the scope (another country's series, the EU total, an EU-wide chart) is a
+403 audited as `access_denied`. Each user may have `GRACE_EXPORTS_PER_USER` exports running at
+once (429 beyond). Every export is written to the audit log (chart, format, filters), and so is
+every failed one (`export_failed`). Errors are JSON with a clear message: 404 for an unknown
+chart, page or format, 400 for an invalid view, 503 when the warehouse or Chromium is unavailable
+(or a query ran past `GRACE_QUERY_TIMEOUT_SECONDS`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import dash
 import flask
 
-from dashboards.auth import audit_event, require_role
+from analytics.warehouse_series import SeriesRequestError
+from dashboards.auth import audit_event, current_user, require_role
 from dashboards.charts import UnknownChartError, get_chart
 from dashboards.exports.build import (
     EXPORT_FORMATS,
@@ -32,10 +40,37 @@ from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import scope_state
 from grace.disclosure import DisclosureError
 from grace.errors import WarehouseError
+from grace.settings import exports_per_user
 
 _CHART_FILE = re.compile(r"^(?P<chart>[a-z0-9][a-z0-9-]{0,99})\.(?P<fmt>[a-z]{3})$")
 _PACK_FILE = re.compile(r"^(?P<page>[a-z0-9][a-z0-9-]{0,99})\.zip$")
 EXPORT_ROLES = ("analyst", "admin")
+
+
+class ExportSlots:
+    """How many exports each user has running in this process; more than `exports_per_user()` at
+    once are refused (429), so one analyst cannot occupy every worker."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, user: str) -> Iterator[bool]:
+        """Yields whether the user got a slot (released on exit)."""
+        with self._lock:
+            granted = self._running.get(user, 0) < self.limit
+            if granted:
+                self._running[user] = self._running.get(user, 0) + 1
+        try:
+            yield granted
+        finally:
+            if granted:
+                with self._lock:
+                    self._running[user] -= 1
+                    if not self._running[user]:
+                        del self._running[user]
 
 
 def install_exports(app: dash.Dash) -> None:
@@ -44,6 +79,28 @@ def install_exports(app: dash.Dash) -> None:
     import dashboards.exports.ui  # noqa: F401 - registers the menu's callback before the app serves
 
     server = app.server
+    slots = ExportSlots(exports_per_user())
+
+    def run_export(what: str, fmt: str, build: Callable[[ViewState], ExportFile]) -> flask.Response:
+        """Scope the view, build the file in one of the user's export slots, audit the outcome."""
+        user = current_user()
+        with slots.slot(user.name if user else "") as granted:
+            if not granted:
+                return _error(429, f"you have {slots.limit} export(s) running; wait for them to finish")
+            try:
+                asked = ViewState.from_query(flask.request.query_string.decode())
+            except ViewStateError as error:
+                return _error(400, f"invalid view: {error}")
+            state = scope_state(asked)  # outside the scope: ScopeError, answered 403 and audited by the app
+            try:
+                exported = build(state)
+            except Exception as error:  # noqa: BLE001 - mapped to a clear response, audited
+                audit_event("export_failed", {"chart": what, "format": fmt, "error": type(error).__name__,
+                                              "query": state.to_query()})
+                return _failure(error)
+        audit_event("export", {"chart": what, "format": fmt, "filters": state.filters_text(),
+                               "query": state.to_query()})
+        return _send(exported)
 
     @server.get("/export/pack/<name>")
     @require_role(*EXPORT_ROLES)
@@ -52,16 +109,10 @@ def install_exports(app: dash.Dash) -> None:
         if not match:
             return _error(404, f"{name!r}: ask for /export/pack/<page>.zip")
         try:
-            state = scope_state(ViewState.from_query(flask.request.query_string.decode()))
             page = page_of_slug(match["page"])
-            exported = briefing_pack(page, reader_of(app), state)
         except UnknownPageError:
             return _error(404, f"no page {match['page']!r} with exportable charts")
-        except Exception as error:  # noqa: BLE001 - mapped to a clear response below
-            return _failure(error)
-        audit_event("export", {"chart": f"pack:{match['page']}", "format": "zip", "filters": state.filters_text(),
-                               "query": state.to_query()})
-        return _send(exported)
+        return run_export(f"pack:{match['page']}", "zip", lambda state: briefing_pack(page, reader_of(app), state))
 
     @server.get("/export/<name>")
     @require_role(*EXPORT_ROLES)
@@ -70,16 +121,11 @@ def install_exports(app: dash.Dash) -> None:
         if not match or match["fmt"] not in EXPORT_FORMATS:
             return _error(404, f"{name!r}: ask for /export/<chart>.<{'|'.join(EXPORT_FORMATS)}>")
         try:
-            state = scope_state(ViewState.from_query(flask.request.query_string.decode()))
             chart = get_chart(match["chart"])
-            exported = export_chart(chart, reader_of(app), state, match["fmt"])
         except UnknownChartError:
             return _error(404, f"no chart {match['chart']!r}")
-        except Exception as error:  # noqa: BLE001 - mapped to a clear response below
-            return _failure(error)
-        audit_event("export", {"chart": chart.chart_id, "format": match["fmt"], "filters": state.filters_text(),
-                               "query": state.to_query()})
-        return _send(exported)
+        return run_export(chart.chart_id, match["fmt"],
+                          lambda state: export_chart(chart, reader_of(app), state, match["fmt"]))
 
 
 def _send(exported: ExportFile) -> flask.Response:
@@ -91,7 +137,8 @@ def _send(exported: ExportFile) -> flask.Response:
 
 
 def _failure(error: Exception) -> flask.Response:
-    if isinstance(error, ViewStateError):
+    """The answer for an export that could not be built; anything unexpected is raised (500)."""
+    if isinstance(error, (ViewStateError, SeriesRequestError)):
         return _error(400, f"invalid view: {error}")
     if isinstance(error, (WarehouseError, ExportUnavailable)):
         return _error(503, str(error))

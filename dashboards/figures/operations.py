@@ -7,7 +7,6 @@ on hover, so a long history of batches stays readable.
 
 from __future__ import annotations
 
-from pathlib import PurePath
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -23,7 +22,7 @@ OUTCOMES = (
 )
 IN_COLOUR = PALETTE[6]
 MAX_FIELDS = 15  # rows of the "by field" chart; the rest are summed into one row
-BATCH_COLUMNS = ("batch_id", "source_kind", "source_path", "started_at", "duration_seconds")
+BATCH_COLUMNS = ("batch_id", "source_kind", "source", "started_at", "duration_seconds")
 
 
 def _require(frame: pd.DataFrame, columns, what: str) -> None:
@@ -46,7 +45,7 @@ def batch_labels(batches: pd.DataFrame) -> list[str]:
 def batch_hover(batches: pd.DataFrame) -> list[str]:
     """One hover line per batch: source kind, the delivery's name and when it started."""
     started = pd.to_datetime(batches["started_at"]).dt.strftime("%d %b %Y %H:%M:%S")
-    names = [PurePath(str(path)).name for path in batches["source_path"]]
+    names = [str(name) for name in batches["source"]]
     return [f"{kind} · {name} · {when}" for kind, name, when in zip(batches["source_kind"], names, started)]
 
 
@@ -88,7 +87,7 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
     `reasons` is the `operations_quarantine_reasons` frame: every batch in order of start (a batch
     without quarantine has one row with an empty reason), so every batch keeps its place.
     """
-    _require(reasons, ("batch_id", "source_kind", "source_path", "started_at", "reason", "records"),
+    _require(reasons, ("batch_id", "source_kind", "source", "started_at", "reason", "records"),
              "quarantine reasons")
     title = "Quarantined records per ETL batch, by reason"
     if reasons.empty:

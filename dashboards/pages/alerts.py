@@ -20,8 +20,18 @@ from dashboards import ids
 from dashboards.app_factory import reader_of
 from dashboards.callbacks import alerts as logic
 from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
+from dashboards.auth.context import audit_refusal
+from dashboards.figures import empty_figure
 from dashboards.state import ViewStateError
-from dashboards.wiring import chart_outputs, filter_inputs, register_filter_bar, scope_state, state_from_filters
+from grace.scope import ScopeError
+from dashboards.wiring import (
+    chart_outputs,
+    filter_inputs,
+    record_view,
+    register_filter_bar,
+    scope_state,
+    state_from_filters,
+)
 
 PAGE = "alerts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Alerts", title="Alerts · GRACE Trends", order=3)
@@ -109,8 +119,11 @@ def _reader():
     return reader_of(dash.get_app())
 
 
-def _view(query) -> logic.AlertsView:
+def _view(query, with_series: bool = True) -> logic.AlertsView:
+    """The page's view bound to the user's scope (`ScopeError` for a selected series outside it)."""
     view = logic.AlertsView.from_query(query or "")
+    if not with_series:
+        view = replace(view, state=view.state.with_changes(series=None), at=None)
     return replace(view, state=scope_state(view.state))
 
 
@@ -142,6 +155,7 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_ce
         # Unchanged (e.g. a table reporting its cell on mount): still set the store, because Dash holds
         # the drawing callbacks back until this callback has answered, and a no_update would skip them.
         return view.to_query(), dash.no_update
+    record_view(logic.PAGE_PATH, view.to_query())
     return view.to_query(), view.to_query()
 
 
@@ -154,7 +168,7 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_ce
     Input(ids.ALERTS_STATE, "data"),
 )
 def _draw_tables(query):
-    found = logic.tables(_reader(), _view(query))
+    found = logic.tables(_reader(), _view(query, with_series=False))
     status = dbc.Alert(found.status, color="info", className="grace-alert mb-3") if found.status else None
     return found.alerts, found.findings, found.count, status, found.run
 
@@ -166,5 +180,9 @@ def _draw_tables(query):
     Input(ids.ALERTS_STATE, "data"),
 )
 def _draw_series(query):
-    view = logic.draw_series(_reader(), _view(query))
+    try:
+        view = logic.draw_series(_reader(), _view(query))
+    except ScopeError as error:  # a link to a series the user may not see: say so, in the audit log too
+        audit_refusal(logic.PAGE_PATH, error)
+        return empty_figure(f"Not shown: {error}."), "", "", "/trends", {"display": "none"}
     return view.figure, view.subtitle, view.note, view.link or "/trends", {} if view.link else {"display": "none"}

@@ -23,7 +23,7 @@ from dashboards.wiring import chart_outputs, register_chart_page, register_filte
 PAGE = "dissemination"
 dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Dissemination · GRACE Trends", order=4)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, ids.DISSEMINATION_STATE, {"grain": (ids.DISSEMINATION_GRAIN, "value")})
+register_state_sync(PAGE, logic.PAGE, ids.DISSEMINATION_STATE, {"grain": (ids.DISSEMINATION_GRAIN, "value")})
 
 CLICKABLE = {logic.MAP_CHART.chart_id: "map", logic.MATRIX_CHART.chart_id: "matrix", logic.MIX_CHART.chart_id: "mix"}
 

@@ -19,12 +19,12 @@ from dashboards.app_factory import reader_of
 from dashboards.callbacks import forecasts as logic
 from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import chart_outputs, register_filter_bar, register_state_sync, scope_state
+from dashboards.wiring import chart_outputs, record_view, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "forecasts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Forecasts", title="Forecasts · GRACE Trends", order=2)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, ids.FORECASTS_STATE, {
+register_state_sync(PAGE, logic.PAGE_PATH, ids.FORECASTS_STATE, {
     "metric": (ids.FORECASTS_METRIC, "value"),
     "grain": (ids.FORECASTS_GRAIN, "value"),
 })
@@ -105,11 +105,6 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-def _scoped() -> bool:
-    """Whether the user is limited to some countries (the backlog mixes them all)."""
-    return bool(scope_state(ViewState()).country)
-
-
 @callback(
     Output(ids.FORECASTS_METRIC, "options"),
     Output(ids.FORECASTS_GRAIN, "options"),
@@ -157,7 +152,7 @@ def _candidates(query):
 )
 def _capacity_range(grain, query):
     state = _state(query).with_changes(grain=grain or "month")
-    found = logic.backlog_defaults(_reader(), state, scoped=_scoped())
+    found = logic.backlog_defaults(_reader(), state)
     if found.default is None:
         return 1, 10, {}, None, True, None
     value = min(max(state.capacity or found.default, found.minimum), found.maximum)
@@ -182,6 +177,7 @@ def _sync_capacity(value, default, query):
     if capacity == state.capacity:
         return dash.no_update, dash.no_update
     query = state.with_changes(capacity=capacity).to_query()
+    record_view(logic.PAGE_PATH, query)
     return query, query
 
 
@@ -191,5 +187,5 @@ def _sync_capacity(value, default, query):
     Input(ids.FORECASTS_STATE, "data"),
 )
 def _draw_backlog(query):
-    view = logic.draw_backlog(_reader(), _state(query), scoped=_scoped())
+    view = logic.draw_backlog(_reader(), _state(query))
     return view.figure, view.subtitle, view.note, view.summary

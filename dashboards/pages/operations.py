@@ -19,7 +19,7 @@ from dashboards.callbacks import operations as logic
 from dashboards.components import alert, chart_card, filter_field, freshness_id, invalid_view, page_header, section_card
 from dashboards.figures import FONT_FAMILY
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import chart_outputs, scope_state
+from dashboards.wiring import chart_outputs, record_view, scope_state
 
 PAGE = "operations"
 dash.register_page(__name__, path=logic.PAGE, name="Operations", title="Operations & data quality · GRACE Trends",
@@ -115,12 +115,7 @@ def layout(**kwargs) -> html.Div:
 
 
 def _state(query) -> ViewState:
-    return ViewState.from_query(query or "")
-
-
-def _scoped() -> bool:
-    """Whether the user is limited to some countries (lineage mixes them all)."""
-    return bool(scope_state(ViewState()).country)
+    return scope_state(ViewState.from_query(query or ""))
 
 
 @callback(
@@ -133,17 +128,18 @@ def _scoped() -> bool:
 def _sync_state(kind, query):
     """The record kind into the page's state and the address bar (other filters kept as they are)."""
     try:
-        state = _state(query).with_changes(metric=kind or "referrals")
+        state = ViewState.from_query(query or "").with_changes(metric=kind or "referrals")
         logic.record_kind(state)
     except ViewStateError:
         return dash.no_update, dash.no_update
+    record_view(logic.PAGE, state.to_query())
     return state.to_query(), state.to_query()
 
 
 def _register_draw(chart) -> None:
     @callback(*chart_outputs(chart), Input(ids.OPERATIONS_STATE, "data"))
     def _draw(query):
-        return tuple(logic.draw_chart(chart, reader_of(dash.get_app()), _state(query), scoped=_scoped()))
+        return tuple(logic.draw_chart(chart, reader_of(dash.get_app()), _state(query)))
 
 
 for _chart in logic.CHARTS:
@@ -162,7 +158,7 @@ for _chart in logic.CHARTS:
     Input(ids.OPERATIONS_STATE, "data"),
 )
 def _lineage(query):
-    view = logic.update_lineage(reader_of(dash.get_app()), _state(query), scoped=_scoped())
+    view = logic.update_lineage(reader_of(dash.get_app()), _state(query))
     verdict = None
     if view.accounting_text:
         body = [view.accounting_text] + ([html.Ul([html.Li(p) for p in view.accounting_problems])]

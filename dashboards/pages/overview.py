@@ -23,7 +23,7 @@ from dashboards.wiring import chart_outputs, kpi_outputs, register_filter_bar, r
 PAGE = "overview"
 dash.register_page(__name__, path="/", name="Overview", title="Overview · GRACE Trends", order=0)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, ids.OVERVIEW_STATE, {})
+register_state_sync(PAGE, "/", ids.OVERVIEW_STATE, {})
 
 KPIS = (ids.OVERVIEW_KPI_REFERRALS, ids.OVERVIEW_KPI_FILES, ids.OVERVIEW_KPI_MEDIA_CLUSTERS, ids.OVERVIEW_KPI_QUARANTINED)
 

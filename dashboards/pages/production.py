@@ -23,7 +23,7 @@ PAGE = "production"
 dash.register_page(__name__, path=logic.PAGE, name="Production & consumption",
                    title="Production & consumption · GRACE Trends", order=5)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, ids.PRODUCTION_STATE, {"grain": (ids.PRODUCTION_GRAIN, "value")})
+register_state_sync(PAGE, logic.PAGE, ids.PRODUCTION_STATE, {"grain": (ids.PRODUCTION_GRAIN, "value")})
 
 def layout(**kwargs) -> html.Div:
     """Page layout from the URL's query string (no I/O)."""

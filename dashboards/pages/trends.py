@@ -24,7 +24,7 @@ PAGE = "trends"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Trend explorer", title="Trend explorer · GRACE Trends",
                    order=1)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, ids.TRENDS_STATE, {
+register_state_sync(PAGE, logic.PAGE_PATH, ids.TRENDS_STATE, {
     "metric": (ids.TRENDS_METRIC, "value"),
     "compare": (ids.TRENDS_COMPARE, "value"),
     "grain": (ids.TRENDS_GRAIN, "value"),

@@ -52,6 +52,7 @@ def findings(warehouse, limit, metrics, countries, platforms, run_id, as_json) -
                              "run `grace analyse` first")
         table = session.run("analytics_findings", run_id=str(run["run_id"].iloc[0]), metrics=_list(metrics),
                             kinds=[], countries=_list(countries), platforms=_list(platforms),
+                            scope_countries=None,  # the command line reads the whole warehouse
                             limit=limit if limit else 2**62)
     header = run.iloc[0]
     if as_json:

@@ -35,3 +35,13 @@ CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused');
 END;
+
+-- Sign-ins in progress (the password is being checked): a row is taken in the same write transaction as
+-- the rate-limit check, so simultaneous attempts count against the limit before any of them finishes,
+-- and removed when the outcome is audited. Rows of a crashed request expire with the rate-limit window.
+CREATE TABLE IF NOT EXISTS login_attempt (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,   -- UTC, ISO 8601 with microseconds and Z
+    user_name TEXT,            -- the attempted user name (NULL when it is not a valid name)
+    client    TEXT             -- client address
+) STRICT;

@@ -3,7 +3,9 @@
 -- Parameters: $run_id VARCHAR ('' = latest); $metrics, $kinds ('anomaly', 'changepoint', 'emerging',
 --             'vanishing'), $countries, $platforms VARCHAR[] (empty = all; a country or platform
 --             filter keeps that split's entities only); $sort_by VARCHAR: 'importance' (finding score),
---             'date' (newest first) or 'magnitude' (largest relative change first); $limit BIGINT.
+--             'date' (newest first) or 'magnitude' (largest relative change first); $limit BIGINT;
+--             $scope_countries VARCHAR[]: NULL = the reader may see everything; otherwise only alerts
+--             about those countries (never the EU total or a platform, which mix every country).
 -- Columns: before = expected value / level before / baseline mean; after = value / level after /
 -- recent mean; relative = after / before - 1 as the detector computed it; strength = robust z
 -- (anomaly), confidence (change point) or recent share of the split (emerging / vanishing).
@@ -14,6 +16,7 @@ WITH params AS (
         CAST($kinds AS VARCHAR[]) AS kinds,
         CAST($countries AS VARCHAR[]) AS countries,
         CAST($platforms AS VARCHAR[]) AS platforms,
+        CAST($scope_countries AS VARCHAR[]) AS scope_countries,
         CAST($sort_by AS VARCHAR) AS sort_by
 ),
 
@@ -52,6 +55,8 @@ selected AS (
       AND ((len(p.countries) = 0 AND len(p.platforms) = 0)
            OR (a.split_by = 'country' AND list_contains(p.countries, a.entity))
            OR (a.split_by = 'platform' AND list_contains(p.platforms, a.entity)))
+      AND (p.scope_countries IS NULL
+           OR (a.split_by = 'country' AND list_contains(p.scope_countries, a.entity)))
 ),
 
 final AS (

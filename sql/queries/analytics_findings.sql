@@ -1,7 +1,9 @@
 -- Ranked narrative findings of the latest run (or the one named), most important first.
 -- Parameters: $run_id VARCHAR ('' = the latest run); $metrics, $kinds VARCHAR[] (empty = all);
 --             $countries, $platforms VARCHAR[]: empty both = every finding; otherwise only findings
---             about those countries or platforms (the totals are left out); $limit BIGINT.
+--             about those countries or platforms (the totals are left out); $limit BIGINT;
+--             $scope_countries VARCHAR[]: NULL = the reader may see everything; otherwise only findings
+--             about those countries (never the EU total or a platform, which mix every country).
 -- `numbers` and `parameters` are JSON text; (source_table, series_id, date) names the result row.
 WITH params AS (
     SELECT
@@ -9,7 +11,8 @@ WITH params AS (
         CAST($metrics AS VARCHAR[]) AS metrics,
         CAST($kinds AS VARCHAR[]) AS kinds,
         CAST($countries AS VARCHAR[]) AS countries,
-        CAST($platforms AS VARCHAR[]) AS platforms
+        CAST($platforms AS VARCHAR[]) AS platforms,
+        CAST($scope_countries AS VARCHAR[]) AS scope_countries
 ),
 
 chosen AS (
@@ -31,6 +34,8 @@ selected AS (
       AND ((len(p.countries) = 0 AND len(p.platforms) = 0)
            OR (f.split_by = 'country' AND list_contains(p.countries, f.entity))
            OR (f.split_by = 'platform' AND list_contains(p.platforms, f.entity)))
+      AND (p.scope_countries IS NULL
+           OR (f.split_by = 'country' AND list_contains(p.scope_countries, f.entity)))
 ),
 
 final AS (

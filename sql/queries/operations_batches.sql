@@ -21,7 +21,7 @@ final AS (
     SELECT
         b.batch_id,
         b.source_kind,
-        b.source_path,
+        parse_filename(b.source_path) AS source,  -- the delivery's name: server paths never leave the warehouse
         b.status,
         b.started_at,
         b.finished_at,

@@ -28,7 +28,7 @@ final AS (
     SELECT
         b.batch_id,
         b.source_kind,
-        b.source_path,
+        parse_filename(b.source_path) AS source,  -- the delivery's name: server paths never leave the warehouse
         b.started_at,
         r.reason,
         CAST(coalesce(r.records, 0) AS BIGINT) AS records
@@ -36,6 +36,6 @@ final AS (
     LEFT JOIN per_reason AS r ON r.batch_id = b.batch_id
 )
 
-SELECT batch_id, source_kind, source_path, started_at, reason, records
+SELECT batch_id, source_kind, source, started_at, reason, records
 FROM final
 ORDER BY started_at, batch_id, reason NULLS FIRST
