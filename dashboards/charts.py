@@ -10,7 +10,7 @@ time (`register_chart`), which Dash does for every page when the app is created.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import pandas as pd
@@ -35,6 +35,18 @@ class ChartData:
     cell_columns: tuple[str, ...] = ()
     subtitle: str = ""  # what exactly is drawn, e.g. "Referrals per month, by country"
     note: str = ""  # caveats shown under the chart (missing population figures, partial periods …)
+    # Count columns that hold modelled counts (forecasts, interval bounds, projections): exports round them
+    # to whole non-negative numbers before the small-cell rule, which then treats them as counts.
+    estimate_columns: tuple[str, ...] = ()
+
+    def countable(self) -> "ChartData":
+        """This data with its estimate columns rounded to whole counts (below zero becomes zero)."""
+        if not self.estimate_columns:
+            return self
+        frame = self.frame.copy()
+        for column in self.estimate_columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").clip(lower=0).round()
+        return replace(self, frame=frame)
 
 
 @dataclass(frozen=True)

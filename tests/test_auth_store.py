@@ -266,6 +266,14 @@ def test_failures_of_one_name_at_one_address_back_off_exponentially(audit):
     assert limit.decide(capped, now + timedelta(minutes=5)).allowed
 
 
+def test_a_successful_sign_in_ends_the_back_off_of_its_name_and_address(audit):
+    limit = LoginRateLimit(audit)
+    failed(limit, "jdoe", "10.0.0.1")
+    assert not limit.begin("jdoe", "10.0.0.1").allowed
+    audit.record("login_success", "jdoe", {}, client="10.0.0.1")
+    assert limit.begin("jdoe", "10.0.0.1").allowed
+
+
 def test_many_addresses_failing_for_one_name_slow_it_but_never_lock_out_its_known_address(audit):
     limit = LoginRateLimit(audit)
     audit.record("login_success", "jdoe", {}, client="10.9.9.9")  # the user's usual address

@@ -5,8 +5,9 @@ the sign-ins still being checked (`login_attempt` rows):
 
 - **Per client address** (strict): at most 5 failures; then every attempt from that address is
   refused for the rest of the window, whatever the user name.
-- **Per (user name, address)**: exponential back-off. After n failures of that pair, the next
-  attempt waits 2^(n-1) seconds (1, 2, 4, 8 …, at most 5 minutes) after the last one.
+- **Per (user name, address)**: exponential back-off. After n failures of that pair (since its last
+  successful sign-in), the next attempt waits 2^(n-1) seconds (1, 2, 4, 8 …, at most 5 minutes) after
+  the last one.
 - **Per user name** (from all addresses): after 5 failures the name is slowed, not blocked: one
   attempt per 15 seconds from addresses the user has not signed in from. An address the user
   signed in from successfully in the last 30 days is exempt, so an attacker guessing from many

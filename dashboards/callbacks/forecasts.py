@@ -223,7 +223,7 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     frame.attrs.update(run=run, stored=stored, choice=choice)
     counts = tuple(FORECAST_COLUMNS[1:]) if m.unit in COUNT_UNITS else ()
     return ChartData(frame=frame, count_columns=counts, cell_columns=("date",), subtitle=forecast_subtitle(choice, stored, state),
-                     note=forecast_note(run, stored, choice))
+                     note=forecast_note(run, stored, choice), estimate_columns=tuple(FORECAST_COLUMNS[2:]) if counts else ())
 
 
 def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewState) -> str:
@@ -537,9 +537,10 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
                             paths=int(setup.get("paths", 2000)), seed=int(setup.get("seed", 0)))
     frame.attrs.update(stored=stored, capacity=capacity, default=default, level=level,
                        initial=float(first["initial_backlog"]))
-    return ChartData(frame=frame, count_columns=("arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper"),
-                     cell_columns=("date",), subtitle=backlog_subtitle(state.grain, capacity, default, level),
-                     note=backlog_note(first, setup))
+    counts = ("arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper")
+    return ChartData(frame=frame, count_columns=counts, cell_columns=("date",),
+                     subtitle=backlog_subtitle(state.grain, capacity, default, level), note=backlog_note(first, setup),
+                     estimate_columns=counts)
 
 
 def backlog_subtitle(grain: str, capacity: float, default: float, level: float) -> str:

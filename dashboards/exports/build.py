@@ -87,7 +87,7 @@ def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | No
             fresh: str | None = None, now: datetime | None = None) -> PreparedChart:
     """Data → small-cell rule → figure → marking, for one chart and one view."""
     k = min_cell(k)
-    raw = chart_data(chart, reader, state)
+    raw = chart_data(chart, reader, state).countable()
     # A chart declaring no count columns (ETL timings, ratios of batches) has nothing to protect.
     suppression = (suppress(raw.frame, raw.count_columns, raw.cell_columns, k=k) if raw.count_columns
                    else no_counts(raw.frame, k))
