@@ -35,9 +35,10 @@ Which margins count as published: every group of two or more cells whose total i
 small count. A group of a single cell is not a margin (its "total" is the cell itself), and a
 total of 1 to k-1 is a small cell that the same rule hides wherever it would be published. A
 hidden zero that the margins pin down (a group totalling 0) is allowed: it reveals a zero, and
-zeros are shown anyway. The exact check is dense linear algebra per connected block of hidden
-cells — milliseconds for chart-sized frames (a 260 × 27 table: 0.5 s), seconds for thousands of
-hidden cells in three-way tables. What this protects against is exact recomputation
+zeros are shown anyway. The exact check is a bridge search in a graph when at most two margins
+touch the hidden cells (one- and two-way tables: milliseconds even for thousands of hidden cells),
+and dense linear algebra per connected block of hidden cells otherwise (seconds for thousands of
+hidden cells in three-way tables). What this protects against is exact recomputation
 from margins (and small sums of hidden cells); it does not promise wide bounds on a hidden value
 to an attacker who also knows this algorithm — the usual limit of cell-suppression heuristics.
 
@@ -408,11 +409,97 @@ def _in_row_space(matrix: np.ndarray) -> np.ndarray:
 
 
 def _recoverable(hidden: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    """Exact check, per connected block of hidden cells: which are fixed by the margin equations."""
+    """Exact check: which hidden cells are fixed by the margin equations.
+
+    With at most two margins touching the hidden cells (one- and two-way tables, the usual case),
+    the equations form a graph and the check is a linear-time bridge search
+    (`_recoverable_two_way`); otherwise dense linear algebra per connected block (`_recoverable_by_rank`).
+    """
     cells = np.flatnonzero(hidden)
-    result = np.zeros(len(hidden), dtype=bool)
     if cells.size == 0:
-        return result
+        return np.zeros(len(hidden), dtype=bool)
+    touching = [ids for ids in groups if (ids[cells] >= 0).any()]
+    if len(touching) <= 2:
+        return _recoverable_two_way(hidden, cells, touching)
+    return _recoverable_by_rank(hidden, cells, touching)
+
+
+def _recoverable_two_way(hidden: np.ndarray, cells: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Hidden cells fixed by the equations of (at most) two margins, as bridges of a graph.
+
+    Nodes: the groups of each margin that hold a hidden cell, plus one "free" node standing for "no
+    published total"; edges: the hidden cells, joining their group in the first margin to their group
+    in the second (or to the free node). Orienting every edge from the first margin to the second, the
+    values the equations leave undetermined are exactly the circulations of this graph, i.e. its cycle
+    space: a cell is fixed iff it lies on no cycle, i.e. iff it is a bridge.
+    """
+    ends, offset = [], 1  # node 0 is the free node
+    for ids in groups:
+        member = ids[cells]
+        node = np.zeros(cells.size, dtype=np.int64)
+        inside = member >= 0
+        _, local = np.unique(member[inside], return_inverse=True)
+        node[inside] = local + offset
+        offset += int(local.max()) + 1 if inside.any() else 0
+        ends.append(node)
+    while len(ends) < 2:
+        ends.append(np.zeros(cells.size, dtype=np.int64))
+    result = np.zeros(len(hidden), dtype=bool)
+    result[cells[_bridges(offset, ends[0], ends[1])]] = True
+    return result
+
+
+def _bridges(n_nodes: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Which edges (first[i], second[i]) of an undirected multigraph are bridges (iterative Tarjan).
+
+    Parallel edges and self-loops are never bridges.
+    """
+    m = len(first)
+    heads = np.concatenate([first, second])
+    order = np.argsort(heads, kind="stable")
+    starts = np.searchsorted(heads[order], np.arange(n_nodes + 1)).tolist()
+    neighbour = np.concatenate([second, first])[order].tolist()
+    edge_of = np.concatenate([np.arange(m), np.arange(m)])[order].tolist()
+    loops = (first == second).tolist()
+    discovered = [-1] * n_nodes
+    low = [0] * n_nodes
+    bridge = [False] * m
+    clock = 0
+    for root in range(n_nodes):
+        if discovered[root] >= 0:
+            continue
+        discovered[root] = low[root] = clock
+        clock += 1
+        stack = [[root, -1, starts[root]]]  # node, the edge it was reached by, next adjacency index
+        while stack:
+            frame = stack[-1]
+            node, via, index = frame
+            if index < starts[node + 1]:
+                frame[2] = index + 1
+                edge, other = edge_of[index], neighbour[index]
+                if edge == via or loops[edge]:
+                    continue
+                if discovered[other] < 0:
+                    discovered[other] = low[other] = clock
+                    clock += 1
+                    stack.append([other, edge, starts[other]])
+                elif discovered[other] < low[node]:
+                    low[node] = discovered[other]
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                    if low[node] > discovered[parent]:
+                        bridge[via] = True
+    return np.array(bridge, dtype=bool)
+
+
+def _recoverable_by_rank(hidden: np.ndarray, cells: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Exact check, per connected block of hidden cells: whose unit vector lies in the row space of
+    the margin equations restricted to the hidden cells."""
+    result = np.zeros(len(hidden), dtype=bool)
     # Equations: one per (margin, group) that contains a hidden cell; columns: hidden cells.
     eq_rows, eq_cols, offset = [], [], 0
     for ids in groups:
@@ -423,8 +510,6 @@ def _recoverable(hidden: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
         eq_rows.append(local + offset)
         eq_cols.append(np.flatnonzero(member))
         offset += int(local.max()) + 1
-    if not eq_rows:
-        return result  # no margin touches a hidden cell: nothing to recompute from
     rows, cols = np.concatenate(eq_rows), np.concatenate(eq_cols)
     n_eq, n_cells = offset, cells.size
     # Connected blocks of the bipartite graph equations–cells keep each null-space problem small.
