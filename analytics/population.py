@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from grace.errors import InputFileError
 
 POPULATION_CSV = Path(__file__).resolve().parent / "reference" / "population.csv"

@@ -198,7 +198,7 @@ def capacity_inputs(con, grain: str, recent_periods: int) -> Optional[CapacityIn
     period. A warehouse without the backlog rollup falls back to the triaged referrals of those
     periods (by incident date) and, as the start, the referrals of those periods not yet triaged.
     """
-    from dashboards.queries import load_query
+    from warehouse import load_query
 
     triaged = load_series(con, CAPACITY_METRIC, grain)
     if triaged.empty or len(triaged) < recent_periods:
@@ -226,7 +226,7 @@ def capacity_inputs(con, grain: str, recent_periods: int) -> Optional[CapacityIn
 def backlog_rows(warehouse: Path | str, run_id: str, groups, reconciled: list[dict], seed: int = 0) -> list[dict]:
     """The total's referral backlog per grain, from its forecast and the recent triage rate."""
     from analytics.emerging import RECENT_PERIODS
-    from etl.warehouse import connect
+    from warehouse import connect
 
     wanted = [(grain, members[NO_SPLIT][0]) for (name, grain), members in groups.items()
               if name == BACKLOG_METRIC and members.get(NO_SPLIT)]

@@ -176,7 +176,7 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
                  params: Optional[AnalysisParams] = None, jobs: int = 1,
                  progress: ProgressCallback = no_progress) -> RunSummary:
     """Analyse every series of the warehouse and persist the results as one new run."""
-    from etl.warehouse import connect, is_initialised
+    from warehouse import connect, is_initialised
     from grace import __version__
 
     started = time.perf_counter()
@@ -262,7 +262,7 @@ def _columns(con, table: str) -> list[str]:
 
 def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, tables) -> None:
     """One transaction: the run row and every result row, or nothing."""
-    from etl.warehouse import connect, ensure_schema
+    from warehouse import connect, ensure_schema
 
     con = connect(warehouse)
     try:

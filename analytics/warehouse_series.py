@@ -55,15 +55,14 @@ split columns are identifiers chosen in code; filter values are bound as paramet
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Iterable, Mapping, Optional, Union
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from etl.reference import EU27_ISO3
-from grace.config import SQL_DIR
+from warehouse.reference import EU27_ISO3
+from warehouse import read_sql
 from grace.errors import GraceError
 
 # Sources: the table a metric is read from.
@@ -234,9 +233,8 @@ def _dimension(name: str, m: Metric, role: str) -> str:
     return key
 
 
-@lru_cache(maxsize=None)
 def _template(name: str) -> str:
-    return (SQL_DIR / "analytics" / f"{name}.sql").read_text(encoding="utf-8")
+    return read_sql(f"analytics/{name}.sql")
 
 
 def _expression(columns: str) -> str:

@@ -84,7 +84,7 @@ def phase_analyse(warehouse: Path, metrics: str, grains: str, jobs: int) -> dict
         return {}
 
     result = _measured(work)
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(warehouse, read_only=True)
     try:
@@ -103,7 +103,7 @@ def phase_prophet(warehouse: Path, metrics: str, grains: str, jobs: int, sample:
     """Default Prophet on a seeded sample of the very series `grace analyse` collects."""
     from analytics.warehouse_run import DEFAULT_METRICS, HORIZON, collect_series
     from analytics.warehouse_series import METRICS
-    from etl.warehouse import connect
+    from warehouse import connect
 
     names = list(METRICS) if metrics == "all" else list(DEFAULT_METRICS) if metrics == "default" else metrics.split(",")
     con = connect(warehouse, read_only=True)

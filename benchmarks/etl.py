@@ -48,7 +48,7 @@ def simulate(out: Path, referrals: int, fmt: str, seed: int) -> dict:
 def phase_full(inputs: Path, warehouse: Path) -> dict:
     from etl.runner import run_batches
     from etl.sources import discover_batches
-    from etl.warehouse import connect, ensure_schema
+    from warehouse import connect, ensure_schema
     from grace.config import load_pseudonym_key
 
     con = connect(warehouse)

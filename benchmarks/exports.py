@@ -43,7 +43,7 @@ def export_seconds(warehouse: Path, query: str, dense: bool) -> tuple[float, int
     import grace.disclosure as disclosure
     from dashboards.charts import get_chart
     from dashboards.exports.build import export_chart, prepare
-    from dashboards.queries import WarehouseReader
+    from warehouse import WarehouseReader
     from dashboards.state import ViewState
 
     import dashboards.callbacks.trends  # noqa: F401 - registers the chart

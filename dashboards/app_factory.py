@@ -20,7 +20,7 @@ import dash
 from dashboards.auth import install_security
 from dashboards.exports import install_exports
 from dashboards.components import APP_TITLE, app_shell
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.auth.components import account_menu
 from dashboards.wiring import current_role, register_shell_callbacks
 

@@ -16,7 +16,7 @@ from typing import Callable
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from etl.hashsets import import_hash_set
 from etl.runner import RunSummary, run_batches
 from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress

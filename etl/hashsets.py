@@ -16,7 +16,7 @@ import duckdb
 from etl.contracts import load_contract, validation_sql
 from etl.sources.base import file_checksum
 from etl.sources.text_reader import read_header, read_text_table
-from etl.warehouse import ensure_schema, read_sql
+from warehouse import ensure_schema, read_sql
 from grace.errors import InputFileError
 
 HASH_SET_COLUMNS = ["md5", "sha1", "category"]

@@ -24,9 +24,9 @@ from datetime import datetime, timezone
 import duckdb
 
 from etl.contracts import load_contract, problems_sql
-from etl.lineage import BatchReport, code_version
+from warehouse.lineage import BatchReport, code_version
 from etl.sources.base import BatchSource, create_staging_tables
-from etl.warehouse import ensure_schema, read_sql
+from warehouse import ensure_schema, read_sql
 from grace.config import PseudonymKey
 from grace.errors import GraceError
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from etl.lineage import BatchReport
+from warehouse.lineage import BatchReport
 from etl.pipeline import PipelineOptions, run_batch
 from etl.sources.base import BatchSource
 from grace.config import PseudonymKey

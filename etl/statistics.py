@@ -32,7 +32,7 @@ from etl.contracts import (
 )
 from etl.sources.base import file_checksum
 from etl.sources.text_reader import read_header, read_text_table
-from etl.warehouse import ensure_schema, read_sql
+from warehouse import ensure_schema, read_sql
 from grace.errors import InputFileError
 
 CONTRACT = "published_statistics"

@@ -97,7 +97,7 @@ def etl_fingerprint() -> str:
 
 def read_jobs(warehouse: Path, metrics, grains, splits):
     from analytics.warehouse_run import collect_series
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(warehouse, read_only=True)
     try:
@@ -213,7 +213,7 @@ def _freq(grain: str) -> str:
 def entity_scores(seed: int, warehouse: Path, truth: dict) -> list[dict]:
     """Emerging / vanishing platforms: rolling verdicts on the platform panel, scored per entity."""
     from analytics.warehouse_series import load_series
-    from etl.warehouse import connect
+    from warehouse import connect
 
     rows = []
     con = connect(warehouse, read_only=True)

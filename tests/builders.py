@@ -105,7 +105,7 @@ def simulated_warehouse(root: Path, seed: int = 7, packages: bool = False, hash_
     from etl.runner import run_batches
     from etl.simulator import SimulationConfig, simulate
     from etl.sources import discover_batches
-    from etl.warehouse import connect, ensure_schema
+    from warehouse import connect, ensure_schema
     from grace.config import PseudonymKey
 
     out = root / "sim"
@@ -127,7 +127,7 @@ def simulated_warehouse(root: Path, seed: int = 7, packages: bool = False, hash_
 
 def query_frame(path: Path, sql: str, params=None):
     """The rows of `sql` on the warehouse at `path` (opened read-only), as a DataFrame."""
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(path, read_only=True)
     try:

@@ -25,7 +25,7 @@ def isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def fresh_db(tmp_path):
     """A new, empty warehouse file with its schema, opened read-write."""
-    from etl.warehouse import connect, ensure_schema
+    from warehouse import connect, ensure_schema
 
     con = connect(tmp_path / "warehouse.duckdb")
     ensure_schema(con)

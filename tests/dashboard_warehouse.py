@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import duckdb
 
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 
 COUNTRIES = ("AUT", "BEL", "DEU", "FRA", "ITA", "NLD", "POL", "ESP", "SWE")
 PLATFORMS = ("ChatApp", "PhotoShare")

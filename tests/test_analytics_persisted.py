@@ -17,9 +17,9 @@ from analytics.emerging import classify_entities
 from analytics.results import AnalysisParams, Anomaly
 from analytics.series import RegularPanel
 from analytics.warehouse_series import load_series
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from etl.checks import contract_findings
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 from grace.cli import cli
 
 DERIVED = ("analytics_entity_status", "analytics_attribution", "analytics_forecast_reconciled", "analytics_backlog",

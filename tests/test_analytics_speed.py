@@ -102,7 +102,7 @@ def test_splits_a_metric_does_not_have_are_left_out_of_a_run():
 def test_the_default_metrics_cover_at_least_1000_series_of_the_demo_warehouse():
     from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS, DEFAULT_SPLITS, _splittable
     from analytics.warehouse_series import METRICS
-    from etl.reference import EU27_ISO3
+    from warehouse.reference import EU27_ISO3
     from etl.simulator.world import PLATFORMS
 
     assert set(DEFAULT_METRICS) <= set(METRICS)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from etl.checks import contract_findings
-from etl.warehouse import connect
+from warehouse import connect
 from grace.cli import cli
 
 RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",

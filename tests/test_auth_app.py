@@ -14,7 +14,7 @@ from dashboards import ids
 from dashboards.auth import current_user, require_role, scoped_countries, user_may_export
 from dashboards.auth.context import auth_context
 from dashboards.auth.testing import TEST_PASSWORD, csrf_token, ensure_user, log_in
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 
 DASH_ENDPOINTS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."

@@ -15,7 +15,7 @@ from etl.contracts import load_contract
 from etl.pipeline import InjectedFailure, PipelineOptions, run_batch
 from etl.sources.base import create_staging_tables
 from etl.sources.case_database import CaseDatabase, CaseDatabaseError, case_database_batches, redact_url
-from etl.warehouse import connect
+from warehouse import connect
 from grace.config import PseudonymKey
 from grace.errors import GraceError
 

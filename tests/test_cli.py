@@ -66,7 +66,7 @@ def test_etl_run_then_stats_reports_integer_counts(warehouse, delivery):
 
 
 def test_warehouse_check_passes_on_a_clean_load_and_fails_on_a_planted_identifier(warehouse, delivery):
-    from etl.warehouse import connect
+    from warehouse import connect
 
     runner = CliRunner()
     runner.invoke(cli, ["etl", "run", str(delivery.parent), "--warehouse", str(warehouse), "--quiet"])

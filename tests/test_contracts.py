@@ -98,7 +98,7 @@ def test_grace_import_hashset_reports_loaded_rows(tmp_path):
 
 
 def test_a_warehouse_built_by_another_schema_version_is_refused(fresh_db):
-    from etl.warehouse import ensure_schema
+    from warehouse import ensure_schema
     from grace.errors import WarehouseError
 
     fresh_db.execute("UPDATE warehouse_meta SET value = '0' WHERE key = 'schema_version'")

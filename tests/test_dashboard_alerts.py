@@ -13,9 +13,9 @@ from analytics.warehouse_series import load_series
 from dashboards import ids
 from dashboards.callbacks import alerts
 from dashboards.figures.alerts import alert_series_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
-from etl.warehouse import connect
+from warehouse import connect
 from test_dashboard_trends import component, routed
 
 

@@ -18,7 +18,7 @@ from dashboards.callbacks import overview
 from dashboards.charts import get_chart
 from dashboards.components import filter_bar, format_change, kpi_card, page_visible
 from dashboards.figures import MAX_SERIES, OKABE_ITO, monthly_referrals_figure, sparkline_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.serve import LineProgress, choose_warehouse, demo_scale, ensure_warehouse, url_for
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import apply_controls, filter_options, nav_targets, state_from_filters

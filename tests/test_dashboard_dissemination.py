@@ -23,9 +23,9 @@ from dashboards.figures.dissemination import (
     platform_mix_figure,
     topojson_uri,
 )
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
-from etl.reference import EU27
+from warehouse.reference import EU27
 
 EU27_CODES = {country[0] for country in EU27}
 

@@ -15,10 +15,10 @@ from analytics.warehouse_series import load_series
 from dashboards import ids
 from dashboards.callbacks import forecasts
 from dashboards.figures.forecasts import backlog_figure, forecast_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from grace.scope import Scope
 from dashboards.state import ViewState
-from etl.warehouse import connect
+from warehouse import connect
 from test_dashboard_trends import component, routed
 
 

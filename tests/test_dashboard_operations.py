@@ -14,10 +14,10 @@ from builders import simulated_warehouse
 from dashboards.callbacks import operations
 from dashboards.charts import charts_for_page
 from dashboards.figures.operations import quarantine_fields_figure, row_accounting_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from grace.scope import Scope
 from dashboards.state import ViewState
-from etl.warehouse import connect
+from warehouse import connect
 
 
 @pytest.fixture(scope="module")

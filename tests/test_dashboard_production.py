@@ -15,7 +15,7 @@ from builders import simulated_warehouse, query_frame
 from dashboards.callbacks import production as page
 from dashboards.charts import charts_for_page
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
 
 

@@ -8,8 +8,9 @@ import re
 import duckdb
 import pytest
 
-from dashboards.queries import QUERIES_DIR, QueryError, WarehouseReader, load_query, parameters_of, query_names
-from etl.warehouse import connect, ensure_schema
+from warehouse import QueryError, WarehouseReader, load_query, query_names
+from warehouse.sql_files import QUERIES_DIR, parameters_of
+from warehouse import connect, ensure_schema
 from dashboard_warehouse import insert
 from grace.errors import WarehouseError
 

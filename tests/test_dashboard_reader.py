@@ -8,13 +8,14 @@ import time
 
 import pytest
 
-from dashboards.queries import WarehouseReader, idle_seconds_setting
-from etl.warehouse import connect, ensure_schema
+from warehouse import WarehouseReader
+from warehouse.reader import idle_seconds_setting
+from warehouse import connect, ensure_schema
 from grace.errors import WarehouseError
 
 WRITER = """
 import sys, time
-from etl.warehouse import connect
+from warehouse import connect
 started = time.monotonic()
 con = connect(sys.argv[1])
 con.execute("CREATE TABLE IF NOT EXISTS writer_was_here (x INTEGER)")

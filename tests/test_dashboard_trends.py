@@ -15,7 +15,7 @@ from dashboards import ids
 from dashboards.callbacks import trends
 from dashboards.charts import get_chart
 from dashboards.figures.trends import COMPARE_COLOUR, MAX_LINES, trend_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
 
 COMPLETE_DAYS = 517  # 1 Jan 2023 - 31 May 2024: June 2024 is partial and dropped

@@ -24,9 +24,9 @@ from dashboards.exports.build import export_filename, page_slug, prepare
 from dashboards.exports.marking import CLASSIFICATION
 from dashboards.exports.renderer import ExportUnavailable, find_chromium, renderer
 from dashboards.exports.ui import export_href, export_menu, link_hrefs
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 
 TEST_PAGE = "/export-test"
 MONTHS = pd.date_range("2024-01-01", periods=4, freq="MS")

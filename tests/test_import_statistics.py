@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.contracts import load_contract
-from etl.warehouse import connect
+from warehouse import connect
 from grace.cli import cli
 from grace.config import CONTRACTS_DIR
 

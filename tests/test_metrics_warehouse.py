@@ -17,10 +17,10 @@ from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 from etl.checks import contract_findings
 from etl.pipeline import run_batch
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from etl.runner import run_batches
 from etl.sources import discover_batches
-from etl.warehouse import connect, ensure_schema
+from warehouse import connect, ensure_schema
 from grace.config import PseudonymKey
 
 NEW_TABLES = ("rollup_referral_daily", "rollup_file_daily", "rollup_backlog_daily", "account_first_report",

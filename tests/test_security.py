@@ -26,7 +26,7 @@ from dashboards.auth.testing import csrf_token, ensure_user, log_in
 from dashboards.callbacks import alerts, overview
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.exports.routes import ExportSlots
-from dashboards.queries import QueryTimeout, WarehouseReader
+from warehouse import QueryTimeout, WarehouseReader
 from dashboards.state import ViewState
 from grace.errors import ConfigError
 from grace.scope import Scope, ScopeError
@@ -49,7 +49,7 @@ def warehouse(tmp_path_factory):
     """The synthetic dashboard warehouse, analysed (monthly referrals), with anomalies on DEU, FRA, ITA, the
     EU total and one on the scoped user's own country and one on a platform."""
     from analytics.warehouse_run import run_analysis
-    from etl.warehouse import connect
+    from warehouse import connect
 
     root = tmp_path_factory.mktemp("security")
     path = root / "warehouse.duckdb"

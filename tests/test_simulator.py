@@ -22,7 +22,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from etl.simulator import SimulationConfig, simulate
 from grace.cli import cli
 from grace.config import CONTRACTS_DIR

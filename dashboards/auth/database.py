@@ -13,11 +13,11 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from grace.config import SQL_DIR, grace_home
+from grace.config import grace_home
+from warehouse import read_sql
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -27,13 +27,9 @@ def default_store_path() -> Path:
     return grace_home() / "auth" / "auth.sqlite"
 
 
-@lru_cache(maxsize=None)
 def auth_sql(name: str) -> str:
-    """Text of `sql/auth/<name>.sql` (read once per process)."""
-    path = SQL_DIR / "auth" / f"{name}.sql"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: SQL file missing from the installation")
-    return path.read_text(encoding="utf-8")
+    """Text of `sql/auth/<name>.sql` (read once per process by the one SQL loader)."""
+    return read_sql(f"auth/{name}.sql")
 
 
 def utc_now() -> str:

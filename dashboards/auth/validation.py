@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from grace.errors import GraceError
 
 ROLES = ("viewer", "analyst", "admin")

@@ -30,7 +30,7 @@ from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.alerts import alert_series_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
@@ -318,7 +318,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     metric, grain, split_by, entity = parts
     state.scope.require_series(split_by, entity)  # also checked when the view was scoped; a chart never trusts it
     filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
-    from dashboards.queries import load_query
+    from warehouse import load_query
 
     with reader.cursor() as con:
         frame = load_series(con, metric, grain, filters=filters)[["ds", "y"]]
@@ -341,7 +341,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 
 def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) -> pd.DataFrame:
     """Emerging / vanishing rows of the series in the latest run (recent window start)."""
-    from dashboards.queries import load_query
+    from warehouse import load_query
 
     if split_by == NO_SPLIT:
         return pd.DataFrame(columns=["kind", "date"])

@@ -29,7 +29,7 @@ from dashboards.figures.dissemination import (
     platform_country_figure,
     platform_mix_figure,
 )
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 

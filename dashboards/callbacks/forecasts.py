@@ -36,7 +36,7 @@ from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.components import GRAIN_LABELS
 from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
-from dashboards.queries import WarehouseReader, load_query
+from warehouse import WarehouseReader, load_query
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 

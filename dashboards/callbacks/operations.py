@@ -31,7 +31,7 @@ from dashboards.figures.operations import (
     row_accounting_figure,
     throughput_figure,
 )
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.components import PLACEHOLDER_VALUE, format_count
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
 from dashboards.wiring import KpiContent, kpi_values
 from grace.errors import WarehouseError

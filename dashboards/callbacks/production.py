@@ -27,7 +27,7 @@ from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, gra
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 

@@ -28,7 +28,7 @@ from analytics.warehouse_series import (
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 
@@ -159,7 +159,7 @@ def analysed_series(state: ViewState) -> Optional[tuple[str, list[str] | None]]:
 
 def _events(con, state: ViewState, entities: list[str]) -> pd.DataFrame:
     """Persisted change points and anomalies of the shown series (empty when none or not analysed)."""
-    from dashboards.queries import load_query
+    from warehouse import load_query
 
     analysed = analysed_series(state)
     if analysed is None:

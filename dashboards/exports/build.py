@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from dashboards.charts import Chart, ChartData, all_charts, chart_data, charts_for_page
 from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
-from dashboards.queries import WarehouseReader
+from warehouse import WarehouseReader
 from dashboards.state import ViewState
 from grace.disclosure import Suppression, min_cell, no_counts, suppress
 

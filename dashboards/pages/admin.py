@@ -20,7 +20,7 @@ from dashboards.auth.context import auth_context, client_address, current_user
 from dashboards.auth.validation import ROLES
 from dashboards.callbacks import admin as logic
 from dashboards.components import alert, filter_field, section_card
-from etl.reference import EU27
+from warehouse.reference import EU27
 
 dash.register_page(__name__, path=logic.PAGE, name="Admin", title="Admin · GRACE Trends", order=90,
                    roles=logic.ADMIN_ROLES)

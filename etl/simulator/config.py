@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from grace.errors import ConfigError
 
 FORMATS = ("csv", "parquet")

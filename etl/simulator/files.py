@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.reference import FILE_ANNOTATIONS, INDUSTRY_CLASSIFICATIONS
+from warehouse.reference import FILE_ANNOTATIONS, INDUSTRY_CLASSIFICATIONS
 from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order
 from etl.simulator.referrals import Referrals

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.reference import INCIDENT_TYPES, REPORT_ANNOTATIONS
+from warehouse.reference import INCIDENT_TYPES, REPORT_ANNOTATIONS
 from etl.simulator import identities
 from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from etl.reference import EU27
+from warehouse.reference import EU27
 from etl.simulator.config import SimulationConfig
 from etl.simulator.rng import child_rng
 

@@ -42,7 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from etl.contracts import load_contract
 from etl.sources.base import CASE_DATABASE, BatchSource
-from etl.warehouse import read_sql
+from warehouse import read_sql
 from grace.errors import GraceError
 
 DEFAULT_SCHEMA = "case_system"
@@ -85,7 +85,7 @@ def source_path(url: str, schema: str = DEFAULT_SCHEMA) -> str:
 
 def last_watermark(con: duckdb.DuckDBPyConnection, path: str) -> int | None:
     """Highest referral id already loaded from the database at `path` (None when nothing yet)."""
-    # (Not etl.warehouse.is_initialised: its fetchone() leaves a pending result on DuckDB 2.)
+    # (Not warehouse.is_initialised: its fetchone() leaves a pending result on DuckDB 2.)
     if con.execute(read_sql("etl/extract_case_db_has_lineage.sql")).fetchall() != [(True,)]:
         return None
     rows = con.execute(read_sql("etl/extract_case_db_watermark.sql"), {"kind": CASE_DATABASE, "path": path}).fetchall()

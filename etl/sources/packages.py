@@ -12,7 +12,7 @@ import duckdb
 
 from etl.sources.base import REFERRAL_PACKAGE, BatchSource, file_checksum
 from etl.sources.text_reader import read_text_table
-from etl.warehouse import read_sql
+from warehouse import read_sql
 
 # JSON text never contains a raw unit separator, so each line is one column.
 LINE_DELIMITER = "\x1f"

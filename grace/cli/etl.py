@@ -45,7 +45,7 @@ def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet)
     """
     from etl.runner import run_batches
     from etl.sources import discover_batches
-    from etl.warehouse import connect, ensure_schema
+    from warehouse import connect, ensure_schema
 
     if not sources and not database_url:
         raise GraceError("nothing to load: give a delivery folder or file, or --from-db URL")

@@ -40,7 +40,7 @@ def findings(warehouse, limit, metrics, countries, platforms, run_id, as_json) -
     (see analytics/narrative.py). Findings are written by `grace analyse`; this command only
     reads them (the warehouse is opened read-only).
     """
-    from dashboards.queries import WarehouseReader
+    from warehouse import WarehouseReader
     from grace.errors import GraceError
 
     reader = WarehouseReader(warehouse)

@@ -30,7 +30,7 @@ def statistics(file: Path, warehouse: Path) -> None:
     and field) and leaves the warehouse unchanged. Importing the same file again changes nothing.
     """
     from etl.statistics import load_statistics, validate_statistics_file
-    from etl.warehouse import connect
+    from warehouse import connect
 
     validated = validate_statistics_file(file)  # a bad file is refused before the warehouse is even opened
     con = connect(warehouse)
@@ -59,7 +59,7 @@ def hashset(file: Path, warehouse: Path, name: str | None) -> None:
     changes nothing.
     """
     from etl.hashsets import import_hash_set
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(warehouse)
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from etl.reference import EU27_ISO3
+from warehouse.reference import EU27_ISO3
 from grace.cli.options import OneLineErrors
 from grace.errors import ConfigError
 from grace.progress import progress_bar

@@ -29,7 +29,7 @@ def check(warehouse) -> None:
     and URLs. Exit status 1 on any finding.
     """
     from etl.checks import contract_findings, identifier_findings
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(warehouse, read_only=True)
     try:
@@ -50,7 +50,7 @@ def check(warehouse) -> None:
 def stats(warehouse, as_json) -> None:
     """Print headline counts and the row count of every table."""
     from etl.checks import warehouse_stats
-    from etl.warehouse import connect, is_initialised
+    from warehouse import connect, is_initialised
 
     con = connect(warehouse, read_only=True)
     try:

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser]
 
 def ensure_analysed(home) -> None:
     """The demo that `python app.py` builds includes a first `grace analyse` run (etl/demo.py)."""
-    from etl.warehouse import connect
+    from warehouse import connect
 
     con = connect(home / "warehouse.duckdb", read_only=True)
     try:

@@ -1,108 +1,45 @@
-"""Named queries: the only way the dashboard reads the warehouse.
-
-Each query is one file in `sql/queries/<name>.sql` (CTEs, then `SELECT ... FROM final`). Values
-are bound as `$name` parameters; the runner refuses a call whose parameters do not match the
-ones the file uses, so a typo fails loudly instead of silently filtering nothing. Query names
-come from code, never from user input, and are checked against the files that exist.
+"""`WarehouseReader`: read-only access to one warehouse file through named queries (`sql_files.py`).
 
 The warehouse is opened read-only and shared by the callbacks of a process: each `session()` is
 a cursor on one connection, so DuckDB's buffer cache survives between requests (opening a
 warehouse and re-reading its blocks per callback cost more than the queries themselves). The
 connection closes after `$GRACE_READER_IDLE_SECONDS` (default 5) without a session, so a writer
 (the ETL, `grace analyse`) gets the file lock between bursts of use; writers wait for it (see
-`etl.warehouse.connect`). A warehouse file replaced on disk is reopened on the next idle session.
+`warehouse.connection.connect`). A warehouse file replaced on disk is reopened on the next idle session.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 import pandas as pd
 
-from etl.warehouse import connect, is_initialised
-from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from grace.settings import query_timeout_seconds
-
-QUERIES_DIR = SQL_DIR / "queries"
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_LINE_COMMENT = re.compile(r"--[^\n]*")
-_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
-
-
-class QueryError(ValueError):
-    """A named query is missing, or was called with the wrong parameters (a programming error)."""
+from warehouse.connection import connect
+from warehouse.schema import check_schema
+from warehouse.sql_files import load_query
 
 
 class QueryTimeout(WarehouseError):
     """A dashboard's warehouse session ran longer than `GRACE_QUERY_TIMEOUT_SECONDS` and was interrupted."""
 
 
-@dataclass(frozen=True)
-class NamedQuery:
-    """The text of one named query and the `$parameters` it binds."""
-
-    name: str
-    sql: str
-    parameters: frozenset[str]
-
-    def bind(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Check that `values` supplies exactly this query's parameters; return them."""
-        missing = self.parameters - values.keys()
-        extra = values.keys() - self.parameters
-        if missing or extra:
-            problems = []
-            if missing:
-                problems.append(f"missing {', '.join(sorted(missing))}")
-            if extra:
-                problems.append(f"unexpected {', '.join(sorted(extra))}")
-            raise QueryError(f"query '{self.name}': {'; '.join(problems)}")
-        return dict(values)
-
-
-def query_names() -> list[str]:
-    """Names of every named query shipped in `sql/queries/`."""
-    return sorted(path.stem for path in QUERIES_DIR.glob("*.sql"))
-
-
-def parameters_of(sql: str) -> frozenset[str]:
-    """The `$name` parameters a query text binds (comments and string literals ignored)."""
-    code = _STRING_LITERAL.sub("''", _LINE_COMMENT.sub("", sql))
-    return frozenset(_PARAMETER.findall(code))
-
-
-def load_query(name: str) -> NamedQuery:
-    """Read `sql/queries/<name>.sql`."""
-    if not _NAME.match(name):
-        raise QueryError(f"{name!r}: not a valid query name")
-    path = QUERIES_DIR / f"{name}.sql"
-    if not path.is_file():
-        raise QueryError(f"{path}: named query does not exist")
-    sql = path.read_text(encoding="utf-8")
-    return NamedQuery(name=name, sql=sql, parameters=parameters_of(sql))
-
-
 class Session:
     """One read-only connection, used for the queries of a single callback."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, queries: dict[str, NamedQuery]):
+    def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
-        self._queries = queries
 
     def run(self, name: str, **params: Any) -> pd.DataFrame:
         """Run a named query with its parameters; return the rows as a DataFrame."""
-        query = self._queries.get(name) or load_query(name)
-        self._queries[name] = query
+        query = load_query(name)
         return self._con.execute(query.sql, query.bind(params)).df()
 
 
@@ -225,7 +162,6 @@ class WarehouseReader:
 
     def __init__(self, path: Path | str, idle_seconds: float | None = None, timeout_seconds: float | None = None):
         self.path = Path(path)
-        self._queries: dict[str, NamedQuery] = {}
         self._shared = SharedConnection(self.path, idle_seconds_setting() if idle_seconds is None else idle_seconds,
                                         query_timeout_seconds() if timeout_seconds is None else timeout_seconds)
 
@@ -241,7 +177,7 @@ class WarehouseReader:
     def session(self) -> Iterator[Session]:
         """A cursor on the shared read-only connection, for the queries of one callback."""
         with self._shared.cursor() as cursor:
-            yield Session(cursor, self._queries)
+            yield Session(cursor)
 
     def cursor(self):
         """A raw cursor on the shared connection (context manager), for readers such as
@@ -258,10 +194,9 @@ class WarehouseReader:
             return session.run(name, **params)
 
     def check(self) -> None:
-        """Fail with a one-line `WarehouseError` unless the warehouse opens and has its schema."""
+        """Fail with a one-line `WarehouseError` unless the warehouse opens and has this code's schema."""
         con = connect(self.path, read_only=True)
         try:
-            if not is_initialised(con):
-                raise WarehouseError(f"{self.path}: not a GRACE warehouse (schema missing)")
+            check_schema(con, self.path)
         finally:
             con.close()

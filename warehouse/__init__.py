@@ -1,0 +1,25 @@
+"""The one door to the DuckDB warehouse.
+
+- `connection.py`: `connect()` — opening the file (read-write for the ETL and `grace analyse`, which
+  wait for the lock; read-only for readers, which fail at once).
+- `schema.py`: the DDL in `sql/ddl/`, `SCHEMA_VERSION`, `ensure_schema()` (writers) and `check_schema()`
+  (readers): a warehouse of another schema version is refused either way.
+- `sql_files.py`: the one loader of `sql/` files (`read_sql`) and the named queries (`load_query`).
+- `reader.py`: `WarehouseReader`, the shared, idle-closing read-only connection with a query timeout,
+  through which the dashboard and reports run named queries.
+- `lineage.py`: batch reports and the code version that loaded a batch.
+- `reference.py`: the codes shared by the simulator, the ETL and the dimensions (EU-27, incident types,
+  category codes, channels, annotations, age bands).
+
+`etl`, `analytics`, `dashboards` and every later subsystem reach the warehouse through this package.
+"""
+
+from warehouse.connection import connect
+from warehouse.reader import QueryTimeout, WarehouseReader
+from warehouse.schema import SCHEMA_VERSION, UNCLASSIFIED, check_schema, ensure_schema, is_initialised
+from warehouse.sql_files import NamedQuery, QueryError, load_query, query_names, read_sql
+
+__all__ = [
+    "SCHEMA_VERSION", "UNCLASSIFIED", "NamedQuery", "QueryError", "QueryTimeout", "WarehouseReader", "check_schema",
+    "connect", "ensure_schema", "is_initialised", "load_query", "query_names", "read_sql",
+]
