@@ -1,7 +1,7 @@
 """Run the GRACE Trends dashboard: `python app.py [--host H] [--port N]`.
 
 With no warehouse configured ($GRACE_WAREHOUSE unset and no $GRACE_HOME/warehouse.duckdb),
-the demo warehouse is built first. The same as `grace serve`; see dashboards/serve.py.
+the demo warehouse is built first. The same as `grace serve`; see grace_cli/server.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from grace.errors import GraceError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from dashboards.serve import DEFAULT_HOST
+    from grace_cli.server import DEFAULT_HOST
 
     parser = argparse.ArgumentParser(description="Serve the GRACE Trends dashboard.")
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on [default: {DEFAULT_HOST}]")
@@ -23,7 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dashboards.serve import serve
+    from grace_cli.server import serve
 
     args = parse_args(argv)
     try:

@@ -76,7 +76,7 @@ def _measured(work) -> dict:
 
 def phase_analyse(warehouse: Path, metrics: str, grains: str, jobs: int) -> dict:
     """`grace analyse` through its real command line entry point; counts read back from the run row."""
-    from grace.cli import cli
+    from grace_cli import cli
 
     def work() -> dict:
         cli.main(args=["analyse", "--warehouse", str(warehouse), "--metrics", metrics, "--grain", grains,

@@ -30,7 +30,7 @@ VIEWS = ("grain=day&split=country", "grain=day&split=platform", "grain=week&spli
 
 
 def build_demo(scale: float, home: Path) -> Path:
-    from grace.cli import cli
+    from grace_cli import cli
 
     warehouse = home / "warehouse.duckdb"
     cli.main(args=["demo", "--warehouse", str(warehouse), "--scale", str(scale), "--no-analyse", "--quiet"],

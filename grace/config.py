@@ -13,24 +13,34 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from grace import settings
 from grace.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SQL_DIR = REPO_ROOT / "sql"
-CONTRACTS_DIR = REPO_ROOT / "data_contracts"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def _shipped(name: str) -> Path:
+    """A folder of files the code reads (`sql`, `data_contracts`): inside the installed package (a wheel
+    ships them as `grace/<name>`), else at the top of the checkout."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else REPO_ROOT / name
+
+
+SQL_DIR = _shipped("sql")
+CONTRACTS_DIR = _shipped("data_contracts")
 
 MIN_KEY_BYTES = 16
 
 
 def grace_home() -> Path:
     """The data directory: `$GRACE_HOME` or `~/.grace`."""
-    return Path(os.environ.get("GRACE_HOME") or Path.home() / ".grace").expanduser()
+    return settings.grace_home()
 
 
 def default_warehouse_path() -> Path:
     """`$GRACE_WAREHOUSE` if set, else `$GRACE_HOME/warehouse.duckdb`."""
-    configured = os.environ.get("GRACE_WAREHOUSE")
-    return Path(configured).expanduser() if configured else grace_home() / "warehouse.duckdb"
+    return settings.configured_warehouse() or grace_home() / "warehouse.duckdb"
 
 
 def demo_dir() -> Path:
@@ -55,12 +65,12 @@ def load_pseudonym_key(create: bool = True) -> PseudonymKey:
     Order: `$GRACE_HMAC_KEY` (text), `$GRACE_HMAC_KEY_FILE`, `$GRACE_HOME/secrets/hmac.key`.
     With `create`, a missing default key file is generated (32 random bytes, hex, mode 0600).
     """
-    env_key = os.environ.get("GRACE_HMAC_KEY")
+    env_key = settings.hmac_key_text()
     if env_key:
         return _checked(env_key.encode(), "$GRACE_HMAC_KEY")
-    key_file = os.environ.get("GRACE_HMAC_KEY_FILE")
+    key_file = settings.hmac_key_file()
     if key_file:
-        path = Path(key_file).expanduser()
+        path = key_file
         if not path.is_file():
             raise ConfigError(f"{path}: key file named by $GRACE_HMAC_KEY_FILE does not exist")
         return _checked(path.read_bytes().strip(), str(path))

@@ -48,7 +48,6 @@ in `Suppression.csv_frame()`, with `Suppression.note` explaining the rule in one
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -58,6 +57,7 @@ from scipy.linalg import qr
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from grace import settings
 from grace.errors import GraceError
 
 DEFAULT_MIN_CELL = 10
@@ -75,7 +75,7 @@ def min_cell(k: int | str | None = None) -> int:
     """The threshold k: the argument, else `$GRACE_MIN_CELL`, else 10. Must be a whole number ≥ 2."""
     origin = "k"
     if k is None:
-        configured = os.environ.get(MIN_CELL_ENV, "").strip()
+        configured = settings.min_cell_text()
         if not configured:
             return DEFAULT_MIN_CELL
         k, origin = configured, f"${MIN_CELL_ENV}"

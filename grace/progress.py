@@ -2,12 +2,13 @@
 
 Library code reports progress through a plain callback `(description, completed, total)` so it
 stays free of terminal concerns; the CLI turns that into a rich progress bar on stderr (hidden
-when stderr is not a terminal or `--quiet` is given).
+when stderr is not a terminal or `--quiet` is given), and `LineProgress` into plain lines for logs
+(the first start of `python app.py`).
 """
 
 from __future__ import annotations
 
-import sys
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
@@ -40,6 +41,41 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressCallback]:
         yield report
 
 
-def is_interactive() -> bool:
-    """True when stderr is a terminal (progress bars make sense)."""
-    return sys.stderr.isatty()
+def print_now(message: str) -> None:
+    """Print a status line at once (also when stdout is a pipe)."""
+    print(message, flush=True)
+
+
+class LineProgress:
+    """A progress callback `(description, completed, total)` that prints plain lines.
+
+    A line when a step starts, one at each quarter of a long step, and one when it completes
+    (with its duration), so the output reads well in a terminal, a log file or a CI job alike.
+    """
+
+    def __init__(self, echo: Callable[[str], None] = print_now, clock: Callable[[], float] = time.monotonic):
+        self._echo = echo
+        self._clock = clock
+        self._started: dict[str, float] = {}
+        self._quarter: dict[str, int] = {}
+        self._finished: set[str] = set()
+
+    def __call__(self, description: str, completed: int, total: Optional[int]) -> None:
+        if description in self._finished:
+            return
+        if description not in self._started:
+            self._started[description] = self._clock()
+            self._quarter[description] = 0
+            size = f" ({total:,})" if total else ""
+            self._echo(f"  … {description}{size}")
+        if not total:
+            return
+        if completed >= total:
+            self._finished.add(description)
+            seconds = self._clock() - self._started[description]
+            self._echo(f"  ✓ {description} ({seconds:.1f} s)")
+            return
+        quarter = 4 * completed // total
+        if quarter > self._quarter[description]:
+            self._quarter[description] = quarter
+            self._echo(f"    {description}: {completed:,} of {total:,}")

@@ -1,20 +1,59 @@
-"""Settings read from the environment, each checked and explained in one place.
+"""Every setting read from the environment, each checked and explained in one place.
 
-Every setting has a default that suits one analyst's machine; a wrong value is a `ConfigError`
-naming the variable, the value and what is allowed. The README's configuration table lists them.
+No other module reads `os.environ`: they call the functions below. Each setting has a default that
+suits one analyst's machine; a wrong value is a `ConfigError` naming the variable, the value and
+what is allowed. `SETTINGS` lists them all, and a test checks that the README's configuration table
+lists exactly these.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import NamedTuple, Optional
 
 from grace.errors import ConfigError
 
 
+class Setting(NamedTuple):
+    name: str
+    default: str  # as the README's table shows it
+    meaning: str
+
+
+SETTINGS = (
+    Setting("GRACE_HOME", "~/.grace", "the one data directory: warehouse, demo inputs, secrets, auth store"),
+    Setting("GRACE_WAREHOUSE", "$GRACE_HOME/warehouse.duckdb", "the warehouse file"),
+    Setting("GRACE_HMAC_KEY", "(unset)", "the pseudonymisation key itself"),
+    Setting("GRACE_HMAC_KEY_FILE", "$GRACE_HOME/secrets/hmac.key", "a file holding the pseudonymisation key"),
+    Setting("GRACE_DEMO_SCALE", "0.03", "volume of the demo"),
+    Setting("PORT", "8050", "dashboard port"),
+    Setting("GRACE_MIN_CELL", "10", "small-cell threshold k of every export"),
+    Setting("GRACE_DEMO_PASSWORD", "random, printed once", "password of the demo user"),
+    Setting("GRACE_SECURE_COOKIES", "off", "mark the session cookie Secure"),
+    Setting("GRACE_SESSION_HOURS", "8", "longest sign-in"),
+    Setting("GRACE_READER_IDLE_SECONDS", "5", "idle seconds before the dashboard releases the warehouse"),
+    Setting("GRACE_LOCK_WAIT_SECONDS", "30", "how long a writer waits for the warehouse file"),
+    Setting("GRACE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory limit per connection"),
+    Setting("GRACE_TRUSTED_PROXIES", "0", "reverse proxies whose X-Forwarded-For is trusted"),
+    Setting("GRACE_QUERY_TIMEOUT_SECONDS", "30", "a dashboard request's warehouse queries are stopped after this"),
+    Setting("GRACE_MAX_REQUEST_BYTES", "1048576", "largest request body"),
+    Setting("GRACE_EXPORTS_PER_USER", "2", "exports one user may have running at once"),
+    Setting("GRACE_ARGON2_PROFILE", "rfc9106-low-memory", "password-hash cost profile (test suites only change it)"),
+    Setting("BROWSER_PATH", "first Chromium on PATH", "the browser that renders chart images"),
+)
+
+
+def text_setting(name: str) -> Optional[str]:
+    """`$name` stripped, or None when unset or blank."""
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
 def number_setting(name: str, default: float, minimum: float, maximum: float, whole: bool = False) -> float:
     """`$name` as a number from `minimum` to `maximum` (a whole number with `whole`), else `default`."""
-    value = os.environ.get(name)
-    if value is None or not value.strip():
+    value = text_setting(name)
+    if value is None:
         return default
     try:
         number = int(value) if whole else float(value)
@@ -26,9 +65,123 @@ def number_setting(name: str, default: float, minimum: float, maximum: float, wh
     return number
 
 
+def flag_setting(name: str) -> bool:
+    """`$name` as on/off: 1, true, yes, on are on; unset, 0, false, no, off are off."""
+    value = (text_setting(name) or "").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"${name}={value!r}: use 1 or 0")
+
+
+# --- where data lives ---------------------------------------------------------------------------
+
+
+def grace_home() -> Path:
+    """`GRACE_HOME`, else `~/.grace`."""
+    return Path(text_setting("GRACE_HOME") or Path.home() / ".grace").expanduser()
+
+
+def configured_warehouse() -> Optional[Path]:
+    """`GRACE_WAREHOUSE`, when set."""
+    value = text_setting("GRACE_WAREHOUSE")
+    return Path(value).expanduser() if value else None
+
+
+def hmac_key_text() -> Optional[str]:
+    return text_setting("GRACE_HMAC_KEY")
+
+
+def hmac_key_file() -> Optional[Path]:
+    value = text_setting("GRACE_HMAC_KEY_FILE")
+    return Path(value).expanduser() if value else None
+
+
+# --- the demo and serving -----------------------------------------------------------------------
+
+
+def demo_scale() -> Optional[float]:
+    """`GRACE_DEMO_SCALE` as a positive number, or None (the demo's default size)."""
+    value = text_setting("GRACE_DEMO_SCALE")
+    if value is None:
+        return None
+    try:
+        scale = float(value)
+    except ValueError:
+        raise ConfigError(f"$GRACE_DEMO_SCALE={value!r}: not a number") from None
+    if not scale > 0:
+        raise ConfigError(f"$GRACE_DEMO_SCALE={value!r}: must be greater than 0")
+    return scale
+
+
+def demo_password() -> Optional[str]:
+    return text_setting("GRACE_DEMO_PASSWORD")
+
+
+def port(default: int) -> int:
+    """`PORT` (1-65535), else `default`."""
+    return int(number_setting("PORT", default, 1, 65535, whole=True))
+
+
+def browser_path() -> Optional[str]:
+    return text_setting("BROWSER_PATH")
+
+
+# --- disclosure ---------------------------------------------------------------------------------
+
+
+def min_cell_text() -> Optional[str]:
+    """`GRACE_MIN_CELL` as given (checked by `grace.disclosure.min_cell`, which names its rules)."""
+    return text_setting("GRACE_MIN_CELL")
+
+
+# --- the warehouse ------------------------------------------------------------------------------
+
+
+def reader_idle_seconds() -> float:
+    """`GRACE_READER_IDLE_SECONDS` (default 5): the dashboard's reader closes after this idle time."""
+    return number_setting("GRACE_READER_IDLE_SECONDS", 5.0, 0.0, 86_400.0)
+
+
+def lock_wait_seconds() -> float:
+    """`GRACE_LOCK_WAIT_SECONDS` (default 30): how long a writer waits for another process's lock."""
+    return number_setting("GRACE_LOCK_WAIT_SECONDS", 30.0, 0.0, 86_400.0)
+
+
+def duckdb_memory_limit() -> str:
+    """`GRACE_DUCKDB_MEMORY_LIMIT` (default 3GB), passed to DuckDB's `memory_limit` (e.g. 512MB, 8GB)."""
+    value = text_setting("GRACE_DUCKDB_MEMORY_LIMIT") or "3GB"
+    digits = value.rstrip("BKMGTbkmgti ")
+    if not digits.replace(".", "", 1).isdigit():
+        raise ConfigError(f"$GRACE_DUCKDB_MEMORY_LIMIT={value!r}: use a size such as 512MB or 4GB")
+    return value
+
+
 def query_timeout_seconds() -> float:
     """`GRACE_QUERY_TIMEOUT_SECONDS` (default 30): a dashboard's warehouse session is interrupted after it."""
     return number_setting("GRACE_QUERY_TIMEOUT_SECONDS", 30.0, 0.1, 3600.0)
+
+
+# --- the dashboard's security -------------------------------------------------------------------
+
+
+def secure_cookies() -> bool:
+    """`GRACE_SECURE_COOKIES=1` when served over HTTPS (behind a TLS proxy)."""
+    return flag_setting("GRACE_SECURE_COOKIES")
+
+
+def session_hours() -> float:
+    """`GRACE_SESSION_HOURS` (default 8, at most 168)."""
+    value = number_setting("GRACE_SESSION_HOURS", 8.0, 0.0, 168.0)
+    if value <= 0:
+        raise ConfigError(f"$GRACE_SESSION_HOURS={value!r}: use more than 0 and at most 168 hours")
+    return value
+
+
+def trusted_proxies() -> int:
+    """`GRACE_TRUSTED_PROXIES`: how many reverse proxies in front of the app set X-Forwarded-For (0-5)."""
+    return int(number_setting("GRACE_TRUSTED_PROXIES", 0, 0, 5, whole=True))
 
 
 def max_request_bytes() -> int:
@@ -39,3 +192,8 @@ def max_request_bytes() -> int:
 def exports_per_user() -> int:
     """`GRACE_EXPORTS_PER_USER` (default 2): exports one user may have running at once (more get 429)."""
     return int(number_setting("GRACE_EXPORTS_PER_USER", 2, 1, 32, whole=True))
+
+
+def argon2_profile(default: str) -> str:
+    """`GRACE_ARGON2_PROFILE` (checked against the known profiles by `dashboards.auth.users`)."""
+    return text_setting("GRACE_ARGON2_PROFILE") or default

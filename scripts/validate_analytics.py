@@ -4,7 +4,7 @@
 Three parts (each writes its own block between markers in the document, so a part can be re-run
 alone and the prose around the blocks stays hand-written):
 
-1. simulation — for each seed: simulate case systems (`etl.demo.build_demo_warehouse`: simulator ->
+1. simulation — for each seed: simulate case systems (`grace_cli.demo_warehouse.build_demo_warehouse`: simulator ->
    real ETL -> DuckDB), run the detectors on the warehouse's referral series exactly as `grace
    analyse` does (`analytics.warehouse_run.collect_series` / `analyse_job`, forecasts off) and score
    them against the simulator's `ground_truth.json`: change points (+-2 periods), spikes, emerging and
@@ -63,7 +63,7 @@ SPLIT_ENTITY_TYPE = {"none": "eu_total", "country": "country", "platform": "plat
 
 def warehouse_for(work: Path, seed: int, scale: float, rebuild: bool) -> tuple[Path, dict]:
     """A simulated warehouse for (seed, scale) and its ground truth, built once and cached under `work`."""
-    from etl.demo import build_demo_warehouse
+    from grace_cli.demo_warehouse import build_demo_warehouse
 
     folder = work / f"seed-{seed}-scale-{scale:g}"
     warehouse, inputs, stamp = folder / "warehouse.duckdb", folder / "inputs", folder / "built-by.txt"
@@ -490,7 +490,7 @@ def _forecast_chunk(jobs):
 
 def forecast_rows(work: Path, rebuild: bool, jobs: int) -> pd.DataFrame:
     from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS, DEFAULT_SPLITS
-    from etl.demo import DEFAULT_DEMO_SCALE
+    from grace_cli.demo_warehouse import DEFAULT_DEMO_SCALE
 
     warehouse, _ = warehouse_for(work, DEMO_SEED, DEFAULT_DEMO_SCALE, rebuild)
     todo = read_jobs(warehouse, DEFAULT_METRICS, DEFAULT_GRAINS, DEFAULT_SPLITS)
@@ -501,7 +501,7 @@ def forecast_rows(work: Path, rebuild: bool, jobs: int) -> pd.DataFrame:
 
 def forecast_tables(frame: pd.DataFrame) -> str:
     from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS
-    from etl.demo import DEFAULT_DEMO_SCALE
+    from grace_cli.demo_warehouse import DEFAULT_DEMO_SCALE
 
     lines = [f"Default demo warehouse (`grace demo`: seed {DEMO_SEED}, scale {DEFAULT_DEMO_SCALE:g}); the series of "
              f"`grace analyse` ({len(DEFAULT_METRICS)} metrics x {', '.join(DEFAULT_GRAINS)} x EU total, countries, "

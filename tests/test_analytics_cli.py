@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from grace.cli import cli
+from grace_cli import cli
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from analytics.warehouse_series import load_series
 from warehouse import WarehouseReader
 from etl.checks import contract_findings
 from warehouse import connect, ensure_schema
-from grace.cli import cli
+from grace_cli import cli
 
 DERIVED = ("analytics_entity_status", "analytics_attribution", "analytics_forecast_reconciled", "analytics_backlog",
            "analytics_finding")

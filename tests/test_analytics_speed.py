@@ -115,7 +115,7 @@ def test_the_default_metrics_cover_at_least_1000_series_of_the_demo_warehouse():
 
 def test_grace_analyse_help_names_every_default_metric():
     from analytics.warehouse_run import DEFAULT_METRICS
-    from grace.cli import cli
+    from grace_cli import cli
 
     result = CliRunner().invoke(cli, ["analyse", "--help"], terminal_width=400)
     assert result.exit_code == 0

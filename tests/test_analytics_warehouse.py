@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from etl.checks import contract_findings
 from warehouse import connect
-from grace.cli import cli
+from grace_cli import cli
 
 RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
                  "analytics_forecast_candidate")

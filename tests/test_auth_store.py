@@ -20,7 +20,7 @@ from dashboards.auth.database import default_store_path
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.users import UserNotFound, UserStore
 from dashboards.auth.validation import AuthInputError
-from grace.cli import cli
+from grace_cli import cli
 from grace.errors import ConfigError
 
 PASSWORD = "a long enough passphrase"
@@ -377,7 +377,7 @@ def test_grace_audit_list_and_verify(isolated_home):
 
 
 def test_serving_a_warehouse_with_no_users_stops_and_says_how_to_add_one(isolated_home, fresh_db, tmp_path):
-    from dashboards.serve import serve
+    from grace_cli.server import serve
 
     with pytest.raises(ConfigError, match=r"no dashboard users; add one first, e\.g\. .*grace users add NAME --role admin"):
         serve(warehouse=tmp_path / "warehouse.duckdb", port=1)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from builders import file_row, referral_row, write_delivery
-from grace.cli import cli
+from grace_cli import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

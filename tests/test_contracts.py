@@ -12,7 +12,7 @@ from builders import file_row, referral_row, write_delivery
 from etl.contracts import contract_names, load_contract
 from etl.pipeline import run_batch
 from etl.sources import discover_batches
-from grace.cli import cli
+from grace_cli import cli
 from grace.config import CONTRACTS_DIR
 from grace.errors import InputFileError
 

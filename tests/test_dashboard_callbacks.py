@@ -19,7 +19,8 @@ from dashboards.charts import get_chart
 from dashboards.components import filter_bar, format_change, kpi_card, page_visible
 from dashboards.figures import MAX_SERIES, OKABE_ITO, monthly_referrals_figure, sparkline_figure
 from warehouse import WarehouseReader
-from dashboards.serve import LineProgress, choose_warehouse, demo_scale, ensure_warehouse, url_for
+from grace.progress import LineProgress
+from grace_cli.server import choose_warehouse, demo_scale, ensure_warehouse, url_for
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import apply_controls, filter_options, nav_targets, state_from_filters
 from grace.errors import ConfigError, WarehouseError
@@ -403,7 +404,7 @@ def test_a_missing_configured_warehouse_is_an_error_not_a_demo(monkeypatch, tmp_
 
 
 def test_grace_serve_with_a_missing_warehouse_prints_one_line_and_fails(tmp_path):
-    from grace.cli import cli
+    from grace_cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--warehouse", str(tmp_path / "missing.duckdb")])
     assert result.exit_code != 0

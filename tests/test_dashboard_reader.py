@@ -9,7 +9,8 @@ import time
 import pytest
 
 from warehouse import WarehouseReader
-from warehouse.reader import idle_seconds_setting
+from grace.errors import ConfigError
+from grace.settings import reader_idle_seconds as idle_seconds_setting
 from warehouse import connect, ensure_schema
 from grace.errors import WarehouseError
 
@@ -78,5 +79,5 @@ def test_a_writer_that_cannot_get_the_lock_in_time_fails_naming_the_file(warehou
 
 def test_a_bad_idle_setting_is_refused_with_its_name(monkeypatch):
     monkeypatch.setenv("GRACE_READER_IDLE_SECONDS", "soon")
-    with pytest.raises(WarehouseError, match="GRACE_READER_IDLE_SECONDS"):
+    with pytest.raises(ConfigError, match="GRACE_READER_IDLE_SECONDS"):
         idle_seconds_setting()

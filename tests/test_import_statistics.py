@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from etl.contracts import load_contract
 from warehouse import connect
-from grace.cli import cli
+from grace_cli import cli
 from grace.config import CONTRACTS_DIR
 
 HEADER = "period,period_type,country_iso3,platform,metric,value,source,note"

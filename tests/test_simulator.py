@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from warehouse.reference import EU27_ISO3
 from etl.simulator import SimulationConfig, simulate
-from grace.cli import cli
+from grace_cli import cli
 from grace.config import CONTRACTS_DIR
 from grace.errors import ConfigError
 

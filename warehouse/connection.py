@@ -7,36 +7,19 @@ read-write (waiting for another process's lock); the dashboard and reports open 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import duckdb
 
+from grace import settings
 from grace.errors import WarehouseError
-
-DEFAULT_MEMORY_LIMIT = "3GB"
-
-
-DEFAULT_LOCK_WAIT_SECONDS = 30.0
-
-
-def lock_wait_seconds() -> float:
-    """`$GRACE_LOCK_WAIT_SECONDS`: how long to wait for another process's lock on the file."""
-    value = os.environ.get("GRACE_LOCK_WAIT_SECONDS")
-    if not value:
-        return DEFAULT_LOCK_WAIT_SECONDS
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        raise WarehouseError(f"GRACE_LOCK_WAIT_SECONDS={value!r} is not a number of seconds") from None
-
 
 def _open_waiting_for_lock(target: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the file. A writer retries for up to `lock_wait_seconds()` while another process holds
-    the lock (the dashboard's idle-closing reader); a reader fails at once, so a dashboard callback
+    the lock (the dashboard's idle-closing reader; `GRACE_LOCK_WAIT_SECONDS`); a reader fails at once, so a dashboard callback
     reports "warehouse unavailable" during a load instead of hanging."""
-    deadline = time.monotonic() + (0.0 if read_only else lock_wait_seconds())
+    deadline = time.monotonic() + (0.0 if read_only else settings.lock_wait_seconds())
     while True:
         try:
             return duckdb.connect(target, read_only=read_only)
@@ -63,7 +46,7 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     con = _open_waiting_for_lock(target, read_only)
     con.execute("SET enable_progress_bar = false")
     # Bounded memory: large batches spill to disk instead of growing past the machine's share.
-    con.execute("SET memory_limit = ?", [os.environ.get("GRACE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
+    con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit()])
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con

@@ -10,7 +10,6 @@ connection closes after `$GRACE_READER_IDLE_SECONDS` (default 5) without a sessi
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from grace.errors import WarehouseError
-from grace.settings import query_timeout_seconds
+from grace.settings import query_timeout_seconds, reader_idle_seconds
 from warehouse.connection import connect
 from warehouse.schema import check_schema
 from warehouse.sql_files import load_query
@@ -41,23 +40,6 @@ class Session:
         """Run a named query with its parameters; return the rows as a DataFrame."""
         query = load_query(name)
         return self._con.execute(query.sql, query.bind(params)).df()
-
-
-DEFAULT_IDLE_SECONDS = 5.0
-
-
-def idle_seconds_setting() -> float:
-    """`$GRACE_READER_IDLE_SECONDS` (a non-negative number of seconds), else the default."""
-    value = os.environ.get("GRACE_READER_IDLE_SECONDS")
-    if not value:
-        return DEFAULT_IDLE_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise WarehouseError(f"GRACE_READER_IDLE_SECONDS={value!r} is not a number of seconds") from None
-    if seconds < 0:
-        raise WarehouseError(f"GRACE_READER_IDLE_SECONDS={value!r} must not be negative")
-    return seconds
 
 
 class SharedConnection:
@@ -162,7 +144,7 @@ class WarehouseReader:
 
     def __init__(self, path: Path | str, idle_seconds: float | None = None, timeout_seconds: float | None = None):
         self.path = Path(path)
-        self._shared = SharedConnection(self.path, idle_seconds_setting() if idle_seconds is None else idle_seconds,
+        self._shared = SharedConnection(self.path, reader_idle_seconds() if idle_seconds is None else idle_seconds,
                                         query_timeout_seconds() if timeout_seconds is None else timeout_seconds)
 
     def __repr__(self) -> str:

@@ -6,10 +6,10 @@ demo; its password is random (printed once) unless `$GRACE_DEMO_PASSWORD` sets i
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Callable
 
+from grace import settings
 from grace.errors import ConfigError
 
 from dashboards.auth.users import UserStore
@@ -26,7 +26,7 @@ def create_demo_user(echo: Callable[[str], None]) -> None:
     if store.get(DEMO_USER) is not None:
         echo(f"Demo user '{DEMO_USER}' already exists (change its password with: grace users passwd {DEMO_USER}).")
         return
-    configured = os.environ.get("GRACE_DEMO_PASSWORD")
+    configured = settings.demo_password()
     if configured:
         try:
             check_password(configured)

@@ -15,11 +15,11 @@ from dashboards.auth.context import EXTENSION, AuthContext, audit_refusal, json_
 from dashboards.auth.guard import guard
 from dashboards.auth.headers import SecurityHeaders
 from dashboards.auth.ratelimit import LoginRateLimit
-from dashboards.auth.session import configure_session, session_lifetime, trusted_proxies
+from dashboards.auth.session import configure_session, session_lifetime
 from dashboards.auth.users import UserStore
 from dashboards.auth.views import blueprint
 from grace.scope import ScopeError
-from grace.settings import max_request_bytes
+from grace import settings
 
 
 def install_security(app: dash.Dash, store_path: Path | str | None = None) -> AuthContext:
@@ -36,13 +36,13 @@ def install_security(app: dash.Dash, store_path: Path | str | None = None) -> Au
     server.extensions[EXTENSION] = context
     configure_session(server)
     server.register_blueprint(blueprint)
-    proxies = trusted_proxies()
+    proxies = settings.trusted_proxies()
     if proxies:  # client addresses (audit, rate limit) from X-Forwarded-For set by our own proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies)
     # First, before Dash's own hooks: nothing runs for a request that is refused.
     server.before_request_funcs.setdefault(None, []).insert(0, guard)
     server.after_request(SecurityHeaders(app))
-    server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()
+    server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes()
     install_error_answers(server)
     return context
 

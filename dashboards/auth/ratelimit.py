@@ -21,7 +21,7 @@ restarts and across server processes sharing `$GRACE_HOME`. Refused attempts are
 `login_rate_limited` and do not extend the window.
 
 Behind a reverse proxy the client address is the proxy's unless `GRACE_TRUSTED_PROXIES` says how
-many proxies set `X-Forwarded-For` (see `session.trusted_proxies`); without it every user shares
+many proxies set `X-Forwarded-For` (`grace.settings.trusted_proxies`); without it every user shares
 the proxy's address and the per-address rule applies to all of them together.
 """
 

@@ -20,13 +20,13 @@ from typing import Optional
 
 import flask
 
+from grace import settings
 from grace.config import grace_home
 from grace.errors import ConfigError
 
 from dashboards.auth.users import User, UserStore
 
 COOKIE_NAME = "grace_session"
-DEFAULT_SESSION_HOURS = 8.0
 SESSION_USER, SESSION_VERSION, SESSION_AT = "user", "sv", "at"
 
 
@@ -54,29 +54,8 @@ def load_session_secret() -> bytes:
 
 
 def session_lifetime() -> timedelta:
-    value = os.environ.get("GRACE_SESSION_HOURS")
-    if not value:
-        return timedelta(hours=DEFAULT_SESSION_HOURS)
-    try:
-        hours = float(value)
-    except ValueError:
-        raise ConfigError(f"$GRACE_SESSION_HOURS={value!r}: not a number") from None
-    if not 0 < hours <= 24 * 7:
-        raise ConfigError(f"$GRACE_SESSION_HOURS={value!r}: use more than 0 and at most 168 hours")
-    return timedelta(hours=hours)
-
-
-def secure_cookies() -> bool:
-    """`GRACE_SECURE_COOKIES=1` when served over HTTPS (behind a TLS proxy)."""
-    return os.environ.get("GRACE_SECURE_COOKIES", "") in ("1", "true", "yes")
-
-
-def trusted_proxies() -> int:
-    """`GRACE_TRUSTED_PROXIES`: how many reverse proxies in front of the app set X-Forwarded-For (default 0)."""
-    value = os.environ.get("GRACE_TRUSTED_PROXIES") or "0"
-    if not value.isdigit() or int(value) > 5:
-        raise ConfigError(f"$GRACE_TRUSTED_PROXIES={value!r}: use a whole number from 0 to 5")
-    return int(value)
+    """`GRACE_SESSION_HOURS` (default 8, at most 168) as a lifetime."""
+    return timedelta(hours=settings.session_hours())
 
 
 def configure_session(server: flask.Flask) -> None:
@@ -86,7 +65,7 @@ def configure_session(server: flask.Flask) -> None:
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure_cookies(),
+        SESSION_COOKIE_SECURE=settings.secure_cookies(),
         PERMANENT_SESSION_LIFETIME=session_lifetime(),
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=3600,

@@ -7,7 +7,6 @@ the user exists (an unknown name is checked against a dummy hash).
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +16,7 @@ from typing import Optional
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from grace import settings
 from grace.errors import ConfigError
 
 from dashboards.auth.audit import append
@@ -36,7 +36,7 @@ def hasher() -> PasswordHasher:
     `$GRACE_ARGON2_PROFILE=test-only-cheapest` selects argon2-cffi's profile for test suites
     (still Argon2id, trivially cheap): never set it for a real deployment.
     """
-    name = os.environ.get("GRACE_ARGON2_PROFILE") or DEFAULT_PROFILE
+    name = settings.argon2_profile(DEFAULT_PROFILE)
     if name not in ARGON2_PROFILES:
         raise ConfigError(f"$GRACE_ARGON2_PROFILE={name!r}: use one of {', '.join(ARGON2_PROFILES)}")
     return _hasher(name)
@@ -54,7 +54,7 @@ def _dummy_hash(name: str) -> str:
 
 def dummy_hash() -> str:
     """A hash to check unknown names against, so they cost the same time as real ones."""
-    return _dummy_hash(os.environ.get("GRACE_ARGON2_PROFILE") or DEFAULT_PROFILE)
+    return _dummy_hash(settings.argon2_profile(DEFAULT_PROFILE))
 
 
 @dataclass(frozen=True)

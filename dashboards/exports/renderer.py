@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from dashboards.figures.dissemination import topojson_uri
 
+from grace import settings
 from grace.errors import GraceError
 
 FORMATS = ("png", "svg", "pdf")
@@ -33,7 +34,7 @@ class ExportUnavailable(GraceError):
 
 def find_chromium() -> Path:
     """The browser kaleido will drive: `$BROWSER_PATH`, else the first Chromium on PATH."""
-    configured = os.environ.get("BROWSER_PATH")
+    configured = settings.browser_path()
     if configured:
         path = Path(configured)
         if path.is_file() and os.access(path, os.X_OK):

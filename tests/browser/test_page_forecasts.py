@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser]
 
 
 def ensure_analysed(home) -> None:
-    """The demo that `python app.py` builds includes a first `grace analyse` run (etl/demo.py)."""
+    """The demo that `python app.py` builds includes a first `grace analyse` run (grace_cli/demo_warehouse.py)."""
     from warehouse import connect
 
     con = connect(home / "warehouse.duckdb", read_only=True)

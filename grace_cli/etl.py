@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from grace.cli.options import warehouse_option
+from grace_cli.options import warehouse_option
 from grace.config import load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import progress_bar

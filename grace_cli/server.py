@@ -10,25 +10,21 @@ Shared by `python app.py` and `grace serve`. Which warehouse is served:
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from grace import settings
 from grace.config import grace_home
+from grace.progress import LineProgress, print_now
 from grace.errors import ConfigError, WarehouseError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 
 Echo = Callable[[str], None]
-
-
-def echo_stdout(message: str) -> None:
-    """Print a status line at once (also when stdout is a pipe)."""
-    print(message, flush=True)
 
 
 @dataclass(frozen=True)
@@ -47,79 +43,26 @@ def choose_warehouse(explicit: Path | str | None = None) -> WarehouseChoice:
     """Apply the order above (without touching the file system)."""
     if explicit is not None:
         return WarehouseChoice(Path(explicit).expanduser(), "option")
-    configured = os.environ.get("GRACE_WAREHOUSE")
+    configured = settings.configured_warehouse()
     if configured:
-        return WarehouseChoice(Path(configured).expanduser(), "$GRACE_WAREHOUSE")
+        return WarehouseChoice(configured, "$GRACE_WAREHOUSE")
     return WarehouseChoice(grace_home() / "warehouse.duckdb", "default")
 
 
 def default_port() -> int:
-    """`$PORT` when set (must be a number), else 8050."""
-    value = os.environ.get("PORT")
-    if not value:
-        return DEFAULT_PORT
-    try:
-        port = int(value)
-    except ValueError:
-        raise ConfigError(f"$PORT={value!r}: not a port number") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"$PORT={value!r}: port must be between 1 and 65535")
-    return port
+    """`$PORT` when set (1-65535), else 8050."""
+    return settings.port(DEFAULT_PORT)
 
 
 def demo_scale() -> Optional[float]:
     """`$GRACE_DEMO_SCALE` as a positive number, or None (the demo's default size)."""
-    value = os.environ.get("GRACE_DEMO_SCALE")
-    if not value:
-        return None
-    try:
-        scale = float(value)
-    except ValueError:
-        raise ConfigError(f"$GRACE_DEMO_SCALE={value!r}: not a number") from None
-    if not scale > 0:
-        raise ConfigError(f"$GRACE_DEMO_SCALE={value!r}: must be greater than 0")
-    return scale
+    return settings.demo_scale()
 
 
-class LineProgress:
-    """A progress callback `(description, completed, total)` that prints plain lines.
-
-    A line when a step starts, one at each quarter of a long step, and one when it completes
-    (with its duration), so the output reads well in a terminal, a log file or a CI job alike.
-    """
-
-    def __init__(self, echo: Echo = echo_stdout, clock: Callable[[], float] = time.monotonic):
-        self._echo = echo
-        self._clock = clock
-        self._started: dict[str, float] = {}
-        self._quarter: dict[str, int] = {}
-        self._finished: set[str] = set()
-
-    def __call__(self, description: str, completed: int, total: Optional[int]) -> None:
-        if description in self._finished:
-            return
-        if description not in self._started:
-            self._started[description] = self._clock()
-            self._quarter[description] = 0
-            size = f" ({total:,})" if total else ""
-            self._echo(f"  … {description}{size}")
-        if not total:
-            return
-        if completed >= total:
-            self._finished.add(description)
-            seconds = self._clock() - self._started[description]
-            self._echo(f"  ✓ {description} ({seconds:.1f} s)")
-            return
-        quarter = 4 * completed // total
-        if quarter > self._quarter[description]:
-            self._quarter[description] = quarter
-            self._echo(f"    {description}: {completed:,} of {total:,}")
-
-
-def build_demo(path: Path, echo: Echo = echo_stdout) -> None:
+def build_demo(path: Path, echo: Echo = print_now) -> None:
     """Build the demo warehouse at `path` through the real ETL, printing progress lines."""
     try:
-        from etl.demo import build_demo_warehouse
+        from grace_cli.demo_warehouse import build_demo_warehouse
     except ImportError as error:
         raise WarehouseError(f"{path}: no warehouse, and the demo builder is unavailable ({error})") from error
     scale = demo_scale()
@@ -133,7 +76,7 @@ def build_demo(path: Path, echo: Echo = echo_stdout) -> None:
     create_demo_user(echo)  # user `demo` (admin); random password printed once unless $GRACE_DEMO_PASSWORD
 
 
-def ensure_warehouse(explicit: Path | str | None = None, echo: Echo = echo_stdout) -> Path:
+def ensure_warehouse(explicit: Path | str | None = None, echo: Echo = print_now) -> Path:
     """The warehouse file to serve, building the demo one when nothing is configured."""
     choice = choose_warehouse(explicit)
     if choice.path.exists():
@@ -157,7 +100,7 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int | None = None,
     debug: bool = False,
-    echo: Echo = echo_stdout,
+    echo: Echo = print_now,
 ) -> None:
     """Ensure the warehouse, build the app and run it until interrupted."""
     from dashboards.app_factory import create_app  # imports Dash: only when serving

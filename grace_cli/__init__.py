@@ -36,11 +36,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace.cli import analyse, audit, demo, etl, imports, serve, series, simulate, users, warehouse
+    from grace_cli import analyse, audit, demo, etl, imports, serve, series, simulate, users, warehouse
 
     for module in (simulate, etl, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)
-    from grace.cli import findings
+    from grace_cli import findings
 
     findings.register(cli)
 

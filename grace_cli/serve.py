@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dashboards.serve import DEFAULT_HOST
+from grace_cli.server import DEFAULT_HOST
 
 
 @click.command("serve")
@@ -27,7 +27,7 @@ def serve_command(warehouse: Path | None, host: str, port: int | None, debug: bo
     The warehouse is opened read-only. With nothing configured, the demo warehouse (synthetic
     metadata through the real ETL; size from $GRACE_DEMO_SCALE) is built first.
     """
-    from dashboards.serve import serve
+    from grace_cli.server import serve
 
     serve(warehouse=warehouse, host=host, port=port, debug=debug)
 

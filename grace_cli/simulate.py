@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from warehouse.reference import EU27_ISO3
-from grace.cli.options import OneLineErrors
+from grace_cli.options import OneLineErrors
 from grace.errors import ConfigError
 from grace.progress import progress_bar
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from grace.cli.options import OneLineErrors
+from grace_cli.options import OneLineErrors
 
 FREQ_CHOICE = click.Choice(["D", "W", "M", "Q", "Y"], case_sensitive=False)
 DEFAULT_HORIZON = {"D": 28, "W": 13, "M": 12, "Q": 4, "Y": 3}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from grace.cli.options import warehouse_option
+from grace_cli.options import warehouse_option
 
 
 def register(cli: click.Group) -> None:

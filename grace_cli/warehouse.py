@@ -6,7 +6,7 @@ import json
 
 import click
 
-from grace.cli.options import warehouse_option
+from grace_cli.options import warehouse_option
 from grace.errors import WarehouseError
 
 

@@ -18,6 +18,7 @@ from etl.hashsets import import_hash_set
 from etl.runner import RunSummary, run_batches
 from etl.sources import discover_batches
 from warehouse import connect, ensure_schema
+from grace import settings
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
@@ -44,14 +45,11 @@ class DemoResult:
 
 
 def demo_scale(scale: float | None) -> float:
-    """The demo scale: the argument, else `$GRACE_DEMO_SCALE`, else the default."""
+    """The demo scale: the argument, else `$GRACE_DEMO_SCALE` (`grace.settings.demo_scale`), else the default."""
     if scale is not None:
         return scale
-    configured = os.environ.get("GRACE_DEMO_SCALE")
-    try:
-        return float(configured) if configured else DEFAULT_DEMO_SCALE
-    except ValueError as error:
-        raise GraceError(f"$GRACE_DEMO_SCALE={configured!r} is not a number") from error
+    configured = settings.demo_scale()
+    return configured if configured is not None else DEFAULT_DEMO_SCALE
 
 
 def build_demo_warehouse(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from grace.cli.options import warehouse_option
+from grace_cli.options import warehouse_option
 from grace.errors import GraceError
 from grace.progress import progress_bar
 
@@ -29,7 +29,7 @@ def demo(warehouse, scale, seed, force, analyse, quiet) -> None:
     The simulated inputs stay in $GRACE_HOME/demo so you can inspect them or reload them
     with `grace etl run`.
     """
-    from etl.demo import build_demo_warehouse
+    from grace_cli.demo_warehouse import build_demo_warehouse
 
     if warehouse.exists() and not force:
         raise GraceError(f"{warehouse}: already exists; use --force to replace it")

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from grace.cli.options import OneLineErrors, warehouse_option
+from grace_cli.options import OneLineErrors, warehouse_option
 
 
 def register(cli: click.Group) -> None:
