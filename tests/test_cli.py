@@ -98,3 +98,28 @@ def test_etl_run_continues_past_a_refused_delivery_and_exits_non_zero(tmp_path, 
     assert result.exit_code == 1
     assert "required column(s) missing" in result.output
     assert "3 referrals loaded" in result.output
+
+
+def test_the_readme_configuration_table_lists_exactly_the_settings_the_code_reads():
+    """`grace/settings.py` is the one place that reads the environment; the README documents each setting."""
+    import re
+    from pathlib import Path
+
+    from grace.settings import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration and where data lives", 1)[1].split("\n\n", 2)[1]
+    documented = {name for row in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+    assert documented == {setting.name for setting in SETTINGS}
+
+
+def test_no_module_but_the_settings_reads_the_environment():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readers = sorted(str(path.relative_to(root)) for package in ("grace", "warehouse", "etl", "analytics", "dashboards",
+                                                                 "grace_cli")
+                     for path in (root / package).rglob("*.py")
+                     if re.search(r"os\.environ|os\.getenv", path.read_text(encoding="utf-8")))
+    assert readers == ["grace/settings.py"]
