@@ -497,7 +497,8 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
     """Every page x view: one warm-up load, then `reps` timed loads (and, on the unfiltered view, a
     country chosen in the filter bar). Returns raw timings per callback, per page load and the reference."""
     os.environ.update(GRACE_HOME=str(home), GRACE_HMAC_KEY=BENCH_KEY, GRACE_READER_IDLE_SECONDS="60")
-    from dashboards.app_factory import create_app, reader_of
+    from dashboards.app_factory import create_app
+    from dashboards.readers import reader_of
     from dashboards.auth.testing import signed_in_client
 
     app = create_app(warehouse)

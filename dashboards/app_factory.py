@@ -20,6 +20,7 @@ import dash
 from dashboards.auth import install_security
 from dashboards.exports import install_exports
 from dashboards.components import APP_TITLE, app_shell
+from dashboards.readers import attach_reader
 from warehouse import WarehouseReader
 from dashboards.auth.components import account_menu
 from dashboards.wiring import current_role, register_shell_callbacks
@@ -27,8 +28,6 @@ from dashboards.wiring import current_role, register_shell_callbacks
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
 ASSETS_DIR = PACKAGE_DIR / "assets"
-
-READER_KEY = "GRACE_WAREHOUSE_READER"
 
 
 def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
@@ -55,7 +54,7 @@ def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
             {"name": "robots", "content": "noindex, nofollow"},
         ],
     )
-    app.server.config[READER_KEY] = reader
+    attach_reader(app, reader)
     app.layout = shell_layout
     register_shell_callbacks(app)
     install_security(app)  # login on every route, roles, audit, security headers (dashboards/auth/)
@@ -76,7 +75,3 @@ def shell_layout():
     pages = [page for page in dash.page_registry.values() if page.get("path") not in (None, "/404")]
     return app_shell(dash.page_container, pages, current_role(), account)
 
-
-def reader_of(app: dash.Dash) -> WarehouseReader:
-    """The warehouse reader of an app built by `create_app` (used inside callbacks)."""
-    return app.server.config[READER_KEY]

@@ -14,12 +14,13 @@ function docstrings below:
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboards import ids
+from dashboards.exports.ui import export_menu
 from dashboards.state import ViewState
 
 APP_TITLE = "GRACE Trends"
@@ -287,19 +288,6 @@ def kpi_row(cards: Sequence) -> dbc.Row:
 # --- chart cards -----------------------------------------------------------------------------
 
 
-def export_menu_for(chart_id: str, page: str):
-    """The export menu of a chart when the exports package provides one, else nothing.
-
-    `dashboards.exports` (built separately) may define `export_menu(chart_id, page)`; the shell
-    places it in the card's export area (`ids.chart_export(chart_id)`).
-    """
-    try:
-        from dashboards.exports.ui import export_menu  # optional: provided by the exports package
-    except ImportError:
-        return None
-    return export_menu(chart_id, page)
-
-
 def chart_card(chart, height: int = 420, controls=None, figure=None, config: Optional[dict] = None) -> dbc.Card:
     """A card for one registered chart (`dashboards.charts.Chart`): title, subtitle, graph, note.
 
@@ -313,7 +301,7 @@ def chart_card(chart, height: int = 420, controls=None, figure=None, config: Opt
         [html.Div([html.H2(chart.title, className="chart-card__title"),
                    html.P("", id=ids.chart_subtitle(chart.chart_id), className="chart-card__subtitle")],
                   className="chart-card__heading"),
-         html.Div(export_menu_for(chart.chart_id, chart.page), id=ids.chart_export(chart.chart_id),
+         html.Div(export_menu(chart.chart_id, chart.page), id=ids.chart_export(chart.chart_id),
                   className="chart-card__export")],
         className="chart-card__header",
     )
@@ -350,3 +338,24 @@ def grain_picker(control_id: str, value: str, grains) -> html.Div:
     return filter_field("Grain", dbc.RadioItems(
         id=control_id, value=value, inline=True,
         options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains]))
+
+
+# --- KPI card content --------------------------------------------------------------------------
+
+
+class KpiContent(NamedTuple):
+    """What one KPI card shows (see `kpi_values`)."""
+
+    value: str
+    change: str
+    change_class: str
+    sparkline: Any  # a plotly figure (or dict)
+    note: str
+
+
+def kpi_values(current: float | None, previous: float | None, sparkline, note: str,
+               value_text: Optional[str] = None) -> KpiContent:
+    """A KPI card's content: formatted value, change badge (text and tone class), sparkline, note."""
+    text, tone = format_change(current, previous)
+    return KpiContent(value_text if value_text is not None else format_count(current), text,
+                      f"kpi-change kpi-change--{tone}", sparkline, note)

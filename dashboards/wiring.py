@@ -12,7 +12,7 @@ the same way.
   query string in a `dcc.Store`) and the address bar (`url-sync`), validated; the page's drawing
   callbacks take the store as their one input.
 - `state_from_filters(...)`: the global part of a `ViewState` from filter-bar values.
-- `kpi_outputs` / `kpi_values`, `chart_outputs` / `chart_values`: matching output lists and
+- `kpi_outputs` (for `components.kpi_values`), `chart_outputs` / `chart_values`: matching output lists and
   value tuples for `components.kpi_card` and `components.chart_card`.
 - `current_role()`, `scope_state(state)`: the signed-in user's role, and the view bound to what the
   user may see (`grace.scope.Scope`, decided by `dashboards.auth.current_scope`).
@@ -28,7 +28,7 @@ from dash import ALL, Input, Output, State
 
 from dashboards import ids
 from dashboards.auth.context import current_scope, current_user
-from dashboards.components import format_change, format_count, freshness_id
+from dashboards.components import freshness_id
 from dashboards.state import ViewState, ViewStateError
 
 
@@ -117,7 +117,7 @@ def filter_options(reader) -> FilterOptions:
     A user scoped to countries is offered only those. The warehouse being unreadable gives
     empty options and says so in the freshness line instead of raising.
     """
-    from dashboards.callbacks.overview import freshness_text
+    from dashboards.freshness import freshness_text
     from grace.errors import WarehouseError
 
     try:
@@ -148,7 +148,7 @@ def register_filter_bar(page: str) -> None:
         Input(ids.filter_control(page, "country"), "id"),
     )
     def _fill_filter_bar(_id):
-        from dashboards.app_factory import reader_of
+        from dashboards.readers import reader_of
 
         return filter_options(reader_of(dash.get_app()))
 
@@ -243,16 +243,6 @@ def register_state_sync(page: str, path: str, store_id: str, controls: dict[str,
 # --- KPI cards and chart cards ---------------------------------------------------------------
 
 
-class KpiContent(NamedTuple):
-    """What one KPI card shows (see `kpi_values`)."""
-
-    value: str
-    change: str
-    change_class: str
-    sparkline: Any  # a plotly figure (or dict)
-    note: str
-
-
 def kpi_outputs(card_id: str) -> list[Output]:
     """Outputs of one `components.kpi_card`, in the order of `KpiContent`."""
     return [
@@ -262,14 +252,6 @@ def kpi_outputs(card_id: str) -> list[Output]:
         Output(ids.kpi_sparkline(card_id), "figure"),
         Output(ids.kpi_note(card_id), "children"),
     ]
-
-
-def kpi_values(current: float | None, previous: float | None, sparkline, note: str,
-               value_text: Optional[str] = None) -> KpiContent:
-    """A KPI card's content: formatted value, change badge (text and tone class), sparkline, note."""
-    text, tone = format_change(current, previous)
-    return KpiContent(value_text if value_text is not None else format_count(current), text,
-                      f"kpi-change kpi-change--{tone}", sparkline, note)
 
 
 def chart_outputs(chart) -> list[Output]:
@@ -290,7 +272,7 @@ def register_chart_page(store_id: str, charts, draw_chart, page_texts, scope_id:
     """The drawing callbacks of a page of registered charts: one per chart (`draw_chart(chart, reader,
     state)` → `ChartView`) and one for the scope line and status (`page_texts(state)`), all driven by
     the page's state store and with the user's country scope applied."""
-    from dashboards.app_factory import reader_of
+    from dashboards.readers import reader_of
 
     def state_of(query) -> ViewState:
         return scope_state(ViewState.from_query(query or ""))

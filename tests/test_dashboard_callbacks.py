@@ -328,7 +328,8 @@ def update(client, dependencies, output_id: str, inputs: list[dict], state: list
 
 def test_the_app_serves_the_shell_and_the_overview_and_runs_its_callbacks(warehouse):
     """One app per process (Dash keeps `dash.callback` registrations globally)."""
-    from dashboards.app_factory import create_app, reader_of
+    from dashboards.app_factory import create_app
+    from dashboards.readers import reader_of
     from dashboards.auth.testing import signed_in_client
 
     app = create_app(warehouse)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.callbacks.overview import freshness_text
+from dashboards.freshness import freshness_text
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.components import format_count
 from dashboards.figures import empty_figure

@@ -20,11 +20,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.charts import Chart, ChartData, register_chart
-from dashboards.components import PLACEHOLDER_VALUE, format_count
+from dashboards.components import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
 from warehouse import WarehouseReader
 from dashboards.state import ViewState
-from dashboards.wiring import KpiContent, kpi_values
 from grace.errors import WarehouseError
 
 PAGE_PATH = "/"
@@ -237,20 +236,6 @@ def scope_text(countries: list[str], platforms: list[str], start: Optional[str] 
         f"Showing {part(countries, 'country', 'countries', 'all countries')}, "
         f"{part(platforms, 'platform', 'platforms', 'all platforms')}{period}."
     )
-
-
-def freshness_text(frame: pd.DataFrame) -> str:
-    """'Incidents up to 30 Jun 2024 · last ETL batch finished 01 Jul 2024 03:12 UTC (12 batches loaded).'"""
-    row = frame.iloc[0] if not frame.empty else None
-    if row is None or pd.isna(row["latest_incident_date"]):
-        return "No referrals loaded yet."
-    latest = pd.Timestamp(row["latest_incident_date"]).strftime("%d %b %Y")
-    text = f"Incidents up to {latest}"
-    if pd.isna(row["latest_batch_finished_at"]):
-        return f"{text} · no ETL batch recorded."
-    batch = pd.Timestamp(row["latest_batch_finished_at"]).strftime("%d %b %Y %H:%M")
-    count = int(row["batch_count"])
-    return f"{text} · last ETL batch finished {batch} UTC ({count:,} batch{'es' if count != 1 else ''} loaded)."
 
 
 # --- top movers ------------------------------------------------------------------------------

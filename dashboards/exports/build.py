@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from dashboards.charts import Chart, ChartData, all_charts, chart_data, charts_for_page
 from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
+from dashboards.freshness import data_freshness
 from warehouse import WarehouseReader
 from dashboards.state import ViewState
 from grace.disclosure import Suppression, min_cell, no_counts, suppress
@@ -76,13 +77,6 @@ def page_of_slug(slug: str) -> str:
     raise UnknownPageError(slug)
 
 
-def freshness(reader: WarehouseReader) -> str:
-    """The data-freshness line the pages show (named query `data_freshness`)."""
-    from dashboards.callbacks.overview import freshness_text
-
-    return freshness_text(reader.run("data_freshness"))
-
-
 def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | None = None,
             fresh: str | None = None, now: datetime | None = None) -> PreparedChart:
     """Data → small-cell rule → figure → marking, for one chart and one view."""
@@ -97,7 +91,7 @@ def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | No
         subtitle=raw.subtitle,
         source=chart.source,
         filters=state.filters_text(),
-        freshness=fresh if fresh is not None else freshness(reader),
+        freshness=fresh if fresh is not None else data_freshness(reader),
         rule=suppression.note,
         note=raw.note,
         generated_at=_stamp(now),
@@ -139,7 +133,7 @@ def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: 
         state.scope.require_eu_wide(f"every chart of the page {page_path}")
     k = min_cell(k)
     now = datetime.now(timezone.utc)
-    fresh = freshness(reader)
+    fresh = data_freshness(reader)
     slug = page_slug(page_path)
     buffer = io.BytesIO()
     entries = []

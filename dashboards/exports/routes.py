@@ -75,7 +75,7 @@ class ExportSlots:
 
 def install_exports(app: dash.Dash) -> None:
     """Register the export routes on the app's Flask server (called once by `create_app`)."""
-    from dashboards.app_factory import reader_of
+    from dashboards.readers import reader_of
     import dashboards.exports.ui  # noqa: F401 - registers the menu's callback before the app serves
 
     server = app.server

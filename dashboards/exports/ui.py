@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, html
 
 from dashboards import ids
+from dashboards.auth.context import user_may_export
 from dashboards.exports.build import page_slug
 
 FORMAT_LABELS = (
@@ -33,20 +34,12 @@ def export_href(chart_id: str, page: str, fmt: str, search: Optional[str] = "") 
     return f"/export/{chart_id}.{fmt}{query}"
 
 
-def _may_export() -> bool:
-    try:
-        from dashboards.auth import user_may_export
-    except ImportError:  # pragma: no cover - the security package is part of the app
-        return False
-    return user_may_export()
-
-
 def export_menu(chart_id: str, page: str, search: str = "", force: bool = False):
     """The dropdown for one chart, or None when the current user may not export.
 
     `force` builds it regardless of the user (for tests and static previews).
     """
-    if not (force or _may_export()):
+    if not (force or user_may_export()):
         return None
     if not search:
         try:

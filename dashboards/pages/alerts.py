@@ -17,7 +17,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from analytics.warehouse_series import METRICS
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import alerts as logic
 from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
 from dashboards.auth.context import audit_refusal

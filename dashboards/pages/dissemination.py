@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import dissemination as logic
 from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header
 from dashboards.state import ViewState, ViewStateError

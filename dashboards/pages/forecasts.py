@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import forecasts as logic
 from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
 from dashboards.state import ViewState, ViewStateError

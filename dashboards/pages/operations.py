@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import operations as logic
 from dashboards.components import alert, chart_card, filter_field, freshness_id, invalid_view, page_header, section_card
 from dashboards.figures import FONT_FAMILY

@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import overview as logic
 from dashboards.components import (
     chart_card, empty_state, filter_bar, invalid_view, kpi_card, kpi_row, page_header, section_card,

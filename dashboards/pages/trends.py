@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
-from dashboards.app_factory import reader_of
+from dashboards.readers import reader_of
 from dashboards.callbacks import trends as logic
 from dashboards.components import GRAIN_LABELS, chart_card, filter_bar, filter_field, invalid_view, page_header
 from dashboards.state import GRAINS, ViewState, ViewStateError

@@ -7,6 +7,7 @@ could not even be parsed: file, row, field, reason). Validation, anonymisation a
 are the same whatever the source.
 """
 
-from etl.sources.base import BatchSource, create_staging_tables, discover_batches
+from etl.sources.base import BatchSource, create_staging_tables
+from etl.sources.discovery import discover_batches
 
 __all__ = ["BatchSource", "create_staging_tables", "discover_batches"]

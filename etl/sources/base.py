@@ -78,32 +78,3 @@ def staged_columns(dataset) -> list[str]:
     from etl.contracts import field_checks
 
     return [f.name for f in dataset.fields if f.anonymise != "drop" or field_checks(f)]
-
-
-def discover_batches(path: Path) -> list[BatchSource]:
-    """Every batch under `path`, in a stable order.
-
-    A folder holding `referrals.csv|parquet` is one case-export delivery; a `.jsonl` file is
-    one delivery of referral packages; other folders are searched recursively (sorted).
-    """
-    from etl.sources.case_export import case_export_batch, find_export_file
-    from etl.sources.packages import package_batch
-
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(path, "no such file or folder")
-    if path.is_file():
-        if path.suffix.lower() in PACKAGE_SUFFIXES:
-            return [package_batch(path)]
-        if path.name.startswith("referrals") and path.suffix.lower() in EXPORT_SUFFIXES:
-            return [case_export_batch(path.parent)]
-        raise InputFileError(path, "not a delivery: expected a folder with referrals.csv|parquet or a .jsonl package file")
-    if find_export_file(path, "referrals") is not None:
-        return [case_export_batch(path)]
-    batches: list[BatchSource] = []
-    for child in sorted(path.iterdir()):
-        if child.is_dir():
-            batches.extend(discover_batches(child))
-        elif child.suffix.lower() in PACKAGE_SUFFIXES:
-            batches.append(package_batch(child))
-    return batches
