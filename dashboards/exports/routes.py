@@ -5,7 +5,7 @@
 - `GET /export/pack/<page>.zip?<view query>` — every chart of a page (`overview`, `trends`, …).
 
 Only analysts and admins may export (`dashboards.auth.require_role`). The view is bound to the
-user's scope (`scope_state`): a user scoped to one country exports only that country, and asking
+user's scope (`ViewState.within(current_scope())`): a user scoped to one country exports only that country, and asking
 for anything outside the scope (another country's series, the EU total, an EU-wide chart) is a
 403 audited as `access_denied`. Each user may have `GRACE_EXPORTS_PER_USER` exports running at
 once (429 beyond). Every export is written to the audit log (chart, format, filters), and so is
@@ -25,7 +25,7 @@ import dash
 import flask
 
 from analytics.warehouse_series import SeriesRequestError
-from dashboards.auth import audit_event, current_user, require_role
+from dashboards.auth import audit_event, current_scope, current_user, require_role
 from dashboards.charts import UnknownChartError, get_chart
 from dashboards.exports.build import (
     EXPORT_FORMATS,
@@ -37,7 +37,7 @@ from dashboards.exports.build import (
 )
 from dashboards.exports.renderer import ExportUnavailable
 from dashboards.state import ViewState, ViewStateError
-from dashboards.wiring import scope_state
+
 from grace.disclosure import DisclosureError
 from grace.errors import WarehouseError
 from grace.settings import exports_per_user
@@ -91,7 +91,7 @@ def install_exports(app: dash.Dash) -> None:
                 asked = ViewState.from_query(flask.request.query_string.decode())
             except ViewStateError as error:
                 return _error(400, f"invalid view: {error}")
-            state = scope_state(asked)  # outside the scope: ScopeError, answered 403 and audited by the app
+            state = asked.within(current_scope())  # outside the scope: ScopeError, answered 403 and audited
             try:
                 exported = build(state)
             except Exception as error:  # noqa: BLE001 - mapped to a clear response, audited
