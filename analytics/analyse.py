@@ -36,12 +36,23 @@ def analyse_series(series: RegularSeries, params: AnalysisParams = AnalysisParam
         anomalies = detect_anomalies(series, params.anomalies, season.seasonal, breaks.changepoints, parts)
         outlook = forecast(series, params.forecast, season.seasonal) if horizon else None
     return SeriesAnalysis(
-        freq=series.freq, start=series.ds[0], end=series.ds[-1], n=series.n, seasonality=season, trend=trend,
-        growth=growth, changepoints=breaks, anomalies=anomalies, forecast=outlook, parameters=params,
+        freq=series.freq,
+        start=series.ds[0],
+        end=series.ds[-1],
+        n=series.n,
+        seasonality=season,
+        trend=trend,
+        growth=growth,
+        changepoints=breaks,
+        anomalies=anomalies,
+        forecast=outlook,
+        parameters=params,
         notes=series.notes,
     )
 
 
 def with_horizon(params: AnalysisParams, horizon: int, **forecast_changes) -> AnalysisParams:
     """The same parameters with another forecast horizon (and any other forecast parameter changed)."""
-    return dataclasses.replace(params, forecast=dataclasses.replace(params.forecast, horizon=horizon, **forecast_changes))
+    return dataclasses.replace(
+        params, forecast=dataclasses.replace(params.forecast, horizon=horizon, **forecast_changes)
+    )

@@ -21,8 +21,6 @@ single spike of 6 noise SDs is found 90-100 % of the time, 5 SDs 65-95 %.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pandas as pd
 
@@ -34,8 +32,12 @@ from analytics.series import RegularSeries
 MIN_ANOMALY_POINTS = 7
 
 
-def expected_values(series: RegularSeries, seasonal: bool = False, changepoints: tuple[ChangePoint, ...] = (),
-                    parts: Optional[pd.DataFrame] = None) -> np.ndarray:
+def expected_values(
+    series: RegularSeries,
+    seasonal: bool = False,
+    changepoints: tuple[ChangePoint, ...] = (),
+    parts: pd.DataFrame | None = None,
+) -> np.ndarray:
     """The value each period would have without anomalies (trend + seasonal + level shifts).
 
     `parts`: the series' own decomposition (trend, seasonal), reused when there are no change points.
@@ -81,9 +83,13 @@ def robust_scores(residuals: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return centred / scale
 
 
-def detect_anomalies(series: RegularSeries, params: AnomalyParams = AnomalyParams(), seasonal: bool = False,
-                     changepoints: tuple[ChangePoint, ...] = (), parts: Optional[pd.DataFrame] = None
-                     ) -> tuple[Anomaly, ...]:
+def detect_anomalies(
+    series: RegularSeries,
+    params: AnomalyParams = AnomalyParams(),
+    seasonal: bool = False,
+    changepoints: tuple[ChangePoint, ...] = (),
+    parts: pd.DataFrame | None = None,
+) -> tuple[Anomaly, ...]:
     """Spikes and dips with date, value, expected value, magnitude, direction and robust score."""
     if series.n < MIN_ANOMALY_POINTS:
         return ()
@@ -99,10 +105,18 @@ def detect_anomalies(series: RegularSeries, params: AnomalyParams = AnomalyParam
         relative = _relative(magnitude, expected[i])
         if params.min_relative and (relative is None or abs(relative) < params.min_relative):
             continue
-        found.append(Anomaly(
-            date=series.ds[i], index=int(i), value=float(y[i]), expected=float(expected[i]), magnitude=magnitude,
-            relative=relative, direction="spike" if magnitude > 0 else "dip", score=float(scores[i]),
-        ))
+        found.append(
+            Anomaly(
+                date=series.ds[i],
+                index=int(i),
+                value=float(y[i]),
+                expected=float(expected[i]),
+                magnitude=magnitude,
+                relative=relative,
+                direction="spike" if magnitude > 0 else "dip",
+                score=float(scores[i]),
+            )
+        )
     return tuple(found)
 
 
@@ -111,5 +125,5 @@ def anomaly_frame(anomalies: tuple[Anomaly, ...]) -> pd.DataFrame:
     return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in anomalies], columns=columns)
 
 
-def _relative(change: float, base: float) -> Optional[float]:
+def _relative(change: float, base: float) -> float | None:
     return change / abs(base) if abs(base) > 1e-12 else None

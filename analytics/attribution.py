@@ -18,7 +18,9 @@ from analytics.results import Anomaly, Contribution
 from analytics.series import RegularPanel
 
 
-def attribute(panel: RegularPanel, anomalies: tuple[Anomaly, ...], window: int = 6, top: int = 5) -> tuple[Anomaly, ...]:
+def attribute(
+    panel: RegularPanel, anomalies: tuple[Anomaly, ...], window: int = 6, top: int = 5
+) -> tuple[Anomaly, ...]:
     """The same anomalies, each with its `attribution` (largest contributors first)."""
     if not anomalies:
         return anomalies
@@ -38,10 +40,15 @@ def attribute(panel: RegularPanel, anomalies: tuple[Anomaly, ...], window: int =
         sign = 1.0 if anomaly.direction == "spike" else -1.0
         order = np.argsort(-sign * excess, kind="mergesort")[:top]
         contributions = tuple(
-            Contribution(entity=str(names[i]), value=float(values[t, i]), expected=float(expected[i]),
-                         excess=float(excess[i]),
-                         share=float(excess[i] / total_excess) if abs(total_excess) > 1e-12 else None)
-            for i in order if sign * excess[i] > 0
+            Contribution(
+                entity=str(names[i]),
+                value=float(values[t, i]),
+                expected=float(expected[i]),
+                excess=float(excess[i]),
+                share=float(excess[i] / total_excess) if abs(total_excess) > 1e-12 else None,
+            )
+            for i in order
+            if sign * excess[i] > 0
         )
         out.append(dataclasses.replace(anomaly, attribution=contributions))
     return tuple(out)

@@ -29,8 +29,6 @@ Method (parameters in `ChangePointParams`):
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
@@ -45,8 +43,12 @@ from analytics.series import RegularSeries
 HAMPEL_HALF_WINDOW = 3
 
 
-def detect_changepoints(series: RegularSeries, params: ChangePointParams = ChangePointParams(),
-                        seasonal: bool = False, seasonal_part: Optional[np.ndarray] = None) -> ChangePointResult:
+def detect_changepoints(
+    series: RegularSeries,
+    params: ChangePointParams = ChangePointParams(),
+    seasonal: bool = False,
+    seasonal_part: np.ndarray | None = None,
+) -> ChangePointResult:
     """Structural breaks of a regular series (see the module docstring).
 
     `seasonal_part`: the series' seasonal component if already computed (else STL runs when `seasonal`).
@@ -67,14 +69,14 @@ def detect_changepoints(series: RegularSeries, params: ChangePointParams = Chang
     sigma = noise_scale(clean)
     if sigma <= 1e-9 * max(1.0, float(np.max(np.abs(clean)))):
         return ChangePointResult((), method, 0.0, 0.0, bool(seasonal))
-    penalty = params.penalty_factor * sigma ** 2 * np.log(n)
+    penalty = params.penalty_factor * sigma**2 * np.log(n)
     t = np.arange(n, dtype=float)
     # the search runs in standardised units (cost and penalty divided by the variance) for numerical range
     scale = float(np.std(clean)) or 1.0
     cost = LinearTrendCost(params.min_size)
     algo = rpt.Pelt if params.search == "pelt" else rpt.Binseg
     search = algo(custom_cost=cost, min_size=params.min_size, jump=1).fit((clean - clean.mean()) / scale)
-    breaks = search.predict(pen=penalty / scale ** 2)[:-1]
+    breaks = search.predict(pen=penalty / scale**2)[:-1]
     bounds = [0, *breaks, n]
     found = []
     for k, b in enumerate(breaks):
@@ -94,7 +96,7 @@ class LinearTrendCost(BaseCost):
         self.signal = None
         self.sums = None
 
-    def fit(self, signal) -> "LinearTrendCost":
+    def fit(self, signal) -> LinearTrendCost:
         y = np.asarray(signal, dtype=float).ravel()
         self.signal = y.reshape(-1, 1)  # ruptures reads the length from here
         t = np.arange(len(y), dtype=float) / max(1, len(y))
@@ -148,7 +150,7 @@ def step_component(n: int, changepoints: tuple[ChangePoint, ...]) -> np.ndarray:
     """The level shifts alone: cumulative magnitudes from each break onwards (zero before the first)."""
     steps = np.zeros(n)
     for point in changepoints:
-        steps[point.index:] += point.magnitude
+        steps[point.index :] += point.magnitude
     return steps
 
 
@@ -160,23 +162,32 @@ def _fit(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     return np.array([coef[0] - coef[1] * t[0], coef[1]]), float(resid @ resid)
 
 
-def _describe(series: RegularSeries, y: np.ndarray, clean: np.ndarray, t: np.ndarray, start: int, b: int, end: int,
-              sigma: float) -> ChangePoint:
+def _describe(
+    series: RegularSeries, y: np.ndarray, clean: np.ndarray, t: np.ndarray, start: int, b: int, end: int, sigma: float
+) -> ChangePoint:
     before_coef, before_ss = _fit(t[start:b], clean[start:b])
     after_coef, after_ss = _fit(t[b:end], clean[b:end])
     _, joint_ss = _fit(t[start:end], clean[start:end])
     level_before = float(before_coef[0] + before_coef[1] * t[b])
     level_after = float(after_coef[0] + after_coef[1] * t[b])
     magnitude = level_after - level_before
-    saved = max(0.0, joint_ss - before_ss - after_ss) / sigma ** 2
+    saved = max(0.0, joint_ss - before_ss - after_ss) / sigma**2
     confidence = float(chi2.cdf(saved, df=2))
     return ChangePoint(
-        date=series.ds[b], index=int(b), level_before=level_before, level_after=level_after, magnitude=magnitude,
-        relative_change=_relative(magnitude, level_before), direction="up" if magnitude >= 0 else "down",
-        slope_before=float(before_coef[1]), slope_after=float(after_coef[1]),
-        mean_before=float(np.mean(y[start:b])), mean_after=float(np.mean(y[b:end])), confidence=confidence,
+        date=series.ds[b],
+        index=int(b),
+        level_before=level_before,
+        level_after=level_after,
+        magnitude=magnitude,
+        relative_change=_relative(magnitude, level_before),
+        direction="up" if magnitude >= 0 else "down",
+        slope_before=float(before_coef[1]),
+        slope_after=float(after_coef[1]),
+        mean_before=float(np.mean(y[start:b])),
+        mean_after=float(np.mean(y[b:end])),
+        confidence=confidence,
     )
 
 
-def _relative(change: float, base: float) -> Optional[float]:
+def _relative(change: float, base: float) -> float | None:
     return change / abs(base) if abs(base) > 1e-12 else None

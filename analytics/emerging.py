@@ -48,8 +48,8 @@ def classify_entities(panel: RegularPanel, params: EmergingParams = EmergingPara
     values = wide.to_numpy(dtype=float)
     n = len(values)
     recent_n, baseline_n = windows(panel.freq, params, n)
-    recent = values[n - recent_n:]
-    baseline = values[n - recent_n - baseline_n: n - recent_n]
+    recent = values[n - recent_n :]
+    baseline = values[n - recent_n - baseline_n : n - recent_n]
     recent_mean, baseline_mean = recent.mean(axis=0), baseline.mean(axis=0)
     recent_total, baseline_total = recent_mean.sum(), baseline_mean.sum()
     min_level = level_per_period(panel.freq, params.min_level)
@@ -59,13 +59,23 @@ def classify_entities(panel: RegularPanel, params: EmergingParams = EmergingPara
         base_share = b / baseline_total if baseline_total > 0 else None
         recent_share = r / recent_total if recent_total > 0 else None
         status = _status(r, b, base_share, recent_share, recent[:, j], params, min_level)
-        out.append(EntityStatus(entity=str(entity), status=status, baseline_mean=b, recent_mean=r,
-                                ratio=r / b if b > 0 else None, baseline_share=base_share, recent_share=recent_share))
+        out.append(
+            EntityStatus(
+                entity=str(entity),
+                status=status,
+                baseline_mean=b,
+                recent_mean=r,
+                ratio=r / b if b > 0 else None,
+                baseline_share=base_share,
+                recent_share=recent_share,
+            )
+        )
     return out
 
 
-def _status(r: float, b: float, base_share, recent_share, recent_values: np.ndarray, p: EmergingParams,
-            min_level: float) -> str:
+def _status(
+    r: float, b: float, base_share, recent_share, recent_values: np.ndarray, p: EmergingParams, min_level: float
+) -> str:
     low_base = base_share is None or base_share <= p.max_base_share
     threshold = p.growth_factor * b
     sustained = np.mean(recent_values > threshold) >= 0.5 if threshold > 0 else np.mean(recent_values > 0) >= 0.5
@@ -87,6 +97,10 @@ def lists(statuses: list[EntityStatus]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for status in ("emerging", "vanishing", "dropping", "rising"):
         chosen = [s for s in statuses if s.status == status]
-        key = (lambda s: (-s.baseline_mean, s.entity)) if status == "vanishing" else (lambda s: (-s.recent_mean, s.entity))
+        key = (
+            (lambda s: (-s.baseline_mean, s.entity))
+            if status == "vanishing"
+            else (lambda s: (-s.recent_mean, s.entity))
+        )
         out[status] = tuple(s.entity for s in sorted(chosen, key=key))
     return out

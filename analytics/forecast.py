@@ -40,9 +40,9 @@ from __future__ import annotations
 import logging
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -63,6 +63,7 @@ _SINGLE_THREADED: ContextVar[bool] = ContextVar("grace_single_threaded", default
 # Models
 # ---------------------------------------------------------------------------------------------
 
+
 class _Model(ABC):
     """A forecasting model: `fit` on a history, then `predict` point forecasts with an interval."""
 
@@ -75,7 +76,7 @@ class _Model(ABC):
         return self.seasonal and can_be_seasonal(n, self.season_length)
 
     @abstractmethod
-    def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> "_Model":
+    def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> _Model:
         """Learn from `y` observed at `ds`; returns self."""
 
     @abstractmethod
@@ -89,13 +90,13 @@ class SeasonalNaive(_Model):
     def fit(self, y, ds):
         self.y = np.asarray(y, dtype=float)
         self.m = self.season_length if self.seasonal and len(self.y) > self.season_length else 1
-        e = self.y[self.m:] - self.y[:-self.m]
-        self.sigma = float(np.sqrt(np.mean(e ** 2))) if len(e) else 0.0
+        e = self.y[self.m :] - self.y[: -self.m]
+        self.sigma = float(np.sqrt(np.mean(e**2))) if len(e) else 0.0
         return self
 
     def predict(self, horizon, level):
         h = np.arange(1, horizon + 1)
-        mean = self.y[-self.m:][(h - 1) % self.m]
+        mean = self.y[-self.m :][(h - 1) % self.m]
         sd = self.sigma * np.sqrt(np.floor((h - 1) / self.m) + 1)
         return _interval(mean, sd, level)
 
@@ -128,8 +129,9 @@ class Theta(_Model):
         y = np.asarray(y, dtype=float)
         seasonal = self.uses_season(len(y))
         method = "multiplicative" if seasonal and np.all(y > 0) else "additive"
-        self.result = ThetaModel(y, period=self.season_length if seasonal else 1, deseasonalize=seasonal,
-                                 use_test=False, method=method).fit()
+        self.result = ThetaModel(
+            y, period=self.season_length if seasonal else 1, deseasonalize=seasonal, use_test=False, method=method
+        ).fit()
         return self
 
     def predict(self, horizon, level):
@@ -147,8 +149,13 @@ class ETS(_Model):
         y = pd.Series(np.asarray(y, dtype=float))
         self.n = len(y)
         seasonal = self.uses_season(self.n) and self.n >= 2 * self.season_length + 2
-        kwargs = dict(error="add", trend="add", damped_trend=True,
-                      seasonal="add" if seasonal else None, seasonal_periods=self.season_length if seasonal else None)
+        kwargs = {
+            "error": "add",
+            "trend": "add",
+            "damped_trend": True,
+            "seasonal": "add" if seasonal else None,
+            "seasonal_periods": self.season_length if seasonal else None,
+        }
         try:
             model = ETSModel(y, initialization_method="heuristic", **kwargs)
         except ValueError:  # too short for the heuristic start values
@@ -169,8 +176,11 @@ class SARIMA(_Model):
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         y = np.asarray(y, dtype=float)
-        seasonal = (self.uses_season(len(y)) and len(y) >= 2 * self.season_length + 3
-                    and self.season_length <= SARIMA_MAX_SEASON)
+        seasonal = (
+            self.uses_season(len(y))
+            and len(y) >= 2 * self.season_length + 3
+            and self.season_length <= SARIMA_MAX_SEASON
+        )
         order = (0, 1, 1, self.season_length) if seasonal else (0, 0, 0, 0)
         self.result = SARIMAX(y, order=(1, 1, 1), seasonal_order=order).fit(disp=False)
         return self
@@ -191,9 +201,12 @@ class ProphetModel(_Model):
         years = (self.ds[-1] - self.ds[0]).days / 365.25
         frame = pd.DataFrame({"ds": self.ds, "y": np.asarray(y, dtype=float)})
         with _quiet_stan():
-            self.model = Prophet(yearly_seasonality=bool(years >= 2 and self.freq in "DWM"),
-                                 weekly_seasonality=self.freq == "D", daily_seasonality=False,
-                                 uncertainty_samples=300)
+            self.model = Prophet(
+                yearly_seasonality=bool(years >= 2 and self.freq in "DWM"),
+                weekly_seasonality=self.freq == "D",
+                daily_seasonality=False,
+                uncertainty_samples=300,
+            )
             self.model.fit(frame, seed=self.seed)
         return self
 
@@ -207,12 +220,19 @@ class ProphetModel(_Model):
                 frame = self.model.predict(pd.DataFrame({"ds": future_ds}))
         finally:
             np.random.set_state(state)
-        return (frame["yhat"].to_numpy(dtype=float), frame["yhat_lower"].to_numpy(dtype=float),
-                frame["yhat_upper"].to_numpy(dtype=float))
+        return (
+            frame["yhat"].to_numpy(dtype=float),
+            frame["yhat_lower"].to_numpy(dtype=float),
+            frame["yhat_upper"].to_numpy(dtype=float),
+        )
 
 
 _REGISTRY: dict[str, type[_Model]] = {
-    "seasonal_naive": SeasonalNaive, "drift": Drift, "theta": Theta, "ets": ETS, "sarima": SARIMA,
+    "seasonal_naive": SeasonalNaive,
+    "drift": Drift,
+    "theta": Theta,
+    "ets": ETS,
+    "sarima": SARIMA,
     "prophet": ProphetModel,
 }
 
@@ -226,6 +246,7 @@ def make_model(name: str, season_length: int, seasonal: bool, freq: str, seed: i
 # ---------------------------------------------------------------------------------------------
 # Backtest and selection
 # ---------------------------------------------------------------------------------------------
+
 
 def fold_layout(n: int, season_length: int, horizon: int, folds: int) -> tuple[int, list[int]]:
     """(backtest horizon, fold origins); empty origins when the series is too short."""
@@ -254,7 +275,7 @@ def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal:
     clip = params.nonnegative and bool(np.all(y >= 0))
     maes, mases, errors, covered = [], [], [], []
     for origin in origins:
-        train, test = y[:origin], y[origin:origin + bh]
+        train, test = y[:origin], y[origin : origin + bh]
         model = make_model(name, series.season_length, seasonal, series.freq, params.seed).fit(train, ds[:origin])
         mean, lower, upper = _clip(*model.predict(bh, params.level), clip)
         error = test - mean
@@ -266,13 +287,21 @@ def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal:
         errors.append(error)
         covered.append((test >= lower) & (test <= upper))
     return Backtest(
-        model=name, folds=len(origins), horizon=bh, mase=float(np.mean(mases)), mae=float(np.mean(maes)),
-        rmse=float(np.sqrt(np.mean(np.concatenate(errors) ** 2))), coverage=float(np.mean(np.concatenate(covered))),
-        level=params.level, errors=np.vstack(errors),
+        model=name,
+        folds=len(origins),
+        horizon=bh,
+        mase=float(np.mean(mases)),
+        mae=float(np.mean(maes)),
+        rmse=float(np.sqrt(np.mean(np.concatenate(errors) ** 2))),
+        coverage=float(np.mean(np.concatenate(covered))),
+        level=params.level,
+        errors=np.vstack(errors),
     )
 
 
-def forecast(series: RegularSeries, params: ForecastParams = ForecastParams(), seasonal: bool = False) -> ForecastResult:
+def forecast(
+    series: RegularSeries, params: ForecastParams = ForecastParams(), seasonal: bool = False
+) -> ForecastResult:
     """Backtest every candidate, keep the lowest MASE, refit it on the whole series and forecast."""
     if params.horizon < 1:
         raise ValueError("horizon must be at least 1")
@@ -280,7 +309,12 @@ def forecast(series: RegularSeries, params: ForecastParams = ForecastParams(), s
     notes = []
     candidates = []
     names = list(dict.fromkeys(params.models))
-    if series.freq == "D" and params.prophet_min_days and series.n >= params.prophet_min_days and "prophet" not in names:
+    if (
+        series.freq == "D"
+        and params.prophet_min_days
+        and series.n >= params.prophet_min_days
+        and "prophet" not in names
+    ):
         names.append("prophet")
     for name in names:
         try:
@@ -296,18 +330,30 @@ def forecast(series: RegularSeries, params: ForecastParams = ForecastParams(), s
     if best.horizon < params.horizon:
         notes.append(f"backtested {best.horizon} period(s) ahead (series too short for {params.horizon})")
     with _quiet_fitting():
-        model = make_model(best.model, series.season_length, seasonal, series.freq, params.seed).fit(series.y, series.ds)
-        mean, lower, upper = _clip(*model.predict(params.horizon, params.level),
-                                   params.nonnegative and bool(np.all(series.y >= 0)))
-    points = tuple(ForecastPoint(date=d, yhat=float(m), yhat_lower=float(lo), yhat_upper=float(hi))
-                   for d, m, lo, hi in zip(series.future_dates(params.horizon), mean, lower, upper))
-    return ForecastResult(model=best.model, backtest=best, candidates=tuple(candidates), forecast=points,
-                          level=params.level, notes=tuple(notes))
+        model = make_model(best.model, series.season_length, seasonal, series.freq, params.seed).fit(
+            series.y, series.ds
+        )
+        mean, lower, upper = _clip(
+            *model.predict(params.horizon, params.level), params.nonnegative and bool(np.all(series.y >= 0))
+        )
+    points = tuple(
+        ForecastPoint(date=d, yhat=float(m), yhat_lower=float(lo), yhat_upper=float(hi))
+        for d, m, lo, hi in zip(series.future_dates(params.horizon), mean, lower, upper)
+    )
+    return ForecastResult(
+        model=best.model,
+        backtest=best,
+        candidates=tuple(candidates),
+        forecast=points,
+        level=params.level,
+        notes=tuple(notes),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+
 
 def _interval(mean: np.ndarray, sd: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = norm.ppf(0.5 + level / 2)
@@ -364,4 +410,3 @@ def _quiet_stan() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-

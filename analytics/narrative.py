@@ -44,9 +44,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import pandas as pd
 from scipy.stats import norm
@@ -56,25 +57,52 @@ from analytics.warehouse_series import METRICS
 
 TOTAL_LABEL = "EU total"
 NO_SPLIT = "none"
-KIND_WEIGHT = {"changepoint": 1.0, "growth": 0.9, "trend": 0.9, "emerging": 0.9, "vanishing": 0.9,
-               "anomaly": 0.8, "backlog": 0.7, "forecast": 0.6}
+KIND_WEIGHT = {
+    "changepoint": 1.0,
+    "growth": 0.9,
+    "trend": 0.9,
+    "emerging": 0.9,
+    "vanishing": 0.9,
+    "anomaly": 0.8,
+    "backlog": 0.7,
+    "forecast": 0.6,
+}
 KINDS = tuple(KIND_WEIGHT)
 GRAIN_WEIGHT = {"year": 1.0, "quarter": 1.0, "month": 1.0, "week": 0.95, "day": 0.9}
 PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 _PERIOD_ALIAS = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q-DEC", "year": "Y-DEC"}
 STATUS_CONFIDENCE = 0.8
-DETECTORS = {"growth": "year_on_year_growth", "trend": "mann_kendall_sen", "changepoint": "changepoints",
-             "anomaly": "anomalies_robust_z", "emerging": "entity_status", "vanishing": "entity_status",
-             "forecast": "forecast_backtested", "backlog": "backlog_projection"}
-SOURCES = {"growth": "analytics_trend", "trend": "analytics_trend", "changepoint": "analytics_changepoint",
-           "anomaly": "analytics_anomaly", "emerging": "analytics_entity_status",
-           "vanishing": "analytics_entity_status", "forecast": "analytics_forecast",
-           "backlog": "analytics_backlog"}
-_LABELS = {"time_to_triage_days": "time to triage (days)", "multi_country_clusters": "multi-country clusters",
-           "reshares_per_cluster": "re-shares per cluster", "reshared_files": "re-shared files", "generative_ai_share": "generative-AI share",
-           "generative_ai_files": "generative-AI files", "self_generated_share": "self-generated share",
-           "self_generated_files": "self-generated files"}
+DETECTORS = {
+    "growth": "year_on_year_growth",
+    "trend": "mann_kendall_sen",
+    "changepoint": "changepoints",
+    "anomaly": "anomalies_robust_z",
+    "emerging": "entity_status",
+    "vanishing": "entity_status",
+    "forecast": "forecast_backtested",
+    "backlog": "backlog_projection",
+}
+SOURCES = {
+    "growth": "analytics_trend",
+    "trend": "analytics_trend",
+    "changepoint": "analytics_changepoint",
+    "anomaly": "analytics_anomaly",
+    "emerging": "analytics_entity_status",
+    "vanishing": "analytics_entity_status",
+    "forecast": "analytics_forecast",
+    "backlog": "analytics_backlog",
+}
+_LABELS = {
+    "time_to_triage_days": "time to triage (days)",
+    "multi_country_clusters": "multi-country clusters",
+    "reshares_per_cluster": "re-shares per cluster",
+    "reshared_files": "re-shared files",
+    "generative_ai_share": "generative-AI share",
+    "generative_ai_files": "generative-AI files",
+    "self_generated_share": "self-generated share",
+    "self_generated_files": "self-generated files",
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,8 @@ class Finding:
     grain: str
     split_by: str
     entity: str
-    date: Optional[date]
-    end_date: Optional[date]
+    date: date | None
+    end_date: date | None
     headline: str
     numbers: dict[str, Any]
     magnitude: float
@@ -99,15 +127,20 @@ class Finding:
     source_table: str = ""
     score: float = 0.0
 
-    def scored(self) -> "Finding":
+    def scored(self) -> Finding:
         s = KIND_WEIGHT[self.kind] * GRAIN_WEIGHT.get(self.grain, 0.9) * self.magnitude * self.confidence * self.reach
-        return replace(self, score=float(s), detector=self.detector or DETECTORS[self.kind],
-                       source_table=self.source_table or SOURCES[self.kind])
+        return replace(
+            self,
+            score=float(s),
+            detector=self.detector or DETECTORS[self.kind],
+            source_table=self.source_table or SOURCES[self.kind],
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------------------------
+
 
 def metric_label(name: str) -> str:
     """The metric's name in words (lower case), e.g. 'time to triage (days)'."""
@@ -131,7 +164,7 @@ def format_count(value: float) -> str:
     return "0" if text.lstrip("-") in ("0", "0.0", "0.00") else text
 
 
-def format_percent(fraction: float, signed: bool = False, floor: Optional[float] = None) -> str:
+def format_percent(fraction: float, signed: bool = False, floor: float | None = None) -> str:
     """0.0123 -> '1.2 %', 2.3 -> '230 %', 0.0004 -> '0.04 %' (two decimals below 1 %, one below
     10 %, thousands separators above). `floor` clips the value shown (e.g. -1 for a count's change)."""
     number = float(fraction) if floor is None else max(float(fraction), floor)
@@ -148,7 +181,7 @@ def format_percent(fraction: float, signed: bool = False, floor: Optional[float]
     return f"{sign}{text} %"
 
 
-def format_level(value: float, name: str, grain: Optional[str] = None) -> str:
+def format_level(value: float, name: str, grain: str | None = None) -> str:
     """A metric's value in its unit: '1,234 per month' (flows, distinct counts), '1,234' (stocks,
     ratios), '34.5 %' (shares), '4.2 days'."""
     unit = _unit(name)
@@ -208,14 +241,15 @@ def subject(name: str, split_by: str, entity: str) -> str:
 # Scores
 # ---------------------------------------------------------------------------------------------
 
-def magnitude(ratio: Optional[float]) -> float:
+
+def magnitude(ratio: float | None) -> float:
     """1 - min(q, 1/q) for q = after / before; 1 when q is zero, infinite or unknown."""
     if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return 1.0
     return 1.0 - min(ratio, 1.0 / ratio)
 
 
-def _num(value) -> Optional[float]:
+def _num(value) -> float | None:
     if value is None:
         return None
     try:
@@ -234,7 +268,7 @@ def _rows(tables: Mapping[str, Any], name: str) -> list[dict]:
     return list(found)
 
 
-def _day(value) -> Optional[date]:
+def _day(value) -> date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     return pd.Timestamp(value).date()
@@ -251,12 +285,12 @@ class Reach:
             if r["split_by"] == NO_SPLIT:
                 continue
             key = (r["metric"], r["grain"], r["split_by"])
-            totals[key + (r["entity"],)] = max(0.0, _num(r["total"]) or 0.0)
+            totals[(*key, r["entity"])] = max(0.0, _num(r["total"]) or 0.0)
             sums[key] = sums.get(key, 0.0) + max(0.0, _num(r["total"]) or 0.0)
             counts[key] = counts.get(key, 0) + 1
         self._totals, self._sums, self._counts = totals, sums, counts
 
-    def share(self, name: str, grain: str, split_by: str, entity: str) -> Optional[float]:
+    def share(self, name: str, grain: str, split_by: str, entity: str) -> float | None:
         if split_by == NO_SPLIT:
             return 1.0
         volume = name if _unit(name) in ("count", "stock", "distinct") else _count_metric_of(name)
@@ -273,7 +307,7 @@ class Reach:
         return math.sqrt(share) if share is not None else 0.5
 
 
-def _count_metric_of(name: str) -> Optional[str]:
+def _count_metric_of(name: str) -> str | None:
     """The count metric whose column is this ratio's denominator (files for file shares ...)."""
     m = METRICS.get(name)
     if m is None or m.denominator is None:
@@ -288,9 +322,17 @@ def _count_metric_of(name: str) -> Optional[str]:
 # One builder per kind
 # ---------------------------------------------------------------------------------------------
 
+
 def _base(kind: str, row: dict, **extra) -> dict:
-    return {"kind": kind, "series_id": row["series_id"], "metric": row["metric"], "grain": row["grain"],
-            "split_by": row.get("split_by", NO_SPLIT), "entity": row.get("entity", "total"), **extra}
+    return {
+        "kind": kind,
+        "series_id": row["series_id"],
+        "metric": row["metric"],
+        "grain": row["grain"],
+        "split_by": row.get("split_by", NO_SPLIT),
+        "entity": row.get("entity", "total"),
+        **extra,
+    }
 
 
 def trend_findings(rows: list[dict], reach: Reach, growth_level: float) -> list[Finding]:
@@ -305,14 +347,31 @@ def trend_findings(rows: list[dict], reach: Reach, growth_level: float) -> list[
         if g is not None and lo is not None and hi is not None and (lo > 0 or hi < 0):
             se = (hi - lo) / (2 * z)
             p = 2 * (1 - norm.cdf(abs(g) / se)) if se > 0 else 0.0
-            headline = (f"{subject(name, split, entity)} {'rose' if g > 0 else 'fell'} {format_percent(abs(g))} "
-                        f"year on year (the {n} {grain}s to {period_label(end, grain)} vs the {n} before; "
-                        f"{format_percent(growth_level)} CI {format_percent(lo, True, -1.0)} to {format_percent(hi, True)})")
-            out.append(Finding(**_base("growth", r), date=None, end_date=end, headline=headline,
-                               numbers={"growth": g, "lower": lo, "upper": hi, "level": growth_level, "p_value": p,
-                                        "window_periods": n},
-                               magnitude=magnitude(1 + g), confidence=1 - p, reach=reach(name, grain, split, entity),
-                               parameters={"growth_level": growth_level}))
+            headline = (
+                f"{subject(name, split, entity)} {'rose' if g > 0 else 'fell'} {format_percent(abs(g))} "
+                f"year on year (the {n} {grain}s to {period_label(end, grain)} vs the {n} before; "
+                f"{format_percent(growth_level)} CI {format_percent(lo, True, -1.0)} to {format_percent(hi, True)})"
+            )
+            out.append(
+                Finding(
+                    **_base("growth", r),
+                    date=None,
+                    end_date=end,
+                    headline=headline,
+                    numbers={
+                        "growth": g,
+                        "lower": lo,
+                        "upper": hi,
+                        "level": growth_level,
+                        "p_value": p,
+                        "window_periods": n,
+                    },
+                    magnitude=magnitude(1 + g),
+                    confidence=1 - p,
+                    reach=reach(name, grain, split, entity),
+                    parameters={"growth_level": growth_level},
+                )
+            )
             continue
         p_value = _num(r.get("p_value"))
         slope, relative = _num(r.get("slope")), _num(r.get("relative_slope"))
@@ -324,14 +383,29 @@ def trend_findings(rows: list[dict], reach: Reach, growth_level: float) -> list[
         sign = "+" if slope > 0 else "-"
         if _unit(name) == "share":
             level_change = f"{format_count(100 * abs(slope))} percentage points"
-        headline = (f"{subject(name, split, entity)}: {r['direction']} trend of {sign}{level_change} per {grain} "
-                    f"(Sen's slope{yearly}; Mann-Kendall {format_p(p_value)})")
-        out.append(Finding(**_base("trend", r), date=_day(r.get("start_date")), end_date=end, headline=headline,
-                           numbers={"slope": slope, "slope_per_year": _num(r.get("slope_per_year")),
-                                    "relative_per_year": per_year, "p_value": p_value, "direction": r["direction"],
-                                    "test": r.get("test")},
-                           magnitude=magnitude(1 + per_year) if per_year is not None else 0.5,
-                           confidence=1 - p_value, reach=reach(name, grain, split, entity)))
+        headline = (
+            f"{subject(name, split, entity)}: {r['direction']} trend of {sign}{level_change} per {grain} "
+            f"(Sen's slope{yearly}; Mann-Kendall {format_p(p_value)})"
+        )
+        out.append(
+            Finding(
+                **_base("trend", r),
+                date=_day(r.get("start_date")),
+                end_date=end,
+                headline=headline,
+                numbers={
+                    "slope": slope,
+                    "slope_per_year": _num(r.get("slope_per_year")),
+                    "relative_per_year": per_year,
+                    "p_value": p_value,
+                    "direction": r["direction"],
+                    "test": r.get("test"),
+                },
+                magnitude=magnitude(1 + per_year) if per_year is not None else 0.5,
+                confidence=1 - p_value,
+                reach=reach(name, grain, split, entity),
+            )
+        )
     return out
 
 
@@ -345,15 +419,30 @@ def changepoint_findings(rows: list[dict], reach: Reach) -> list[Finding]:
         relative = _num(r.get("relative_change"))
         change = f" ({format_percent(relative, True, -1.0)})" if relative is not None else ""
         per = grain
-        headline = (f"A structural break in {metric_label(name)}{where(split, entity)} in "
-                    f"{period_phrase(r['date'], grain)}: level {'rose' if after > before else 'fell'} from "
-                    f"{format_level(max(before, 0.0), name)} to {format_level(max(after, 0.0), name, per)}{change}")
-        out.append(Finding(**_base("changepoint", r), date=_day(r["date"]), end_date=None, headline=headline,
-                           numbers={"level_before": before, "level_after": after, "relative_change": relative,
-                                    "magnitude": _num(r.get("magnitude")), "direction": r.get("direction"),
-                                    "confidence": _num(r.get("confidence"))},
-                           magnitude=magnitude(1 + relative) if relative is not None else 1.0,
-                           confidence=_num(r.get("confidence")) or 0.0, reach=reach(name, grain, split, entity)))
+        headline = (
+            f"A structural break in {metric_label(name)}{where(split, entity)} in "
+            f"{period_phrase(r['date'], grain)}: level {'rose' if after > before else 'fell'} from "
+            f"{format_level(max(before, 0.0), name)} to {format_level(max(after, 0.0), name, per)}{change}"
+        )
+        out.append(
+            Finding(
+                **_base("changepoint", r),
+                date=_day(r["date"]),
+                end_date=None,
+                headline=headline,
+                numbers={
+                    "level_before": before,
+                    "level_after": after,
+                    "relative_change": relative,
+                    "magnitude": _num(r.get("magnitude")),
+                    "direction": r.get("direction"),
+                    "confidence": _num(r.get("confidence")),
+                },
+                magnitude=magnitude(1 + relative) if relative is not None else 1.0,
+                confidence=_num(r.get("confidence")) or 0.0,
+                reach=reach(name, grain, split, entity),
+            )
+        )
     return out
 
 
@@ -370,26 +459,51 @@ def anomaly_findings(rows: list[dict], attribution: list[dict], reach: Reach, th
             continue
         day = _day(r["date"])
         change = f" ({format_percent(relative, True, -1.0)})" if relative is not None else ""
-        headline = (f"{'Spike' if r.get('direction') == 'spike' else 'Dip'} in {metric_label(name)}"
-                    f"{where(split, entity)} in {period_phrase(day, grain)}: {format_level(value, name)} vs "
-                    f"{format_level(max(expected, 0.0), name)} expected{change}")
-        numbers = {"value": value, "expected": expected, "relative": relative, "score": _num(r.get("score")),
-                   "direction": r.get("direction")}
-        parts = sorted(contributors.get((r["series_id"], day), []),
-                       key=lambda a: (-(_num(a.get("share")) or 0.0), a["by_dimension"], a["rank"]))
+        headline = (
+            f"{'Spike' if r.get('direction') == 'spike' else 'Dip'} in {metric_label(name)}"
+            f"{where(split, entity)} in {period_phrase(day, grain)}: {format_level(value, name)} vs "
+            f"{format_level(max(expected, 0.0), name)} expected{change}"
+        )
+        numbers = {
+            "value": value,
+            "expected": expected,
+            "relative": relative,
+            "score": _num(r.get("score")),
+            "direction": r.get("direction"),
+        }
+        parts = sorted(
+            contributors.get((r["series_id"], day), []),
+            key=lambda a: (-(_num(a.get("share")) or 0.0), a["by_dimension"], a["rank"]),
+        )
         if parts and (_num(parts[0].get("share")) or 0.0) > 0:
             top = parts[0]
             share = _num(top["share"])
             who = entity_name(top["by_dimension"], top["contributor"])
             lead = "mostly explained by" if share >= 0.5 else "largest contributor:"
             headline += f", {lead} {who} ({format_percent(min(share, 1.0))} of the excess)"
-            numbers["attribution"] = [{"by": a["by_dimension"], "entity": a["contributor"], "share": _num(a["share"]),
-                                       "excess": _num(a["excess"])} for a in parts[:5]]
+            numbers["attribution"] = [
+                {
+                    "by": a["by_dimension"],
+                    "entity": a["contributor"],
+                    "share": _num(a["share"]),
+                    "excess": _num(a["excess"]),
+                }
+                for a in parts[:5]
+            ]
         z = abs(_num(r.get("score")) or 0.0)
-        out.append(Finding(**_base("anomaly", r), date=day, end_date=None, headline=headline, numbers=numbers,
-                           magnitude=magnitude(1 + relative) if relative is not None else 1.0,
-                           confidence=z / (z + threshold) if z > 0 else 0.0,
-                           reach=reach(name, grain, split, entity), parameters={"threshold": threshold}))
+        out.append(
+            Finding(
+                **_base("anomaly", r),
+                date=day,
+                end_date=None,
+                headline=headline,
+                numbers=numbers,
+                magnitude=magnitude(1 + relative) if relative is not None else 1.0,
+                confidence=z / (z + threshold) if z > 0 else 0.0,
+                reach=reach(name, grain, split, entity),
+                parameters={"threshold": threshold},
+            )
+        )
     return out
 
 
@@ -401,7 +515,9 @@ def status_findings(rows: list[dict]) -> list[Finding]:
         if status not in ("emerging", "vanishing"):
             continue
         name, grain, split, entity = r["metric"], r["grain"], r["split_by"], r["entity"]
-        params = json.loads(r["parameters"]) if isinstance(r.get("parameters"), str) else dict(r.get("parameters") or {})
+        params = (
+            json.loads(r["parameters"]) if isinstance(r.get("parameters"), str) else dict(r.get("parameters") or {})
+        )
         recent_n, baseline_n = params.get("recent_periods"), params.get("baseline_periods")
         recent, baseline = float(r["recent_mean"]), float(r["baseline_mean"])
         growth = _num(r.get("growth"))
@@ -409,20 +525,34 @@ def status_findings(rows: list[dict]) -> list[Finding]:
         who = who[:1].upper() + who[1:]
         change = f" ({format_percent(growth, True)})" if growth is not None else " (from zero)"
         verb = "is emerging in" if status == "emerging" else "is vanishing from"
-        headline = (f"{who} {verb} {metric_label(name)}: {format_level(recent, name, grain)} over the last "
-                    f"{recent_n} {grain}s ({period_label(r['recent_start'], grain)} to "
-                    f"{period_label(r['recent_end'], grain)}) vs {format_level(baseline, name, grain)} in the "
-                    f"{baseline_n} {grain}s before{change}")
+        headline = (
+            f"{who} {verb} {metric_label(name)}: {format_level(recent, name, grain)} over the last "
+            f"{recent_n} {grain}s ({period_label(r['recent_start'], grain)} to "
+            f"{period_label(r['recent_end'], grain)}) vs {format_level(baseline, name, grain)} in the "
+            f"{baseline_n} {grain}s before{change}"
+        )
         share = _num(r.get("recent_share") if status == "emerging" else r.get("baseline_share"))
-        out.append(Finding(**_base(status, r), date=_day(r["recent_start"]), end_date=_day(r["recent_end"]),
-                           headline=headline,
-                           numbers={"recent_mean": recent, "baseline_mean": baseline, "growth": growth,
-                                    "recent_share": _num(r.get("recent_share")),
-                                    "baseline_share": _num(r.get("baseline_share")),
-                                    "baseline_start": _day(r["baseline_start"]), "baseline_end": _day(r["baseline_end"])},
-                           magnitude=magnitude(recent / baseline if baseline > 0 else None),
-                           confidence=STATUS_CONFIDENCE, reach=math.sqrt(share) if share else 0.0,
-                           parameters=params))
+        out.append(
+            Finding(
+                **_base(status, r),
+                date=_day(r["recent_start"]),
+                end_date=_day(r["recent_end"]),
+                headline=headline,
+                numbers={
+                    "recent_mean": recent,
+                    "baseline_mean": baseline,
+                    "growth": growth,
+                    "recent_share": _num(r.get("recent_share")),
+                    "baseline_share": _num(r.get("baseline_share")),
+                    "baseline_start": _day(r["baseline_start"]),
+                    "baseline_end": _day(r["baseline_end"]),
+                },
+                magnitude=magnitude(recent / baseline if baseline > 0 else None),
+                confidence=STATUS_CONFIDENCE,
+                reach=math.sqrt(share) if share else 0.0,
+                parameters=params,
+            )
+        )
     return out
 
 
@@ -451,8 +581,10 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
         per = grain
         compare = ""
         if past_mean is not None:
-            compare = (f", against {format_level(past_mean, name, per)} over "
-                       f"{period_label(past['start_date'], grain)} to {period_label(past['end_date'], grain)}")
+            compare = (
+                f", against {format_level(past_mean, name, per)} over "
+                f"{period_label(past['start_date'], grain)} to {period_label(past['end_date'], grain)}"
+            )
         how = f"model {points[0]['model']}"
         if mase is not None:
             how += f", backtest MASE {mase:.2f}"
@@ -460,21 +592,38 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
             how += f", interval coverage {format_percent(coverage)}"
         if series_id in coherent:
             how += f", reconciled ({used[0]['method']})"
-        headline = (f"Forecast for {metric_label(name)}{where(NO_SPLIT, 'total')}: {format_level(mean, name, per)} "
-                    f"on average over {period_label(first['date'], grain)} to {period_label(last['date'], grain)}"
-                    f"{compare} "
-                    f"({format_percent(level)} interval for {period_label(last['date'], grain)}: "
-                    f"{format_level(max(0.0, _num(last['yhat_lower']) or 0.0), name)} to "
-                    f"{format_level(max(0.0, _num(last['yhat_upper']) or 0.0), name)}; {how})")
+        headline = (
+            f"Forecast for {metric_label(name)}{where(NO_SPLIT, 'total')}: {format_level(mean, name, per)} "
+            f"on average over {period_label(first['date'], grain)} to {period_label(last['date'], grain)}"
+            f"{compare} "
+            f"({format_percent(level)} interval for {period_label(last['date'], grain)}: "
+            f"{format_level(max(0.0, _num(last['yhat_lower']) or 0.0), name)} to "
+            f"{format_level(max(0.0, _num(last['yhat_upper']) or 0.0), name)}; {how})"
+        )
         ratio = mean / past_mean if past_mean and past_mean > 0 else None
-        out.append(Finding(**_base("forecast", first), date=_day(first["date"]), end_date=_day(last["date"]),
-                           headline=headline,
-                           numbers={"mean": mean, "historical_mean": past_mean, "last_yhat": _num(last["yhat"]),
-                                    "last_lower": _num(last["yhat_lower"]), "last_upper": _num(last["yhat_upper"]),
-                                    "level": level, "model": points[0]["model"], "backtest_mase": mase,
-                                    "backtest_coverage": coverage, "reconciled": series_id in coherent},
-                           magnitude=magnitude(ratio) if ratio is not None else 0.5,
-                           confidence=1 / (1 + mase) if mase is not None else 0.5, reach=1.0))
+        out.append(
+            Finding(
+                **_base("forecast", first),
+                date=_day(first["date"]),
+                end_date=_day(last["date"]),
+                headline=headline,
+                numbers={
+                    "mean": mean,
+                    "historical_mean": past_mean,
+                    "last_yhat": _num(last["yhat"]),
+                    "last_lower": _num(last["yhat_lower"]),
+                    "last_upper": _num(last["yhat_upper"]),
+                    "level": level,
+                    "model": points[0]["model"],
+                    "backtest_mase": mase,
+                    "backtest_coverage": coverage,
+                    "reconciled": series_id in coherent,
+                },
+                magnitude=magnitude(ratio) if ratio is not None else 0.5,
+                confidence=1 / (1 + mase) if mase is not None else 0.5,
+                reach=1.0,
+            )
+        )
     return out
 
 
@@ -491,27 +640,47 @@ def backlog_findings(rows: list[dict]) -> list[Finding]:
         p_grow = float(last["p_growing"])
         arrivals = sum(float(p["arrivals"]) for p in points) / len(points)
         verb = "grow to" if end > start else ("fall to" if end < start else "stay at")
-        headline = (f"Backlog of {metric_label(name)} ({TOTAL_LABEL}): at the recent triage rate of "
-                    f"{format_count(float(first['capacity_per_day']))} per day, the {format_count(start)} open now "
-                    f"would {verb} {format_count(end)} by {period_label(last['date'], grain)} "
-                    f"({format_percent(float(last['level']))} interval {format_count(float(last['backlog_lower']))} to "
-                    f"{format_count(float(last['backlog_upper']))}; chance it grows: {format_percent(p_grow)})")
-        out.append(Finding(
-            kind="backlog", series_id=series_id, metric=name, grain=grain, split_by=NO_SPLIT, entity="total",
-            date=_day(first["date"]), end_date=_day(last["date"]), headline=headline,
-            numbers={"initial_backlog": start, "backlog": end, "lower": float(last["backlog_lower"]),
-                     "upper": float(last["backlog_upper"]), "p_growing": p_grow,
-                     "capacity_per_day": float(first["capacity_per_day"]), "mean_arrivals": arrivals,
-                     "arrivals_source": first["arrivals_source"]},
-            magnitude=magnitude((end + arrivals) / (start + arrivals)) if arrivals > 0 else 0.0,
-            confidence=max(p_grow, 1 - p_grow), reach=1.0,
-            parameters=json.loads(first["parameters"]) if isinstance(first["parameters"], str) else {}))
+        headline = (
+            f"Backlog of {metric_label(name)} ({TOTAL_LABEL}): at the recent triage rate of "
+            f"{format_count(float(first['capacity_per_day']))} per day, the {format_count(start)} open now "
+            f"would {verb} {format_count(end)} by {period_label(last['date'], grain)} "
+            f"({format_percent(float(last['level']))} interval {format_count(float(last['backlog_lower']))} to "
+            f"{format_count(float(last['backlog_upper']))}; chance it grows: {format_percent(p_grow)})"
+        )
+        out.append(
+            Finding(
+                kind="backlog",
+                series_id=series_id,
+                metric=name,
+                grain=grain,
+                split_by=NO_SPLIT,
+                entity="total",
+                date=_day(first["date"]),
+                end_date=_day(last["date"]),
+                headline=headline,
+                numbers={
+                    "initial_backlog": start,
+                    "backlog": end,
+                    "lower": float(last["backlog_lower"]),
+                    "upper": float(last["backlog_upper"]),
+                    "p_growing": p_grow,
+                    "capacity_per_day": float(first["capacity_per_day"]),
+                    "mean_arrivals": arrivals,
+                    "arrivals_source": first["arrivals_source"],
+                },
+                magnitude=magnitude((end + arrivals) / (start + arrivals)) if arrivals > 0 else 0.0,
+                confidence=max(p_grow, 1 - p_grow),
+                reach=1.0,
+                parameters=json.loads(first["parameters"]) if isinstance(first["parameters"], str) else {},
+            )
+        )
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # Ranking
 # ---------------------------------------------------------------------------------------------
+
 
 def _order(f: Finding) -> tuple:
     return (-round(f.score, 12), KINDS.index(f.kind), f.series_id, f.date or date.min, f.headline)
@@ -534,8 +703,13 @@ def _duplicate(a: Finding, b: Finding) -> bool:
         return False
     if a.kind in ("emerging", "vanishing", "forecast", "backlog"):
         return True
-    if a.kind in ("changepoint", "anomaly") and a.grain != b.grain and a.date and b.date \
-            and a.numbers.get("direction") == b.numbers.get("direction"):
+    if (
+        a.kind in ("changepoint", "anomaly")
+        and a.grain != b.grain
+        and a.date
+        and b.date
+        and a.numbers.get("direction") == b.numbers.get("direction")
+    ):
         (a0, a1), (b0, b1) = _span(a.date, a.grain), _span(b.date, b.grain)
         if a.kind == "changepoint":  # a break is located to within about one period of the coarser grain
             slack = timedelta(days=max(PERIOD_DAYS[a.grain], PERIOD_DAYS[b.grain]))
@@ -558,18 +732,22 @@ def rank(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
-def build_findings(tables: Mapping[str, Any], growth_level: float = 0.9, anomaly_threshold: float = 3.5) -> list[Finding]:
+def build_findings(
+    tables: Mapping[str, Any], growth_level: float = 0.9, anomaly_threshold: float = 3.5
+) -> list[Finding]:
     """Every finding of one run's result rows, ranked (see the module docstring)."""
     trend = _rows(tables, "analytics_trend")
     reach = Reach(trend)
-    found = (trend_findings(trend, reach, growth_level)
-             + changepoint_findings(_rows(tables, "analytics_changepoint"), reach)
-             + anomaly_findings(_rows(tables, "analytics_anomaly"), _rows(tables, "analytics_attribution"), reach,
-                                anomaly_threshold)
-             + status_findings(_rows(tables, "analytics_entity_status"))
-             + forecast_findings(_rows(tables, "analytics_forecast"), _rows(tables, "analytics_forecast_reconciled"),
-                                 trend)
-             + backlog_findings(_rows(tables, "analytics_backlog")))
+    found = (
+        trend_findings(trend, reach, growth_level)
+        + changepoint_findings(_rows(tables, "analytics_changepoint"), reach)
+        + anomaly_findings(
+            _rows(tables, "analytics_anomaly"), _rows(tables, "analytics_attribution"), reach, anomaly_threshold
+        )
+        + status_findings(_rows(tables, "analytics_entity_status"))
+        + forecast_findings(_rows(tables, "analytics_forecast"), _rows(tables, "analytics_forecast_reconciled"), trend)
+        + backlog_findings(_rows(tables, "analytics_backlog"))
+    )
     return rank(found)
 
 
@@ -577,13 +755,34 @@ def finding_rows(run_id: str, findings: list[Finding]) -> list[dict]:
     """Rows of `analytics_finding` (rank 1 = most important)."""
     rows = []
     for i, f in enumerate(findings, 1):
-        numbers = {**f.numbers, "score_parts": {"kind_weight": KIND_WEIGHT[f.kind],
-                                                "grain_weight": GRAIN_WEIGHT.get(f.grain, 0.9),
-                                                "magnitude": f.magnitude, "confidence": f.confidence,
-                                                "reach": f.reach}}
-        rows.append({"run_id": run_id, "rank": i, "score": f.score, "kind": f.kind, "series_id": f.series_id,
-                     "metric": f.metric, "grain": f.grain, "split_by": f.split_by, "entity": f.entity,
-                     "date": f.date, "end_date": f.end_date, "headline": f.headline,
-                     "numbers": json.dumps(jsonable(numbers), sort_keys=True), "detector": f.detector,
-                     "source_table": f.source_table, "parameters": json.dumps(jsonable(f.parameters), sort_keys=True)})
+        numbers = {
+            **f.numbers,
+            "score_parts": {
+                "kind_weight": KIND_WEIGHT[f.kind],
+                "grain_weight": GRAIN_WEIGHT.get(f.grain, 0.9),
+                "magnitude": f.magnitude,
+                "confidence": f.confidence,
+                "reach": f.reach,
+            },
+        }
+        rows.append(
+            {
+                "run_id": run_id,
+                "rank": i,
+                "score": f.score,
+                "kind": f.kind,
+                "series_id": f.series_id,
+                "metric": f.metric,
+                "grain": f.grain,
+                "split_by": f.split_by,
+                "entity": f.entity,
+                "date": f.date,
+                "end_date": f.end_date,
+                "headline": f.headline,
+                "numbers": json.dumps(jsonable(numbers), sort_keys=True),
+                "detector": f.detector,
+                "source_table": f.source_table,
+                "parameters": json.dumps(jsonable(f.parameters), sort_keys=True),
+            }
+        )
     return rows

@@ -22,8 +22,9 @@ from analytics.trend import growth_summary, mann_kendall
 MIN_POINTS = 8
 
 
-def analyse_panel(panel: RegularPanel, params: AnalysisParams = AnalysisParams(),
-                  reconciliation: str = "mint_shrink") -> PanelAnalysis:
+def analyse_panel(
+    panel: RegularPanel, params: AnalysisParams = AnalysisParams(), reconciliation: str = "mint_shrink"
+) -> PanelAnalysis:
     """Every per-entity detector, the total's attributed anomalies, status lists and (if
     `params.forecast.horizon` > 0) reconciled forecasts."""
     total = panel.total()
@@ -35,28 +36,44 @@ def analyse_panel(panel: RegularPanel, params: AnalysisParams = AnalysisParams()
         season, parts = seasonality_and_parts(total.y, total.season_length, params.trend.seasonal_alpha)
         total_trend = mann_kendall(total, params.trend, season.seasonal)
         total_breaks = detect_changepoints(total, params.changepoints, season.seasonal, parts["seasonal"].to_numpy())
-        total_anomalies = attribute(panel, detect_anomalies(total, params.anomalies, season.seasonal,
-                                                            total_breaks.changepoints, parts))
+        total_anomalies = attribute(
+            panel, detect_anomalies(total, params.anomalies, season.seasonal, total_breaks.changepoints, parts)
+        )
         statuses = {s.entity: s for s in classify_entities(panel, params.emerging)}
         entities = []
         for name in panel.entities:
             series = panel.series(name)
             verdict, entity_parts = seasonality_and_parts(series.y, series.season_length, params.trend.seasonal_alpha)
             seasonal = verdict.seasonal
-            entities.append(EntityAnalysis(
-                entity=name, total=float(series.y.sum()), trend=mann_kendall(series, params.trend, seasonal),
-                growth=growth_summary(series, params.growth_level),
-                changepoints=detect_changepoints(series, params.changepoints, seasonal,
-                                                 entity_parts["seasonal"].to_numpy()).changepoints,
-                status=statuses[name],
-            ))
+            entities.append(
+                EntityAnalysis(
+                    entity=name,
+                    total=float(series.y.sum()),
+                    trend=mann_kendall(series, params.trend, seasonal),
+                    growth=growth_summary(series, params.growth_level),
+                    changepoints=detect_changepoints(
+                        series, params.changepoints, seasonal, entity_parts["seasonal"].to_numpy()
+                    ).changepoints,
+                    status=statuses[name],
+                )
+            )
         outlook = forecast_panel(panel, params.forecast, reconciliation) if horizon else None
     named = lists(list(statuses.values()))
     return PanelAnalysis(
-        freq=panel.freq, start=total.ds[0], end=total.ds[-1], n=total.n, entities=tuple(entities),
-        total_trend=total_trend, total_anomalies=total_anomalies, emerging=named["emerging"],
-        vanishing=named["vanishing"], dropping=named["dropping"], rising=named["rising"], parameters=params,
-        forecast=outlook, notes=panel.notes,
+        freq=panel.freq,
+        start=total.ds[0],
+        end=total.ds[-1],
+        n=total.n,
+        entities=tuple(entities),
+        total_trend=total_trend,
+        total_anomalies=total_anomalies,
+        emerging=named["emerging"],
+        vanishing=named["vanishing"],
+        dropping=named["dropping"],
+        rising=named["rising"],
+        parameters=params,
+        forecast=outlook,
+        notes=panel.notes,
     )
 
 
@@ -64,8 +81,9 @@ def total_label(entities: list[str]) -> str:
     return "total" if "total" not in entities else "total (all entities)"
 
 
-def forecast_panel(panel: RegularPanel, params: ForecastParams = ForecastParams(),
-                   method: str = "mint_shrink") -> pd.DataFrame:
+def forecast_panel(
+    panel: RegularPanel, params: ForecastParams = ForecastParams(), method: str = "mint_shrink"
+) -> pd.DataFrame:
     """Forecast the total and every entity, then reconcile (see `analytics.reconcile`).
 
     Columns: node, date, yhat, yhat_lower, yhat_upper, base_yhat, model. The total's row comes first;
@@ -89,6 +107,15 @@ def forecast_panel(panel: RegularPanel, params: ForecastParams = ForecastParams(
     rows = []
     for i, node in enumerate(nodes):
         for j, date in enumerate(dates):
-            rows.append({"node": node, "date": date, "yhat": coherent[i, j], "yhat_lower": lower[i, j] + shift[i, j],
-                         "yhat_upper": upper[i, j] + shift[i, j], "base_yhat": base[i, j], "model": results[i].model})
+            rows.append(
+                {
+                    "node": node,
+                    "date": date,
+                    "yhat": coherent[i, j],
+                    "yhat_lower": lower[i, j] + shift[i, j],
+                    "yhat_upper": upper[i, j] + shift[i, j],
+                    "base_yhat": base[i, j],
+                    "model": results[i].model,
+                }
+            )
     return pd.DataFrame(rows)

@@ -17,13 +17,12 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-from warehouse.reference import EU27_ISO3
 from grace.errors import InputFileError
+from warehouse.reference import EU27_ISO3
 
 POPULATION_CSV = Path(__file__).resolve().parent / "reference" / "population.csv"
 COLUMNS = ("country_iso3", "population", "reference_date", "source", "source_url")
@@ -43,7 +42,7 @@ class PerCapita:
     missing: tuple[str, ...] = field(default_factory=tuple)
 
 
-def load_population(path: Optional[Path | str] = None) -> pd.DataFrame:
+def load_population(path: Path | str | None = None) -> pd.DataFrame:
     """The population table (one row per country), validated; `InputFileError` names row and field."""
     source = Path(path) if path is not None else POPULATION_CSV
     try:
@@ -65,8 +64,9 @@ def load_population(path: Optional[Path | str] = None) -> pd.DataFrame:
         ("source", table["source"] == "", "missing source"),
         ("source_url", ~table["source_url"].str.match(r"https?://\S+$"), "missing or invalid source URL"),
     )
-    problems = [(int(rows[bad].min()), name, reason, table.loc[bad, name].iloc[0])
-                for name, bad, reason in checks if bad.any()]
+    problems = [
+        (int(rows[bad].min()), name, reason, table.loc[bad, name].iloc[0]) for name, bad, reason in checks if bad.any()
+    ]
     if problems:
         row, name, reason, value = min(problems)
         raise InputFileError(source, f"{reason}: {value!r}", row=row, field=name)
@@ -74,8 +74,9 @@ def load_population(path: Optional[Path | str] = None) -> pd.DataFrame:
     return out.sort_values("country_iso3").reset_index(drop=True)
 
 
-def per_capita(series: pd.DataFrame, countries: Optional[list[str]] = None, *,
-               population: Optional[pd.DataFrame] = None) -> PerCapita:
+def per_capita(
+    series: pd.DataFrame, countries: list[str] | None = None, *, population: pd.DataFrame | None = None
+) -> PerCapita:
     """Turn counts into counts per 100,000 inhabitants.
 
     series: a `load_series` frame. When it is split by country (`attrs["split"] == "country"`)
@@ -96,9 +97,16 @@ def per_capita(series: pd.DataFrame, countries: Optional[list[str]] = None, *,
         missing = [c for c in members if c not in figures]
         denominator = pd.Series(np.nan if missing else float(sum(figures[c] for c in members)), index=out.index)
     out["y"] = out["y"] / denominator * PER
-    out.attrs.update(series.attrs, unit="per 100k inhabitants", population_missing=tuple(missing),
-                     population_reference=sorted(set(table["reference_date"].astype(str))))
+    out.attrs.update(
+        series.attrs,
+        unit="per 100k inhabitants",
+        population_missing=tuple(missing),
+        population_reference=sorted(set(table["reference_date"].astype(str))),
+    )
     if missing:
-        warnings.warn(f"no sourced population figure for {', '.join(missing)}: no per-capita rate (NaN)",
-                      MissingPopulationWarning, stacklevel=2)
+        warnings.warn(
+            f"no sourced population figure for {', '.join(missing)}: no per-capita rate (NaN)",
+            MissingPopulationWarning,
+            stacklevel=2,
+        )
     return PerCapita(out, tuple(missing))

@@ -19,7 +19,7 @@ by the same amount as their mean (an approximation: reconciliation also narrows 
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def summing_matrix(bottom: Sequence[str], aggregates: Mapping[str, Sequence[str]
         row = np.zeros(len(bottom))
         row[[index[m] for m in members]] = 1.0
         rows.append(row)
-    S = np.vstack(rows + [np.eye(len(bottom))]) if rows else np.eye(len(bottom))
+    S = np.vstack([*rows, np.eye(len(bottom))]) if rows else np.eye(len(bottom))
     return S, list(aggregates) + list(bottom)
 
 
@@ -61,7 +61,7 @@ def shrunk_covariance(errors: np.ndarray) -> tuple[np.ndarray, float]:
     return shrunk, lam
 
 
-def weight_matrix(S: np.ndarray, method: str, errors: Optional[np.ndarray] = None) -> np.ndarray:
+def weight_matrix(S: np.ndarray, method: str, errors: np.ndarray | None = None) -> np.ndarray:
     if method == "ols":
         return np.eye(S.shape[0])
     if method == "wls_struct":
@@ -70,21 +70,23 @@ def weight_matrix(S: np.ndarray, method: str, errors: Optional[np.ndarray] = Non
         raise ValueError(f"reconciliation method {method!r} needs base forecast errors")
     if method == "wls_var":
         variances = np.var(errors, axis=0)
-        return np.diag(np.where(variances > 0, variances, variances[variances > 0].min() if (variances > 0).any() else 1.0))
+        return np.diag(
+            np.where(variances > 0, variances, variances[variances > 0].min() if (variances > 0).any() else 1.0)
+        )
     if method == "mint_shrink":
         W, _ = shrunk_covariance(errors)
         return W + 1e-9 * np.trace(W) / len(W) * np.eye(len(W))
     raise ValueError(f"unknown reconciliation method {method!r}; choose from {', '.join(METHODS)}")
 
 
-def projection(S: np.ndarray, method: str = "ols", errors: Optional[np.ndarray] = None) -> np.ndarray:
+def projection(S: np.ndarray, method: str = "ols", errors: np.ndarray | None = None) -> np.ndarray:
     """G with y_tilde = S G y_hat (bottom-level reconciled forecasts = G y_hat)."""
     W = weight_matrix(S, method, errors)
     Winv_S = np.linalg.solve(W, S)
     return np.linalg.solve(S.T @ Winv_S, Winv_S.T)
 
 
-def reconcile(base: np.ndarray, S: np.ndarray, method: str = "ols", errors: Optional[np.ndarray] = None) -> np.ndarray:
+def reconcile(base: np.ndarray, S: np.ndarray, method: str = "ols", errors: np.ndarray | None = None) -> np.ndarray:
     """Coherent forecasts from base forecasts `base` (nodes x horizon, rows in S's order).
 
     `errors`: base forecast errors, one column per node (T x nodes), for "wls_var" and "mint_shrink".

@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,7 @@ class _Serialisable:
 # ---------------------------------------------------------------------------------------------
 # Parameters
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrendParams(_Serialisable):
@@ -145,8 +146,8 @@ class EmergingParams(_Serialisable):
         (1 + rise_fraction) x baseline, not emerging.
     """
 
-    recent_periods: Optional[int] = None
-    baseline_periods: Optional[int] = None
+    recent_periods: int | None = None
+    baseline_periods: int | None = None
     growth_factor: float = 3.0
     max_base_share: float = 0.05
     min_level: float = 5.0  # per month; scaled to the period length (analytics.emerging.level_per_period)
@@ -173,15 +174,16 @@ class AnalysisParams(_Serialisable):
 # Results
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Seasonality(_Serialisable):
     """Whether a series is seasonal, and how strongly (Wang, Smith & Hyndman strengths in [0, 1])."""
 
     season_length: int
     seasonal: bool
-    seasonal_strength: Optional[float]
-    trend_strength: Optional[float]
-    p_value: Optional[float]
+    seasonal_strength: float | None
+    trend_strength: float | None
+    p_value: float | None
     method: str
 
 
@@ -197,7 +199,7 @@ class TrendResult(_Serialisable):
     z: float
     unit: str
     slope_per_year: float
-    relative_slope: Optional[float]
+    relative_slope: float | None
     n: int
     alpha: float
 
@@ -211,9 +213,9 @@ class GrowthResult(_Serialisable):
     lag: int
     current: float
     previous: float
-    growth: Optional[float]
-    lower: Optional[float]
-    upper: Optional[float]
+    growth: float | None
+    lower: float | None
+    upper: float | None
     level: float
 
 
@@ -226,7 +228,7 @@ class ChangePoint(_Serialisable):
     level_before: float
     level_after: float
     magnitude: float
-    relative_change: Optional[float]
+    relative_change: float | None
     direction: str
     slope_before: float
     slope_after: float
@@ -252,7 +254,7 @@ class Contribution(_Serialisable):
     value: float
     expected: float
     excess: float
-    share: Optional[float]
+    share: float | None
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ class Anomaly(_Serialisable):
     value: float
     expected: float
     magnitude: float
-    relative: Optional[float]
+    relative: float | None
     direction: str
     score: float
     attribution: tuple[Contribution, ...] = ()
@@ -283,13 +285,13 @@ class Backtest(_Serialisable):
     model: str
     folds: int
     horizon: int
-    mase: Optional[float]
+    mase: float | None
     mae: float
     rmse: float
     coverage: float
     level: float
     # fold x step errors (actual - forecast), kept for reconciliation; not serialised
-    errors: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    errors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,9 @@ class ForecastResult(_Serialisable):
     notes: tuple[str, ...] = ()
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([dataclasses.asdict(p) for p in self.forecast], columns=["date", "yhat", "yhat_lower", "yhat_upper"])
+        return pd.DataFrame(
+            [dataclasses.asdict(p) for p in self.forecast], columns=["date", "yhat", "yhat_lower", "yhat_upper"]
+        )
 
 
 @dataclass(frozen=True)
@@ -311,9 +315,9 @@ class EntityStatus(_Serialisable):
     status: str
     baseline_mean: float
     recent_mean: float
-    ratio: Optional[float]
-    baseline_share: Optional[float]
-    recent_share: Optional[float]
+    ratio: float | None
+    baseline_share: float | None
+    recent_share: float | None
 
 
 @dataclass(frozen=True)
@@ -326,10 +330,10 @@ class SeriesAnalysis(_Serialisable):
     n: int
     seasonality: Seasonality
     trend: TrendResult
-    growth: dict[str, Optional[GrowthResult]]
+    growth: dict[str, GrowthResult | None]
     changepoints: ChangePointResult
     anomalies: tuple[Anomaly, ...]
-    forecast: Optional[ForecastResult]
+    forecast: ForecastResult | None
     parameters: AnalysisParams
     notes: tuple[str, ...] = ()
 
@@ -346,14 +350,19 @@ class SeriesAnalysis(_Serialisable):
             "changepoints": jsonable(self.changepoints.changepoints),
             "anomalies": jsonable(self.anomalies),
             "forecast": jsonable(forecast.forecast) if forecast else [],
-            "model": None if forecast is None else {
+            "model": None
+            if forecast is None
+            else {
                 "name": forecast.model,
                 "backtest": forecast.backtest.to_dict(),
                 "candidates": jsonable(forecast.candidates),
                 "level": jsonable(forecast.level),
             },
-            "detectors": {"changepoints": jsonable({k: v for k, v in dataclasses.asdict(self.changepoints).items()
-                                                    if k != "changepoints"})},
+            "detectors": {
+                "changepoints": jsonable(
+                    {k: v for k, v in dataclasses.asdict(self.changepoints).items() if k != "changepoints"}
+                )
+            },
             "parameters": self.parameters.to_dict(),
             "notes": list(self.notes) + (list(forecast.notes) if forecast else []),
             "version": __version__,
@@ -365,7 +374,7 @@ class EntityAnalysis(_Serialisable):
     entity: str
     total: float
     trend: TrendResult
-    growth: dict[str, Optional[GrowthResult]]
+    growth: dict[str, GrowthResult | None]
     changepoints: tuple[ChangePoint, ...]
     status: EntityStatus
 
@@ -386,7 +395,7 @@ class PanelAnalysis(_Serialisable):
     dropping: tuple[str, ...]
     rising: tuple[str, ...]
     parameters: AnalysisParams
-    forecast: Optional[pd.DataFrame] = None
+    forecast: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -394,8 +403,9 @@ class PanelAnalysis(_Serialisable):
         from grace import __version__
 
         return {
-            "series": jsonable({"freq": self.freq, "start": self.start, "end": self.end, "n": self.n,
-                                "entities": len(self.entities)}),
+            "series": jsonable(
+                {"freq": self.freq, "start": self.start, "end": self.end, "n": self.n, "entities": len(self.entities)}
+            ),
             "entities": jsonable(self.entities),
             "total": {"trend": self.total_trend.to_dict(), "anomalies": jsonable(self.total_anomalies)},
             "emerging": list(self.emerging),

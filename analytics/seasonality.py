@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -62,8 +61,14 @@ def decompose(y: np.ndarray, season_length: int, seasonal: bool = True) -> pd.Da
     if seasonal and can_be_seasonal(n, season_length):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = STL(y, period=season_length, robust=True, seasonal=SEASONAL_WINDOW, seasonal_deg=0,
-                      **stl_jumps(n, season_length)).fit(outer_iter=ROBUST_ITERATIONS)
+            fit = STL(
+                y,
+                period=season_length,
+                robust=True,
+                seasonal=SEASONAL_WINDOW,
+                seasonal_deg=0,
+                **stl_jumps(n, season_length),
+            ).fit(outer_iter=ROBUST_ITERATIONS)
         trend, season = np.asarray(fit.trend), np.asarray(fit.seasonal)
     else:
         trend, season = robust_trend(y, season_length), np.zeros(n)
@@ -73,8 +78,11 @@ def decompose(y: np.ndarray, season_length: int, seasonal: bool = True) -> pd.Da
 def stl_jumps(n: int, season_length: int) -> dict[str, int]:
     """STL's seasonal, trend and low-pass smoother steps: ceil(window / 10), as R's `stl` does."""
     low_pass = season_length + (season_length % 2 == 0)  # statsmodels' default: the next odd number >= period
-    return {"seasonal_jump": _jump(SEASONAL_WINDOW), "trend_jump": _jump(trend_window(n, season_length, True)),
-            "low_pass_jump": _jump(low_pass)}
+    return {
+        "seasonal_jump": _jump(SEASONAL_WINDOW),
+        "trend_jump": _jump(trend_window(n, season_length, True)),
+        "low_pass_jump": _jump(low_pass),
+    }
 
 
 def _jump(window: int) -> int:
@@ -87,7 +95,7 @@ def trend_window(n: int, season_length: int, seasonal: bool) -> int:
     if seasonal and can_be_seasonal(n, season_length):
         width = int(np.ceil(1.5 * season_length / (1 - 1.5 / SEASONAL_WINDOW)))
         return width + (width % 2 == 0)
-    return min(max(7, n // 2), max(NONSEASONAL_TREND_WINDOW, int(round(1.5 * season_length))))
+    return min(max(7, n // 2), max(NONSEASONAL_TREND_WINDOW, round(1.5 * season_length)))
 
 
 def seasonal_cycles(n: int, season_length: int) -> float:
@@ -104,8 +112,9 @@ def robust_trend(y: np.ndarray, season_length: int = 1) -> np.ndarray:
     frac = min(1.0, trend_window(n, season_length, seasonal=False) / n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        smooth = lowess(y, np.arange(n, dtype=float), frac=frac, it=3, delta=LOWESS_DELTA_FRACTION * n,
-                        return_sorted=False)
+        smooth = lowess(
+            y, np.arange(n, dtype=float), frac=frac, it=3, delta=LOWESS_DELTA_FRACTION * n, return_sorted=False
+        )
     return np.where(np.isfinite(smooth), smooth, np.median(y))
 
 
@@ -118,15 +127,22 @@ def seasonality_of(y: np.ndarray, season_length: int, seasonal_alpha: float = 0.
     return seasonality_and_parts(y, season_length, seasonal_alpha)[0]
 
 
-def seasonality_and_parts(y: np.ndarray, season_length: int,
-                          seasonal_alpha: float = 0.01) -> tuple[Seasonality, pd.DataFrame]:
+def seasonality_and_parts(
+    y: np.ndarray, season_length: int, seasonal_alpha: float = 0.01
+) -> tuple[Seasonality, pd.DataFrame]:
     """The verdict and the decomposition that goes with it (STL if seasonal, else a robust trend only),
     so the detectors need not decompose the series again."""
     y = np.asarray(y, dtype=float)
     if not can_be_seasonal(len(y), season_length):
         parts = decompose(y, season_length, seasonal=False)
-        verdict = Seasonality(season_length, False, None, _strength(parts["resid"], parts["trend"]), None,
-                              "too short for seasonality" if season_length >= 2 else "no seasonal cycle at this frequency")
+        verdict = Seasonality(
+            season_length,
+            False,
+            None,
+            _strength(parts["resid"], parts["trend"]),
+            None,
+            "too short for seasonality" if season_length >= 2 else "no seasonal cycle at this frequency",
+        )
         return verdict, parts
     parts = decompose(y, season_length, seasonal=True)
     detrended = y - parts["trend"].to_numpy()
@@ -143,7 +159,7 @@ def seasonality_and_parts(y: np.ndarray, season_length: int,
     return verdict, parts if verdict.seasonal else decompose(y, season_length, seasonal=False)
 
 
-def _kruskal_p(groups: list[np.ndarray]) -> Optional[float]:
+def _kruskal_p(groups: list[np.ndarray]) -> float | None:
     if all(np.ptp(g) == 0 for g in groups) and np.ptp(np.concatenate(groups)) == 0:
         return None  # constant series
     try:
@@ -152,7 +168,7 @@ def _kruskal_p(groups: list[np.ndarray]) -> Optional[float]:
         return None
 
 
-def _strength(resid: pd.Series, component: pd.Series) -> Optional[float]:
+def _strength(resid: pd.Series, component: pd.Series) -> float | None:
     combined = np.var(np.asarray(component) + np.asarray(resid))
     if combined == 0:
         return None

@@ -16,10 +16,10 @@ data only partly covers is dropped (a half-observed month would look like a dip)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -83,8 +83,10 @@ class RegularSeries:
         """Raise `TooFewPointsError` unless the series has at least `needed` periods."""
         if self.n < needed:
             raise TooFewPointsError(
-                self.name, f"only {self.n} {FREQ_ADJECTIVES[self.freq]} point(s) after regularisation; "
-                f"{purpose} needs at least {needed}")
+                self.name,
+                f"only {self.n} {FREQ_ADJECTIVES[self.freq]} point(s) after regularisation; "
+                f"{purpose} needs at least {needed}",
+            )
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class RegularPanel:
 # Reading and validating
 # ---------------------------------------------------------------------------------------------
 
+
 def read_table(path: Path | str, columns: Sequence[str]) -> pd.DataFrame:
     """Read a CSV file as text, checking that the named columns exist."""
     path = Path(path)
@@ -155,8 +158,11 @@ def parse_dates(values: pd.Series, column: str, source: str = "input") -> pd.Ser
         raw = text.iloc[position]
         fallback = _parse_period_label(raw)
         if fallback is None:
-            reason = "missing date" if raw == "" else (
-                f"cannot parse date {raw!r} (expected ISO 8601: YYYY-MM-DD, YYYY-MM, YYYY, YYYY-Www or YYYY-Qn)")
+            reason = (
+                "missing date"
+                if raw == ""
+                else (f"cannot parse date {raw!r} (expected ISO 8601: YYYY-MM-DD, YYYY-MM, YYYY, YYYY-Www or YYYY-Qn)")
+            )
             raise SeriesInputError(source, reason, row=_row(values, position), field=column)
         parsed.iloc[position] = pd.Timestamp(fallback, tz="UTC")
     return parsed.dt.tz_localize(None)
@@ -196,8 +202,15 @@ def infer_freq(dates: pd.Series | pd.DatetimeIndex, source: str = "input") -> st
     return "Y"
 
 
-def to_series(frame: pd.DataFrame, date_col: str = "ds", value_col: str = "y", freq: Optional[str] = None,
-              agg: str = "sum", source: str = "input", drop_partial: bool = True) -> RegularSeries:
+def to_series(
+    frame: pd.DataFrame,
+    date_col: str = "ds",
+    value_col: str = "y",
+    freq: str | None = None,
+    agg: str = "sum",
+    source: str = "input",
+    drop_partial: bool = True,
+) -> RegularSeries:
     """Validate a table with one row per date and regularise it (see the module docstring)."""
     check_columns(frame, (date_col, value_col), source)
     if frame.empty:
@@ -209,9 +222,16 @@ def to_series(frame: pd.DataFrame, date_col: str = "ds", value_col: str = "y", f
     return RegularSeries(regular.reset_index(drop=True), freq, name=source, notes=notes)
 
 
-def to_panel(frame: pd.DataFrame, date_col: str = "ds", entity_col: str = "entity", value_col: str = "y",
-             freq: Optional[str] = None, agg: str = "sum", source: str = "input",
-             drop_partial: bool = True) -> RegularPanel:
+def to_panel(
+    frame: pd.DataFrame,
+    date_col: str = "ds",
+    entity_col: str = "entity",
+    value_col: str = "y",
+    freq: str | None = None,
+    agg: str = "sum",
+    source: str = "input",
+    drop_partial: bool = True,
+) -> RegularPanel:
     """Validate a long table (date, entity, value) and put every entity on one common calendar."""
     check_columns(frame, (date_col, entity_col, value_col), source)
     if frame.empty:
@@ -232,8 +252,10 @@ def to_panel(frame: pd.DataFrame, date_col: str = "ds", entity_col: str = "entit
     table = table.reindex(pd.DatetimeIndex(total["ds"]))
     if agg == "mean" and table.isna().any().any():
         period, entity = table.isna().stack().loc[lambda flags: flags].index[0]
-        raise SeriesInputError(source, f"no data for entity {entity!r} in the period starting {period.date()} "
-                                       "(averages cannot be zero-filled)")
+        raise SeriesInputError(
+            source,
+            f"no data for entity {entity!r} in the period starting {period.date()} (averages cannot be zero-filled)",
+        )
     table = table.fillna(0.0)
     stacked = table.stack().rename("y").reset_index()
     stacked.columns = ["ds", "entity", "y"]
@@ -241,14 +263,16 @@ def to_panel(frame: pd.DataFrame, date_col: str = "ds", entity_col: str = "entit
     return RegularPanel(stacked[["ds", "entity", "y"]].astype({"y": float}), freq, name=source, notes=notes)
 
 
-def read_series(path: Path | str, date_col: str, value_col: str, freq: Optional[str] = None,
-                agg: str = "sum") -> RegularSeries:
+def read_series(
+    path: Path | str, date_col: str, value_col: str, freq: str | None = None, agg: str = "sum"
+) -> RegularSeries:
     table = read_table(path, (date_col, value_col))
     return to_series(table, date_col, value_col, freq=freq, agg=agg, source=str(path))
 
 
-def read_panel(path: Path | str, date_col: str, entity_col: str, value_col: str, freq: Optional[str] = None,
-               agg: str = "sum") -> RegularPanel:
+def read_panel(
+    path: Path | str, date_col: str, entity_col: str, value_col: str, freq: str | None = None, agg: str = "sum"
+) -> RegularPanel:
     table = read_table(path, (date_col, entity_col, value_col))
     return to_panel(table, date_col, entity_col, value_col, freq=freq, agg=agg, source=str(path))
 
@@ -257,12 +281,13 @@ def read_panel(path: Path | str, date_col: str, entity_col: str, value_col: str,
 # Internals
 # ---------------------------------------------------------------------------------------------
 
+
 def _row(frame: pd.DataFrame | pd.Series, position: int) -> int:
     """Data-row number (1 = first row below the header) of a positional index."""
     return position + 1
 
 
-def _parse_period_label(raw: str) -> Optional[date]:
+def _parse_period_label(raw: str) -> date | None:
     match = _ISO_WEEK.match(raw)
     if match:
         year, week, day = int(match[1]), int(match[2]), int(match[3] or 1)
@@ -276,8 +301,9 @@ def _parse_period_label(raw: str) -> Optional[date]:
     return None
 
 
-def _refuse_duplicates(frame: pd.DataFrame, dates: pd.Series, date_col: str, source: str,
-                       by: Optional[pd.Series] = None) -> None:
+def _refuse_duplicates(
+    frame: pd.DataFrame, dates: pd.Series, date_col: str, source: str, by: pd.Series | None = None
+) -> None:
     keys = pd.DataFrame({"d": dates.to_numpy()})
     if by is not None:
         keys["e"] = by.to_numpy()
@@ -289,11 +315,15 @@ def _refuse_duplicates(frame: pd.DataFrame, dates: pd.Series, date_col: str, sou
         stamp = pd.Timestamp(dates.iloc[position])
         shown = stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
         whose = f" for entity {by.iloc[position]!r}" if by is not None else ""
-        raise SeriesInputError(source, f"duplicated date {shown}{whose} (first at row {_row(frame, first)})",
-                               row=_row(frame, position), field=date_col)
+        raise SeriesInputError(
+            source,
+            f"duplicated date {shown}{whose} (first at row {_row(frame, first)})",
+            row=_row(frame, position),
+            field=date_col,
+        )
 
 
-def _check_freq(freq: Optional[str], dates: pd.Series, source: str) -> str:
+def _check_freq(freq: str | None, dates: pd.Series, source: str) -> str:
     native = infer_freq(dates, source)
     if freq is None:
         return native
@@ -301,13 +331,17 @@ def _check_freq(freq: Optional[str], dates: pd.Series, source: str) -> str:
     if freq not in FREQUENCIES:
         raise SeriesInputError(source, f"unknown frequency {freq!r}; use one of {', '.join(FREQUENCIES)}")
     if _ORDER[freq] < _ORDER[native]:
-        raise SeriesInputError(source, f"the dates are {FREQ_ADJECTIVES[native]}; cannot analyse them per "
-                                       f"{FREQ_NAMES[freq]} (use --freq {native} or coarser)")
+        raise SeriesInputError(
+            source,
+            f"the dates are {FREQ_ADJECTIVES[native]}; cannot analyse them per "
+            f"{FREQ_NAMES[freq]} (use --freq {native} or coarser)",
+        )
     return freq
 
 
-def _regularise(dates: pd.Series, values: pd.Series, freq: Optional[str], agg: str, source: str,
-                drop_partial: bool) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+def _regularise(
+    dates: pd.Series, values: pd.Series, freq: str | None, agg: str, source: str, drop_partial: bool
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     if agg not in ("sum", "mean"):
         raise SeriesInputError(source, f"unknown aggregation {agg!r}; use sum or mean")
     native = infer_freq(dates, source) if dates.nunique() > 1 else None

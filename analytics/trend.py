@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pandas as pd
 import pymannkendall as mk
@@ -52,17 +50,33 @@ def mann_kendall(series: RegularSeries, params: TrendParams = TrendParams(), sea
     return _result(series, direction, slope, p_value, name, float(test.Tau), float(test.z), params)
 
 
-def _result(series: RegularSeries, direction: str, slope: float, p_value: float, test: str, tau: float, z: float,
-            params: TrendParams) -> TrendResult:
+def _result(
+    series: RegularSeries,
+    direction: str,
+    slope: float,
+    p_value: float,
+    test: str,
+    tau: float,
+    z: float,
+    params: TrendParams,
+) -> TrendResult:
     level = float(np.median(np.abs(series.y)))
     return TrendResult(
-        direction=direction, slope=slope, p_value=p_value, test=test, tau=tau, z=z,
-        unit=f"per {FREQ_NAMES[series.freq]}", slope_per_year=slope * series.periods_per_year,
-        relative_slope=slope / level if level > 0 else None, n=series.n, alpha=params.alpha,
+        direction=direction,
+        slope=slope,
+        p_value=p_value,
+        test=test,
+        tau=tau,
+        z=z,
+        unit=f"per {FREQ_NAMES[series.freq]}",
+        slope_per_year=slope * series.periods_per_year,
+        relative_slope=slope / level if level > 0 else None,
+        n=series.n,
+        alpha=params.alpha,
     )
 
 
-def rolling_growth(series: RegularSeries, window: int, lag: Optional[int] = None, level: float = 0.9) -> pd.DataFrame:
+def rolling_growth(series: RegularSeries, window: int, lag: int | None = None, level: float = 0.9) -> pd.DataFrame:
     """Growth of every `window`-period sum over the one `lag` periods earlier, with a CI.
 
     Columns: ds (last period of the window), current, previous, growth, lower, upper.
@@ -74,21 +88,26 @@ def rolling_growth(series: RegularSeries, window: int, lag: Optional[int] = None
     if window < 1 or lag < 1 or n < window + lag:
         return pd.DataFrame(columns=columns)
     sums = pd.Series(y).rolling(window).sum().to_numpy()
-    current = sums[window + lag - 1:]
-    previous = sums[window - 1: n - lag]
+    current = sums[window + lag - 1 :]
+    previous = sums[window - 1 : n - lag]
     spread = _difference_scale(y, lag)
     z = norm.ppf(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.where(previous > 0, current / previous - 1.0, np.nan)
         half = np.where(previous > 0, z * np.sqrt(window) * spread / previous, np.nan)
-    return pd.DataFrame({
-        "ds": series.ds[window + lag - 1:],
-        "current": current, "previous": previous, "growth": growth,
-        "lower": growth - half, "upper": growth + half,
-    })[columns]
+    return pd.DataFrame(
+        {
+            "ds": series.ds[window + lag - 1 :],
+            "current": current,
+            "previous": previous,
+            "growth": growth,
+            "lower": growth - half,
+            "upper": growth + half,
+        }
+    )[columns]
 
 
-def growth(series: RegularSeries, window: int, lag: Optional[int] = None, level: float = 0.9) -> Optional[GrowthResult]:
+def growth(series: RegularSeries, window: int, lag: int | None = None, level: float = 0.9) -> GrowthResult | None:
     """The latest growth of `rolling_growth`, or None when the series is too short.
 
     Computed for the last window only (two sums), not by building the whole rolling table: the same
@@ -98,28 +117,37 @@ def growth(series: RegularSeries, window: int, lag: Optional[int] = None, level:
     n = len(y)
     if window < 1 or lag < 1 or n < window + lag:
         return None
-    current = float(np.sum(y[n - window:]))
-    previous = float(np.sum(y[n - lag - window: n - lag]))
+    current = float(np.sum(y[n - window :]))
+    previous = float(np.sum(y[n - lag - window : n - lag]))
     value = lower = upper = None
     if previous > 0:
         value = current / previous - 1.0
         half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(window) * _difference_scale(y, lag) / previous
         lower, upper = value - half, value + half
-    return GrowthResult(date=series.ds[-1], window=window, lag=lag, current=current, previous=previous,
-                        growth=value, lower=lower, upper=upper, level=level)
+    return GrowthResult(
+        date=series.ds[-1],
+        window=window,
+        lag=lag,
+        current=current,
+        previous=previous,
+        growth=value,
+        lower=lower,
+        upper=upper,
+        level=level,
+    )
 
 
-def year_on_year(series: RegularSeries, level: float = 0.9) -> Optional[GrowthResult]:
+def year_on_year(series: RegularSeries, level: float = 0.9) -> GrowthResult | None:
     """The last year of periods against the year before (None with less than two years)."""
     return growth(series, series.periods_per_year, series.periods_per_year, level)
 
 
-def recent_growth(series: RegularSeries, level: float = 0.9) -> Optional[GrowthResult]:
+def recent_growth(series: RegularSeries, level: float = 0.9) -> GrowthResult | None:
     """The last few periods (RECENT_WINDOW) against the same number just before."""
     return growth(series, RECENT_WINDOW[series.freq], None, level)
 
 
-def growth_summary(series: RegularSeries, level: float = 0.9) -> dict[str, Optional[GrowthResult]]:
+def growth_summary(series: RegularSeries, level: float = 0.9) -> dict[str, GrowthResult | None]:
     return {"year_on_year": year_on_year(series, level), "recent": recent_growth(series, level)}
 
 

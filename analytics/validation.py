@@ -21,8 +21,8 @@ real public series and the demo warehouse's backtests, and writes the tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,10 +32,10 @@ from analytics.emerging import classify_entities
 from analytics.results import EmergingParams
 from analytics.series import RegularPanel, RegularSeries
 
-
 # ---------------------------------------------------------------------------------------------
 # Positions and matching
 # ---------------------------------------------------------------------------------------------
+
 
 def period_index(dates: Iterable, calendar: Sequence, freq: str) -> np.ndarray:
     """Position of the period holding each date on a regular calendar of period starts (-1 if outside).
@@ -100,17 +100,16 @@ class EventCounts:
     fn: int = 0
     explained: int = 0
 
-    def __add__(self, other: "EventCounts") -> "EventCounts":
-        return EventCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn,
-                           self.explained + other.explained)
+    def __add__(self, other: EventCounts) -> EventCounts:
+        return EventCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.explained + other.explained)
 
     @property
-    def precision(self) -> Optional[float]:
+    def precision(self) -> float | None:
         """tp / (tp + fp); None when nothing was detected."""
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
 
     @property
-    def recall(self) -> Optional[float]:
+    def recall(self) -> float | None:
         """tp / (tp + fn); None when there was nothing to find."""
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
@@ -122,8 +121,9 @@ def total_counts(counts: Iterable[EventCounts]) -> EventCounts:
     return out
 
 
-def score_changepoints(expected: Sequence[int], detected: Sequence[int], tolerance: int,
-                       explainable: Sequence[int] = ()) -> EventCounts:
+def score_changepoints(
+    expected: Sequence[int], detected: Sequence[int], tolerance: int, explainable: Sequence[int] = ()
+) -> EventCounts:
     """Score one series' detected breaks against the expected ones (positions in periods).
 
     A detection within `tolerance` of an expected break (one-to-one) is a hit; an unmatched detection
@@ -142,16 +142,20 @@ def score_changepoints(expected: Sequence[int], detected: Sequence[int], toleran
 def window_hits(windows: Sequence[tuple[int, int]], detected: Sequence[int], tolerance: int) -> list[bool]:
     """For each (first, last) period window, whether any detection lies in [first - tol, last + tol]."""
     found = np.asarray(list(detected), dtype=float)
-    return [bool(len(found)) and bool(np.any((found >= first - tolerance) & (found <= last + tolerance)))
-            for first, last in windows]
+    return [
+        bool(len(found)) and bool(np.any((found >= first - tolerance) & (found <= last + tolerance)))
+        for first, last in windows
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Emerging and vanishing entities
 # ---------------------------------------------------------------------------------------------
 
-def rolling_statuses(panel: RegularPanel, params: EmergingParams = EmergingParams(),
-                     first_cutoff: Optional[int] = None) -> pd.DataFrame:
+
+def rolling_statuses(
+    panel: RegularPanel, params: EmergingParams = EmergingParams(), first_cutoff: int | None = None
+) -> pd.DataFrame:
     """The status of every entity as classified on the panel's first c periods, for every cutoff c.
 
     Columns: cutoff (index of the last period used), ds (its date), entity, status. `first_cutoff`
@@ -160,14 +164,28 @@ def rolling_statuses(panel: RegularPanel, params: EmergingParams = EmergingParam
     from analytics.emerging import BASELINE_PERIODS, RECENT_PERIODS
 
     calendar = pd.DatetimeIndex(sorted(panel.frame["ds"].unique()))
-    start = first_cutoff if first_cutoff is not None else (
-        (params.recent_periods or RECENT_PERIODS[panel.freq]) + (params.baseline_periods or BASELINE_PERIODS[panel.freq]))
+    start = (
+        first_cutoff
+        if first_cutoff is not None
+        else (
+            (params.recent_periods or RECENT_PERIODS[panel.freq])
+            + (params.baseline_periods or BASELINE_PERIODS[panel.freq])
+        )
+    )
     frames = []
     for cutoff in range(max(2, start), len(calendar) + 1):
         part = panel.frame[panel.frame["ds"] <= calendar[cutoff - 1]]
         statuses = classify_entities(RegularPanel(part, panel.freq, name=panel.name), params)
-        frames.append(pd.DataFrame({"cutoff": cutoff - 1, "ds": calendar[cutoff - 1],
-                                    "entity": [s.entity for s in statuses], "status": [s.status for s in statuses]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cutoff": cutoff - 1,
+                    "ds": calendar[cutoff - 1],
+                    "entity": [s.entity for s in statuses],
+                    "status": [s.status for s in statuses],
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["cutoff", "ds", "entity", "status"])
     return pd.concat(frames, ignore_index=True)
@@ -179,8 +197,9 @@ def first_flags(statuses: pd.DataFrame, status: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in flagged.groupby("entity", sort=True)["cutoff"].min().items()}
 
 
-def score_entities(flags: Mapping[str, int], truth: Mapping[str, int], tolerance: int = 0
-                   ) -> tuple[EventCounts, dict[str, Optional[int]]]:
+def score_entities(
+    flags: Mapping[str, int], truth: Mapping[str, int], tolerance: int = 0
+) -> tuple[EventCounts, dict[str, int | None]]:
     """Entity-level score of status flags against true events (entity -> event period).
 
     A flagged entity is a hit when it has a true event and its first flag comes no earlier than
@@ -188,7 +207,7 @@ def score_entities(flags: Mapping[str, int], truth: Mapping[str, int], tolerance
     Returns the counts and, for every true entity, the delay in periods from event to first flag
     (None when missed).
     """
-    delays: dict[str, Optional[int]] = {}
+    delays: dict[str, int | None] = {}
     tp = 0
     for entity, event in sorted(truth.items()):
         flag = flags.get(entity)
@@ -205,13 +224,16 @@ def score_entities(flags: Mapping[str, int], truth: Mapping[str, int], tolerance
 # Forecasts
 # ---------------------------------------------------------------------------------------------
 
+
 def mase(actual: Sequence[float], forecast: Sequence[float], train: Sequence[float], lag: int = 1) -> float:
     """Mean absolute error scaled by the in-sample MAE of the lag-`lag` naive forecast on `train`
     (Hyndman & Koehler 2006), the same scaling `analytics.forecast.backtest` uses. inf when the
     scale is zero and the error is not."""
     actual, forecast, train = (np.asarray(a, dtype=float) for a in (actual, forecast, train))
     if actual.shape != forecast.shape or len(actual) == 0:
-        raise ValueError(f"actual and forecast must be non-empty and equally long, got {actual.shape} and {forecast.shape}")
+        raise ValueError(
+            f"actual and forecast must be non-empty and equally long, got {actual.shape} and {forecast.shape}"
+        )
     lag = lag if len(train) > lag else 1
     if len(train) <= lag:
         raise ValueError(f"training data of {len(train)} point(s) is too short for a lag-{lag} scale")
@@ -233,10 +255,13 @@ def forecast_summary(frame: pd.DataFrame, reference: str, others: Sequence[str])
     for model in [reference, *others]:
         values = frame[model].to_numpy(dtype=float)
         finite = np.isfinite(values)
-        row = {"model": model, "series": int(finite.sum()),
-               "median_mase": float(np.median(values[finite])) if finite.any() else np.nan,
-               "mean_mase": float(np.mean(values[finite])) if finite.any() else np.nan,
-               "reference_wins": np.nan}
+        row = {
+            "model": model,
+            "series": int(finite.sum()),
+            "median_mase": float(np.median(values[finite])) if finite.any() else np.nan,
+            "mean_mase": float(np.mean(values[finite])) if finite.any() else np.nan,
+            "reference_wins": np.nan,
+        }
         if model != reference:
             ref = frame[reference].to_numpy(dtype=float)
             both = finite & np.isfinite(ref)

@@ -23,9 +23,9 @@ Everything is deterministic: fixed orders (metric, grain, split, entity) and see
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import duckdb
 import numpy as np
@@ -40,8 +40,13 @@ from analytics.series import RegularPanel
 from analytics.warehouse_series import GRAIN_FREQ, load_series, metric
 from grace.errors import GraceError
 
-DERIVED_TABLES = ("analytics_entity_status", "analytics_attribution", "analytics_forecast_reconciled",
-                  "analytics_backlog", "analytics_finding")
+DERIVED_TABLES = (
+    "analytics_entity_status",
+    "analytics_attribution",
+    "analytics_forecast_reconciled",
+    "analytics_backlog",
+    "analytics_finding",
+)
 NO_SPLIT = "none"
 RECONCILE_SPLIT = "country"  # the hierarchy: total = sum of countries
 RECONCILE_METHOD = "mint_shrink"
@@ -64,9 +69,14 @@ class CapacityInputs:
     days: float
 
 
-def derived_tables(warehouse: Path | str, run_id: str, jobs: Sequence, results: Sequence[Optional[SeriesAnalysis]],
-                   params_by_grain: dict[str, AnalysisParams],
-                   tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+def derived_tables(
+    warehouse: Path | str,
+    run_id: str,
+    jobs: Sequence,
+    results: Sequence[SeriesAnalysis | None],
+    params_by_grain: dict[str, AnalysisParams],
+    tables: dict[str, list[dict]],
+) -> dict[str, list[dict]]:
     """Rows of every derived table for one run.
 
     jobs: the run's `SeriesJob`s (metric, grain, split_by, entity, frame) in their fixed order;
@@ -92,12 +102,14 @@ def derived_tables(warehouse: Path | str, run_id: str, jobs: Sequence, results: 
                     out["analytics_attribution"].extend(attribution_rows(run_id, job, result, split, panel))
         if total and members.get(RECONCILE_SPLIT):
             out["analytics_forecast_reconciled"].extend(
-                reconciled_rows(run_id, name, grain, total[0], members[RECONCILE_SPLIT]))
+                reconciled_rows(run_id, name, grain, total[0], members[RECONCILE_SPLIT])
+            )
     out["analytics_backlog"] = backlog_rows(warehouse, run_id, groups, out["analytics_forecast_reconciled"])
     everything = {**tables, **out}
     first = next(iter(params_by_grain.values()), AnalysisParams())
-    out["analytics_finding"] = finding_rows(run_id, build_findings(everything, first.growth_level,
-                                                                   first.anomalies.threshold))
+    out["analytics_finding"] = finding_rows(
+        run_id, build_findings(everything, first.growth_level, first.anomalies.threshold)
+    )
     return out
 
 
@@ -115,12 +127,19 @@ def _panel(entries, grain: str, name: str) -> RegularPanel:
 
 
 def _key(run_id: str, name: str, grain: str, split: str, entity: str) -> dict:
-    return {"run_id": run_id, "series_id": f"{name}|{grain}|{split}|{entity}", "metric": name, "grain": grain,
-            "split_by": split, "entity": entity}
+    return {
+        "run_id": run_id,
+        "series_id": f"{name}|{grain}|{split}|{entity}",
+        "metric": name,
+        "grain": grain,
+        "split_by": split,
+        "entity": entity,
+    }
 
 
-def status_rows(run_id: str, name: str, grain: str, split: str, panel: RegularPanel,
-                params: AnalysisParams) -> list[dict]:
+def status_rows(
+    run_id: str, name: str, grain: str, split: str, panel: RegularPanel, params: AnalysisParams
+) -> list[dict]:
     """One row per entity of the panel: its status and the two windows it was judged on."""
     ds = pd.DatetimeIndex(sorted(panel.frame["ds"].unique()))
     n = len(ds)
@@ -132,13 +151,22 @@ def status_rows(run_id: str, name: str, grain: str, split: str, panel: RegularPa
     text = json.dumps(jsonable(used), sort_keys=True)
     rows = []
     for s in classify_entities(panel, params.emerging):
-        rows.append({
-            **_key(run_id, name, grain, split, s.entity), "status": s.status,
-            "baseline_start": ds[first_baseline].date(), "baseline_end": ds[n - recent_n - 1].date(),
-            "recent_start": ds[n - recent_n].date(), "recent_end": ds[n - 1].date(),
-            "baseline_mean": s.baseline_mean, "recent_mean": s.recent_mean,
-            "growth": None if s.ratio is None else s.ratio - 1.0,
-            "baseline_share": s.baseline_share, "recent_share": s.recent_share, "parameters": text})
+        rows.append(
+            {
+                **_key(run_id, name, grain, split, s.entity),
+                "status": s.status,
+                "baseline_start": ds[first_baseline].date(),
+                "baseline_end": ds[n - recent_n - 1].date(),
+                "recent_start": ds[n - recent_n].date(),
+                "recent_end": ds[n - 1].date(),
+                "baseline_mean": s.baseline_mean,
+                "recent_mean": s.recent_mean,
+                "growth": None if s.ratio is None else s.ratio - 1.0,
+                "baseline_share": s.baseline_share,
+                "recent_share": s.recent_share,
+                "parameters": text,
+            }
+        )
     return rows
 
 
@@ -147,9 +175,22 @@ def attribution_rows(run_id: str, job, result: SeriesAnalysis, split: str, panel
     rows = []
     for anomaly in attribute(panel, result.anomalies):
         for rank, c in enumerate(anomaly.attribution, 1):
-            rows.append({"run_id": run_id, "series_id": job.series_id, "metric": job.metric, "grain": job.grain,
-                         "date": anomaly.date.date(), "by_dimension": split, "rank": rank, "contributor": c.entity,
-                         "value": c.value, "expected": c.expected, "excess": c.excess, "share": c.share})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "series_id": job.series_id,
+                    "metric": job.metric,
+                    "grain": job.grain,
+                    "date": anomaly.date.date(),
+                    "by_dimension": split,
+                    "rank": rank,
+                    "contributor": c.entity,
+                    "value": c.value,
+                    "expected": c.expected,
+                    "excess": c.excess,
+                    "share": c.share,
+                }
+            )
     return rows
 
 
@@ -161,11 +202,14 @@ def reconciled_rows(run_id: str, name: str, grain: str, total_entry, country_ent
     total_job, total_result = total_entry
     if total_result is None or total_result.forecast is None:
         return []
-    bottom = [(job, r) for job, r in country_entries if r is not None and r.forecast is not None
-              and len(r.forecast.forecast) == len(total_result.forecast.forecast)]
+    bottom = [
+        (job, r)
+        for job, r in country_entries
+        if r is not None and r.forecast is not None and len(r.forecast.forecast) == len(total_result.forecast.forecast)
+    ]
     if not bottom:
         return []
-    nodes = [(total_job, total_result)] + bottom
+    nodes = [(total_job, total_result), *bottom]
     S, _ = summing_matrix([job.entity for job, _ in bottom], {total_job.entity: [job.entity for job, _ in bottom]})
     base = np.vstack([[p.yhat for p in r.forecast.forecast] for _, r in nodes])
     lower = np.vstack([[p.yhat_lower for p in r.forecast.forecast] for _, r in nodes])
@@ -183,14 +227,23 @@ def reconciled_rows(run_id: str, name: str, grain: str, total_entry, country_ent
     rows = []
     for i, (job, r) in enumerate(nodes):
         for j, point in enumerate(r.forecast.forecast):
-            rows.append({**_key(run_id, name, grain, job.split_by, job.entity), "date": point.date.date(),
-                         "base_yhat": base[i, j], "yhat": coherent[i, j], "yhat_lower": lower[i, j] + shift[i, j],
-                         "yhat_upper": upper[i, j] + shift[i, j], "level": r.forecast.level,
-                         "hierarchy": f"total = sum of {RECONCILE_SPLIT} ({len(bottom)})", "method": method})
+            rows.append(
+                {
+                    **_key(run_id, name, grain, job.split_by, job.entity),
+                    "date": point.date.date(),
+                    "base_yhat": base[i, j],
+                    "yhat": coherent[i, j],
+                    "yhat_lower": lower[i, j] + shift[i, j],
+                    "yhat_upper": upper[i, j] + shift[i, j],
+                    "level": r.forecast.level,
+                    "hierarchy": f"total = sum of {RECONCILE_SPLIT} ({len(bottom)})",
+                    "method": method,
+                }
+            )
     return rows
 
 
-def capacity_inputs(con, grain: str, recent_periods: int) -> Optional[CapacityInputs]:
+def capacity_inputs(con, grain: str, recent_periods: int) -> CapacityInputs | None:
     """The recent triage rate and the open queue, over the last `recent_periods` whole periods.
 
     Capacity = referrals triaged per day by triage date (`sql/queries/analytics_triage_rate.sql`
@@ -211,16 +264,26 @@ def capacity_inputs(con, grain: str, recent_periods: int) -> Optional[CapacityIn
         query = load_query("analytics_triage_rate")
         done = float(con.execute(query.sql, query.bind({"first_day": first_day, "last_day": last_day})).fetchone()[0])
         start = max(0.0, float(load_series(con, STOCK_METRIC, grain).set_index("ds")["y"].loc[window[-1]]))
-        capacity_source, start_source = "referrals triaged per day (by triage date)", "backlog stock at the window's end"
+        capacity_source, start_source = (
+            "referrals triaged per day (by triage date)",
+            "backlog stock at the window's end",
+        )
     except (GraceError, duckdb.Error, KeyError):  # a warehouse built before the backlog rollup existed
         done = float(triaged["y"].iloc[-recent_periods:].sum())
         received = float(load_series(con, BACKLOG_METRIC, grain)["y"].iloc[-recent_periods:].sum())
         start = max(0.0, received - done)
         capacity_source = "referrals triaged per day (by incident date)"
         start_source = "referrals of the window not yet triaged"
-    return CapacityInputs(capacity_per_day=done / days, initial_backlog=start, capacity_source=capacity_source,
-                          initial_source=start_source, window_start=pd.Timestamp(first_day),
-                          window_end=pd.Timestamp(last_day), periods=recent_periods, days=days)
+    return CapacityInputs(
+        capacity_per_day=done / days,
+        initial_backlog=start,
+        capacity_source=capacity_source,
+        initial_source=start_source,
+        window_start=pd.Timestamp(first_day),
+        window_end=pd.Timestamp(last_day),
+        periods=recent_periods,
+        days=days,
+    )
 
 
 def backlog_rows(warehouse: Path | str, run_id: str, groups, reconciled: list[dict], seed: int = 0) -> list[dict]:
@@ -228,8 +291,11 @@ def backlog_rows(warehouse: Path | str, run_id: str, groups, reconciled: list[di
     from analytics.emerging import RECENT_PERIODS
     from warehouse import connect
 
-    wanted = [(grain, members[NO_SPLIT][0]) for (name, grain), members in groups.items()
-              if name == BACKLOG_METRIC and members.get(NO_SPLIT)]
+    wanted = [
+        (grain, members[NO_SPLIT][0])
+        for (name, grain), members in groups.items()
+        if name == BACKLOG_METRIC and members.get(NO_SPLIT)
+    ]
     wanted = [(grain, (job, r)) for grain, (job, r) in wanted if r is not None and r.forecast is not None]
     if not wanted:
         return []
@@ -250,21 +316,50 @@ def backlog_rows(warehouse: Path | str, run_id: str, groups, reconciled: list[di
         else:
             arrivals = result.forecast.frame()
             source = f"base forecast ({result.forecast.model})"
-        arrivals = arrivals.assign(yhat=arrivals["yhat"].clip(lower=0), yhat_lower=arrivals["yhat_lower"].clip(lower=0),
-                                   yhat_upper=arrivals["yhat_upper"].clip(lower=0))
+        arrivals = arrivals.assign(
+            yhat=arrivals["yhat"].clip(lower=0),
+            yhat_lower=arrivals["yhat_lower"].clip(lower=0),
+            yhat_upper=arrivals["yhat_upper"].clip(lower=0),
+        )
         level = float(result.forecast.level)
-        projection = project_backlog(arrivals, GRAIN_FREQ[grain], found.capacity_per_day, found.initial_backlog,
-                                     level=level, seed=seed)
-        parameters = json.dumps(jsonable({
-            "capacity": "recent mean triage rate", "capacity_source": found.capacity_source,
-            "window_start": found.window_start, "window_end": found.window_end, "window_periods": found.periods,
-            "window_days": found.days, "initial_backlog": found.initial_source,
-            "paths": 2000, "seed": seed}), sort_keys=True)
+        projection = project_backlog(
+            arrivals, GRAIN_FREQ[grain], found.capacity_per_day, found.initial_backlog, level=level, seed=seed
+        )
+        parameters = json.dumps(
+            jsonable(
+                {
+                    "capacity": "recent mean triage rate",
+                    "capacity_source": found.capacity_source,
+                    "window_start": found.window_start,
+                    "window_end": found.window_end,
+                    "window_periods": found.periods,
+                    "window_days": found.days,
+                    "initial_backlog": found.initial_source,
+                    "paths": 2000,
+                    "seed": seed,
+                }
+            ),
+            sort_keys=True,
+        )
         for p in projection.itertuples(index=False):
-            rows.append({"run_id": run_id, "series_id": job.series_id, "metric": job.metric, "grain": grain,
-                         "date": pd.Timestamp(p.date).date(), "arrivals": p.arrivals, "capacity": p.capacity,
-                         "backlog": p.backlog, "backlog_lower": p.backlog_lower, "backlog_upper": p.backlog_upper,
-                         "p_growing": p.p_growing, "level": level, "capacity_per_day": found.capacity_per_day,
-                         "initial_backlog": found.initial_backlog, "arrivals_source": source,
-                         "parameters": parameters})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "series_id": job.series_id,
+                    "metric": job.metric,
+                    "grain": grain,
+                    "date": pd.Timestamp(p.date).date(),
+                    "arrivals": p.arrivals,
+                    "capacity": p.capacity,
+                    "backlog": p.backlog,
+                    "backlog_lower": p.backlog_lower,
+                    "backlog_upper": p.backlog_upper,
+                    "p_growing": p.p_growing,
+                    "level": level,
+                    "capacity_per_day": found.capacity_per_day,
+                    "initial_backlog": found.initial_backlog,
+                    "arrivals_source": source,
+                    "parameters": parameters,
+                }
+            )
     return rows

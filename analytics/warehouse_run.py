@@ -19,11 +19,11 @@ import json
 import time
 import uuid
 import warnings
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,18 +36,36 @@ from grace.progress import ProgressCallback, no_progress
 
 # Every indicator group of the design, 17 metrics: about 1,300 series (EU total, 27 countries and 13
 # platforms, monthly and weekly) on the default demo warehouse, the volume benchmarks/analytics.py times.
-DEFAULT_METRICS = ("referrals", "actionable_referrals", "backlog", "time_to_triage_days", "files",  # operations
-                   "sextortion_referrals", "solicitation_referrals",  # harm indicators
-                   "new_media_clusters", "known_material_share", "self_generated_share",  # production
-                   "generative_ai_share",
-                   "viral_files", "reshares_per_cluster", "multi_country_clusters", "platform_share",  # dissemination
-                   "reported_accounts", "repeat_reporting_share")  # consumption
+DEFAULT_METRICS = (
+    "referrals",
+    "actionable_referrals",
+    "backlog",
+    "time_to_triage_days",
+    "files",  # operations
+    "sextortion_referrals",
+    "solicitation_referrals",  # harm indicators
+    "new_media_clusters",
+    "known_material_share",
+    "self_generated_share",  # production
+    "generative_ai_share",
+    "viral_files",
+    "reshares_per_cluster",
+    "multi_country_clusters",
+    "platform_share",  # dissemination
+    "reported_accounts",
+    "repeat_reporting_share",
+)  # consumption
 DEFAULT_GRAINS = ("month", "week")
 DEFAULT_SPLITS = (None, "country", "platform")
 HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
 NO_SPLIT = "none"
-TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
-          "analytics_forecast_candidate")
+TABLES = (
+    "analytics_trend",
+    "analytics_changepoint",
+    "analytics_anomaly",
+    "analytics_forecast",
+    "analytics_forecast_candidate",
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +93,9 @@ class RunSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def collect_series(con, metrics: Sequence[str], grains: Sequence[str],
-                   splits: Sequence[Optional[str]] = DEFAULT_SPLITS) -> list[SeriesJob]:
+def collect_series(
+    con, metrics: Sequence[str], grains: Sequence[str], splits: Sequence[str | None] = DEFAULT_SPLITS
+) -> list[SeriesJob]:
     """Every series to analyse, in a fixed order: metric, grain, split (total first), entity.
 
     A split a metric does not support is left out (e.g. cross-border clusters have no platform split;
@@ -94,7 +113,7 @@ def collect_series(con, metrics: Sequence[str], grains: Sequence[str],
     return jobs
 
 
-def _splittable(name: str, split: Optional[str]) -> bool:
+def _splittable(name: str, split: str | None) -> bool:
     """Whether `load_series` serves metric `name` with this split (None: the unsplit total)."""
     from analytics.warehouse_series import dimensions_of
 
@@ -103,7 +122,7 @@ def _splittable(name: str, split: Optional[str]) -> bool:
     return split is None or split in dimensions_of(name)
 
 
-def analyse_job(job: SeriesJob, params: AnalysisParams) -> tuple[Optional[SeriesAnalysis], Optional[str]]:
+def analyse_job(job: SeriesJob, params: AnalysisParams) -> tuple[SeriesAnalysis | None, str | None]:
     """(analysis, None) or (None, reason skipped). Pure: same job and parameters, same result."""
     from analytics.analyse import MIN_POINTS, analyse_series, with_horizon
     from analytics.forecast import min_points
@@ -131,53 +150,113 @@ def _analyse_chunk(jobs: list[SeriesJob], params: AnalysisParams):
 
 def result_rows(run_id: str, job: SeriesJob, result: SeriesAnalysis) -> dict[str, list[dict]]:
     """The rows one analysed series contributes to each analytics table."""
-    key = {"run_id": run_id, "series_id": job.series_id, "metric": job.metric, "grain": job.grain,
-           "split_by": job.split_by, "entity": job.entity}
+    key = {
+        "run_id": run_id,
+        "series_id": job.series_id,
+        "metric": job.metric,
+        "grain": job.grain,
+        "split_by": job.split_by,
+        "entity": job.entity,
+    }
     trend, season = result.trend, result.seasonality
     yoy, recent = result.growth.get("year_on_year"), result.growth.get("recent")
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}
-    rows["analytics_trend"].append({
-        **key, "start_date": result.start.date(), "end_date": result.end.date(), "points": result.n,
-        "total": float(job.frame["y"].sum()), "direction": trend.direction, "slope": trend.slope,
-        "slope_per_year": trend.slope_per_year, "relative_slope": trend.relative_slope, "p_value": trend.p_value,
-        "test": trend.test, "seasonal": bool(season.seasonal), "seasonal_strength": season.seasonal_strength,
-        "trend_strength": season.trend_strength,
-        "yoy_growth": yoy.growth if yoy else None, "yoy_lower": yoy.lower if yoy else None,
-        "yoy_upper": yoy.upper if yoy else None,
-        "recent_growth": recent.growth if recent else None, "recent_lower": recent.lower if recent else None,
-        "recent_upper": recent.upper if recent else None,
-    })
+    rows["analytics_trend"].append(
+        {
+            **key,
+            "start_date": result.start.date(),
+            "end_date": result.end.date(),
+            "points": result.n,
+            "total": float(job.frame["y"].sum()),
+            "direction": trend.direction,
+            "slope": trend.slope,
+            "slope_per_year": trend.slope_per_year,
+            "relative_slope": trend.relative_slope,
+            "p_value": trend.p_value,
+            "test": trend.test,
+            "seasonal": bool(season.seasonal),
+            "seasonal_strength": season.seasonal_strength,
+            "trend_strength": season.trend_strength,
+            "yoy_growth": yoy.growth if yoy else None,
+            "yoy_lower": yoy.lower if yoy else None,
+            "yoy_upper": yoy.upper if yoy else None,
+            "recent_growth": recent.growth if recent else None,
+            "recent_lower": recent.lower if recent else None,
+            "recent_upper": recent.upper if recent else None,
+        }
+    )
     for cp in result.changepoints.changepoints:
-        rows["analytics_changepoint"].append({
-            **key, "date": cp.date.date(), "level_before": cp.level_before, "level_after": cp.level_after,
-            "magnitude": cp.magnitude, "relative_change": cp.relative_change, "direction": cp.direction,
-            "confidence": cp.confidence})
+        rows["analytics_changepoint"].append(
+            {
+                **key,
+                "date": cp.date.date(),
+                "level_before": cp.level_before,
+                "level_after": cp.level_after,
+                "magnitude": cp.magnitude,
+                "relative_change": cp.relative_change,
+                "direction": cp.direction,
+                "confidence": cp.confidence,
+            }
+        )
     for a in result.anomalies:
-        rows["analytics_anomaly"].append({
-            **key, "date": a.date.date(), "value": a.value, "expected": a.expected, "magnitude": a.magnitude,
-            "relative": a.relative, "direction": a.direction, "score": a.score})
+        rows["analytics_anomaly"].append(
+            {
+                **key,
+                "date": a.date.date(),
+                "value": a.value,
+                "expected": a.expected,
+                "magnitude": a.magnitude,
+                "relative": a.relative,
+                "direction": a.direction,
+                "score": a.score,
+            }
+        )
     if result.forecast is not None:
         f = result.forecast
         for p in f.forecast:
-            rows["analytics_forecast"].append({
-                **key, "date": p.date.date(), "yhat": p.yhat, "yhat_lower": p.yhat_lower, "yhat_upper": p.yhat_upper,
-                "level": f.level, "model": f.model, "backtest_mase": f.backtest.mase,
-                "backtest_coverage": f.backtest.coverage})
+            rows["analytics_forecast"].append(
+                {
+                    **key,
+                    "date": p.date.date(),
+                    "yhat": p.yhat,
+                    "yhat_lower": p.yhat_lower,
+                    "yhat_upper": p.yhat_upper,
+                    "level": f.level,
+                    "model": f.model,
+                    "backtest_mase": f.backtest.mase,
+                    "backtest_coverage": f.backtest.coverage,
+                }
+            )
         for b in f.candidates:
-            rows["analytics_forecast_candidate"].append({
-                **key, "model": b.model, "chosen": b.model == f.model, "folds": b.folds, "horizon": b.horizon,
-                "mase": b.mase, "mae": b.mae, "rmse": b.rmse, "coverage": b.coverage, "level": b.level})
+            rows["analytics_forecast_candidate"].append(
+                {
+                    **key,
+                    "model": b.model,
+                    "chosen": b.model == f.model,
+                    "folds": b.folds,
+                    "horizon": b.horizon,
+                    "mase": b.mase,
+                    "mae": b.mae,
+                    "rmse": b.rmse,
+                    "coverage": b.coverage,
+                    "level": b.level,
+                }
+            )
     return rows
 
 
-
-def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS,
-                 grains: Iterable[str] = DEFAULT_GRAINS, splits: Sequence[Optional[str]] = DEFAULT_SPLITS,
-                 params: Optional[AnalysisParams] = None, jobs: int = 1,
-                 progress: ProgressCallback = no_progress) -> RunSummary:
+def run_analysis(
+    warehouse: Path | str,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    grains: Iterable[str] = DEFAULT_GRAINS,
+    splits: Sequence[str | None] = DEFAULT_SPLITS,
+    params: AnalysisParams | None = None,
+    jobs: int = 1,
+    progress: ProgressCallback = no_progress,
+) -> RunSummary:
     """Analyse every series of the warehouse and persist the results as one new run."""
-    from warehouse import connect, is_initialised
     from grace import __version__
+    from warehouse import connect, is_initialised
 
     started = time.perf_counter()
     metrics = list(dict.fromkeys(metric(m).name for m in metrics))
@@ -195,12 +274,13 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
         con.close()
 
     per_grain = {g: _with_grain_horizon(params, g) for g in grains}
-    results: list[tuple[Optional[SeriesAnalysis], Optional[str]]] = []
+    results: list[tuple[SeriesAnalysis | None, str | None]] = []
     total = len(todo)
     progress("analysing series", 0, total)
     if jobs > 1 and total > 1:
         chunks = _chunks(todo, max(1, min(25, total // (4 * jobs) or 1)))
         import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
             for future in futures:  # in submission order: deterministic
@@ -214,7 +294,7 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
                 results.append(analyse_job(job, per_grain[job.grain]))
                 progress("analysing series", i, total)
 
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     tables: dict[str, list[dict]] = {name: [] for name in TABLES}
     skipped = []
     for job, (result, reason) in zip(todo, results):
@@ -227,14 +307,24 @@ def run_analysis(warehouse: Path | str, metrics: Iterable[str] = DEFAULT_METRICS
 
     tables.update(derived_tables(warehouse, run_id, todo, [r for r, _ in results], per_grain, tables))
     analysed = total - len(skipped)
-    parameters = {"metrics": metrics, "grains": grains, "splits": [s or NO_SPLIT for s in splits],
-                  "horizons": {g: per_grain[g].forecast.horizon for g in grains}, "jobs": jobs,
-                  "analysis": params.to_dict()}
+    parameters = {
+        "metrics": metrics,
+        "grains": grains,
+        "splits": [s or NO_SPLIT for s in splits],
+        "horizons": {g: per_grain[g].forecast.horizon for g in grains},
+        "jobs": jobs,
+        "analysis": params.to_dict(),
+    }
     seconds = time.perf_counter() - started
     _write(warehouse, run_id, __version__, parameters, analysed, len(skipped), seconds, tables)
-    return RunSummary(run_id=run_id, series_count=analysed, skipped_count=len(skipped),
-                      seconds=time.perf_counter() - started, rows={k: len(v) for k, v in tables.items()},
-                      skipped=skipped)
+    return RunSummary(
+        run_id=run_id,
+        series_count=analysed,
+        skipped_count=len(skipped),
+        seconds=time.perf_counter() - started,
+        rows={k: len(v) for k, v in tables.items()},
+        skipped=skipped,
+    )
 
 
 def _with_grain_horizon(params: AnalysisParams, grain: str) -> AnalysisParams:
@@ -255,9 +345,14 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def _columns(con, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
-        "ORDER BY ordinal_position", [table]).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
 
 
 def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, tables) -> None:
@@ -269,9 +364,18 @@ def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, t
         ensure_schema(con)  # creates the analytics tables in warehouses built before they existed
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("INSERT INTO analytics_run VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                run_id, datetime.now(timezone.utc).replace(tzinfo=None), version,
-                json.dumps(jsonable(parameters), sort_keys=True), analysed, skipped, float(seconds)])
+            con.execute(
+                "INSERT INTO analytics_run VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    version,
+                    json.dumps(jsonable(parameters), sort_keys=True),
+                    analysed,
+                    skipped,
+                    float(seconds),
+                ],
+            )
             for name, rows in tables.items():
                 if not rows:
                     continue

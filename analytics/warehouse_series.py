@@ -54,16 +54,16 @@ split columns are identifiers chosen in code; filter values are bound as paramet
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, Optional, Union
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from warehouse.reference import EU27_ISO3
-from warehouse import read_sql
 from grace.errors import GraceError
+from warehouse import read_sql
+from warehouse.reference import EU27_ISO3
 
 # Sources: the table a metric is read from.
 REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT = "referral", "file", "backlog", "spread", "distinct"
@@ -85,7 +85,7 @@ class Metric:
     name: str
     source: str
     numerator: str
-    denominator: Optional[str] = None
+    denominator: str | None = None
     unit: str = "count"
     group: str = "operations"
     description: str = ""
@@ -101,75 +101,223 @@ class Metric:
         return self.unit in ("count", "stock")
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    # operations
-    Metric("referrals", REFERRAL, "referrals", description="distinct referrals (by incident date)"),
-    Metric("actionable_referrals", REFERRAL, "actionable", description="referrals flagged actionable"),
-    Metric("escalated_referrals", REFERRAL, "escalated", description="referrals escalated"),
-    Metric("triaged_referrals", REFERRAL, "triaged", description="referrals triaged"),
-    Metric("actionable_share", REFERRAL, "actionable", "referrals", unit="share",
-           description="actionable referrals / referrals"),
-    Metric("time_to_triage_days", REFERRAL, "triage_days_sum", "triaged", unit="days",
-           description="mean days from receipt to triage, over the referrals triaged"),
-    Metric("referral_files", REFERRAL, "files", description="files attached to the referrals (referral rollup)"),
-    Metric("bundled_incidents", REFERRAL, "bundled_incidents", description="incidents bundled into the referrals"),
-    Metric("backlog", BACKLOG, "received - triaged", unit="stock", kind="stock",
-           description="referrals received but not yet triaged at the end of the period (by received/triaged date)"),
-    Metric("sextortion_referrals", REFERRAL, "with_sextortion", group="harm",
-           description="referrals with a sextortion indicator"),
-    Metric("solicitation_referrals", REFERRAL, "with_solicitation", group="harm",
-           description="referrals with a solicitation indicator"),
-    Metric("minor_to_minor_referrals", REFERRAL, "with_minor_to_minor", group="harm",
-           description="referrals with a minor-to-minor interaction indicator"),
-    # production (files and media clusters)
-    Metric("files", FILE, "files", group="production", description="file occurrences"),
-    Metric("new_media_clusters", FILE, "new_clusters", group="production",
-           description="media clusters seen for the first time"),
-    Metric("known_files", FILE, "known_files", group="production", description="files of known material"),
-    Metric("known_material_share", FILE, "known_files", "files", unit="share", group="production",
-           description="files of known material / files"),
-    Metric("self_generated_files", FILE, "self_generated", group="production", description="self-generated files"),
-    Metric("self_generated_share", FILE, "self_generated", "files", unit="share", group="production",
-           description="self-generated files / files"),
-    Metric("generative_ai_files", FILE, "generative_ai", group="production", description="generative-AI files"),
-    Metric("generative_ai_share", FILE, "generative_ai", "files", unit="share", group="production",
-           description="generative-AI files / files"),
-    # dissemination
-    Metric("viral_files", FILE, "viral", group="dissemination", description="files flagged viral"),
-    Metric("viral_share", FILE, "viral", "files", unit="share", group="dissemination",
-           description="viral files / files"),
-    Metric("live_streaming_files", FILE, "live_streaming", group="dissemination",
-           description="files flagged live-streaming"),
-    Metric("reshared_files", FILE, "files - new_clusters", group="dissemination",
-           description="file occurrences that are not their media cluster's first sighting (re-shares)"),
-    Metric("media_clusters_seen", DISTINCT, "clusters", unit="distinct", group="dissemination",
-           description="distinct media clusters seen in the period"),
-    Metric("reshares_per_cluster", DISTINCT, "files - new_clusters", "clusters", unit="ratio", kind="per_distinct",
-           group="dissemination", description="re-shares in the period / distinct media clusters seen in the period"),
-    Metric("multi_country_clusters", SPREAD, "clusters", group="dissemination",
-           description="media clusters whose second country was first reached in the period"),
-    Metric("platform_share", REFERRAL, "referrals", "referrals", unit="share", group="dissemination", kind="mix",
-           description="referrals of the platform / referrals of all platforms (platform mix)"),
-    # consumption
-    Metric("reported_accounts", DISTINCT, "accounts", unit="distinct", group="consumption",
-           description="distinct pseudonymous accounts reported in the period"),
-    Metric("new_reported_accounts", REFERRAL, "new_accounts", group="consumption",
-           description="accounts reported for the first time (their first referral)"),
-    Metric("repeat_referrals", REFERRAL, "repeat_reports", group="consumption",
-           description="referrals whose account was already reported on an earlier referral"),
-    Metric("repeat_reporting_share", REFERRAL, "repeat_reports", "with_account", unit="share", group="consumption",
-           description="repeat referrals / referrals with an account pseudonym"),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        # operations
+        Metric("referrals", REFERRAL, "referrals", description="distinct referrals (by incident date)"),
+        Metric("actionable_referrals", REFERRAL, "actionable", description="referrals flagged actionable"),
+        Metric("escalated_referrals", REFERRAL, "escalated", description="referrals escalated"),
+        Metric("triaged_referrals", REFERRAL, "triaged", description="referrals triaged"),
+        Metric(
+            "actionable_share",
+            REFERRAL,
+            "actionable",
+            "referrals",
+            unit="share",
+            description="actionable referrals / referrals",
+        ),
+        Metric(
+            "time_to_triage_days",
+            REFERRAL,
+            "triage_days_sum",
+            "triaged",
+            unit="days",
+            description="mean days from receipt to triage, over the referrals triaged",
+        ),
+        Metric("referral_files", REFERRAL, "files", description="files attached to the referrals (referral rollup)"),
+        Metric("bundled_incidents", REFERRAL, "bundled_incidents", description="incidents bundled into the referrals"),
+        Metric(
+            "backlog",
+            BACKLOG,
+            "received - triaged",
+            unit="stock",
+            kind="stock",
+            description="referrals received but not yet triaged at the end of the period (by received/triaged date)",
+        ),
+        Metric(
+            "sextortion_referrals",
+            REFERRAL,
+            "with_sextortion",
+            group="harm",
+            description="referrals with a sextortion indicator",
+        ),
+        Metric(
+            "solicitation_referrals",
+            REFERRAL,
+            "with_solicitation",
+            group="harm",
+            description="referrals with a solicitation indicator",
+        ),
+        Metric(
+            "minor_to_minor_referrals",
+            REFERRAL,
+            "with_minor_to_minor",
+            group="harm",
+            description="referrals with a minor-to-minor interaction indicator",
+        ),
+        # production (files and media clusters)
+        Metric("files", FILE, "files", group="production", description="file occurrences"),
+        Metric(
+            "new_media_clusters",
+            FILE,
+            "new_clusters",
+            group="production",
+            description="media clusters seen for the first time",
+        ),
+        Metric("known_files", FILE, "known_files", group="production", description="files of known material"),
+        Metric(
+            "known_material_share",
+            FILE,
+            "known_files",
+            "files",
+            unit="share",
+            group="production",
+            description="files of known material / files",
+        ),
+        Metric("self_generated_files", FILE, "self_generated", group="production", description="self-generated files"),
+        Metric(
+            "self_generated_share",
+            FILE,
+            "self_generated",
+            "files",
+            unit="share",
+            group="production",
+            description="self-generated files / files",
+        ),
+        Metric("generative_ai_files", FILE, "generative_ai", group="production", description="generative-AI files"),
+        Metric(
+            "generative_ai_share",
+            FILE,
+            "generative_ai",
+            "files",
+            unit="share",
+            group="production",
+            description="generative-AI files / files",
+        ),
+        # dissemination
+        Metric("viral_files", FILE, "viral", group="dissemination", description="files flagged viral"),
+        Metric(
+            "viral_share",
+            FILE,
+            "viral",
+            "files",
+            unit="share",
+            group="dissemination",
+            description="viral files / files",
+        ),
+        Metric(
+            "live_streaming_files",
+            FILE,
+            "live_streaming",
+            group="dissemination",
+            description="files flagged live-streaming",
+        ),
+        Metric(
+            "reshared_files",
+            FILE,
+            "files - new_clusters",
+            group="dissemination",
+            description="file occurrences that are not their media cluster's first sighting (re-shares)",
+        ),
+        Metric(
+            "media_clusters_seen",
+            DISTINCT,
+            "clusters",
+            unit="distinct",
+            group="dissemination",
+            description="distinct media clusters seen in the period",
+        ),
+        Metric(
+            "reshares_per_cluster",
+            DISTINCT,
+            "files - new_clusters",
+            "clusters",
+            unit="ratio",
+            kind="per_distinct",
+            group="dissemination",
+            description="re-shares in the period / distinct media clusters seen in the period",
+        ),
+        Metric(
+            "multi_country_clusters",
+            SPREAD,
+            "clusters",
+            group="dissemination",
+            description="media clusters whose second country was first reached in the period",
+        ),
+        Metric(
+            "platform_share",
+            REFERRAL,
+            "referrals",
+            "referrals",
+            unit="share",
+            group="dissemination",
+            kind="mix",
+            description="referrals of the platform / referrals of all platforms (platform mix)",
+        ),
+        # consumption
+        Metric(
+            "reported_accounts",
+            DISTINCT,
+            "accounts",
+            unit="distinct",
+            group="consumption",
+            description="distinct pseudonymous accounts reported in the period",
+        ),
+        Metric(
+            "new_reported_accounts",
+            REFERRAL,
+            "new_accounts",
+            group="consumption",
+            description="accounts reported for the first time (their first referral)",
+        ),
+        Metric(
+            "repeat_referrals",
+            REFERRAL,
+            "repeat_reports",
+            group="consumption",
+            description="referrals whose account was already reported on an earlier referral",
+        ),
+        Metric(
+            "repeat_reporting_share",
+            REFERRAL,
+            "repeat_reports",
+            "with_account",
+            unit="share",
+            group="consumption",
+            description="repeat referrals / referrals with an account pseudonym",
+        ),
+    )
+}
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 GRAIN_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-_GRAIN_ALIASES = {"d": "day", "daily": "day", "w": "week", "weekly": "week", "m": "month", "monthly": "month",
-                  "q": "quarter", "quarterly": "quarter", "y": "year", "yearly": "year", "annual": "year"}
+_GRAIN_ALIASES = {
+    "d": "day",
+    "daily": "day",
+    "w": "week",
+    "weekly": "week",
+    "m": "month",
+    "monthly": "month",
+    "q": "quarter",
+    "quarterly": "quarter",
+    "y": "year",
+    "yearly": "year",
+    "annual": "year",
+}
 
-REFERRAL_ANNOTATIONS = {"sextortion": "has_sextortion", "solicitation": "has_solicitation",
-                        "minor_to_minor": "has_minor_to_minor"}
-FILE_ANNOTATIONS = {"viral": "is_viral", "self_generated": "is_self_generated", "generative_ai": "is_generative_ai",
-                    "live_streaming": "is_live_streaming", "known": "is_known"}
+REFERRAL_ANNOTATIONS = {
+    "sextortion": "has_sextortion",
+    "solicitation": "has_solicitation",
+    "minor_to_minor": "has_minor_to_minor",
+}
+FILE_ANNOTATIONS = {
+    "viral": "is_viral",
+    "self_generated": "is_self_generated",
+    "generative_ai": "is_generative_ai",
+    "live_streaming": "is_live_streaming",
+    "known": "is_known",
+}
 ANNOTATION = "annotation"
 
 # dimension name -> (table column, which sources have it); annotation is a set of flag columns
@@ -183,18 +331,33 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 _ANNOTATIONS = {REFERRAL: REFERRAL_ANNOTATIONS, BACKLOG: REFERRAL_ANNOTATIONS, FILE: FILE_ANNOTATIONS}
 # the `$list` parameter each filter binds
-_FILTER_PARAMS = {"country": "countries", "platform": "platforms", "channel": "channels",
-                  "incident_type": "incident_types", "category": "categories", ANNOTATION: "annotations"}
-_TABLES = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily", BACKLOG: "rollup_backlog_daily",
-           SPREAD: "rollup_cluster_spread_daily",
-           DISTINCT: "(SELECT period_start AS date_key, * EXCLUDE (period_start, grain) "
-                     "FROM mart_distinct_period WHERE grain = $grain)"}
-_CALENDARS = {REFERRAL: "rollup_referral_daily", FILE: "rollup_file_daily", BACKLOG: "rollup_referral_daily",
-              SPREAD: "rollup_referral_daily", DISTINCT: "rollup_referral_daily"}
+_FILTER_PARAMS = {
+    "country": "countries",
+    "platform": "platforms",
+    "channel": "channels",
+    "incident_type": "incident_types",
+    "category": "categories",
+    ANNOTATION: "annotations",
+}
+_TABLES = {
+    REFERRAL: "rollup_referral_daily",
+    FILE: "rollup_file_daily",
+    BACKLOG: "rollup_backlog_daily",
+    SPREAD: "rollup_cluster_spread_daily",
+    DISTINCT: "(SELECT period_start AS date_key, * EXCLUDE (period_start, grain) "
+    "FROM mart_distinct_period WHERE grain = $grain)",
+}
+_CALENDARS = {
+    REFERRAL: "rollup_referral_daily",
+    FILE: "rollup_file_daily",
+    BACKLOG: "rollup_referral_daily",
+    SPREAD: "rollup_referral_daily",
+    DISTINCT: "rollup_referral_daily",
+}
 _TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
 TOTAL = "total"
 
-FilterValue = Union[str, Iterable[str]]
+FilterValue = str | Iterable[str]
 
 
 def metric(name: str) -> Metric:
@@ -249,7 +412,7 @@ def _annotation_list(source: str) -> str:
     return f"list_filter([{cases}], lambda a: a IS NOT NULL)"
 
 
-def _entity(source: str, split: Optional[str]) -> str:
+def _entity(source: str, split: str | None) -> str:
     if split is None:
         return f"'{TOTAL}'"
     if split == ANNOTATION:
@@ -257,15 +420,21 @@ def _entity(source: str, split: Optional[str]) -> str:
     return f"r.{DIMENSIONS[split][0]}"
 
 
-def _table(source: str, split: Optional[str]) -> str:
+def _table(source: str, split: str | None) -> str:
     """The table read; split by annotation, one copy of each row per annotation it carries."""
     if split != ANNOTATION:
         return _TABLES[source]
-    return "(" + " UNION ALL ".join(f"SELECT *, '{name}' AS annotation FROM {_TABLES[source]} WHERE {column}"
-                                    for name, column in _ANNOTATIONS[source].items()) + ")"
+    return (
+        "("
+        + " UNION ALL ".join(
+            f"SELECT *, '{name}' AS annotation FROM {_TABLES[source]} WHERE {column}"
+            for name, column in _ANNOTATIONS[source].items()
+        )
+        + ")"
+    )
 
 
-def _filters(m: Metric, split: Optional[str]) -> tuple[str, dict[str, str]]:
+def _filters(m: Metric, split: str | None) -> tuple[str, dict[str, str]]:
     """The filter conditions of the query and, per dimension, the parameter each binds."""
     lines, params = [], {}
     for dim, (column, sources) in DIMENSIONS.items():
@@ -275,30 +444,40 @@ def _filters(m: Metric, split: Optional[str]) -> tuple[str, dict[str, str]]:
         params[dim] = param
         if m.source == DISTINCT:
             if dim == split:
-                lines.append(f"AND r.{column} <> '{ALL}' AND (len(CAST(${param} AS VARCHAR[])) = 0 "
-                             f"OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))")
+                lines.append(
+                    f"AND r.{column} <> '{ALL}' AND (len(CAST(${param} AS VARCHAR[])) = 0 "
+                    f"OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))"
+                )
             else:  # the mart's pre-aggregated cell: one value, or '*' for all
                 lines.append(f"AND r.{column} = coalesce(CAST(${param} AS VARCHAR[])[1], '{ALL}')")
         elif dim == ANNOTATION:
-            lines.append(f"AND (len(CAST(${param} AS VARCHAR[])) = 0 "
-                         f"OR list_has_any(CAST(${param} AS VARCHAR[]), {_annotation_list(m.source)}))")
+            lines.append(
+                f"AND (len(CAST(${param} AS VARCHAR[])) = 0 "
+                f"OR list_has_any(CAST(${param} AS VARCHAR[]), {_annotation_list(m.source)}))"
+            )
         else:
-            lines.append(f"AND (len(CAST(${param} AS VARCHAR[])) = 0 "
-                         f"OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))")
+            lines.append(
+                f"AND (len(CAST(${param} AS VARCHAR[])) = 0 OR list_contains(CAST(${param} AS VARCHAR[]), r.{column}))"
+            )
     return "\n      ".join(lines), params
 
 
-def series_sql(m: Metric, split: Optional[str]) -> str:
+def series_sql(m: Metric, split: str | None) -> str:
     """The query text for a metric and split, identifiers filled in from the allow-lists only."""
     filters, _ = _filters(m, split)
     denominator = _expression(m.denominator) if m.denominator and m.kind != "mix" else "0"
-    return (_template(_TEMPLATES[m.kind]).replace("{calendar}", _CALENDARS[m.source])
-            .replace("{rollup}", _table(m.source, split)).replace("{numerator}", _expression(m.numerator))
-            .replace("{denominator}", denominator).replace("{entity}", _entity(m.source, split))
-            .replace("{dimension_filters}", filters))
+    return (
+        _template(_TEMPLATES[m.kind])
+        .replace("{calendar}", _CALENDARS[m.source])
+        .replace("{rollup}", _table(m.source, split))
+        .replace("{numerator}", _expression(m.numerator))
+        .replace("{denominator}", denominator)
+        .replace("{entity}", _entity(m.source, split))
+        .replace("{dimension_filters}", filters)
+    )
 
 
-def _bound_filters(m: Metric, filters: Optional[Mapping[str, FilterValue]], split: Optional[str]) -> dict:
+def _bound_filters(m: Metric, filters: Mapping[str, FilterValue] | None, split: str | None) -> dict:
     """Filter values per parameter (sorted, unique), checked against what the metric supports."""
     _, params = _filters(m, split)
     bound: dict[str, object] = {param: [] for param in params.values()}
@@ -308,46 +487,65 @@ def _bound_filters(m: Metric, filters: Optional[Mapping[str, FilterValue]], spli
         if key == ANNOTATION:
             unknown = [v for v in values if v not in _ANNOTATIONS[m.source]]
             if unknown:
-                raise SeriesRequestError(f"metric {m.name!r} has no annotation {', '.join(map(repr, unknown))}; "
-                                         f"choose from {', '.join(_ANNOTATIONS[m.source])}")
+                raise SeriesRequestError(
+                    f"metric {m.name!r} has no annotation {', '.join(map(repr, unknown))}; "
+                    f"choose from {', '.join(_ANNOTATIONS[m.source])}"
+                )
         if m.source == DISTINCT and key != split and len(values) > 1:
-            raise SeriesRequestError(f"metric {m.name!r} counts distinct items, so it can be filtered by one "
-                                     f"{key} at a time (or split by {key}), not by {len(values)}")
+            raise SeriesRequestError(
+                f"metric {m.name!r} counts distinct items, so it can be filtered by one "
+                f"{key} at a time (or split by {key}), not by {len(values)}"
+            )
         bound[params[key]] = values
     if m.source == DISTINCT:
         used = sorted({key for key, param in params.items() if bound[param]} | ({split} if split else set()))
         if len(used) > 1:
-            raise SeriesRequestError(f"metric {m.name!r} counts distinct items per country or per platform: "
-                                     f"use one of {' and '.join(used)}, not both")
+            raise SeriesRequestError(
+                f"metric {m.name!r} counts distinct items per country or per platform: "
+                f"use one of {' and '.join(used)}, not both"
+            )
     return bound
 
 
-def _run(con: duckdb.DuckDBPyConnection, m: Metric, grain: str, bound: dict, split: Optional[str],
-         drop_partial: bool) -> pd.DataFrame:
+def _run(
+    con: duckdb.DuckDBPyConnection, m: Metric, grain: str, bound: dict, split: str | None, drop_partial: bool
+) -> pd.DataFrame:
     parameters = dict(bound, grain=grain, drop_partial=bool(drop_partial), split=split is not None)
     table = con.execute(series_sql(m, split), parameters).df()
     table["ds"] = pd.to_datetime(table["ds"])
     return table
 
 
-def _per_distinct(con, m: Metric, grain: str, selection: dict, bound: dict, split: Optional[str],
-                  drop_partial: bool) -> pd.DataFrame:
+def _per_distinct(
+    con, m: Metric, grain: str, selection: dict, bound: dict, split: str | None, drop_partial: bool
+) -> pd.DataFrame:
     """Numerator summed from the file rollup, denominator the mart's distinct count, one calendar."""
-    distinct = _run(con, replace(m, numerator=m.denominator, denominator=None, kind="sum"), grain, bound, split,
-                    drop_partial)
+    distinct = _run(
+        con, replace(m, numerator=m.denominator, denominator=None, kind="sum"), grain, bound, split, drop_partial
+    )
     files = replace(m, source=FILE, denominator=None, kind="sum")
     numerator = _run(con, files, grain, _bound_filters(files, selection, split), split, drop_partial)
     keys = ["ds", "entity"]
-    out = distinct[keys + ["numerator"]].rename(columns={"numerator": "denominator"}).merge(
-        numerator[keys + ["numerator"]], on=keys, how="left")
+    out = (
+        distinct[[*keys, "numerator"]]
+        .rename(columns={"numerator": "denominator"})
+        .merge(numerator[[*keys, "numerator"]], on=keys, how="left")
+    )
     out["numerator"] = out["numerator"].fillna(0.0)
     return out
 
 
-def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "month",
-                filters: Optional[Mapping[str, FilterValue]] = None, split: Optional[str] = None,
-                drop_partial: bool = True, parts: bool = False, per_capita: bool = False,
-                population: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+def load_series(
+    con: duckdb.DuckDBPyConnection,
+    metric_name: str,
+    grain: str = "month",
+    filters: Mapping[str, FilterValue] | None = None,
+    split: str | None = None,
+    drop_partial: bool = True,
+    parts: bool = False,
+    per_capita: bool = False,
+    population: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One metric per period (per entity of `split`), calendar-complete with explicit zeros.
 
     filters: dimension -> value or list of values (e.g. {"country": ["DEU", "FRA"]}); dimensions
@@ -370,8 +568,10 @@ def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "
     eu_only = per_capita and split_key != "country" and not selection.get("country")
     if eu_only:
         if m.source == DISTINCT:
-            raise SeriesRequestError(f"metric {m.name!r} per capita needs a country filter or a split by country "
-                                     "(distinct counts of the EU-27 alone are not materialised)")
+            raise SeriesRequestError(
+                f"metric {m.name!r} per capita needs a country filter or a split by country "
+                "(distinct counts of the EU-27 alone are not materialised)"
+            )
         selection["country"] = list(EU27_ISO3)
     bound = _bound_filters(m, selection, split_key)
     if m.kind == "per_distinct":
@@ -381,8 +581,9 @@ def load_series(con: duckdb.DuckDBPyConnection, metric_name: str, grain: str = "
     if m.kind == "mix":
         whole = dict(bound, platforms=[])
         totals = _run(con, m, grain, whole, None, drop_partial)[["ds", "numerator"]]
-        table = table.drop(columns="denominator").merge(totals.rename(columns={"numerator": "denominator"}),
-                                                        on="ds", how="left")
+        table = table.drop(columns="denominator").merge(
+            totals.rename(columns={"numerator": "denominator"}), on="ds", how="left"
+        )
     num = table["numerator"].to_numpy(dtype=float)
     if m.is_ratio:
         den = table["denominator"].to_numpy(dtype=float)

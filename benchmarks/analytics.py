@@ -45,6 +45,7 @@ DEFAULT_HOME = Path("/tmp/grace-bench-analytics")
 # Measuring a phase in its own process
 # ---------------------------------------------------------------------------------------------
 
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss after fork)."""
     with open("/proc/self/status") as handle:
@@ -66,10 +67,12 @@ def _measured(work) -> dict:
     cpu, wall = _cpu_seconds(), time.perf_counter()
     result = work()
     result.update(
-        wall_seconds=time.perf_counter() - wall, cpu_seconds=_cpu_seconds() - cpu,
+        wall_seconds=time.perf_counter() - wall,
+        cpu_seconds=_cpu_seconds() - cpu,
         peak_rss_mb=_peak_rss_mb(),
         worker_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,  # largest child
-        load_before=load_before, load_after=os.getloadavg()[0],
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )
     return result
 
@@ -79,8 +82,22 @@ def phase_analyse(warehouse: Path, metrics: str, grains: str, jobs: int) -> dict
     from grace_cli import cli
 
     def work() -> dict:
-        cli.main(args=["analyse", "--warehouse", str(warehouse), "--metrics", metrics, "--grain", grains,
-                       "--jobs", str(jobs), "--quiet"], prog_name="grace", standalone_mode=False)
+        cli.main(
+            args=[
+                "analyse",
+                "--warehouse",
+                str(warehouse),
+                "--metrics",
+                metrics,
+                "--grain",
+                grains,
+                "--jobs",
+                str(jobs),
+                "--quiet",
+            ],
+            prog_name="grace",
+            standalone_mode=False,
+        )
         return {}
 
     result = _measured(work)
@@ -90,12 +107,20 @@ def phase_analyse(warehouse: Path, metrics: str, grains: str, jobs: int) -> dict
     try:
         run_id, series, skipped, seconds, parameters = con.execute(
             "SELECT run_id, series_count, skipped_count, seconds, parameters FROM analytics_run "
-            "ORDER BY created_at DESC LIMIT 1").fetchall()[0]
+            "ORDER BY created_at DESC LIMIT 1"
+        ).fetchall()[0]
     finally:
         con.close()
     settings = json.loads(parameters)
-    result.update(run_id=run_id, series=series, skipped=skipped, run_seconds=seconds,
-                  metrics=settings["metrics"], grains=settings["grains"], horizons=settings["horizons"])
+    result.update(
+        run_id=run_id,
+        series=series,
+        skipped=skipped,
+        run_seconds=seconds,
+        metrics=settings["metrics"],
+        grains=settings["grains"],
+        horizons=settings["horizons"],
+    )
     return result
 
 
@@ -111,7 +136,9 @@ def phase_prophet(warehouse: Path, metrics: str, grains: str, jobs: int, sample:
         todo = [job for job in collect_series(con, names, grains.split(",")) if (job.frame["y"] != 0).any()]
     finally:
         con.close()
-    chosen = sorted(random.Random(seed).sample(range(len(todo)), min(sample, len(todo)))) if sample else range(len(todo))
+    chosen = (
+        sorted(random.Random(seed).sample(range(len(todo)), min(sample, len(todo)))) if sample else range(len(todo))
+    )
     tasks = [(todo[i].frame, "MS" if todo[i].grain == "month" else "W-MON", HORIZON[todo[i].grain]) for i in chosen]
 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_import_prophet) as pool:
@@ -119,9 +146,12 @@ def phase_prophet(warehouse: Path, metrics: str, grains: str, jobs: int, sample:
 
         def work() -> dict:
             done = list(pool.map(_fit_default_prophet, tasks, chunksize=max(1, len(tasks) // (4 * jobs))))
-            return {"series_total": len(todo), "series_fitted": len(tasks),
-                    "points_forecast": sum(points for points, _ in done),
-                    "fit_cpu_seconds": sum(cpu for _, cpu in done)}
+            return {
+                "series_total": len(todo),
+                "series_fitted": len(tasks),
+                "points_forecast": sum(points for points, _ in done),
+                "fit_cpu_seconds": sum(cpu for _, cpu in done),
+            }
 
         result = _measured(work)
     result["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # now reaped
@@ -167,6 +197,7 @@ def run_phase(args: list[str], env: dict) -> dict:
 # Driver
 # ---------------------------------------------------------------------------------------------
 
+
 def build_warehouse(home: Path, rebuild: bool, env: dict) -> tuple[Path, float]:
     """The default demo warehouse under `home` (built with `grace demo` unless it exists)."""
     warehouse = home / "warehouse.duckdb"
@@ -174,21 +205,32 @@ def build_warehouse(home: Path, rebuild: bool, env: dict) -> tuple[Path, float]:
         return warehouse, 0.0
     home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).with_name("grace")), "demo", "--warehouse", str(warehouse), "--force",
-                    "--quiet"], check=True, env=env)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("grace")), "demo", "--warehouse", str(warehouse), "--force", "--quiet"],
+        check=True,
+        env=env,
+    )
     return warehouse, time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
-                        help=f"GRACE_HOME for the demo warehouse (reused if present) [default: {DEFAULT_HOME}]")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=DEFAULT_HOME,
+        help=f"GRACE_HOME for the demo warehouse (reused if present) [default: {DEFAULT_HOME}]",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the demo warehouse even if it exists")
     parser.add_argument("--metrics", default="default", help="metrics for grace analyse: default, all or a list")
     parser.add_argument("--grains", default="month,week", help="grains for grace analyse [default: month,week]")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for both sides [default: 2]")
-    parser.add_argument("--prophet-sample", type=int, default=100,
-                        help="series fitted with default Prophet, a seeded sample (0 = every series) [default: 100]")
+    parser.add_argument(
+        "--prophet-sample",
+        type=int,
+        default=100,
+        help="series fitted with default Prophet, a seeded sample (0 = every series) [default: 100]",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the Prophet sample [default: 7]")
     parser.add_argument("--note", default="", help="a sentence about the machine's state for the report")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
@@ -200,23 +242,40 @@ def main() -> None:
         print(json.dumps(phase_analyse(args.warehouse, args.metrics, args.grains, args.jobs)))
         return
     if args.phase == "prophet":
-        print(json.dumps(phase_prophet(args.warehouse, args.metrics, args.grains, args.jobs, args.prophet_sample,
-                                       args.seed)))
+        print(
+            json.dumps(
+                phase_prophet(args.warehouse, args.metrics, args.grains, args.jobs, args.prophet_sample, args.seed)
+            )
+        )
         return
 
     env = {**os.environ, "GRACE_HOME": str(args.home), "PYTHONPATH": str(REPO)}
     warehouse, build_seconds = build_warehouse(args.home, args.rebuild, env)
-    common = ["--warehouse", str(warehouse), "--metrics", args.metrics, "--grains", args.grains, "--jobs", str(args.jobs)]
+    common = [
+        "--warehouse",
+        str(warehouse),
+        "--metrics",
+        args.metrics,
+        "--grains",
+        args.grains,
+        "--jobs",
+        str(args.jobs),
+    ]
     analyse = run_phase(["--phase", "analyse", *common], env)
     print(json.dumps({"analyse": analyse}, indent=2), flush=True)
-    prophet = run_phase(["--phase", "prophet", *common, "--prophet-sample", str(args.prophet_sample),
-                         "--seed", str(args.seed)], env)
+    prophet = run_phase(
+        ["--phase", "prophet", *common, "--prophet-sample", str(args.prophet_sample), "--seed", str(args.seed)], env
+    )
     per_series = prophet["wall_seconds"] / prophet["series_fitted"]
     prophet["extrapolated_seconds"] = per_series * prophet["series_total"]
     prophet["extrapolated_cpu_seconds"] = prophet["cpu_seconds"] / prophet["series_fitted"] * prophet["series_total"]
     results = {
-        "date": date.today().isoformat(), "machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
-        "build_seconds": build_seconds, "analyse": analyse, "prophet": prophet,
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "build_seconds": build_seconds,
+        "analyse": analyse,
+        "prophet": prophet,
         "series_per_second": analyse["series"] / analyse["wall_seconds"],
         "ratio_prophet_to_analyse": prophet["extrapolated_seconds"] / analyse["wall_seconds"],
         "ratio_prophet_to_analyse_cpu": prophet["extrapolated_cpu_seconds"] / analyse["cpu_seconds"],

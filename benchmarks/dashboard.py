@@ -67,14 +67,19 @@ def bench_env(home: Path) -> dict:
 # 1. The warehouse
 # ---------------------------------------------------------------------------------------------
 
+
 def code_stamp(options: dict) -> str:
     """sha256 over the files the warehouse depends on and the simulation options."""
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
     for folder in STAMPED:
         for path in sorted((REPO / folder).rglob("*")):
             relative = str(path.relative_to(REPO))
-            if (path.is_file() and path.suffix in {".sql", ".py", ".yaml", ".json"} and "__pycache__" not in path.parts
-                    and relative not in NOT_STAMPED):
+            if (
+                path.is_file()
+                and path.suffix in {".sql", ".py", ".yaml", ".json"}
+                and "__pycache__" not in path.parts
+                and relative not in NOT_STAMPED
+            ):
                 digest.update(str(path.relative_to(REPO)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -84,10 +89,28 @@ def probe_scale(work: Path, referrals: int, env: dict) -> float:
     """Referrals per unit of scale over the whole range, from a 1 % simulation (read from its manifest)."""
     probe = work / "probe"
     shutil.rmtree(probe, ignore_errors=True)
-    subprocess.run(grace_cmd("simulate", "--out", str(probe), "--seed", str(SEED), "--scale", "0.01",
-                             "--start", f"{FIRST_YEAR}-01-01", "--end", f"{LAST_YEAR}-12-31",
-                             "--format", "parquet", "--delivery", "year", "--quiet"),
-                   check=True, env=env)
+    subprocess.run(
+        grace_cmd(
+            "simulate",
+            "--out",
+            str(probe),
+            "--seed",
+            str(SEED),
+            "--scale",
+            "0.01",
+            "--start",
+            f"{FIRST_YEAR}-01-01",
+            "--end",
+            f"{LAST_YEAR}-12-31",
+            "--format",
+            "parquet",
+            "--delivery",
+            "year",
+            "--quiet",
+        ),
+        check=True,
+        env=env,
+    )
     manifest = json.loads((probe / "manifest.json").read_text())
     count = manifest_referrals(manifest)
     shutil.rmtree(probe)
@@ -110,10 +133,20 @@ def warehouse_record(warehouse: Path) -> dict:
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
-    counts = [con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in ("fact_referral", "fact_file_occurrence")]
+    counts = [
+        con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        for table in ("fact_referral", "fact_file_occurrence")
+    ]
     con.close()
-    return {"fact_referral": counts[0], "fact_file_occurrence": counts[1], "size_gb": round(warehouse.stat().st_size / 1e9, 2),
-            "scale": "?", "build_s": 0, "options": {"analyse_metrics": "?"}, "given": str(warehouse)}
+    return {
+        "fact_referral": counts[0],
+        "fact_file_occurrence": counts[1],
+        "size_gb": round(warehouse.stat().st_size / 1e9, 2),
+        "scale": "?",
+        "build_s": 0,
+        "options": {"analyse_metrics": "?"},
+        "given": str(warehouse),
+    }
 
 
 def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: bool) -> dict:
@@ -124,8 +157,14 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
     env = bench_env(home)
     warehouse = work / "warehouse.duckdb"
     stamp_file = work / "stamp.json"
-    options = {"referrals": referrals, "seed": SEED, "years": [FIRST_YEAR, LAST_YEAR], "format": "parquet",
-               "delivery": "quarter", "analyse_metrics": analyse_metrics}
+    options = {
+        "referrals": referrals,
+        "seed": SEED,
+        "years": [FIRST_YEAR, LAST_YEAR],
+        "format": "parquet",
+        "delivery": "quarter",
+        "analyse_metrics": analyse_metrics,
+    }
     stamp = code_stamp(options)
     if not rebuild and stamp_file.exists() and warehouse.exists():
         record = json.loads(stamp_file.read_text())
@@ -144,24 +183,54 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
         inputs = work / f"sim-{year}"
         shutil.rmtree(inputs, ignore_errors=True)
         t0 = time.perf_counter()
-        subprocess.run(grace_cmd("simulate", "--out", str(inputs), "--seed", str(SEED + year), "--scale", f"{scale:.6f}",
-                                 "--start", f"{year}-01-01", "--end", f"{year}-12-31", "--format", "parquet",
-                                 "--delivery", "quarter", "--quiet"), check=True, env=env)
+        subprocess.run(
+            grace_cmd(
+                "simulate",
+                "--out",
+                str(inputs),
+                "--seed",
+                str(SEED + year),
+                "--scale",
+                f"{scale:.6f}",
+                "--start",
+                f"{year}-01-01",
+                "--end",
+                f"{year}-12-31",
+                "--format",
+                "parquet",
+                "--delivery",
+                "quarter",
+                "--quiet",
+            ),
+            check=True,
+            env=env,
+        )
         simulated = manifest_referrals(json.loads((inputs / "manifest.json").read_text()))
         t1 = time.perf_counter()
         log(f"{year}: simulated {simulated:,} referrals in {t1 - t0:.0f} s; loading")
-        out = subprocess.run(grace_cmd("etl", "run", "--warehouse", str(warehouse), "--json", "--quiet",
-                                       str(inputs / "exports")),
-                             check=True, env=env, capture_output=True, text=True)
+        out = subprocess.run(
+            grace_cmd("etl", "run", "--warehouse", str(warehouse), "--json", "--quiet", str(inputs / "exports")),
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         t2 = time.perf_counter()
-        record["years"][str(year)] = {"simulated": simulated, "simulate_s": round(t1 - t0, 1), "etl_s": round(t2 - t1, 1)}
+        record["years"][str(year)] = {
+            "simulated": simulated,
+            "simulate_s": round(t1 - t0, 1),
+            "etl_s": round(t2 - t1, 1),
+        }
         log(f"{year}: loaded in {t2 - t1:.0f} s")
         (work / f"etl-{year}.json").write_text(out.stdout)
         shutil.rmtree(inputs)
     t0 = time.perf_counter()
     log(f"grace analyse --metrics {analyse_metrics}")
-    subprocess.run(grace_cmd("analyse", "--warehouse", str(warehouse), "--metrics", analyse_metrics, "--quiet"),
-                   check=True, env=env)
+    subprocess.run(
+        grace_cmd("analyse", "--warehouse", str(warehouse), "--metrics", analyse_metrics, "--quiet"),
+        check=True,
+        env=env,
+    )
     record["analyse_s"] = round(time.perf_counter() - t0, 1)
     log(f"analysed in {record['analyse_s']:.0f} s")
     import duckdb
@@ -170,17 +239,24 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
     record["fact_referral"] = con.execute("SELECT count(*) FROM fact_referral").fetchall()[0][0]
     record["fact_file_occurrence"] = con.execute("SELECT count(*) FROM fact_file_occurrence").fetchall()[0][0]
     con.close()
-    record.update(stamp=stamp, built=time.strftime("%Y-%m-%d %H:%M"), build_s=round(time.perf_counter() - started, 1),
-                  size_gb=round(warehouse.stat().st_size / 1e9, 2))
+    record.update(
+        stamp=stamp,
+        built=time.strftime("%Y-%m-%d %H:%M"),
+        build_s=round(time.perf_counter() - started, 1),
+        size_gb=round(warehouse.stat().st_size / 1e9, 2),
+    )
     stamp_file.write_text(json.dumps(record, indent=2))
-    log(f"warehouse ready: {record['fact_referral']:,} referrals, {record['fact_file_occurrence']:,} files, "
-        f"{record['size_gb']} GB, {record['build_s']:.0f} s")
+    log(
+        f"warehouse ready: {record['fact_referral']:,} referrals, {record['fact_file_occurrence']:,} files, "
+        f"{record['size_gb']} GB, {record['build_s']:.0f} s"
+    )
     return record
 
 
 # ---------------------------------------------------------------------------------------------
 # 2./3. A Dash renderer, as far as the server sees it
 # ---------------------------------------------------------------------------------------------
+
 
 def id_key(component_id) -> str:
     """Dash's string form of a component id (dict ids: compact JSON with sorted keys)."""
@@ -305,9 +381,13 @@ class Browser:
                 outputs.append([{"id": self.ids[k], "property": prop} for k in self.resolve(key)])
             else:
                 outputs.append({"id": self.ids.get(key, key), "property": prop})
-        body = {"output": cb.output, "outputs": outputs if cb.multi or cb.no_output else outputs[0],
-                "inputs": [self._arg(k, p) for k, p in cb.inputs],
-                "state": [self._arg(k, p) for k, p in cb.state], "changedPropIds": changed}
+        body = {
+            "output": cb.output,
+            "outputs": outputs if cb.multi or cb.no_output else outputs[0],
+            "inputs": [self._arg(k, p) for k, p in cb.inputs],
+            "state": [self._arg(k, p) for k, p in cb.state],
+            "changedPropIds": changed,
+        }
         response = self.timed("callback", cb.name, lambda: self.client.post("/_dash-update-component", json=body))
         if response.status_code == 204:
             return set()
@@ -327,8 +407,12 @@ class Browser:
         for cb in self.callbacks:
             hits = [f"{k}.{p}" for key, p in cb.inputs for k in self.resolve(key) if f"{k}.{p}" in changed]
             if hits and self.ready(cb):
-                out.append((cb, [f"{key}.{p}" for key, p in cb.inputs
-                                 if any(f"{k}.{p}" in changed for k in self.resolve(key))]))
+                out.append(
+                    (
+                        cb,
+                        [f"{key}.{p}" for key, p in cb.inputs if any(f"{k}.{p}" in changed for k in self.resolve(key))],
+                    )
+                )
         return out
 
     def new_layout_callbacks(self, added: set[str]) -> list[tuple[Callback, list[str]]]:
@@ -350,8 +434,11 @@ class Browser:
         fired: dict[str, int] = {}
         while pending:
             outputs_pending = {(k, p) for cb, _ in pending for k, p in cb.outputs}
-            ready = [(cb, ch) for cb, ch in pending
-                     if not any((k, p) in outputs_pending and (k, p) not in cb.outputs for k, p in cb.inputs)] or pending[:1]
+            ready = [
+                (cb, ch)
+                for cb, ch in pending
+                if not any((k, p) in outputs_pending and (k, p) not in cb.outputs for k, p in cb.inputs)
+            ] or pending[:1]
             for item in ready:
                 pending.remove(item)
             changed: set[str] = set()
@@ -412,6 +499,7 @@ def callback_names(app, deps: list[dict]) -> list[Callback]:
             cb.name += f"[{cb.outputs[0][0].split('-', 1)[-1].removesuffix('-graph')}]"
     return out
 
+
 # ---------------------------------------------------------------------------------------------
 # The views measured, and the same questions asked of the fact tables
 # ---------------------------------------------------------------------------------------------
@@ -426,21 +514,31 @@ def page_views(platform: str) -> dict[str, list[tuple[str, str]]]:
     from urllib.parse import quote
 
     plat = f"platform={quote(platform)}"
-    common = [("no filter", ""), ("one country", "?country=DEU"), ("five countries", f"?{SEVERAL_Q}"),
-              ("one platform", f"?{plat}"), ("two years", "?start=2023-01-01&end=2024-12-31")]
+    common = [
+        ("no filter", ""),
+        ("one country", "?country=DEU"),
+        ("five countries", f"?{SEVERAL_Q}"),
+        ("one platform", f"?{plat}"),
+        ("two years", "?start=2023-01-01&end=2024-12-31"),
+    ]
     return {
         "/": common,
-        "/trends": common + [
-            ("split by country", "?split=country"), ("five countries split", f"?{SEVERAL_Q}&split=country"),
-            ("weekly, one platform", f"?grain=week&{plat}"), ("daily, one country", "?grain=day&country=DEU"),
-            ("per capita by country", "?per_capita=1&split=country"), ("files by platform", "?metric=files&split=platform"),
-            ("distinct accounts", "?metric=reported_accounts"), ("sextortion, compare files, log", "?metric=sextortion_referrals&compare=files&log=1"),
+        "/trends": [
+            *common,
+            ("split by country", "?split=country"),
+            ("five countries split", f"?{SEVERAL_Q}&split=country"),
+            ("weekly, one platform", f"?grain=week&{plat}"),
+            ("daily, one country", "?grain=day&country=DEU"),
+            ("per capita by country", "?per_capita=1&split=country"),
+            ("files by platform", "?metric=files&split=platform"),
+            ("distinct accounts", "?metric=reported_accounts"),
+            ("sextortion, compare files, log", "?metric=sextortion_referrals&compare=files&log=1"),
             ("by incident type, weekly", "?split=incident_type&grain=week"),
         ],
-        "/forecasts": common + [("weekly", "?grain=week"), ("files", "?metric=files")],
-        "/alerts": common + [("change points by date", "?kind=changepoint&sort=date")],
-        "/dissemination": common + [("weekly", "?grain=week")],
-        "/production": common + [("weekly", "?grain=week")],
+        "/forecasts": [*common, ("weekly", "?grain=week"), ("files", "?metric=files")],
+        "/alerts": [*common, ("change points by date", "?kind=changepoint&sort=date")],
+        "/dissemination": [*common, ("weekly", "?grain=week")],
+        "/production": [*common, ("weekly", "?grain=week")],
         "/operations": [("referrals", ""), ("files", "?metric=files")],
         "/admin": [("users and audit", "")],
     }
@@ -448,30 +546,84 @@ def page_views(platform: str) -> dict[str, list[tuple[str, str]]]:
 
 # (question, page, view label, callback name, raw SQL over the facts, parameters)
 RAW_QUESTIONS = [
-    ("Monthly referrals, EU", "/trends", "no filter", "trends.draw",
-     "SELECT date_trunc('month', incident_date) AS m, count(*) AS n FROM fact_referral GROUP BY m ORDER BY m", {}),
-    ("Monthly referrals, one country", "/trends", "one country", "trends.draw",
-     "SELECT date_trunc('month', incident_date) AS m, count(*) AS n FROM fact_referral WHERE country_iso3 = $c "
-     "GROUP BY m ORDER BY m", {"c": "DEU"}),
-    ("Monthly referrals, five countries split", "/trends", "five countries split", "trends.draw",
-     "SELECT date_trunc('month', incident_date) AS m, country_iso3, count(*) AS n FROM fact_referral "
-     "WHERE list_contains($cs, country_iso3) GROUP BY ALL ORDER BY ALL", {"cs": list(SEVERAL)}),
-    ("Weekly referrals, one platform", "/trends", "weekly, one platform", "trends.draw",
-     "SELECT date_trunc('week', incident_date) AS w, count(*) AS n FROM fact_referral WHERE platform_name = $p "
-     "GROUP BY w ORDER BY w", {"p": None}),
-    ("Monthly files by platform", "/trends", "files by platform", "trends.draw",
-     "SELECT date_trunc('month', incident_date) AS m, platform_name, count(*) AS n FROM fact_file_occurrence "
-     "GROUP BY ALL ORDER BY ALL", {}),
-    ("Monthly distinct accounts", "/trends", "distinct accounts", "trends.draw",
-     "SELECT date_trunc('month', incident_date) AS m, count(DISTINCT account_pseudonym) AS n FROM fact_referral "
-     "GROUP BY m ORDER BY m", {}),
-    ("Referrals per country (map)", "/dissemination", "no filter", "dissemination.draw[map]",
-     "SELECT country_iso3, count(*) AS n FROM fact_referral GROUP BY ALL ORDER BY ALL", {}),
-    ("Platform x country matrix", "/dissemination", "no filter", "dissemination.draw[platform-country]",
-     "SELECT platform_name, country_iso3, count(*) AS n FROM fact_referral GROUP BY ALL ORDER BY ALL", {}),
-    ("Monthly new vs known files", "/production", "no filter", "production.draw[new-known]",
-     "SELECT date_trunc('month', incident_date) AS m, count(*) FILTER (WHERE is_first_sighting) AS new_files, "
-     "count(*) AS files FROM fact_file_occurrence GROUP BY m ORDER BY m", {}),
+    (
+        "Monthly referrals, EU",
+        "/trends",
+        "no filter",
+        "trends.draw",
+        "SELECT date_trunc('month', incident_date) AS m, count(*) AS n FROM fact_referral GROUP BY m ORDER BY m",
+        {},
+    ),
+    (
+        "Monthly referrals, one country",
+        "/trends",
+        "one country",
+        "trends.draw",
+        "SELECT date_trunc('month', incident_date) AS m, count(*) AS n FROM fact_referral WHERE country_iso3 = $c "
+        "GROUP BY m ORDER BY m",
+        {"c": "DEU"},
+    ),
+    (
+        "Monthly referrals, five countries split",
+        "/trends",
+        "five countries split",
+        "trends.draw",
+        "SELECT date_trunc('month', incident_date) AS m, country_iso3, count(*) AS n FROM fact_referral "
+        "WHERE list_contains($cs, country_iso3) GROUP BY ALL ORDER BY ALL",
+        {"cs": list(SEVERAL)},
+    ),
+    (
+        "Weekly referrals, one platform",
+        "/trends",
+        "weekly, one platform",
+        "trends.draw",
+        "SELECT date_trunc('week', incident_date) AS w, count(*) AS n FROM fact_referral WHERE platform_name = $p "
+        "GROUP BY w ORDER BY w",
+        {"p": None},
+    ),
+    (
+        "Monthly files by platform",
+        "/trends",
+        "files by platform",
+        "trends.draw",
+        "SELECT date_trunc('month', incident_date) AS m, platform_name, count(*) AS n FROM fact_file_occurrence "
+        "GROUP BY ALL ORDER BY ALL",
+        {},
+    ),
+    (
+        "Monthly distinct accounts",
+        "/trends",
+        "distinct accounts",
+        "trends.draw",
+        "SELECT date_trunc('month', incident_date) AS m, count(DISTINCT account_pseudonym) AS n FROM fact_referral "
+        "GROUP BY m ORDER BY m",
+        {},
+    ),
+    (
+        "Referrals per country (map)",
+        "/dissemination",
+        "no filter",
+        "dissemination.draw[map]",
+        "SELECT country_iso3, count(*) AS n FROM fact_referral GROUP BY ALL ORDER BY ALL",
+        {},
+    ),
+    (
+        "Platform x country matrix",
+        "/dissemination",
+        "no filter",
+        "dissemination.draw[platform-country]",
+        "SELECT platform_name, country_iso3, count(*) AS n FROM fact_referral GROUP BY ALL ORDER BY ALL",
+        {},
+    ),
+    (
+        "Monthly new vs known files",
+        "/production",
+        "no filter",
+        "production.draw[new-known]",
+        "SELECT date_trunc('month', incident_date) AS m, count(*) FILTER (WHERE is_first_sighting) AS new_files, "
+        "count(*) AS files FROM fact_file_occurrence GROUP BY m ORDER BY m",
+        {},
+    ),
 ]
 
 
@@ -483,14 +635,19 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict:
-    return {"n": len(values), "p50_ms": percentile(values, 50) * 1000, "p95_ms": percentile(values, 95) * 1000,
-            "max_ms": max(values) * 1000}
+    return {
+        "n": len(values),
+        "p50_ms": percentile(values, 50) * 1000,
+        "p95_ms": percentile(values, 95) * 1000,
+        "max_ms": max(values) * 1000,
+    }
 
 
 def top_platform(reader) -> str:
     with reader.cursor() as cur:
-        return cur.execute("SELECT platform_name FROM rollup_referral_daily GROUP BY 1 ORDER BY sum(referrals) DESC, 1 "
-                           "LIMIT 1").fetchall()[0][0]
+        return cur.execute(
+            "SELECT platform_name FROM rollup_referral_daily GROUP BY 1 ORDER BY sum(referrals) DESC, 1 LIMIT 1"
+        ).fetchall()[0][0]
 
 
 def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
@@ -498,8 +655,8 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
     country chosen in the filter bar). Returns raw timings per callback, per page load and the reference."""
     os.environ.update(GRACE_HOME=str(home), GRACE_HMAC_KEY=BENCH_KEY, GRACE_READER_IDLE_SECONDS="60")
     from dashboards.app_factory import create_app
-    from dashboards.readers import reader_of
     from dashboards.auth.testing import signed_in_client
+    from dashboards.readers import reader_of
 
     app = create_app(warehouse)
     client = signed_in_client(app, "bench-admin", "admin", password="bench-password-not-secret-0123")
@@ -525,7 +682,7 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
                 for kind, name, seconds in load_timings:
                     if kind == "callback":
                         per_callback.setdefault(name, {}).setdefault(f"{path} {label}", []).append(seconds)
-                for kind, name, seconds in browser.timings:
+                for _kind, name, seconds in browser.timings:
                     per_callback.setdefault(name, {}).setdefault(f"{path} country chosen", []).append(seconds)
             log(f"{path} {label}: load p50 {percentile(loads[path][label], 50) * 1000:.0f} ms")
     reference = []
@@ -544,10 +701,19 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
                 if rep:
                     raw.append(time.perf_counter() - started)
                     dashboard.append(browser.timings[-1][2])
-        reference.append({"question": question, "callback": name, "view": f"{path} {label}",
-                          "dashboard": summary(dashboard), "raw": summary(raw)})
-        log(f"reference {question}: callback p50 {reference[-1]['dashboard']['p50_ms']:.0f} ms, "
-            f"raw p50 {reference[-1]['raw']['p50_ms']:.0f} ms")
+        reference.append(
+            {
+                "question": question,
+                "callback": name,
+                "view": f"{path} {label}",
+                "dashboard": summary(dashboard),
+                "raw": summary(raw),
+            }
+        )
+        log(
+            f"reference {question}: callback p50 {reference[-1]['dashboard']['p50_ms']:.0f} ms, "
+            f"raw p50 {reference[-1]['raw']['p50_ms']:.0f} ms"
+        )
     reader.close()
     return {"platform": platform, "per_callback": per_callback, "loads": loads, "reference": reference}
 
@@ -556,20 +722,44 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
 # 5. The report
 # ---------------------------------------------------------------------------------------------
 
+
 def results_of(measured: dict) -> dict:
     callbacks = []
     for name, views in sorted(measured["per_callback"].items()):
         pooled = [s for values in views.values() for s in values]
-        worst_view, worst = max(((view, summary(values)) for view, values in views.items()), key=lambda kv: kv[1]["p95_ms"])
-        callbacks.append({"callback": name, "views": len(views), **summary(pooled), "worst_view": worst_view,
-                          "worst_view_p95_ms": worst["p95_ms"]})
+        worst_view, worst = max(
+            ((view, summary(values)) for view, values in views.items()), key=lambda kv: kv[1]["p95_ms"]
+        )
+        callbacks.append(
+            {
+                "callback": name,
+                "views": len(views),
+                **summary(pooled),
+                "worst_view": worst_view,
+                "worst_view_p95_ms": worst["p95_ms"],
+            }
+        )
     loads = []
     for path, views in measured["loads"].items():
         pooled = [s for values in views.values() for s in values]
-        worst_view, worst = max(((view, summary(values)) for view, values in views.items()), key=lambda kv: kv[1]["p95_ms"])
-        loads.append({"page": path, "views": len(views), **summary(pooled), "worst_view": worst_view,
-                      "worst_view_p95_ms": worst["p95_ms"]})
-    return {"callbacks": callbacks, "loads": loads, "reference": measured["reference"], "platform": measured["platform"]}
+        worst_view, worst = max(
+            ((view, summary(values)) for view, values in views.items()), key=lambda kv: kv[1]["p95_ms"]
+        )
+        loads.append(
+            {
+                "page": path,
+                "views": len(views),
+                **summary(pooled),
+                "worst_view": worst_view,
+                "worst_view_p95_ms": worst["p95_ms"],
+            }
+        )
+    return {
+        "callbacks": callbacks,
+        "loads": loads,
+        "reference": measured["reference"],
+        "platform": measured["platform"],
+    }
 
 
 def write_markdown(results: dict) -> None:
@@ -607,55 +797,86 @@ def write_markdown(results: dict) -> None:
     ]
     for c in sorted(callbacks, key=lambda c: -c["p95_ms"]):
         ok = "met" if c["p95_ms"] <= TARGET_CALLBACK_P95_MS else "**missed**"
-        lines.append(f"| `{c['callback']}` | {c['views']} | {c['n']} | {c['p50_ms']:.0f} | {c['p95_ms']:.0f} | "
-                     f"{c['max_ms']:.0f} | {c['worst_view']} ({c['worst_view_p95_ms']:.0f}) | {ok} |")
-    lines += ["", "### First page load (server side, sum of the page's requests)", "",
-              "| page | views | loads | p50 s | p95 s | max s | worst view (its p95 s) | target |",
-              "|---|---:|---:|---:|---:|---:|---|---|"]
+        lines.append(
+            f"| `{c['callback']}` | {c['views']} | {c['n']} | {c['p50_ms']:.0f} | {c['p95_ms']:.0f} | "
+            f"{c['max_ms']:.0f} | {c['worst_view']} ({c['worst_view_p95_ms']:.0f}) | {ok} |"
+        )
+    lines += [
+        "",
+        "### First page load (server side, sum of the page's requests)",
+        "",
+        "| page | views | loads | p50 s | p95 s | max s | worst view (its p95 s) | target |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
     for p in loads:
         ok = "met" if p["p95_ms"] / 1000 <= TARGET_FIRST_LOAD_S else "**missed**"
-        lines.append(f"| `{p['page']}` | {p['views']} | {p['n']} | {p['p50_ms'] / 1000:.2f} | {p['p95_ms'] / 1000:.2f} | "
-                     f"{p['max_ms'] / 1000:.2f} | {p['worst_view']} ({p['worst_view_p95_ms'] / 1000:.2f}) | {ok} |")
-    lines += ["", "### Against the raw fact tables (same question, same filters, same run, same connection)", "",
-              "Raw = the question as plain SQL over `fact_referral` / `fact_file_occurrence` (a GROUP BY, no rollups), "
-              "on the dashboard's own shared read-only connection. Dashboard = the whole callback request (query, "
-              "pandas, Plotly figure, Dash, JSON) for the same view. The two are timed alternately, "
-              f"{results['reps']} times each after a warm-up, so both see the same machine.", "",
-              "| question | callback (view) | dashboard p50 ms | dashboard p95 ms | raw SQL p50 ms | raw SQL p95 ms | dashboard ÷ raw (p50) |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| `{p['page']}` | {p['views']} | {p['n']} | {p['p50_ms'] / 1000:.2f} | {p['p95_ms'] / 1000:.2f} | "
+            f"{p['max_ms'] / 1000:.2f} | {p['worst_view']} ({p['worst_view_p95_ms'] / 1000:.2f}) | {ok} |"
+        )
+    lines += [
+        "",
+        "### Against the raw fact tables (same question, same filters, same run, same connection)",
+        "",
+        "Raw = the question as plain SQL over `fact_referral` / `fact_file_occurrence` (a GROUP BY, no rollups), "
+        "on the dashboard's own shared read-only connection. Dashboard = the whole callback request (query, "
+        "pandas, Plotly figure, Dash, JSON) for the same view. The two are timed alternately, "
+        f"{results['reps']} times each after a warm-up, so both see the same machine.",
+        "",
+        "| question | callback (view) | dashboard p50 ms | dashboard p95 ms | raw SQL p50 ms | raw SQL p95 ms | dashboard ÷ raw (p50) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in results["reference"]:
         ratio = r["dashboard"]["p50_ms"] / r["raw"]["p50_ms"]
-        lines.append(f"| {r['question']} | `{r['callback']}` ({r['view']}) | {r['dashboard']['p50_ms']:.0f} | "
-                     f"{r['dashboard']['p95_ms']:.0f} | {r['raw']['p50_ms']:.0f} | {r['raw']['p95_ms']:.0f} | {ratio:.2f} |")
+        lines.append(
+            f"| {r['question']} | `{r['callback']}` ({r['view']}) | {r['dashboard']['p50_ms']:.0f} | "
+            f"{r['dashboard']['p95_ms']:.0f} | {r['raw']['p50_ms']:.0f} | {r['raw']['p95_ms']:.0f} | {ratio:.2f} |"
+        )
     lines += ["", "### Status against the targets", ""]
     if slow:
-        lines.append(f"- Callback p95 ≤ {TARGET_CALLBACK_P95_MS:.0f} ms: **missed** by {len(slow)} of {len(callbacks)} "
-                     "callbacks: " + "; ".join(f"`{c['callback']}` {c['p95_ms']:.0f} ms" for c in
-                                               sorted(slow, key=lambda c: -c["p95_ms"])) + ".")
+        lines.append(
+            f"- Callback p95 ≤ {TARGET_CALLBACK_P95_MS:.0f} ms: **missed** by {len(slow)} of {len(callbacks)} "
+            "callbacks: "
+            + "; ".join(f"`{c['callback']}` {c['p95_ms']:.0f} ms" for c in sorted(slow, key=lambda c: -c["p95_ms"]))
+            + "."
+        )
     else:
         lines.append(f"- Callback p95 ≤ {TARGET_CALLBACK_P95_MS:.0f} ms: **met** by all {len(callbacks)} callbacks.")
     if slow_loads:
-        lines.append(f"- First page load ≤ {TARGET_FIRST_LOAD_S:.0f} s: **missed** on " + "; ".join(
-            f"`{p['page']}` p95 {p['p95_ms'] / 1000:.2f} s" for p in slow_loads) + ".")
+        lines.append(
+            f"- First page load ≤ {TARGET_FIRST_LOAD_S:.0f} s: **missed** on "
+            + "; ".join(f"`{p['page']}` p95 {p['p95_ms'] / 1000:.2f} s" for p in slow_loads)
+            + "."
+        )
     else:
-        lines.append(f"- First page load ≤ {TARGET_FIRST_LOAD_S:.0f} s: **met** on all {len(loads)} pages "
-                     f"(worst p95 {max(p['p95_ms'] for p in loads) / 1000:.2f} s).")
+        lines.append(
+            f"- First page load ≤ {TARGET_FIRST_LOAD_S:.0f} s: **met** on all {len(loads)} pages "
+            f"(worst p95 {max(p['p95_ms'] for p in loads) / 1000:.2f} s)."
+        )
     lines += results.get("notes", [])
     update_section("Dashboard", "\n".join(lines) + "\n")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--referrals", type=int, default=10_000_000, help="target referrals in the warehouse")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "grace-bench-dashboard",
-                        help="where the warehouse (and its stamp) is kept between runs")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "grace-bench-dashboard",
+        help="where the warehouse (and its stamp) is kept between runs",
+    )
     parser.add_argument("--analyse-metrics", default="default", help="--metrics passed to grace analyse")
     parser.add_argument("--reps", type=int, default=20, help="timed repetitions per case (after one warm-up)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the warehouse even if its stamp matches")
     parser.add_argument("--warehouse", type=Path, help="measure this existing warehouse instead (no build)")
     parser.add_argument("--build-only", action="store_true", help="build the warehouse and stop")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the docs/BENCHMARKS.md section from WORK/results.json of the last run")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the docs/BENCHMARKS.md section from WORK/results.json of the last run",
+    )
     args = parser.parse_args()
     if args.report_only:
         write_markdown(json.loads((args.work / "results.json").read_text()))
@@ -671,15 +892,25 @@ def main() -> None:
     log(f"measuring ({args.reps} repetitions per view after one warm-up)")
     (args.work / "home").mkdir(parents=True, exist_ok=True)
     measured = measure_dashboard(warehouse, args.work / "home", args.reps)
-    results = {"date": date.today().isoformat(), "machine": machine(), "reps": args.reps, "warehouse": record,
-               "command": " ".join([".venv/bin/python benchmarks/dashboard.py", *sys.argv[1:]]), **results_of(measured)}
+    results = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "reps": args.reps,
+        "warehouse": record,
+        "command": " ".join([".venv/bin/python benchmarks/dashboard.py", *sys.argv[1:]]),
+        **results_of(measured),
+    }
     (args.work / "results.json").write_text(json.dumps(results, indent=2))
     log(f"results in {args.work / 'results.json'}")
     for c in sorted(results["callbacks"], key=lambda c: -c["p95_ms"]):
-        print(f"  {c['callback']:<48} p50 {c['p50_ms']:7.1f}  p95 {c['p95_ms']:7.1f}  max {c['max_ms']:7.1f} ms"
-              f"  worst {c['worst_view']}")
+        print(
+            f"  {c['callback']:<48} p50 {c['p50_ms']:7.1f}  p95 {c['p95_ms']:7.1f}  max {c['max_ms']:7.1f} ms"
+            f"  worst {c['worst_view']}"
+        )
     for p in results["loads"]:
-        print(f"  load {p['page']:<16} p50 {p['p50_ms'] / 1000:5.2f}  p95 {p['p95_ms'] / 1000:5.2f} s  worst {p['worst_view']}")
+        print(
+            f"  load {p['page']:<16} p50 {p['p50_ms'] / 1000:5.2f}  p95 {p['p95_ms'] / 1000:5.2f} s  worst {p['worst_view']}"
+        )
     if args.write:
         write_markdown(results)
 

@@ -34,22 +34,41 @@ YEAR = 2023
 
 
 def simulate(out: Path, referrals: int, fmt: str, seed: int) -> dict:
-    from etl.simulator import SimulationConfig, simulate as run
+    from etl.simulator import SimulationConfig
+    from etl.simulator import simulate as run
 
-    probe = run(SimulationConfig(out=out / "probe", seed=seed, scale=0.01, start=date(YEAR, 1, 1),
-                                 end=date(YEAR, 12, 31), format=fmt, delivery="year"))
+    probe = run(
+        SimulationConfig(
+            out=out / "probe",
+            seed=seed,
+            scale=0.01,
+            start=date(YEAR, 1, 1),
+            end=date(YEAR, 12, 31),
+            format=fmt,
+            delivery="year",
+        )
+    )
     per_unit_scale = probe.referrals / 0.01
     scale = min(referrals / per_unit_scale, 20.0)
-    result = run(SimulationConfig(out=out / fmt, seed=seed, scale=scale, start=date(YEAR, 1, 1),
-                                  end=date(YEAR, 12, 31), format=fmt, delivery="quarter"))
+    result = run(
+        SimulationConfig(
+            out=out / fmt,
+            seed=seed,
+            scale=scale,
+            start=date(YEAR, 1, 1),
+            end=date(YEAR, 12, 31),
+            format=fmt,
+            delivery="quarter",
+        )
+    )
     return {"scale": round(scale, 4), "referrals": result.referrals, "files": result.files}
 
 
 def phase_full(inputs: Path, warehouse: Path) -> dict:
     from etl.runner import run_batches
     from etl.sources import discover_batches
-    from warehouse import connect, ensure_schema
     from grace.config import load_pseudonym_key
+    from warehouse import connect, ensure_schema
 
     con = connect(warehouse)
     ensure_schema(con)
@@ -59,8 +78,12 @@ def phase_full(inputs: Path, warehouse: Path) -> dict:
     seconds = time.perf_counter() - started
     con.close()
     assert summary.ok, summary.failures
-    return {"seconds": seconds, "referrals_in": summary.total("referrals_in"),
-            "loaded": summary.total("referrals_loaded"), "files_loaded": summary.total("files_loaded")}
+    return {
+        "seconds": seconds,
+        "referrals_in": summary.total("referrals_in"),
+        "loaded": summary.total("referrals_loaded"),
+        "files_loaded": summary.total("files_loaded"),
+    }
 
 
 def phase_plain(inputs: Path, warehouse: Path) -> dict:
@@ -73,9 +96,14 @@ def phase_plain(inputs: Path, warehouse: Path) -> dict:
         con.execute("BEGIN TRANSACTION")
         for dataset in ("referrals", "files"):
             path = next(folder.glob(f"{dataset}.*"))
-            reader = (f"read_parquet('{path}')" if path.suffix == ".parquet"
-                      else f"read_csv('{path}', all_varchar = true, header = true, ignore_errors = true)")
-            exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"raw_{dataset}"]).fetchone()[0]
+            reader = (
+                f"read_parquet('{path}')"
+                if path.suffix == ".parquet"
+                else f"read_csv('{path}', all_varchar = true, header = true, ignore_errors = true)"
+            )
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"raw_{dataset}"]
+            ).fetchone()[0]
             if exists:
                 con.execute(f"INSERT INTO raw_{dataset} SELECT * FROM {reader}")
             else:
@@ -98,8 +126,13 @@ def peak_rss_mb() -> float:
 
 def run_phase(phase: str, inputs: Path, warehouse: Path) -> dict:
     """Run one phase in a fresh interpreter; returns its result with peak RSS."""
-    out = subprocess.run([sys.executable, __file__, "--phase", phase, "--inputs", str(inputs), "--warehouse", str(warehouse)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--inputs", str(inputs), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,7 +154,12 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    results = {"date": date.today().isoformat(), "machine": machine(), "target_referrals": args.referrals, "formats": {}}
+    results = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "target_referrals": args.referrals,
+        "formats": {},
+    }
     with tempfile.TemporaryDirectory(prefix="grace-bench-") as tmp:
         tmp = Path(tmp)
         for fmt in args.formats.split(","):
@@ -132,7 +170,9 @@ def main() -> None:
             full = run_phase("full", inputs, tmp / f"full-{fmt}.duckdb")
             plain = run_phase("plain", inputs, tmp / f"plain-{fmt}.duckdb")
             results["formats"][fmt] = {
-                "simulation": sim, "full": full, "plain": plain,
+                "simulation": sim,
+                "full": full,
+                "plain": plain,
                 "referrals_per_second": round(full["referrals_in"] / full["seconds"]),
                 "ratio_full_to_plain": round(full["seconds"] / plain["seconds"], 2),
             }
@@ -161,8 +201,11 @@ def write_markdown(results: dict) -> None:
             f"{r['referrals_per_second']:,} | {r['plain']['seconds']:.1f} | {r['ratio_full_to_plain']:.2f} | "
             f"{r['full']['peak_rss_mb']:.0f} | {r['plain']['peak_rss_mb']:.0f} |"
         )
-    sims = "; ".join(f"{fmt}: {r['simulation']['referrals']:,} referrals, {r['simulation']['files']:,} files in "
-                     f"{r['simulation']['seconds']} s (scale {r['simulation']['scale']})" for fmt, r in results["formats"].items())
+    sims = "; ".join(
+        f"{fmt}: {r['simulation']['referrals']:,} referrals, {r['simulation']['files']:,} files in "
+        f"{r['simulation']['seconds']} s (scale {r['simulation']['scale']})"
+        for fmt, r in results["formats"].items()
+    )
     lines += ["", f"Simulation of the inputs (not part of the ETL timing): {sims}.", ""]
     update_section("ETL", "\n".join(lines))
 

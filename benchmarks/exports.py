@@ -33,20 +33,22 @@ def build_demo(scale: float, home: Path) -> Path:
     from grace_cli import cli
 
     warehouse = home / "warehouse.duckdb"
-    cli.main(args=["demo", "--warehouse", str(warehouse), "--scale", str(scale), "--no-analyse", "--quiet"],
-             prog_name="grace", standalone_mode=False)
+    cli.main(
+        args=["demo", "--warehouse", str(warehouse), "--scale", str(scale), "--no-analyse", "--quiet"],
+        prog_name="grace",
+        standalone_mode=False,
+    )
     return warehouse
 
 
 def export_seconds(warehouse: Path, query: str, dense: bool) -> tuple[float, int, bytes]:
     """Seconds for one CSV export of the Trend explorer view, its suppressed cells and the file."""
+    import dashboards.callbacks.trends  # noqa: F401 - registers the chart
     import grace.disclosure as disclosure
     from dashboards.charts import get_chart
     from dashboards.exports.build import export_chart, prepare
-    from warehouse import WarehouseReader
     from dashboards.state import ViewState
-
-    import dashboards.callbacks.trends  # noqa: F401 - registers the chart
+    from warehouse import WarehouseReader
 
     graph = disclosure._recoverable_two_way
     if dense:  # the reference: every block through the dense rank check
@@ -79,22 +81,26 @@ def main() -> None:
             fast, hidden_fast, body_fast = export_seconds(warehouse, query, dense=False)
             slow, hidden_slow, body_slow = export_seconds(warehouse, query, dense=True)
             same = hidden_fast == hidden_slow and body_fast == body_slow
-            rows.append(f"| `{query}` | {hidden_fast:,} | {fast:.2f} | {slow:.2f} | {slow / fast:.0f}× | "
-                        f"{'yes' if same else 'NO'} |")
+            rows.append(
+                f"| `{query}` | {hidden_fast:,} | {fast:.2f} | {slow:.2f} | {slow / fast:.0f}× | "
+                f"{'yes' if same else 'NO'} |"
+            )
             print(rows[-1], flush=True)
     source = f"`--warehouse {args.warehouse}`" if args.warehouse else f"demo at scale {args.scale}"
-    section = "\n".join([
-        "## Exports (`benchmarks/exports.py`)",
-        "",
-        f"Measured {date.today().isoformat()} on {machine()}; {source}. Trend explorer CSV export "
-        "(`/export/trends-explorer.csv?…`, small-cell rule k = 10 included), the graph audit of one- and two-way "
-        "margins against the dense-rank audit it replaced, same run, same warehouse. The security review "
-        "measured the first view at 41 s through the server.",
-        "",
-        "| view | suppressed cells | graph audit (s) | dense-rank audit (s) | speed-up | same cells and file |",
-        "|---|---|---|---|---|---|",
-        *rows,
-    ])
+    section = "\n".join(
+        [
+            "## Exports (`benchmarks/exports.py`)",
+            "",
+            f"Measured {date.today().isoformat()} on {machine()}; {source}. Trend explorer CSV export "
+            "(`/export/trends-explorer.csv?…`, small-cell rule k = 10 included), the graph audit of one- and two-way "
+            "margins against the dense-rank audit it replaced, same run, same warehouse. The security review "
+            "measured the first view at 41 s through the server.",
+            "",
+            "| view | suppressed cells | graph audit (s) | dense-rank audit (s) | speed-up | same cells and file |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
     update_section("Exports", section)
     print(section)
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import dash
 
 from dashboards.auth import install_security
-from dashboards.exports import install_exports
-from dashboards.components import APP_TITLE, app_shell
-from dashboards.readers import attach_reader
-from warehouse import WarehouseReader
 from dashboards.auth.components import account_menu
+from dashboards.components import APP_TITLE, app_shell
+from dashboards.exports import install_exports
+from dashboards.readers import attach_reader
 from dashboards.wiring import current_role, register_shell_callbacks
+from warehouse import WarehouseReader
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
@@ -74,4 +74,3 @@ def shell_layout():
         account = None
     pages = [page for page in dash.page_registry.values() if page.get("path") not in (None, "/404")]
     return app_shell(dash.page_container, pages, current_role(), account)
-

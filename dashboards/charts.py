@@ -10,14 +10,14 @@ time (`register_chart`), which Dash does for every page when the app is created.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
+from warehouse import WarehouseReader
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ChartData:
     # to whole non-negative numbers before the small-cell rule, which then treats them as counts.
     estimate_columns: tuple[str, ...] = ()
 
-    def countable(self) -> "ChartData":
+    def countable(self) -> ChartData:
         """This data with its estimate columns rounded to whole counts (below zero becomes zero)."""
         if not self.estimate_columns:
             return self

@@ -14,7 +14,8 @@ function docstrings below:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -46,7 +47,7 @@ def format_count(value: int | float | None) -> str:
     try:
         if value != value:  # NaN
             return PLACEHOLDER_VALUE
-        return f"{int(round(value)):,}"
+        return f"{round(value):,}"
     except (TypeError, ValueError):
         return PLACEHOLDER_VALUE
 
@@ -82,7 +83,7 @@ def classification_banner() -> html.Div:
     )
 
 
-def page_visible(page: Mapping, role: Optional[str]) -> bool:
+def page_visible(page: Mapping, role: str | None) -> bool:
     """Whether the navbar lists a registered page for a user of `role`.
 
     A page registered with `roles=("admin",)` is listed only for those roles (and hidden when
@@ -95,7 +96,7 @@ def page_visible(page: Mapping, role: Optional[str]) -> bool:
     return role is not None and role in tuple(roles)
 
 
-def navbar(pages: Iterable[Mapping], role: Optional[str] = None, account=None) -> dbc.Navbar:
+def navbar(pages: Iterable[Mapping], role: str | None = None, account=None) -> dbc.Navbar:
     """Brand and one link per registered page (in `order`), hiding pages `role` may not see.
 
     Links carry pattern-matching ids `{"type": ids.NAV_LINK, "path": <page path>}`; the shell's
@@ -104,23 +105,37 @@ def navbar(pages: Iterable[Mapping], role: Optional[str] = None, account=None) -
     """
     visible = sorted((p for p in pages if page_visible(p, role)), key=lambda p: (p.get("order") or 0, p["path"]))
     links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["path"], id={"type": ids.NAV_LINK, "path": page["path"]},
-                                className="grace-nav__link"))
+        dbc.NavItem(
+            dbc.NavLink(
+                page["name"],
+                href=page["path"],
+                id={"type": ids.NAV_LINK, "path": page["path"]},
+                className="grace-nav__link",
+            )
+        )
         for page in visible
     ]
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand(
-                    [html.Span(APP_TITLE, className="title-bar__name"),
-                     html.Span("Trend analytics over anonymised referral metadata", className="title-bar__tagline")],
-                    href="/", id=ids.TITLE_BAR, className="title-bar__brand",
+                    [
+                        html.Span(APP_TITLE, className="title-bar__name"),
+                        html.Span("Trend analytics over anonymised referral metadata", className="title-bar__tagline"),
+                    ],
+                    href="/",
+                    id=ids.TITLE_BAR,
+                    className="title-bar__brand",
                 ),
                 dbc.NavbarToggler(id=f"{ids.NAVBAR}-toggler", n_clicks=0),
                 dbc.Collapse(
-                    [dbc.Nav(links, navbar=True, className="me-auto grace-nav"),
-                     html.Div(account, className="grace-nav__account")],
-                    id=f"{ids.NAVBAR}-collapse", is_open=False, navbar=True,
+                    [
+                        dbc.Nav(links, navbar=True, className="me-auto grace-nav"),
+                        html.Div(account, className="grace-nav__account"),
+                    ],
+                    id=f"{ids.NAVBAR}-collapse",
+                    is_open=False,
+                    navbar=True,
                 ),
             ],
             fluid=True,
@@ -133,8 +148,7 @@ def navbar(pages: Iterable[Mapping], role: Optional[str] = None, account=None) -
     )
 
 
-def app_shell(page_container, pages: Iterable[Mapping] = (), role: Optional[str] = None,
-              account=None) -> html.Div:
+def app_shell(page_container, pages: Iterable[Mapping] = (), role: str | None = None, account=None) -> html.Div:
     """Banner, navbar, the two URL locations and the page area, shared by every page.
 
     - `dcc.Location(id="url", refresh="callback-nav")`: navigation. Set its `href` from a
@@ -168,8 +182,12 @@ def page_header(page: str, title: str, lead: str = "") -> html.Header:
     """Page title, a one-line description and the data-freshness line (`freshness_id(page)`)."""
     return html.Header(
         [
-            html.Div([html.H1(title, className="page-header__title"),
-                      html.P(lead, className="page-header__lead") if lead else None]),
+            html.Div(
+                [
+                    html.H1(title, className="page-header__title"),
+                    html.P(lead, className="page-header__lead") if lead else None,
+                ]
+            ),
             html.P("Loading…", id=freshness_id(page), className="page-header__freshness", **{"aria-live": "polite"}),
         ],
         className="page-header",
@@ -190,23 +208,50 @@ def filter_bar(page: str, state: ViewState, period: bool = True, extra: Sequence
     controls (each a `filter_field(...)`) in the same grid.
     """
     fields = [
-        filter_field("Country", dcc.Dropdown(
-            id=ids.filter_control(page, "country"), options=_initial_options(state.country),
-            value=list(state.country), multi=True, placeholder="All countries", className="filter__control")),
-        filter_field("Platform", dcc.Dropdown(
-            id=ids.filter_control(page, "platform"), options=_initial_options(state.platform),
-            value=list(state.platform), multi=True, placeholder="All platforms", className="filter__control")),
+        filter_field(
+            "Country",
+            dcc.Dropdown(
+                id=ids.filter_control(page, "country"),
+                options=_initial_options(state.country),
+                value=list(state.country),
+                multi=True,
+                placeholder="All countries",
+                className="filter__control",
+            ),
+        ),
+        filter_field(
+            "Platform",
+            dcc.Dropdown(
+                id=ids.filter_control(page, "platform"),
+                options=_initial_options(state.platform),
+                value=list(state.platform),
+                multi=True,
+                placeholder="All platforms",
+                className="filter__control",
+            ),
+        ),
     ]
     if period:
-        fields.append(filter_field("Period", dcc.DatePickerRange(
-            id=ids.filter_control(page, "period"), start_date=state.start, end_date=state.end,
-            display_format="D MMM YYYY", clearable=True, start_date_placeholder_text="First",
-            end_date_placeholder_text="Latest", className="filter__control filter__period")))
+        fields.append(
+            filter_field(
+                "Period",
+                dcc.DatePickerRange(
+                    id=ids.filter_control(page, "period"),
+                    start_date=state.start,
+                    end_date=state.end,
+                    display_format="D MMM YYYY",
+                    clearable=True,
+                    start_date_placeholder_text="First",
+                    end_date_placeholder_text="Latest",
+                    className="filter__control filter__period",
+                ),
+            )
+        )
     fields.extend(extra)
     return html.Div(fields, className="filters", role="group", **{"aria-label": "Filters"})
 
 
-def filter_field(label: str, control, help_text: str = "", help_id: Optional[str] = None) -> html.Div:
+def filter_field(label: str, control, help_text: str = "", help_id: str | None = None) -> html.Div:
     """A labelled control for a filter bar (the label points at the control's id).
 
     `help_id` gives the help line an id so a callback can update it.
@@ -216,8 +261,11 @@ def filter_field(label: str, control, help_text: str = "", help_id: Optional[str
     if help_text or help_id:
         help_line = html.Small(help_text, className="filter__help", **({"id": help_id} if help_id else {}))
     return html.Div(
-        [html.Label(label, htmlFor=control_id if isinstance(control_id, str) else None, className="filter__label"),
-         control, help_line],
+        [
+            html.Label(label, htmlFor=control_id if isinstance(control_id, str) else None, className="filter__label"),
+            control,
+            help_line,
+        ],
         className="filter",
     )
 
@@ -227,7 +275,7 @@ def status_area(status_id: str) -> html.Div:
     return html.Div(id=status_id, className="status-area", role="status", **{"aria-live": "polite"})
 
 
-def alert(message, color: str = "warning", title: Optional[str] = None) -> dbc.Alert:
+def alert(message, color: str = "warning", title: str | None = None) -> dbc.Alert:
     """A Bootstrap alert: `color` is info, warning, danger or success."""
     children = [html.Strong(f"{title} ", className="alert-title")] if title else []
     children.extend(message if isinstance(message, (list, tuple)) else [message])  # Dash renders flat lists only
@@ -237,9 +285,11 @@ def alert(message, color: str = "warning", title: Optional[str] = None) -> dbc.A
 def empty_state(message: str, hint=None, icon: str = "○") -> html.Div:
     """What a card shows when there is nothing to show, and what to do about it."""
     return html.Div(
-        [html.Div(icon, className="empty-state__icon", **{"aria-hidden": "true"}),
-         html.P(message, className="empty-state__message"),
-         html.P(hint, className="empty-state__hint") if hint else None],
+        [
+            html.Div(icon, className="empty-state__icon", **{"aria-hidden": "true"}),
+            html.P(message, className="empty-state__message"),
+            html.P(hint, className="empty-state__hint") if hint else None,
+        ],
         className="empty-state",
     )
 
@@ -247,9 +297,13 @@ def empty_state(message: str, hint=None, icon: str = "○") -> html.Div:
 def invalid_view(page_path: str, error: Exception) -> html.Div:
     """The page body for a link whose query string is invalid: the reason and a way out."""
     return html.Div(
-        [alert([f"This link cannot be shown: {error}. ",
-                dcc.Link("Open the page without filters", href=page_path)],
-               color="danger", title="Invalid link.")],
+        [
+            alert(
+                [f"This link cannot be shown: {error}. ", dcc.Link("Open the page without filters", href=page_path)],
+                color="danger",
+                title="Invalid link.",
+            )
+        ],
         className="invalid-view",
     )
 
@@ -270,25 +324,43 @@ def kpi_card(card_id: str, label: str, note: str = "", sparkline: bool = True) -
         html.Div("", id=ids.kpi_change(card_id), className="kpi-change kpi-change--none"),
     ]
     if sparkline:
-        body.append(dcc.Graph(id=ids.kpi_sparkline(card_id), config=SPARKLINE_CONFIG, className="kpi-card__sparkline",
-                              style={"height": "48px"}, responsive=True,
-                              figure={"data": [], "layout": {"margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-                                                             "xaxis": {"visible": False}, "yaxis": {"visible": False}}}))
+        body.append(
+            dcc.Graph(
+                id=ids.kpi_sparkline(card_id),
+                config=SPARKLINE_CONFIG,
+                className="kpi-card__sparkline",
+                style={"height": "48px"},
+                responsive=True,
+                figure={
+                    "data": [],
+                    "layout": {
+                        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                        "xaxis": {"visible": False},
+                        "yaxis": {"visible": False},
+                    },
+                },
+            )
+        )
     body.append(html.Div(note, id=ids.kpi_note(card_id), className="kpi-card__note"))
-    return dbc.Card(html.Div(body, className="card-body", role="group", **{"aria-label": label}),
-                    id=card_id, className="kpi-card h-100")
+    return dbc.Card(
+        html.Div(body, className="card-body", role="group", **{"aria-label": label}),
+        id=card_id,
+        className="kpi-card h-100",
+    )
 
 
 def kpi_row(cards: Sequence) -> dbc.Row:
     """KPI cards side by side (four per row on wide screens, two on tablets, one on phones)."""
-    return dbc.Row([dbc.Col(card, xs=12, sm=6, xl=12 // max(1, min(len(cards), 4))) for card in cards],
-                   className="kpi-row g-3 mb-3")
+    return dbc.Row(
+        [dbc.Col(card, xs=12, sm=6, xl=12 // max(1, min(len(cards), 4))) for card in cards],
+        className="kpi-row g-3 mb-3",
+    )
 
 
 # --- chart cards -----------------------------------------------------------------------------
 
 
-def chart_card(chart, height: int = 420, controls=None, figure=None, config: Optional[dict] = None) -> dbc.Card:
+def chart_card(chart, height: int = 420, controls=None, figure=None, config: dict | None = None) -> dbc.Card:
     """A card for one registered chart (`dashboards.charts.Chart`): title, subtitle, graph, note.
 
     Ids: `ids.chart_graph(chart.chart_id)` (the dcc.Graph), `ids.chart_subtitle(...)`,
@@ -298,15 +370,29 @@ def chart_card(chart, height: int = 420, controls=None, figure=None, config: Opt
     `wiring.chart_outputs(chart)` / `wiring.chart_values(data, figure)`.
     """
     header = html.Div(
-        [html.Div([html.H2(chart.title, className="chart-card__title"),
-                   html.P("", id=ids.chart_subtitle(chart.chart_id), className="chart-card__subtitle")],
-                  className="chart-card__heading"),
-         html.Div(export_menu(chart.chart_id, chart.page), id=ids.chart_export(chart.chart_id),
-                  className="chart-card__export")],
+        [
+            html.Div(
+                [
+                    html.H2(chart.title, className="chart-card__title"),
+                    html.P("", id=ids.chart_subtitle(chart.chart_id), className="chart-card__subtitle"),
+                ],
+                className="chart-card__heading",
+            ),
+            html.Div(
+                export_menu(chart.chart_id, chart.page),
+                id=ids.chart_export(chart.chart_id),
+                className="chart-card__export",
+            ),
+        ],
         className="chart-card__header",
     )
-    graph = dcc.Graph(id=ids.chart_graph(chart.chart_id), config={**GRAPH_CONFIG, **(config or {})}, className="graph",
-                      style={"height": f"{height}px"}, figure=figure if figure is not None else {})
+    graph = dcc.Graph(
+        id=ids.chart_graph(chart.chart_id),
+        config={**GRAPH_CONFIG, **(config or {})},
+        className="graph",
+        style={"height": f"{height}px"},
+        figure=figure if figure is not None else {},
+    )
     body = [header]
     if controls is not None:
         body.append(html.Div(controls, className="chart-card__controls"))
@@ -315,14 +401,17 @@ def chart_card(chart, height: int = 420, controls=None, figure=None, config: Opt
     return dbc.Card(dbc.CardBody(body), className="chart-card mb-3", id=f"{chart.chart_id}-card")
 
 
-def section_card(title: str, children, card_id: Optional[str] = None, subtitle: str = "") -> dbc.Card:
+def section_card(title: str, children, card_id: str | None = None, subtitle: str = "") -> dbc.Card:
     """A titled card for tables and lists (top movers, findings …)."""
     heading = [html.H2(title, className="chart-card__title")]
     if subtitle:
         heading.append(html.P(subtitle, className="chart-card__subtitle"))
     kwargs = {"id": card_id} if card_id else {}
-    return dbc.Card(dbc.CardBody([html.Div(heading, className="chart-card__heading"), children]),
-                    className="section-card mb-3 h-100", **kwargs)
+    return dbc.Card(
+        dbc.CardBody([html.Div(heading, className="chart-card__heading"), children]),
+        className="section-card mb-3 h-100",
+        **kwargs,
+    )
 
 
 def card(children, class_name: str = "") -> dbc.Card:
@@ -335,9 +424,12 @@ GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quar
 
 def grain_picker(control_id: str, value: str, grains) -> html.Div:
     """A labelled row of radio buttons choosing the time grain among `grains`."""
-    return filter_field("Grain", dbc.RadioItems(
-        id=control_id, value=value, inline=True,
-        options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains]))
+    return filter_field(
+        "Grain",
+        dbc.RadioItems(
+            id=control_id, value=value, inline=True, options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains]
+        ),
+    )
 
 
 # --- KPI card content --------------------------------------------------------------------------
@@ -353,9 +445,15 @@ class KpiContent(NamedTuple):
     note: str
 
 
-def kpi_values(current: float | None, previous: float | None, sparkline, note: str,
-               value_text: Optional[str] = None) -> KpiContent:
+def kpi_values(
+    current: float | None, previous: float | None, sparkline, note: str, value_text: str | None = None
+) -> KpiContent:
     """A KPI card's content: formatted value, change badge (text and tone class), sparkline, note."""
     text, tone = format_change(current, previous)
-    return KpiContent(value_text if value_text is not None else format_count(current), text,
-                      f"kpi-change kpi-change--{tone}", sparkline, note)
+    return KpiContent(
+        value_text if value_text is not None else format_count(current),
+        text,
+        f"kpi-change kpi-change--{tone}",
+        sparkline,
+        note,
+    )

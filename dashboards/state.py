@@ -13,9 +13,10 @@ rest belongs to the page that set it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from typing import Any, Mapping, Optional
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from grace.errors import GraceError
@@ -47,21 +48,21 @@ class ViewState:
     incident_type: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
     annotation: tuple[str, ...] = ()
-    start: Optional[str] = None  # ISO date, inclusive
-    end: Optional[str] = None  # ISO date, inclusive
+    start: str | None = None  # ISO date, inclusive
+    end: str | None = None  # ISO date, inclusive
     metric: str = "referrals"
-    compare: Optional[str] = None  # a second metric drawn against the first
+    compare: str | None = None  # a second metric drawn against the first
     grain: str = "month"
-    split: Optional[str] = None
+    split: str | None = None
     log: bool = False
     per_capita: bool = False
-    capacity: Optional[int] = None  # referrals triaged per day, for backlog projection
-    series: Optional[str] = None  # an analytics series id (metric|grain|split|entity) to drill into
+    capacity: int | None = None  # referrals triaged per day, for backlog projection
+    series: str | None = None  # an analytics series id (metric|grain|split|entity) to drill into
     # Who is looking: never part of the URL, set only by `within` (from the signed-in user).
     scope: Scope = field(default_factory=Scope.everything, compare=True)
 
     @classmethod
-    def from_query(cls, search: str | Mapping[str, Any] | None) -> "ViewState":
+    def from_query(cls, search: str | Mapping[str, Any] | None) -> ViewState:
         """Parse `?a=1&b=2` (or Dash's page kwargs) into a validated state."""
         raw = _as_lists(search)
         values: dict[str, Any] = {}
@@ -104,7 +105,7 @@ class ViewState:
                 pairs.append((item.name, str(value)))
         return f"?{urlencode(pairs)}" if pairs else ""
 
-    def within(self, scope: Scope) -> "ViewState":
+    def within(self, scope: Scope) -> ViewState:
         """This view bound to what `scope` lets its user see; `ScopeError` when it asks for more.
 
         The country filter is cut to the scope (empty = the whole scope); a selected series must be
@@ -117,11 +118,11 @@ class ViewState:
             scope.require_series(parts.split_by, parts.entity)
         return replace(self, country=scope.countries_for(self.country), scope=scope)
 
-    def global_part(self) -> "ViewState":
+    def global_part(self) -> ViewState:
         """Only the filters that follow the analyst across pages."""
         return ViewState(**{key: getattr(self, key) for key in GLOBAL_KEYS})
 
-    def with_changes(self, **changes: Any) -> "ViewState":
+    def with_changes(self, **changes: Any) -> ViewState:
         """A copy with some values replaced (lists become sorted tuples)."""
         for key in MULTI_KEYS:
             if key in changes:
@@ -133,9 +134,14 @@ class ViewState:
     def filters_text(self) -> str:
         """The filters in words, for chart exports and audit rows: `Countries: DEU, FRA · Period: all`."""
         parts = []
-        for key, label in (("country", "Countries"), ("platform", "Platforms"), ("channel", "Channels"),
-                           ("incident_type", "Incident types"), ("category", "Categories"),
-                           ("annotation", "Annotations")):
+        for key, label in (
+            ("country", "Countries"),
+            ("platform", "Platforms"),
+            ("channel", "Channels"),
+            ("incident_type", "Incident types"),
+            ("category", "Categories"),
+            ("annotation", "Annotations"),
+        ):
             value = getattr(self, key)
             if value or key in ("country", "platform"):
                 parts.append(f"{label}: {', '.join(value) if value else 'all'}")
@@ -175,7 +181,7 @@ def _multi(key: str, values: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
 
 
-def _iso_date(key: str, value: str) -> Optional[str]:
+def _iso_date(key: str, value: str) -> str | None:
     if not value:
         return None
     try:

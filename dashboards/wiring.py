@@ -20,7 +20,8 @@ the same way.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import dash
 import plotly.graph_objects as go
@@ -31,11 +32,10 @@ from dashboards.auth.context import current_scope, current_user
 from dashboards.components import freshness_id
 from dashboards.state import ViewState, ViewStateError
 
-
 # --- security --------------------------------------------------------------------------------
 
 
-def current_role() -> Optional[str]:
+def current_role() -> str | None:
     """The logged-in user's role, or None (nobody logged in, or outside a request)."""
     user = current_user()
     return user.role if user is not None else None
@@ -63,7 +63,7 @@ def scope_state(state: ViewState) -> ViewState:
 # --- navigation ------------------------------------------------------------------------------
 
 
-def nav_targets(paths: Sequence[str], pathname: Optional[str], search: Optional[str]) -> tuple[list[str], list[bool]]:
+def nav_targets(paths: Sequence[str], pathname: str | None, search: str | None) -> tuple[list[str], list[bool]]:
     """Hrefs (path + the global filters of the current URL) and active flags for navbar links.
 
     An invalid query string carries no filters rather than breaking the navigation.
@@ -131,8 +131,9 @@ def filter_options(reader) -> FilterOptions:
     if scoped:
         countries = countries[countries["country_iso3"].isin(scoped)]
     return FilterOptions(
-        country_options=[{"label": row.country_name, "value": row.country_iso3}
-                         for row in countries.itertuples(index=False)],
+        country_options=[
+            {"label": row.country_name, "value": row.country_iso3} for row in countries.itertuples(index=False)
+        ],
         platform_options=[{"label": name, "value": name} for name in platforms["platform_name"]],
         freshness=freshness_text(freshness),
     )
@@ -157,12 +158,14 @@ def filter_inputs(page: str, period: bool = True) -> list[Input]:
     """The filter bar's inputs: country value, platform value[, period start_date, end_date]."""
     inputs = [Input(ids.filter_control(page, "country"), "value"), Input(ids.filter_control(page, "platform"), "value")]
     if period:
-        inputs += [Input(ids.filter_control(page, "period"), "start_date"),
-                   Input(ids.filter_control(page, "period"), "end_date")]
+        inputs += [
+            Input(ids.filter_control(page, "period"), "start_date"),
+            Input(ids.filter_control(page, "period"), "end_date"),
+        ]
     return inputs
 
 
-def _day(value: Optional[str]) -> Optional[str]:
+def _day(value: str | None) -> str | None:
     """A date picker value (`2024-03-01` or `2024-03-01T00:00:00`) as an ISO date, or None."""
     return str(value)[:10] if value else None
 
@@ -202,8 +205,9 @@ def apply_controls(base: ViewState, values: dict[str, Any]) -> ViewState:
     return ViewState.from_query(state.to_query())  # one validation path for links and controls
 
 
-def register_state_sync(page: str, path: str, store_id: str, controls: dict[str, tuple[str, str]],
-                        period: bool = True) -> None:
+def register_state_sync(
+    page: str, path: str, store_id: str, controls: dict[str, tuple[str, str]], period: bool = True
+) -> None:
     """Controls -> `ViewState` query string in `store_id` and in the address bar (and the new view of
     the page at `path` in the audit log).
 
@@ -227,11 +231,14 @@ def register_state_sync(page: str, path: str, store_id: str, controls: dict[str,
         *values, current = args
         countries, platforms = values[0], values[1]
         start, end = (values[2], values[3]) if period else (None, None)
-        own = dict(zip(keys, values[4 if period else 2:]))
+        own = dict(zip(keys, values[4 if period else 2 :]))
         try:
             base = ViewState.from_query(current or "")
-            state = state_from_filters(base, countries, platforms, start, end) if period else \
-                base.with_changes(country=countries or [], platform=platforms or [])
+            state = (
+                state_from_filters(base, countries, platforms, start, end)
+                if period
+                else base.with_changes(country=countries or [], platform=platforms or [])
+            )
             state = apply_controls(state, own)
         except (ViewStateError, ValueError):
             return dash.no_update, dash.no_update

@@ -68,11 +68,15 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             findings.append(Finding("contract", dataset.name, extra, "column exists but is not in the contract"))
         for field in dataset.fields:
             if field.name not in columns:
-                findings.append(Finding("contract", dataset.name, field.name, "column declared in the contract is missing"))
+                findings.append(
+                    Finding("contract", dataset.name, field.name, "column declared in the contract is missing")
+                )
                 continue
             dtype, nullable = columns[field.name]
             if field.physical_type and dtype != field.physical_type:
-                findings.append(Finding("contract", dataset.name, field.name, f"type {dtype}, contract says {field.physical_type}"))
+                findings.append(
+                    Finding("contract", dataset.name, field.name, f"type {dtype}, contract says {field.physical_type}")
+                )
             if field.required and nullable:
                 findings.append(Finding("contract", dataset.name, field.name, "nullable, contract says required"))
             if not field.required and not nullable:
@@ -82,7 +86,9 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
                     f'SELECT count(*), count(DISTINCT "{field.name}") FROM "{dataset.name}"'
                 ).fetchone()
                 if total != distinct:
-                    findings.append(Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)"))
+                    findings.append(
+                        Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)")
+                    )
     return findings
 
 
@@ -97,14 +103,14 @@ def identifier_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     findings: list[Finding] = []
     for table, columns in text_columns.items():
         pairs = [
-            (c, kind) for c in columns for kind in IDENTIFIER_PATTERNS
+            (c, kind)
+            for c in columns
+            for kind in IDENTIFIER_PATTERNS
             if kind not in INFRASTRUCTURE_COLUMNS.get((table, c), set())
         ]
         if not pairs:
             continue
-        counts = ", ".join(
-            f'count(*) FILTER (WHERE regexp_matches("{c}", $p_{kind}))' for c, kind in pairs
-        )
+        counts = ", ".join(f'count(*) FILTER (WHERE regexp_matches("{c}", $p_{kind}))' for c, kind in pairs)
         params = {f"p_{kind}": pattern for kind, pattern in IDENTIFIER_PATTERNS.items()}
         row = con.execute(f'SELECT {counts} FROM "{table}"', params).fetchone()
         for (column, kind), hits in zip(pairs, row):

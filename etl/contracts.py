@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ class Contract:
         raise ContractError(f"{self.path}: contract '{self.id}' has no dataset '{name}'")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_contract(name: str, directory: Path = CONTRACTS_DIR) -> Contract:
     """Parse `data_contracts/<name>.yaml`, checking its structure; errors name file and field."""
     path = directory / f"{name}.yaml"
@@ -298,8 +298,11 @@ def field_fast_check(f: Field) -> str | None:
         parts.append(f"TRY_CAST({col} AS {numeric}) >= {_literal(opts['minimum'])}")
     if "maximum" in opts:
         parts.append(f"TRY_CAST({col} AS {numeric}) <= {_literal(opts['maximum'])}")
-    implies_present = "enum" in opts or cast or f.logical_type == "boolean" or (
-        "pattern" in opts and re.fullmatch(str(opts["pattern"]), "") is None
+    implies_present = (
+        "enum" in opts
+        or cast
+        or f.logical_type == "boolean"
+        or ("pattern" in opts and re.fullmatch(str(opts["pattern"]), "") is None)
     )
     if f.required and not implies_present:
         # The first character is printable ASCII other than a space: trimming leaves something.
@@ -328,7 +331,11 @@ def problems_sql(dataset: Dataset) -> str:
         if not predicates:
             continue
         fast = field_fast_check(f)
-        clears.append(f"coalesce({fast}, false)" if fast else "NOT coalesce(" + " OR ".join(f"({p})" for p in predicates) + ", false)")
+        clears.append(
+            f"coalesce({fast}, false)"
+            if fast
+            else "NOT coalesce(" + " OR ".join(f"({p})" for p in predicates) + ", false)"
+        )
     clears += [f"NOT coalesce(({rule.invalid_when}), false)" for rule in dataset.rules]
     problems = "list_filter([" + ",\n        ".join(entries) + "], lambda p: p IS NOT NULL)"
     return f"CASE WHEN {' AND '.join(clears)} THEN NULL ELSE NULLIF({problems}, []) END"

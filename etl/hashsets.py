@@ -8,7 +8,7 @@ known-material shares stay consistent.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -16,8 +16,8 @@ import duckdb
 from etl.contracts import load_contract, validation_sql
 from etl.sources.base import file_checksum
 from etl.sources.text_reader import read_header, read_text_table
-from warehouse import ensure_schema, read_sql
 from grace.errors import InputFileError
+from warehouse import ensure_schema, read_sql
 
 HASH_SET_COLUMNS = ["md5", "sha1", "category"]
 
@@ -33,17 +33,22 @@ def import_hash_set(con: duckdb.DuckDBPyConnection, path: Path, name: str | None
         return {"status": "skipped", "rows": 0, "import_id": import_id}
     header = read_header(path)
     if header != HASH_SET_COLUMNS:
-        raise InputFileError(path, f"header must be exactly {','.join(HASH_SET_COLUMNS)}, found {','.join(header)}", row=0)
-    con.execute("CREATE OR REPLACE TEMP TABLE stg_rejects (dataset VARCHAR, source_file VARCHAR, row_number BIGINT, "
-                "field VARCHAR, reason VARCHAR, detail VARCHAR)")
+        raise InputFileError(
+            path, f"header must be exactly {','.join(HASH_SET_COLUMNS)}, found {','.join(header)}", row=0
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stg_rejects (dataset VARCHAR, source_file VARCHAR, row_number BIGINT, "
+        "field VARCHAR, reason VARCHAR, detail VARCHAR)"
+    )
     read_text_table(con, path, HASH_SET_COLUMNS, "stg_hash_set", "entries", header=True)
     con.execute("ALTER TABLE stg_hash_set ADD COLUMN _source_file VARCHAR")
-    first = con.execute(
-        "SELECT row_number, field, reason FROM stg_rejects ORDER BY row_number LIMIT 1"
-    ).fetchone() or con.execute(
-        f"SELECT _row, field, reason FROM ({validation_sql(load_contract('hash_set').dataset('entries'), 'stg_hash_set')}) "
-        "ORDER BY _row, field LIMIT 1"
-    ).fetchone()
+    first = (
+        con.execute("SELECT row_number, field, reason FROM stg_rejects ORDER BY row_number LIMIT 1").fetchone()
+        or con.execute(
+            f"SELECT _row, field, reason FROM ({validation_sql(load_contract('hash_set').dataset('entries'), 'stg_hash_set')}) "
+            "ORDER BY _row, field LIMIT 1"
+        ).fetchone()
+    )
     if first:
         raise InputFileError(path, f"{first[2]}; file refused, nothing imported", row=first[0], field=first[1])
     label = name or path.stem
@@ -61,7 +66,7 @@ def import_hash_set(con: duckdb.DuckDBPyConnection, path: Path, name: str | None
         con.execute("INSERT INTO rollup_file_daily BY NAME " + read_sql("etl/rollup_file_daily.sql"))
         con.execute(
             "INSERT INTO import_log VALUES (?, 'hash_set', ?, ?, ?, ?)",
-            [import_id, str(path), file_checksum(path), rows, datetime.now(timezone.utc).replace(tzinfo=None)],
+            [import_id, str(path), file_checksum(path), rows, datetime.now(UTC).replace(tzinfo=None)],
         )
         con.execute("COMMIT")
     except BaseException:

@@ -17,18 +17,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
 from etl.contracts import load_contract, problems_sql
-from warehouse.lineage import BatchReport, code_version
 from etl.sources.base import BatchSource, create_staging_tables
-from warehouse import ensure_schema, read_sql
 from grace.config import PseudonymKey
 from grace.errors import GraceError
+from warehouse import ensure_schema, read_sql
+from warehouse.lineage import BatchReport, code_version
 
 STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "rollup")
 
@@ -68,7 +68,7 @@ def run_batch(
         report.status = "skipped"
         report.message = "already loaded (same checksum); nothing changed"
         return report
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     clock = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -130,7 +130,9 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
     with stage("load"):
         con.execute("INSERT INTO fact_referral BY NAME " + read_sql("etl/insert_fact_referral.sql"), batch)
         con.execute(read_sql("etl/unflag_moved_first_sightings.sql"))
-        con.execute("INSERT INTO fact_file_occurrence BY NAME " + read_sql("etl/insert_fact_file_occurrence.sql"), batch)
+        con.execute(
+            "INSERT INTO fact_file_occurrence BY NAME " + read_sql("etl/insert_fact_file_occurrence.sql"), batch
+        )
         con.execute(read_sql("etl/update_cluster_reach_dates.sql"))
         con.execute("INSERT INTO cluster_reach BY NAME " + read_sql("etl/insert_cluster_reach.sql"))
         con.execute("INSERT INTO media_cluster BY NAME " + read_sql("etl/insert_new_media_clusters.sql"))
@@ -170,7 +172,9 @@ def _refresh_cluster_spread(con, table) -> None:
     table("batch_cluster_spread", "batch_cluster_spread")
     table("affected_spread_dates", "affected_spread_dates")
     con.execute("DELETE FROM cluster_spread WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM batch_reach)")
-    con.execute("INSERT INTO cluster_spread BY NAME SELECT * FROM batch_cluster_spread ORDER BY reached_date, cluster_id")
+    con.execute(
+        "INSERT INTO cluster_spread BY NAME SELECT * FROM batch_cluster_spread ORDER BY reached_date, cluster_id"
+    )
     _replace_rows(con, "rollup_cluster_spread_daily", "affected_spread_dates")
     # Small enough to recompute whole, which keeps it right when late records move first sightings.
     con.execute("DELETE FROM mart_cluster_reach")
@@ -210,9 +214,9 @@ def _define_checked_inputs(con) -> None:
         elif not present:
             file_number = "NULL"
         else:
-            file_number = "CASE _source_file " + " ".join(
-                f"WHEN {_sql_string(p)} THEN {number[p]}" for p in present
-            ) + " END"
+            file_number = (
+                "CASE _source_file " + " ".join(f"WHEN {_sql_string(p)} THEN {number[p]}" for p in present) + " END"
+            )
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW checked_{dataset}_input AS "
             f"SELECT CAST({file_number} AS INTEGER) AS _file, CAST(_row AS BIGINT) AS _row, "
@@ -290,13 +294,25 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
         "INSERT INTO etl_batch VALUES ($batch_id, $kind, $path, $checksum, 'loaded', $ri, $rl, $rq, $rd, "
         "$fi, $fl, $fq, $fd, $watermark, $started, $finished, $seconds, $stages, $code, $contract)",
         {
-            "batch_id": source.batch_id, "kind": source.kind, "path": source.path, "checksum": source.checksum,
-            "ri": report.referrals_in, "rl": report.referrals_loaded, "rq": report.referrals_quarantined,
-            "rd": report.referrals_duplicate, "fi": report.files_in, "fl": report.files_loaded,
-            "fq": report.files_quarantined, "fd": report.files_duplicate, "watermark": source.watermark,
-            "started": started, "finished": datetime.now(timezone.utc).replace(tzinfo=None),
-            "seconds": report.seconds, "stages": json.dumps(report.stage_seconds, sort_keys=True),
-            "code": code_version(), "contract": f"{contract.id} {contract.version}",
+            "batch_id": source.batch_id,
+            "kind": source.kind,
+            "path": source.path,
+            "checksum": source.checksum,
+            "ri": report.referrals_in,
+            "rl": report.referrals_loaded,
+            "rq": report.referrals_quarantined,
+            "rd": report.referrals_duplicate,
+            "fi": report.files_in,
+            "fl": report.files_loaded,
+            "fq": report.files_quarantined,
+            "fd": report.files_duplicate,
+            "watermark": source.watermark,
+            "started": started,
+            "finished": datetime.now(UTC).replace(tzinfo=None),
+            "seconds": report.seconds,
+            "stages": json.dumps(report.stage_seconds, sort_keys=True),
+            "code": code_version(),
+            "contract": f"{contract.id} {contract.version}",
         },
     )
 
@@ -304,18 +320,35 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
 def _drop_temp_tables(con) -> None:
     for name in ("new_referrals", "checked_referrals_input", "checked_files_input", "stg_referrals", "stg_files"):
         for kind in ("VIEW", "TABLE"):
-            try:
+            with suppress(duckdb.Error):
                 con.execute(f"DROP {kind} IF EXISTS {name}")
-            except duckdb.Error:
-                pass
-    for name in ("stg_rejects", "batch_source_files", "problem_rows", "checked_referrals", "checked_files",
-                 "referral_later_copies", "keys_loaded_before", "file_later_copies", "loadable_files",
-                 "loading_referrals", "irregular_ordinals", "borrowed_md5", "clusters_by_md5", "clusters_by_sha1",
-                 "batch_clustered",
-                 "batch_cluster_stats", "moved_first", "batch_reach", "affected_dates", "batch_account_first",
-                 "account_moves", "affected_flow_dates", "batch_cluster_spread", "affected_spread_dates",
-                 "mart_batch_items", "mart_distinct_increments"):
-        try:
+    for name in (
+        "stg_rejects",
+        "batch_source_files",
+        "problem_rows",
+        "checked_referrals",
+        "checked_files",
+        "referral_later_copies",
+        "keys_loaded_before",
+        "file_later_copies",
+        "loadable_files",
+        "loading_referrals",
+        "irregular_ordinals",
+        "borrowed_md5",
+        "clusters_by_md5",
+        "clusters_by_sha1",
+        "batch_clustered",
+        "batch_cluster_stats",
+        "moved_first",
+        "batch_reach",
+        "affected_dates",
+        "batch_account_first",
+        "account_moves",
+        "affected_flow_dates",
+        "batch_cluster_spread",
+        "affected_spread_dates",
+        "mart_batch_items",
+        "mart_distinct_increments",
+    ):
+        with suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        except duckdb.Error:
-            pass

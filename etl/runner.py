@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from warehouse.lineage import BatchReport
 from etl.pipeline import PipelineOptions, run_batch
 from etl.sources.base import BatchSource
 from grace.config import PseudonymKey
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
+from warehouse.lineage import BatchReport
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -32,8 +32,8 @@ from etl.contracts import (
 )
 from etl.sources.base import file_checksum
 from etl.sources.text_reader import read_header, read_text_table
-from warehouse import ensure_schema, read_sql
 from grace.errors import InputFileError
+from warehouse import ensure_schema, read_sql
 
 CONTRACT = "published_statistics"
 DATASET = "statistics"
@@ -115,7 +115,7 @@ def load_statistics(con: duckdb.DuckDBPyConnection, validated: ValidatedStatisti
             earlier = found[0]
             con.execute("ROLLBACK")
             return StatisticsImport(import_id, path, int(earlier[2]), "already_imported", earlier[3])
-        imported_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        imported_at = datetime.now(UTC).replace(tzinfo=None)
         con.register("statistics_import", rows)
         try:
             con.execute(read_sql("etl/statistics_insert.sql"))
@@ -124,8 +124,12 @@ def load_statistics(con: duckdb.DuckDBPyConnection, validated: ValidatedStatisti
         con.execute(
             read_sql("etl/statistics_log_import.sql"),
             {
-                "import_id": import_id, "dataset": IMPORT_DATASET, "source_path": str(path.resolve()),
-                "checksum": validated.checksum, "rows_loaded": rows.num_rows, "imported_at": imported_at,
+                "import_id": import_id,
+                "dataset": IMPORT_DATASET,
+                "source_path": str(path.resolve()),
+                "checksum": validated.checksum,
+                "rows_loaded": rows.num_rows,
+                "imported_at": imported_at,
             },
         )
         con.execute("COMMIT")
@@ -149,17 +153,21 @@ def _validated_rows(path: Path, import_id: str) -> pa.Table:
             read_text_table(con, path, dataset.column_names, "stg_read", DATASET, header=True)
         except duckdb.Error as error:
             raise InputFileError(path, f"cannot be read as CSV ({str(error).splitlines()[0][:200]})") from error
-        con.execute("CREATE TEMP TABLE stg_statistics AS SELECT *, $file AS _source_file FROM stg_read", {"file": str(path)})
+        con.execute(
+            "CREATE TEMP TABLE stg_statistics AS SELECT *, $file AS _source_file FROM stg_read", {"file": str(path)}
+        )
         con.execute(
             "CREATE TEMP TABLE statistics_problems AS SELECT row_number, field, reason, detail FROM stg_rejects"
         )
         con.execute(
             "INSERT INTO statistics_problems SELECT _row, field, reason, detail FROM ("
-            + validation_sql(dataset, "stg_statistics") + ")"
+            + validation_sql(dataset, "stg_statistics")
+            + ")"
         )
         con.execute(
             "INSERT INTO statistics_problems SELECT _row, field, reason, detail FROM ("
-            + read_sql("etl/statistics_duplicate_rows.sql") + ")"
+            + read_sql("etl/statistics_duplicate_rows.sql")
+            + ")"
         )
         _refuse_on_first_problem(con, path, dataset)
         if con.execute("SELECT count(*) FROM stg_statistics").fetchall() == [(0,)]:
@@ -226,10 +234,14 @@ def _describe(dataset: Dataset, field: str | None, reason: str, detail: str | No
         return f"{shown} is not one of {', '.join(map(str, options.get('enum', [])))}"
     if reason == INVALID_FORMAT:
         if field == "period":
-            return f"{shown} is not a period (expected {', '.join(PERIOD_FORMS[k].split(' ')[0] for k in PERIOD_FORMS)})"
+            return (
+                f"{shown} is not a period (expected {', '.join(PERIOD_FORMS[k].split(' ')[0] for k in PERIOD_FORMS)})"
+            )
         return f"{shown} does not have the expected format ({options.get('pattern', '')})"
     if reason == OUT_OF_RANGE:
-        bounds = [f"{word} {options[key]}" for key, word in (("minimum", "minimum"), ("maximum", "maximum")) if key in options]
+        bounds = [
+            f"{word} {options[key]}" for key, word in (("minimum", "minimum"), ("maximum", "maximum")) if key in options
+        ]
         return f"{shown} is out of range ({', '.join(bounds)})"
     if reason == TOO_LONG:
         return f"value is longer than {options.get('maxLength')} characters"

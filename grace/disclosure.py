@@ -48,8 +48,8 @@ in `Suppression.csv_frame()`, with `Suppression.note` explaining the rule in one
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -140,8 +140,15 @@ def no_counts(frame: pd.DataFrame, k: int | None = None) -> Suppression:
     """
     original = frame.reset_index(drop=True)
     nothing = pd.Series(False, index=original.index)
-    return Suppression(frame=original.copy(), original=original, suppressed=nothing, primary=nothing.copy(),
-                       k=min_cell(k), blanked_columns=(), residual=nothing.copy())
+    return Suppression(
+        frame=original.copy(),
+        original=original,
+        suppressed=nothing,
+        primary=nothing.copy(),
+        k=min_cell(k),
+        blanked_columns=(),
+        residual=nothing.copy(),
+    )
 
 
 def default_margins(cell_columns: Sequence[str]) -> list[tuple[str, ...]]:
@@ -242,9 +249,7 @@ def _checked_counts(frame: pd.DataFrame, count_columns: tuple[str, ...]) -> pd.D
     counts = pd.DataFrame(index=frame.index)
     for column in count_columns:
         values = frame[column]
-        if pd.api.types.is_bool_dtype(values) or not (
-            pd.api.types.is_numeric_dtype(values) or values.isna().all()
-        ):
+        if pd.api.types.is_bool_dtype(values) or not (pd.api.types.is_numeric_dtype(values) or values.isna().all()):
             raise DisclosureError(f"count column '{column}' is not numeric (dtype {values.dtype})")
         values = values.astype(float)
         bad = values.lt(0) | (values.notna() & values.ne(np.floor(values)))
@@ -345,8 +350,10 @@ def _complement(
             return hidden, recoverable
         # Hide the smallest visible cell sharing a group with a recoverable cell; failing that,
         # sharing a group with any hidden cell (the margins that pin it down involve those).
-        if not (_hide_near(hidden, eligible, groups, recoverable, order_key)
-                or _hide_near(hidden, eligible, groups, hidden.copy(), order_key)):
+        if not (
+            _hide_near(hidden, eligible, groups, recoverable, order_key)
+            or _hide_near(hidden, eligible, groups, hidden.copy(), order_key)
+        ):
             # Every cell near them is hidden already: only totals published elsewhere could
             # still pin these down (see `Suppression.residual`).
             return hidden, recoverable

@@ -9,16 +9,16 @@ when stderr is not a terminal or `--quiet` is given), and `LineProgress` into pl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-ProgressCallback = Callable[[str, int, Optional[int]], None]
+ProgressCallback = Callable[[str, int, int | None], None]
 
 
-def no_progress(_description: str, _completed: int, _total: Optional[int]) -> None:
+def no_progress(_description: str, _completed: int, _total: int | None) -> None:
     """A progress callback that ignores everything."""
 
 
@@ -33,7 +33,7 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressCallback]:
     with Progress(*columns, console=console, transient=False) as progress:
         tasks: dict[str, int] = {}
 
-        def report(description: str, completed: int, total: Optional[int]) -> None:
+        def report(description: str, completed: int, total: int | None) -> None:
             if description not in tasks:
                 tasks[description] = progress.add_task(description, total=total)
             progress.update(tasks[description], completed=completed, total=total)
@@ -60,7 +60,7 @@ class LineProgress:
         self._quarter: dict[str, int] = {}
         self._finished: set[str] = set()
 
-    def __call__(self, description: str, completed: int, total: Optional[int]) -> None:
+    def __call__(self, description: str, completed: int, total: int | None) -> None:
         if description in self._finished:
             return
         if description not in self._started:

@@ -18,8 +18,8 @@ queue take a `Scope` the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from grace.errors import GraceError
 
@@ -34,14 +34,14 @@ class ScopeError(GraceError):
 class Scope:
     """The countries a user may see; `countries=None` means every country and the EU-wide views."""
 
-    countries: Optional[frozenset[str]] = None
+    countries: frozenset[str] | None = None
 
     @classmethod
-    def everything(cls) -> "Scope":
+    def everything(cls) -> Scope:
         return cls(None)
 
     @classmethod
-    def of_countries(cls, countries: Iterable[str]) -> "Scope":
+    def of_countries(cls, countries: Iterable[str]) -> Scope:
         """A scope limited to these ISO-3 codes (at least one)."""
         codes = frozenset(str(code) for code in countries if code)
         if not codes:
@@ -49,7 +49,7 @@ class Scope:
         return cls(codes)
 
     @classmethod
-    def of_user(cls, country: Optional[str]) -> "Scope":
+    def of_user(cls, country: str | None) -> Scope:
         """The scope of a user record: its country, or everything when it has none."""
         return cls.everything() if country is None else cls.of_countries([country])
 
@@ -63,7 +63,7 @@ class Scope:
         return self.countries is None
 
     @property
-    def sql_countries(self) -> Optional[list[str]]:
+    def sql_countries(self) -> list[str] | None:
         """The scope as a bound query parameter (`$scope_countries`): NULL = everything."""
         return None if self.countries is None else sorted(self.countries)
 

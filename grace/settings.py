@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from grace.errors import ConfigError
 
@@ -44,7 +44,7 @@ SETTINGS = (
 )
 
 
-def text_setting(name: str) -> Optional[str]:
+def text_setting(name: str) -> str | None:
     """`$name` stripped, or None when unset or blank."""
     value = os.environ.get(name)
     return value.strip() if value is not None and value.strip() else None
@@ -83,17 +83,17 @@ def grace_home() -> Path:
     return Path(text_setting("GRACE_HOME") or Path.home() / ".grace").expanduser()
 
 
-def configured_warehouse() -> Optional[Path]:
+def configured_warehouse() -> Path | None:
     """`GRACE_WAREHOUSE`, when set."""
     value = text_setting("GRACE_WAREHOUSE")
     return Path(value).expanduser() if value else None
 
 
-def hmac_key_text() -> Optional[str]:
+def hmac_key_text() -> str | None:
     return text_setting("GRACE_HMAC_KEY")
 
 
-def hmac_key_file() -> Optional[Path]:
+def hmac_key_file() -> Path | None:
     value = text_setting("GRACE_HMAC_KEY_FILE")
     return Path(value).expanduser() if value else None
 
@@ -101,7 +101,7 @@ def hmac_key_file() -> Optional[Path]:
 # --- the demo and serving -----------------------------------------------------------------------
 
 
-def demo_scale() -> Optional[float]:
+def demo_scale() -> float | None:
     """`GRACE_DEMO_SCALE` as a positive number, or None (the demo's default size)."""
     value = text_setting("GRACE_DEMO_SCALE")
     if value is None:
@@ -115,7 +115,7 @@ def demo_scale() -> Optional[float]:
     return scale
 
 
-def demo_password() -> Optional[str]:
+def demo_password() -> str | None:
     return text_setting("GRACE_DEMO_PASSWORD")
 
 
@@ -124,14 +124,14 @@ def port(default: int) -> int:
     return int(number_setting("PORT", default, 1, 65535, whole=True))
 
 
-def browser_path() -> Optional[str]:
+def browser_path() -> str | None:
     return text_setting("BROWSER_PATH")
 
 
 # --- disclosure ---------------------------------------------------------------------------------
 
 
-def min_cell_text() -> Optional[str]:
+def min_cell_text() -> str | None:
     """`GRACE_MIN_CELL` as given (checked by `grace.disclosure.min_cell`, which names its rules)."""
     return text_setting("GRACE_MIN_CELL")
 

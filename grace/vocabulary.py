@@ -8,7 +8,7 @@ parses that text in one place.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 NO_SPLIT = "none"
@@ -31,7 +31,7 @@ class SeriesId(NamedTuple):
         return f"{self.metric}|{self.grain}|{self.split_by}|{self.entity}"
 
     @classmethod
-    def parse(cls, text: Optional[str]) -> Optional["SeriesId"]:
+    def parse(cls, text: str | None) -> SeriesId | None:
         """The parts of a series id, or None when `text` is not one (the metric is not checked here)."""
         found = _SERIES_ID.match(text or "")
         return cls(*found.groups()) if found else None

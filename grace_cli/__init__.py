@@ -36,7 +36,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace_cli import analyse, audit, demo, etl, imports, serve, series, simulate, users, warehouse
+    from grace_cli import analyse, audit, demo, etl, imports, series, serve, simulate, users, warehouse
 
     for module in (simulate, etl, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)

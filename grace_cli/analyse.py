@@ -16,8 +16,8 @@ def register(cli: click.Group) -> None:
 
 def _names(kind: str):
     def parse(_ctx, _param, value: str) -> tuple[str, ...]:
-        from analytics.warehouse_series import METRICS, SeriesRequestError, grain_name, metric
         from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS
+        from analytics.warehouse_series import METRICS, SeriesRequestError, grain_name, metric
 
         text = value.strip().lower()
         if kind == "metric":
@@ -33,21 +33,37 @@ def _names(kind: str):
         except SeriesRequestError as error:
             raise click.BadParameter(str(error)) from error
         return tuple(dict.fromkeys(resolved))
+
     return parse
 
 
 @click.command(name="analyse", cls=OneLineErrors)
 @warehouse_option
-@click.option("--grain", "grains", default="month,week", show_default=True, callback=_names("grain"),
-              help="Comma-separated grains: day, week (ISO), month, quarter, year.")
-@click.option("--metrics", default="default", show_default=True, callback=_names("metric"),
-              help="Comma-separated metrics, 'all', or 'default': every indicator group, about 1,300 series on "
-                   "the demo warehouse — referrals, actionable_referrals, backlog, time_to_triage_days, files, "
-                   "sextortion_referrals, solicitation_referrals, new_media_clusters, known_material_share, "
-                   "self_generated_share, generative_ai_share, viral_files, reshares_per_cluster, "
-                   "multi_country_clusters, platform_share, reported_accounts, repeat_reporting_share.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.")
+@click.option(
+    "--grain",
+    "grains",
+    default="month,week",
+    show_default=True,
+    callback=_names("grain"),
+    help="Comma-separated grains: day, week (ISO), month, quarter, year.",
+)
+@click.option(
+    "--metrics",
+    default="default",
+    show_default=True,
+    callback=_names("metric"),
+    help="Comma-separated metrics, 'all', or 'default': every indicator group, about 1,300 series on "
+    "the demo warehouse — referrals, actionable_referrals, backlog, time_to_triage_days, files, "
+    "sextortion_referrals, solicitation_referrals, new_media_clusters, known_material_share, "
+    "self_generated_share, generative_ai_share, viral_files, reshares_per_cluster, "
+    "multi_country_clusters, platform_share, reported_accounts, repeat_reporting_share.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def analyse(warehouse, grains, metrics, jobs, quiet) -> None:
     """Analyse every series of the warehouse and store the results as a new run.
@@ -70,5 +86,7 @@ def analyse(warehouse, grains, metrics, jobs, quiet) -> None:
     with progress_bar(enabled=not quiet) as report:
         summary = run_analysis(warehouse, metrics=metrics, grains=grains, jobs=workers, progress=report)
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
-    click.echo(f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "
-               f"in {summary.seconds:.1f} s ({rows}) -> {warehouse}")
+    click.echo(
+        f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "
+        f"in {summary.seconds:.1f} s ({rows}) -> {warehouse}"
+    )

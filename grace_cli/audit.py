@@ -41,7 +41,9 @@ def list_events(limit: int, event: str | None, user: str | None, as_json: bool) 
         return
     for entry in entries:
         detail = json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)
-        click.echo(f"{entry.id:>7}  {entry.at}  {entry.event:<19}{entry.user or '-':<20}{entry.client or '-':<16}{detail}")
+        click.echo(
+            f"{entry.id:>7}  {entry.at}  {entry.event:<19}{entry.user or '-':<20}{entry.client or '-':<16}{detail}"
+        )
     if not entries:
         click.echo("no audit rows")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from grace_cli.options import warehouse_option
 from grace.errors import GraceError
 from grace.progress import progress_bar
+from grace_cli.options import warehouse_option
 
 
 def register(cli: click.Group) -> None:
@@ -15,13 +15,21 @@ def register(cli: click.Group) -> None:
 
 @click.command()
 @warehouse_option
-@click.option("--scale", type=click.FloatRange(min=0.0001, max=10), default=None,
-              help="Volume scale; 1.0 is EU-27 public magnitudes [default: $GRACE_DEMO_SCALE or 0.03].")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0.0001, max=10),
+    default=None,
+    help="Volume scale; 1.0 is EU-27 public magnitudes [default: $GRACE_DEMO_SCALE or 0.03].",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--force", is_flag=True, help="Replace an existing warehouse at --warehouse.")
-@click.option("--analyse/--no-analyse", default=True, show_default=True,
-              help="Also run a first `grace analyse` over the headline metrics, so the dashboard has "
-                   "trends, alerts, forecasts and findings to show.")
+@click.option(
+    "--analyse/--no-analyse",
+    default=True,
+    show_default=True,
+    help="Also run a first `grace analyse` over the headline metrics, so the dashboard has "
+    "trends, alerts, forecasts and findings to show.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def demo(warehouse, scale, seed, force, analyse, quiet) -> None:
     """Build a demo warehouse: simulate → ETL → DuckDB, with progress.

@@ -17,11 +17,11 @@ from pathlib import Path
 from etl.hashsets import import_hash_set
 from etl.runner import RunSummary, run_batches
 from etl.sources import discover_batches
-from warehouse import connect, ensure_schema
 from grace import settings
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
+from warehouse import connect, ensure_schema
 
 DEFAULT_DEMO_SCALE = 0.03
 DEMO_START, DEMO_END = dt.date(2019, 1, 1), dt.date(2025, 12, 31)
@@ -99,6 +99,7 @@ def _analyse(warehouse: Path, jobs: int, progress: ProgressCallback) -> int:
     """The demo's first analysis run (see DEMO_ANALYSIS_METRICS); returns the series analysed."""
     from analytics.warehouse_run import run_analysis
 
-    run = run_analysis(warehouse, metrics=DEMO_ANALYSIS_METRICS, grains=DEMO_ANALYSIS_GRAINS, jobs=jobs,
-                       progress=progress)
+    run = run_analysis(
+        warehouse, metrics=DEMO_ANALYSIS_METRICS, grains=DEMO_ANALYSIS_GRAINS, jobs=jobs, progress=progress
+    )
     return run.series_count

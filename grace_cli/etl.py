@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from grace_cli.options import warehouse_option
 from grace.config import load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import progress_bar
+from grace_cli.options import warehouse_option
 
 
 def register(cli: click.Group) -> None:
@@ -27,11 +27,22 @@ def etl() -> None:
 @etl.command("run")
 @click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @warehouse_option
-@click.option("--from-db", "database_url", metavar="URL",
-              help="Also extract new rows from a case database (SQLAlchemy URL), incrementally by watermark.")
-@click.option("--chunk-size", default=50_000, show_default=True, type=click.IntRange(min=1),
-              help="Referrals per batch when extracting from a case database.")
-@click.option("--fail-fast", is_flag=True, help="Stop at the first failing batch (default: continue, report at the end).")
+@click.option(
+    "--from-db",
+    "database_url",
+    metavar="URL",
+    help="Also extract new rows from a case database (SQLAlchemy URL), incrementally by watermark.",
+)
+@click.option(
+    "--chunk-size",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Referrals per batch when extracting from a case database.",
+)
+@click.option(
+    "--fail-fast", is_flag=True, help="Stop at the first failing batch (default: continue, report at the end)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every batch report.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet) -> None:
@@ -68,8 +79,16 @@ def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet)
     finally:
         con.close()
     if as_json:
-        click.echo(json.dumps({"warehouse": str(warehouse), "batches": [r.as_dict() for r in summary.reports],
-                               "failures": [{"source": s, "reason": r} for s, r in summary.failures]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "warehouse": str(warehouse),
+                    "batches": [r.as_dict() for r in summary.reports],
+                    "failures": [{"source": s, "reason": r} for s, r in summary.failures],
+                },
+                indent=2,
+            )
+        )
     else:
         _print_summary(summary, warehouse)
     if not summary.ok:
@@ -83,8 +102,16 @@ def _print_summary(summary, warehouse: Path) -> None:
     for column in ("batch", "status", "referrals in", "loaded", "quarantined", "duplicate", "files loaded", "seconds"):
         table.add_column(column, justify="left" if column in ("batch", "status") else "right")
     for r in summary.reports:
-        table.add_row(Path(r.source_path).name or r.source_path, r.status, f"{r.referrals_in:,}", f"{r.referrals_loaded:,}",
-                      f"{r.referrals_quarantined:,}", f"{r.referrals_duplicate:,}", f"{r.files_loaded:,}", f"{r.seconds:.2f}")
+        table.add_row(
+            Path(r.source_path).name or r.source_path,
+            r.status,
+            f"{r.referrals_in:,}",
+            f"{r.referrals_loaded:,}",
+            f"{r.referrals_quarantined:,}",
+            f"{r.referrals_duplicate:,}",
+            f"{r.files_loaded:,}",
+            f"{r.seconds:.2f}",
+        )
     Console().print(table)
     click.echo(
         f"{len(summary.reports)} batch(es): {summary.total('referrals_loaded'):,} referrals loaded, "

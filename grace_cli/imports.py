@@ -39,7 +39,9 @@ def statistics(file: Path, warehouse: Path) -> None:
     finally:
         con.close()
     if result.loaded:
-        click.echo(f"loaded {result.rows:,} published statistic row(s) from {file} into {warehouse} (import {result.import_id})")
+        click.echo(
+            f"loaded {result.rows:,} published statistic row(s) from {file} into {warehouse} (import {result.import_id})"
+        )
     else:
         click.echo(
             f"{file}: already imported as {result.import_id} ({result.rows:,} row(s), {result.imported_at:%Y-%m-%d %H:%M} UTC); nothing changed"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -22,8 +21,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(panel_group)
 
 
-
-
 def _models(_ctx, _param, value: str) -> tuple[str, ...]:
     from analytics.forecast import MODELS
 
@@ -31,21 +28,32 @@ def _models(_ctx, _param, value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in MODELS]
     if unknown or not names:
-        raise click.BadParameter(f"unknown model(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODELS)}, "
-                                 "'default' or 'all'")
+        raise click.BadParameter(
+            f"unknown model(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODELS)}, 'default' or 'all'"
+        )
     return names
 
 
 def _common_options(func):
     func = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")(func)
-    func = click.option("--agg", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
-                        help="How values of one period are combined when aggregating to --freq "
-                             "(sum for counts; with mean, a period without data is an error).")(func)
-    func = click.option("--freq", type=FREQ_CHOICE, default=None,
-                        help="D (day), W (ISO week), M (month), Q (quarter) or Y (year) "
-                             "[default: inferred from the dates].")(func)
+    func = click.option(
+        "--agg",
+        type=click.Choice(["sum", "mean"]),
+        default="sum",
+        show_default=True,
+        help="How values of one period are combined when aggregating to --freq "
+        "(sum for counts; with mean, a period without data is an error).",
+    )(func)
+    func = click.option(
+        "--freq",
+        type=FREQ_CHOICE,
+        default=None,
+        help="D (day), W (ISO week), M (month), Q (quarter) or Y (year) [default: inferred from the dates].",
+    )(func)
     func = click.option("--value-col", required=True, help="Column with the numeric values.")(func)
-    func = click.option("--date-col", required=True, help="Column with the dates (ISO 8601, YYYY-Www or YYYY-Qn).")(func)
+    func = click.option("--date-col", required=True, help="Column with the dates (ISO 8601, YYYY-Www or YYYY-Qn).")(
+        func
+    )
     func = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))(func)
     return func
 
@@ -57,16 +65,39 @@ def series_group() -> None:
 
 @series_group.command(name="analyse", cls=OneLineErrors)
 @_common_options
-@click.option("--horizon", type=click.IntRange(min=0), default=None,
-              help="Periods to forecast; 0 = no forecast [default: 28 days, 13 weeks, 12 months, 4 quarters or "
-                   "3 years, at most the length of the series].")
-@click.option("--models", default="default", show_default=True, callback=_models,
-              help="Comma-separated forecast candidates (seasonal_naive, drift, theta, ets, sarima, prophet), "
-                   "'default' (seasonal_naive,drift,ets; plus prophet for daily series of 2+ years) or 'all'.")
-@click.option("--level", type=click.FloatRange(0.5, 0.99), default=0.8, show_default=True,
-              help="Nominal coverage of the prediction intervals.")
-def series_analyse(file: Path, date_col: str, value_col: str, freq: Optional[str], agg: str, as_json: bool,
-                   horizon: Optional[int], models: tuple[str, ...], level: float) -> None:
+@click.option(
+    "--horizon",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Periods to forecast; 0 = no forecast [default: 28 days, 13 weeks, 12 months, 4 quarters or "
+    "3 years, at most the length of the series].",
+)
+@click.option(
+    "--models",
+    default="default",
+    show_default=True,
+    callback=_models,
+    help="Comma-separated forecast candidates (seasonal_naive, drift, theta, ets, sarima, prophet), "
+    "'default' (seasonal_naive,drift,ets; plus prophet for daily series of 2+ years) or 'all'.",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.99),
+    default=0.8,
+    show_default=True,
+    help="Nominal coverage of the prediction intervals.",
+)
+def series_analyse(
+    file: Path,
+    date_col: str,
+    value_col: str,
+    freq: str | None,
+    agg: str,
+    as_json: bool,
+    horizon: int | None,
+    models: tuple[str, ...],
+    level: float,
+) -> None:
     """Analyse FILE.csv, one row per date: trend, change points, anomalies and a forecast.
 
     \b
@@ -117,13 +148,33 @@ def panel_group() -> None:
 @panel_group.command(name="analyse", cls=OneLineErrors)
 @_common_options
 @click.option("--entity-col", required=True, help="Column naming the entity of each row (country, platform ...).")
-@click.option("--horizon", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Also forecast the total and every entity this many periods ahead, reconciled so "
-                   "that the total equals the sum of the entities.")
-@click.option("--reconcile", "reconciliation", type=click.Choice(["ols", "wls_struct", "wls_var", "mint_shrink"]),
-              default="mint_shrink", show_default=True, help="Reconciliation method for --horizon.")
-def panel_analyse(file: Path, date_col: str, value_col: str, entity_col: str, freq: Optional[str], agg: str,
-                  as_json: bool, horizon: int, reconciliation: str) -> None:
+@click.option(
+    "--horizon",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also forecast the total and every entity this many periods ahead, reconciled so "
+    "that the total equals the sum of the entities.",
+)
+@click.option(
+    "--reconcile",
+    "reconciliation",
+    type=click.Choice(["ols", "wls_struct", "wls_var", "mint_shrink"]),
+    default="mint_shrink",
+    show_default=True,
+    help="Reconciliation method for --horizon.",
+)
+def panel_analyse(
+    file: Path,
+    date_col: str,
+    value_col: str,
+    entity_col: str,
+    freq: str | None,
+    agg: str,
+    as_json: bool,
+    horizon: int,
+    reconciliation: str,
+) -> None:
     """Analyse FILE.csv, one row per date and entity: per-entity trends and lists of movers.
 
     \b
@@ -151,8 +202,9 @@ def panel_analyse(file: Path, date_col: str, value_col: str, entity_col: str, fr
     params = with_horizon(AnalysisParams(), horizon)
     result = analyse_panel(panel, params, reconciliation=reconciliation)
     payload = result.to_dict()
-    payload["series"].update({"file": str(file), "date_col": date_col, "entity_col": entity_col,
-                              "value_col": value_col})
+    payload["series"].update(
+        {"file": str(file), "date_col": date_col, "entity_col": entity_col, "value_col": value_col}
+    )
     if as_json:
         click.echo(json.dumps(payload, indent=2, allow_nan=False))
     else:
@@ -162,6 +214,7 @@ def panel_analyse(file: Path, date_col: str, value_col: str, entity_col: str, fr
 # ---------------------------------------------------------------------------------------------
 # Readable summaries
 # ---------------------------------------------------------------------------------------------
+
 
 def _console():
     from rich.console import Console
@@ -205,15 +258,18 @@ def _growth_text(item, what: str) -> str:
         return f"{what}: not enough history"
     if item["growth"] is None:
         return f"{what}: from a zero base"
-    return (f"{what} {_pct(item['growth'])} ({item['level'] * 100:.0f} % CI {_pct(item['lower'])} to "
-            f"{_pct(item['upper'])})")
+    return (
+        f"{what} {_pct(item['growth'])} ({item['level'] * 100:.0f} % CI {_pct(item['lower'])} to {_pct(item['upper'])})"
+    )
 
 
 def _trend_text(trend: dict) -> str:
     p = trend["p_value"]
     shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return (f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']} ({trend['slope_per_year']:+.4g} per year), "
-            f"{trend['test']}, {shown}")
+    return (
+        f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']} ({trend['slope_per_year']:+.4g} per year), "
+        f"{trend['test']}, {shown}"
+    )
 
 
 def _print_series(d: dict) -> None:
@@ -221,38 +277,72 @@ def _print_series(d: dict) -> None:
 
     out = _console()
     s, freq = d["series"], d["series"]["freq"]
-    out.print(f"[bold]{s['file']}[/bold]  {s['value_col']} by {s['date_col']}: {s['n']} periods "
-              f"({freq}) {_label(s['start'], freq)} to {_label(s['end'], freq)}")
+    out.print(
+        f"[bold]{s['file']}[/bold]  {s['value_col']} by {s['date_col']}: {s['n']} periods "
+        f"({freq}) {_label(s['start'], freq)} to {_label(s['end'], freq)}"
+    )
     for note in d["notes"]:
         out.print(f"  note: {note}")
     season = d["seasonality"]
     strength = season["seasonal_strength"]
     out.print(f"trend        {_trend_text(d['trend'])}")
-    out.print(f"seasonality  {'seasonal' if season['seasonal'] else 'not seasonal'} "
-              f"(season {season['season_length']}{'' if strength is None else f', strength {strength:.2f}'})")
+    out.print(
+        f"seasonality  {'seasonal' if season['seasonal'] else 'not seasonal'} "
+        f"(season {season['season_length']}{'' if strength is None else f', strength {strength:.2f}'})"
+    )
     out.print(f"growth       {_growth_text(d['growth']['year_on_year'], 'year on year')}")
     recent = d["growth"]["recent"]
     what = f"last {recent['window']} vs previous {recent['window']}" if recent else "recent"
     out.print(f"             {_growth_text(recent, what)}")
-    _print_table(out, "change points", ("date", "direction", "before", "after", "change", "confidence"), [
-        (_label(c["date"], freq), c["direction"], _num(c["level_before"]), _num(c["level_after"]),
-         _pct(c["relative_change"]), f"{c['confidence']:.2f}") for c in d["changepoints"]])
-    _print_table(out, "anomalies", ("date", "kind", "value", "expected", "change", "score"), [
-        (_label(a["date"], freq), a["direction"], _num(a["value"]), _num(a["expected"]),
-         _pct(a["relative"]), f"{a['score']:+.1f}") for a in d["anomalies"]])
+    _print_table(
+        out,
+        "change points",
+        ("date", "direction", "before", "after", "change", "confidence"),
+        [
+            (
+                _label(c["date"], freq),
+                c["direction"],
+                _num(c["level_before"]),
+                _num(c["level_after"]),
+                _pct(c["relative_change"]),
+                f"{c['confidence']:.2f}",
+            )
+            for c in d["changepoints"]
+        ],
+    )
+    _print_table(
+        out,
+        "anomalies",
+        ("date", "kind", "value", "expected", "change", "score"),
+        [
+            (
+                _label(a["date"], freq),
+                a["direction"],
+                _num(a["value"]),
+                _num(a["expected"]),
+                _pct(a["relative"]),
+                f"{a['score']:+.1f}",
+            )
+            for a in d["anomalies"]
+        ],
+    )
     model = d["model"]
     if model:
         baseline = next((c for c in model["candidates"] if c["model"] == "seasonal_naive"), None)
         versus = f", seasonal naive {baseline['mase']:.2f}" if baseline and baseline["mase"] is not None else ""
         back = model["backtest"]
-        out.print(f"forecast     {model['name']}: backtest MASE {back['mase']:.2f}{versus} ({back['folds']} folds x "
-                  f"{back['horizon']}); {back['level'] * 100:.0f} % intervals covered {back['coverage'] * 100:.0f} % "
-                  f"of backtest actuals")
+        out.print(
+            f"forecast     {model['name']}: backtest MASE {back['mase']:.2f}{versus} ({back['folds']} folds x "
+            f"{back['horizon']}); {back['level'] * 100:.0f} % intervals covered {back['coverage'] * 100:.0f} % "
+            f"of backtest actuals"
+        )
         table = Table(show_edge=False)
         for column in ("date", "forecast", "lower", "upper"):
             table.add_column(column, justify="left" if column == "date" else "right")
         for f in d["forecast"]:
-            table.add_row(_label(f["date"], freq), _num(f["yhat"], 4), _num(f["yhat_lower"], 4), _num(f["yhat_upper"], 4))
+            table.add_row(
+                _label(f["date"], freq), _num(f["yhat"], 4), _num(f["yhat_lower"], 4), _num(f["yhat_upper"], 4)
+            )
         out.print(table)
     else:
         out.print("forecast     none")
@@ -263,8 +353,10 @@ def _print_panel(d: dict) -> None:
 
     out = _console()
     s, freq = d["series"], d["series"]["freq"]
-    out.print(f"[bold]{s['file']}[/bold]  {s['value_col']} by {s['date_col']} and {s['entity_col']}: "
-              f"{s['entities']} entities x {s['n']} periods ({freq}) {_label(s['start'], freq)} to {_label(s['end'], freq)}")
+    out.print(
+        f"[bold]{s['file']}[/bold]  {s['value_col']} by {s['date_col']} and {s['entity_col']}: "
+        f"{s['entities']} entities x {s['n']} periods ({freq}) {_label(s['start'], freq)} to {_label(s['end'], freq)}"
+    )
     for note in d["notes"]:
         out.print(f"  note: {note}")
     out.print(f"total        {_trend_text(d['total']['trend'])}")
@@ -273,20 +365,31 @@ def _print_panel(d: dict) -> None:
         table.add_column(column, justify="left" if column in ("entity", "trend", "status") else "right")
     for e in d["entities"]:
         yoy, recent = e["growth"]["year_on_year"], e["growth"]["recent"]
-        table.add_row(e["entity"], _num(e["total"]), e["trend"]["direction"], f"{e['trend']['slope']:+.3g}",
-                      _pct(yoy["growth"]) if yoy else "-", _pct(recent["growth"]) if recent else "-",
-                      str(len(e["changepoints"])), e["status"]["status"])
+        table.add_row(
+            e["entity"],
+            _num(e["total"]),
+            e["trend"]["direction"],
+            f"{e['trend']['slope']:+.3g}",
+            _pct(yoy["growth"]) if yoy else "-",
+            _pct(recent["growth"]) if recent else "-",
+            str(len(e["changepoints"])),
+            e["status"]["status"],
+        )
     out.print(table)
     for status in ("emerging", "vanishing", "dropping", "rising"):
         out.print(f"{status:<12} {', '.join(d[status]) or 'none'}")
     for a in d["total"]["anomalies"]:
         top = ", ".join(f"{c['entity']} {c['share'] * 100:.0f} %" for c in a["attribution"] if c["share"] is not None)
         explained = f"; explained by {top}" if top else ""
-        out.print(f"anomaly      {_label(a['date'], freq)} {a['direction']} {_num(a['value'])} vs {_num(a['expected'])} "
-                  f"expected{explained}")
+        out.print(
+            f"anomaly      {_label(a['date'], freq)} {a['direction']} {_num(a['value'])} vs {_num(a['expected'])} "
+            f"expected{explained}"
+        )
     if d["forecast"]:
-        out.print(f"forecast     {len({f['node'] for f in d['forecast']})} node(s) reconciled "
-                  f"({d['parameters']['forecast']['horizon']} periods); use --json for the values")
+        out.print(
+            f"forecast     {len({f['node'] for f in d['forecast']})} node(s) reconciled "
+            f"({d['parameters']['forecast']['horizon']} periods); use --json for the values"
+        )
 
 
 def _print_table(out, title: str, columns: tuple[str, ...], rows: list[tuple], text_columns: int = 2) -> None:

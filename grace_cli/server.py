@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from grace import settings
 from grace.config import grace_home
+from grace.errors import WarehouseError
 from grace.progress import LineProgress, print_now
-from grace.errors import ConfigError, WarehouseError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -54,7 +54,7 @@ def default_port() -> int:
     return settings.port(DEFAULT_PORT)
 
 
-def demo_scale() -> Optional[float]:
+def demo_scale() -> float | None:
     """`$GRACE_DEMO_SCALE` as a positive number, or None (the demo's default size)."""
     return settings.demo_scale()
 

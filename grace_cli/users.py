@@ -58,7 +58,9 @@ def add(name: str, role: str, country: str | None, password_stdin: bool) -> None
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (name, role, country, enabled, created_at, updated_at).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list (name, role, country, enabled, created_at, updated_at)."
+)
 def list_users(as_json: bool) -> None:
     """List every user with role, country scope and whether enabled."""
     found = _store().list()
@@ -70,8 +72,10 @@ def list_users(as_json: bool) -> None:
         return
     click.echo(f"{'name':<20}{'role':<10}{'country':<9}{'enabled':<9}updated (UTC)")
     for user in found:
-        click.echo(f"{user.name:<20}{user.role:<10}{user.country or 'all':<9}{'yes' if user.enabled else 'no':<9}"
-                   f"{user.updated_at}")
+        click.echo(
+            f"{user.name:<20}{user.role:<10}{user.country or 'all':<9}{'yes' if user.enabled else 'no':<9}"
+            f"{user.updated_at}"
+        )
 
 
 @users.command("disable")

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from grace_cli.options import warehouse_option
 from grace.errors import WarehouseError
+from grace_cli.options import warehouse_option
 
 
 def register(cli: click.Group) -> None:
@@ -46,7 +46,12 @@ def check(warehouse) -> None:
 
 @warehouse.command()
 @warehouse_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (referrals, files, media_clusters, quarantined, tables).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (referrals, files, media_clusters, quarantined, tables).",
+)
 def stats(warehouse, as_json) -> None:
     """Print headline counts and the row count of every table."""
     from etl.checks import warehouse_stats

@@ -27,8 +27,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -40,8 +46,13 @@ def free_port() -> int:
 def start_server(port: int, log, home: Path, password: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRACE_HOME": str(home), "GRACE_DEMO_PASSWORD": password}
     env.pop("GRACE_WAREHOUSE", None)
-    return subprocess.Popen([sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
-                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_for(url: str, process: subprocess.Popen | None, timeout: float) -> None:
@@ -93,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="photograph a dashboard already running at URL (sign in as --user)")
     parser.add_argument("--user", default="demo", help="user to sign in as [default: demo]")
-    parser.add_argument("--page", action="append", default=[], metavar="PATH",
-                        help="page path, repeatable [default: /, the README's picture]")
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="page path, repeatable [default: /, the README's picture]",
+    )
     parser.add_argument("--all", action="store_true", help=f"every page: {', '.join(PAGES)}")
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "docs" / "img")
     parser.add_argument("--width", type=int, default=1280)

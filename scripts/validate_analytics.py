@@ -32,7 +32,6 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -44,8 +43,15 @@ if str(ROOT) not in sys.path:
 from analytics.results import AnalysisParams  # noqa: E402
 from analytics.series import RegularPanel, RegularSeries  # noqa: E402
 from analytics.validation import (  # noqa: E402
-    first_flags, forecast_summary, mase, period_index, rolling_statuses, score_changepoints,
-    score_entities, total_counts, window_hits,
+    first_flags,
+    forecast_summary,
+    mase,
+    period_index,
+    rolling_statuses,
+    score_changepoints,
+    score_entities,
+    total_counts,
+    window_hits,
 )
 
 PARTS = ("simulation", "real", "forecasts")
@@ -60,6 +66,7 @@ SPLIT_ENTITY_TYPE = {"none": "eu_total", "country": "country", "platform": "plat
 # ---------------------------------------------------------------------------------------------
 # Warehouses
 # ---------------------------------------------------------------------------------------------
+
 
 def warehouse_for(work: Path, seed: int, scale: float, rebuild: bool) -> tuple[Path, dict]:
     """A simulated warehouse for (seed, scale) and its ground truth, built once and cached under `work`."""
@@ -79,7 +86,9 @@ def warehouse_for(work: Path, seed: int, scale: float, rebuild: bool) -> tuple[P
         stamp.write_text(code)
     truth = json.loads(truth_file.read_text())
     if truth["seed"] != seed or abs(truth["scale"] - scale) > 1e-12:
-        raise SystemExit(f"{truth_file}: ground truth is for seed {truth['seed']}, scale {truth['scale']}; use --rebuild")
+        raise SystemExit(
+            f"{truth_file}: ground truth is for seed {truth['seed']}, scale {truth['scale']}; use --rebuild"
+        )
     return warehouse, truth
 
 
@@ -129,12 +138,13 @@ def map_ordered(function, chunks, jobs: int) -> list:
 
 
 def chunked(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # ---------------------------------------------------------------------------------------------
 # Part 1: simulator ground truth
 # ---------------------------------------------------------------------------------------------
+
 
 def explainable_dates(truth: dict) -> list[str]:
     """Dates of every known event that moves some series: change points, launches, shutdowns and the
@@ -152,8 +162,11 @@ def explainable_dates(truth: dict) -> list[str]:
 
 
 def expected_breaks(truth: dict, entity_type: str, entity: str) -> list[str]:
-    return [e["date"] for e in truth["events"]
-            if e["kind"] == "change_point" and e["entity_type"] == entity_type and e["entity"] == entity]
+    return [
+        e["date"]
+        for e in truth["events"]
+        if e["kind"] == "change_point" and e["entity_type"] == entity_type and e["entity"] == entity
+    ]
 
 
 def simulation_seed(seed: int, scale: float, work: Path, rebuild: bool, jobs: int) -> dict:
@@ -177,10 +190,22 @@ def simulation_seed(seed: int, scale: float, work: Path, rebuild: bool, jobs: in
             counts = score_changepoints(expected, detected, TOLERANCE, known)
             # diagnostic: how many false alarms sit at a mid-year anchor, where the simulator's yearly
             # country walks and the EU baseline change slope (real kinks the ground truth does not list)
-            anchored = score_changepoints(expected, detected, TOLERANCE,
-                                          np.concatenate([known, period_index(_mid_years(calendar), calendar, freq)]))
-            cp_rows.append({"seed": seed, "grain": job.grain, "series": entity_type, "entity": entity,
-                            "counts": counts, "at_mid_year": anchored.explained - counts.explained})
+            anchored = score_changepoints(
+                expected,
+                detected,
+                TOLERANCE,
+                np.concatenate([known, period_index(_mid_years(calendar), calendar, freq)]),
+            )
+            cp_rows.append(
+                {
+                    "seed": seed,
+                    "grain": job.grain,
+                    "series": entity_type,
+                    "entity": entity,
+                    "counts": counts,
+                    "at_mid_year": anchored.explained - counts.explained,
+                }
+            )
         if job.grain in SPIKE_GRAINS and job.split_by in ("none", "platform"):
             spikes = [a.index for a in result.anomalies if a.direction == "spike"]
             for event in (e for e in truth["events"] if e["kind"] == "spike"):
@@ -190,10 +215,18 @@ def simulation_seed(seed: int, scale: float, work: Path, rebuild: bool, jobs: in
                 if first < 0 or last < 0:
                     continue
                 hit = window_hits([(first, last)], spikes, SPIKE_TOLERANCE)[0]
-                volume = float(job.frame["y"].iloc[first:last + 1].sum())
-                spike_rows.append({"seed": seed, "grain": job.grain, "scope": "EU total" if job.split_by == "none"
-                                   else "affected platform", "event": event["entity"], "hit": hit,
-                                   "extra": event["extra_referrals"], "window_volume": volume})
+                volume = float(job.frame["y"].iloc[first : last + 1].sum())
+                spike_rows.append(
+                    {
+                        "seed": seed,
+                        "grain": job.grain,
+                        "scope": "EU total" if job.split_by == "none" else "affected platform",
+                        "event": event["entity"],
+                        "hit": hit,
+                        "extra": event["extra_referrals"],
+                        "window_volume": volume,
+                    }
+                )
     entity_rows = entity_scores(seed, warehouse, truth)
     return {"seed": seed, "truth": truth, "changepoints": cp_rows, "spikes": spike_rows, "entities": entity_rows}
 
@@ -232,59 +265,96 @@ def entity_scores(seed: int, warehouse: Path, truth: dict) -> list[dict]:
             positions = dict(zip(events, period_index(list(events.values()), calendar, freq)))
             flags = first_flags(statuses, kind)
             counts, delays = score_entities(flags, {k: v for k, v in positions.items() if v >= 0}, TOLERANCE)
-            rows.append({"seed": seed, "grain": grain, "kind": kind, "counts": counts, "delays": delays,
-                         "true": sorted(events), "flagged": sorted(flags),
-                         "final": sorted(last.loc[last["status"] == kind, "entity"])})
+            rows.append(
+                {
+                    "seed": seed,
+                    "grain": grain,
+                    "kind": kind,
+                    "counts": counts,
+                    "delays": delays,
+                    "true": sorted(events),
+                    "flagged": sorted(flags),
+                    "final": sorted(last.loc[last["status"] == kind, "entity"]),
+                }
+            )
     return rows
 
 
 def simulation_tables(per_seed: list[dict], scale: float) -> str:
     """The markdown block of part 1."""
     cp = pd.DataFrame([r for s in per_seed for r in s["changepoints"]])
-    lines = [f"Seeds {', '.join(str(s['seed']) for s in per_seed)}; scale {scale:g} (1.0 = EU-27 public "
-             f"magnitudes); 2019-01-01 .. 2025-12-31; metric `referrals`; tolerance +-{TOLERANCE} periods.", ""]
-    lines += ["**Change points** (expected = the ground truth's change points of that very series; *explained* = "
-              "a break that is no expected one but lies within the tolerance of another known event that moves the "
-              "series, e.g. the EU total at one platform's encryption switch; every other break is a false alarm; *at a "
-              "mid-year kink* = false alarms within the tolerance of 2 July, where the simulator's EU baseline and yearly "
-              "country walks change slope):", "",
-              "| grain | series | series scored | expected | found | missed | false alarms | of which at a mid-year kink "
-              "| explained | precision | precision counting explained as right | recall |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Seeds {', '.join(str(s['seed']) for s in per_seed)}; scale {scale:g} (1.0 = EU-27 public "
+        f"magnitudes); 2019-01-01 .. 2025-12-31; metric `referrals`; tolerance +-{TOLERANCE} periods.",
+        "",
+    ]
+    lines += [
+        "**Change points** (expected = the ground truth's change points of that very series; *explained* = "
+        "a break that is no expected one but lies within the tolerance of another known event that moves the "
+        "series, e.g. the EU total at one platform's encryption switch; every other break is a false alarm; *at a "
+        "mid-year kink* = false alarms within the tolerance of 2 July, where the simulator's EU baseline and yearly "
+        "country walks change slope):",
+        "",
+        "| grain | series | series scored | expected | found | missed | false alarms | of which at a mid-year kink "
+        "| explained | precision | precision counting explained as right | recall |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for grain in SIM_GRAINS:
         for kind in ("eu_total", "country", "platform", "all"):
             part = cp[(cp["grain"] == grain) & ((cp["series"] == kind) | (kind == "all"))]
             c = total_counts(part["counts"])
-            lines.append(f"| {grain} | {kind.replace('_', ' ')} | {len(part)} | {c.tp + c.fn} | {c.tp} | {c.fn} | "
-                         f"{c.fp} | {int(part['at_mid_year'].sum())} | {c.explained} | {_pct(c.precision)} | "
-                         f"{_pct(_share(c.tp + c.explained, c.tp + c.explained + c.fp))} | {_pct(c.recall)} |")
-    lines += ["", "Per seed (all series, both grains): " + "; ".join(
-        f"seed {s['seed']}: precision {_pct(total_counts(r['counts'] for r in s['changepoints']).precision)}, "
-        f"recall {_pct(total_counts(r['counts'] for r in s['changepoints']).recall)}" for s in per_seed) + ".", ""]
-    missed = [f"{r['entity']} ({r['grain']}, seed {r['seed']})" for s in per_seed for r in s["changepoints"]
-              if r["counts"].fn]
+            lines.append(
+                f"| {grain} | {kind.replace('_', ' ')} | {len(part)} | {c.tp + c.fn} | {c.tp} | {c.fn} | "
+                f"{c.fp} | {int(part['at_mid_year'].sum())} | {c.explained} | {_pct(c.precision)} | "
+                f"{_pct(_share(c.tp + c.explained, c.tp + c.explained + c.fp))} | {_pct(c.recall)} |"
+            )
+    lines += [
+        "",
+        "Per seed (all series, both grains): "
+        + "; ".join(
+            f"seed {s['seed']}: precision {_pct(total_counts(r['counts'] for r in s['changepoints']).precision)}, "
+            f"recall {_pct(total_counts(r['counts'] for r in s['changepoints']).recall)}"
+            for s in per_seed
+        )
+        + ".",
+        "",
+    ]
+    missed = [
+        f"{r['entity']} ({r['grain']}, seed {r['seed']})" for s in per_seed for r in s["changepoints"] if r["counts"].fn
+    ]
     lines += [f"Missed expected breaks: {', '.join(missed) if missed else 'none'}.", ""]
 
     spikes = pd.DataFrame([r for s in per_seed for r in s["spikes"]])
-    lines += ["**Spikes** (viral media items; found = a spike flagged in the event's window +-"
-              f"{SPIKE_TOLERANCE} period; size = extra referrals / all referrals of the window in that series):", "",
-              "| grain | series | events | found | recall | median size |", "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        "**Spikes** (viral media items; found = a spike flagged in the event's window +-"
+        f"{SPIKE_TOLERANCE} period; size = extra referrals / all referrals of the window in that series):",
+        "",
+        "| grain | series | events | found | recall | median size |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for grain in SPIKE_GRAINS:
         for scope in ("EU total", "affected platform"):
             part = spikes[(spikes["grain"] == grain) & (spikes["scope"] == scope)]
             if scope == "affected platform":  # an event counts once: found in any of its platforms
                 part = part.groupby(["seed", "event"], as_index=False).agg(
-                    hit=("hit", "any"), extra=("extra", "first"), window_volume=("window_volume", "sum"))
+                    hit=("hit", "any"), extra=("extra", "first"), window_volume=("window_volume", "sum")
+                )
             size = (part["extra"] / part["window_volume"].where(part["window_volume"] > 0)).median()
-            lines.append(f"| {grain} | {scope}{' (any)' if scope != 'EU total' else ''} | {len(part)} | "
-                         f"{int(part['hit'].sum())} | {_pct(part['hit'].mean() if len(part) else None)} | {_pct(size)} |")
+            lines.append(
+                f"| {grain} | {scope}{' (any)' if scope != 'EU total' else ''} | {len(part)} | "
+                f"{int(part['hit'].sum())} | {_pct(part['hit'].mean() if len(part) else None)} | {_pct(size)} |"
+            )
 
-    lines += ["", "**Emerging and vanishing platforms** (the platform panel classified at every cutoff, as an analyst "
-              "re-running the detector each period would see it; a platform flagged no earlier than "
-              f"{TOLERANCE} periods before its true launch / shutdown is a hit; any other flagged platform is a false "
-              "alarm; delay = periods from the event to the first flag):", "",
-              "| grain | kind | true | found | false alarms | precision | recall | median delay | flagged at the last period |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "**Emerging and vanishing platforms** (the platform panel classified at every cutoff, as an analyst "
+        "re-running the detector each period would see it; a platform flagged no earlier than "
+        f"{TOLERANCE} periods before its true launch / shutdown is a hit; any other flagged platform is a false "
+        "alarm; delay = periods from the event to the first flag):",
+        "",
+        "| grain | kind | true | found | false alarms | precision | recall | median delay | flagged at the last period |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     ent = [r for s in per_seed for r in s["entities"]]
     for grain in SIM_GRAINS:
         for kind in ("emerging", "vanishing"):
@@ -292,11 +362,22 @@ def simulation_tables(per_seed: list[dict], scale: float) -> str:
             c = total_counts(r["counts"] for r in part)
             delays = [d for r in part for d in r["delays"].values() if d is not None]
             final = "; ".join(f"seed {r['seed']}: {', '.join(r['final']) or '-'}" for r in part)
-            lines.append(f"| {grain} | {kind} | {c.tp + c.fn} | {c.tp} | {c.fp} | {_pct(c.precision)} | "
-                         f"{_pct(c.recall)} | {np.median(delays) if delays else '-'} | {final} |")
-    false_flags = sorted({f"{e} ({r['kind']}, {r['grain']}, seed {r['seed']})" for r in ent for e in r["flagged"]
-                          if r["delays"].get(e) is None})
-    lines += ["", f"Platforms flagged without a matching true event: {', '.join(false_flags) if false_flags else 'none'}."]
+            lines.append(
+                f"| {grain} | {kind} | {c.tp + c.fn} | {c.tp} | {c.fp} | {_pct(c.precision)} | "
+                f"{_pct(c.recall)} | {np.median(delays) if delays else '-'} | {final} |"
+            )
+    false_flags = sorted(
+        {
+            f"{e} ({r['kind']}, {r['grain']}, seed {r['seed']})"
+            for r in ent
+            for e in r["flagged"]
+            if r["delays"].get(e) is None
+        }
+    )
+    lines += [
+        "",
+        f"Platforms flagged without a matching true event: {', '.join(false_flags) if false_flags else 'none'}.",
+    ]
     return "\n".join(lines)
 
 
@@ -314,20 +395,34 @@ def real_series() -> dict[str, RegularSeries]:
     from statsmodels.datasets import co2, macrodata, nile
 
     flow = nile.load_pandas().data
-    out = {"nile": RegularSeries(pd.DataFrame({"ds": pd.to_datetime(flow["year"].astype(int).astype(str) + "-01-01"),
-                                               "y": flow["volume"].astype(float)}), "Y", name="Nile flow")}
+    out = {
+        "nile": RegularSeries(
+            pd.DataFrame(
+                {
+                    "ds": pd.to_datetime(flow["year"].astype(int).astype(str) + "-01-01"),
+                    "y": flow["volume"].astype(float),
+                }
+            ),
+            "Y",
+            name="Nile flow",
+        )
+    }
     macro = macrodata.load_pandas().data
-    quarters = pd.PeriodIndex.from_fields(year=macro["year"].astype(int), quarter=macro["quarter"].astype(int),
-                                          freq="Q").to_timestamp()
-    out["unemployment"] = RegularSeries(pd.DataFrame({"ds": quarters, "y": macro["unemp"].astype(float)}), "Q",
-                                        name="US unemployment rate")
+    quarters = pd.PeriodIndex.from_fields(
+        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
+    ).to_timestamp()
+    out["unemployment"] = RegularSeries(
+        pd.DataFrame({"ds": quarters, "y": macro["unemp"].astype(float)}), "Q", name="US unemployment rate"
+    )
     growth = 400 * np.log(macro["realgdp"].astype(float)).diff()
-    out["gdp_growth"] = RegularSeries(pd.DataFrame({"ds": quarters[1:], "y": growth.iloc[1:].to_numpy()}), "Q",
-                                      name="US real GDP growth")
+    out["gdp_growth"] = RegularSeries(
+        pd.DataFrame({"ds": quarters[1:], "y": growth.iloc[1:].to_numpy()}), "Q", name="US real GDP growth"
+    )
     weekly = co2.load_pandas().data["co2"]
     monthly = weekly.resample("MS").mean()
-    out["co2"] = RegularSeries(pd.DataFrame({"ds": monthly.index, "y": monthly.interpolate().to_numpy()}), "M",
-                               name="Mauna Loa CO2")
+    out["co2"] = RegularSeries(
+        pd.DataFrame({"ds": monthly.index, "y": monthly.interpolate().to_numpy()}), "M", name="Mauna Loa CO2"
+    )
     return out
 
 
@@ -338,19 +433,32 @@ def real_tables() -> str:
     series = real_series()
     params = AnalysisParams()
     res = {k: analyse_series(s, with_horizon(params, 12 if k == "co2" else 0)) for k, s in series.items()}
-    lines = ["| series | points | trend (Mann-Kendall) | Sen slope / period | seasonal (strength) | change points "
-             "(first period of the new regime: level before -> after) | anomalies |",
-             "|---|---:|---|---:|---|---|---|"]
+    lines = [
+        "| series | points | trend (Mann-Kendall) | Sen slope / period | seasonal (strength) | change points "
+        "(first period of the new regime: level before -> after) | anomalies |",
+        "|---|---:|---|---:|---|---|---|",
+    ]
     for key, r in res.items():
         s = series[key]
-        cps = "; ".join(f"{_label(c.date, s.freq)}: {c.level_before:,.1f} -> {c.level_after:,.1f}"
-                        for c in r.changepoints.changepoints) or "none"
-        anomalies = "; ".join(f"{_label(a.date, s.freq)} {a.direction} ({a.value:,.1f} vs {a.expected:,.1f})"
-                              for a in r.anomalies) or "none"
+        cps = (
+            "; ".join(
+                f"{_label(c.date, s.freq)}: {c.level_before:,.1f} -> {c.level_after:,.1f}"
+                for c in r.changepoints.changepoints
+            )
+            or "none"
+        )
+        anomalies = (
+            "; ".join(
+                f"{_label(a.date, s.freq)} {a.direction} ({a.value:,.1f} vs {a.expected:,.1f})" for a in r.anomalies
+            )
+            or "none"
+        )
         strength = r.seasonality.seasonal_strength
-        lines.append(f"| {s.name} | {s.n} | {r.trend.direction} (p = {r.trend.p_value:.2g}) | {r.trend.slope:.3g} | "
-                     f"{'yes' if r.seasonality.seasonal else 'no'} ({'-' if strength is None else f'{strength:.2f}'}) | "
-                     f"{cps} | {anomalies} |")
+        lines.append(
+            f"| {s.name} | {s.n} | {r.trend.direction} (p = {r.trend.p_value:.2g}) | {r.trend.slope:.3g} | "
+            f"{'yes' if r.seasonality.seasonal else 'no'} ({'-' if strength is None else f'{strength:.2f}'}) | "
+            f"{cps} | {anomalies} |"
+        )
     nile_breaks = [c.date.year for c in res["nile"].changepoints.changepoints]
     unemp = series["unemployment"]
     turning = period_index([pd.Period(q).start_time for q in NBER_PEAKS + NBER_TROUGHS], unemp.ds, "Q")
@@ -363,23 +471,27 @@ def real_tables() -> str:
     dips_in_recession = sorted(d for d in gdp_dips if d in recession_quarters)
     co2 = res["co2"].forecast
     naive = next(c for c in co2.candidates if c.model == "seasonal_naive")
-    lines += ["", "Checks against the documented events:", "",
-              f"- **Nile**: break expected at 1899 (+-{TOLERANCE} years) -> detected "
-              f"{', '.join(map(str, nile_breaks)) or 'none'}: "
-              f"{'found' if any(abs(y - 1899) <= TOLERANCE for y in nile_breaks) else 'NOT found'}; "
-              f"trend {res['nile'].trend.direction}.",
-              f"- **US unemployment** vs the NBER turning points in range ({len(turning)}: {len(NBER_PEAKS)} peaks, "
-              f"{len(NBER_TROUGHS)} troughs): {len(found)} breaks, {len(matching.pairs)} within +-{TOLERANCE} quarters "
-              f"of a turning point (precision {_pct(len(matching.pairs) / len(found) if found else None)}), "
-              f"{peaks_found} of {len(NBER_PEAKS)} recession starts found; 2007Q4 peak: "
-              f"{'found' if any(t == NBER_PEAKS.index('2007Q4') for t, _ in matching.pairs) else 'NOT found'}.",
-              f"- **US real GDP growth**: dips flagged {', '.join(sorted(gdp_dips)) or 'none'}; inside NBER recessions: "
-              f"{', '.join(dips_in_recession) or 'none'} ({len(dips_in_recession)} of {len(gdp_dips)}); 2008Q4 "
-              f"{'flagged' if '2008Q4' in gdp_dips else 'NOT flagged'}.",
-              f"- **Mauna Loa CO2**: trend {res['co2'].trend.direction}, seasonal "
-              f"{'yes' if res['co2'].seasonality.seasonal else 'no'}; 12-month forecast: chosen {co2.model}, backtest "
-              f"MASE {co2.backtest.mase:.2f} vs seasonal naive {naive.mase:.2f}; interval coverage "
-              f"{_pct(co2.backtest.coverage)} (nominal {_pct(co2.level)})."]
+    lines += [
+        "",
+        "Checks against the documented events:",
+        "",
+        f"- **Nile**: break expected at 1899 (+-{TOLERANCE} years) -> detected "
+        f"{', '.join(map(str, nile_breaks)) or 'none'}: "
+        f"{'found' if any(abs(y - 1899) <= TOLERANCE for y in nile_breaks) else 'NOT found'}; "
+        f"trend {res['nile'].trend.direction}.",
+        f"- **US unemployment** vs the NBER turning points in range ({len(turning)}: {len(NBER_PEAKS)} peaks, "
+        f"{len(NBER_TROUGHS)} troughs): {len(found)} breaks, {len(matching.pairs)} within +-{TOLERANCE} quarters "
+        f"of a turning point (precision {_pct(len(matching.pairs) / len(found) if found else None)}), "
+        f"{peaks_found} of {len(NBER_PEAKS)} recession starts found; 2007Q4 peak: "
+        f"{'found' if any(t == NBER_PEAKS.index('2007Q4') for t, _ in matching.pairs) else 'NOT found'}.",
+        f"- **US real GDP growth**: dips flagged {', '.join(sorted(gdp_dips)) or 'none'}; inside NBER recessions: "
+        f"{', '.join(dips_in_recession) or 'none'} ({len(dips_in_recession)} of {len(gdp_dips)}); 2008Q4 "
+        f"{'flagged' if '2008Q4' in gdp_dips else 'NOT flagged'}.",
+        f"- **Mauna Loa CO2**: trend {res['co2'].trend.direction}, seasonal "
+        f"{'yes' if res['co2'].seasonality.seasonal else 'no'}; 12-month forecast: chosen {co2.model}, backtest "
+        f"MASE {co2.backtest.mase:.2f} vs seasonal naive {naive.mase:.2f}; interval coverage "
+        f"{_pct(co2.backtest.coverage)} (nominal {_pct(co2.level)}).",
+    ]
     return "\n".join(lines)
 
 
@@ -407,6 +519,7 @@ def _label(date: pd.Timestamp, freq: str) -> str:
 # Part 3: forecasts over the default demo warehouse
 # ---------------------------------------------------------------------------------------------
 
+
 def _quiet() -> None:
     """No warnings and no Stan progress lines (cmdstanpy sets its logger up on first use: do that first)."""
     from cmdstanpy.utils.logging import get_logger
@@ -425,11 +538,14 @@ def default_prophet(train: RegularSeries, horizon: int, level: float, seed: int 
     model.fit(train.frame[["ds", "y"]], seed=seed)
     np.random.seed(seed)  # Prophet samples its intervals from numpy's global generator
     frame = model.predict(pd.DataFrame({"ds": train.future_dates(horizon)}))
-    return (frame["yhat"].to_numpy(dtype=float), frame["yhat_lower"].to_numpy(dtype=float),
-            frame["yhat_upper"].to_numpy(dtype=float))
+    return (
+        frame["yhat"].to_numpy(dtype=float),
+        frame["yhat_lower"].to_numpy(dtype=float),
+        frame["yhat_upper"].to_numpy(dtype=float),
+    )
 
 
-def forecast_one(job) -> Optional[dict]:
+def forecast_one(job) -> dict | None:
     """Backtests of one series: chosen model, seasonal naive and default Prophet on the same origins,
     and the hold-out comparison on the last block."""
     from analytics.analyse import MIN_POINTS
@@ -457,7 +573,7 @@ def forecast_one(job) -> Optional[dict]:
         mean, lower, upper = default_prophet(train, bh, params.level)
         if clip:  # the product clips every model's forecast of a non-negative series; do the same for Prophet
             mean, lower, upper = np.maximum(mean, 0), np.maximum(lower, 0), np.maximum(upper, 0)
-        actual = y[origin:origin + bh]
+        actual = y[origin : origin + bh]
         prophet_last = mase(actual, mean, y[:origin], lag)
         prophet_mase.append(prophet_last)
         prophet_cover.append((actual >= lower) & (actual <= upper))
@@ -468,16 +584,31 @@ def forecast_one(job) -> Optional[dict]:
     holdout = {"holdout_chosen": np.nan, "holdout_model": None}
     if held.n >= min_points(bh):
         inner = forecast(held, with_horizon(AnalysisParams(), bh).forecast, seasonality(held).seasonal)
-        holdout = {"holdout_chosen": mase(y[last:last + bh], [p.yhat for p in inner.forecast], scale_train, lag),
-                   "holdout_model": inner.model}
-    holdout["holdout_seasonal_naive"] = mase(y[last:last + bh], y[last:last + bh] - naive.errors[-1], scale_train, lag)
+        holdout = {
+            "holdout_chosen": mase(y[last : last + bh], [p.yhat for p in inner.forecast], scale_train, lag),
+            "holdout_model": inner.model,
+        }
+    holdout["holdout_seasonal_naive"] = mase(
+        y[last : last + bh], y[last : last + bh] - naive.errors[-1], scale_train, lag
+    )
     holdout["holdout_prophet"] = prophet_last
     chosen = result.backtest
-    return {"series_id": job.series_id, "grain": job.grain, "metric": job.metric, "split": job.split_by,
-            "model": result.model, "chosen": chosen.mase, "seasonal_naive": naive.mase,
-            "prophet": float(np.mean(prophet_mase)), "chosen_cover": chosen.coverage,
-            "chosen_points": int(chosen.errors.size), "naive_cover": naive.coverage,
-            "prophet_cover": float(np.mean(np.concatenate(prophet_cover))), "level": chosen.level, **holdout}
+    return {
+        "series_id": job.series_id,
+        "grain": job.grain,
+        "metric": job.metric,
+        "split": job.split_by,
+        "model": result.model,
+        "chosen": chosen.mase,
+        "seasonal_naive": naive.mase,
+        "prophet": float(np.mean(prophet_mase)),
+        "chosen_cover": chosen.coverage,
+        "chosen_points": int(chosen.errors.size),
+        "naive_cover": naive.coverage,
+        "prophet_cover": float(np.mean(np.concatenate(prophet_cover))),
+        "level": chosen.level,
+        **holdout,
+    }
 
 
 def _forecast_chunk(jobs):
@@ -503,38 +634,66 @@ def forecast_tables(frame: pd.DataFrame) -> str:
     from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS
     from grace_cli.demo_warehouse import DEFAULT_DEMO_SCALE
 
-    lines = [f"Default demo warehouse (`grace demo`: seed {DEMO_SEED}, scale {DEFAULT_DEMO_SCALE:g}); the series of "
-             f"`grace analyse` ({len(DEFAULT_METRICS)} metrics x {', '.join(DEFAULT_GRAINS)} x EU total, countries, "
-             f"platforms): **{len(frame)} series** backtested (all-zero series are skipped, as `grace analyse` does).", ""]
-    lines += ["**Rolling-origin backtests** (the product's folds; the chosen model is the candidate with the lowest "
-              "backtest MASE, so its score here is optimistic — see the hold-out below). *chosen wins* = share of "
-              "series where the chosen model's MASE is lower (ties count half):", "",
-              "| grain | model | series | median MASE | mean MASE | chosen wins |", "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"Default demo warehouse (`grace demo`: seed {DEMO_SEED}, scale {DEFAULT_DEMO_SCALE:g}); the series of "
+        f"`grace analyse` ({len(DEFAULT_METRICS)} metrics x {', '.join(DEFAULT_GRAINS)} x EU total, countries, "
+        f"platforms): **{len(frame)} series** backtested (all-zero series are skipped, as `grace analyse` does).",
+        "",
+    ]
+    lines += [
+        "**Rolling-origin backtests** (the product's folds; the chosen model is the candidate with the lowest "
+        "backtest MASE, so its score here is optimistic — see the hold-out below). *chosen wins* = share of "
+        "series where the chosen model's MASE is lower (ties count half):",
+        "",
+        "| grain | model | series | median MASE | mean MASE | chosen wins |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     lines += _summary_lines(frame, "chosen", ["seasonal_naive", "prophet"], {"prophet": "default Prophet()"})
-    lines += ["", "**Hold-out** (the model is chosen by backtests on the data before the last block only, then scored on "
-              "that block against seasonal naive and default Prophet fitted on the same data):", "",
-              "| grain | model | series | median MASE | mean MASE | chosen wins |", "|---|---|---:|---:|---:|---:|"]
-    hold = frame.rename(columns={"holdout_chosen": "h_chosen", "holdout_seasonal_naive": "h_naive",
-                                 "holdout_prophet": "h_prophet"})
-    lines += _summary_lines(hold, "h_chosen", ["h_naive", "h_prophet"],
-                            {"h_chosen": "chosen", "h_naive": "seasonal_naive", "h_prophet": "default Prophet()"})
+    lines += [
+        "",
+        "**Hold-out** (the model is chosen by backtests on the data before the last block only, then scored on "
+        "that block against seasonal naive and default Prophet fitted on the same data):",
+        "",
+        "| grain | model | series | median MASE | mean MASE | chosen wins |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    hold = frame.rename(
+        columns={"holdout_chosen": "h_chosen", "holdout_seasonal_naive": "h_naive", "holdout_prophet": "h_prophet"}
+    )
+    lines += _summary_lines(
+        hold,
+        "h_chosen",
+        ["h_naive", "h_prophet"],
+        {"h_chosen": "chosen", "h_naive": "seasonal_naive", "h_prophet": "default Prophet()"},
+    )
     overall = forecast_summary(frame, "chosen", ["seasonal_naive"]).set_index("model")
     held = forecast_summary(hold, "h_chosen", ["h_naive"]).set_index("model")
     beats = overall.loc["chosen", "median_mase"] < overall.loc["seasonal_naive", "median_mase"]
     beats_held = held.loc["h_chosen", "median_mase"] < held.loc["h_naive", "median_mase"]
-    lines += ["", f"**Chosen model vs seasonal naive on median MASE**: backtests {overall.loc['chosen', 'median_mase']:.3f} "
-              f"vs {overall.loc['seasonal_naive', 'median_mase']:.3f} — {'beats' if beats else 'does NOT beat'} it; "
-              f"hold-out {held.loc['h_chosen', 'median_mase']:.3f} vs {held.loc['h_naive', 'median_mase']:.3f} — "
-              f"{'beats' if beats_held else 'does NOT beat'} it.", ""]
+    lines += [
+        "",
+        f"**Chosen model vs seasonal naive on median MASE**: backtests {overall.loc['chosen', 'median_mase']:.3f} "
+        f"vs {overall.loc['seasonal_naive', 'median_mase']:.3f} — {'beats' if beats else 'does NOT beat'} it; "
+        f"hold-out {held.loc['h_chosen', 'median_mase']:.3f} vs {held.loc['h_naive', 'median_mase']:.3f} — "
+        f"{'beats' if beats_held else 'does NOT beat'} it.",
+        "",
+    ]
     counts = frame["model"].value_counts().sort_index()
     lines += ["Models chosen: " + ", ".join(f"{m} {n}" for m, n in counts.items()) + ".", ""]
     level = float(frame["level"].iloc[0])
-    lines += [f"**Interval coverage** (nominal {_pct(level)}; share of backtest actuals inside the interval, pooled "
-              "over series, weighted by points):", "", "| grain | chosen model | seasonal naive | default Prophet() |",
-              "|---|---:|---:|---:|"]
+    lines += [
+        f"**Interval coverage** (nominal {_pct(level)}; share of backtest actuals inside the interval, pooled "
+        "over series, weighted by points):",
+        "",
+        "| grain | chosen model | seasonal naive | default Prophet() |",
+        "|---|---:|---:|---:|",
+    ]
     for grain, part in [*frame.groupby("grain", sort=True), ("all", frame)]:
         w = part["chosen_points"].to_numpy(dtype=float)
-        cover = [np.average(part[c].to_numpy(dtype=float), weights=w) for c in ("chosen_cover", "naive_cover", "prophet_cover")]
+        cover = [
+            np.average(part[c].to_numpy(dtype=float), weights=w)
+            for c in ("chosen_cover", "naive_cover", "prophet_cover")
+        ]
         lines.append(f"| {grain} | {_pct(cover[0])} | {_pct(cover[1])} | {_pct(cover[2])} |")
     return "\n".join(lines)
 
@@ -588,7 +747,7 @@ def write_block(path: Path, part: str, body: str) -> None:
     path.write_text(text)
 
 
-def _share(part: int, whole: int) -> Optional[float]:
+def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
@@ -601,18 +760,33 @@ def _pct(value) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Score the analytics against the simulator's ground truth (several seeds), real public series "
-                    "with documented events, and the demo warehouse's forecast backtests; write the tables into "
-                    "docs/ANALYTICS_VALIDATION.md between its markers.")
-    parser.add_argument("--seeds", default="1,2,3",
-                        help="comma-separated simulator seeds for part 1 (default: 1,2,3)")
-    parser.add_argument("--scale", type=float, default=0.03,
-                        help="simulation volume for part 1; 1.0 = EU-27 public magnitudes (default: 0.03, the demo's)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "ANALYTICS_VALIDATION.md",
-                        help="document to update (created from a template if missing)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "grace-validation",
-                        help="where simulated warehouses are built and cached (default: $TMPDIR/grace-validation)")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"which parts to run, comma-separated from {', '.join(PARTS)} (default: all)")
+        "with documented events, and the demo warehouse's forecast backtests; write the tables into "
+        "docs/ANALYTICS_VALIDATION.md between its markers."
+    )
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated simulator seeds for part 1 (default: 1,2,3)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.03,
+        help="simulation volume for part 1; 1.0 = EU-27 public magnitudes (default: 0.03, the demo's)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "ANALYTICS_VALIDATION.md",
+        help="document to update (created from a template if missing)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "grace-validation",
+        help="where simulated warehouses are built and cached (default: $TMPDIR/grace-validation)",
+    )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"which parts to run, comma-separated from {', '.join(PARTS)} (default: all)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (results do not depend on it; default 2)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild cached warehouses")
     args = parser.parse_args(argv)

@@ -4,7 +4,6 @@ Delivery builders live in `builders.py`."""
 from __future__ import annotations
 
 import pytest
-
 from builders import TEST_KEY
 
 

@@ -16,7 +16,7 @@ one rollup row per day, country and platform:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import duckdb
 
@@ -45,19 +45,26 @@ def _neutral(data_type: str) -> str:
     return "0"
 
 
-def insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: Optional[dict[str, Any]] = None) -> None:
+def insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
     """INSERT the rows of `select_sql` into `table` by column name; other columns get neutral values."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE insert_rows AS {select_sql}", params or {})
-    given = {name for (name,) in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'insert_rows'").fetchall()}
+    given = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'insert_rows'"
+        ).fetchall()
+    }
     columns = con.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position", [table]).fetchall()
+        "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
     unknown = given - {name for name, _, _ in columns}
     if unknown:
         raise ValueError(f"{table}: no column(s) {', '.join(sorted(unknown))}")
-    values = [name if name in given else ("NULL" if nullable == "YES" else _neutral(kind))
-              for name, kind, nullable in columns]
+    values = [
+        name if name in given else ("NULL" if nullable == "YES" else _neutral(kind)) for name, kind, nullable in columns
+    ]
     con.execute(f"INSERT INTO {table} SELECT {', '.join(values)} FROM insert_rows")
     con.execute("DROP TABLE insert_rows")
 
@@ -66,9 +73,19 @@ def build(path: Path) -> Path:
     """Write the synthetic warehouse described above to `path`."""
     con = connect(path)
     ensure_schema(con)
-    params = {"countries": list(COUNTRIES), "platforms": list(PLATFORMS), "first": FIRST_DAY, "last": LAST_DAY,
-              "growth_country": GROWTH_COUNTRY, "growth_from": GROWTH_FROM, "growth": GROWTH_PER_DAY}
-    insert(con, "rollup_referral_daily", """
+    params = {
+        "countries": list(COUNTRIES),
+        "platforms": list(PLATFORMS),
+        "first": FIRST_DAY,
+        "last": LAST_DAY,
+        "growth_country": GROWTH_COUNTRY,
+        "growth_from": GROWTH_FROM,
+        "growth": GROWTH_PER_DAY,
+    }
+    insert(
+        con,
+        "rollup_referral_daily",
+        """
         SELECT CAST(t.d AS DATE) AS date_key, c.country AS country_iso3, p.platform AS platform_name,
                CASE WHEN p.weight = 1 THEN 'chat' ELSE 'social' END AS channel,
                'IT_CP' AS incident_type_code,
@@ -82,22 +99,38 @@ def build(path: Path) -> Path:
         FROM range(CAST($first AS DATE), CAST($last AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d),
              (SELECT unnest($countries) AS country, generate_subscripts($countries, 1) AS weight) AS c,
              (SELECT unnest($platforms) AS platform, generate_subscripts($platforms, 1) AS weight) AS p
-    """, params)
-    insert(con, "rollup_file_daily", """
+    """,
+        params,
+    )
+    insert(
+        con,
+        "rollup_file_daily",
+        """
         SELECT date_key, country_iso3, platform_name,
                CASE WHEN channel = 'chat' THEN 'A1' ELSE 'B1' END AS category_code,
                files, 1 AS new_clusters
         FROM rollup_referral_daily
-    """)
-    insert(con, "media_cluster", """
+    """,
+    )
+    insert(
+        con,
+        "media_cluster",
+        """
         SELECT CAST(i AS UHUGEINT) AS cluster_id, DATE '2023-01-01' AS first_seen_date, 'AUT' AS first_seen_country
         FROM range($n) AS t(i)
-    """, {"n": MEDIA_CLUSTERS})
-    insert(con, "etl_batch", """
+    """,
+        {"n": MEDIA_CLUSTERS},
+    )
+    insert(
+        con,
+        "etl_batch",
+        """
         SELECT 'batch-1' AS batch_id, 'case_export' AS source_kind, 'loaded' AS status,
                $rq AS referrals_quarantined, $fq AS files_quarantined,
                TIMESTAMP '2024-06-16 01:00:00' AS started_at, TIMESTAMP '2024-06-16 01:02:03' AS finished_at
-    """, {"rq": QUARANTINED[0], "fq": QUARANTINED[1]})
+    """,
+        {"rq": QUARANTINED[0], "fq": QUARANTINED[1]},
+    )
     con.close()
     return path
 
@@ -106,24 +139,39 @@ def add_analysis(path: Path) -> None:
     """One `grace analyse`-like run: a change point and an anomaly in the EU total of monthly
     referrals, a change point in Sweden's, and two ranked findings (synthetic rows)."""
     con = connect(path)
-    insert(con, "analytics_run", """
+    insert(
+        con,
+        "analytics_run",
+        """
         SELECT 'run-1' AS run_id, TIMESTAMP '2024-06-16 04:00:00' AS created_at, 'test' AS code_version,
                '{}' AS parameters, 21 AS series_count, 0 AS skipped_count, 1.5 AS seconds
-    """)
-    insert(con, "analytics_changepoint", """
+    """,
+    )
+    insert(
+        con,
+        "analytics_changepoint",
+        """
         SELECT 'run-1' AS run_id, 'referrals|month|none|total' AS series_id, 'referrals' AS metric, 'month' AS grain,
                'none' AS split_by, 'total' AS entity, DATE '2024-03-01' AS date, 100.0 AS level_before,
                110.0 AS level_after, 10.0 AS magnitude, 0.1 AS relative_change, 'up' AS direction, 0.9 AS confidence
         UNION ALL
         SELECT 'run-1', 'referrals|month|country|SWE', 'referrals', 'month', 'country', 'SWE', DATE '2024-03-01',
                19.0, 24.0, 5.0, 0.26, 'up', 0.95
-    """)
-    insert(con, "analytics_anomaly", """
+    """,
+    )
+    insert(
+        con,
+        "analytics_anomaly",
+        """
         SELECT 'run-1' AS run_id, 'referrals|month|none|total' AS series_id, 'referrals' AS metric, 'month' AS grain,
                'none' AS split_by, 'total' AS entity, DATE '2023-07-01' AS date, 5000.0 AS value, 4000.0 AS expected,
                1000.0 AS magnitude, 0.25 AS relative, 'up' AS direction, 4.2 AS score
-    """)
-    insert(con, "analytics_finding", """
+    """,
+    )
+    insert(
+        con,
+        "analytics_finding",
+        """
         SELECT 'run-1' AS run_id, 1 AS rank, 0.9 AS score, 'changepoint' AS kind,
                'referrals|month|country|SWE' AS series_id, 'referrals' AS metric, 'month' AS grain,
                'country' AS split_by, 'SWE' AS entity, DATE '2024-03-01' AS date,
@@ -132,5 +180,6 @@ def add_analysis(path: Path) -> None:
         UNION ALL
         SELECT 'run-1', 2, 0.5, 'anomaly', 'referrals|month|none|total', 'referrals', 'month', 'none', 'total',
                DATE '2023-07-01', 'Spike in referrals in Jul 2023', '{}', 'anomaly', 'analytics_anomaly', '{}'
-    """)
+    """,
+    )
     con.close()

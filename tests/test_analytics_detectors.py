@@ -27,8 +27,10 @@ def regular(y, freq="M", start="2019-01-01") -> RegularSeries:
 def panel(columns: dict[str, np.ndarray], freq="M") -> RegularPanel:
     n = len(next(iter(columns.values())))
     ds = pd.date_range("2019-01-01", periods=n, freq=FREQ_ALIAS[freq])
-    long = pd.concat([pd.DataFrame({"ds": ds, "entity": name, "y": np.asarray(v, dtype=float)})
-                      for name, v in columns.items()], ignore_index=True)
+    long = pd.concat(
+        [pd.DataFrame({"ds": ds, "entity": name, "y": np.asarray(v, dtype=float)}) for name, v in columns.items()],
+        ignore_index=True,
+    )
     return RegularPanel(long, freq)
 
 
@@ -41,11 +43,13 @@ def seasonal_trending(n=60, seed=0, noise=8.0, slope=2.0, amplitude=40.0, m=12):
 def full_analysis(series: RegularSeries):
     verdict, parts = seasonality_and_parts(series.y, series.season_length)
     breaks = detect_changepoints(series, seasonal=verdict.seasonal, seasonal_part=parts["seasonal"].to_numpy())
-    return breaks.changepoints, detect_anomalies(series, seasonal=verdict.seasonal, changepoints=breaks.changepoints,
-                                                 parts=parts)
+    return breaks.changepoints, detect_anomalies(
+        series, seasonal=verdict.seasonal, changepoints=breaks.changepoints, parts=parts
+    )
 
 
 # --- trend ------------------------------------------------------------------------------------
+
 
 def test_a_linear_trend_is_increasing_with_about_the_right_slope():
     rng = np.random.default_rng(1)
@@ -83,6 +87,7 @@ def test_white_noise_is_not_called_seasonal():
 
 # --- growth -----------------------------------------------------------------------------------
 
+
 def test_year_on_year_growth_has_an_interval_around_the_true_growth():
     rng = np.random.default_rng(4)
     y = np.r_[np.full(12, 1000.0), np.full(12, 1300.0)] + rng.normal(0, 20, 24)
@@ -99,6 +104,7 @@ def test_growth_from_a_zero_base_is_undefined_not_infinite():
 
 
 # --- change points ----------------------------------------------------------------------------
+
 
 def test_a_level_shift_is_found_within_two_periods_with_its_levels_either_side():
     y = seasonal_trending(seed=5, slope=1.0)
@@ -128,6 +134,7 @@ def test_a_weekly_level_shift_is_found_within_two_weeks():
 
 
 # --- anomalies --------------------------------------------------------------------------------
+
 
 def test_an_injected_spike_is_found_and_the_seasonal_peak_is_not_flagged():
     y = seasonal_trending(seed=8, amplitude=80)
@@ -166,21 +173,26 @@ def test_the_platform_behind_a_spike_is_named_with_its_share_of_the_excess():
     top = anomalies[0].attribution[0]
     assert top.entity == "P2" and top.share > 0.8
     assert sum(c.excess for c in anomalies[0].attribution) == pytest.approx(
-        anomalies[0].value - anomalies[0].expected, rel=0.2)
+        anomalies[0].value - anomalies[0].expected, rel=0.2
+    )
 
 
 # --- emerging / vanishing ---------------------------------------------------------------------
 
+
 def test_emerging_vanishing_and_dropping_entities_are_told_apart():
     rng = np.random.default_rng(12)
     n = 36
-    steady = lambda base: base + rng.normal(0, np.sqrt(base), n)  # noqa: E731
+
+    def steady(base):
+        return base + rng.normal(0, np.sqrt(base), n)
+
     columns = {
         "steady": steady(1000),
-        "newcomer": np.r_[np.full(n - 3, 2.0), [40.0, 55.0, 70.0]],     # from a low base, accelerating
-        "gone": np.r_[steady(200)[: n - 3], [1.0, 0.0, 0.0]],          # collapses to near zero
+        "newcomer": np.r_[np.full(n - 3, 2.0), [40.0, 55.0, 70.0]],  # from a low base, accelerating
+        "gone": np.r_[steady(200)[: n - 3], [1.0, 0.0, 0.0]],  # collapses to near zero
         "big_drop": np.r_[steady(5000)[: n - 3], [1500.0, 1400.0, 1300.0]],  # -70 %, still large
-        "one_off": np.r_[np.full(n - 3, 2.0), [0.0, 90.0, 0.0]],         # a single spike, not sustained
+        "one_off": np.r_[np.full(n - 3, 2.0), [0.0, 90.0, 0.0]],  # a single spike, not sustained
     }
     statuses = {s.entity: s for s in classify_entities(panel(columns), EmergingParams())}
     named = lists(list(statuses.values()))
@@ -195,8 +207,10 @@ def test_vanishing_thresholds_are_parameters():
     n = 24
     columns = {"a": np.r_[np.full(n - 3, 100.0), [4.0, 4.0, 4.0]], "b": np.full(n, 1000.0)}  # a: 0.4 % of the panel
     default = {s.entity: s.status for s in classify_entities(panel(columns))}
-    strict = {s.entity: s.status for s in classify_entities(panel(columns), EmergingParams(near_zero_share=0.001,
-                                                                                            near_zero_level=1.0))}
+    strict = {
+        s.entity: s.status
+        for s in classify_entities(panel(columns), EmergingParams(near_zero_share=0.001, near_zero_level=1.0))
+    }
     assert default["a"] == "vanishing" and strict["a"] == "dropping"
 
 

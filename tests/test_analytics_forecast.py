@@ -80,6 +80,7 @@ def test_the_same_series_gives_the_same_analysis_twice():
 
 # --- reconciliation ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["ols", "wls_struct", "wls_var", "mint_shrink"])
 def test_reconciled_forecasts_make_the_total_equal_the_sum_of_the_countries(method):
     rng = np.random.default_rng(5)
@@ -110,8 +111,13 @@ def test_a_panel_forecast_is_coherent_at_every_date():
     rng = np.random.default_rng(7)
     n = 48
     ds = pd.date_range("2020-01-01", periods=n, freq="MS")
-    long = pd.concat([pd.DataFrame({"ds": ds, "entity": c, "y": base + rng.normal(0, np.sqrt(base), n)})
-                      for c, base in (("AUT", 100), ("BEL", 300), ("CZE", 50))], ignore_index=True)
+    long = pd.concat(
+        [
+            pd.DataFrame({"ds": ds, "entity": c, "y": base + rng.normal(0, np.sqrt(base), n)})
+            for c, base in (("AUT", 100), ("BEL", 300), ("CZE", 50))
+        ],
+        ignore_index=True,
+    )
     table = forecast_panel(RegularPanel(long, "M"), ForecastParams(horizon=3, models=("ets",)))
     assert table["node"].unique().tolist() == ["total", "AUT", "BEL", "CZE"]
     wide = table.pivot(index="date", columns="node", values="yhat")
@@ -121,6 +127,7 @@ def test_a_panel_forecast_is_coherent_at_every_date():
 
 
 # --- capacity ---------------------------------------------------------------------------------
+
 
 def test_the_backlog_grows_when_arrivals_exceed_analyst_capacity():
     dates = pd.date_range("2025-01-01", periods=6, freq="MS")

@@ -17,19 +17,24 @@ from analytics.emerging import classify_entities
 from analytics.results import AnalysisParams, Anomaly
 from analytics.series import RegularPanel
 from analytics.warehouse_series import load_series
-from warehouse import WarehouseReader
 from etl.checks import contract_findings
-from warehouse import connect, ensure_schema
 from grace_cli import cli
+from warehouse import WarehouseReader, connect, ensure_schema
 
-DERIVED = ("analytics_entity_status", "analytics_attribution", "analytics_forecast_reconciled", "analytics_backlog",
-           "analytics_finding")
+DERIVED = (
+    "analytics_entity_status",
+    "analytics_attribution",
+    "analytics_forecast_reconciled",
+    "analytics_backlog",
+    "analytics_finding",
+)
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
     """A two-year warehouse analysed once (referrals, monthly: total, countries, platforms): (path, summary)."""
     from builders import TEST_KEY
+
     from analytics.warehouse_run import run_analysis
     from etl.runner import run_batches
     from etl.simulator import SimulationConfig, simulate
@@ -37,8 +42,11 @@ def analysed(tmp_path_factory):
     from grace.config import PseudonymKey
 
     root = tmp_path_factory.mktemp("persisted_wh")
-    simulate(SimulationConfig(out=root / "sim", seed=7, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="year"))
+    simulate(
+        SimulationConfig(
+            out=root / "sim", seed=7, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="year"
+        )
+    )
     path = root / "warehouse.duckdb"
     con = connect(path)
     ensure_schema(con)
@@ -65,7 +73,9 @@ def test_every_derived_table_is_written_in_the_run_and_keeps_the_contract(analys
     _, run = analysed
     for table in ("analytics_entity_status", "analytics_forecast_reconciled", "analytics_backlog", "analytics_finding"):
         assert run.rows[table] > 0, table
-        assert con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run.run_id]).fetchone()[0] == run.rows[table]
+        assert (
+            con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run.run_id]).fetchone()[0] == run.rows[table]
+        )
     assert [f for f in contract_findings(con) if f.table.startswith("analytics_")] == []
 
 
@@ -80,7 +90,9 @@ def test_stored_entity_statuses_match_a_fresh_classification_of_the_panel(analys
         assert mine.loc[entity, "status"] == status.status
         assert mine.loc[entity, "recent_mean"] == pytest.approx(status.recent_mean)
         assert mine.loc[entity, "baseline_mean"] == pytest.approx(status.baseline_mean)
-    assert (mine["recent_start"] == pd.Timestamp(2024, 10, 1)).all() and (mine["recent_end"] == pd.Timestamp(2024, 12, 1)).all()
+    assert (mine["recent_start"] == pd.Timestamp(2024, 10, 1)).all() and (
+        mine["recent_end"] == pd.Timestamp(2024, 12, 1)
+    ).all()
     assert json.loads(mine["parameters"].iloc[0])["recent_periods"] == 3
     assert {"emerging", "vanishing"} & set(mine["status"])  # the simulator injects both
 
@@ -93,8 +105,15 @@ def test_reconciled_forecasts_add_up_and_keep_the_base_forecast_next_to_them(ana
     countries = rec[rec["split_by"] == "country"].groupby("date")["yhat"].sum()
     assert len(total) == 12
     np.testing.assert_allclose(total.to_numpy(), countries.loc[total.index].to_numpy(), rtol=1e-9)
-    base = con.execute("SELECT date, yhat FROM analytics_forecast WHERE run_id = ? AND series_id = "
-                       "'referrals|month|none|total' ORDER BY date", [run_id]).df().set_index("date")["yhat"]
+    base = (
+        con.execute(
+            "SELECT date, yhat FROM analytics_forecast WHERE run_id = ? AND series_id = "
+            "'referrals|month|none|total' ORDER BY date",
+            [run_id],
+        )
+        .df()
+        .set_index("date")["yhat"]
+    )
     np.testing.assert_allclose(rec[rec["split_by"] == "none"].set_index("date")["base_yhat"].loc[base.index], base)
     assert set(rec["method"]) == {"mint_shrink"}
 
@@ -103,10 +122,12 @@ def test_the_backlog_starts_from_the_backlog_stock_at_the_recent_triage_rate(ana
     run_id = analysed[1].run_id
     backlog = rows(con, "analytics_backlog", run_id)
     assert len(backlog) == 12 and set(backlog["series_id"]) == {"referrals|month|none|total"}
-    triaged = con.execute("SELECT sum(triaged) FROM rollup_backlog_daily "
-                          "WHERE date_key BETWEEN DATE '2024-10-01' AND DATE '2024-12-31'").fetchone()[0]
-    open_now = con.execute("SELECT sum(received) - sum(triaged) FROM rollup_backlog_daily "
-                           "WHERE date_key <= DATE '2024-12-31'").fetchone()[0]
+    triaged = con.execute(
+        "SELECT sum(triaged) FROM rollup_backlog_daily WHERE date_key BETWEEN DATE '2024-10-01' AND DATE '2024-12-31'"
+    ).fetchone()[0]
+    open_now = con.execute(
+        "SELECT sum(received) - sum(triaged) FROM rollup_backlog_daily WHERE date_key <= DATE '2024-12-31'"
+    ).fetchone()[0]
     assert backlog["capacity_per_day"].iloc[0] == pytest.approx(triaged / 92)  # October to December
     assert backlog["initial_backlog"].iloc[0] == pytest.approx(open_now) and open_now > 0
     assert (backlog["backlog_lower"] <= backlog["backlog"] + 1e-9).all()
@@ -125,14 +146,19 @@ def test_findings_are_ranked_and_each_points_at_the_row_it_states(analysed, con)
         table = row.source_table
         assert table.startswith("analytics_")
         if table in ("analytics_changepoint", "analytics_anomaly"):
-            hits = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ? AND date = ?",
-                               [run_id, row.series_id, row.date]).fetchone()[0]
+            hits = con.execute(
+                f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ? AND date = ?",
+                [run_id, row.series_id, row.date],
+            ).fetchone()[0]
         elif table == "analytics_entity_status":
-            hits = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ? AND recent_start = ?",
-                               [run_id, row.series_id, row.date]).fetchone()[0]
+            hits = con.execute(
+                f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ? AND recent_start = ?",
+                [run_id, row.series_id, row.date],
+            ).fetchone()[0]
         else:
-            hits = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ?",
-                               [run_id, row.series_id]).fetchone()[0]
+            hits = con.execute(
+                f"SELECT count(*) FROM {table} WHERE run_id = ? AND series_id = ?", [run_id, row.series_id]
+            ).fetchone()[0]
         assert hits >= 1, row
         assert row.metric == "referrals" and "referrals" in row.headline.lower()
     # the total's break outranks every single entity's break of the same metric
@@ -151,8 +177,10 @@ def test_a_second_run_stores_the_same_derived_rows(analysed, tmp_path):
     con = connect(path, read_only=True)
     try:
         for table in DERIVED:
-            a, b = (con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY ALL", [r]).fetchall()
-                    for r in (one.run_id, two.run_id))
+            a, b = (
+                con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY ALL", [r]).fetchall()
+                for r in (one.run_id, two.run_id)
+            )
             assert a == b, table
     finally:
         con.close()
@@ -162,11 +190,16 @@ def test_attribution_rows_name_the_entity_behind_a_spike_of_the_total():
     from analytics.warehouse_derived import attribution_rows
 
     ds = pd.date_range("2024-01-01", periods=12, freq="MS")
-    frame = pd.concat([pd.DataFrame({"ds": ds, "entity": "A", "y": 100.0}),
-                       pd.DataFrame({"ds": ds, "entity": "B", "y": [50.0] * 6 + [350.0] + [50.0] * 5})])
+    frame = pd.concat(
+        [
+            pd.DataFrame({"ds": ds, "entity": "A", "y": 100.0}),
+            pd.DataFrame({"ds": ds, "entity": "B", "y": [50.0] * 6 + [350.0] + [50.0] * 5}),
+        ]
+    )
     panel = RegularPanel(frame, "M")
-    spike = Anomaly(date=ds[6], index=6, value=450.0, expected=150.0, magnitude=300.0, relative=2.0,
-                    direction="spike", score=9.0)
+    spike = Anomaly(
+        date=ds[6], index=6, value=450.0, expected=150.0, magnitude=300.0, relative=2.0, direction="spike", score=9.0
+    )
 
     class Job:
         series_id, metric, grain = "files|month|none|total", "files", "month"
@@ -181,6 +214,7 @@ def test_attribution_rows_name_the_entity_behind_a_spike_of_the_total():
 
 # --- reading results back ----------------------------------------------------------------------
 
+
 def test_the_named_analytics_queries_read_the_latest_run(analysed):
     reader = WarehouseReader(analysed[0])
     run_id = analysed[1].run_id
@@ -189,26 +223,76 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
     assert latest["findings"].iloc[0] == analysed[1].rows["analytics_finding"]
     assert reader.run("analytics_latest_run", run_id="no-such-run").empty
 
-    every = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
-                       scope_countries=None, limit=1000)
+    every = reader.run(
+        "analytics_findings",
+        run_id=run_id,
+        metrics=[],
+        kinds=[],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        limit=1000,
+    )
     assert every["rank"].is_monotonic_increasing and len(every) == analysed[1].rows["analytics_finding"]
-    top = reader.run("analytics_findings", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
-                     scope_countries=None, limit=3)
+    top = reader.run(
+        "analytics_findings",
+        run_id=run_id,
+        metrics=[],
+        kinds=[],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        limit=3,
+    )
     assert top["rank"].tolist() == [1, 2, 3]
     one_country = every.loc[every["split_by"] == "country", "entity"].iloc[0]
-    mine = reader.run("analytics_findings", run_id=run_id, metrics=["referrals"], kinds=[], countries=[one_country],
-                      platforms=[], scope_countries=None, limit=1000)
+    mine = reader.run(
+        "analytics_findings",
+        run_id=run_id,
+        metrics=["referrals"],
+        kinds=[],
+        countries=[one_country],
+        platforms=[],
+        scope_countries=None,
+        limit=1000,
+    )
     assert set(mine["entity"]) == {one_country} and set(mine["metric"]) == {"referrals"}
-    assert reader.run("analytics_findings", run_id=run_id, metrics=["files"], kinds=[], countries=[], platforms=[],
-                      scope_countries=None, limit=1000).empty
+    assert reader.run(
+        "analytics_findings",
+        run_id=run_id,
+        metrics=["files"],
+        kinds=[],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        limit=1000,
+    ).empty
 
-    alerts = reader.run("analytics_alerts", run_id=run_id, metrics=[], kinds=[], countries=[], platforms=[],
-                        scope_countries=None, sort_by="date", limit=1000)
+    alerts = reader.run(
+        "analytics_alerts",
+        run_id=run_id,
+        metrics=[],
+        kinds=[],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        sort_by="date",
+        limit=1000,
+    )
     assert set(alerts["kind"]) <= {"anomaly", "changepoint", "emerging", "vanishing"}
     assert {"emerging", "vanishing"} <= set(alerts["kind"])
     assert alerts["date"].is_monotonic_decreasing
-    by_size = reader.run("analytics_alerts", run_id=run_id, metrics=[], kinds=["changepoint"], countries=[],
-                         platforms=[], scope_countries=None, sort_by="magnitude", limit=1000)
+    by_size = reader.run(
+        "analytics_alerts",
+        run_id=run_id,
+        metrics=[],
+        kinds=["changepoint"],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        sort_by="magnitude",
+        limit=1000,
+    )
     assert by_size["relative"].abs().is_monotonic_decreasing and set(by_size["kind"]) == {"changepoint"}
 
     forecast = reader.run("analytics_forecast", run_id="", series_id="referrals|month|none|total")

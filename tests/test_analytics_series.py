@@ -16,7 +16,12 @@ def test_missing_months_become_explicit_zeros_labelled_by_their_first_day():
     series = to_series(table(["2023-01", "2023-02", "2023-05"], [5, 7, 9]), "date", "value")
     assert series.freq == "M"
     assert series.frame["ds"].dt.strftime("%Y-%m-%d").tolist() == [
-        "2023-01-01", "2023-02-01", "2023-03-01", "2023-04-01", "2023-05-01"]
+        "2023-01-01",
+        "2023-02-01",
+        "2023-03-01",
+        "2023-04-01",
+        "2023-05-01",
+    ]
     assert series.y.tolist() == [5, 7, 0, 0, 9]
     assert any("explicit zeros" in note for note in series.notes)
 
@@ -24,17 +29,25 @@ def test_missing_months_become_explicit_zeros_labelled_by_their_first_day():
 def test_daily_rows_add_up_to_iso_weeks_starting_on_monday():
     days = pd.date_range("2024-01-01", "2024-01-28", freq="D")  # Monday 1 January to Sunday 28 January
     series = to_series(table(days.strftime("%Y-%m-%d"), [1] * len(days)), "date", "value", freq="W")
-    assert series.frame["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    assert series.frame["ds"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-01",
+        "2024-01-08",
+        "2024-01-15",
+        "2024-01-22",
+    ]
     assert series.y.tolist() == [7, 7, 7, 7]
 
 
-@pytest.mark.parametrize("dates, expected", [
-    (pd.date_range("2024-01-01", periods=10, freq="D"), "D"),
-    (pd.date_range("2024-01-01", periods=10, freq="W-MON"), "W"),
-    (pd.date_range("2024-01-01", periods=10, freq="MS"), "M"),
-    (pd.date_range("2024-01-01", periods=10, freq="QS"), "Q"),
-    (pd.date_range("2014-01-01", periods=10, freq="YS"), "Y"),
-])
+@pytest.mark.parametrize(
+    "dates, expected",
+    [
+        (pd.date_range("2024-01-01", periods=10, freq="D"), "D"),
+        (pd.date_range("2024-01-01", periods=10, freq="W-MON"), "W"),
+        (pd.date_range("2024-01-01", periods=10, freq="MS"), "M"),
+        (pd.date_range("2024-01-01", periods=10, freq="QS"), "Q"),
+        (pd.date_range("2014-01-01", periods=10, freq="YS"), "Y"),
+    ],
+)
 def test_the_frequency_is_inferred_from_the_spacing_of_the_dates(dates, expected):
     assert infer_freq(pd.Series(dates)) == expected
 
@@ -69,8 +82,10 @@ def test_a_duplicated_date_is_refused_naming_both_rows():
         to_series(table(["2023-01-01", "2023-01-02", "2023-01-01"], [1, 2, 3]), "date", "value")
 
 
-@pytest.mark.parametrize("bad, reason", [("twelve", "not a finite number: 'twelve'"), ("", "missing value"),
-                                         ("inf", "not a finite number: 'inf'")])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [("twelve", "not a finite number: 'twelve'"), ("", "missing value"), ("inf", "not a finite number: 'inf'")],
+)
 def test_a_non_numeric_value_is_refused_naming_the_row_and_column(bad, reason):
     with pytest.raises(SeriesInputError, match=rf"row 2, field 'value': {reason}"):
         to_series(table(["2023-01-01", "2023-01-02"], [1, bad]), "date", "value")
@@ -95,8 +110,13 @@ def test_asking_for_a_finer_frequency_than_the_dates_have_is_refused():
 
 
 def test_a_panel_puts_every_entity_on_one_calendar_with_zeros():
-    frame = pd.DataFrame({"date": ["2023-01", "2023-02", "2023-03", "2023-03"], "country": ["AUT", "AUT", "AUT", "BEL"],
-                          "n": ["1", "2", "3", "4"]})
+    frame = pd.DataFrame(
+        {
+            "date": ["2023-01", "2023-02", "2023-03", "2023-03"],
+            "country": ["AUT", "AUT", "AUT", "BEL"],
+            "n": ["1", "2", "3", "4"],
+        }
+    )
     panel = to_panel(frame, "date", "country", "n")
     wide = panel.wide()
     assert wide.columns.tolist() == ["AUT", "BEL"]
@@ -105,6 +125,8 @@ def test_a_panel_puts_every_entity_on_one_calendar_with_zeros():
 
 
 def test_the_same_date_may_repeat_across_entities_but_not_within_one():
-    frame = pd.DataFrame({"date": ["2023-01", "2023-01", "2023-01"], "country": ["AUT", "BEL", "AUT"], "n": ["1", "2", "3"]})
+    frame = pd.DataFrame(
+        {"date": ["2023-01", "2023-01", "2023-01"], "country": ["AUT", "BEL", "AUT"], "n": ["1", "2", "3"]}
+    )
     with pytest.raises(SeriesInputError, match=r"row 3, field 'date': duplicated date 2023-01-01 for entity 'AUT'"):
         to_panel(frame, "date", "country", "n")

@@ -43,8 +43,9 @@ def test_stl_with_interpolating_jumps_stays_within_a_tenth_of_the_noise_of_the_f
 @pytest.mark.parametrize("n, m", [(84, 12), (364, 52), (30, 1)])
 def test_the_lowess_trend_with_delta_stays_within_a_tenth_of_the_noise_of_the_exact_one(n, m):
     y = seasonal_series(n, max(m, 2), seed=3) if m > 1 else np.random.default_rng(3).normal(50, 5.0, n)
-    exact = lowess(y, np.arange(n, dtype=float), frac=min(1.0, trend_window(n, m, False) / n), it=3,
-                   return_sorted=False)
+    exact = lowess(
+        y, np.arange(n, dtype=float), frac=min(1.0, trend_window(n, m, False) / n), it=3, return_sorted=False
+    )
     assert np.max(np.abs(robust_trend(y, m) - exact)) < 0.1 * 5.0
 
 
@@ -65,7 +66,9 @@ def test_the_latest_growth_is_the_last_row_of_the_rolling_growth_table(freq, ali
     if np.isnan(last["growth"]):
         assert latest.growth is None and latest.lower is None and latest.upper is None
     else:
-        assert (latest.growth, latest.lower, latest.upper) == pytest.approx((last["growth"], last["lower"], last["upper"]))
+        assert (latest.growth, latest.lower, latest.upper) == pytest.approx(
+            (last["growth"], last["lower"], last["upper"])
+        )
 
 
 def test_a_growth_from_a_zero_base_is_undefined():
@@ -93,7 +96,9 @@ def test_single_threaded_limits_blas_to_one_thread_nests_and_restores_the_limit(
 def test_splits_a_metric_does_not_have_are_left_out_of_a_run():
     from analytics.warehouse_run import _splittable
 
-    assert _splittable("referrals", None) and _splittable("referrals", "country") and _splittable("referrals", "platform")
+    assert (
+        _splittable("referrals", None) and _splittable("referrals", "country") and _splittable("referrals", "platform")
+    )
     assert _splittable("platform_share", "platform")
     assert not _splittable("platform_share", None) and not _splittable("platform_share", "country")
     assert _splittable("multi_country_clusters", "country") and not _splittable("multi_country_clusters", "platform")
@@ -102,8 +107,8 @@ def test_splits_a_metric_does_not_have_are_left_out_of_a_run():
 def test_the_default_metrics_cover_at_least_1000_series_of_the_demo_warehouse():
     from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS, DEFAULT_SPLITS, _splittable
     from analytics.warehouse_series import METRICS
-    from warehouse.reference import EU27_ISO3
     from etl.simulator.world import PLATFORMS
+    from warehouse.reference import EU27_ISO3
 
     assert set(DEFAULT_METRICS) <= set(METRICS)
     entities = {None: 1, "country": len(EU27_ISO3), "platform": len(PLATFORMS)}
@@ -124,6 +129,10 @@ def test_grace_analyse_help_names_every_default_metric():
 
 
 def test_the_analytics_benchmark_explains_itself():
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "analytics.py"), "--help"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "analytics.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "default Prophet" in out.stdout and "--prophet-sample" in out.stdout and "--write" in out.stdout

@@ -11,8 +11,17 @@ import pytest
 from analytics.results import EmergingParams
 from analytics.series import RegularPanel
 from analytics.validation import (
-    EventCounts, first_flags, forecast_summary, mase, match_events, period_index, rolling_statuses,
-    score_changepoints, score_entities, total_counts, window_hits,
+    EventCounts,
+    first_flags,
+    forecast_summary,
+    mase,
+    match_events,
+    period_index,
+    rolling_statuses,
+    score_changepoints,
+    score_entities,
+    total_counts,
+    window_hits,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_period_index_finds_the_month_and_iso_week_holding_each_date():
     months = pd.date_range("2024-01-01", periods=6, freq="MS")
-    assert period_index(["2024-01-01", "2024-03-31", "2024-06-30", "2023-12-31", "2024-07-01"], months, "M").tolist() \
-        == [0, 2, 5, -1, -1]
+    assert period_index(
+        ["2024-01-01", "2024-03-31", "2024-06-30", "2023-12-31", "2024-07-01"], months, "M"
+    ).tolist() == [0, 2, 5, -1, -1]
     weeks = pd.date_range("2024-01-01", periods=4, freq="W-MON")  # Mondays
     assert period_index(["2024-01-07", "2024-01-08", "2024-01-28", "2024-01-29"], weeks, "W").tolist() == [0, 1, 3, -1]
 

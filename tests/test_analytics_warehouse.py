@@ -13,11 +13,16 @@ from click.testing import CliRunner
 
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from etl.checks import contract_findings
-from warehouse import connect
 from grace_cli import cli
+from warehouse import connect
 
-RESULT_TABLES = ("analytics_trend", "analytics_changepoint", "analytics_anomaly", "analytics_forecast",
-                 "analytics_forecast_candidate")
+RESULT_TABLES = (
+    "analytics_trend",
+    "analytics_changepoint",
+    "analytics_anomaly",
+    "analytics_forecast",
+    "analytics_forecast_candidate",
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +71,16 @@ def test_every_entity_of_a_split_has_every_period_and_zeros_where_it_had_no_data
     assert list(panel["entity"]) == sorted(panel["entity"])
 
 
-@pytest.mark.parametrize("metric,split", [("referrals", "country"), ("files", "platform"),
-                                          ("sextortion_referrals", "channel"), ("new_media_clusters", "category"),
-                                          ("actionable_referrals", "incident_type")])
+@pytest.mark.parametrize(
+    "metric,split",
+    [
+        ("referrals", "country"),
+        ("files", "platform"),
+        ("sextortion_referrals", "channel"),
+        ("new_media_clusters", "category"),
+        ("actionable_referrals", "incident_type"),
+    ],
+)
 def test_per_entity_series_sum_to_the_total(con, metric, split):
     total = load_series(con, metric, "month").set_index("ds")["y"]
     parts = load_series(con, metric, "month", split=split).groupby("ds")["y"].sum()
@@ -92,37 +104,56 @@ def test_shares_are_within_zero_and_one(con, metric):
 
 def test_time_to_triage_is_a_mean_of_days_and_ratios_expose_their_parts(con):
     series = load_series(con, "time_to_triage_days", "year", parts=True)
-    expected = con.execute("SELECT sum(triage_days_sum) / sum(triaged) FROM rollup_referral_daily "
-                           "WHERE year(date_key) = 2023").fetchone()[0]
+    expected = con.execute(
+        "SELECT sum(triage_days_sum) / sum(triaged) FROM rollup_referral_daily WHERE year(date_key) = 2023"
+    ).fetchone()[0]
     assert series["y"].iloc[0] == pytest.approx(expected)
     assert {"numerator", "denominator"} <= set(series.columns)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"metric_name": "nope"}, "unknown metric 'nope'"),
-    ({"metric_name": "referrals", "grain": "fortnight"}, "unknown grain 'fortnight'"),
-    ({"metric_name": "referrals", "split": "category"}, "cannot split metric 'referrals' by 'category'"),
-    ({"metric_name": "files", "split": "channel"}, "cannot split metric 'files' by 'channel'"),
-    ({"metric_name": "files", "filters": {"incident_type": "X"}}, "cannot filter metric 'files' by 'incident_type'"),
-    ({"metric_name": "referrals", "split": "country_iso3; DROP TABLE x"}, "cannot split"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"metric_name": "nope"}, "unknown metric 'nope'"),
+        ({"metric_name": "referrals", "grain": "fortnight"}, "unknown grain 'fortnight'"),
+        ({"metric_name": "referrals", "split": "category"}, "cannot split metric 'referrals' by 'category'"),
+        ({"metric_name": "files", "split": "channel"}, "cannot split metric 'files' by 'channel'"),
+        (
+            {"metric_name": "files", "filters": {"incident_type": "X"}},
+            "cannot filter metric 'files' by 'incident_type'",
+        ),
+        ({"metric_name": "referrals", "split": "country_iso3; DROP TABLE x"}, "cannot split"),
+    ],
+)
 def test_bad_requests_are_clear_grace_errors(con, kwargs, message):
     with pytest.raises(SeriesRequestError, match=message.replace("(", r"\(")):
         load_series(con, **kwargs)
 
 
 def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(warehouse_copy):
-    args = ["analyse", "--warehouse", str(warehouse_copy), "--metrics", "referrals,self_generated_share",
-            "--grain", "month", "--quiet", "--jobs", "1"]
+    args = [
+        "analyse",
+        "--warehouse",
+        str(warehouse_copy),
+        "--metrics",
+        "referrals,self_generated_share",
+        "--grain",
+        "month",
+        "--quiet",
+        "--jobs",
+        "1",
+    ]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     assert "series analysed" in first.output
     con = connect(warehouse_copy, read_only=True)
     try:
-        [(run_id, version, series_count, skipped, parameters)] = con.execute(
-            "SELECT run_id, code_version, series_count, skipped_count, parameters FROM analytics_run").fetchall()
+        [(run_id, _version, series_count, skipped, parameters)] = con.execute(
+            "SELECT run_id, code_version, series_count, skipped_count, parameters FROM analytics_run"
+        ).fetchall()
         countries, platforms = con.execute(
-            "SELECT count(DISTINCT country_iso3), count(DISTINCT platform_name) FROM rollup_referral_daily").fetchone()
+            "SELECT count(DISTINCT country_iso3), count(DISTINCT platform_name) FROM rollup_referral_daily"
+        ).fetchone()
         assert series_count + skipped == 2 * (1 + countries + platforms)
         assert '"grains": ["month"]' in parameters
         for table in RESULT_TABLES:
@@ -130,8 +161,10 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
             assert count > 0 and runs == 1, table
         assert con.execute("SELECT count(*) FROM analytics_trend").fetchone()[0] == series_count
         # the total's forecast: 12 monthly points of one model
-        forecast = con.execute("SELECT count(*), count(DISTINCT model), min(date) FROM analytics_forecast "
-                               "WHERE series_id = 'referrals|month|none|total'").fetchone()
+        forecast = con.execute(
+            "SELECT count(*), count(DISTINCT model), min(date) FROM analytics_forecast "
+            "WHERE series_id = 'referrals|month|none|total'"
+        ).fetchone()
         assert forecast == (12, 1, date(2025, 1, 1))
         # every forecast series keeps its candidates, exactly one chosen, with the MASE the forecast stored
         chosen = con.execute("""
@@ -143,7 +176,7 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
         """).fetchall()
         forecast_series = con.execute("SELECT count(DISTINCT series_id) FROM analytics_forecast").fetchone()[0]
         assert len(chosen) == forecast_series
-        for series_id, chosen_count, mase, stored, candidates in chosen:
+        for series_id, chosen_count, mase, stored, _candidates in chosen:
             assert chosen_count == 1, series_id
             assert mase == stored or (mase != mase and stored != stored), series_id  # same value, NaN included
         assert max(row[4] for row in chosen) >= 3  # baselines and ETS at least
@@ -159,8 +192,10 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
         assert len(runs) == 2 and runs[0] == run_id and runs[1] != run_id
         # same warehouse, same parameters: the second run stores the same results
         for table in RESULT_TABLES:
-            a, b = (con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY ALL", [r]).fetchall()
-                    for r in runs)
+            a, b = (
+                con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY ALL", [r]).fetchall()
+                for r in runs
+            )
             assert a == b, table
         assert contract_findings(con) == []
     finally:
@@ -170,15 +205,19 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
 def test_results_do_not_depend_on_the_number_of_worker_processes(warehouse_copy):
     from analytics.warehouse_run import run_analysis
 
-    one = run_analysis(warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"],
-                       jobs=1)
-    two = run_analysis(warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"],
-                       jobs=2)
+    one = run_analysis(
+        warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"], jobs=1
+    )
+    two = run_analysis(
+        warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"], jobs=2
+    )
     con = connect(warehouse_copy, read_only=True)
     try:
         for table in RESULT_TABLES:
-            a, b = (con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [r]).fetchall()
-                    for r in (one.run_id, two.run_id))
+            a, b = (
+                con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [r]).fetchall()
+                for r in (one.run_id, two.run_id)
+            )
             assert a == b, table
     finally:
         con.close()

@@ -45,11 +45,20 @@ def app(tmp_path_factory):
     @app.server.get("/test/who")
     def who():
         user = current_user()
-        return {"name": user.name, "role": user.role, "country": user.country, "may_export": user_may_export(),
-                "countries": scoped_countries(flask.request.args.getlist("country"))}
+        return {
+            "name": user.name,
+            "role": user.role,
+            "country": user.country,
+            "may_export": user_may_export(),
+            "countries": scoped_countries(flask.request.args.getlist("country")),
+        }
 
-    for name, role, country in (("vic", "viewer", None), ("ana", "analyst", None), ("adm", "admin", None),
-                                ("pol", "analyst", "POL")):
+    for name, role, country in (
+        ("vic", "viewer", None),
+        ("ana", "analyst", None),
+        ("adm", "admin", None),
+        ("pol", "analyst", "POL"),
+    ):
         ensure_user(app, name, role, country=country)
     return app
 
@@ -75,14 +84,19 @@ def signed_in(app, name: str):
 
 def route_to(client, pathname: str, search: str = ""):
     """The request Dash's page router sends when a page is opened or its URL changes."""
-    return client.post("/_dash-update-component", json={
-        "output": ROUTER_OUTPUT,
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    })
+    return client.post(
+        "/_dash-update-component",
+        json={
+            "output": ROUTER_OUTPUT,
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [
+                {"id": "_pages_location", "property": "pathname", "value": pathname},
+                {"id": "_pages_location", "property": "search", "value": search},
+            ],
+            "changedPropIds": ["_pages_location.pathname"],
+            "state": [],
+        },
+    )
 
 
 # --- nothing without a login ------------------------------------------------------------------
@@ -96,12 +110,13 @@ def test_every_page_redirects_to_the_login_with_the_page_as_next(app):
         response = client.get(path + "?country=DEU")
         assert response.status_code == 302, path
         assert response.headers["Location"] == "/login?next=" + (path + "?country=DEU").replace("/", "%2F").replace(
-            "?", "%3F").replace("=", "%3D")
+            "?", "%3F"
+        ).replace("=", "%3D")
 
 
 def test_dash_endpoints_callbacks_and_exports_answer_401_json_without_a_login(app):
     client = client_of(app)
-    for path in DASH_ENDPOINTS + ("/export/anything", "/export/overview-monthly.png"):
+    for path in (*DASH_ENDPOINTS, "/export/anything", "/export/overview-monthly.png"):
         response = client.get(path)
         assert response.status_code == 401, path
         assert response.get_json() == {"error": "authentication required", "login": "/login"}
@@ -205,8 +220,15 @@ def test_a_login_without_the_forms_csrf_token_is_refused_with_400(app, token):
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [("/trends?country=DEU", "/trends?country=DEU"), ("//evil.example/", "/"), ("https://evil.example/", "/"),
-     ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("/logout", "/"), ("", "/")],
+    [
+        ("/trends?country=DEU", "/trends?country=DEU"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/logout", "/"),
+        ("", "/"),
+    ],
 )
 def test_after_login_only_same_site_paths_are_followed(app, target, expected):
     response = log_in(client_of(app), "vic", next_=target)
@@ -334,8 +356,11 @@ def test_behind_a_trusted_proxy_the_forwarded_client_address_is_audited(tmp_path
     proxied = create_app(path)
     client = client_of(proxied, "10.0.0.254")
     token = csrf_token(client.get("/login").data)
-    client.post("/login", data={"csrf_token": token, "username": "ana", "password": "wrong password!"},
-                headers={"X-Forwarded-For": "192.0.2.7"})
+    client.post(
+        "/login",
+        data={"csrf_token": token, "username": "ana", "password": "wrong password!"},
+        headers={"X-Forwarded-For": "192.0.2.7"},
+    )
     assert auth_context(proxied.server).audit.recent(1, {"event": "login_failure"})[0].client == "192.0.2.7"
 
 
@@ -373,13 +398,16 @@ def change_filters(client, countries, platforms, current: str = ""):
     """What the Overview's filter bar sends when the analyst changes it (its state-sync callback)."""
     sync = next(d for d in client.get("/_dash-dependencies").get_json() if d["output"].startswith("..overview-state."))
     values = (countries, platforms, None, None)
-    return client.post("/_dash-update-component", json={
-        "output": sync["output"], "outputs": [{"id": "overview-state", "property": "data"},
-                                              {"id": ids.URL_SYNC, "property": "search"}],
-        "inputs": [{**item, "value": value} for item, value in zip(sync["inputs"], values)],
-        "state": [{"id": "overview-state", "property": "data", "value": current}],
-        "changedPropIds": ["overview-filter-country.value"],
-    })
+    return client.post(
+        "/_dash-update-component",
+        json={
+            "output": sync["output"],
+            "outputs": [{"id": "overview-state", "property": "data"}, {"id": ids.URL_SYNC, "property": "search"}],
+            "inputs": [{**item, "value": value} for item, value in zip(sync["inputs"], values)],
+            "state": [{"id": "overview-state", "property": "data", "value": current}],
+            "changedPropIds": ["overview-filter-country.value"],
+        },
+    )
 
 
 def test_changing_filters_writes_the_served_view_once(app, audit):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import json
 import os
 import sqlite3
 import stat
-from datetime import datetime, timedelta, timezone
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -20,8 +19,8 @@ from dashboards.auth.database import default_store_path
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.users import UserNotFound, UserStore
 from dashboards.auth.validation import AuthInputError
-from grace_cli import cli
 from grace.errors import ConfigError
+from grace_cli import cli
 
 PASSWORD = "a long enough passphrase"
 
@@ -67,8 +66,9 @@ def test_a_user_is_stored_with_an_argon2_hash_and_never_the_password(store):
         ("jdoe", "viewer", PASSWORD, "USA", "country 'USA': unknown country code"),
     ],
 )
-def test_bad_names_roles_passwords_and_countries_are_refused_with_the_field_named(store, name, role, password,
-                                                                                  country, message):
+def test_bad_names_roles_passwords_and_countries_are_refused_with_the_field_named(
+    store, name, role, password, country, message
+):
     with pytest.raises(AuthInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         store.add(name, role, password, country)
     assert store.list() == []
@@ -153,8 +153,8 @@ def test_audit_rows_carry_a_utc_time_and_a_hash_chain(audit):
     first = audit.record("login_success", "jdoe", {"role": "viewer"}, client="10.0.0.1")
     second = audit.record("page_view", "jdoe", {"path": "/", "filters": {"country": ["DEU"]}})
     assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.row_hash
-    moment = datetime.strptime(first.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    assert abs(datetime.now(timezone.utc) - moment) < timedelta(minutes=1)
+    moment = datetime.strptime(first.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=1)
     assert [e.id for e in audit.recent(10)] == [second.id, first.id]
     assert audit.recent(10, {"event": "page_view"})[0].detail == {"path": "/", "filters": {"country": ["DEU"]}}
     assert audit.recent(10, {"user": "nobody"}) == []
@@ -209,7 +209,7 @@ def _tamper(path, statement):
 @pytest.mark.parametrize(
     ("statement", "problem"),
     [
-        ("UPDATE audit_log SET detail = '{\"path\":\"/other\"}' WHERE id = 2", "row 2: content does not match its hash"),
+        ('UPDATE audit_log SET detail = \'{"path":"/other"}\' WHERE id = 2', "row 2: content does not match its hash"),
         ("UPDATE audit_log SET user_name = 'mallory' WHERE id = 1", "row 1: content does not match its hash"),
         ("DELETE FROM audit_log WHERE id = 2", "row 2 is missing"),
         ("DELETE FROM audit_log WHERE id = 1", "row 2: prev_hash does not match"),
@@ -242,7 +242,7 @@ def test_five_failures_from_one_address_refuse_every_name_there_for_five_minutes
     refused = limit.begin("someone", "10.0.0.1")
     assert (refused.allowed, refused.by, refused.retry_after) == (False, "client", 300)
     assert limit.begin("someone", "10.0.0.2").allowed  # other addresses are not affected
-    later = datetime.now(timezone.utc) + timedelta(minutes=5, seconds=1)
+    later = datetime.now(UTC) + timedelta(minutes=5, seconds=1)
     assert limit.begin("someone", "10.0.0.1", now=later).allowed
 
 
@@ -253,15 +253,27 @@ def test_failures_of_one_name_at_one_address_back_off_exponentially(audit):
     assert (soon.allowed, soon.by, soon.retry_after) == (False, "user name and client", 1)
     assert limit.begin("jdoe", "10.0.0.2").allowed and limit.begin("other", "10.0.0.1").allowed
 
-    now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     waits = []
     for failures in (1, 2, 3, 4, 9):
-        pressure = {"by_client": 0, "by_pair": failures, "last_pair": now.isoformat(), "by_user": failures,
-                    "last_user": now.isoformat(), "known_client": False}
+        pressure = {
+            "by_client": 0,
+            "by_pair": failures,
+            "last_pair": now.isoformat(),
+            "by_user": failures,
+            "last_user": now.isoformat(),
+            "known_client": False,
+        }
         waits.append(limit.decide(pressure, now).retry_after)
     assert waits == [1, 2, 4, 8, 256]
-    capped = {"by_client": 0, "by_pair": 12, "last_pair": now.isoformat(), "by_user": 0, "last_user": None,
-              "known_client": False}
+    capped = {
+        "by_client": 0,
+        "by_pair": 12,
+        "last_pair": now.isoformat(),
+        "by_user": 0,
+        "last_user": None,
+        "known_client": False,
+    }
     assert limit.decide(capped, now).retry_after == 300
     assert limit.decide(capped, now + timedelta(minutes=5)).allowed
 
@@ -282,7 +294,7 @@ def test_many_addresses_failing_for_one_name_slow_it_but_never_lock_out_its_know
     new_address = limit.begin("jdoe", "10.2.0.1")
     assert (new_address.allowed, new_address.by) == (False, "user name") and new_address.retry_after <= 15
     assert limit.begin("jdoe", "10.9.9.9").allowed
-    later = datetime.now(timezone.utc) + timedelta(seconds=16)
+    later = datetime.now(UTC) + timedelta(seconds=16)
     assert limit.begin("jdoe", "10.2.0.1", now=later).allowed  # slowed to one try per 15 s, not blocked
 
 
@@ -337,13 +349,16 @@ def run(*args, input=None):
 
 
 def test_grace_users_add_list_disable_enable_and_passwd_through_stdin(isolated_home):
-    added = run("users", "add", "jdoe", "--role", "analyst", "--country", "POL", "--password-stdin",
-                input=PASSWORD + "\n")
+    added = run(
+        "users", "add", "jdoe", "--role", "analyst", "--country", "POL", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert added.exit_code == 0 and added.output == "added jdoe (analyst, scoped to POL)\n"
     assert run("users", "add", "boss", "--role", "admin", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
     listed = json.loads(run("users", "list", "--json").output)
     assert [(u["name"], u["role"], u["country"], u["enabled"]) for u in listed] == [
-        ("boss", "admin", None, True), ("jdoe", "analyst", "POL", True)]
+        ("boss", "admin", None, True),
+        ("jdoe", "analyst", "POL", True),
+    ]
     assert "jdoe" in run("users", "list").output
     assert run("users", "disable", "jdoe").output == "disabled jdoe\n"
     assert json.loads(run("users", "list", "--json").output)[1]["enabled"] is False
@@ -379,5 +394,7 @@ def test_grace_audit_list_and_verify(isolated_home):
 def test_serving_a_warehouse_with_no_users_stops_and_says_how_to_add_one(isolated_home, fresh_db, tmp_path):
     from grace_cli.server import serve
 
-    with pytest.raises(ConfigError, match=r"no dashboard users; add one first, e\.g\. .*grace users add NAME --role admin"):
+    with pytest.raises(
+        ConfigError, match=r"no dashboard users; add one first, e\.g\. .*grace users add NAME --role admin"
+    ):
         serve(warehouse=tmp_path / "warehouse.duckdb", port=1)

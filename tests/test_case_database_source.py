@@ -15,9 +15,9 @@ from etl.contracts import load_contract
 from etl.pipeline import InjectedFailure, PipelineOptions, run_batch
 from etl.sources.base import create_staging_tables
 from etl.sources.case_database import CaseDatabase, CaseDatabaseError, case_database_batches, redact_url
-from warehouse import connect
 from grace.config import PseudonymKey
 from grace.errors import GraceError
+from warehouse import connect
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -176,7 +176,9 @@ def test_malformed_rows_are_quarantined_with_the_database_id_as_row_number(case_
 def test_row_accounting_balances_for_every_chunk(case_db, warehouse):
     add_referrals(case_db, 1, 12, files_each=3)
     with psycopg.connect(_plain(case_db), autocommit=True) as db:
-        db.execute("UPDATE case_system.referrals SET received_date = 'yesterday-ish' WHERE report_id = 'CT-2024-00000004'")
+        db.execute(
+            "UPDATE case_system.referrals SET received_date = 'yesterday-ish' WHERE report_id = 'CT-2024-00000004'"
+        )
         # The same referral delivered twice (a re-sent row): its second copy is a duplicate.
         db.execute(
             "INSERT INTO case_system.referrals (report_id, esp_name, esp_service, incident_type, incident_datetime, "
@@ -289,9 +291,8 @@ def test_extraction_transactions_refuse_writes(case_db):
     from sqlalchemy import text
 
     database = CaseDatabase(case_db)
-    with pytest.raises(CaseDatabaseError, match="read-only transaction"):
-        with database.transaction() as conn:
-            conn.execute(text("INSERT INTO referrals (report_id) VALUES ('CT-2024-99999999')"))
+    with pytest.raises(CaseDatabaseError, match="read-only transaction"), database.transaction() as conn:
+        conn.execute(text("INSERT INTO referrals (report_id) VALUES ('CT-2024-99999999')"))
     assert case_db_fingerprint(case_db)[0][0] == 0
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 import pytest
+from builders import file_row, referral_row, write_delivery
 from click.testing import CliRunner
 
-from builders import file_row, referral_row, write_delivery
 from grace_cli import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -36,7 +36,7 @@ def test_every_cli_command_is_documented_in_the_readme(path):
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS])
 def test_every_cli_command_has_a_helpful_help(path):
-    result = CliRunner().invoke(cli, path.split()[1:] + ["--help"])
+    result = CliRunner().invoke(cli, [*path.split()[1:], "--help"])
     assert result.exit_code == 0
     assert len(result.output.splitlines()) > 4
 
@@ -48,8 +48,11 @@ def warehouse(tmp_path):
 
 @pytest.fixture
 def delivery(tmp_path):
-    return write_delivery(tmp_path / "in" / "2023-05", [referral_row(n) for n in range(1, 4)] + [referral_row(9, status="lost")],
-                          [file_row(n) for n in range(1, 4)])
+    return write_delivery(
+        tmp_path / "in" / "2023-05",
+        [referral_row(n) for n in range(1, 4)] + [referral_row(9, status="lost")],
+        [file_row(n) for n in range(1, 4)],
+    )
 
 
 def test_etl_run_then_stats_reports_integer_counts(warehouse, delivery):
@@ -61,7 +64,11 @@ def test_etl_run_then_stats_reports_integer_counts(warehouse, delivery):
     assert stats.exit_code == 0
     payload = json.loads(stats.output)
     assert {k: payload[k] for k in ("referrals", "files", "media_clusters", "quarantined")} == {
-        "referrals": 3, "files": 3, "media_clusters": 3, "quarantined": 1}
+        "referrals": 3,
+        "files": 3,
+        "media_clusters": 3,
+        "quarantined": 1,
+    }
     assert all(isinstance(v, int) for v in payload["tables"].values())
 
 
@@ -109,7 +116,9 @@ def test_the_readme_configuration_table_lists_exactly_the_settings_the_code_read
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Configuration and where data lives", 1)[1].split("\n\n", 2)[1]
-    documented = {name for row in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+    documented = {
+        name for row in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
+    }
     assert documented == {setting.name for setting in SETTINGS}
 
 
@@ -118,8 +127,10 @@ def test_no_module_but_the_settings_reads_the_environment():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    readers = sorted(str(path.relative_to(root)) for package in ("grace", "warehouse", "etl", "analytics", "dashboards",
-                                                                 "grace_cli")
-                     for path in (root / package).rglob("*.py")
-                     if re.search(r"os\.environ|os\.getenv", path.read_text(encoding="utf-8")))
+    readers = sorted(
+        str(path.relative_to(root))
+        for package in ("grace", "warehouse", "etl", "analytics", "dashboards", "grace_cli")
+        for path in (root / package).rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv", path.read_text(encoding="utf-8"))
+    )
     assert readers == ["grace/settings.py"]

@@ -6,15 +6,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from builders import file_row, referral_row, write_delivery
 from click.testing import CliRunner
 
-from builders import file_row, referral_row, write_delivery
 from etl.contracts import contract_names, load_contract
 from etl.pipeline import run_batch
 from etl.sources import discover_batches
-from grace_cli import cli
 from grace.config import CONTRACTS_DIR
 from grace.errors import InputFileError
+from grace_cli import cli
 
 EXAMPLES = CONTRACTS_DIR / "examples"
 
@@ -44,25 +44,35 @@ def test_the_invalid_case_export_example_quarantines_one_reason_per_bad_row(fres
     [report] = [run_batch(fresh_db, b, key) for b in discover_batches(example_delivery(tmp_path, "invalid"))]
     rows = fresh_db.execute(
         "SELECT dataset, row_number, field, reason FROM quarantine WHERE reason NOT IN ('parent_quarantined', 'orphan_file') "
-        "ORDER BY dataset DESC, row_number").fetchall()
+        "ORDER BY dataset DESC, row_number"
+    ).fetchall()
     assert rows == [
-        ("referrals", 3, "incident_datetime", "invalid_datetime"), ("referrals", 4, "received_date", "invalid_date"),
-        ("referrals", 5, "esp_name", "missing_required"), ("referrals", 6, "is_actionable", "wrong_type"),
-        ("referrals", 7, "victim_age", "wrong_type"), ("referrals", 8, "bundle_size", "out_of_range"),
-        ("referrals", 9, "incident_type", "invalid_code"), ("referrals", 10, "reporting_country", "invalid_code"),
-        ("referrals", 11, "receiving_agency", "invalid_format"), ("referrals", 12, "report_id", "invalid_format"),
+        ("referrals", 3, "incident_datetime", "invalid_datetime"),
+        ("referrals", 4, "received_date", "invalid_date"),
+        ("referrals", 5, "esp_name", "missing_required"),
+        ("referrals", 6, "is_actionable", "wrong_type"),
+        ("referrals", 7, "victim_age", "wrong_type"),
+        ("referrals", 8, "bundle_size", "out_of_range"),
+        ("referrals", 9, "incident_type", "invalid_code"),
+        ("referrals", 10, "reporting_country", "invalid_code"),
+        ("referrals", 11, "receiving_agency", "invalid_format"),
+        ("referrals", 12, "report_id", "invalid_format"),
         ("referrals", 13, "triaged_date", "inconsistent"),
-        ("files", 3, "md5", "invalid_format"), ("files", 4, "sha1", "invalid_format"),
-        ("files", 5, "industry_classification", "invalid_code"), ("files", 7, "file_id", "missing_required"),
-        ("files", 8, "md5", "missing_required"), ("files", 9, "file_annotations", "invalid_code"),
+        ("files", 3, "md5", "invalid_format"),
+        ("files", 4, "sha1", "invalid_format"),
+        ("files", 5, "industry_classification", "invalid_code"),
+        ("files", 7, "file_id", "missing_required"),
+        ("files", 8, "md5", "missing_required"),
+        ("files", 9, "file_annotations", "invalid_code"),
     ]
     assert report.balanced
 
 
 @pytest.fixture
 def loaded(fresh_db, key, tmp_path):
-    delivery = write_delivery(tmp_path / "d", [referral_row(1), referral_row(2)],
-                              [file_row(1, item="known"), file_row(2, item="new")])
+    delivery = write_delivery(
+        tmp_path / "d", [referral_row(1), referral_row(2)], [file_row(1, item="known"), file_row(2, item="new")]
+    )
     for batch in discover_batches(delivery):
         run_batch(fresh_db, batch, key)
     return fresh_db
@@ -98,8 +108,8 @@ def test_grace_import_hashset_reports_loaded_rows(tmp_path):
 
 
 def test_a_warehouse_built_by_another_schema_version_is_refused(fresh_db):
-    from warehouse import ensure_schema
     from grace.errors import WarehouseError
+    from warehouse import ensure_schema
 
     fresh_db.execute("UPDATE warehouse_meta SET value = '0' WHERE key = 'schema_version'")
     with pytest.raises(WarehouseError, match="schema version 0"):

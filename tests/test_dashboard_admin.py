@@ -53,22 +53,28 @@ def newest(context: AuthContext, event: str):
 
 
 def test_a_viewer_is_refused_every_reading_and_the_refusal_is_audited(context):
-    for read in (lambda: admin.users_rows(context, VIEWER, CLIENT), lambda: admin.audit_rows(context, VIEWER),
-                 lambda: admin.chain_status(context, VIEWER)):
+    for read in (
+        lambda: admin.users_rows(context, VIEWER, CLIENT),
+        lambda: admin.audit_rows(context, VIEWER),
+        lambda: admin.chain_status(context, VIEWER),
+    ):
         with pytest.raises(admin.AdminRefused, match="needs the admin role"):
             read()
     denied = context.audit.recent(10, {"event": "access_denied"})
     assert [row.detail["action"] for row in denied] == ["verify the audit chain", "read the audit log", "list users"]
     assert (denied[-1].user, denied[-1].client, denied[-1].detail["path"], denied[-1].detail["needs"]) == (
-        "vic", CLIENT, "/admin", ["admin"])
+        "vic",
+        CLIENT,
+        "/admin",
+        ["admin"],
+    )
     with pytest.raises(admin.AdminRefused, match="Sign in"):
         admin.users_rows(context, None)
 
 
 def test_a_viewer_posting_a_change_directly_changes_nothing(context, request_token):
     with pytest.raises(admin.AdminRefused):
-        admin.perform("add", context, VIEWER, request_token,
-                      {"name": "mallory", "role": "admin", "password": PASSWORD})
+        admin.perform("add", context, VIEWER, request_token, {"name": "mallory", "role": "admin", "password": PASSWORD})
     assert context.users.get("mallory") is None
     assert newest(context, "access_denied").detail["action"] == "add"
 
@@ -84,18 +90,29 @@ def test_a_change_without_the_forms_csrf_token_is_refused(context, request_token
 
 
 def test_an_admin_adds_a_country_scoped_user_and_the_audit_names_the_admin_not_the_password(context, request_token):
-    result = admin.perform("add", context, ADMIN, request_token,
-                           {"name": "dora", "role": "analyst", "password": PASSWORD, "country": "DEU"}, CLIENT)
+    result = admin.perform(
+        "add",
+        context,
+        ADMIN,
+        request_token,
+        {"name": "dora", "role": "analyst", "password": PASSWORD, "country": "DEU"},
+        CLIENT,
+    )
     assert result == admin.ActionResult(True, "Added dora as analyst, scoped to DEU.")
     assert context.users.authenticate("dora", PASSWORD).country == "DEU"
     added = newest(context, "user_added")
-    assert (added.user, added.client, added.detail) == ("ada", CLIENT, {"name": "dora", "role": "analyst",
-                                                                        "country": "DEU"})
+    assert (added.user, added.client, added.detail) == (
+        "ada",
+        CLIENT,
+        {"name": "dora", "role": "analyst", "country": "DEU"},
+    )
     assert PASSWORD not in str(context.audit.recent(50))
     rows = admin.users_rows(context, ADMIN)
     assert [(r["name"], r["role"], r["scope"], r["enabled"]) for r in rows] == [
-        ("ada", "admin", "all countries", "yes"), ("dora", "analyst", "DEU", "yes"), ("vic", "viewer", "all countries",
-                                                                                     "yes")]
+        ("ada", "admin", "all countries", "yes"),
+        ("dora", "analyst", "DEU", "yes"),
+        ("vic", "viewer", "all countries", "yes"),
+    ]
 
 
 def test_bad_input_comes_back_as_a_message_naming_the_field(context, request_token):
@@ -132,13 +149,17 @@ def test_an_admin_cannot_lock_themself_or_everybody_out(context, request_token):
 
 
 def test_changing_a_role_is_done_and_audited_with_the_old_and_new_role(context, request_token):
-    result = admin.perform("set_role", context, ADMIN, request_token, {"target": "vic", "target_role": "analyst"},
-                           CLIENT)
+    result = admin.perform(
+        "set_role", context, ADMIN, request_token, {"target": "vic", "target_role": "analyst"}, CLIENT
+    )
     assert result == admin.ActionResult(True, "vic is now analyst.")
     assert context.users.get("vic").role == "analyst"
     changed = newest(context, "role_changed")
-    assert (changed.user, changed.client, changed.detail) == ("ada", CLIENT, {"name": "vic", "role": "analyst",
-                                                                              "from": "viewer"})
+    assert (changed.user, changed.client, changed.detail) == (
+        "ada",
+        CLIENT,
+        {"name": "vic", "role": "analyst", "from": "viewer"},
+    )
     same = admin.perform("set_role", context, ADMIN, request_token, {"target": "vic", "target_role": "analyst"})
     assert same == admin.ActionResult(False, "vic is already analyst.")
     unknown = admin.perform("set_role", context, ADMIN, request_token, {"target": "vic", "target_role": "root"})
@@ -157,7 +178,9 @@ def test_the_audit_log_lists_the_newest_events_first_and_filters_by_user_and_eve
     assert [row["event"] for row in rows[:3]] == ["login_success", "page_view", "login_success"]
     assert rows[0]["id"] > rows[1]["id"] > rows[2]["id"]
     assert [(r["event"], r["user"]) for r in admin.audit_rows(context, ADMIN, user_filter="vic")] == [
-        ("page_view", "vic"), ("login_success", "vic")]
+        ("page_view", "vic"),
+        ("login_success", "vic"),
+    ]
     views = admin.audit_rows(context, ADMIN, user_filter="vic", event_filter="page_view")
     assert len(views) == 1 and views[0]["detail"] == '{"filters":{"country":["DEU"]},"path":"/trends"}'
     with pytest.raises(admin.AdminActionError, match="unknown"):

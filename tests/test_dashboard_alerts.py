@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import shutil
 
+import dashboard_warehouse as synthetic
 import pandas as pd
 import pytest
+from test_dashboard_trends import component, routed
 
-import dashboard_warehouse as synthetic
 from analytics.warehouse_series import load_series
 from dashboards import ids
 from dashboards.callbacks import alerts
 from dashboards.figures.alerts import alert_series_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
-from warehouse import connect
-from test_dashboard_trends import component, routed
+from warehouse import WarehouseReader, connect
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +35,12 @@ def analysed(plain, tmp_path_factory):
 
 
 # (series entity, date, relative change, finding score): dates, sizes and scores in different orders
-EXTRA = (("DEU", "2023-04-01", 0.9, 0.10), ("FRA", "2023-09-01", -0.5, 0.40), ("total", "2023-06-01", 0.2, 0.30),
-         ("ITA", "2024-01-01", 0.3, None))
+EXTRA = (
+    ("DEU", "2023-04-01", 0.9, 0.10),
+    ("FRA", "2023-09-01", -0.5, 0.40),
+    ("total", "2023-06-01", 0.2, 0.30),
+    ("ITA", "2024-01-01", 0.3, None),
+)
 
 
 def add_anomalies(path, run_id: str) -> None:
@@ -47,18 +50,26 @@ def add_anomalies(path, run_id: str) -> None:
     for entity, day, relative, score in EXTRA:
         split = "none" if entity == "total" else "country"
         series_id = f"referrals|month|{split}|{entity}"
-        synthetic.insert(con, "analytics_anomaly", f"""
+        synthetic.insert(
+            con,
+            "analytics_anomaly",
+            f"""
             SELECT '{run_id}' AS run_id, '{series_id}' AS series_id, 'referrals' AS metric, 'month' AS grain,
                    '{split}' AS split_by, '{entity}' AS entity, DATE '{day}' AS date, 100.0 * (1 + {relative}) AS value,
                    100.0 AS expected, 100.0 * {relative} AS magnitude, {relative} AS relative,
-                   '{"up" if relative > 0 else "down"}' AS direction, 5.0 AS score""")
+                   '{"up" if relative > 0 else "down"}' AS direction, 5.0 AS score""",
+        )
         if score is not None:
-            synthetic.insert(con, "analytics_finding", f"""
+            synthetic.insert(
+                con,
+                "analytics_finding",
+                f"""
                 SELECT '{run_id}' AS run_id, 1000 + CAST(100 * {score} AS INTEGER) AS rank, {score} AS score,
                        'anomaly' AS kind, '{series_id}' AS series_id, 'referrals' AS metric, 'month' AS grain,
                        '{split}' AS split_by, '{entity}' AS entity, DATE '{day}' AS date,
                        'Synthetic anomaly {entity}' AS headline, '{{}}' AS numbers, 'anomalies_robust_z' AS detector,
-                       'analytics_anomaly' AS source_table, '{{}}' AS parameters""")
+                       'analytics_anomaly' AS source_table, '{{}}' AS parameters""",
+            )
     con.close()
 
 
@@ -83,17 +94,26 @@ def stored_alerts(path) -> pd.DataFrame:
 
 
 def test_the_page_choices_round_trip_through_the_query_string():
-    view = alerts.AlertsView.from_query("?kind=changepoint&kind=anomaly&metrics=files&sort=date&country=SWE"
-                                        "&series=referrals|month|country|SWE&at=2024-03-01")
+    view = alerts.AlertsView.from_query(
+        "?kind=changepoint&kind=anomaly&metrics=files&sort=date&country=SWE"
+        "&series=referrals|month|country|SWE&at=2024-03-01"
+    )
     assert view.kinds == ("anomaly", "changepoint") and view.metrics == ("files",) and view.sort == "date"
     assert view.state.country == ("SWE",) and view.at == "2024-03-01"
     assert alerts.AlertsView.from_query(view.to_query()) == view
     assert alerts.AlertsView().to_query() == ""
 
 
-@pytest.mark.parametrize("search, message", [("?kind=spike", "kind"), ("?sort=loudest", "sort"),
-                                             ("?at=yesterday", "at"), ("?metrics=nonsense", "metrics"),
-                                             ("?series=referrals|fortnight|none|total", "series")])
+@pytest.mark.parametrize(
+    "search, message",
+    [
+        ("?kind=spike", "kind"),
+        ("?sort=loudest", "sort"),
+        ("?at=yesterday", "at"),
+        ("?metrics=nonsense", "metrics"),
+        ("?series=referrals|fortnight|none|total", "series"),
+    ],
+)
 def test_an_invalid_choice_in_a_link_is_named(search, message):
     with pytest.raises(ViewStateError, match=message):
         alerts.AlertsView.from_query(search)
@@ -153,8 +173,11 @@ def test_without_an_analysis_run_the_page_says_to_run_grace_analyse(plain):
 
 
 def test_clicking_a_row_draws_its_series_with_the_alert_ringed(reader, analysed):
-    row = next(r for r in alerts.tables(reader, alerts.AlertsView(kinds=("changepoint",))).alerts
-               if r["series"] == "SWE (country)")
+    row = next(
+        r
+        for r in alerts.tables(reader, alerts.AlertsView(kinds=("changepoint",))).alerts
+        if r["series"] == "SWE (country)"
+    )
     view = alerts.select(alerts.AlertsView(), row["id"])
     assert view.state.series == "referrals|month|country|SWE" and view.at == row["date"]
     drawn = alerts.draw_series(reader, view)
@@ -185,9 +208,18 @@ def test_the_trend_link_frames_the_date_and_filters_to_the_entity():
 
 def test_the_series_figure_marks_spikes_and_dips_apart():
     frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=4, freq="MS"), "y": [10.0, 30.0, 2.0, 11.0]})
-    events = pd.DataFrame({"kind": ["anomaly", "anomaly"], "entity": "total", "date": frame["ds"][1:3].tolist(),
-                           "direction": ["up", "down"], "before": [10.0, 10.0], "after": [30.0, 2.0],
-                           "relative": [2.0, -0.8], "strength": [5.0, -4.0]})
+    events = pd.DataFrame(
+        {
+            "kind": ["anomaly", "anomaly"],
+            "entity": "total",
+            "date": frame["ds"][1:3].tolist(),
+            "direction": ["up", "down"],
+            "before": [10.0, 10.0],
+            "after": [30.0, 2.0],
+            "relative": [2.0, -0.8],
+            "strength": [5.0, -4.0],
+        }
+    )
     figure = alert_series_figure(frame, events, pd.DataFrame(columns=["kind", "date"]))
     names = [t.name for t in figure.data]
     assert names == ["Observed", "Anomaly (spike)", "Anomaly (dip)"]
@@ -203,7 +235,9 @@ def test_a_shared_link_restores_the_filters_order_and_selection(analysed):
 
     app = create_app(analysed)
     client = signed_in_client(app, "alerts-analyst", "analyst")
-    search = "?kind=anomaly&metrics=referrals&sort=magnitude&country=SWE&series=referrals|month|country|SWE&at=2024-03-01"
+    search = (
+        "?kind=anomaly&metrics=referrals&sort=magnitude&country=SWE&series=referrals|month|country|SWE&at=2024-03-01"
+    )
     layout = routed(client, "/alerts", search)
     assert component(layout, ids.ALERTS_KIND)["value"] == ["anomaly"]
     assert component(layout, ids.ALERTS_METRICS)["value"] == ["referrals"]

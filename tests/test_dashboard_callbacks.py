@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import dashboard_warehouse as synthetic
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -12,18 +13,17 @@ from click.testing import CliRunner
 from dash import html
 from plotly.utils import PlotlyJSONEncoder
 
-import dashboard_warehouse as synthetic
 from dashboards import ids
 from dashboards.callbacks import overview
 from dashboards.charts import get_chart
 from dashboards.components import filter_bar, format_change, kpi_card, page_visible
 from dashboards.figures import MAX_SERIES, OKABE_ITO, monthly_referrals_figure, sparkline_figure
-from warehouse import WarehouseReader
-from grace.progress import LineProgress
-from grace_cli.server import choose_warehouse, demo_scale, ensure_warehouse, url_for
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import apply_controls, filter_options, nav_targets, state_from_filters
 from grace.errors import ConfigError, WarehouseError
+from grace.progress import LineProgress
+from grace_cli.server import choose_warehouse, demo_scale, ensure_warehouse, url_for
+from warehouse import WarehouseReader
 
 DAYS = 532  # 1 Jan 2023 - 15 Jun 2024
 WEIGHTS = range(1, len(synthetic.COUNTRIES) + 1)
@@ -70,10 +70,14 @@ def number(text: str) -> int:
 
 
 def test_nav_links_carry_only_the_global_filters_and_mark_the_active_page():
-    hrefs, active = nav_targets(["/", "/trends", "/alerts"], "/trends",
-                                "?country=DEU&metric=files&start=2024-01-01&split=platform")
-    assert hrefs == ["/?country=DEU&start=2024-01-01", "/trends?country=DEU&start=2024-01-01",
-                     "/alerts?country=DEU&start=2024-01-01"]
+    hrefs, active = nav_targets(
+        ["/", "/trends", "/alerts"], "/trends", "?country=DEU&metric=files&start=2024-01-01&split=platform"
+    )
+    assert hrefs == [
+        "/?country=DEU&start=2024-01-01",
+        "/trends?country=DEU&start=2024-01-01",
+        "/alerts?country=DEU&start=2024-01-01",
+    ]
     assert active == [False, True, False]
 
 
@@ -99,8 +103,10 @@ def test_the_filter_bar_starts_from_the_view_state():
 
 
 def test_controls_become_a_validated_state_and_bad_values_are_refused():
-    state = apply_controls(ViewState(country=("DEU",)), {"metric": "files", "log": [True], "split": "",
-                                                         "per_capita": False, "channel": ["chat"]})
+    state = apply_controls(
+        ViewState(country=("DEU",)),
+        {"metric": "files", "log": [True], "split": "", "per_capita": False, "channel": ["chat"]},
+    )
     assert state.to_query() == "?country=DEU&channel=chat&metric=files&log=1"
     with pytest.raises(ViewStateError, match="grain"):
         apply_controls(ViewState(), {"grain": "fortnight"})
@@ -124,8 +130,17 @@ def test_a_kpi_card_has_its_value_change_sparkline_and_note_ids():
 def test_filter_options_name_the_countries_and_say_how_fresh_the_data_is(reader):
     options = filter_options(reader)
     assert options.country_options[0] == {"label": "Austria", "value": "AUT"}
-    assert [o["value"] for o in options.country_options] == ["AUT", "BEL", "FRA", "DEU", "ITA", "NLD", "POL",
-                                                             "ESP", "SWE"]  # sorted by name
+    assert [o["value"] for o in options.country_options] == [
+        "AUT",
+        "BEL",
+        "FRA",
+        "DEU",
+        "ITA",
+        "NLD",
+        "POL",
+        "ESP",
+        "SWE",
+    ]  # sorted by name
     assert options.platform_options == [{"label": name, "value": name} for name in synthetic.PLATFORMS]
     assert options.freshness == (
         "Incidents up to 15 Jun 2024 · last ETL batch finished 16 Jun 2024 01:02 UTC (1 batch loaded)."
@@ -273,8 +288,10 @@ def test_without_an_analysis_the_overview_says_to_run_grace_analyse(reader):
 
 def test_findings_are_ranked_and_link_to_the_trend_explorer(analysed):
     insights = overview.latest_insights(WarehouseReader(analysed), ViewState())
-    assert [f.text for f in insights.findings] == ["A structural break in referrals in SWE in 2024-03",
-                                                   "Spike in referrals in Jul 2023"]
+    assert [f.text for f in insights.findings] == [
+        "A structural break in referrals in SWE in 2024-03",
+        "Spike in referrals in Jul 2023",
+    ]
     assert insights.findings[0].href == "/trends?country=SWE"
     assert insights.findings[1].href == "/trends"
     assert insights.run == "Latest analysis 16 Jun 2024 04:00 UTC · 21 series"
@@ -316,12 +333,19 @@ def test_a_sparkline_marks_its_last_point_and_has_no_axes():
 def update(client, dependencies, output_id: str, inputs: list[dict], state: list[dict] | None = None) -> dict:
     """POST one callback as the browser would; returns the response's outputs."""
     dependency = next(d for d in dependencies if output_id in d["output"])
-    outputs = [dict(zip(("id", "property"), part.rsplit(".", 1)))
-               for part in dependency["output"].strip(".").split("...")]
-    response = client.post("/_dash-update-component", json={
-        "output": dependency["output"], "outputs": outputs, "inputs": inputs,
-        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"], "state": state or [],
-    })
+    outputs = [
+        dict(zip(("id", "property"), part.rsplit(".", 1))) for part in dependency["output"].strip(".").split("...")
+    ]
+    response = client.post(
+        "/_dash-update-component",
+        json={
+            "output": dependency["output"],
+            "outputs": outputs,
+            "inputs": inputs,
+            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+            "state": state or [],
+        },
+    )
     assert response.status_code == 200, response.data[:500]
     return response.get_json()["response"]
 
@@ -329,8 +353,8 @@ def update(client, dependencies, output_id: str, inputs: list[dict], state: list
 def test_the_app_serves_the_shell_and_the_overview_and_runs_its_callbacks(warehouse):
     """One app per process (Dash keeps `dash.callback` registrations globally)."""
     from dashboards.app_factory import create_app
-    from dashboards.readers import reader_of
     from dashboards.auth.testing import signed_in_client
+    from dashboards.readers import reader_of
 
     app = create_app(warehouse)
     assert reader_of(app).path == warehouse
@@ -346,29 +370,45 @@ def test_the_app_serves_the_shell_and_the_overview_and_runs_its_callbacks(wareho
     assert '"url-sync"' in layout and '"callback-nav"' in layout
 
     dependencies = client.get("/_dash-dependencies").get_json()
-    body = update(client, dependencies, ids.kpi_value(ids.OVERVIEW_KPI_REFERRALS),
-                  [{"id": ids.OVERVIEW_STATE, "property": "data", "value": "?country=AUT"}])
+    body = update(
+        client,
+        dependencies,
+        ids.kpi_value(ids.OVERVIEW_KPI_REFERRALS),
+        [{"id": ids.OVERVIEW_STATE, "property": "data", "value": "?country=AUT"}],
+    )
     expected = overview.update_kpis(WarehouseReader(warehouse), ViewState(country=("AUT",)))
     assert body[ids.kpi_value(ids.OVERVIEW_KPI_REFERRALS)]["children"] == expected.referrals.value
 
     # Controls -> state store and address bar; nav links keep the global filters.
-    body = update(client, dependencies, ids.OVERVIEW_STATE, [
-        {"id": ids.OVERVIEW_COUNTRY_FILTER, "property": "value", "value": ["FRA", "DEU"]},
-        {"id": ids.OVERVIEW_PLATFORM_FILTER, "property": "value", "value": []},
-        {"id": ids.OVERVIEW_PERIOD_FILTER, "property": "start_date", "value": "2024-01-01"},
-        {"id": ids.OVERVIEW_PERIOD_FILTER, "property": "end_date", "value": None},
-    ], state=[{"id": ids.OVERVIEW_STATE, "property": "data", "value": ""}])
+    body = update(
+        client,
+        dependencies,
+        ids.OVERVIEW_STATE,
+        [
+            {"id": ids.OVERVIEW_COUNTRY_FILTER, "property": "value", "value": ["FRA", "DEU"]},
+            {"id": ids.OVERVIEW_PLATFORM_FILTER, "property": "value", "value": []},
+            {"id": ids.OVERVIEW_PERIOD_FILTER, "property": "start_date", "value": "2024-01-01"},
+            {"id": ids.OVERVIEW_PERIOD_FILTER, "property": "end_date", "value": None},
+        ],
+        state=[{"id": ids.OVERVIEW_STATE, "property": "data", "value": ""}],
+    )
     assert body[ids.OVERVIEW_STATE]["data"] == "?country=DEU&country=FRA&start=2024-01-01"
     assert body[ids.URL_SYNC]["search"] == "?country=DEU&country=FRA&start=2024-01-01"
 
     # A link with an invalid query string gets a message, not a traceback.
-    routed = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"},
-                   {"id": "_pages_location", "property": "search", "value": "?country=Germany"}],
-        "changedPropIds": ["_pages_location.search"], "state": [],
-    })
+    routed = client.post(
+        "/_dash-update-component",
+        json={
+            "output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [
+                {"id": "_pages_location", "property": "pathname", "value": "/"},
+                {"id": "_pages_location", "property": "search", "value": "?country=Germany"},
+            ],
+            "changedPropIds": ["_pages_location.search"],
+            "state": [],
+        },
+    )
     assert routed.status_code == 200
     assert "This link cannot be shown" in json.dumps(routed.get_json())
 
@@ -399,7 +439,9 @@ def test_an_existing_default_warehouse_is_served_as_it_is(monkeypatch, warehouse
 
 def test_a_missing_configured_warehouse_is_an_error_not_a_demo(monkeypatch, tmp_path):
     monkeypatch.setenv("GRACE_WAREHOUSE", str(tmp_path / "missing.duckdb"))
-    with pytest.raises(WarehouseError, match=r"missing\.duckdb: warehouse does not exist \(given by \$GRACE_WAREHOUSE\)"):
+    with pytest.raises(
+        WarehouseError, match=r"missing\.duckdb: warehouse does not exist \(given by \$GRACE_WAREHOUSE\)"
+    ):
         ensure_warehouse()
     assert not (tmp_path / "missing.duckdb").exists()
 
@@ -458,8 +500,9 @@ def test_an_alert_without_a_finding_says_its_change_with_a_matching_direction():
 
     from dashboards.callbacks.overview import _alert_text
 
-    dip = SimpleNamespace(kind="anomaly", metric="backlog", split_by="country", entity="AUT", direction="dip",
-                          relative=-0.031)
+    dip = SimpleNamespace(
+        kind="anomaly", metric="backlog", split_by="country", entity="AUT", direction="dip", relative=-0.031
+    )
     assert _alert_text(dip).endswith(", down -3 %")
     spike = SimpleNamespace(**{**vars(dip), "direction": "spike", "relative": 0.064})
     assert _alert_text(spike).endswith(", up +6 %")

@@ -6,20 +6,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dashboard_warehouse as synthetic
 import numpy as np
 import pandas as pd
 import pytest
+from test_dashboard_trends import component, routed
 
-import dashboard_warehouse as synthetic
 from analytics.warehouse_series import load_series
 from dashboards import ids
 from dashboards.callbacks import forecasts
 from dashboards.figures.forecasts import backlog_figure, forecast_figure
-from warehouse import WarehouseReader
-from grace.scope import Scope
 from dashboards.state import ViewState
-from warehouse import connect
-from test_dashboard_trends import component, routed
+from grace.scope import Scope
+from warehouse import WarehouseReader, connect
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,10 @@ def stored(path, series_id: str) -> pd.DataFrame:
 def test_the_filters_choose_the_eu_total_one_country_or_one_platform():
     assert forecasts.series_choice(ViewState()).series_id == "referrals|month|none|total"
     assert forecasts.series_choice(ViewState(country=("SWE",), grain="week")).series_id == "referrals|week|country|SWE"
-    assert forecasts.series_choice(ViewState(platform=("ChatApp",), metric="files")).series_id == \
-        "files|month|platform|ChatApp"
+    assert (
+        forecasts.series_choice(ViewState(platform=("ChatApp",), metric="files")).series_id
+        == "files|month|platform|ChatApp"
+    )
     with pytest.raises(forecasts.ForecastRequestError, match="at most one country or one platform"):
         forecasts.series_choice(ViewState(country=("DEU", "FRA")))
 
@@ -86,7 +87,9 @@ def test_the_chart_shows_the_history_then_the_stored_forecast_with_its_interval(
     rows = stored(analysed, "referrals|month|none|total")
     future = frame[frame["forecast"].notna()]
     assert len(future) == 12 and future["forecast"].tolist() == pytest.approx(rows["yhat"].tolist())
-    assert (future["forecast_lower"] <= future["forecast"]).all() and (future["forecast"] <= future["forecast_upper"]).all()
+    assert (future["forecast_lower"] <= future["forecast"]).all() and (
+        future["forecast"] <= future["forecast_upper"]
+    ).all()
     assert future["date"].min() > past["date"].max()
     view = forecasts.draw_forecast(reader, ViewState())
     names = [trace.name for trace in view.figure.data]
@@ -228,14 +231,22 @@ def test_a_user_limited_to_some_countries_sees_no_eu_backlog(reader):
 
 def test_the_forecast_band_is_filled_between_its_bounds_and_the_forecast_is_dashed():
     dates = pd.date_range("2024-01-01", periods=5, freq="MS")
-    frame = pd.DataFrame({"date": dates, "actual": [10, 12, 11, np.nan, np.nan],
-                          "forecast": [np.nan, np.nan, np.nan, 13.0, 14.0], "forecast_lower": [np.nan] * 3 + [9.0, 8.0],
-                          "forecast_upper": [np.nan] * 3 + [17.0, 20.0], "reconciled": [np.nan] * 5,
-                          "reconciled_lower": [np.nan] * 5, "reconciled_upper": [np.nan] * 5})
+    frame = pd.DataFrame(
+        {
+            "date": dates,
+            "actual": [10, 12, 11, np.nan, np.nan],
+            "forecast": [np.nan, np.nan, np.nan, 13.0, 14.0],
+            "forecast_lower": [np.nan] * 3 + [9.0, 8.0],
+            "forecast_upper": [np.nan] * 3 + [17.0, 20.0],
+            "reconciled": [np.nan] * 5,
+            "reconciled_lower": [np.nan] * 5,
+            "reconciled_upper": [np.nan] * 5,
+        }
+    )
     figure = forecast_figure(frame, "Referrals", level=0.8, model="ETS")
     band = [t for t in figure.data if t.fill == "tonexty"]
     assert len(band) == 1 and list(band[0].y) == [9.0, 8.0]
-    line = [t for t in figure.data if (t.name or "").startswith("Forecast (")][0]
+    line = next(t for t in figure.data if (t.name or "").startswith("Forecast ("))
     assert line.line.dash == "dash" and list(line.y) == [13.0, 14.0]
     assert "Reconciled forecast" not in [t.name for t in figure.data]
     with pytest.raises(ValueError, match="lacks column"):

@@ -9,15 +9,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from builders import simulated_warehouse
+
 from dashboards.callbacks import operations
 from dashboards.charts import charts_for_page
 from dashboards.figures.operations import quarantine_fields_figure, row_accounting_figure
-from warehouse import WarehouseReader
-from grace.scope import Scope
 from dashboards.state import ViewState
-from warehouse import connect
+from grace.scope import Scope
+from warehouse import WarehouseReader, connect
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +45,12 @@ def tampered(built, tmp_path):
     shutil.copy(built, path)
     con = connect(path)
     first = con.execute("SELECT batch_id FROM etl_batch ORDER BY started_at, batch_id LIMIT 1").fetchall()[0][0]
-    con.execute("UPDATE etl_batch SET referrals_in = referrals_in + 5, files_quarantined = files_quarantined + 2, "
-                "files_loaded = files_loaded - 2 "
-                "WHERE batch_id = $b", {"b": first})
+    con.execute(
+        "UPDATE etl_batch SET referrals_in = referrals_in + 5, files_quarantined = files_quarantined + 2, "
+        "files_loaded = files_loaded - 2 "
+        "WHERE batch_id = $b",
+        {"b": first},
+    )
     con.close()
     return path, first
 
@@ -64,16 +66,19 @@ def bar_totals(figure) -> list[int]:
 
 def test_every_batch_of_a_real_etl_run_balances_and_the_page_says_so(reader, built):
     view = operations.update_lineage(reader, ViewState())
-    (batches, referrals_in, loaded, quarantined, duplicate, files_in), = truth(
-        built, "SELECT count(*), sum(referrals_in), sum(referrals_loaded), sum(referrals_quarantined), "
-               "sum(referrals_duplicate), sum(files_in) FROM etl_batch")
-    (facts,), = truth(built, "SELECT count(*) FROM fact_referral")
+    ((batches, referrals_in, loaded, quarantined, duplicate, files_in),) = truth(
+        built,
+        "SELECT count(*), sum(referrals_in), sum(referrals_loaded), sum(referrals_quarantined), "
+        "sum(referrals_duplicate), sum(files_in) FROM etl_batch",
+    )
+    ((facts,),) = truth(built, "SELECT count(*) FROM fact_referral")
     assert batches == 4 and loaded == facts and quarantined > 0 and duplicate > 0
     assert view.accounting_ok is True and view.accounting_problems == [] and view.status == ""
     assert view.accounting_text.startswith(
         f"✓ Row accounting balances in all 4 batches: {referrals_in:,} referrals read = {loaded:,} loaded "
-        f"+ {quarantined:,} quarantined + {duplicate:,} duplicate; {files_in:,} files read")
-    (records,), = truth(built, "SELECT count(DISTINCT (dataset, source_file, row_number)) FROM quarantine")
+        f"+ {quarantined:,} quarantined + {duplicate:,} duplicate; {files_in:,} files read"
+    )
+    ((records,),) = truth(built, "SELECT count(DISTINCT (dataset, source_file, row_number)) FROM quarantine")
     assert view.accounting_text.endswith(f"The quarantine table holds all {records:,} quarantined records.")
     assert {row["referrals_check"] for row in view.batch_rows} == {"✓"}
     assert {row["files_check"] for row in view.batch_rows} == {"✓"}
@@ -110,7 +115,8 @@ def test_choosing_files_draws_the_files_accounting_instead(reader, built):
     referrals = operations.draw_chart(operations.ACCOUNTING_CHART, reader, ViewState())
     files = operations.draw_chart(operations.ACCOUNTING_CHART, reader, ViewState(metric="files"))
     assert list(files.figure.data[-1].y) == [
-        f for (f,) in truth(built, "SELECT files_in FROM etl_batch ORDER BY started_at, batch_id")]
+        f for (f,) in truth(built, "SELECT files_in FROM etl_batch ORDER BY started_at, batch_id")
+    ]
     assert list(files.figure.data[-1].y) != list(referrals.figure.data[-1].y)
     assert files.figure.layout.title.text == "Row accounting per ETL batch (files)"
 
@@ -121,8 +127,14 @@ def test_choosing_files_draws_the_files_accounting_instead(reader, built):
 @pytest.mark.parametrize("kind", ["referrals", "files"])
 def test_quarantine_reasons_per_batch_count_each_record_once_per_reason(reader, built, kind):
     figure = operations.draw_chart(operations.QUARANTINE_TIME_CHART, reader, ViewState(metric=kind)).figure
-    expected = dict(truth(built, "SELECT reason, count(*) FROM (SELECT DISTINCT batch_id, reason, source_file, "
-                                 "row_number FROM quarantine WHERE dataset = $d) GROUP BY reason", {"d": kind}))
+    expected = dict(
+        truth(
+            built,
+            "SELECT reason, count(*) FROM (SELECT DISTINCT batch_id, reason, source_file, "
+            "row_number FROM quarantine WHERE dataset = $d) GROUP BY reason",
+            {"d": kind},
+        )
+    )
     assert expected, "the simulator injects malformed records"
     assert {trace.name: sum(trace.y) for trace in figure.data} == expected
     assert all(len(trace.x) == 4 for trace in figure.data)  # every batch keeps its place
@@ -138,8 +150,14 @@ def test_the_referral_and_file_quarantine_charts_differ(reader):
 def test_quarantine_by_field_lists_the_largest_first_and_folds_the_tail():
     import pandas as pd
 
-    fields = pd.DataFrame({"dataset": ["referrals"] * 20, "field": [f"f{i:02d}" for i in range(20)],
-                           "reason": ["wrong_type"] * 20, "records": list(range(40, 20, -1))})
+    fields = pd.DataFrame(
+        {
+            "dataset": ["referrals"] * 20,
+            "field": [f"f{i:02d}" for i in range(20)],
+            "reason": ["wrong_type"] * 20,
+            "records": list(range(40, 20, -1)),
+        }
+    )
     figure = quarantine_fields_figure(fields)
     labels = list(figure.layout.yaxis.categoryarray)
     assert labels[0] == "f00 · wrong_type" and len(labels) == 15
@@ -152,8 +170,11 @@ def test_quarantine_by_field_lists_the_largest_first_and_folds_the_tail():
 
 def test_throughput_is_referrals_read_per_second_of_batch_time(reader, built):
     figure = operations.draw_chart(operations.THROUGHPUT_CHART, reader, ViewState()).figure
-    expected = truth(built, "SELECT source_kind, round(referrals_in / duration_seconds, 1) FROM etl_batch "
-                            "ORDER BY source_kind, started_at, batch_id")
+    expected = truth(
+        built,
+        "SELECT source_kind, round(referrals_in / duration_seconds, 1) FROM etl_batch "
+        "ORDER BY source_kind, started_at, batch_id",
+    )
     drawn = [(trace.name, y) for trace in figure.data for y in trace.y]
     assert drawn == expected
     assert [trace.name for trace in figure.data] == ["case_export", "referral_package"]
@@ -161,10 +182,13 @@ def test_throughput_is_referrals_read_per_second_of_batch_time(reader, built):
 
 def test_freshness_names_each_source_kind_with_its_last_batch(reader, built):
     rows = operations.update_lineage(reader, ViewState()).freshness_rows
-    expected = truth(built, "SELECT source_kind, count(*), strftime(max(finished_at), '%Y-%m-%d %H:%M UTC') "
-                            "FROM etl_batch GROUP BY 1 ORDER BY 1")
+    expected = truth(
+        built,
+        "SELECT source_kind, count(*), strftime(max(finished_at), '%Y-%m-%d %H:%M UTC') "
+        "FROM etl_batch GROUP BY 1 ORDER BY 1",
+    )
     assert [(r["source_kind"], r["batches"], r["last_batch"]) for r in rows] == expected
-    (latest,), = truth(built, "SELECT strftime(max(incident_date), '%Y-%m-%d') FROM fact_referral")
+    ((latest,),) = truth(built, "SELECT strftime(max(incident_date), '%Y-%m-%d') FROM fact_referral")
     assert {r["latest_incident"] for r in rows} == {latest}
 
 
@@ -179,9 +203,11 @@ def test_analytics_runs_are_listed_newest_first(built, tmp_path):
     path = tmp_path / "with_runs.duckdb"
     shutil.copy(built, path)
     con = connect(path)
-    con.execute("INSERT INTO analytics_run (run_id, created_at, code_version, parameters, series_count, "
-                "skipped_count, seconds) VALUES ('run-a', TIMESTAMP '2025-01-01 10:00', 'v1', '{}', 40, 2, 12.5), "
-                "('run-b', TIMESTAMP '2025-02-01 10:00', 'v1', '{}', 41, 0, 11.0)")
+    con.execute(
+        "INSERT INTO analytics_run (run_id, created_at, code_version, parameters, series_count, "
+        "skipped_count, seconds) VALUES ('run-a', TIMESTAMP '2025-01-01 10:00', 'v1', '{}', 40, 2, 12.5), "
+        "('run-b', TIMESTAMP '2025-02-01 10:00', 'v1', '{}', 41, 0, 11.0)"
+    )
     con.close()
     view = operations.update_lineage(WarehouseReader(path), ViewState())
     listed = [(r["run_id"], r["series"], r["skipped"]) for r in view.analytics_rows]
@@ -191,7 +217,8 @@ def test_analytics_runs_are_listed_newest_first(built, tmp_path):
 
 def test_stage_seconds_are_listed_slowest_first():
     assert operations.stage_text('{"load": 0.08, "validate": 0.14, "stage": 0.2}') == (
-        "stage 0.20 s · validate 0.14 s · load 0.08 s")
+        "stage 0.20 s · validate 0.14 s · load 0.08 s"
+    )
     assert operations.stage_text("not json") == "not json"
 
 
@@ -231,14 +258,29 @@ def test_an_empty_warehouse_says_no_batch_was_loaded(fresh_db, tmp_path):
 
 def test_every_operations_chart_is_registered_for_export():
     assert [chart.chart_id for chart in charts_for_page("/operations")] == [
-        "operations-row-accounting", "operations-quarantine-reasons", "operations-quarantine-fields",
-        "operations-throughput"]
+        "operations-row-accounting",
+        "operations-quarantine-reasons",
+        "operations-quarantine-fields",
+        "operations-throughput",
+    ]
 
 
 def test_the_accounting_figure_builder_names_missing_columns():
     import pandas as pd
 
     with pytest.raises(ValueError, match="referrals_gap"):
-        row_accounting_figure(pd.DataFrame(columns=["batch_id", "source_kind", "source", "started_at",
-                                                    "duration_seconds", "referrals_in", "referrals_loaded",
-                                                    "referrals_quarantined", "referrals_duplicate"]))
+        row_accounting_figure(
+            pd.DataFrame(
+                columns=[
+                    "batch_id",
+                    "source_kind",
+                    "source",
+                    "started_at",
+                    "duration_seconds",
+                    "referrals_in",
+                    "referrals_loaded",
+                    "referrals_quarantined",
+                    "referrals_duplicate",
+                ]
+            )
+        )

@@ -7,16 +7,15 @@ or figure fails.
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
+from builders import query_frame, simulated_warehouse
 
-from builders import simulated_warehouse, query_frame
 from dashboards.callbacks import production as page
 from dashboards.charts import charts_for_page
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
+from warehouse import WarehouseReader
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,8 @@ FILES_BY_QUARTER = """
 
 def top_platform(path) -> str:
     return truth(path, "SELECT platform_name FROM fact_referral GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")[
-        "platform_name"][0]
+        "platform_name"
+    ][0]
 
 
 # --- the registry ------------------------------------------------------------------------------
@@ -64,7 +64,11 @@ def top_platform(path) -> str:
 
 def test_the_page_registers_its_four_charts_for_the_export_routes():
     assert [chart.chart_id for chart in charts_for_page(page.PAGE)] == [
-        "production-new-known", "production-annotation-shares", "production-accounts", "production-repeat-reporting"]
+        "production-new-known",
+        "production-annotation-shares",
+        "production-accounts",
+        "production-repeat-reporting",
+    ]
 
 
 # --- production --------------------------------------------------------------------------------
@@ -79,7 +83,10 @@ def test_new_and_known_material_match_the_file_facts_of_a_country(reader, built)
     assert data.frame["known_files"].sum() > 0  # the hash set matched some material
     figure = page.draw_chart(page.MATERIAL_CHART, reader, state("grain=quarter&country=DEU")).figure
     assert [trace.name for trace in figure.data] == [
-        "New media clusters (first sightings)", "Files of known material", "All files"]
+        "New media clusters (first sightings)",
+        "Files of known material",
+        "All files",
+    ]
     assert list(figure.data[1].y) == [float(v) for v in facts["known_files"]]
 
 
@@ -99,8 +106,7 @@ def test_self_generated_and_generative_ai_shares_are_flagged_files_over_all_file
 
 def test_the_period_filter_keeps_whole_periods_that_overlap_it(reader):
     data = page.material_data(reader, state("grain=quarter&start=2023-05-20&end=2024-02-01"))
-    assert [d.date().isoformat() for d in data.frame["ds"]] == ["2023-04-01", "2023-07-01", "2023-10-01",
-                                                                "2024-01-01"]
+    assert [d.date().isoformat() for d in data.frame["ds"]] == ["2023-04-01", "2023-07-01", "2023-10-01", "2024-01-01"]
     yearly = page.shares_data(reader, state("grain=year&start=2024-03-01"))
     assert [d.year for d in yearly.frame["ds"]] == [2024]
 
@@ -129,17 +135,22 @@ FIRST_AND_REPEAT = """
 
 def test_distinct_accounts_and_first_time_accounts_match_the_referral_facts(reader, built):
     data = page.accounts_data(reader, state("grain=quarter"))
-    accounts = truth(built, "SELECT ds, count(DISTINCT account_pseudonym) AS accounts FROM ("
-                            "SELECT CAST(date_trunc('quarter', incident_date) AS DATE) AS ds, account_pseudonym "
-                            "FROM fact_referral WHERE account_pseudonym IS NOT NULL) GROUP BY ds ORDER BY ds")
+    accounts = truth(
+        built,
+        "SELECT ds, count(DISTINCT account_pseudonym) AS accounts FROM ("
+        "SELECT CAST(date_trunc('quarter', incident_date) AS DATE) AS ds, account_pseudonym "
+        "FROM fact_referral WHERE account_pseudonym IS NOT NULL) GROUP BY ds ORDER BY ds",
+    )
     first = truth(built, FIRST_AND_REPEAT, {"countries": []})
     assert set(data.frame["entity"]) == {page.TOTAL}
     assert by_period(data.frame, "reported_accounts") == by_period(accounts, "accounts")
     assert by_period(data.frame, "new_reported_accounts") == by_period(first, "first_reports")
     assert (data.frame["new_reported_accounts"] <= data.frame["reported_accounts"]).all()
     figure = page.draw_chart(page.ACCOUNTS_CHART, reader, state("grain=quarter")).figure
-    assert [trace.name for trace in figure.data] == ["Distinct accounts reported",
-                                                     "Accounts reported for the first time"]
+    assert [trace.name for trace in figure.data] == [
+        "Distinct accounts reported",
+        "Accounts reported for the first time",
+    ]
 
 
 def test_several_countries_draw_one_line_of_distinct_accounts_each_and_a_click_selects_one(reader, built):
@@ -173,7 +184,9 @@ def test_repeat_reporting_splits_referrals_with_an_account_into_first_and_repeat
         assert by_period(data.frame, column) == by_period(facts, column), column
     assert by_period(data.frame, "referrals_with_account") == by_period(facts, "with_account")
     assert (data.frame["first_reports"] + data.frame["repeat_reports"] == data.frame["referrals_with_account"]).all()
-    assert data.frame["repeat_share"].tolist() == pytest.approx((facts["repeat_reports"] / facts["with_account"]).tolist())
+    assert data.frame["repeat_share"].tolist() == pytest.approx(
+        (facts["repeat_reports"] / facts["with_account"]).tolist()
+    )
     figure = page.draw_chart(page.REPEAT_CHART, reader, state("grain=quarter&country=FRA")).figure
     assert figure.layout.barmode == "stack" and figure.data[2].yaxis == "y2"
 
@@ -182,11 +195,15 @@ def test_repeat_reporting_splits_referrals_with_an_account_into_first_and_repeat
 
 
 def test_a_click_on_a_point_zooms_the_page_into_that_period():
-    assert page.click_target({"points": [{"customdata": "period:2024-04-01"}]}, state("grain=quarter")) == \
-        page.ClickTarget(start="2024-04-01", end="2024-06-30")
-    assert page.click_target({"points": [{"customdata": ["period:2024-04-08", "3", "10"]}]}, state("grain=week")) == \
-        page.ClickTarget(start="2024-04-08", end="2024-04-14")
-    assert page.click_target({"points": [{"customdata": "period:2024-02-01"}]}, state("grain=month")).end == "2024-02-29"
+    assert page.click_target(
+        {"points": [{"customdata": "period:2024-04-01"}]}, state("grain=quarter")
+    ) == page.ClickTarget(start="2024-04-01", end="2024-06-30")
+    assert page.click_target(
+        {"points": [{"customdata": ["period:2024-04-08", "3", "10"]}]}, state("grain=week")
+    ) == page.ClickTarget(start="2024-04-08", end="2024-04-14")
+    assert (
+        page.click_target({"points": [{"customdata": "period:2024-02-01"}]}, state("grain=month")).end == "2024-02-29"
+    )
     assert page.click_target({"points": [{}]}, state()) is None
     assert page.click_target(None, state()) is None
     # an entity click on an unsplit chart selects nothing
@@ -225,34 +242,62 @@ def test_every_chart_still_draws_when_an_export_suppresses_its_small_cells(reade
 def test_figures_turn_suppressed_counts_into_gaps():
     ds = pd.to_datetime(["2024-01-01", "2024-02-01"])
     nan = float("nan")
-    material = material_figure(pd.DataFrame({"ds": ds, "new_media_clusters": [12, nan], "known_files": [nan, 30],
-                                             "files": [40, 50]}))
+    material = material_figure(
+        pd.DataFrame({"ds": ds, "new_media_clusters": [12, nan], "known_files": [nan, 30], "files": [40, 50]})
+    )
     assert list(material.data[0].y) == [12.0, None] and list(material.data[1].y) == [None, 30.0]
-    shares = shares_figure(pd.DataFrame({"ds": ds, "files": [40, nan], "self_generated": [10, nan],
-                                         "generative_ai": [nan, nan], "self_generated_share": [0.25, nan],
-                                         "generative_ai_share": [nan, nan]}))
+    shares = shares_figure(
+        pd.DataFrame(
+            {
+                "ds": ds,
+                "files": [40, nan],
+                "self_generated": [10, nan],
+                "generative_ai": [nan, nan],
+                "self_generated_share": [0.25, nan],
+                "generative_ai_share": [nan, nan],
+            }
+        )
+    )
     assert list(shares.data[0].y) == [0.25, None] and shares.data[0].customdata[1][1] == "–"
     accounts = accounts_figure(pd.DataFrame({"ds": ds, "entity": ["total", "total"], "reported_accounts": [nan, 15]}))
     assert list(accounts.data[0].y) == [None, 15.0]
-    repeat = repeat_figure(pd.DataFrame({"ds": ds, "referrals_with_account": [20, nan], "first_reports": [15, nan],
-                                         "repeat_reports": [nan, nan], "repeat_share": [nan, nan]}))
+    repeat = repeat_figure(
+        pd.DataFrame(
+            {
+                "ds": ds,
+                "referrals_with_account": [20, nan],
+                "first_reports": [15, nan],
+                "repeat_reports": [nan, nan],
+                "repeat_share": [nan, nan],
+            }
+        )
+    )
     assert list(repeat.data[0].y) == [15.0, None]
-    empty = material_figure(pd.DataFrame({"ds": ds, "new_media_clusters": [0, 0], "known_files": [0, 0],
-                                          "files": [0, 0]}))
+    empty = material_figure(
+        pd.DataFrame({"ds": ds, "new_media_clusters": [0, 0], "known_files": [0, 0], "files": [0, 0]})
+    )
     assert "No files" in empty.layout.annotations[0].text
 
 
 def test_a_single_period_gets_a_readable_axis_instead_of_milliseconds():
-    frame = pd.DataFrame({"ds": pd.to_datetime(["2024-01-01"]), "new_media_clusters": [12], "known_files": [30],
-                          "files": [40]})
+    frame = pd.DataFrame(
+        {"ds": pd.to_datetime(["2024-01-01"]), "new_media_clusters": [12], "known_files": [30], "files": [40]}
+    )
     axis = material_figure(frame, "year").layout.xaxis
     assert axis.tickformat == "%Y" and axis.dtick == "M12"
     assert axis.range[0] < "2024-01-01" < axis.range[1] and axis.range[0].startswith("2023-0")
 
 
 def test_bars_keep_a_period_wide_width_even_for_a_single_period():
-    frame = pd.DataFrame({"ds": pd.to_datetime(["2024-01-01"]), "referrals_with_account": [40], "first_reports": [30],
-                          "repeat_reports": [10], "repeat_share": [0.25]})
+    frame = pd.DataFrame(
+        {
+            "ds": pd.to_datetime(["2024-01-01"]),
+            "referrals_with_account": [40],
+            "first_reports": [30],
+            "repeat_reports": [10],
+            "repeat_share": [0.25],
+        }
+    )
     figure = repeat_figure(frame, "year")
     assert figure.data[0].width == pytest.approx(0.7 * 365.25 * 86400 * 1000)
     assert figure.data[1].marker.pattern.shape == "/"  # repeat reports differ by more than colour

@@ -7,12 +7,11 @@ import re
 
 import duckdb
 import pytest
-
-from warehouse import QueryError, WarehouseReader, load_query, query_names
-from warehouse.sql_files import QUERIES_DIR, parameters_of
-from warehouse import connect, ensure_schema
 from dashboard_warehouse import insert
+
 from grace.errors import WarehouseError
+from warehouse import QueryError, WarehouseReader, connect, ensure_schema, load_query, query_names
+from warehouse.sql_files import QUERIES_DIR, parameters_of
 
 # (date, country, platform, referrals, files) — deliberately sparse: no referrals in Feb 2024 for BEL,
 # none at all in April 2024, and data ending on 15 May 2024 so May is a partial month.
@@ -44,14 +43,20 @@ def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
     # Rollups by column name (other columns neutral), so the fixture survives new rollup columns.
     con.execute("CREATE TEMP TABLE referral_rows (d DATE, c VARCHAR, p VARCHAR, r BIGINT, f BIGINT)")
     con.executemany("INSERT INTO referral_rows VALUES (CAST(? AS DATE), ?, ?, ?, ?)", [list(r) for r in REFERRAL_ROWS])
-    insert(con, "rollup_referral_daily",
-           "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'chat' AS channel, "
-           "'IT_CP' AS incident_type_code, r AS referrals, f AS files FROM referral_rows")
+    insert(
+        con,
+        "rollup_referral_daily",
+        "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'chat' AS channel, "
+        "'IT_CP' AS incident_type_code, r AS referrals, f AS files FROM referral_rows",
+    )
     con.execute("CREATE TEMP TABLE file_rows (d DATE, c VARCHAR, p VARCHAR, f BIGINT, n BIGINT)")
     con.executemany("INSERT INTO file_rows VALUES (CAST(? AS DATE), ?, ?, ?, ?)", [list(r) for r in FILE_ROWS])
-    insert(con, "rollup_file_daily",
-           "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'A1' AS category_code, "
-           "f AS files, n AS new_clusters FROM file_rows")
+    insert(
+        con,
+        "rollup_file_daily",
+        "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'A1' AS category_code, "
+        "f AS files, n AS new_clusters FROM file_rows",
+    )
     con.execute(
         "INSERT INTO media_cluster SELECT i, NULL, NULL, NULL, false, DATE '2024-01-10', 'AUT', "
         "'AGY-AUT', DATE '2024-01-10', 1, 1, 1, 1 FROM range(?) AS t(i)",
@@ -96,9 +101,7 @@ def kpis(reader, countries=(), platforms=()):
 
 
 def monthly(reader, countries=(), platforms=(), split=False):
-    return reader.run(
-        "referrals_monthly", countries=list(countries), platforms=list(platforms), split_by_country=split
-    )
+    return reader.run("referrals_monthly", countries=list(countries), platforms=list(platforms), split_by_country=split)
 
 
 # --- the query files themselves -------------------------------------------------------------
@@ -228,7 +231,11 @@ def test_data_freshness_gives_the_latest_incident_date_and_batch(reader):
 def test_queries_on_an_empty_warehouse_return_zeroes_and_empty_lists(fresh_warehouse):
     empty = WarehouseReader(fresh_warehouse)
     assert kpis(empty) == {
-        "referrals": 0, "files": 0, "media_clusters": 0, "clusters_first_seen": 0, "quarantined_records": 0,
+        "referrals": 0,
+        "files": 0,
+        "media_clusters": 0,
+        "clusters_first_seen": 0,
+        "quarantined_records": 0,
     }
     assert monthly(empty).empty
     assert empty.run("filter_countries").empty
@@ -239,9 +246,8 @@ def test_queries_on_an_empty_warehouse_return_zeroes_and_empty_lists(fresh_wareh
 
 
 def test_the_reader_opens_the_warehouse_read_only(reader):
-    with reader.session() as session:
-        with pytest.raises(duckdb.Error, match="read-only"):
-            session._con.execute("DELETE FROM etl_batch")
+    with reader.session() as session, pytest.raises(duckdb.Error, match="read-only"):
+        session._con.execute("DELETE FROM etl_batch")
     assert kpis(reader)["quarantined_records"] == 8
 
 

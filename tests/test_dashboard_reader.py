@@ -8,11 +8,9 @@ import time
 
 import pytest
 
-from warehouse import WarehouseReader
 from grace.errors import ConfigError
 from grace.settings import reader_idle_seconds as idle_seconds_setting
-from warehouse import connect, ensure_schema
-from grace.errors import WarehouseError
+from warehouse import WarehouseReader, connect, ensure_schema
 
 WRITER = """
 import sys, time
@@ -52,8 +50,13 @@ def test_the_connection_closes_after_the_idle_time_so_another_process_can_write(
     while reader.is_open and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not reader.is_open
-    done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
-                          env={"GRACE_LOCK_WAIT_SECONDS": "0", "PATH": ""}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(warehouse)],
+        capture_output=True,
+        text=True,
+        env={"GRACE_LOCK_WAIT_SECONDS": "0", "PATH": ""},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -61,8 +64,13 @@ def test_a_writer_waits_for_the_reader_to_release_the_file(warehouse):
     reader = WarehouseReader(warehouse, idle_seconds=1.5)
     with reader.session() as session:
         session.run("data_freshness")
-    done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
-                          env={"GRACE_LOCK_WAIT_SECONDS": "30", "PATH": ""}, timeout=90)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(warehouse)],
+        capture_output=True,
+        text=True,
+        env={"GRACE_LOCK_WAIT_SECONDS": "30", "PATH": ""},
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr
     assert float(done.stdout.strip()) >= 0.5  # it had to wait for the idle close
 
@@ -70,8 +78,13 @@ def test_a_writer_waits_for_the_reader_to_release_the_file(warehouse):
 def test_a_writer_that_cannot_get_the_lock_in_time_fails_naming_the_file(warehouse):
     reader = WarehouseReader(warehouse, idle_seconds=60)
     with reader.session():
-        done = subprocess.run([sys.executable, "-c", WRITER, str(warehouse)], capture_output=True, text=True,
-                              env={"GRACE_LOCK_WAIT_SECONDS": "0.5", "PATH": ""}, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", WRITER, str(warehouse)],
+            capture_output=True,
+            text=True,
+            env={"GRACE_LOCK_WAIT_SECONDS": "0.5", "PATH": ""},
+            timeout=60,
+        )
     reader.close()
     assert done.returncode != 0
     assert "cannot open warehouse" in done.stderr and str(warehouse) in done.stderr

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 
+import dashboard_warehouse as synthetic
 import pandas as pd
 import pytest
 
-import dashboard_warehouse as synthetic
 from analytics.population import load_population
 from analytics.warehouse_series import METRICS
 from dashboards import ids
 from dashboards.callbacks import trends
 from dashboards.charts import get_chart
 from dashboards.figures.trends import COMPARE_COLOUR, MAX_LINES, trend_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
+from warehouse import WarehouseReader
 
 COMPLETE_DAYS = 517  # 1 Jan 2023 - 31 May 2024: June 2024 is partial and dropped
 CHAT_PER_DAY = sum(1 + c for c in range(1, 10))  # platform weight 1
@@ -56,8 +56,7 @@ def test_every_warehouse_metric_can_be_chosen():
 def test_the_controls_offer_what_the_metric_supports():
     referrals = trends.control_options("referrals")
     assert [o["value"] for o in referrals.split_options][:3] == ["", "country", "platform"]
-    assert referrals.filters_enabled == {"channel": True, "incident_type": True, "category": False,
-                                         "annotation": True}
+    assert referrals.filters_enabled == {"channel": True, "incident_type": True, "category": False, "annotation": True}
     assert "sextortion" in [o["value"] for o in referrals.annotation_options]
     assert referrals.per_capita_allowed
     files = trends.control_options("files")
@@ -131,8 +130,10 @@ def test_per_capita_divides_by_the_sourced_population(reader):
     rates = trends.trend_data(reader, ViewState(country=("DEU",), per_capita=True)).frame
     expected = counts["y"].to_numpy() / population["DEU"] * 100_000
     assert rates["y"].to_numpy() == pytest.approx(expected)
-    figure = trends.trend_figure_for(trends.trend_data(reader, ViewState(country=("DEU",), per_capita=True)),
-                                     ViewState(country=("DEU",), per_capita=True))
+    figure = trends.trend_figure_for(
+        trends.trend_data(reader, ViewState(country=("DEU",), per_capita=True)),
+        ViewState(country=("DEU",), per_capita=True),
+    )
     assert figure.layout.title.text.endswith("per 100,000 inhabitants")
 
 
@@ -219,13 +220,19 @@ def test_the_figure_builder_names_missing_columns_and_handles_no_data():
 
 def routed(client, pathname: str, search: str) -> str:
     """The page layout Dash's router returns for a URL, as JSON text."""
-    response = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"], "state": [],
-    })
+    response = client.post(
+        "/_dash-update-component",
+        json={
+            "output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [
+                {"id": "_pages_location", "property": "pathname", "value": pathname},
+                {"id": "_pages_location", "property": "search", "value": search},
+            ],
+            "changedPropIds": ["_pages_location.pathname"],
+            "state": [],
+        },
+    )
     assert response.status_code == 200, response.data[:300]
     return json.dumps(response.get_json())
 
@@ -255,8 +262,10 @@ def test_loading_a_shared_link_restores_every_control(warehouse):
 
     app = create_app(warehouse)
     client = signed_in_client(app, "analyst-two", "analyst")
-    search = ("?metric=files&compare=referrals&grain=week&split=platform&log=1&per_capita=1&country=DEU"
-              "&category=A1&start=2024-01-01&end=2024-03-31")
+    search = (
+        "?metric=files&compare=referrals&grain=week&split=platform&log=1&per_capita=1&country=DEU"
+        "&category=A1&start=2024-01-01&end=2024-03-31"
+    )
     layout = routed(client, "/trends", search)
     assert component(layout, ids.TRENDS_METRIC)["value"] == "files"
     assert component(layout, ids.TRENDS_COMPARE)["value"] == "referrals"
@@ -273,8 +282,9 @@ def test_loading_a_shared_link_restores_every_control(warehouse):
 
 
 def test_on_a_log_scale_empty_periods_are_gaps_and_ticks_are_powers_of_ten():
-    frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=3, freq="MS"), "y": [10.0, 0.0, 100.0],
-                          "entity": "total"})
+    frame = pd.DataFrame(
+        {"ds": pd.date_range("2024-01-01", periods=3, freq="MS"), "y": [10.0, 0.0, 100.0], "entity": "total"}
+    )
     figure = trend_figure(frame, "Referrals", log=True)
     assert list(figure.data[0].y) == [10.0, None, 100.0]
     assert figure.layout.yaxis.type == "log" and figure.layout.yaxis.dtick == 1

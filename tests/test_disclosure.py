@@ -56,9 +56,8 @@ def independently_recoverable(frame, hidden, cell_columns, k=None) -> set[int]:
     for j, row in enumerate(hidden_rows):
         unit = np.zeros(len(hidden_rows))
         unit[j] = 1.0
-        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
-            if k is None or frame["n"].iloc[row] > 0:
-                out.add(int(row))
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank and (k is None or frame["n"].iloc[row] > 0):
+            out.add(int(row))
     return out
 
 
@@ -89,7 +88,9 @@ def test_a_bad_threshold_in_the_environment_is_refused_naming_the_variable(monke
 
 
 def test_counts_from_one_to_k_minus_one_are_suppressed_and_zeros_and_k_are_shown():
-    frame = table({("2024-01", c): n for c, n in zip(("AUT", "BEL", "DEU", "FRA", "ITA", "NLD"), (0, 1, 9, 10, 50, 60))})
+    frame = table(
+        {("2024-01", c): n for c, n in zip(("AUT", "BEL", "DEU", "FRA", "ITA", "NLD"), (0, 1, 9, 10, 50, 60))}
+    )
     result = suppress(frame, ["referrals"], ["country"], k=10)
     assert set(result.original.loc[result.primary, "country"]) == {"BEL", "DEU"}
     shown = result.frame.set_index("country")["referrals"]
@@ -99,8 +100,15 @@ def test_counts_from_one_to_k_minus_one_are_suppressed_and_zeros_and_k_are_shown
 
 def test_a_single_small_cell_takes_the_next_smallest_positive_cell_with_it():
     # Total of the month is derivable; BEL alone hidden would be total minus the others.
-    frame = table({("2024-01", "AUT"): 0, ("2024-01", "BEL"): 4, ("2024-01", "DEU"): 40,
-                   ("2024-01", "FRA"): 12, ("2024-01", "ITA"): 12})
+    frame = table(
+        {
+            ("2024-01", "AUT"): 0,
+            ("2024-01", "BEL"): 4,
+            ("2024-01", "DEU"): 40,
+            ("2024-01", "FRA"): 12,
+            ("2024-01", "ITA"): 12,
+        }
+    )
     result = suppress(frame, ["referrals"], ["country"])
     # FRA and ITA tie at 12: row order breaks the tie; the zero is not preferred.
     assert hidden_keys(result) == {("2024-01", "BEL"), ("2024-01", "FRA")}
@@ -167,11 +175,17 @@ def test_without_cell_columns_only_primary_suppression_applies():
 
 
 def test_shares_and_rates_of_a_suppressed_row_are_blanked_but_labels_and_flags_are_kept():
-    frame = pd.DataFrame({
-        "month": ["2024-01"] * 3, "country": ["DEU", "FRA", "ITA"], "referrals": [4, 30, 66],
-        "share": [0.04, 0.30, 0.66], "per_100k": [0.005, 0.04, 0.11], "is_partial": [True, True, True],
-        "country_name": ["Germany", "France", "Italy"],
-    })
+    frame = pd.DataFrame(
+        {
+            "month": ["2024-01"] * 3,
+            "country": ["DEU", "FRA", "ITA"],
+            "referrals": [4, 30, 66],
+            "share": [0.04, 0.30, 0.66],
+            "per_100k": [0.005, 0.04, 0.11],
+            "is_partial": [True, True, True],
+            "country_name": ["Germany", "France", "Italy"],
+        }
+    )
     result = suppress(frame, ["referrals"], ["country"])
     hidden = result.frame[result.suppressed]
     assert hidden[["referrals", "share", "per_100k"]].isna().all().all()
@@ -181,15 +195,22 @@ def test_shares_and_rates_of_a_suppressed_row_are_blanked_but_labels_and_flags_a
 
 
 def test_derived_columns_can_be_named_explicitly():
-    frame = pd.DataFrame({"country": ["DEU", "FRA", "ITA"], "referrals": [4, 30, 66], "population": [83, 68, 59],
-                          "share": [0.04, 0.30, 0.66]})
+    frame = pd.DataFrame(
+        {
+            "country": ["DEU", "FRA", "ITA"],
+            "referrals": [4, 30, 66],
+            "population": [83, 68, 59],
+            "share": [0.04, 0.30, 0.66],
+        }
+    )
     result = suppress(frame, ["referrals"], ["country"], derived_columns=["share"])
     assert result.frame["population"].tolist() == [83, 68, 59]
 
 
 def test_several_count_columns_hide_the_whole_row_when_any_is_small():
-    frame = pd.DataFrame({"country": ["DEU", "FRA", "ITA", "NLD"], "referrals": [40, 30, 66, 50],
-                          "files": [400, 5, 660, 500]})
+    frame = pd.DataFrame(
+        {"country": ["DEU", "FRA", "ITA", "NLD"], "referrals": [40, 30, 66, 50], "files": [400, 5, 660, 500]}
+    )
     result = suppress(frame, ["referrals", "files"], ["country"])
     # FRA has 5 files; its complement is the smallest referral count left (DEU, 40).
     assert result.original.loc[result.suppressed, "country"].tolist() == ["DEU", "FRA"]
@@ -241,14 +262,19 @@ def test_frames_the_rule_cannot_apply_to_are_refused_naming_the_row_and_column(f
 
 def test_default_margins_drop_one_cell_column_at_a_time():
     assert default_margins(["month", "country", "platform"]) == [
-        ("country", "platform"), ("month", "platform"), ("month", "country")]
+        ("country", "platform"),
+        ("month", "platform"),
+        ("month", "country"),
+    ]
     assert default_margins(["month"]) == [()]
 
 
 def test_the_result_is_deterministic():
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame([(m, c, int(rng.integers(0, 30))) for m in range(12) for c in range(8)],
-                         columns=["month", "country", "referrals"])
+    frame = pd.DataFrame(
+        [(m, c, int(rng.integers(0, 30))) for m in range(12) for c in range(8)],
+        columns=["month", "country", "referrals"],
+    )
     first = suppress(frame, ["referrals"], ["month", "country"])
     second = suppress(frame.copy(), ["referrals"], ["month", "country"])
     assert first.suppressed.tolist() == second.suppressed.tolist()

@@ -14,15 +14,32 @@ from etl.runner import run_batches
 from etl.simulator import SimulationConfig, simulate
 from etl.sources import discover_batches
 
-IDENTIFIER_COLUMNS = ("report_id", "reported_screen_name", "reported_display_name", "reported_email",
-                      "reported_phone", "reported_ip", "incident_url")
+IDENTIFIER_COLUMNS = (
+    "report_id",
+    "reported_screen_name",
+    "reported_display_name",
+    "reported_email",
+    "reported_phone",
+    "reported_ip",
+    "incident_url",
+)
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "run"
-    simulate(SimulationConfig(out=out, seed=11, scale=0.004, start=date(2024, 1, 1), end=date(2024, 12, 31),
-                              delivery="quarter", malformed_rate=0.02, package_share=0.1))
+    simulate(
+        SimulationConfig(
+            out=out,
+            seed=11,
+            scale=0.004,
+            start=date(2024, 1, 1),
+            end=date(2024, 12, 31),
+            delivery="quarter",
+            malformed_rate=0.02,
+            package_share=0.1,
+        )
+    )
     return out
 
 
@@ -37,9 +54,12 @@ def loaded(simulated, fresh_db, key):
 def test_every_batch_balances_and_every_injected_malformed_record_is_quarantined(simulated, loaded):
     con, summary = loaded
     assert all(report.balanced for report in summary.reports)
-    injected = list(csv.DictReader(open(simulated / "malformed_records.csv", encoding="utf-8")))
-    quarantined = {(row[0].split("/exports/")[-1].split("/packages/")[-1], row[1])
-                   for row in con.execute("SELECT source_file, row_number FROM quarantine").fetchall()}
+    with open(simulated / "malformed_records.csv", encoding="utf-8") as handle:
+        injected = list(csv.DictReader(handle))
+    quarantined = {
+        (row[0].split("/exports/")[-1].split("/packages/")[-1], row[1])
+        for row in con.execute("SELECT source_file, row_number FROM quarantine").fetchall()
+    }
     for record in injected:
         if record["kind"] in ("redelivered", "truncated_file"):
             continue
@@ -47,7 +67,7 @@ def test_every_batch_balances_and_every_injected_malformed_record_is_quarantined
         assert (relative, int(record["row"])) in quarantined, record
     duplicates = sum(r.referrals_duplicate for r in summary.reports)
     redelivered = sum(1 for r in injected if r["kind"] == "redelivered")
-    packages = json.load(open(simulated / "manifest.json"))["counts"]["packages"]
+    packages = json.loads((simulated / "manifest.json").read_text())["counts"]["packages"]
     assert duplicates >= redelivered + packages * 0.9  # packages are second-channel copies of export rows
 
 
@@ -63,7 +83,8 @@ def test_no_identifier_from_the_simulated_input_reaches_the_warehouse(simulated,
     con.executemany("INSERT INTO input_identifiers VALUES (?)", [[v] for v in sorted(values)])
     for table, column in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND data_type = 'VARCHAR' AND table_catalog <> 'temp'").fetchall():
+        "WHERE table_schema = 'main' AND data_type = 'VARCHAR' AND table_catalog <> 'temp'"
+    ).fetchall():
         hits = con.execute(f'SELECT count(*) FROM "{table}" JOIN input_identifiers ON "{column}" = v').fetchone()[0]
         assert hits == 0, f"{table}.{column} holds input identifiers"
     assert [str(f) for f in identifier_findings(con)] == []

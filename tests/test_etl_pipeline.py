@@ -7,13 +7,23 @@ import hashlib
 import hmac
 
 import pytest
-
 from builders import TEST_KEY, file_row, package_line, referral_row, write_delivery
+
 from etl.pipeline import STAGES, InjectedFailure, PipelineOptions, run_batch
 from etl.sources import discover_batches
 
-TABLES = ("fact_referral", "fact_file_occurrence", "media_cluster", "rollup_referral_daily", "rollup_file_daily",
-          "quarantine", "etl_batch", "dim_platform", "dim_agency", "dim_date")
+TABLES = (
+    "fact_referral",
+    "fact_file_occurrence",
+    "media_cluster",
+    "rollup_referral_daily",
+    "rollup_file_daily",
+    "quarantine",
+    "etl_batch",
+    "dim_platform",
+    "dim_agency",
+    "dim_date",
+)
 
 
 def load(con, path, key, **options):
@@ -85,7 +95,9 @@ def test_malformed_json_packages_are_quarantined_not_dropped(fresh_db, key, tmp_
     path.write_bytes(good.encode() + b"\n" + b'{"reportId": "CT-2023-00000002", "reporter": {\n' + b"[1, 2]\n")
     [report] = load(fresh_db, path, key)
     assert (report.referrals_in, report.referrals_loaded, report.referrals_quarantined) == (3, 1, 2)
-    assert {("referrals", 2, None, "malformed_json"), ("referrals", 3, None, "malformed_json")} <= quarantine_reasons(fresh_db)
+    assert {("referrals", 2, None, "malformed_json"), ("referrals", 3, None, "malformed_json")} <= quarantine_reasons(
+        fresh_db
+    )
 
 
 def test_row_accounting_balances_in_lineage(fresh_db, key, tmp_path):
@@ -111,8 +123,11 @@ def test_rerunning_a_batch_changes_nothing(fresh_db, key, clean_delivery):
 
 def test_the_same_referrals_in_a_new_delivery_are_duplicates_not_new_rows(fresh_db, key, clean_delivery, tmp_path):
     load(fresh_db, clean_delivery, key)
-    copy = write_delivery(tmp_path / "later", [referral_row(n) for n in range(1, 6)] + [referral_row(6)],
-                          [file_row(n, 0) for n in range(1, 7)])
+    copy = write_delivery(
+        tmp_path / "later",
+        [referral_row(n) for n in range(1, 6)] + [referral_row(6)],
+        [file_row(n, 0) for n in range(1, 7)],
+    )
     [report] = load(fresh_db, copy, key)
     assert (report.referrals_loaded, report.referrals_duplicate, report.files_duplicate) == (1, 5, 5)
     assert fresh_db.execute("SELECT count(*) FROM fact_referral").fetchone()[0] == 6
@@ -122,8 +137,11 @@ def test_the_same_referrals_in_a_new_delivery_are_duplicates_not_new_rows(fresh_
 def test_a_failure_injected_mid_batch_leaves_the_warehouse_unchanged(fresh_db, key, clean_delivery, tmp_path, stage):
     load(fresh_db, clean_delivery, key)
     before = snapshot(fresh_db)
-    second = write_delivery(tmp_path / "second", [referral_row(n) for n in range(10, 20)],
-                            [file_row(n, 0, item="shared") for n in range(10, 20)])
+    second = write_delivery(
+        tmp_path / "second",
+        [referral_row(n) for n in range(10, 20)],
+        [file_row(n, 0, item="shared") for n in range(10, 20)],
+    )
     with pytest.raises(InjectedFailure):
         load(fresh_db, second, key, fail_at=stage)
     assert snapshot(fresh_db) == before
@@ -133,7 +151,7 @@ def test_a_failure_injected_mid_batch_leaves_the_warehouse_unchanged(fresh_db, k
 
 def test_a_referral_delivered_through_two_channels_is_loaded_once(fresh_db, key, tmp_path):
     referral, files = referral_row(1), [file_row(1, 0), file_row(1, 1)]
-    write_delivery(tmp_path / "in" / "exports" / "2023-05", [referral, referral_row(2)], files + [file_row(2)])
+    write_delivery(tmp_path / "in" / "exports" / "2023-05", [referral, referral_row(2)], [*files, file_row(2)])
     (tmp_path / "in" / "packages").mkdir(parents=True)
     (tmp_path / "in" / "packages" / "2023-05.jsonl").write_text(package_line(referral, files) + "\n")
     reports = load(fresh_db, tmp_path / "in", key)
@@ -143,8 +161,11 @@ def test_a_referral_delivered_through_two_channels_is_loaded_once(fresh_db, key,
 
 
 def test_files_with_the_same_hash_form_one_media_cluster_with_its_reach(fresh_db, key, tmp_path):
-    referrals = [referral_row(1), referral_row(2, reporting_country="DEU", receiving_agency="AGY-DEU"),
-                 referral_row(3, reporting_country="FRA", receiving_agency="AGY-FRA")]
+    referrals = [
+        referral_row(1),
+        referral_row(2, reporting_country="DEU", receiving_agency="AGY-DEU"),
+        referral_row(3, reporting_country="FRA", receiving_agency="AGY-FRA"),
+    ]
     files = [file_row(1, item="viral"), file_row(2, item="viral", md5=""), file_row(3, item="viral"), file_row(3, 1)]
     load(fresh_db, write_delivery(tmp_path / "d", referrals, files), key)
     clusters = fresh_db.execute(
@@ -155,13 +176,22 @@ def test_files_with_the_same_hash_form_one_media_cluster_with_its_reach(fresh_db
 
 
 def test_a_late_record_lands_in_its_incident_period_and_moves_the_first_sighting(fresh_db, key, tmp_path):
-    load(fresh_db, write_delivery(tmp_path / "may", [referral_row(1, incident_datetime="2023-05-20T10:00:00Z")],
-                                  [file_row(1, item="x")]), key)
+    load(
+        fresh_db,
+        write_delivery(
+            tmp_path / "may", [referral_row(1, incident_datetime="2023-05-20T10:00:00Z")], [file_row(1, item="x")]
+        ),
+        key,
+    )
     late = referral_row(2, incident_datetime="2023-03-02T08:00:00Z", received_date="2023-06-01")
     load(fresh_db, write_delivery(tmp_path / "june", [late], [file_row(2, item="x")]), key)
-    assert fresh_db.execute("SELECT first_seen_date, occurrences FROM media_cluster").fetchone()[0].isoformat() == "2023-03-02"
+    assert (
+        fresh_db.execute("SELECT first_seen_date, occurrences FROM media_cluster").fetchone()[0].isoformat()
+        == "2023-03-02"
+    )
     firsts = fresh_db.execute(
-        "SELECT incident_date, is_first_sighting FROM fact_file_occurrence ORDER BY incident_date").fetchall()
+        "SELECT incident_date, is_first_sighting FROM fact_file_occurrence ORDER BY incident_date"
+    ).fetchall()
     assert [flag for _, flag in firsts] == [True, False]
     by_day = dict(fresh_db.execute("SELECT date_key, sum(new_clusters) FROM rollup_file_daily GROUP BY 1").fetchall())
     assert [by_day[d] for d in sorted(by_day)] == [1, 0]
@@ -172,11 +202,20 @@ def test_pseudonyms_are_keyed_hmacs_of_the_identifiers(fresh_db, key, clean_deli
     load(fresh_db, clean_delivery, key)
     # Pseudonyms are the first 128 bits of the keyed HMAC-SHA256, stored as unsigned 128-bit integers.
     expected = int(hmac.new(TEST_KEY.encode(), b"referral\x1fCT-2023-00000001", hashlib.sha256).hexdigest()[:32], 16)
-    account = int(hmac.new(TEST_KEY.encode(), b"account\x1fChatterly\x1fscreen_user_1", hashlib.sha256).hexdigest()[:32], 16)
-    assert fresh_db.execute("SELECT count(*) FROM fact_referral WHERE referral_key = CAST(? AS UHUGEINT) "
-                            "AND account_pseudonym = CAST(? AS UHUGEINT)", [str(expected), str(account)]).fetchone()[0] == 1
-    occurrences = fresh_db.execute("SELECT count(*) FROM fact_file_occurrence WHERE referral_key = CAST(? AS UHUGEINT)",
-                                   [str(expected)]).fetchone()[0]
+    account = int(
+        hmac.new(TEST_KEY.encode(), b"account\x1fChatterly\x1fscreen_user_1", hashlib.sha256).hexdigest()[:32], 16
+    )
+    assert (
+        fresh_db.execute(
+            "SELECT count(*) FROM fact_referral WHERE referral_key = CAST(? AS UHUGEINT) "
+            "AND account_pseudonym = CAST(? AS UHUGEINT)",
+            [str(expected), str(account)],
+        ).fetchone()[0]
+        == 1
+    )
+    occurrences = fresh_db.execute(
+        "SELECT count(*) FROM fact_file_occurrence WHERE referral_key = CAST(? AS UHUGEINT)", [str(expected)]
+    ).fetchone()[0]
     assert occurrences == 2
 
 
@@ -186,15 +225,27 @@ def test_no_identifier_from_the_input_appears_anywhere_in_the_warehouse(fresh_db
     secrets = [TEST_KEY]
     for n in range(1, 6):
         row = referral_row(n)
-        secrets += [row[f] for f in ("report_id", "reported_screen_name", "reported_display_name", "reported_email",
-                                     "reported_phone", "reported_ip", "incident_url")]
+        secrets += [
+            row[f]
+            for f in (
+                "report_id",
+                "reported_screen_name",
+                "reported_display_name",
+                "reported_email",
+                "reported_phone",
+                "reported_ip",
+                "incident_url",
+            )
+        ]
         secrets += [f"file-{n}-0", f"IMG_{n}_0.jpg"]
     text_columns = fresh_db.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
     ).fetchall()
     for table, column in text_columns:
         for secret in secrets:
-            hits = fresh_db.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [secret]).fetchone()[0]
+            hits = fresh_db.execute(
+                f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [secret]
+            ).fetchone()[0]
             assert hits == 0, f"{secret!r} found in {table}.{column}"
     raw = (tmp_path / "warehouse.duckdb").read_bytes()
     for secret in secrets:

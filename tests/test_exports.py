@@ -24,15 +24,17 @@ from dashboards.exports.build import export_filename, page_slug, prepare
 from dashboards.exports.marking import CLASSIFICATION
 from dashboards.exports.renderer import ExportUnavailable, find_chromium, renderer
 from dashboards.exports.ui import export_href, export_menu, link_hrefs
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
-from warehouse import connect, ensure_schema
+from warehouse import WarehouseReader, connect, ensure_schema
 
 TEST_PAGE = "/export-test"
 MONTHS = pd.date_range("2024-01-01", periods=4, freq="MS")
 COUNTRIES = ("AUT", "BEL", "DEU", "FRA")
 GRID = {  # referrals per month × country: BEL is a small cell in every month
-    "AUT": (40, 42, 41, 45), "BEL": (3, 0, 7, 2), "DEU": (300, 310, 320, 330), "FRA": (120, 11, 130, 140),
+    "AUT": (40, 42, 41, 45),
+    "BEL": (3, 0, 7, 2),
+    "DEU": (300, 310, 320, 330),
+    "FRA": (120, 11, 130, 140),
 }
 
 
@@ -43,8 +45,13 @@ def grid_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     frame["share"] = frame["referrals"] / frame.groupby("month")["referrals"].transform("sum")
     if state.country:
         frame = frame[frame["country"].isin(state.country)].reset_index(drop=True)
-    return ChartData(frame=frame, count_columns=("referrals",), cell_columns=("month", "country"),
-                     subtitle="Referrals per month, by country (synthetic)", note="Test chart.")
+    return ChartData(
+        frame=frame,
+        count_columns=("referrals",),
+        cell_columns=("month", "country"),
+        subtitle="Referrals per month, by country (synthetic)",
+        note="Test chart.",
+    )
 
 
 def grid_figure(data: ChartData, state: ViewState) -> go.Figure:
@@ -66,10 +73,12 @@ def total_figure(data: ChartData, state: ViewState) -> go.Figure:
 @pytest.fixture(scope="module")
 def test_charts():
     """Two charts on a test page, removed from the registry afterwards."""
-    grid = register_chart(Chart("export-test-grid", TEST_PAGE, "Referrals by country", "Synthetic test grid",
-                                grid_data, grid_figure))
-    total = register_chart(Chart("export-test-total", TEST_PAGE, "ETL batches", "GRACE warehouse, etl_batch",
-                                 total_data, total_figure))
+    grid = register_chart(
+        Chart("export-test-grid", TEST_PAGE, "Referrals by country", "Synthetic test grid", grid_data, grid_figure)
+    )
+    total = register_chart(
+        Chart("export-test-total", TEST_PAGE, "ETL batches", "GRACE warehouse, etl_batch", total_data, total_figure)
+    )
     yield grid, total
     for chart in (grid, total):
         charts._REGISTRY.pop(chart.chart_id, None)
@@ -155,7 +164,13 @@ def test_the_prepared_chart_blanks_small_cells_and_their_complements_in_the_figu
     # BEL 3, 7 and 2 are small; each of those months takes its next-smallest cell (AUT) with it.
     # February has nothing to hide (BEL's zero is shown); BEL's three hidden months total 12 ≥ k.
     assert set(zip(hidden["month"].dt.strftime("%m"), hidden["country"])) == {
-        ("01", "BEL"), ("03", "BEL"), ("04", "BEL"), ("01", "AUT"), ("03", "AUT"), ("04", "AUT")}
+        ("01", "BEL"),
+        ("03", "BEL"),
+        ("04", "BEL"),
+        ("01", "AUT"),
+        ("03", "AUT"),
+        ("04", "AUT"),
+    }
     assert hidden["share"].isna().all()
     bel = next(trace for trace in prepared.figure().data if trace.name == "BEL")
     assert pd.isna(pd.Series(bel.y, dtype=float)).tolist() == [True, False, True, True]
@@ -178,18 +193,24 @@ def test_the_figure_carries_every_part_of_the_marking(warehouse, test_charts):
 
 def test_export_file_names_are_descriptive_and_safe():
     state = ViewState(country=("DEU", "FRA"), start="2024-01-01")
-    assert export_filename("overview-monthly-referrals", state, "png", "2026-11-25T10:00:00Z") == \
-        "overview-monthly-referrals_DEU-FRA_2024-01-01-to-latest_2026-11-25.png"
+    assert (
+        export_filename("overview-monthly-referrals", state, "png", "2026-11-25T10:00:00Z")
+        == "overview-monthly-referrals_DEU-FRA_2024-01-01-to-latest_2026-11-25.png"
+    )
     assert page_slug("/") == "overview" and page_slug("/trends") == "trends"
 
 
 def test_export_links_carry_the_views_query_string():
-    assert export_href("overview-monthly-referrals", "/", "csv", "?country=DEU") == \
-        "/export/overview-monthly-referrals.csv?country=DEU"
+    assert (
+        export_href("overview-monthly-referrals", "/", "csv", "?country=DEU")
+        == "/export/overview-monthly-referrals.csv?country=DEU"
+    )
     assert export_href("x", "/trends", "zip", "country=DEU") == "/export/pack/trends.zip?country=DEU"
     links = [{"chart": "a", "format": "png"}, {"chart": "a", "format": "zip"}]
     assert link_hrefs(links, "?grain=week", lambda _: "/trends") == [
-        "/export/a.png?grain=week", "/export/pack/trends.zip?grain=week"]
+        "/export/a.png?grain=week",
+        "/export/pack/trends.zip?grain=week",
+    ]
 
 
 def test_the_export_menu_is_absent_for_users_who_may_not_export():
@@ -220,9 +241,14 @@ def test_the_csv_export_is_marked_and_has_its_small_cells_suppressed(analyst, ap
     assert response.headers["Content-Disposition"].startswith('attachment; filename="export-test-grid_AUT-BEL-DEU-FRA_')
     comments, frame = csv_parts(response.data)
     header = "\n".join(comments)
-    for expected in (f"# Classification: {CLASSIFICATION}", "# Chart: Referrals by country",
-                     "# Source: Synthetic test grid", "# Filters: Countries: AUT, BEL, DEU, FRA",
-                     "# Data: Incidents up to 29 Apr 2024", "k=10"):
+    for expected in (
+        f"# Classification: {CLASSIFICATION}",
+        "# Chart: Referrals by country",
+        "# Source: Synthetic test grid",
+        "# Filters: Countries: AUT, BEL, DEU, FRA",
+        "# Data: Incidents up to 29 Apr 2024",
+        "k=10",
+    ):
         assert expected in header
     suppressed = frame[frame["referrals"] == "suppressed"]
     assert {"3", "7", "2"}.isdisjoint(set(frame["referrals"]))  # every small cell is gone
@@ -289,8 +315,14 @@ def test_png_svg_and_pdf_exports_are_valid_and_marked(analyst, service):
     svg = analyst.get(f"/export/export-test-grid.svg{query}")
     assert svg.content_type == "image/svg+xml"
     text = svg_text(svg.data)
-    for expected in (CLASSIFICATION, "Referrals by country", "Source: Synthetic test grid",
-                     "Filters: Countries: AUT, BEL, DEU", "Data: Incidents up to 29 Apr 2024", "k=10"):
+    for expected in (
+        CLASSIFICATION,
+        "Referrals by country",
+        "Source: Synthetic test grid",
+        "Filters: Countries: AUT, BEL, DEU",
+        "Data: Incidents up to 29 Apr 2024",
+        "k=10",
+    ):
         assert expected in text
 
     pdf = analyst.get(f"/export/export-test-grid.pdf{query}")

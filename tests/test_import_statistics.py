@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from etl.contracts import load_contract
-from warehouse import connect
-from grace_cli import cli
 from grace.config import CONTRACTS_DIR
+from grace_cli import cli
+from warehouse import connect
 
 HEADER = "period,period_type,country_iso3,platform,metric,value,source,note"
 SOURCE = "Synthetic test figures (not real data)"
@@ -74,7 +74,16 @@ def test_a_valid_file_is_loaded_with_a_one_line_summary(tmp_path, warehouse):
         logged = con.execute("SELECT import_id, dataset, checksum, rows_loaded FROM import_log").fetchone()
     finally:
         con.close()
-    assert typed[:8] == ("2023-Q2", "quarter", "NLD", "ExampleChat", "esp_reports", 310.5, SOURCE, "rate, per 100,000 accounts")
+    assert typed[:8] == (
+        "2023-Q2",
+        "quarter",
+        "NLD",
+        "ExampleChat",
+        "esp_reports",
+        310.5,
+        SOURCE,
+        "rate, per 100,000 accounts",
+    )
     assert total == (None, "total over all countries")
     assert logged[0] == typed[8]
     assert logged[1:] == ("published_statistics", hashlib.sha256(csv.read_bytes()).hexdigest(), 6)
@@ -139,7 +148,7 @@ def test_an_invalid_row_refuses_the_whole_file_naming_row_and_field(tmp_path, wa
 def test_a_refused_file_leaves_an_existing_warehouse_unchanged(tmp_path, warehouse):
     assert run(str(write_csv(tmp_path / "first.csv", GOOD_ROWS[:3])), "--warehouse", str(warehouse)).exit_code == 0
     before = warehouse_state(warehouse)
-    bad = write_csv(tmp_path / "second.csv", GOOD_ROWS[3:] + [f"2023,year,DEU,,cybertipline_reports,-1,{SOURCE},"])
+    bad = write_csv(tmp_path / "second.csv", [*GOOD_ROWS[3:], f"2023,year,DEU,,cybertipline_reports,-1,{SOURCE},"])
     result = run(str(bad), "--warehouse", str(warehouse))
     assert result.exit_code != 0
     assert "row 4, field 'value'" in result.output
@@ -155,9 +164,15 @@ def test_a_refused_file_does_not_create_a_warehouse(tmp_path, warehouse):
 @pytest.mark.parametrize(
     ("header", "words"),
     [
-        ("period,period_type,country,platform,metric,value,source,note", "column 3 is 'country', expected 'country_iso3'"),
+        (
+            "period,period_type,country,platform,metric,value,source,note",
+            "column 3 is 'country', expected 'country_iso3'",
+        ),
         ("period,period_type,country_iso3,platform,metric,value,source", "column 8 'note' is missing"),
-        ("period,period_type,country_iso3,platform,metric,value,source,note,extra", "unexpected extra column 9 'extra'"),
+        (
+            "period,period_type,country_iso3,platform,metric,value,source,note,extra",
+            "unexpected extra column 9 'extra'",
+        ),
         ("period_type,period,country_iso3,platform,metric,value,source,note", "column 1 is 'period_type'"),
     ],
 )

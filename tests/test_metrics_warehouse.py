@@ -11,20 +11,28 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from builders import TEST_KEY, file_row, referral_row, write_delivery
 
 from analytics.population import MissingPopulationWarning, load_population
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
-from builders import TEST_KEY, file_row, referral_row, write_delivery
 from etl.checks import contract_findings
 from etl.pipeline import run_batch
-from warehouse.reference import EU27_ISO3
 from etl.runner import run_batches
 from etl.sources import discover_batches
-from warehouse import connect, ensure_schema
 from grace.config import PseudonymKey
+from warehouse import connect, ensure_schema
+from warehouse.reference import EU27_ISO3
 
-NEW_TABLES = ("rollup_referral_daily", "rollup_file_daily", "rollup_backlog_daily", "account_first_report",
-              "cluster_spread", "rollup_cluster_spread_daily", "mart_distinct_period", "mart_cluster_reach")
+NEW_TABLES = (
+    "rollup_referral_daily",
+    "rollup_file_daily",
+    "rollup_backlog_daily",
+    "account_first_report",
+    "cluster_spread",
+    "rollup_cluster_spread_daily",
+    "mart_distinct_period",
+    "mart_cluster_reach",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +40,11 @@ def sim(tmp_path_factory):
     from etl.simulator import SimulationConfig, simulate
 
     out = tmp_path_factory.mktemp("metrics_sim") / "sim"
-    simulate(SimulationConfig(out=out, seed=11, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31),
-                              delivery="quarter"))
+    simulate(
+        SimulationConfig(
+            out=out, seed=11, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="quarter"
+        )
+    )
     return out
 
 
@@ -76,33 +87,51 @@ def assert_matches(loaded: pd.DataFrame, expected: pd.Series) -> None:
 
 @pytest.mark.parametrize("grain", ["week", "month", "year"])
 def test_reported_accounts_are_distinct_pseudonyms_per_period_as_counted_from_the_facts(con, grain):
-    expected = direct(con, "SELECT date_trunc($g, incident_date), count(DISTINCT account_pseudonym) "
-                           "FROM fact_referral GROUP BY 1", {"g": grain})
+    expected = direct(
+        con,
+        "SELECT date_trunc($g, incident_date), count(DISTINCT account_pseudonym) FROM fact_referral GROUP BY 1",
+        {"g": grain},
+    )
     assert_matches(load_series(con, "reported_accounts", grain, drop_partial=False), expected)
 
 
 @pytest.mark.parametrize("dimension,column", [("country", "country_iso3"), ("platform", "platform_name")])
 def test_reported_accounts_per_country_or_platform_match_the_facts(con, dimension, column):
-    value = con.execute(f"SELECT {column} FROM fact_referral GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
-    expected = direct(con, "SELECT date_trunc('quarter', incident_date), count(DISTINCT account_pseudonym) "
-                           f"FROM fact_referral WHERE {column} = $v GROUP BY 1", {"v": value})
+    value = con.execute(f"SELECT {column} FROM fact_referral GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[
+        0
+    ]
+    expected = direct(
+        con,
+        "SELECT date_trunc('quarter', incident_date), count(DISTINCT account_pseudonym) "
+        f"FROM fact_referral WHERE {column} = $v GROUP BY 1",
+        {"v": value},
+    )
     one = load_series(con, "reported_accounts", "quarter", filters={dimension: value}, drop_partial=False)
     assert_matches(one, expected)
     split = load_series(con, "reported_accounts", "quarter", split=dimension, drop_partial=False)
     assert_matches(split[split["entity"] == value].reset_index(drop=True), expected)
-    seen = direct(con, "SELECT date_trunc('week', incident_date), count(DISTINCT cluster_id) "
-                       f"FROM fact_file_occurrence WHERE {column} = $v GROUP BY 1", {"v": value})
-    assert_matches(load_series(con, "media_clusters_seen", "week", filters={dimension: value}, drop_partial=False),
-                   seen)
+    seen = direct(
+        con,
+        "SELECT date_trunc('week', incident_date), count(DISTINCT cluster_id) "
+        f"FROM fact_file_occurrence WHERE {column} = $v GROUP BY 1",
+        {"v": value},
+    )
+    assert_matches(
+        load_series(con, "media_clusters_seen", "week", filters={dimension: value}, drop_partial=False), seen
+    )
 
 
 def test_repeat_referrals_are_those_whose_account_had_an_earlier_referral(con):
-    ranked = ("WITH r AS (SELECT incident_date, row_number() OVER (PARTITION BY account_pseudonym "
-              "ORDER BY incident_date, referral_key) AS n FROM fact_referral WHERE account_pseudonym IS NOT NULL) ")
-    repeats = direct(con, ranked + "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE n > 1) "
-                                   "FROM r GROUP BY 1")
-    firsts = direct(con, ranked + "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE n = 1) "
-                                  "FROM r GROUP BY 1")
+    ranked = (
+        "WITH r AS (SELECT incident_date, row_number() OVER (PARTITION BY account_pseudonym "
+        "ORDER BY incident_date, referral_key) AS n FROM fact_referral WHERE account_pseudonym IS NOT NULL) "
+    )
+    repeats = direct(
+        con, ranked + "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE n > 1) FROM r GROUP BY 1"
+    )
+    firsts = direct(
+        con, ranked + "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE n = 1) FROM r GROUP BY 1"
+    )
     assert_matches(load_series(con, "repeat_referrals", "month", drop_partial=False), repeats)
     assert_matches(load_series(con, "new_reported_accounts", "month", drop_partial=False), firsts)
     share = load_series(con, "repeat_reporting_share", "month", drop_partial=False)
@@ -115,8 +144,14 @@ def test_backlog_is_received_but_not_triaged_at_each_period_end(con, grain):
     loaded = load_series(con, "backlog", grain, drop_partial=False)
     step = pd.DateOffset(days=7) if grain == "week" else pd.DateOffset(months=3)
     ends = [(ds + step - pd.Timedelta(days=1)).date() for ds in loaded["ds"]]
-    counted = [con.execute("SELECT count(*) FROM fact_referral WHERE received_date <= $e "
-                           "AND (triaged_date IS NULL OR triaged_date > $e)", {"e": end}).fetchone()[0] for end in ends]
+    counted = [
+        con.execute(
+            "SELECT count(*) FROM fact_referral WHERE received_date <= $e "
+            "AND (triaged_date IS NULL OR triaged_date > $e)",
+            {"e": end},
+        ).fetchone()[0]
+        for end in ends
+    ]
     np.testing.assert_array_equal(loaded["y"].to_numpy(), np.array(counted, dtype=float))
     assert loaded["y"].max() > 0
     parts = load_series(con, "backlog", grain, split="country", drop_partial=False).groupby("ds")["y"].sum()
@@ -124,9 +159,11 @@ def test_backlog_is_received_but_not_triaged_at_each_period_end(con, grain):
 
 
 def test_multi_country_clusters_count_each_cluster_once_on_the_day_its_second_country_was_reached(con):
-    per_country = ("WITH c AS (SELECT cluster_id, country_iso3, min(incident_date) AS d FROM fact_file_occurrence "
-                   "GROUP BY ALL), r AS (SELECT *, row_number() OVER (PARTITION BY cluster_id ORDER BY d, country_iso3) "
-                   "AS n FROM c) ")
+    per_country = (
+        "WITH c AS (SELECT cluster_id, country_iso3, min(incident_date) AS d FROM fact_file_occurrence "
+        "GROUP BY ALL), r AS (SELECT *, row_number() OVER (PARTITION BY cluster_id ORDER BY d, country_iso3) "
+        "AS n FROM c) "
+    )
     expected = direct(con, per_country + "SELECT date_trunc('month', d), count(*) FROM r WHERE n = 2 GROUP BY 1")
     assert_matches(load_series(con, "multi_country_clusters", "month", drop_partial=False), expected)
     by_country = load_series(con, "multi_country_clusters", "year", split="country", drop_partial=False)
@@ -135,15 +172,22 @@ def test_multi_country_clusters_count_each_cluster_once_on_the_day_its_second_co
 
 
 def test_reshares_per_cluster_are_non_first_occurrences_over_distinct_clusters_seen(con):
-    expected = direct(con, "SELECT date_trunc('month', incident_date), "
-                           "(count(*) - count(*) FILTER (WHERE is_first_sighting)) / count(DISTINCT cluster_id) "
-                           "FROM fact_file_occurrence GROUP BY 1")
+    expected = direct(
+        con,
+        "SELECT date_trunc('month', incident_date), "
+        "(count(*) - count(*) FILTER (WHERE is_first_sighting)) / count(DISTINCT cluster_id) "
+        "FROM fact_file_occurrence GROUP BY 1",
+    )
     assert_matches(load_series(con, "reshares_per_cluster", "month", drop_partial=False), expected)
-    reshared = direct(con, "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE NOT is_first_sighting) "
-                           "FROM fact_file_occurrence GROUP BY 1")
+    reshared = direct(
+        con,
+        "SELECT date_trunc('month', incident_date), count(*) FILTER (WHERE NOT is_first_sighting) "
+        "FROM fact_file_occurrence GROUP BY 1",
+    )
     assert_matches(load_series(con, "reshared_files", "month", drop_partial=False), reshared)
-    seen = direct(con, "SELECT date_trunc('year', incident_date), count(DISTINCT cluster_id) "
-                       "FROM fact_file_occurrence GROUP BY 1")
+    seen = direct(
+        con, "SELECT date_trunc('year', incident_date), count(DISTINCT cluster_id) FROM fact_file_occurrence GROUP BY 1"
+    )
     assert_matches(load_series(con, "media_clusters_seen", "year", drop_partial=False), seen)
 
 
@@ -152,25 +196,36 @@ def test_platform_mix_shares_sum_to_one_in_every_period_with_referrals(con):
     sums = mix.groupby("ds")["y"].sum()
     assert np.allclose(sums, 1.0)
     platform = mix.groupby("entity")["y"].sum().idxmax()
-    expected = direct(con, "SELECT date_trunc('month', incident_date), "
-                           "count(*) FILTER (WHERE platform_name = $p) / count(*) FROM fact_referral GROUP BY 1",
-                      {"p": platform})
+    expected = direct(
+        con,
+        "SELECT date_trunc('month', incident_date), "
+        "count(*) FILTER (WHERE platform_name = $p) / count(*) FROM fact_referral GROUP BY 1",
+        {"p": platform},
+    )
     only = load_series(con, "platform_share", "month", filters={"platform": platform})
     assert np.allclose(as_series(only), expected.reindex(only["ds"]).to_numpy())
     # another filter stays in the denominator: the mix within one country sums to one too
-    country = con.execute("SELECT country_iso3 FROM fact_referral GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    country = con.execute(
+        "SELECT country_iso3 FROM fact_referral GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
     within = load_series(con, "platform_share", "year", split="platform", filters={"country": country})
     assert np.allclose(within.groupby("ds")["y"].sum(), 1.0)
 
 
-@pytest.mark.parametrize("metric,annotation,condition", [
-    ("referrals", "sextortion", "has_sextortion"), ("referrals", "minor_to_minor", "has_minor_to_minor"),
-    ("files", "self_generated", "is_self_generated"), ("files", "live_streaming", "is_live_streaming"),
-])
+@pytest.mark.parametrize(
+    "metric,annotation,condition",
+    [
+        ("referrals", "sextortion", "has_sextortion"),
+        ("referrals", "minor_to_minor", "has_minor_to_minor"),
+        ("files", "self_generated", "is_self_generated"),
+        ("files", "live_streaming", "is_live_streaming"),
+    ],
+)
 def test_an_annotation_filter_keeps_only_the_rows_carrying_it(con, metric, annotation, condition):
     table = "fact_referral" if metric == "referrals" else "fact_file_occurrence"
-    expected = direct(con, f"SELECT date_trunc('quarter', incident_date), count(*) FROM {table} WHERE {condition} "
-                           "GROUP BY 1")
+    expected = direct(
+        con, f"SELECT date_trunc('quarter', incident_date), count(*) FROM {table} WHERE {condition} GROUP BY 1"
+    )
     filtered = load_series(con, metric, "quarter", filters={"annotation": annotation}, drop_partial=False)
     assert_matches(filtered, expected)
     split = load_series(con, metric, "quarter", split="annotation", drop_partial=False)
@@ -180,27 +235,38 @@ def test_an_annotation_filter_keeps_only_the_rows_carrying_it(con, metric, annot
 def test_an_annotation_split_gives_one_series_per_annotation_summing_to_memberships(con):
     split = load_series(con, "referrals", "year", split="annotation", drop_partial=False)
     assert set(split["entity"]) == {"sextortion", "solicitation", "minor_to_minor"}
-    memberships = con.execute("SELECT sum(has_sextortion::INT + has_solicitation::INT + has_minor_to_minor::INT) "
-                              "FROM fact_referral").fetchone()[0]
+    memberships = con.execute(
+        "SELECT sum(has_sextortion::INT + has_solicitation::INT + has_minor_to_minor::INT) FROM fact_referral"
+    ).fetchone()[0]
     assert split["y"].sum() == memberships
-    assert np.allclose(split[split["entity"] == "sextortion"]["y"],
-                       load_series(con, "sextortion_referrals", "year", drop_partial=False)["y"])
+    assert np.allclose(
+        split[split["entity"] == "sextortion"]["y"],
+        load_series(con, "sextortion_referrals", "year", drop_partial=False)["y"],
+    )
     files = load_series(con, "files", "year", split="annotation", drop_partial=False)
     assert {"self_generated", "generative_ai", "live_streaming"} <= set(files["entity"])
     # any-of: two annotations select each row once
-    both = load_series(con, "referrals", "year", filters={"annotation": ["sextortion", "solicitation"]},
-                       drop_partial=False)
+    both = load_series(
+        con, "referrals", "year", filters={"annotation": ["sextortion", "solicitation"]}, drop_partial=False
+    )
     union = con.execute("SELECT count(*) FROM fact_referral WHERE has_sextortion OR has_solicitation").fetchone()[0]
     assert both["y"].sum() == union
     known = load_series(con, "files", "year", filters={"annotation": "known"}, drop_partial=False)
-    assert known["y"].sum() == con.execute("SELECT count(*) FROM fact_file_occurrence JOIN media_cluster "
-                                           "USING (cluster_id) WHERE is_known").fetchone()[0]
+    assert (
+        known["y"].sum()
+        == con.execute(
+            "SELECT count(*) FROM fact_file_occurrence JOIN media_cluster USING (cluster_id) WHERE is_known"
+        ).fetchone()[0]
+    )
 
 
 def test_annotations_filter_other_metrics_and_the_backlog_too(con):
     actionable = load_series(con, "actionable_share", "year", filters={"annotation": "sextortion"}, drop_partial=False)
-    expected = direct(con, "SELECT date_trunc('year', incident_date), avg(is_actionable::INT) FROM fact_referral "
-                           "WHERE has_sextortion GROUP BY 1")
+    expected = direct(
+        con,
+        "SELECT date_trunc('year', incident_date), avg(is_actionable::INT) FROM fact_referral "
+        "WHERE has_sextortion GROUP BY 1",
+    )
     assert_matches(actionable, expected)
     backlog = load_series(con, "backlog", "year", split="annotation", drop_partial=False)
     assert set(backlog["entity"]) <= {"sextortion", "solicitation", "minor_to_minor"} and len(backlog) > 0
@@ -245,37 +311,48 @@ def test_the_shipped_population_file_names_its_source_for_every_eu_country():
     assert (table["population"] > 100_000).all()
 
 
-@pytest.mark.parametrize("line,message", [
-    ("DEU,-5,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'population'"),
-    ("DE,83000000,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'country_iso3'"),
-    ("AUT,9000000,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'country_iso3': duplicate"),
-    ("DEU,83000000,1 Jan 2024,Eurostat,https://example.org/x", r"row 3, field 'reference_date'"),
-    ("DEU,83000000,2024-01-01,,https://example.org/x", r"row 3, field 'source'"),
-    ("DEU,83000000,2024-01-01,Eurostat,", r"row 3, field 'source_url'"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("DEU,-5,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'population'"),
+        ("DE,83000000,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'country_iso3'"),
+        ("AUT,9000000,2024-01-01,Eurostat,https://example.org/x", r"row 3, field 'country_iso3': duplicate"),
+        ("DEU,83000000,1 Jan 2024,Eurostat,https://example.org/x", r"row 3, field 'reference_date'"),
+        ("DEU,83000000,2024-01-01,,https://example.org/x", r"row 3, field 'source'"),
+        ("DEU,83000000,2024-01-01,Eurostat,", r"row 3, field 'source_url'"),
+    ],
+)
 def test_a_bad_population_file_is_refused_naming_row_and_field(tmp_path, line, message):
     from grace.errors import InputFileError
 
     path = tmp_path / "population.csv"
-    path.write_text("country_iso3,population,reference_date,source,source_url\n"
-                    "AUT,9000000,2024-01-01,Eurostat,https://example.org/x\n" + line + "\n")
+    path.write_text(
+        "country_iso3,population,reference_date,source,source_url\n"
+        "AUT,9000000,2024-01-01,Eurostat,https://example.org/x\n" + line + "\n"
+    )
     with pytest.raises(InputFileError, match=message):
         load_population(path)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"metric_name": "reported_accounts", "filters": {"country": ["DEU", "FRA"]}}, "one country at a time"),
-    ({"metric_name": "reported_accounts", "filters": {"country": "DEU", "platform": "X"}}, "not both"),
-    ({"metric_name": "media_clusters_seen", "split": "country", "filters": {"platform": "X"}}, "not both"),
-    ({"metric_name": "reported_accounts", "split": "channel"}, "cannot split metric 'reported_accounts' by 'channel'"),
-    ({"metric_name": "media_clusters_seen", "filters": {"annotation": "viral"}}, "cannot filter"),
-    ({"metric_name": "multi_country_clusters", "split": "platform"}, "cannot split"),
-    ({"metric_name": "referrals", "filters": {"annotation": "viral"}}, "has no annotation 'viral'"),
-    ({"metric_name": "files", "split": "annotation", "filters": {"annotation": "sextortion"}}, "no annotation"),
-    ({"metric_name": "platform_share"}, "split by platform or filter platforms"),
-    ({"metric_name": "actionable_share", "per_capita": True}, "per-capita rates apply to counts"),
-    ({"metric_name": "reported_accounts", "per_capita": True}, "needs a country filter"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"metric_name": "reported_accounts", "filters": {"country": ["DEU", "FRA"]}}, "one country at a time"),
+        ({"metric_name": "reported_accounts", "filters": {"country": "DEU", "platform": "X"}}, "not both"),
+        ({"metric_name": "media_clusters_seen", "split": "country", "filters": {"platform": "X"}}, "not both"),
+        (
+            {"metric_name": "reported_accounts", "split": "channel"},
+            "cannot split metric 'reported_accounts' by 'channel'",
+        ),
+        ({"metric_name": "media_clusters_seen", "filters": {"annotation": "viral"}}, "cannot filter"),
+        ({"metric_name": "multi_country_clusters", "split": "platform"}, "cannot split"),
+        ({"metric_name": "referrals", "filters": {"annotation": "viral"}}, "has no annotation 'viral'"),
+        ({"metric_name": "files", "split": "annotation", "filters": {"annotation": "sextortion"}}, "no annotation"),
+        ({"metric_name": "platform_share"}, "split by platform or filter platforms"),
+        ({"metric_name": "actionable_share", "per_capita": True}, "per-capita rates apply to counts"),
+        ({"metric_name": "reported_accounts", "per_capita": True}, "needs a country filter"),
+    ],
+)
 def test_unsupported_requests_name_what_is_not_supported(con, kwargs, message):
     with pytest.raises(SeriesRequestError, match=message):
         load_series(con, **kwargs)
@@ -292,7 +369,9 @@ def test_rerunning_the_batches_leaves_the_new_tables_unchanged_and_the_contract_
     try:
         before = snapshot(con)
         batches = discover_batches(sim / "exports")
-        reports = [run_batch(con, batch, PseudonymKey(TEST_KEY.encode(), "test")) for batch in (batches[0], batches[-1])]
+        reports = [
+            run_batch(con, batch, PseudonymKey(TEST_KEY.encode(), "test")) for batch in (batches[0], batches[-1])
+        ]
         assert [r.status for r in reports] == ["skipped", "skipped"]
         assert snapshot(con) == before
         assert [f for f in contract_findings(con) if f.table in NEW_TABLES] == []
@@ -304,15 +383,34 @@ def test_rerunning_the_batches_leaves_the_new_tables_unchanged_and_the_contract_
 
 def test_a_late_batch_moves_first_reports_and_cross_border_reach_and_a_rerun_changes_nothing(fresh_db, key, tmp_path):
     account = {"reported_screen_name": "shared_account"}
-    early = write_delivery(tmp_path / "d1", [
-        referral_row(1, incident_datetime="2023-05-20T10:00:00Z", received_date="2023-05-20",
-                     triaged_date="2023-05-22", **account),
-        referral_row(2, incident_datetime="2023-05-25T10:00:00Z", received_date="2023-05-25", **account),
-    ], [file_row(1, item="shared-item"), file_row(2)])
-    late = write_delivery(tmp_path / "d2", [
-        referral_row(3, incident_datetime="2023-05-03T10:00:00Z", received_date="2023-05-04",
-                     reporting_country="DEU", receiving_agency="AGY-DEU", **account),
-    ], [file_row(3, item="shared-item")])
+    early = write_delivery(
+        tmp_path / "d1",
+        [
+            referral_row(
+                1,
+                incident_datetime="2023-05-20T10:00:00Z",
+                received_date="2023-05-20",
+                triaged_date="2023-05-22",
+                **account,
+            ),
+            referral_row(2, incident_datetime="2023-05-25T10:00:00Z", received_date="2023-05-25", **account),
+        ],
+        [file_row(1, item="shared-item"), file_row(2)],
+    )
+    late = write_delivery(
+        tmp_path / "d2",
+        [
+            referral_row(
+                3,
+                incident_datetime="2023-05-03T10:00:00Z",
+                received_date="2023-05-04",
+                reporting_country="DEU",
+                receiving_agency="AGY-DEU",
+                **account,
+            ),
+        ],
+        [file_row(3, item="shared-item")],
+    )
 
     def day(metric):
         series = load_series(fresh_db, metric, "day", drop_partial=False)
@@ -330,8 +428,10 @@ def test_a_late_batch_moves_first_reports_and_cross_border_reach_and_a_rerun_cha
     assert spread[spread["y"] > 0][["entity", "y"]].values.tolist() == [["NLD", 1.0]]
     assert day("multi_country_clusters") == {"05-20": 1}
     assert load_series(fresh_db, "reported_accounts", "month", drop_partial=False)["y"].tolist() == [1.0]
-    assert load_series(fresh_db, "reported_accounts", "month", split="country",
-                       drop_partial=False)["y"].tolist() == [1.0, 1.0]  # DEU and NLD
+    assert load_series(fresh_db, "reported_accounts", "month", split="country", drop_partial=False)["y"].tolist() == [
+        1.0,
+        1.0,
+    ]  # DEU and NLD
     before = snapshot(fresh_db)
     [run_batch(fresh_db, b, key) for b in discover_batches(late)]
     assert snapshot(fresh_db) == before

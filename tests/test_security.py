@@ -16,21 +16,21 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import dashboard_warehouse as synthetic
 import pandas as pd
 import pytest
+from test_dashboard_alerts import add_anomalies
 
-import dashboard_warehouse as synthetic
 from dashboards import charts, ids
 from dashboards.auth.context import auth_context
 from dashboards.auth.testing import csrf_token, ensure_user, log_in
 from dashboards.callbacks import alerts, overview
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.exports.routes import ExportSlots
-from warehouse import QueryTimeout, WarehouseReader
 from dashboards.state import ViewState
 from grace.errors import ConfigError
 from grace.scope import Scope, ScopeError
-from test_dashboard_alerts import add_anomalies
+from warehouse import QueryTimeout, WarehouseReader
 
 OWN = "POL"
 SERIES = {  # kind of series -> its id in the analysed run
@@ -40,8 +40,13 @@ SERIES = {  # kind of series -> its id in the analysed run
     "platform": "referrals|month|platform|ChatApp",
 }
 VISIBLE_TO_SCOPED = {"own_country"}
-EU_WIDE_CHARTS = ("operations-row-accounting", "operations-quarantine-reasons", "operations-quarantine-fields",
-                  "operations-throughput", "forecasts-backlog")
+EU_WIDE_CHARTS = (
+    "operations-row-accounting",
+    "operations-quarantine-reasons",
+    "operations-quarantine-fields",
+    "operations-throughput",
+    "forecasts-backlog",
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +63,15 @@ def warehouse(tmp_path_factory):
     add_anomalies(path, run.run_id)
     con = connect(path)
     for split, entity in (("country", OWN), ("platform", "ChatApp")):
-        synthetic.insert(con, "analytics_anomaly", f"""
+        synthetic.insert(
+            con,
+            "analytics_anomaly",
+            f"""
             SELECT '{run.run_id}' AS run_id, 'referrals|month|{split}|{entity}' AS series_id, 'referrals' AS metric,
                    'month' AS grain, '{split}' AS split_by, '{entity}' AS entity, DATE '2023-05-01' AS date,
                    150.0 AS value, 100.0 AS expected, 50.0 AS magnitude, 0.5 AS relative, 'up' AS direction,
-                   6.0 AS score""")
+                   6.0 AS score""",
+        )
     con.close()
     return path
 
@@ -77,8 +86,12 @@ def app(warehouse, tmp_path_factory):
         from dashboards.app_factory import create_app
 
         app = create_app(warehouse)
-    for name, role, country in (("ana", "analyst", None), ("pol", "analyst", OWN), ("vic", "viewer", None),
-                                ("adm", "admin", None)):
+    for name, role, country in (
+        ("ana", "analyst", None),
+        ("pol", "analyst", OWN),
+        ("vic", "viewer", None),
+        ("adm", "admin", None),
+    ):
         ensure_user(app, name, role, country=country)
     return app
 
@@ -117,12 +130,23 @@ def call(client, output_start: str, values: dict[str, object]):
     """Call the Dash callback whose output starts with `output_start`, its inputs and states given by
     `component.property` keys (as the browser would send them)."""
     spec = next(d for d in client.get("/_dash-dependencies").get_json() if d["output"].startswith(output_start))
-    filled = lambda items: [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in items]  # noqa: E731
-    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
-               for part in spec["output"].strip(".").split("...")]
-    return client.post("/_dash-update-component", json={
-        "output": spec["output"], "outputs": outputs, "inputs": filled(spec["inputs"]),
-        "state": filled(spec["state"]), "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"]]})
+
+    def filled(items):
+        return [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in items]
+
+    outputs = [
+        {"id": part.split(".")[0], "property": part.split(".")[1]} for part in spec["output"].strip(".").split("...")
+    ]
+    return client.post(
+        "/_dash-update-component",
+        json={
+            "output": spec["output"],
+            "outputs": outputs,
+            "inputs": filled(spec["inputs"]),
+            "state": filled(spec["state"]),
+            "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"]],
+        },
+    )
 
 
 # --- the one rule ------------------------------------------------------------------------------
@@ -168,8 +192,11 @@ def test_the_alerts_series_export_serves_a_series_only_within_the_users_scope(ap
 @pytest.mark.parametrize("user", ["unscoped", "scoped"])
 @pytest.mark.parametrize("kind", list(SERIES))
 def test_the_alerts_page_draws_a_series_only_within_the_users_scope(clients, user, kind):
-    response = call(clients[user], f"..{ids.chart_graph('alerts-series')}.figure",
-                    {f"{ids.ALERTS_STATE}.data": f"?series={SERIES[kind]}"})
+    response = call(
+        clients[user],
+        f"..{ids.chart_graph('alerts-series')}.figure",
+        {f"{ids.ALERTS_STATE}.data": f"?series={SERIES[kind]}"},
+    )
     assert response.status_code == 200, response.data[:300]
     figure = response.get_json()["response"][ids.chart_graph("alerts-series")]["figure"]
     drawn = [trace for trace in figure["data"] if trace.get("y")]
@@ -290,8 +317,9 @@ def test_simultaneous_wrong_passwords_from_one_address_are_counted_before_any_fi
     def attempt(pair):
         client, token = pair
         barrier.wait()
-        return client.post("/login", data={"csrf_token": token, "username": "racer", "password": "wrong " * 3,
-                                           "next": "/"}).status_code
+        return client.post(
+            "/login", data={"csrf_token": token, "username": "racer", "password": "wrong " * 3, "next": "/"}
+        ).status_code
 
     with ThreadPoolExecutor(len(prepared)) as pool:
         codes = list(pool.map(attempt, prepared))
@@ -312,14 +340,23 @@ def test_failed_sign_ins_from_other_addresses_do_not_lock_the_real_user_out(app)
 
 def test_no_callback_lets_a_client_write_a_page_view_of_its_choosing(app):
     client = signed_in(app, "vic")
-    listeners = [d for d in client.get("/_dash-dependencies").get_json()
-                 if ids.URL_SYNC in [i["id"] for i in d["inputs"]] and not d["output"].strip(".")]
+    listeners = [
+        d
+        for d in client.get("/_dash-dependencies").get_json()
+        if ids.URL_SYNC in [i["id"] for i in d["inputs"]] and not d["output"].strip(".")
+    ]
     assert listeners == []  # no output-less listener records views the client claims
     before = audit_rows(app, "page_view", "vic")
-    forged = client.post("/_dash-update-component", json={
-        "output": "..", "outputs": [], "changedPropIds": [f"{ids.URL_SYNC}.search"],
-        "inputs": [{"id": ids.URL_SYNC, "property": "search", "value": "?country=DEU"}],
-        "state": [{"id": ids.URL, "property": "pathname", "value": "/admin"}]})
+    forged = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "..",
+            "outputs": [],
+            "changedPropIds": [f"{ids.URL_SYNC}.search"],
+            "inputs": [{"id": ids.URL_SYNC, "property": "search", "value": "?country=DEU"}],
+            "state": [{"id": ids.URL, "property": "pathname", "value": "/admin"}],
+        },
+    )
     assert forged.status_code >= 400
     assert audit_rows(app, "page_view", "vic") == before
 
@@ -347,8 +384,9 @@ def broken_chart():
     def explode(reader, state):
         raise RuntimeError("boom")
 
-    chart = register_chart(Chart("security-broken", "/security-test", "Broken", "test", explode,
-                                 lambda data, state: None))
+    chart = register_chart(
+        Chart("security-broken", "/security-test", "Broken", "test", explode, lambda data, state: None)
+    )
     yield chart
     charts._REGISTRY.pop(chart.chart_id, None)
 
@@ -363,16 +401,16 @@ def test_a_failed_export_is_audited(app, clients, broken_chart):
 
 
 def test_a_body_over_the_limit_is_refused_with_413(clients):
-    response = clients["unscoped"].post("/_dash-update-component", data=b"x" * (2 << 20),
-                                        content_type="application/json")
+    response = clients["unscoped"].post(
+        "/_dash-update-component", data=b"x" * (2 << 20), content_type="application/json"
+    )
     assert response.status_code == 413 and "GRACE_MAX_REQUEST_BYTES" in response.get_json()["error"]
 
 
 def test_a_warehouse_query_past_the_timeout_is_stopped_with_a_clear_error(warehouse):
     reader = WarehouseReader(warehouse, idle_seconds=0, timeout_seconds=0.3)
-    with pytest.raises(QueryTimeout, match="GRACE_QUERY_TIMEOUT_SECONDS"):
-        with reader.cursor() as con:
-            con.execute("SELECT sum(a.range * b.range) FROM range(100000000) a, range(1000) b").fetchall()
+    with pytest.raises(QueryTimeout, match="GRACE_QUERY_TIMEOUT_SECONDS"), reader.cursor() as con:
+        con.execute("SELECT sum(a.range * b.range) FROM range(100000000) a, range(1000) b").fetchall()
     assert not reader.run("data_freshness").empty  # the reader still works afterwards
 
 

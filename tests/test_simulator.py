@@ -22,11 +22,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from warehouse.reference import EU27_ISO3
 from etl.simulator import SimulationConfig, simulate
-from grace_cli import cli
 from grace.config import CONTRACTS_DIR
 from grace.errors import ConfigError
+from grace_cli import cli
+from warehouse.reference import EU27_ISO3
 
 SCHEMA_PATH = CONTRACTS_DIR / "referral.schema.json"
 EXAMPLES = CONTRACTS_DIR / "examples"
@@ -38,7 +38,7 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 def tiny_config(out: Path, **overrides) -> SimulationConfig:
     """A run of a few thousand referrals: half a year at scale 0.002."""
-    options = dict(out=out, seed=11, scale=0.002, start=dt.date(2023, 1, 1), end=dt.date(2023, 6, 30))
+    options = {"out": out, "seed": 11, "scale": 0.002, "start": dt.date(2023, 1, 1), "end": dt.date(2023, 6, 30)}
     options.update(overrides)
     return SimulationConfig(**options)
 
@@ -156,8 +156,15 @@ def schema_validator():
 def run(tmp_path_factory):
     """One shared run: 18 months over the 2024 bundling date, many malformed records."""
     out = tmp_path_factory.mktemp("sim") / "out"
-    config = SimulationConfig(out=out, seed=5, scale=0.005, start=dt.date(2023, 1, 1), end=dt.date(2024, 6, 30),
-                              malformed_rate=0.02, package_share=0.1)
+    config = SimulationConfig(
+        out=out,
+        seed=5,
+        scale=0.005,
+        start=dt.date(2023, 1, 1),
+        end=dt.date(2024, 6, 30),
+        malformed_rate=0.02,
+        package_share=0.1,
+    )
     result = simulate(config)
     return out, result
 
@@ -203,7 +210,7 @@ def test_manifest_row_counts_match_the_delivered_files(run):
         assert path.stat().st_size == entry["bytes"]
         if entry["kind"] == "packages":
             lines = path.read_bytes().split(b"\n")
-            complete = len(lines) - 1 if lines[-1] == b"" else len(lines) - 1
+            complete = len(lines) - 1  # the last piece is empty, or an incomplete (truncated) line
             assert complete == entry["rows"]
         else:
             rows = read_csv_rows(path)
@@ -240,7 +247,7 @@ def test_clean_rows_satisfy_the_case_export_contract(run, checker):
     for entry in manifest_of(out)["files"]:
         if entry["kind"] not in ("referrals", "files"):
             continue
-        for number, row in enumerate(read_csv_rows(out / entry["path"])[:entry["rows"]], start=1):
+        for number, row in enumerate(read_csv_rows(out / entry["path"])[: entry["rows"]], start=1):
             if (entry["path"], number) not in listed:
                 assert checker.errors(entry["kind"], row) == [], (entry["path"], number)
 
@@ -257,7 +264,7 @@ def test_report_ids_are_unique_and_carry_the_incident_year(run):
         except ValueError:
             continue  # a deliberately bad date
         if row["report_id"]:
-            assert row["report_id"][3:7] == str(local.astimezone(dt.timezone.utc).year)
+            assert row["report_id"][3:7] == str(local.astimezone(dt.UTC).year)
 
 
 def test_referrals_are_delivered_in_the_period_of_receipt_so_some_arrive_late(run):
@@ -333,8 +340,15 @@ def test_every_malformed_kind_is_injected_and_listed(run):
     manifest = manifest_of(out)
     records = malformed_records(out)
     listed = Counter(r["kind"] for r in records)
-    for kind in ("bad_date", "missing_required", "wrong_type", "invalid_code", "broken_encoding", "truncated_file",
-                 "redelivered"):
+    for kind in (
+        "bad_date",
+        "missing_required",
+        "wrong_type",
+        "invalid_code",
+        "broken_encoding",
+        "truncated_file",
+        "redelivered",
+    ):
         assert manifest["malformed"][kind] > 0, kind
         assert listed[kind] == manifest["malformed"][kind], kind
 
@@ -398,10 +412,12 @@ def test_ground_truth_lists_every_injected_event(run):
     assert ("change_point", "eu_total", "EU27") in kinds  # bundling policy
     assert {e["entity"] for e in events if e["kind"] == "emerging"} == {"Glimmr", "Tandemo"}
     spikes = [e for e in events if e["kind"] == "spike"]
-    assert spikes and all(e["entity_type"] == "media_cluster" and re.fullmatch(r"[0-9a-f]{32}", e["entity"])
-                          for e in spikes)
-    assert all({"kind", "entity_type", "entity", "date", "magnitude", "direction", "detail"} <= e.keys()
-               for e in events)
+    assert spikes and all(
+        e["entity_type"] == "media_cluster" and re.fullmatch(r"[0-9a-f]{32}", e["entity"]) for e in spikes
+    )
+    assert all(
+        {"kind", "entity_type", "entity", "date", "magnitude", "direction", "detail"} <= e.keys() for e in events
+    )
     bundling = next(e for e in events if e["entity_type"] == "eu_total")
     assert bundling["date"] == "2024-01-01" and bundling["magnitude"] < 0.85
 
@@ -409,9 +425,9 @@ def test_ground_truth_lists_every_injected_event(run):
 def _monthly(rows, platform=None):
     counts = Counter()
     for row in rows:
-        if platform is None or row["esp_name"] == platform:
-            if re.match(r"\d{4}-\d{2}-\d{2}T", row["incident_datetime"]):
-                counts[row["incident_datetime"][:7]] += 1
+        platform_matches = platform is None or row["esp_name"] == platform
+        if platform_matches and re.match(r"\d{4}-\d{2}-\d{2}T", row["incident_datetime"]):
+            counts[row["incident_datetime"][:7]] += 1
     return counts
 
 
@@ -422,7 +438,7 @@ def test_e2ee_platform_volume_collapses_after_its_switch(run):
     monthly = _monthly(delivered_rows(out, "referrals"), "Messagio")
     before = [n for month, n in monthly.items() if month < switch[:7]]
     after_start = (dt.date.fromisoformat(switch) + dt.timedelta(days=45)).isoformat()[:7]
-    after = [monthly.get(month, 0) for month in sorted({m for m in monthly} | {"2024-06"}) if month > after_start]
+    after = [monthly.get(month, 0) for month in sorted(set(monthly) | {"2024-06"}) if month > after_start]
     assert before and after
     assert np.mean(after) < 0.3 * np.mean(before)
 
@@ -485,8 +501,9 @@ def test_country_volumes_follow_population_roughly(run):
 
 def test_json_packages_validate_against_the_referral_schema(run, schema_validator):
     out, _ = run
-    broken = {(r["delivery_file"], int(r["row"])) for r in malformed_records(out)
-              if r["delivery_file"].endswith(".jsonl")}
+    broken = {
+        (r["delivery_file"], int(r["row"])) for r in malformed_records(out) if r["delivery_file"].endswith(".jsonl")
+    }
     checked = 0
     for path in sorted((out / "packages").glob("*.jsonl")):
         for number, line in enumerate(path.read_bytes().splitlines(), start=1):
@@ -542,10 +559,18 @@ def test_yearly_deliveries_and_country_subsets(tmp_path):
 # ---------------------------------------------------------------- configuration and CLI
 
 
-@pytest.mark.parametrize("overrides", [
-    {"end": dt.date(2022, 1, 1)}, {"countries": ("AUT", "XYZ")}, {"scale": 0}, {"format": "xml"},
-    {"delivery": "week"}, {"package_share": 1.5}, {"malformed_rate": -0.1},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"end": dt.date(2022, 1, 1)},
+        {"countries": ("AUT", "XYZ")},
+        {"scale": 0},
+        {"format": "xml"},
+        {"delivery": "week"},
+        {"package_share": 1.5},
+        {"malformed_rate": -0.1},
+    ],
+)
 def test_bad_configuration_is_refused_with_a_config_error(tmp_path, overrides):
     with pytest.raises(ConfigError):
         tiny_config(tmp_path, **overrides)
@@ -553,16 +578,31 @@ def test_bad_configuration_is_refused_with_a_config_error(tmp_path, overrides):
 
 def test_cli_simulates_and_prints_a_summary(tmp_path):
     out = tmp_path / "cli"
-    result = CliRunner().invoke(cli, ["simulate", "--out", str(out), "--scale", "0.001", "--start", "2023-01-01",
-                                      "--end", "2023-03-31", "--seed", "3"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--out",
+            str(out),
+            "--scale",
+            "0.001",
+            "--start",
+            "2023-01-01",
+            "--end",
+            "2023-03-31",
+            "--seed",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "referrals" in result.output and str(out) in result.output
     assert manifest_of(out)["seed"] == 3
 
 
 def test_cli_rejects_end_before_start_with_one_line(tmp_path):
-    result = CliRunner().invoke(cli, ["simulate", "--out", str(tmp_path / "x"), "--start", "2024-01-01",
-                                      "--end", "2023-01-01"])
+    result = CliRunner().invoke(
+        cli, ["simulate", "--out", str(tmp_path / "x"), "--start", "2024-01-01", "--end", "2023-01-01"]
+    )
     assert result.exit_code != 0
     assert result.output.strip().count("\n") == 0 and "before" in result.output
 
@@ -618,13 +658,19 @@ def test_postgres_writer_appends_later_periods_with_higher_ids(tmp_path, case_da
         max_first = con.execute("SELECT max(id), count(*) FROM case_system.referrals").fetchone()
     second = simulate(tiny_config(tmp_path / "q2", start=dt.date(2023, 4, 1), malformed_rate=0.02, to_postgres=url))
     with psycopg.connect(plain) as con:
-        min_second = con.execute("SELECT min(id) FROM case_system.referrals WHERE received_date >= '2023-04-01'"
-                                 " AND received_date ~ '^2023-0[4-6]'").fetchone()[0]
+        min_second = con.execute(
+            "SELECT min(id) FROM case_system.referrals WHERE received_date >= '2023-04-01'"
+            " AND received_date ~ '^2023-0[4-6]'"
+        ).fetchone()[0]
         total = con.execute("SELECT count(*) FROM case_system.referrals").fetchone()[0]
         files = con.execute("SELECT count(*) FROM case_system.files").fetchone()[0]
-        columns = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'case_system' "
-            "AND table_name = 'referrals' ORDER BY ordinal_position")]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'case_system' "
+                "AND table_name = 'referrals' ORDER BY ordinal_position"
+            )
+        ]
     assert max_first[1] == first.postgres_rows["referrals"]
     assert min_second > max_first[0]
     assert total == first.postgres_rows["referrals"] + second.postgres_rows["referrals"]
@@ -642,8 +688,9 @@ def test_a_million_referrals_are_simulated_within_a_minute(tmp_path, request):
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("slow: run with -m slow")
     began = time.perf_counter()
-    result = simulate(SimulationConfig(out=tmp_path / "big", scale=0.72, start=dt.date(2023, 1, 1),
-                                       end=dt.date(2023, 12, 31)))
+    result = simulate(
+        SimulationConfig(out=tmp_path / "big", scale=0.72, start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31))
+    )
     elapsed = time.perf_counter() - began
     assert result.referrals >= 900_000
     assert elapsed < 90
@@ -651,8 +698,18 @@ def test_a_million_referrals_are_simulated_within_a_minute(tmp_path, request):
 
 def test_an_unreachable_database_is_reported_on_one_line_before_anything_is_written(tmp_path):
     out = tmp_path / "never"
-    result = CliRunner().invoke(cli, ["simulate", "--out", str(out), "--scale", "0.001",
-                                      "--to-postgres", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--out",
+            str(out),
+            "--scale",
+            "0.001",
+            "--to-postgres",
+            "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        ],
+    )
     assert result.exit_code != 0 and "cannot connect" in result.output
     assert result.output.strip().count("\n") == 0
     assert not out.exists()

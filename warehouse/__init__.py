@@ -20,6 +20,17 @@ from warehouse.schema import SCHEMA_VERSION, UNCLASSIFIED, check_schema, ensure_
 from warehouse.sql_files import NamedQuery, QueryError, load_query, query_names, read_sql
 
 __all__ = [
-    "SCHEMA_VERSION", "UNCLASSIFIED", "NamedQuery", "QueryError", "QueryTimeout", "WarehouseReader", "check_schema",
-    "connect", "ensure_schema", "is_initialised", "load_query", "query_names", "read_sql",
+    "SCHEMA_VERSION",
+    "UNCLASSIFIED",
+    "NamedQuery",
+    "QueryError",
+    "QueryTimeout",
+    "WarehouseReader",
+    "check_schema",
+    "connect",
+    "ensure_schema",
+    "is_initialised",
+    "load_query",
+    "query_names",
+    "read_sql",
 ]

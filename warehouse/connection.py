@@ -15,6 +15,7 @@ import duckdb
 from grace import settings
 from grace.errors import WarehouseError
 
+
 def _open_waiting_for_lock(target: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the file. A writer retries for up to `lock_wait_seconds()` while another process holds
     the lock (the dashboard's idle-closing reader; `GRACE_LOCK_WAIT_SECONDS`); a reader fails at once, so a dashboard callback

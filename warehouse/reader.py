@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -90,8 +91,10 @@ class SharedConnection:
         try:
             yield cursor
         except duckdb.InterruptException:
-            raise QueryTimeout(f"the warehouse query took longer than {self.timeout_seconds:g} s and was stopped "
-                               "(GRACE_QUERY_TIMEOUT_SECONDS); narrow the filters or choose a coarser grain") from None
+            raise QueryTimeout(
+                f"the warehouse query took longer than {self.timeout_seconds:g} s and was stopped "
+                "(GRACE_QUERY_TIMEOUT_SECONDS); narrow the filters or choose a coarser grain"
+            ) from None
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -144,8 +147,11 @@ class WarehouseReader:
 
     def __init__(self, path: Path | str, idle_seconds: float | None = None, timeout_seconds: float | None = None):
         self.path = Path(path)
-        self._shared = SharedConnection(self.path, reader_idle_seconds() if idle_seconds is None else idle_seconds,
-                                        query_timeout_seconds() if timeout_seconds is None else timeout_seconds)
+        self._shared = SharedConnection(
+            self.path,
+            reader_idle_seconds() if idle_seconds is None else idle_seconds,
+            query_timeout_seconds() if timeout_seconds is None else timeout_seconds,
+        )
 
     def __repr__(self) -> str:
         return f"WarehouseReader({str(self.path)!r})"

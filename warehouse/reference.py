@@ -8,15 +8,33 @@ from __future__ import annotations
 
 # ISO 3166-1 alpha-3, alpha-2 and English short name of the 27 EU member states.
 EU27 = (
-    ("AUT", "AT", "Austria"), ("BEL", "BE", "Belgium"), ("BGR", "BG", "Bulgaria"),
-    ("HRV", "HR", "Croatia"), ("CYP", "CY", "Cyprus"), ("CZE", "CZ", "Czechia"),
-    ("DNK", "DK", "Denmark"), ("EST", "EE", "Estonia"), ("FIN", "FI", "Finland"),
-    ("FRA", "FR", "France"), ("DEU", "DE", "Germany"), ("GRC", "GR", "Greece"),
-    ("HUN", "HU", "Hungary"), ("IRL", "IE", "Ireland"), ("ITA", "IT", "Italy"),
-    ("LVA", "LV", "Latvia"), ("LTU", "LT", "Lithuania"), ("LUX", "LU", "Luxembourg"),
-    ("MLT", "MT", "Malta"), ("NLD", "NL", "Netherlands"), ("POL", "PL", "Poland"),
-    ("PRT", "PT", "Portugal"), ("ROU", "RO", "Romania"), ("SVK", "SK", "Slovakia"),
-    ("SVN", "SI", "Slovenia"), ("ESP", "ES", "Spain"), ("SWE", "SE", "Sweden"),
+    ("AUT", "AT", "Austria"),
+    ("BEL", "BE", "Belgium"),
+    ("BGR", "BG", "Bulgaria"),
+    ("HRV", "HR", "Croatia"),
+    ("CYP", "CY", "Cyprus"),
+    ("CZE", "CZ", "Czechia"),
+    ("DNK", "DK", "Denmark"),
+    ("EST", "EE", "Estonia"),
+    ("FIN", "FI", "Finland"),
+    ("FRA", "FR", "France"),
+    ("DEU", "DE", "Germany"),
+    ("GRC", "GR", "Greece"),
+    ("HUN", "HU", "Hungary"),
+    ("IRL", "IE", "Ireland"),
+    ("ITA", "IT", "Italy"),
+    ("LVA", "LV", "Latvia"),
+    ("LTU", "LT", "Lithuania"),
+    ("LUX", "LU", "Luxembourg"),
+    ("MLT", "MT", "Malta"),
+    ("NLD", "NL", "Netherlands"),
+    ("POL", "PL", "Poland"),
+    ("PRT", "PT", "Portugal"),
+    ("ROU", "RO", "Romania"),
+    ("SVK", "SK", "Slovakia"),
+    ("SVN", "SI", "Slovenia"),
+    ("ESP", "ES", "Spain"),
+    ("SWE", "SE", "Sweden"),
 )
 EU27_ISO3 = tuple(code for code, _, _ in EU27)
 
@@ -39,7 +57,12 @@ CHANNELS = ("chat", "social", "cloud", "p2p", "live_streaming", "email", "gaming
 
 REPORT_ANNOTATIONS = ("sextortion", "csam_solicitation", "minor_to_minor_interaction", "infant_toddler")
 FILE_ANNOTATIONS = (
-    "viral", "possible_self_production", "live_streaming", "generative_ai", "potential_meme", "physical_harm",
+    "viral",
+    "possible_self_production",
+    "live_streaming",
+    "generative_ai",
+    "potential_meme",
+    "physical_harm",
 )
 
 # Victim age bands (inclusive bounds) used instead of ages in the warehouse.

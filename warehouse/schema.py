@@ -52,9 +52,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_version', ?), ('created_by', ?)",
         [SCHEMA_VERSION, f"grace {__version__}"],
     )
-    con.executemany(
-        "INSERT OR IGNORE INTO dim_country VALUES (?, ?, ?, true)", [list(row) for row in EU27]
-    )
+    con.executemany("INSERT OR IGNORE INTO dim_country VALUES (?, ?, ?, true)", [list(row) for row in EU27])
     con.executemany("INSERT OR IGNORE INTO dim_incident_type VALUES (?, ?)", [list(row) for row in INCIDENT_TYPES])
     con.executemany(
         "INSERT OR IGNORE INTO dim_category VALUES (?, 'industry_classification')",
@@ -65,7 +63,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the warehouse has its schema (the meta table exists)."""
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'"
-    ).fetchall()
+    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'").fetchall()
     return bool(rows and rows[0][0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from grace.config import SQL_DIR
@@ -62,7 +62,7 @@ def parameters_of(sql: str) -> frozenset[str]:
     return frozenset(_PARAMETER.findall(code))
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_sql(relative: str) -> str:
     """Text of a SQL file under `sql/`, e.g. `read_sql('etl/check_files.sql')` (read once per process)."""
     path = SQL_DIR / relative
@@ -71,7 +71,7 @@ def read_sql(relative: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_query(name: str) -> NamedQuery:
     """The named query `sql/queries/<name>.sql` (parsed once per process)."""
     if not _NAME.match(name):

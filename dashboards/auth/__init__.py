@@ -46,7 +46,24 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "EVENTS", "ROLES", "AuditEntry", "AuditLog", "AuthInputError", "ChainReport", "CurrentUser", "User",
-    "UserNotFound", "UserStore", "account_menu", "audit_event", "current_scope", "current_user", "install_security",
-    "page_visible_to", "require_role", "scoped_countries", "user_label", "user_may_export",
+    "EVENTS",
+    "ROLES",
+    "AuditEntry",
+    "AuditLog",
+    "AuthInputError",
+    "ChainReport",
+    "CurrentUser",
+    "User",
+    "UserNotFound",
+    "UserStore",
+    "account_menu",
+    "audit_event",
+    "current_scope",
+    "current_user",
+    "install_security",
+    "page_visible_to",
+    "require_role",
+    "scoped_countries",
+    "user_label",
+    "user_may_export",
 ]

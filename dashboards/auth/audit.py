@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from dashboards.auth.database import (
     auth_sql,
@@ -53,8 +54,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def row_hash(prev_hash: str, row_id: int, at: str, event: str, user: Optional[str], client: Optional[str],
-             detail_json: str) -> str:
+def row_hash(
+    prev_hash: str, row_id: int, at: str, event: str, user: str | None, client: str | None, detail_json: str
+) -> str:
     """sha256 over the previous hash and this row's content."""
     content = canonical_json([row_id, at, event, user, client, detail_json])
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
@@ -65,20 +67,35 @@ class AuditEntry:
     id: int
     at: str
     event: str
-    user: Optional[str]
-    client: Optional[str]
+    user: str | None
+    client: str | None
     detail: dict
     prev_hash: str
     row_hash: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "AuditEntry":
-        return cls(row["id"], row["at"], row["event"], row["user_name"], row["client"], json.loads(row["detail"]),
-                   row["prev_hash"], row["row_hash"])
+    def from_row(cls, row: sqlite3.Row) -> AuditEntry:
+        return cls(
+            row["id"],
+            row["at"],
+            row["event"],
+            row["user_name"],
+            row["client"],
+            json.loads(row["detail"]),
+            row["prev_hash"],
+            row["row_hash"],
+        )
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "at": self.at, "event": self.event, "user": self.user, "client": self.client,
-                "detail": self.detail, "row_hash": self.row_hash}
+        return {
+            "id": self.id,
+            "at": self.at,
+            "event": self.event,
+            "user": self.user,
+            "client": self.client,
+            "detail": self.detail,
+            "row_hash": self.row_hash,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,12 +105,13 @@ class ChainReport:
     ok: bool
     rows: int
     head_hash: str
-    problem: Optional[str] = None
-    row_id: Optional[int] = None
+    problem: str | None = None
+    row_id: int | None = None
 
 
-def append(con: sqlite3.Connection, event: str, user: Optional[str], detail: Mapping[str, Any],
-           client: Optional[str] = None) -> AuditEntry:
+def append(
+    con: sqlite3.Connection, event: str, user: str | None, detail: Mapping[str, Any], client: str | None = None
+) -> AuditEntry:
     """Append one row inside the caller's write transaction (see `database.transaction`)."""
     if event not in EVENTS:
         raise ValueError(f"audit event {event!r}: unknown; use one of {', '.join(EVENTS)}")
@@ -108,18 +126,29 @@ def append(con: sqlite3.Connection, event: str, user: Optional[str], detail: Map
     head = con.execute(auth_sql("audit_last_hash")).fetchone()
     prev = head[0] if head else GENESIS_HASH
     digest = row_hash(prev, row_id, at, event, user, client, detail_json)
-    con.execute(auth_sql("audit_insert"), {"id": row_id, "at": at, "event": event, "user_name": user,
-                                           "client": client, "detail": detail_json, "prev_hash": prev,
-                                           "row_hash": digest})
+    con.execute(
+        auth_sql("audit_insert"),
+        {
+            "id": row_id,
+            "at": at,
+            "event": event,
+            "user_name": user,
+            "client": client,
+            "detail": detail_json,
+            "prev_hash": prev,
+            "row_hash": digest,
+        },
+    )
     return AuditEntry(row_id, at, event, user, client, json.loads(detail_json), prev, digest)
 
 
-def _repeats_last(con: sqlite3.Connection, event: str, user: Optional[str], detail: Mapping[str, Any],
-                  within: float) -> bool:
+def _repeats_last(
+    con: sqlite3.Connection, event: str, user: str | None, detail: Mapping[str, Any], within: float
+) -> bool:
     last = con.execute(auth_sql("audit_last_by_user_event"), {"event": event, "user_name": user}).fetchone()
     if last is None or last["detail"] != canonical_json(dict(detail)):
         return False
-    since = utc_text(datetime.now(timezone.utc) - timedelta(seconds=within))
+    since = utc_text(datetime.now(UTC) - timedelta(seconds=within))
     return last["at"] >= since
 
 
@@ -130,8 +159,14 @@ class AuditLog:
         self.path = Path(path) if path is not None else default_store_path()
         open_store(self.path).close()  # create file and schema once
 
-    def record(self, event: str, user: Optional[str], detail: Mapping[str, Any] | None = None,
-               client: Optional[str] = None, merge_within: float | None = None) -> Optional[AuditEntry]:
+    def record(
+        self,
+        event: str,
+        user: str | None,
+        detail: Mapping[str, Any] | None = None,
+        client: str | None = None,
+        merge_within: float | None = None,
+    ) -> AuditEntry | None:
         """Append one event (UTC timestamp, chained) in its own transaction.
 
         With `merge_within` (seconds), an exact repeat of the user's last row of this event that
@@ -151,8 +186,12 @@ class AuditLog:
             raise ValueError(f"audit filters {unknown}: unknown; use {', '.join(FILTER_KEYS)}")
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"audit limit {limit!r}: use a whole number from 1 to {MAX_LIMIT}")
-        params = {"event": filters.get("event"), "user_name": filters.get("user"), "since": filters.get("since"),
-                  "limit": limit}
+        params = {
+            "event": filters.get("event"),
+            "user_name": filters.get("user"),
+            "since": filters.get("since"),
+            "limit": limit,
+        }
         with connection(self.path) as con:
             return [AuditEntry.from_row(row) for row in con.execute(auth_sql("audit_recent"), params)]
 

@@ -7,13 +7,12 @@ demo; its password is random (printed once) unless `$GRACE_DEMO_PASSWORD` sets i
 from __future__ import annotations
 
 import secrets
-from typing import Callable
-
-from grace import settings
-from grace.errors import ConfigError
+from collections.abc import Callable
 
 from dashboards.auth.users import UserStore
 from dashboards.auth.validation import AuthInputError, check_password
+from grace import settings
+from grace.errors import ConfigError
 
 DEMO_USER = "demo"
 DEMO_ROLE = "admin"

@@ -7,7 +7,7 @@ layout function or callback that runs inside the request — as the shell's `she
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 import flask
 from dash import dcc, html
@@ -20,13 +20,13 @@ SIGN_OUT_ID = "auth-sign-out"
 ACCOUNT_MENU_ID = "auth-account-menu"
 
 
-def page_visible_to(page: Mapping, user: Optional[CurrentUser]) -> bool:
+def page_visible_to(page: Mapping, user: CurrentUser | None) -> bool:
     """Whether a `dash.page_registry` entry is for this user (pages without `roles` are for all)."""
     roles = page.get("roles")
     return not roles or (user is not None and user.role in roles)
 
 
-def user_label(user: Optional[CurrentUser] = None) -> str:
+def user_label(user: CurrentUser | None = None) -> str:
     """`name · role` (plus `· DEU` for a country-scoped user) of the current request's user."""
     user = user or current_user()
     if user is None:

@@ -8,9 +8,10 @@ callback logic stays testable as plain functions.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import flask
 
@@ -39,14 +40,14 @@ def auth_context(app: flask.Flask | None = None) -> AuthContext:
     return (app or flask.current_app).extensions[EXTENSION]
 
 
-def current_user() -> Optional[CurrentUser]:
+def current_user() -> CurrentUser | None:
     """The logged-in user (name, role, country scope) of this request, or None."""
     if not flask.has_request_context():
         return None
     return flask.g.get("grace_user")
 
 
-def client_address() -> Optional[str]:
+def client_address() -> str | None:
     return flask.request.remote_addr if flask.has_request_context() else None
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from grace.config import grace_home
 from warehouse import read_sql
@@ -34,14 +34,14 @@ def auth_sql(name: str) -> str:
 
 def utc_now() -> str:
     """Now in UTC as ISO 8601 with microseconds and `Z` (text that sorts as time)."""
-    return utc_text(datetime.now(timezone.utc))
+    return utc_text(datetime.now(UTC))
 
 
 def utc_text(moment: datetime) -> str:
     """A timezone-aware datetime as the store's UTC text."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _prepare_file(path: Path) -> None:

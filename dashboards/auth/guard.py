@@ -16,8 +16,9 @@ the pages' own state callbacks (`dashboards.wiring.record_view`), with the state
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 import dash
@@ -42,7 +43,7 @@ def is_public(path: str) -> bool:
     if path in PUBLIC_PATHS:
         return True
     if path.startswith(ASSETS_PREFIX):
-        return _is_asset_file(path[len(ASSETS_PREFIX):])
+        return _is_asset_file(path[len(ASSETS_PREFIX) :])
     return path.startswith(PUBLIC_PREFIXES)
 
 
@@ -67,7 +68,7 @@ def page_path(path: str) -> str:
     return "/" + path.strip("/")
 
 
-def page_roles(path: str) -> Optional[tuple[str, ...]]:
+def page_roles(path: str) -> tuple[str, ...] | None:
     """Roles a registered Dash page asks for (`dash.register_page(..., roles=(...))`), if any."""
     wanted = page_path(path)
     for page in dash.page_registry.values():
@@ -87,12 +88,15 @@ def _inputs(payload: Any) -> Iterator[dict]:
             yield from _inputs(item)
 
 
-def routed_location(payload: Any) -> Optional[tuple[str, str]]:
+def routed_location(payload: Any) -> tuple[str, str] | None:
     """(pathname, search) when this callback request is the Dash pages router, else None."""
     if not isinstance(payload, dict):
         return None
-    values = {item.get("property"): item.get("value") for item in _inputs(payload.get("inputs", []))
-              if item.get("id") == PAGES_LOCATION}
+    values = {
+        item.get("property"): item.get("value")
+        for item in _inputs(payload.get("inputs", []))
+        if item.get("id") == PAGES_LOCATION
+    }
     if "pathname" not in values:
         return None
     return page_path(str(values.get("pathname") or "/")), str(values.get("search") or "")
@@ -105,11 +109,11 @@ def page_view_detail(pathname: str, search: str) -> dict:
     if len(query) > MAX_QUERY_CHARS:
         detail["truncated"] = True
         query = query[:MAX_QUERY_CHARS]
-    detail["filters"] = {key: values for key, values in sorted(parse_qs(query, keep_blank_values=True).items())}
+    detail["filters"] = dict(sorted(parse_qs(query, keep_blank_values=True).items()))
     return detail
 
 
-def guard() -> Optional[flask.Response]:
+def guard() -> flask.Response | None:
     """`before_request`: None lets the request through; otherwise the refusal to send."""
     path = flask.request.path
     if is_public(path):
@@ -133,7 +137,7 @@ def guard() -> Optional[flask.Response]:
     return None
 
 
-def _check_routing() -> Optional[flask.Response]:
+def _check_routing() -> flask.Response | None:
     routed = routed_location(flask.request.get_json(silent=True))
     if routed is None:
         return None

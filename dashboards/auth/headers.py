@@ -16,7 +16,7 @@ import flask
 
 from dashboards.auth.guard import PUBLIC_PREFIXES
 
-STATIC_PREFIXES = PUBLIC_PREFIXES + ("/_favicon.ico", "/favicon.ico")
+STATIC_PREFIXES = (*PUBLIC_PREFIXES, "/_favicon.ico", "/favicon.ico")
 
 
 def content_security_policy(script_hashes: list[str]) -> str:

@@ -18,8 +18,8 @@ from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.session import configure_session, session_lifetime
 from dashboards.auth.users import UserStore
 from dashboards.auth.views import blueprint
-from grace.scope import ScopeError
 from grace import settings
+from grace.scope import ScopeError
 
 
 def install_security(app: dash.Dash, store_path: Path | str | None = None) -> AuthContext:
@@ -64,8 +64,9 @@ def install_error_answers(server: flask.Flask) -> None:
 
     @server.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):
-        return json_error(413, f"request body larger than {server.config['MAX_CONTENT_LENGTH']:,} bytes "
-                               "(GRACE_MAX_REQUEST_BYTES)")
+        return json_error(
+            413, f"request body larger than {server.config['MAX_CONTENT_LENGTH']:,} bytes (GRACE_MAX_REQUEST_BYTES)"
+        )
 
     @server.errorhandler(DependencyException)
     def _unknown_bundle(_error):

@@ -27,9 +27,10 @@ the proxy's address and the per-address rule applies to all of them together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dashboards.auth.audit import AuditLog, append
 from dashboards.auth.database import auth_sql, connection, transaction, utc_text
@@ -46,9 +47,9 @@ class Decision:
     """The rate limit's answer to one sign-in attempt."""
 
     allowed: bool
-    by: Optional[str] = None  # why refused: 'client', 'user name and client' or 'user name'
+    by: str | None = None  # why refused: 'client', 'user name and client' or 'user name'
     retry_after: int = 0  # seconds until an attempt may be allowed again
-    attempt_id: Optional[int] = None  # the reservation to finish (allowed attempts)
+    attempt_id: int | None = None  # the reservation to finish (allowed attempts)
 
     @property
     def wait_text(self) -> str:
@@ -58,7 +59,7 @@ class Decision:
         return f"{round(seconds / 60)} minutes"
 
 
-def _moment(text: Optional[str]) -> Optional[datetime]:
+def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -85,35 +86,49 @@ class LoginRateLimit:
             if now < last_pair + backoff:
                 return Decision(False, "user name and client", _wait(last_pair + backoff, now))
         last_user = _moment(pressure["last_user"])
-        if pressure["by_user"] >= self.max_failures and not pressure["known_client"] and last_user is not None:
-            if now < last_user + self.user_slowdown:
-                return Decision(False, "user name", _wait(last_user + self.user_slowdown, now))
+        slowed = pressure["by_user"] >= self.max_failures and not pressure["known_client"] and last_user is not None
+        if slowed and now < last_user + self.user_slowdown:
+            return Decision(False, "user name", _wait(last_user + self.user_slowdown, now))
         return Decision(True)
 
-    def begin(self, user: Optional[str], client: Optional[str], now: datetime | None = None) -> Decision:
+    def begin(self, user: str | None, client: str | None, now: datetime | None = None) -> Decision:
         """Check the limits and, when allowed, reserve the attempt — one write transaction.
 
         A refusal is audited (`login_rate_limited`) in the same transaction.
         """
-        now = now or datetime.now(timezone.utc)
-        params = {"user_name": user, "client": client, "since": utc_text(now - self.window),
-                  "known_since": utc_text(now - timedelta(days=KNOWN_CLIENT_DAYS))}
+        now = now or datetime.now(UTC)
+        params = {
+            "user_name": user,
+            "client": client,
+            "since": utc_text(now - self.window),
+            "known_since": utc_text(now - timedelta(days=KNOWN_CLIENT_DAYS)),
+        }
         with connection(self.audit.path) as con, transaction(con):
             pressure = dict(con.execute(auth_sql("login_pressure"), params).fetchone())
             decision = self.decide(pressure, now)
             if not decision.allowed:
                 append(con, "login_rate_limited", user, {"by": decision.by}, client)
                 return decision
-            cursor = con.execute(auth_sql("login_attempt_insert"),
-                                 {"at": utc_text(now), "user_name": user, "client": client})
+            cursor = con.execute(
+                auth_sql("login_attempt_insert"), {"at": utc_text(now), "user_name": user, "client": client}
+            )
             return Decision(True, attempt_id=cursor.lastrowid)
 
-    def finish(self, decision: Decision, event: str, user: Optional[str], client: Optional[str],
-               detail: Mapping[str, Any] | None = None, now: datetime | None = None) -> None:
+    def finish(
+        self,
+        decision: Decision,
+        event: str,
+        user: str | None,
+        client: str | None,
+        detail: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> None:
         """Audit the attempt's outcome (`login_success` / `login_failure`) and drop its reservation
         (and any expired one) in one transaction."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with connection(self.audit.path) as con, transaction(con):
             append(con, event, user, dict(detail or {}), client)
-            con.execute(auth_sql("login_attempt_delete"),
-                        {"id": decision.attempt_id, "expired_before": utc_text(now - self.window)})
+            con.execute(
+                auth_sql("login_attempt_delete"),
+                {"id": decision.attempt_id, "expired_before": utc_text(now - self.window)},
+            )

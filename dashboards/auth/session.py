@@ -16,15 +16,13 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Optional
 
 import flask
 
+from dashboards.auth.users import User, UserStore
 from grace import settings
 from grace.config import grace_home
 from grace.errors import ConfigError
-
-from dashboards.auth.users import User, UserStore
 
 COOKIE_NAME = "grace_session"
 SESSION_USER, SESSION_VERSION, SESSION_AT = "user", "sv", "at"
@@ -78,7 +76,7 @@ class CurrentUser:
 
     name: str
     role: str
-    country: Optional[str]
+    country: str | None
 
 
 def start_session(user: User) -> None:
@@ -94,15 +92,19 @@ def end_session() -> None:
     flask.session.clear()
 
 
-def session_user(store: UserStore, lifetime: timedelta) -> Optional[CurrentUser]:
+def session_user(store: UserStore, lifetime: timedelta) -> CurrentUser | None:
     """The enabled user of this request's session, or None (and the stale session is dropped)."""
     name = flask.session.get(SESSION_USER)
     if not name:
         return None
     started = flask.session.get(SESSION_AT, 0)
     user = store.get(name) if isinstance(name, str) else None
-    if (user is None or not user.enabled or user.session_version != flask.session.get(SESSION_VERSION)
-            or time.time() - started > lifetime.total_seconds()):
+    if (
+        user is None
+        or not user.enabled
+        or user.session_version != flask.session.get(SESSION_VERSION)
+        or time.time() - started > lifetime.total_seconds()
+    ):
         end_session()
         return None
     return CurrentUser(user.name, user.role, user.country)

@@ -26,8 +26,9 @@ def csrf_token(html: bytes | str) -> str:
     return found.group(1)
 
 
-def ensure_user(app: dash.Dash, name: str, role: str, password: str = TEST_PASSWORD,
-                country: str | None = None) -> None:
+def ensure_user(
+    app: dash.Dash, name: str, role: str, password: str = TEST_PASSWORD, country: str | None = None
+) -> None:
     """Add the user to the app's store unless a user of that name exists."""
     users = auth_context(app.server).users
     if users.get(name) is None:
@@ -40,8 +41,13 @@ def log_in(client, name: str, password: str = TEST_PASSWORD, next_: str = "/"):
     return client.post("/login", data={"csrf_token": token, "username": name, "password": password, "next": next_})
 
 
-def signed_in_client(app: dash.Dash, name: str = "tester", role: str = "analyst", country: str | None = None,
-                     password: str = TEST_PASSWORD):
+def signed_in_client(
+    app: dash.Dash,
+    name: str = "tester",
+    role: str = "analyst",
+    country: str | None = None,
+    password: str = TEST_PASSWORD,
+):
     """A new test client of `app`, signed in as `name` (created with `role` if missing)."""
     ensure_user(app, name, role, password, country)
     client = app.server.test_client()

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from grace import settings
-from grace.errors import ConfigError
-
 from dashboards.auth.audit import append
 from dashboards.auth.database import auth_sql, connection, default_store_path, open_store, transaction, utc_now
 from dashboards.auth.validation import AuthInputError, check_country, check_name, check_password, check_role
+from grace import settings
+from grace.errors import ConfigError
 
 CLI_ACTOR = "(command line)"
 
@@ -42,12 +40,12 @@ def hasher() -> PasswordHasher:
     return _hasher(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hasher(name: str) -> PasswordHasher:
     return PasswordHasher.from_parameters(ARGON2_PROFILES[name])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dummy_hash(name: str) -> str:
     return _hasher(name).hash("not a password of anyone")
 
@@ -63,20 +61,33 @@ class User:
 
     name: str
     role: str
-    country: Optional[str]
+    country: str | None
     enabled: bool
     session_version: int
     created_at: str
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "User":
-        return cls(row["name"], row["role"], row["country_iso3"], bool(row["enabled"]), row["session_version"],
-                   row["created_at"], row["updated_at"])
+    def from_row(cls, row: sqlite3.Row) -> User:
+        return cls(
+            row["name"],
+            row["role"],
+            row["country_iso3"],
+            bool(row["enabled"]),
+            row["session_version"],
+            row["created_at"],
+            row["updated_at"],
+        )
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "role": self.role, "country": self.country, "enabled": self.enabled,
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "country": self.country,
+            "enabled": self.enabled,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 class UserNotFound(AuthInputError):
@@ -92,7 +103,7 @@ class UserStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def get(self, name: str) -> Optional[User]:
+    def get(self, name: str) -> User | None:
         with connection(self.path) as con:
             row = con.execute(auth_sql("user_get"), {"name": name}).fetchone()
         return User.from_row(row) if row else None
@@ -104,7 +115,7 @@ class UserStore:
     def count(self) -> int:
         return len(self.list())
 
-    def authenticate(self, name: str, password: str) -> Optional[User]:
+    def authenticate(self, name: str, password: str) -> User | None:
         """The enabled user whose password this is, else None (same work for unknown names)."""
         with connection(self.path) as con:
             row = con.execute(auth_sql("user_get"), {"name": name}).fetchone()
@@ -121,14 +132,29 @@ class UserStore:
 
     # --- changing (each with its audit row) ------------------------------------------------
 
-    def add(self, name: str, role: str, password: str, country: Optional[str] = None,
-            actor: str = CLI_ACTOR, client: Optional[str] = None) -> User:
+    def add(
+        self,
+        name: str,
+        role: str,
+        password: str,
+        country: str | None = None,
+        actor: str = CLI_ACTOR,
+        client: str | None = None,
+    ) -> User:
         name, role, country = check_name(name), check_role(role), check_country(country)
         password_hash = hasher().hash(check_password(password))
         try:
             with connection(self.path) as con, transaction(con):
-                con.execute(auth_sql("user_insert"), {"name": name, "role": role, "country_iso3": country,
-                                                      "password_hash": password_hash, "now": utc_now()})
+                con.execute(
+                    auth_sql("user_insert"),
+                    {
+                        "name": name,
+                        "role": role,
+                        "country_iso3": country,
+                        "password_hash": password_hash,
+                        "now": utc_now(),
+                    },
+                )
                 append(con, "user_added", actor, {"name": name, "role": role, "country": country}, client)
         except sqlite3.IntegrityError as error:
             if "UNIQUE" in str(error) or "PRIMARY KEY" in str(error):
@@ -136,7 +162,7 @@ class UserStore:
             raise
         return self._existing(name)
 
-    def set_enabled(self, name: str, enabled: bool, actor: str = CLI_ACTOR, client: Optional[str] = None) -> User:
+    def set_enabled(self, name: str, enabled: bool, actor: str = CLI_ACTOR, client: str | None = None) -> User:
         """Enable or disable; disabling ends the user's open sessions at their next request."""
         self._existing(name)
         with connection(self.path) as con, transaction(con):
@@ -144,7 +170,7 @@ class UserStore:
             append(con, "user_enabled" if enabled else "user_disabled", actor, {"name": name}, client)
         return self._existing(name)
 
-    def set_role(self, name: str, role: str, actor: str = CLI_ACTOR, client: Optional[str] = None) -> User:
+    def set_role(self, name: str, role: str, actor: str = CLI_ACTOR, client: str | None = None) -> User:
         """Another role; it applies from the user's next request."""
         before = self._existing(name)
         role = check_role(role)
@@ -153,7 +179,7 @@ class UserStore:
             append(con, "role_changed", actor, {"name": name, "role": role, "from": before.role}, client)
         return self._existing(name)
 
-    def set_password(self, name: str, password: str, actor: str = CLI_ACTOR, client: Optional[str] = None) -> User:
+    def set_password(self, name: str, password: str, actor: str = CLI_ACTOR, client: str | None = None) -> User:
         """New password; the user's open sessions end."""
         self._existing(name)
         password_hash = hasher().hash(check_password(password))
@@ -162,7 +188,7 @@ class UserStore:
             append(con, "password_changed", actor, {"name": name}, client)
         return self._existing(name)
 
-    def sign_out(self, name: str, client: Optional[str] = None) -> None:
+    def sign_out(self, name: str, client: str | None = None) -> None:
         """End every session of `name` on the server (a saved cookie no longer works) and audit `logout`."""
         with connection(self.path) as con, transaction(con):
             con.execute(auth_sql("user_end_sessions"), {"name": name, "now": utc_now()})
@@ -182,5 +208,7 @@ class UserStore:
 
     @staticmethod
     def _update_hash(con: sqlite3.Connection, name: str, password_hash: str, end_sessions: bool) -> None:
-        con.execute(auth_sql("user_set_password"), {"name": name, "password_hash": password_hash,
-                                                    "end_sessions": int(end_sessions), "now": utc_now()})
+        con.execute(
+            auth_sql("user_set_password"),
+            {"name": name, "password_hash": password_hash, "end_sessions": int(end_sessions), "now": utc_now()},
+        )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from warehouse.reference import EU27_ISO3
 from grace.errors import GraceError
+from warehouse.reference import EU27_ISO3
 
 ROLES = ("viewer", "analyst", "admin")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,31}")

@@ -9,9 +9,8 @@ another device's) stops working. Every outcome is audited.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit
 
 import flask
@@ -27,11 +26,10 @@ CLASSIFICATION = "RESTRICTED — law-enforcement use only"
 BAD_LOGIN = "Wrong user name or password."
 BAD_FORM = "This form has expired or did not come from this site. Please try again."
 
-blueprint = flask.Blueprint("grace_auth", __name__, static_folder=str(HERE / "static"),
-                            static_url_path="/auth-static")
+blueprint = flask.Blueprint("grace_auth", __name__, static_folder=str(HERE / "static"), static_url_path="/auth-static")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> str:
     return (HERE / "templates" / name).read_text(encoding="utf-8")
 
@@ -48,7 +46,7 @@ def render_message(title: str, message: str, status: int) -> flask.Response:
     return render("message", status, title=title, message=message)
 
 
-def safe_next(target: Optional[str]) -> str:
+def safe_next(target: str | None) -> str:
     """`target` when it is a path on this site (not `//host`, no scheme, not the login pages), else `/`."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
@@ -60,10 +58,19 @@ def safe_next(target: Optional[str]) -> str:
     return target
 
 
-def _login_form(status: int = 200, error: Optional[str] = None, name: str = "", next_: str = "/",
-                notice: Optional[str] = None) -> flask.Response:
-    return render("login", status, title="Sign in", csrf_token=generate_csrf(), error=error, name=name,
-                  next=safe_next(next_), notice=notice)
+def _login_form(
+    status: int = 200, error: str | None = None, name: str = "", next_: str = "/", notice: str | None = None
+) -> flask.Response:
+    return render(
+        "login",
+        status,
+        title="Sign in",
+        csrf_token=generate_csrf(),
+        error=error,
+        name=name,
+        next=safe_next(next_),
+        notice=notice,
+    )
 
 
 def _csrf_ok() -> bool:
@@ -96,8 +103,7 @@ def login_submit():
     client = client_address()
     attempt = context.rate_limit.begin(audited_name, client)  # checked and reserved atomically
     if not attempt.allowed:
-        response = _login_form(429, f"Too many failed sign-ins. Wait {attempt.wait_text} and try again.", name,
-                               next_)
+        response = _login_form(429, f"Too many failed sign-ins. Wait {attempt.wait_text} and try again.", name, next_)
         response.headers["Retry-After"] = str(attempt.retry_after)
         return response
     user = context.users.authenticate(name, form.get("password") or "") if audited_name else None

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode
 
 import duckdb
@@ -30,17 +31,27 @@ from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.alerts import alert_series_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE_PATH = "/alerts"
 SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_anomaly, analytics_changepoint, analytics_entity_status, analytics_finding)"
-NO_RUN_HINT = ("No analysis run in this warehouse yet: run `grace analyse` to detect anomalies, change points and "
-               "emerging or vanishing countries and platforms.")
+NO_RUN_HINT = (
+    "No analysis run in this warehouse yet: run `grace analyse` to detect anomalies, change points and "
+    "emerging or vanishing countries and platforms."
+)
 KINDS = ("anomaly", "changepoint", "emerging", "vanishing")
-KIND_LABELS = {"anomaly": "Anomaly", "changepoint": "Change point", "emerging": "Emerging", "vanishing": "Vanishing",
-               "growth": "Growth", "trend": "Trend", "forecast": "Forecast", "backlog": "Backlog"}
+KIND_LABELS = {
+    "anomaly": "Anomaly",
+    "changepoint": "Change point",
+    "emerging": "Emerging",
+    "vanishing": "Vanishing",
+    "growth": "Growth",
+    "trend": "Trend",
+    "forecast": "Forecast",
+    "backlog": "Backlog",
+}
 SORTS = ("importance", "date", "magnitude")
 QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
@@ -58,10 +69,10 @@ class AlertsView:
     kinds: tuple[str, ...] = ()  # empty = every kind
     metrics: tuple[str, ...] = ()  # empty = every metric
     sort: str = "importance"
-    at: Optional[str] = None  # ISO date of the selected row (with state.series)
+    at: str | None = None  # ISO date of the selected row (with state.series)
 
     @classmethod
-    def from_query(cls, search: str | Mapping[str, Any] | None) -> "AlertsView":
+    def from_query(cls, search: str | Mapping[str, Any] | None) -> AlertsView:
         """Parse and validate a query string (or Dash's page kwargs); raises `ViewStateError`."""
         state = ViewState.from_query(search)
         raw = _lists(search)
@@ -90,7 +101,7 @@ class AlertsView:
             pairs.append(("at", self.at))
         return f"?{urlencode(pairs)}" if pairs else ""
 
-    def with_changes(self, **changes: Any) -> "AlertsView":
+    def with_changes(self, **changes: Any) -> AlertsView:
         for key in ("kinds", "metrics"):
             if key in changes:
                 changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
@@ -102,8 +113,9 @@ def _lists(search) -> dict[str, list[str]]:
         return {}
     if isinstance(search, str):
         return parse_qs(search.lstrip("?"), keep_blank_values=True)
-    return {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
-            for k, v in search.items() if v is not None}
+    return {
+        k: [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)] for k, v in search.items() if v is not None
+    }
 
 
 def _allowed(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -117,7 +129,7 @@ def _allowed(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str
 _SERIES = re.compile(r"^([a-z_]+)\|(day|week|month|quarter|year)\|(none|country|platform)\|(.+)$")
 
 
-def _series_parts(series_id: str) -> Optional[tuple[str, str, str, str]]:
+def _series_parts(series_id: str) -> tuple[str, str, str, str] | None:
     found = _SERIES.match(series_id or "")
     if not found or found.group(1) not in METRICS:
         return None
@@ -160,7 +172,7 @@ def trend_link(series_id: str, at: Any = None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _trend_link(series_id: str, at: Optional[str]) -> str:
+def _trend_link(series_id: str, at: str | None) -> str:
     """`trend_link` for an ISO day (memoised: the alerts table asks for ~1,000 links per view)."""
     parts = _series_parts(series_id)
     if parts is None:
@@ -184,7 +196,7 @@ def row_key(kind: str, series_id: str, at: Any) -> str:
     return _SEP.join((kind, series_id, day))
 
 
-def selection_from_row(row_id: Optional[str]) -> Optional[tuple[str, Optional[str]]]:
+def selection_from_row(row_id: str | None) -> tuple[str, str | None] | None:
     """(series_id, date or None) of a clicked row, or None when the id is not a row key."""
     if not row_id or _SEP not in str(row_id):
         return None
@@ -208,8 +220,13 @@ class TableView(NamedTuple):
 
 
 def _params(view: AlertsView) -> dict:
-    return dict(run_id="", metrics=list(view.metrics), countries=list(view.state.country),
-                platforms=list(view.state.platform), scope_countries=view.state.scope.sql_countries)
+    return {
+        "run_id": "",
+        "metrics": list(view.metrics),
+        "countries": list(view.state.country),
+        "platforms": list(view.state.platform),
+        "scope_countries": view.state.scope.sql_countries,
+    }
 
 
 def _in_period(frame: pd.DataFrame, state: ViewState, columns: tuple[str, ...] = ("date",)) -> pd.DataFrame:
@@ -227,7 +244,7 @@ def _in_period(frame: pd.DataFrame, state: ViewState, columns: tuple[str, ...] =
     return frame[keep.fillna(False)]
 
 
-def _num(value: Any) -> Optional[float]:
+def _num(value: Any) -> float | None:
     if value is None or pd.isna(value):
         return None
     value = float(value)
@@ -240,17 +257,26 @@ def alert_rows(frame: pd.DataFrame) -> list[dict]:
     for a in frame.itertuples(index=False):
         relative = _num(a.relative)
         arrow = "▲ up" if a.direction == "up" else "▼ down"
-        rows.append({
-            "id": row_key(a.kind, a.series_id, a.date), "kind": KIND_LABELS.get(a.kind, a.kind),
-            "date": pd.Timestamp(a.date).date().isoformat(), "period": date_text(a.date, a.grain),
-            "metric": metric_label(a.metric), "grain": a.grain, "series": series_label(a.split_by, a.entity),
-            "direction": arrow, "before": _num(a.before), "after": _num(a.after),
-            "relative": None if relative is None else max(relative, -1.0),
-            "strength": _num(a.strength), "importance": _num(a.importance),
-            "rank": None if a.finding_rank is None or pd.isna(a.finding_rank) else int(a.finding_rank),
-            "headline": a.headline if isinstance(a.headline, str) else "",
-            "open": f"[Trend explorer]({trend_link(a.series_id, a.date)})",
-        })
+        rows.append(
+            {
+                "id": row_key(a.kind, a.series_id, a.date),
+                "kind": KIND_LABELS.get(a.kind, a.kind),
+                "date": pd.Timestamp(a.date).date().isoformat(),
+                "period": date_text(a.date, a.grain),
+                "metric": metric_label(a.metric),
+                "grain": a.grain,
+                "series": series_label(a.split_by, a.entity),
+                "direction": arrow,
+                "before": _num(a.before),
+                "after": _num(a.after),
+                "relative": None if relative is None else max(relative, -1.0),
+                "strength": _num(a.strength),
+                "importance": _num(a.importance),
+                "rank": None if a.finding_rank is None or pd.isna(a.finding_rank) else int(a.finding_rank),
+                "headline": a.headline if isinstance(a.headline, str) else "",
+                "open": f"[Trend explorer]({trend_link(a.series_id, a.date)})",
+            }
+        )
     return rows
 
 
@@ -259,12 +285,19 @@ def finding_rows(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for f in frame.itertuples(index=False):
         when = f.date if f.date is not None and not pd.isna(f.date) else f.end_date
-        rows.append({
-            "id": row_key(f.kind, f.series_id, when), "rank": int(f.rank), "score": _num(f.score),
-            "kind": KIND_LABELS.get(f.kind, f.kind), "headline": str(f.headline),
-            "metric": metric_label(f.metric), "series": series_label(f.split_by, f.entity),
-            "period": date_text(when, f.grain), "open": f"[Trend explorer]({trend_link(f.series_id, when)})",
-        })
+        rows.append(
+            {
+                "id": row_key(f.kind, f.series_id, when),
+                "rank": int(f.rank),
+                "score": _num(f.score),
+                "kind": KIND_LABELS.get(f.kind, f.kind),
+                "headline": str(f.headline),
+                "metric": metric_label(f.metric),
+                "series": series_label(f.split_by, f.entity),
+                "period": date_text(when, f.grain),
+                "open": f"[Trend explorer]({trend_link(f.series_id, when)})",
+            }
+        )
     return rows
 
 
@@ -276,8 +309,9 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
             run = session.run("analytics_latest_run", run_id="")
             if run.empty:
                 return TableView([], [], "", NO_RUN_HINT, "")
-            alerts = session.run("analytics_alerts", **_params(view), kinds=list(view.kinds), sort_by=view.sort,
-                                 limit=QUERY_LIMIT)
+            alerts = session.run(
+                "analytics_alerts", **_params(view), kinds=list(view.kinds), sort_by=view.sort, limit=QUERY_LIMIT
+            )
             findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
     except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
         return TableView([], [], "", NO_RUN_HINT, "")
@@ -286,13 +320,18 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
     alerts = _in_period(alerts, view.state)
     findings = _in_period(findings, view.state, ("date", "end_date"))
     row = run.iloc[0]
-    run_text = (f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC (run {row['run_id']}): "
-                f"{int(row['series_count']):,} series, {int(row['anomalies']):,} anomalies, "
-                f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
-                f"vanishing, {int(row['findings']):,} findings.")
+    run_text = (
+        f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC (run {row['run_id']}): "
+        f"{int(row['series_count']):,} series, {int(row['anomalies']):,} anomalies, "
+        f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
+        f"vanishing, {int(row['findings']):,} findings."
+    )
     shown = alerts.head(TABLE_LIMIT)
-    count = f"{len(alerts):,} alert(s) match" + (f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see "
-                                                 "the rest." if len(alerts) > TABLE_LIMIT else ".")
+    count = f"{len(alerts):,} alert(s) match" + (
+        f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
+        if len(alerts) > TABLE_LIMIT
+        else "."
+    )
     if alerts.empty:
         count = "No alert matches these filters."
     return TableView(alert_rows(shown), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
@@ -324,8 +363,9 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         frame = load_series(con, metric, grain, filters=filters)[["ds", "y"]]
         query = load_query("trends_series_events")
         try:
-            events = con.execute(query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by,
-                                                        "entities": [entity]})).df()
+            events = con.execute(
+                query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by, "entities": [entity]})
+            ).df()
             statuses = _statuses(con, metric, split_by, entity, state)
         except duckdb.CatalogException:
             events, statuses = pd.DataFrame(columns=EVENT_COLUMNS), pd.DataFrame()
@@ -333,9 +373,11 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     unit = METRICS[metric].unit
     counts = ("y",) if unit in ("count", "stock", "distinct") else ()
     subtitle = f"{metric_label(metric)} per {grain}, {series_label(split_by, entity)}"
-    note = (f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines), "
-            f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) and {len(statuses)} emerging / vanishing window(s) "
-            "(shaded) from the latest analysis; the selected alert is ringed.")
+    note = (
+        f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines), "
+        f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) and {len(statuses)} emerging / vanishing window(s) "
+        "(shaded) from the latest analysis; the selected alert is ringed."
+    )
     return ChartData(frame=frame, count_columns=counts, cell_columns=("ds",), subtitle=subtitle, note=note)
 
 
@@ -346,24 +388,43 @@ def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) ->
     if split_by == NO_SPLIT:
         return pd.DataFrame(columns=["kind", "date"])
     query = load_query("analytics_alerts")
-    frame = con.execute(query.sql, query.bind({
-        "run_id": "", "metrics": [metric], "kinds": ["emerging", "vanishing"],
-        "countries": [entity] if split_by == "country" else [], "platforms": [entity] if split_by == "platform" else [],
-        "sort_by": "date", "limit": 100, "scope_countries": state.scope.sql_countries})).df()
+    frame = con.execute(
+        query.sql,
+        query.bind(
+            {
+                "run_id": "",
+                "metrics": [metric],
+                "kinds": ["emerging", "vanishing"],
+                "countries": [entity] if split_by == "country" else [],
+                "platforms": [entity] if split_by == "platform" else [],
+                "sort_by": "date",
+                "limit": 100,
+                "scope_countries": state.scope.sql_countries,
+            }
+        ),
+    ).df()
     return frame[frame["series_id"] == state.series][["kind", "date"]].reset_index(drop=True)
 
 
-def series_figure_for(data: ChartData, state: ViewState, at: Optional[str] = None) -> go.Figure:
+def series_figure_for(data: ChartData, state: ViewState, at: str | None = None) -> go.Figure:
     frame = data.frame
     if frame.attrs.get("series_id") is None:
         return empty_figure("Select a row of a table to see the alert on its series.")
-    return alert_series_figure(frame, frame.attrs["events"], frame.attrs["statuses"], title=data.subtitle,
-                               at=pd.Timestamp(at) if at else None)
+    return alert_series_figure(
+        frame, frame.attrs["events"], frame.attrs["statuses"], title=data.subtitle, at=pd.Timestamp(at) if at else None
+    )
 
 
-ALERT_CHART = register_chart(Chart(
-    chart_id="alerts-series", page=PAGE_PATH, title="The selected alert on its series", source=SOURCE,
-    data=series_data, figure=series_figure_for))
+ALERT_CHART = register_chart(
+    Chart(
+        chart_id="alerts-series",
+        page=PAGE_PATH,
+        title="The selected alert on its series",
+        source=SOURCE,
+        data=series_data,
+        figure=series_figure_for,
+    )
+)
 
 
 class SeriesView(NamedTuple):
@@ -383,7 +444,7 @@ def draw_series(reader: WarehouseReader, view: AlertsView) -> SeriesView:
     return SeriesView(series_figure_for(data, view.state, view.at), data.subtitle, data.note, link)
 
 
-def select(view: AlertsView, row_id: Optional[str]) -> AlertsView:
+def select(view: AlertsView, row_id: str | None) -> AlertsView:
     """The view with a clicked row selected (unchanged when the id is not a row)."""
     chosen = selection_from_row(row_id)
     if chosen is None:

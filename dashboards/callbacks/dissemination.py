@@ -15,8 +15,8 @@ the page writes the new filter values to the filter bar, whose state sync puts t
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
@@ -29,9 +29,9 @@ from dashboards.figures.dissemination import (
     platform_country_figure,
     platform_mix_figure,
 )
-from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE = "/dissemination"
 GRAINS = PERIOD_GRAINS
@@ -43,7 +43,7 @@ CLUSTER_SOURCE = "GRACE warehouse, media clusters (first sightings and cross-bor
 # --- state -----------------------------------------------------------------------------------
 
 
-def _period(state: ViewState) -> dict[str, Optional[str]]:
+def _period(state: ViewState) -> dict[str, str | None]:
     return {"start": state.start, "end": state.end}
 
 
@@ -60,23 +60,39 @@ def visible_countries() -> list[str]:
 def _mix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     grain = grain_of(state)
     with reader.session() as session:
-        mix = session.run("dissemination_platform_mix", countries=list(state.country),
-                          platforms=list(state.platform), grain=grain, top=TOP_PLATFORMS, **_period(state))
+        mix = session.run(
+            "dissemination_platform_mix",
+            countries=list(state.country),
+            platforms=list(state.platform),
+            grain=grain,
+            top=TOP_PLATFORMS,
+            **_period(state),
+        )
     return ChartData(
-        frame=mix, count_columns=("referrals",), cell_columns=("period", "platform"),
+        frame=mix,
+        count_columns=("referrals",),
+        cell_columns=("period", "platform"),
         subtitle=f"Share of referrals per platform and {grain} ({state.filters_text()})",
-        note=(f"The {TOP_PLATFORMS} largest platforms of the selection are named; the rest are "
-              f"'{OTHER_PLATFORMS}'. Click a platform to filter the page by it."),
+        note=(
+            f"The {TOP_PLATFORMS} largest platforms of the selection are named; the rest are "
+            f"'{OTHER_PLATFORMS}'. Click a platform to filter the page by it."
+        ),
     )
 
 
 def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with reader.session() as session:
-        totals = session.run("dissemination_country_totals", platforms=list(state.platform),
-                             visible=visible_countries(), **_period(state))
+        totals = session.run(
+            "dissemination_country_totals",
+            platforms=list(state.platform),
+            visible=visible_countries(),
+            **_period(state),
+        )
     platforms = ", ".join(state.platform) if state.platform else "all platforms"
     return ChartData(
-        frame=totals, count_columns=("referrals", "files"), cell_columns=("country_iso3",),
+        frame=totals,
+        count_columns=("referrals", "files"),
+        cell_columns=("country_iso3",),
         subtitle=f"Referrals per country, {platforms}; selected countries outlined",
         note="Click a country to add it to the filter or remove it again.",
     )
@@ -84,10 +100,16 @@ def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 
 def _matrix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with reader.session() as session:
-        matrix = session.run("dissemination_platform_country", countries=list(state.country),
-                             platforms=list(state.platform), **_period(state))
+        matrix = session.run(
+            "dissemination_platform_country",
+            countries=list(state.country),
+            platforms=list(state.platform),
+            **_period(state),
+        )
     return ChartData(
-        frame=matrix, count_columns=("referrals",), cell_columns=("platform_name", "country_iso3"),
+        frame=matrix,
+        count_columns=("referrals",),
+        cell_columns=("platform_name", "country_iso3"),
         subtitle=f"Referrals per platform and country ({state.filters_text()})",
         note="Click a cell to filter the page by its platform and country.",
     )
@@ -96,14 +118,22 @@ def _matrix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 def _spread_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     grain = grain_of(state)
     with reader.session() as session:
-        spread = session.run("dissemination_cluster_spread", countries=list(state.country),
-                             platforms=list(state.platform), grain=grain, **_period(state))
+        spread = session.run(
+            "dissemination_cluster_spread",
+            countries=list(state.country),
+            platforms=list(state.platform),
+            grain=grain,
+            **_period(state),
+        )
     return ChartData(
-        frame=spread, count_columns=("clusters_first_seen", "clusters_reaching_second_country"),
+        frame=spread,
+        count_columns=("clusters_first_seen", "clusters_reaching_second_country"),
         cell_columns=("period",),
         subtitle=f"Media clusters per {grain}: first sightings and arrivals in a second country",
-        note=("Countries filter first sightings by where a cluster was first seen and arrivals by the "
-              "second country it reached; platforms filter first sightings only."),
+        note=(
+            "Countries filter first sightings by where a cluster was first seen and arrivals by the "
+            "second country it reached; platforms filter first sightings only."
+        ),
     )
 
 
@@ -111,30 +141,74 @@ def _reach_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with reader.session() as session:
         reach = session.run("dissemination_cluster_reach", countries=list(state.country), **_period(state))
     return ChartData(
-        frame=reach, count_columns=("clusters",), cell_columns=("measure", "bucket"),
+        frame=reach,
+        count_columns=("clusters",),
+        cell_columns=("measure", "bucket"),
         subtitle="Media clusters first seen in the selected countries and period",
         note="Platforms do not apply: a media cluster is the same file seen on any platform.",
     )
 
 
-MIX_CHART = register_chart(Chart(
-    "dissemination-platform-mix", PAGE, "Platform mix over time", ROLLUP_SOURCE, _mix_data,
-    lambda data, state: platform_mix_figure(data.frame, grain_of(state))))
-MAP_CHART = register_chart(Chart(
-    "dissemination-map", PAGE, "Referrals across Europe", ROLLUP_SOURCE, _map_data,
-    lambda data, state: country_map_figure(data.frame, state.country)))
-MATRIX_CHART = register_chart(Chart(
-    "dissemination-platform-country", PAGE, "Platform × country", ROLLUP_SOURCE, _matrix_data,
-    lambda data, state: platform_country_figure(data.frame)))
-SPREAD_CHART = register_chart(Chart(
-    "dissemination-cluster-spread", PAGE, "Cross-border spread of media clusters", CLUSTER_SOURCE, _spread_data,
-    lambda data, state: cluster_spread_figure(data.frame, grain_of(state))))
-REACH_COUNTRIES_CHART = register_chart(Chart(
-    "dissemination-cluster-countries", PAGE, "Countries reached per media cluster", CLUSTER_SOURCE, _reach_data,
-    lambda data, state: cluster_reach_figure(data.frame, "countries")))
-REACH_DAYS_CHART = register_chart(Chart(
-    "dissemination-cluster-days", PAGE, "Days to reach a second country", CLUSTER_SOURCE, _reach_data,
-    lambda data, state: cluster_reach_figure(data.frame, "days")))
+MIX_CHART = register_chart(
+    Chart(
+        "dissemination-platform-mix",
+        PAGE,
+        "Platform mix over time",
+        ROLLUP_SOURCE,
+        _mix_data,
+        lambda data, state: platform_mix_figure(data.frame, grain_of(state)),
+    )
+)
+MAP_CHART = register_chart(
+    Chart(
+        "dissemination-map",
+        PAGE,
+        "Referrals across Europe",
+        ROLLUP_SOURCE,
+        _map_data,
+        lambda data, state: country_map_figure(data.frame, state.country),
+    )
+)
+MATRIX_CHART = register_chart(
+    Chart(
+        "dissemination-platform-country",
+        PAGE,
+        "Platform × country",
+        ROLLUP_SOURCE,
+        _matrix_data,
+        lambda data, state: platform_country_figure(data.frame),
+    )
+)
+SPREAD_CHART = register_chart(
+    Chart(
+        "dissemination-cluster-spread",
+        PAGE,
+        "Cross-border spread of media clusters",
+        CLUSTER_SOURCE,
+        _spread_data,
+        lambda data, state: cluster_spread_figure(data.frame, grain_of(state)),
+    )
+)
+REACH_COUNTRIES_CHART = register_chart(
+    Chart(
+        "dissemination-cluster-countries",
+        PAGE,
+        "Countries reached per media cluster",
+        CLUSTER_SOURCE,
+        _reach_data,
+        lambda data, state: cluster_reach_figure(data.frame, "countries"),
+    )
+)
+REACH_DAYS_CHART = register_chart(
+    Chart(
+        "dissemination-cluster-days",
+        PAGE,
+        "Days to reach a second country",
+        CLUSTER_SOURCE,
+        _reach_data,
+        lambda data, state: cluster_reach_figure(data.frame, "days"),
+    )
+)
 CHARTS = (MIX_CHART, MAP_CHART, MATRIX_CHART, SPREAD_CHART, REACH_COUNTRIES_CHART, REACH_DAYS_CHART)
 # Both reach charts come from one costly query (a join of every media cluster with its spread), so
 # the page draws them together from one run of it.
@@ -160,8 +234,9 @@ def draw_reach_charts(reader: WarehouseReader, state: ViewState) -> tuple[ChartV
         grain_of(state)
         data = _reach_data(reader, state)
     except (WarehouseError, ViewStateError) as error:
-        return tuple(ChartView(empty_figure("Not available: see the message above."), "", str(error))
-                     for _ in REACH_CHARTS)
+        return tuple(
+            ChartView(empty_figure("Not available: see the message above."), "", str(error)) for _ in REACH_CHARTS
+        )
     return tuple(ChartView(chart.figure(data, state), data.subtitle, data.note) for chart in REACH_CHARTS)
 
 
@@ -182,12 +257,12 @@ def scope_text(state: ViewState) -> str:
 # --- cross-filtering -------------------------------------------------------------------------
 
 
-def _first_point(click_data: Any) -> Optional[dict]:
+def _first_point(click_data: Any) -> dict | None:
     points = (click_data or {}).get("points") if isinstance(click_data, dict) else None
     return points[0] if points else None
 
 
-def country_from_click(click_data: Any) -> Optional[str]:
+def country_from_click(click_data: Any) -> str | None:
     """The ISO-3 code of the country clicked on the map (None if the click hit no country)."""
     point = _first_point(click_data)
     if not point:
@@ -196,7 +271,7 @@ def country_from_click(click_data: Any) -> Optional[str]:
     return str(code) if isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper() else None
 
 
-def cell_from_click(click_data: Any) -> Optional[tuple[str, str]]:
+def cell_from_click(click_data: Any) -> tuple[str, str] | None:
     """(platform, ISO-3 code) of the matrix cell clicked (from the heatmap's customdata)."""
     point = _first_point(click_data)
     data = point.get("customdata") if point else None
@@ -205,7 +280,7 @@ def cell_from_click(click_data: Any) -> Optional[tuple[str, str]]:
     return None
 
 
-def platform_from_click(click_data: Any) -> Optional[str]:
+def platform_from_click(click_data: Any) -> str | None:
     """The platform clicked in the platform mix ('Other platforms' is not a platform: None)."""
     point = _first_point(click_data)
     data = point.get("customdata") if point else None
@@ -213,16 +288,21 @@ def platform_from_click(click_data: Any) -> Optional[str]:
     return platform if isinstance(platform, str) and platform != OTHER_PLATFORMS else None
 
 
-def toggled(values: Optional[Sequence[str]], value: str) -> list[str]:
+def toggled(values: Sequence[str] | None, value: str) -> list[str]:
     """`values` with `value` added, or removed if it was there (sorted, no duplicates)."""
     current = set(values or [])
     current.symmetric_difference_update({value})
     return sorted(current)
 
 
-def cross_filter(trigger: Optional[str], map_click: Any, matrix_click: Any, mix_click: Any,
-                 countries: Optional[Sequence[str]], platforms: Optional[Sequence[str]]
-                 ) -> tuple[list[str], list[str]]:
+def cross_filter(
+    trigger: str | None,
+    map_click: Any,
+    matrix_click: Any,
+    mix_click: Any,
+    countries: Sequence[str] | None,
+    platforms: Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
     """New (countries, platforms) filter values after a click on one of the page's charts.
 
     trigger: "map", "matrix" or "mix" (which chart was clicked). A click that hits nothing

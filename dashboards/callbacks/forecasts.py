@@ -24,31 +24,36 @@ import json
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.warehouse_series import GRAIN_FREQ, SeriesRequestError, load_series, metric as metric_named
+from analytics.warehouse_series import GRAIN_FREQ, SeriesRequestError, load_series
+from analytics.warehouse_series import metric as metric_named
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.components import GRAIN_LABELS
 from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
-from warehouse import WarehouseReader, load_query
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader, load_query
 
 PAGE_PATH = "/forecasts"
 SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_forecast, analytics_backlog)"
-NO_RUN_HINT = ("No analysis run in this warehouse yet: run `grace analyse` (for example "
-               "`grace analyse --metrics referrals --grain month,week`) to compute forecasts.")
+NO_RUN_HINT = (
+    "No analysis run in this warehouse yet: run `grace analyse` (for example "
+    "`grace analyse --metrics referrals --grain month,week`) to compute forecasts."
+)
 NO_SPLIT, TOTAL = "none", "total"
 BACKLOG_METRIC = "referrals"
 COUNT_UNITS = ("count", "stock", "distinct")
-SCOPED_BACKLOG = ("The backlog projection counts the referrals of every country together, so it is not shown to "
-                  "users whose access is limited to some countries.")
+SCOPED_BACKLOG = (
+    "The backlog projection counts the referrals of every country together, so it is not shown to "
+    "users whose access is limited to some countries."
+)
 
 
 class ForecastRequestError(ViewStateError, ValueError):
@@ -89,8 +94,10 @@ def series_choice(state: ViewState) -> SeriesChoice:
         return SeriesChoice(state.metric, state.grain, "country", countries[0])
     if len(platforms) == 1 and not countries:
         return SeriesChoice(state.metric, state.grain, "platform", platforms[0])
-    raise ForecastRequestError("Forecasts are stored for the EU total, for one country and for one platform: "
-                               "choose at most one country or one platform in the filters.")
+    raise ForecastRequestError(
+        "Forecasts are stored for the EU total, for one country and for one platform: "
+        "choose at most one country or one platform in the filters."
+    )
 
 
 # --- run and options -------------------------------------------------------------------------
@@ -106,7 +113,7 @@ class RunInfo(NamedTuple):
         return f"Latest analysis {self.created_at:%d %b %Y %H:%M} UTC (run {self.run_id})"
 
 
-def _run_info(frame: pd.DataFrame) -> Optional[RunInfo]:
+def _run_info(frame: pd.DataFrame) -> RunInfo | None:
     if frame.empty:
         return None
     row = frame.iloc[0]
@@ -146,8 +153,16 @@ def _grain(grain: str) -> dict:
 # --- the forecast chart ----------------------------------------------------------------------
 
 
-FORECAST_COLUMNS = ["date", "actual", "forecast", "forecast_lower", "forecast_upper", "reconciled",
-                    "reconciled_lower", "reconciled_upper"]
+FORECAST_COLUMNS = [
+    "date",
+    "actual",
+    "forecast",
+    "forecast_lower",
+    "forecast_upper",
+    "reconciled",
+    "reconciled_lower",
+    "reconciled_upper",
+]
 
 
 class ForecastView(NamedTuple):
@@ -207,23 +222,68 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         actual = history(con, choice)
     actual = actual.rename(columns={"ds": "date", "y": "actual"})
     if stored is None:
-        stored = pd.DataFrame(columns=["date", "yhat", "yhat_lower", "yhat_upper", "reconciled_yhat",
-                                       "reconciled_lower", "reconciled_upper", "model", "backtest_mase",
-                                       "backtest_coverage", "level", "reconciliation_method", "hierarchy"])
+        stored = pd.DataFrame(
+            columns=[
+                "date",
+                "yhat",
+                "yhat_lower",
+                "yhat_upper",
+                "reconciled_yhat",
+                "reconciled_lower",
+                "reconciled_upper",
+                "model",
+                "backtest_mase",
+                "backtest_coverage",
+                "level",
+                "reconciliation_method",
+                "hierarchy",
+            ]
+        )
     stored = stored.assign(date=pd.to_datetime(stored["date"]))
-    future = stored.rename(columns={"yhat": "forecast", "yhat_lower": "forecast_lower", "yhat_upper": "forecast_upper",
-                                    "reconciled_yhat": "reconciled"})
-    frame = pd.concat([actual.assign(date=pd.to_datetime(actual["date"])),
-                       future[["date", "forecast", "forecast_lower", "forecast_upper", "reconciled",
-                               "reconciled_lower", "reconciled_upper"]]], ignore_index=True)
+    future = stored.rename(
+        columns={
+            "yhat": "forecast",
+            "yhat_lower": "forecast_lower",
+            "yhat_upper": "forecast_upper",
+            "reconciled_yhat": "reconciled",
+        }
+    )
+    frame = pd.concat(
+        [
+            actual.assign(date=pd.to_datetime(actual["date"])),
+            future[
+                [
+                    "date",
+                    "forecast",
+                    "forecast_lower",
+                    "forecast_upper",
+                    "reconciled",
+                    "reconciled_lower",
+                    "reconciled_upper",
+                ]
+            ],
+        ],
+        ignore_index=True,
+    )
     frame = frame.groupby("date", as_index=False, sort=True).first()  # a period both observed and forecast
     frame = frame.reindex(columns=FORECAST_COLUMNS)
-    frame = pd.concat([_in_period(frame[frame["forecast"].isna()], state), frame[frame["forecast"].notna()]],
-                      ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
+    frame = (
+        pd.concat(
+            [_in_period(frame[frame["forecast"].isna()], state), frame[frame["forecast"].notna()]], ignore_index=True
+        )
+        .sort_values("date", kind="stable")
+        .reset_index(drop=True)
+    )
     frame.attrs.update(run=run, stored=stored, choice=choice)
     counts = tuple(FORECAST_COLUMNS[1:]) if m.unit in COUNT_UNITS else ()
-    return ChartData(frame=frame, count_columns=counts, cell_columns=("date",), subtitle=forecast_subtitle(choice, stored, state),
-                     note=forecast_note(run, stored, choice), estimate_columns=tuple(FORECAST_COLUMNS[2:]) if counts else ())
+    return ChartData(
+        frame=frame,
+        count_columns=counts,
+        cell_columns=("date",),
+        subtitle=forecast_subtitle(choice, stored, state),
+        note=forecast_note(run, stored, choice),
+        estimate_columns=tuple(FORECAST_COLUMNS[2:]) if counts else (),
+    )
 
 
 def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewState) -> str:
@@ -236,14 +296,16 @@ def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewSta
     return " · ".join(parts)
 
 
-def forecast_note(run: Optional[RunInfo], stored: pd.DataFrame, choice: SeriesChoice) -> str:
+def forecast_note(run: RunInfo | None, stored: pd.DataFrame, choice: SeriesChoice) -> str:
     if run is None or stored.empty:
         return ""
     notes = [run.text + "."]
     if stored["reconciled_yhat"].notna().any():
         method = str(stored["reconciliation_method"].dropna().iloc[0])
-        notes.append(f"Reconciled ({RECONCILIATION_LABELS.get(method, method)}, {stored['hierarchy'].dropna().iloc[0]}): "
-                     "the dotted line is the forecast made coherent with the other series of the hierarchy.")
+        notes.append(
+            f"Reconciled ({RECONCILIATION_LABELS.get(method, method)}, {stored['hierarchy'].dropna().iloc[0]}): "
+            "the dotted line is the forecast made coherent with the other series of the hierarchy."
+        )
     notes.append("The shaded band is the prediction interval; forecasts of counts are clipped at zero.")
     return " ".join(notes)
 
@@ -251,7 +313,7 @@ def forecast_note(run: Optional[RunInfo], stored: pd.DataFrame, choice: SeriesCh
 RECONCILIATION_LABELS = {"mint_shrink": "MinT with shrunk covariance", "wls_struct": "structural WLS"}
 
 
-def why_text(stored: pd.DataFrame, candidates: Optional[pd.DataFrame] = None) -> str:
+def why_text(stored: pd.DataFrame, candidates: pd.DataFrame | None = None) -> str:
     """Why the stored model was chosen, with its numbers: lowest backtest MASE; measured coverage."""
     if stored.empty:
         return ""
@@ -259,22 +321,38 @@ def why_text(stored: pd.DataFrame, candidates: Optional[pd.DataFrame] = None) ->
     name = model_label(str(row["model"]))
     mase, coverage, level = row["backtest_mase"], row["backtest_coverage"], float(row["level"])
     if _finite(mase) is None:
-        text = (f"{name} was chosen: its backtest MASE is undefined (the training data did not change from one "
-                "period to the next, so there is no scale), and among such ties the lowest mean absolute error decides")
+        text = (
+            f"{name} was chosen: its backtest MASE is undefined (the training data did not change from one "
+            "period to the next, so there is no scale), and among such ties the lowest mean absolute error decides"
+        )
     else:
         text = f"{name} was chosen: it had the lowest backtest error (MASE {_number(mase)})"
     if candidates is not None and len(candidates) > 1:
         others = candidates[~candidates["chosen"]]
-        text += " of " + str(len(candidates)) + " candidates (" + ", ".join(
-            f"{model_label(m)} {_number(v)}" for m, v in zip(others["model"], others["mase"])) + ")"
+        text += (
+            " of "
+            + str(len(candidates))
+            + " candidates ("
+            + ", ".join(f"{model_label(m)} {_number(v)}" for m, v in zip(others["model"], others["mase"]))
+            + ")"
+        )
     text += ". "
     if coverage is not None and not pd.isna(coverage):
-        text += (f"Its {level:.0%} prediction intervals held {float(coverage):.0%} of the backtest actuals"
-                 + (" — close to nominal." if abs(float(coverage) - level) <= 0.1 else
-                    " — wider than needed." if float(coverage) > level else
-                    " — too narrow: read the band as optimistic.") + " ")
-    text += ("MASE is the mean absolute forecast error divided by the mean absolute change from one period "
-             "(or season) to the next in the training data; lower is better.")
+        text += (
+            f"Its {level:.0%} prediction intervals held {float(coverage):.0%} of the backtest actuals"
+            + (
+                " — close to nominal."
+                if abs(float(coverage) - level) <= 0.1
+                else " — wider than needed."
+                if float(coverage) > level
+                else " — too narrow: read the band as optimistic."
+            )
+            + " "
+        )
+    text += (
+        "MASE is the mean absolute forecast error divided by the mean absolute change from one period "
+        "(or season) to the next in the training data; lower is better."
+    )
     return text
 
 
@@ -291,13 +369,25 @@ def forecast_figure_for(data: ChartData, state: ViewState) -> go.Figure:
     stored = frame.attrs.get("stored")
     if stored is None or stored.empty:
         return empty_figure("No stored forecast for this series.", title)
-    return forecast_figure(frame, title=title, level=float(stored["level"].iloc[0]),
-                           model=model_label(str(stored["model"].iloc[0])), unit=metric_named(choice.metric).unit)
+    return forecast_figure(
+        frame,
+        title=title,
+        level=float(stored["level"].iloc[0]),
+        model=model_label(str(stored["model"].iloc[0])),
+        unit=metric_named(choice.metric).unit,
+    )
 
 
-FORECAST_CHART = register_chart(Chart(
-    chart_id="forecasts-series", page=PAGE_PATH, title="Forecast with prediction interval", source=SOURCE,
-    data=forecast_data, figure=forecast_figure_for))
+FORECAST_CHART = register_chart(
+    Chart(
+        chart_id="forecasts-series",
+        page=PAGE_PATH,
+        title="Forecast with prediction interval",
+        source=SOURCE,
+        data=forecast_data,
+        figure=forecast_figure_for,
+    )
+)
 
 
 def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
@@ -314,11 +404,14 @@ def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
     if run is None:
         return ForecastView(empty_figure("No analysis run yet.", title), "", "", NO_RUN_HINT, "", "")
     if stored.empty:
-        message = (f"The latest run stored no forecast for {metric_label(choice.metric).lower()} per {choice.grain} "
-                   f"({choice.label}). It may not have analysed this metric or grain, or the series was too short "
-                   f"or all zero; run `grace analyse --metrics {choice.metric} --grain {choice.grain}`.")
-        return ForecastView(empty_figure("No stored forecast for this series.", title), data.subtitle, "", message,
-                            "", run.text)
+        message = (
+            f"The latest run stored no forecast for {metric_label(choice.metric).lower()} per {choice.grain} "
+            f"({choice.label}). It may not have analysed this metric or grain, or the series was too short "
+            f"or all zero; run `grace analyse --metrics {choice.metric} --grain {choice.grain}`."
+        )
+        return ForecastView(
+            empty_figure("No stored forecast for this series.", title), data.subtitle, "", message, "", run.text
+        )
     return ForecastView(forecast_figure_for(data, state), data.subtitle, data.note, "", why_text(stored), run.text)
 
 
@@ -386,7 +479,7 @@ class _ScoredCandidate(NamedTuple):
     model: str
     folds: int
     horizon: int
-    mase: Optional[float]
+    mase: float | None
     mae: float
     rmse: float
     coverage: float
@@ -395,24 +488,36 @@ class _ScoredCandidate(NamedTuple):
 
 def _candidate_rows(candidates) -> list[dict]:
     """Table rows (CANDIDATE_COLUMNS) from backtests, best first."""
-    rows = [{"model": b.model, "label": model_label(b.model), "mase": _finite(b.mase), "mae": _finite(b.mae),
-             "rmse": _finite(b.rmse), "coverage": _finite(b.coverage), "folds": int(b.folds),
-             "horizon": int(b.horizon), "chosen": bool(b.chosen)} for b in candidates]
+    rows = [
+        {
+            "model": b.model,
+            "label": model_label(b.model),
+            "mase": _finite(b.mase),
+            "mae": _finite(b.mae),
+            "rmse": _finite(b.rmse),
+            "coverage": _finite(b.coverage),
+            "folds": int(b.folds),
+            "horizon": int(b.horizon),
+            "chosen": bool(b.chosen),
+        }
+        for b in candidates
+    ]
     rows.sort(key=lambda r: (r["mase"] if r["mase"] is not None else math.inf, r["mae"] or math.inf))
     return rows
 
 
-def _backtest_note(first: Optional[dict], grain: str, how: str) -> str:
+def _backtest_note(first: dict | None, grain: str, how: str) -> str:
     if not first:
         return ""
-    return (f"Backtest: {first['folds']} rolling origin(s), each forecasting {first['horizon']} {grain}(s) ahead "
-            f"from the data before it. {how}")
+    return (
+        f"Backtest: {first['folds']} rolling origin(s), each forecasting {first['horizon']} {grain}(s) ahead "
+        f"from the data before it. {how}"
+    )
 
 
 def _stored_candidates_view(frame: pd.DataFrame, choice: SeriesChoice) -> CandidatesView:
     rows = _candidate_rows(frame.itertuples(index=False))
-    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain,
-                                               "Scores as stored by the run."))
+    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain, "Scores as stored by the run."))
 
 
 def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> CandidatesView:
@@ -421,7 +526,9 @@ def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> Cand
         choice = series_choice(state)
         with _connection(reader) as con:
             info = _query(con, "forecasts_series", run_id="", series_id=choice.series_id)
-            stored = _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if not info.empty else None
+            stored = (
+                _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if not info.empty else None
+            )
             values = history(con, choice) if not info.empty else None
     except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
         return CandidatesView([], "")
@@ -431,29 +538,44 @@ def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> Cand
     start, end, points = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"]), int(row["points"])
     used = values[(values["ds"] >= start) & (values["ds"] <= end)]
     if len(used) != points:
-        return CandidatesView([], f"The warehouse changed since the run ({len(used)} periods between {start:%Y-%m-%d} and "
-                              f"{end:%Y-%m-%d} now, {points} then): the other candidates' scores cannot be repeated. "
-                              "Run `grace analyse` again.")
+        return CandidatesView(
+            [],
+            f"The warehouse changed since the run ({len(used)} periods between {start:%Y-%m-%d} and "
+            f"{end:%Y-%m-%d} now, {points} then): the other candidates' scores cannot be repeated. "
+            "Run `grace analyse` again.",
+        )
     params = forecast_params(json.loads(row["parameters"] or "{}"), choice.grain, points)
     if params.horizon == 0:
         return CandidatesView([], "The series was too short for a backtested forecast.")
     from analytics.results import jsonable
 
-    result = _backtests(str(reader.path), str(row["run_id"]), choice.series_id,
-                        tuple(used["ds"].dt.strftime("%Y-%m-%d")), tuple(float(v) for v in used["y"]),
-                        json.dumps(jsonable(params), sort_keys=True), bool(row["seasonal"]))
-    rows = _candidate_rows(_ScoredCandidate(b.model, b.folds, b.horizon, b.mase, b.mae, b.rmse, b.coverage,
-                                            b.model == result.model) for b in result.candidates)
+    result = _backtests(
+        str(reader.path),
+        str(row["run_id"]),
+        choice.series_id,
+        tuple(used["ds"].dt.strftime("%Y-%m-%d")),
+        tuple(float(v) for v in used["y"]),
+        json.dumps(jsonable(params), sort_keys=True),
+        bool(row["seasonal"]),
+    )
+    rows = _candidate_rows(
+        _ScoredCandidate(b.model, b.folds, b.horizon, b.mase, b.mae, b.rmse, b.coverage, b.model == result.model)
+        for b in result.candidates
+    )
     stored_model, stored_mase = str(stored["model"].iloc[0]), stored["backtest_mase"].iloc[0]
     same = result.model == stored_model and (
-        pd.isna(stored_mase) or math.isclose(float(result.backtest.mase), float(stored_mase), rel_tol=1e-6, abs_tol=1e-9))
+        pd.isna(stored_mase)
+        or math.isclose(float(result.backtest.mase), float(stored_mase), rel_tol=1e-6, abs_tol=1e-9)
+    )
     how = "Repeated from the run's parameters" + (
-        " — same choice and score as stored." if same else
-        f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed since the run.")
+        " — same choice and score as stored."
+        if same
+        else f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed since the run."
+    )
     return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain, how))
 
 
-def _finite(value) -> Optional[float]:
+def _finite(value) -> float | None:
     if value is None or pd.isna(value):
         return None
     value = float(value)
@@ -469,7 +591,7 @@ BACKLOG_COLUMNS = ["date", "arrivals", "capacity", "backlog", "backlog_lower", "
 class BacklogDefaults(NamedTuple):
     """The slider's range and the run's default capacity (referrals triaged per day)."""
 
-    default: Optional[int]  # None: no stored projection at this grain
+    default: int | None  # None: no stored projection at this grain
     minimum: int
     maximum: int
     marks: dict
@@ -480,8 +602,17 @@ def _stored_backlog(session, grain: str) -> pd.DataFrame:
     try:
         return session.run("analytics_backlog", run_id="", grain=grain)
     except duckdb.CatalogException:
-        return pd.DataFrame(columns=["series_id", "date", "capacity_per_day", "initial_backlog", "level",
-                                     "arrivals_source", "parameters"])
+        return pd.DataFrame(
+            columns=[
+                "series_id",
+                "date",
+                "capacity_per_day",
+                "initial_backlog",
+                "level",
+                "arrivals_source",
+                "parameters",
+            ]
+        )
 
 
 def backlog_defaults(reader: WarehouseReader, state: ViewState) -> BacklogDefaults:
@@ -500,15 +631,17 @@ def backlog_defaults(reader: WarehouseReader, state: ViewState) -> BacklogDefaul
 
     days = days_in_period(pd.DatetimeIndex(pd.to_datetime(stored["date"])), GRAIN_FREQ[state.grain])
     arrivals_per_day = float(np.nanmax(stored["arrivals"].to_numpy(dtype=float) / days))
-    maximum = max(10, int(math.ceil(3 * max(default, arrivals_per_day))))
-    value = max(1, int(round(default)))
+    maximum = max(10, math.ceil(3 * max(default, arrivals_per_day)))
+    value = max(1, round(default))
     marks = {1: "1", value: {"label": f"{value:,} (recent rate)"}, maximum: f"{maximum:,}"}
     return BacklogDefaults(value, 1, maximum, marks, "")
 
 
 def _no_backlog(grain: str) -> str:
-    return (f"No backlog projection stored at the {grain} grain: `grace analyse` projects it from the "
-            f"EU-total referral forecast (run it with `--metrics referrals --grain {grain}`).")
+    return (
+        f"No backlog projection stored at the {grain} grain: `grace analyse` projects it from the "
+        f"EU-total referral forecast (run it with `--metrics referrals --grain {grain}`)."
+    )
 
 
 def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
@@ -517,8 +650,11 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 
     with reader.session() as session:
         stored = _stored_backlog(session, state.grain)
-        arrivals = (session.run("analytics_forecast", run_id="", series_id=str(stored["series_id"].iloc[0]))
-                    if not stored.empty else None)
+        arrivals = (
+            session.run("analytics_forecast", run_id="", series_id=str(stored["series_id"].iloc[0]))
+            if not stored.empty
+            else None
+        )
     if stored.empty or arrivals is None or arrivals.empty:
         frame = pd.DataFrame(columns=BACKLOG_COLUMNS)
         frame.attrs.update(stored=stored, capacity=None, default=None)
@@ -527,36 +663,62 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     default, level = float(first["capacity_per_day"]), float(first["level"])
     capacity = float(state.capacity) if state.capacity else default
     reconciled = str(first["arrivals_source"]).startswith("reconciled") and arrivals["reconciled_yhat"].notna().all()
-    columns = (("reconciled_yhat", "reconciled_lower", "reconciled_upper") if reconciled
-               else ("yhat", "yhat_lower", "yhat_upper"))
-    forecast = pd.DataFrame({"date": pd.to_datetime(arrivals["date"]),
-                             **{name: arrivals[column].clip(lower=0).to_numpy(dtype=float)
-                                for name, column in zip(("yhat", "yhat_lower", "yhat_upper"), columns)}})
+    columns = (
+        ("reconciled_yhat", "reconciled_lower", "reconciled_upper")
+        if reconciled
+        else ("yhat", "yhat_lower", "yhat_upper")
+    )
+    forecast = pd.DataFrame(
+        {
+            "date": pd.to_datetime(arrivals["date"]),
+            **{
+                name: arrivals[column].clip(lower=0).to_numpy(dtype=float)
+                for name, column in zip(("yhat", "yhat_lower", "yhat_upper"), columns)
+            },
+        }
+    )
     setup = json.loads(first["parameters"] or "{}")
-    frame = project_backlog(forecast, GRAIN_FREQ[state.grain], capacity, float(first["initial_backlog"]), level=level,
-                            paths=int(setup.get("paths", 2000)), seed=int(setup.get("seed", 0)))
-    frame.attrs.update(stored=stored, capacity=capacity, default=default, level=level,
-                       initial=float(first["initial_backlog"]))
+    frame = project_backlog(
+        forecast,
+        GRAIN_FREQ[state.grain],
+        capacity,
+        float(first["initial_backlog"]),
+        level=level,
+        paths=int(setup.get("paths", 2000)),
+        seed=int(setup.get("seed", 0)),
+    )
+    frame.attrs.update(
+        stored=stored, capacity=capacity, default=default, level=level, initial=float(first["initial_backlog"])
+    )
     counts = ("arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper")
-    return ChartData(frame=frame, count_columns=counts, cell_columns=("date",),
-                     subtitle=backlog_subtitle(state.grain, capacity, default, level), note=backlog_note(first, setup),
-                     estimate_columns=counts)
+    return ChartData(
+        frame=frame,
+        count_columns=counts,
+        cell_columns=("date",),
+        subtitle=backlog_subtitle(state.grain, capacity, default, level),
+        note=backlog_note(first, setup),
+        estimate_columns=counts,
+    )
 
 
 def backlog_subtitle(grain: str, capacity: float, default: float, level: float) -> str:
     which = "the recent triage rate" if math.isclose(capacity, default) else f"recent rate {default:,.1f}"
-    return (f"EU-total referrals per {grain} · capacity {capacity:,.1f} referrals triaged per day ({which}) · "
-            f"median and {level:.0%} interval")
+    return (
+        f"EU-total referrals per {grain} · capacity {capacity:,.1f} referrals triaged per day ({which}) · "
+        f"median and {level:.0%} interval"
+    )
 
 
 def backlog_note(first, setup: dict) -> str:
     window = ""
     if setup.get("window_start") and setup.get("window_end"):
         window = f" over {setup['window_start']} to {setup['window_end']}"
-    return (f"Arrivals: {first['arrivals_source']}. Default capacity: {setup.get('capacity_source', 'recent triage rate')}"
-            f"{window}. Start: {float(first['initial_backlog']):,.0f} open referrals ({setup.get('initial_backlog', '')}). "
-            f"{int(setup.get('paths', 2000)):,} simulated paths (seed {setup.get('seed', 0)}); periods are drawn "
-            "independently, which understates the spread when errors persist.")
+    return (
+        f"Arrivals: {first['arrivals_source']}. Default capacity: {setup.get('capacity_source', 'recent triage rate')}"
+        f"{window}. Start: {float(first['initial_backlog']):,.0f} open referrals ({setup.get('initial_backlog', '')}). "
+        f"{int(setup.get('paths', 2000)):,} simulated paths (seed {setup.get('seed', 0)}); periods are drawn "
+        "independently, which understates the spread when errors persist."
+    )
 
 
 def backlog_figure_for(data: ChartData, state: ViewState) -> go.Figure:
@@ -566,9 +728,17 @@ def backlog_figure_for(data: ChartData, state: ViewState) -> go.Figure:
     return backlog_figure(data.frame, title=title, level=float(data.frame.attrs.get("level", 0.8)))
 
 
-BACKLOG_CHART = register_chart(Chart(
-    chart_id="forecasts-backlog", page=PAGE_PATH, title="Backlog projection against analyst capacity", source=SOURCE,
-    data=backlog_data, figure=backlog_figure_for, eu_wide=True))
+BACKLOG_CHART = register_chart(
+    Chart(
+        chart_id="forecasts-backlog",
+        page=PAGE_PATH,
+        title="Backlog projection against analyst capacity",
+        source=SOURCE,
+        data=backlog_data,
+        figure=backlog_figure_for,
+        eu_wide=True,
+    )
+)
 
 
 class BacklogView(NamedTuple):
@@ -591,7 +761,9 @@ def draw_backlog(reader: WarehouseReader, state: ViewState) -> BacklogView:
         return BacklogView(empty_figure(message, title), "", "", message)
     if data.frame.empty:
         return BacklogView(empty_figure("No backlog projection stored.", title), "", data.note, data.note)
-    return BacklogView(backlog_figure_for(data, state), data.subtitle, data.note, backlog_summary(data.frame, state.grain))
+    return BacklogView(
+        backlog_figure_for(data, state), data.subtitle, data.note, backlog_summary(data.frame, state.grain)
+    )
 
 
 def backlog_summary(frame: pd.DataFrame, grain: str) -> str:
@@ -603,20 +775,32 @@ def backlog_summary(frame: pd.DataFrame, grain: str) -> str:
     arrivals_per_day = float(frame["arrivals"].sum() / days) if days > 0 else float("nan")
     level = float(frame.attrs.get("level", 0.8))
     when = pd.Timestamp(last["date"]).strftime("%b %Y" if grain in ("month", "quarter", "year") else "%d %b %Y")
-    text = (f"By {when} the backlog is projected at {last['backlog']:,.0f} referrals ({level:.0%} interval "
-            f"{last['backlog_lower']:,.0f} to {last['backlog_upper']:,.0f}), from {start:,.0f} now; "
-            f"probability that it ends higher than now: {float(last['p_growing']):.0%}.")
+    text = (
+        f"By {when} the backlog is projected at {last['backlog']:,.0f} referrals ({level:.0%} interval "
+        f"{last['backlog_lower']:,.0f} to {last['backlog_upper']:,.0f}), from {start:,.0f} now; "
+        f"probability that it ends higher than now: {float(last['p_growing']):.0%}."
+    )
     if math.isfinite(arrivals_per_day):
         text += f" Forecast arrivals average {arrivals_per_day:,.1f} a day against a capacity of {capacity:,.1f}."
     return text
 
 
-def capacity_for_state(value, default: Optional[int]) -> Optional[int]:
+def capacity_for_state(value, default: int | None) -> int | None:
     """The slider value as `ViewState.capacity`: None (the default, kept out of the URL) or a positive int."""
     if value in (None, "") or (default is not None and int(value) == int(default)):
         return None
     return max(1, int(value))
 
 
-__all__ = ["FORECAST_CHART", "BACKLOG_CHART", "MODEL_LABELS", "series_choice", "options", "draw_forecast",
-           "candidate_scores", "backlog_defaults", "draw_backlog", "capacity_for_state"]
+__all__ = [
+    "BACKLOG_CHART",
+    "FORECAST_CHART",
+    "MODEL_LABELS",
+    "backlog_defaults",
+    "candidate_scores",
+    "capacity_for_state",
+    "draw_backlog",
+    "draw_forecast",
+    "options",
+    "series_choice",
+]

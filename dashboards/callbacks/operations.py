@@ -20,7 +20,6 @@ from typing import NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.freshness import freshness_text
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.components import format_count
 from dashboards.figures import empty_figure
@@ -31,15 +30,18 @@ from dashboards.figures.operations import (
     row_accounting_figure,
     throughput_figure,
 )
-from warehouse import WarehouseReader
+from dashboards.freshness import freshness_text
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE = "/operations"
 SOURCE = "GRACE warehouse, ETL lineage (etl_batch, quarantine)"
 LIST_LIMIT = 20  # analytics runs and reference imports listed
-SCOPED_MESSAGE = ("ETL lineage counts the records of every country together, so it is not shown to "
-                  "users whose access is limited to one country.")
+SCOPED_MESSAGE = (
+    "ETL lineage counts the records of every country together, so it is not shown to "
+    "users whose access is limited to one country."
+)
 
 
 class AccountingCheck(NamedTuple):
@@ -100,7 +102,8 @@ def _accounting_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     kind = record_kind(state)
     batches = _batches(reader)
     columns = ["batch_id", "source_kind", "source", "started_at", "duration_seconds"] + [
-        f"{kind}_{part}" for part in ("in", "loaded", "quarantined", "duplicate", "gap")]
+        f"{kind}_{part}" for part in ("in", "loaded", "quarantined", "duplicate", "gap")
+    ]
     return ChartData(
         frame=batches[columns],
         count_columns=tuple(f"{kind}_{part}" for part in ("in", "loaded", "quarantined", "duplicate")),
@@ -115,7 +118,9 @@ def _quarantine_time_data(reader: WarehouseReader, state: ViewState) -> ChartDat
     with reader.session() as session:
         reasons = session.run("operations_quarantine_reasons", datasets=datasets_of(kind))
     return ChartData(
-        frame=reasons, count_columns=("records",), cell_columns=("batch_id", "reason"),
+        frame=reasons,
+        count_columns=("records",),
+        cell_columns=("batch_id", "reason"),
         subtitle=f"Quarantined {kind[:-1]} records per batch (in order of start), by reason",
         note="A record that broke several rules counts once per reason.",
     )
@@ -126,7 +131,9 @@ def _quarantine_fields_data(reader: WarehouseReader, state: ViewState) -> ChartD
     with reader.session() as session:
         fields = session.run("operations_quarantine_fields", datasets=datasets_of(kind))
     return ChartData(
-        frame=fields, count_columns=("records",), cell_columns=("dataset", "field", "reason"),
+        frame=fields,
+        count_columns=("records",),
+        cell_columns=("dataset", "field", "reason"),
         subtitle=f"Quarantined {kind[:-1]} records over all batches, by the field that failed and why",
         note="'(whole row)': the row could not be read at all (e.g. missing columns).",
     )
@@ -135,26 +142,67 @@ def _quarantine_fields_data(reader: WarehouseReader, state: ViewState) -> ChartD
 def _throughput_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     batches = _batches(reader)
     return ChartData(
-        frame=batches[["batch_id", "source_kind", "source", "started_at", "duration_seconds",
-                       "referrals_in", "referrals_per_second"]],
+        frame=batches[
+            [
+                "batch_id",
+                "source_kind",
+                "source",
+                "started_at",
+                "duration_seconds",
+                "referrals_in",
+                "referrals_per_second",
+            ]
+        ],
         subtitle="Referrals read per second of batch wall time, by source kind",
         note="Wall time covers every stage of the batch (staging, validation, anonymisation, "
-             "deduplication, clustering, load and rollups).",
+        "deduplication, clustering, load and rollups).",
     )
 
 
-ACCOUNTING_CHART = register_chart(Chart(
-    "operations-row-accounting", PAGE, "Row accounting per ETL batch", SOURCE, _accounting_data,
-    lambda data, state: row_accounting_figure(data.frame, record_kind(state)), eu_wide=True))
-QUARANTINE_TIME_CHART = register_chart(Chart(
-    "operations-quarantine-reasons", PAGE, "Quarantine reasons over time", SOURCE, _quarantine_time_data,
-    lambda data, state: quarantine_over_time_figure(data.frame), eu_wide=True))
-QUARANTINE_FIELDS_CHART = register_chart(Chart(
-    "operations-quarantine-fields", PAGE, "Quarantine by field", SOURCE, _quarantine_fields_data,
-    lambda data, state: quarantine_fields_figure(data.frame), eu_wide=True))
-THROUGHPUT_CHART = register_chart(Chart(
-    "operations-throughput", PAGE, "ETL throughput", SOURCE, _throughput_data,
-    lambda data, state: throughput_figure(data.frame), eu_wide=True))
+ACCOUNTING_CHART = register_chart(
+    Chart(
+        "operations-row-accounting",
+        PAGE,
+        "Row accounting per ETL batch",
+        SOURCE,
+        _accounting_data,
+        lambda data, state: row_accounting_figure(data.frame, record_kind(state)),
+        eu_wide=True,
+    )
+)
+QUARANTINE_TIME_CHART = register_chart(
+    Chart(
+        "operations-quarantine-reasons",
+        PAGE,
+        "Quarantine reasons over time",
+        SOURCE,
+        _quarantine_time_data,
+        lambda data, state: quarantine_over_time_figure(data.frame),
+        eu_wide=True,
+    )
+)
+QUARANTINE_FIELDS_CHART = register_chart(
+    Chart(
+        "operations-quarantine-fields",
+        PAGE,
+        "Quarantine by field",
+        SOURCE,
+        _quarantine_fields_data,
+        lambda data, state: quarantine_fields_figure(data.frame),
+        eu_wide=True,
+    )
+)
+THROUGHPUT_CHART = register_chart(
+    Chart(
+        "operations-throughput",
+        PAGE,
+        "ETL throughput",
+        SOURCE,
+        _throughput_data,
+        lambda data, state: throughput_figure(data.frame),
+        eu_wide=True,
+    )
+)
 CHARTS = (ACCOUNTING_CHART, QUARANTINE_TIME_CHART, QUARANTINE_FIELDS_CHART, THROUGHPUT_CHART)
 
 
@@ -171,27 +219,41 @@ def check_accounting(batches: pd.DataFrame) -> AccountingCheck:
         for kind in RECORD_KINDS:
             gap = int(getattr(row, f"{kind}_gap"))
             if gap:
-                problems.append(f"Batch #{number} ({row.batch_id}): {abs(gap):,} {kind} "
-                                f"{'unaccounted for' if gap > 0 else 'counted twice'} "
-                                f"(read {int(getattr(row, f'{kind}_in')):,}).")
+                problems.append(
+                    f"Batch #{number} ({row.batch_id}): {abs(gap):,} {kind} "
+                    f"{'unaccounted for' if gap > 0 else 'counted twice'} "
+                    f"(read {int(getattr(row, f'{kind}_in')):,})."
+                )
             kept, reported = int(getattr(row, f"{kind}_quarantine_records")), int(getattr(row, f"{kind}_quarantined"))
             if kept != reported:
-                problems.append(f"Batch #{number} ({row.batch_id}): {reported:,} {kind} reported quarantined "
-                                f"but the quarantine table holds {kept:,}.")
-    totals = batches[[f"{kind}_{part}" for kind in RECORD_KINDS
-                      for part in ("in", "loaded", "quarantined", "duplicate", "quarantine_records")]].sum()
+                problems.append(
+                    f"Batch #{number} ({row.batch_id}): {reported:,} {kind} reported quarantined "
+                    f"but the quarantine table holds {kept:,}."
+                )
+    totals = batches[
+        [
+            f"{kind}_{part}"
+            for kind in RECORD_KINDS
+            for part in ("in", "loaded", "quarantined", "duplicate", "quarantine_records")
+        ]
+    ].sum()
 
     def equation(kind: str) -> str:
-        return (f"{format_count(totals[f'{kind}_in'])} {kind} read = {format_count(totals[f'{kind}_loaded'])} loaded "
-                f"+ {format_count(totals[f'{kind}_quarantined'])} quarantined "
-                f"+ {format_count(totals[f'{kind}_duplicate'])} duplicate")
+        return (
+            f"{format_count(totals[f'{kind}_in'])} {kind} read = {format_count(totals[f'{kind}_loaded'])} loaded "
+            f"+ {format_count(totals[f'{kind}_quarantined'])} quarantined "
+            f"+ {format_count(totals[f'{kind}_duplicate'])} duplicate"
+        )
 
     count = len(batches)
     batches_text = f"{count:,} batch{'es' if count != 1 else ''}"
     if problems:
-        return AccountingCheck(False, f"Row accounting does NOT balance in {len(problems)} check(s) over "
-                                      f"{batches_text}. Totals: {equation('referrals')}; {equation('files')}.",
-                               problems)
+        return AccountingCheck(
+            False,
+            f"Row accounting does NOT balance in {len(problems)} check(s) over "
+            f"{batches_text}. Totals: {equation('referrals')}; {equation('files')}.",
+            problems,
+        )
     kept = int(totals["referrals_quarantine_records"] + totals["files_quarantine_records"])
     return AccountingCheck(
         True,
@@ -224,24 +286,29 @@ def batch_rows(batches: pd.DataFrame) -> list[dict]:
     """Rows of the batches table (newest first), with the balance check per record kind."""
     if batches.empty:
         return []
-    table = pd.DataFrame({
-        "number": [f"#{n}" for n in range(1, len(batches) + 1)],
-        "source_kind": batches["source_kind"],
-        "source": list(batches["source"]),
-        "status": batches["status"],
-        "started": pd.to_datetime(batches["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
-        "duration": batches["duration_seconds"].round(2),
-        "referrals_in": batches["referrals_in"], "referrals_loaded": batches["referrals_loaded"],
-        "referrals_quarantined": batches["referrals_quarantined"],
-        "referrals_duplicate": batches["referrals_duplicate"],
-        "referrals_check": [_mark(int(g)) for g in batches["referrals_gap"]],
-        "files_in": batches["files_in"], "files_loaded": batches["files_loaded"],
-        "files_quarantined": batches["files_quarantined"], "files_duplicate": batches["files_duplicate"],
-        "files_check": [_mark(int(g)) for g in batches["files_gap"]],
-        "throughput": batches["referrals_per_second"].round(0),
-        "stages": [stage_text(s) for s in batches["stage_seconds"]],
-        "batch_id": batches["batch_id"],
-    })
+    table = pd.DataFrame(
+        {
+            "number": [f"#{n}" for n in range(1, len(batches) + 1)],
+            "source_kind": batches["source_kind"],
+            "source": list(batches["source"]),
+            "status": batches["status"],
+            "started": pd.to_datetime(batches["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "duration": batches["duration_seconds"].round(2),
+            "referrals_in": batches["referrals_in"],
+            "referrals_loaded": batches["referrals_loaded"],
+            "referrals_quarantined": batches["referrals_quarantined"],
+            "referrals_duplicate": batches["referrals_duplicate"],
+            "referrals_check": [_mark(int(g)) for g in batches["referrals_gap"]],
+            "files_in": batches["files_in"],
+            "files_loaded": batches["files_loaded"],
+            "files_quarantined": batches["files_quarantined"],
+            "files_duplicate": batches["files_duplicate"],
+            "files_check": [_mark(int(g)) for g in batches["files_gap"]],
+            "throughput": batches["referrals_per_second"].round(0),
+            "stages": [stage_text(s) for s in batches["stage_seconds"]],
+            "batch_id": batches["batch_id"],
+        }
+    )
     return table.iloc[::-1].astype(object).where(table.iloc[::-1].notna(), None).to_dict("records")
 
 
@@ -249,36 +316,52 @@ def freshness_rows(freshness: pd.DataFrame) -> list[dict]:
     """Rows of the freshness table: one per source kind."""
     rows = []
     for row in freshness.itertuples(index=False):
-        rows.append({
-            "source_kind": row.source_kind,
-            "batches": int(row.batches),
-            "referrals_loaded": int(row.referrals_loaded),
-            "files_loaded": int(row.files_loaded),
-            "last_batch": pd.Timestamp(row.last_batch_finished_at).strftime("%Y-%m-%d %H:%M UTC"),
-            "last_status": row.last_batch_status,
-            "watermark": row.last_watermark if isinstance(row.last_watermark, str) else "–",
-            "latest_incident": (pd.Timestamp(row.latest_incident_date).strftime("%Y-%m-%d")
-                                if not pd.isna(row.latest_incident_date) else "–"),
-        })
+        rows.append(
+            {
+                "source_kind": row.source_kind,
+                "batches": int(row.batches),
+                "referrals_loaded": int(row.referrals_loaded),
+                "files_loaded": int(row.files_loaded),
+                "last_batch": pd.Timestamp(row.last_batch_finished_at).strftime("%Y-%m-%d %H:%M UTC"),
+                "last_status": row.last_batch_status,
+                "watermark": row.last_watermark if isinstance(row.last_watermark, str) else "–",
+                "latest_incident": (
+                    pd.Timestamp(row.latest_incident_date).strftime("%Y-%m-%d")
+                    if not pd.isna(row.latest_incident_date)
+                    else "–"
+                ),
+            }
+        )
     return rows
 
 
 def analytics_rows(runs: pd.DataFrame) -> list[dict]:
     """Rows of the analytics-runs table (newest first)."""
-    return [{
-        "run_id": row.run_id,
-        "created": pd.Timestamp(row.created_at).strftime("%Y-%m-%d %H:%M UTC"),
-        "series": int(row.series_count), "skipped": int(row.skipped_count),
-        "seconds": round(float(row.seconds), 1), "code_version": row.code_version,
-    } for row in runs.itertuples(index=False)]
+    return [
+        {
+            "run_id": row.run_id,
+            "created": pd.Timestamp(row.created_at).strftime("%Y-%m-%d %H:%M UTC"),
+            "series": int(row.series_count),
+            "skipped": int(row.skipped_count),
+            "seconds": round(float(row.seconds), 1),
+            "code_version": row.code_version,
+        }
+        for row in runs.itertuples(index=False)
+    ]
 
 
 def import_rows(imports: pd.DataFrame) -> list[dict]:
     """Rows of the reference-imports table (newest first)."""
-    return [{
-        "import_id": row.import_id, "dataset": row.dataset, "source": row.source,
-        "rows_loaded": int(row.rows_loaded), "imported": pd.Timestamp(row.imported_at).strftime("%Y-%m-%d %H:%M UTC"),
-    } for row in imports.itertuples(index=False)]
+    return [
+        {
+            "import_id": row.import_id,
+            "dataset": row.dataset,
+            "source": row.source,
+            "rows_loaded": int(row.rows_loaded),
+            "imported": pd.Timestamp(row.imported_at).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        for row in imports.itertuples(index=False)
+    ]
 
 
 # --- the page's updates (one callback per chart, one for the tables) -------------------------

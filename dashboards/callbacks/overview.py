@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -22,9 +23,9 @@ import plotly.graph_objects as go
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.components import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE_PATH = "/"
 MOVER_MONTHS = 3
@@ -54,7 +55,7 @@ class Mover(NamedTuple):
     recent: int
     previous: int
     change: int
-    relative_change: Optional[float]
+    relative_change: float | None
 
 
 class MoversState(NamedTuple):
@@ -99,13 +100,17 @@ def _month_label(month) -> str:
     return pd.Timestamp(month).strftime("%b %Y")
 
 
-def _last_two_complete(frame: pd.DataFrame, column: str) -> tuple[Optional[float], Optional[float], str]:
+def _last_two_complete(frame: pd.DataFrame, column: str) -> tuple[float | None, float | None, str]:
     """Values of the latest complete month and the one before it, and the comparison label."""
     complete = frame[frame["is_complete"].astype(bool)]
     if len(complete) < 2:
         return None, None, ""
     last, before = complete.iloc[-1], complete.iloc[-2]
-    return float(last[column]), float(before[column]), f"{_month_label(last['month'])} vs {_month_label(before['month'])}"
+    return (
+        float(last[column]),
+        float(before[column]),
+        f"{_month_label(last['month'])} vs {_month_label(before['month'])}",
+    )
 
 
 def _sparkline(frame: pd.DataFrame, column: str, colour: str) -> go.Figure:
@@ -113,7 +118,7 @@ def _sparkline(frame: pd.DataFrame, column: str, colour: str) -> go.Figure:
     return sparkline_figure(pd.DataFrame({"ds": recent["month"], "y": recent[column]}), colour=colour)
 
 
-def _kpi(frame: pd.DataFrame, column: str, note: str, colour: str, total: Optional[float] = None) -> KpiContent:
+def _kpi(frame: pd.DataFrame, column: str, note: str, colour: str, total: float | None = None) -> KpiContent:
     current, previous, label = _last_two_complete(frame, column)
     value = float(frame[column].sum()) if total is None else total
     content = kpi_values(current, previous, _sparkline(frame, column, colour), note, value_text=format_count(value))
@@ -135,8 +140,12 @@ def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
     return KpiState(
         referrals=_kpi(monthly, "referrals", "in the selected countries, platforms and period", OKABE_ITO[0]),
         files=_kpi(monthly, "files", "reported with those referrals", OKABE_ITO[2]),
-        media_clusters=_kpi(monthly, "new_clusters",
-                            "first seen in this selection" if filtered else "media clusters first seen", OKABE_ITO[4]),
+        media_clusters=_kpi(
+            monthly,
+            "new_clusters",
+            "first seen in this selection" if filtered else "media clusters first seen",
+            OKABE_ITO[4],
+        ),
         quarantined=_kpi(quarantine, "quarantined", "all ETL batches, unfiltered (by batch month)", OKABE_ITO[3]),
         scope=scope_text(list(state.country), list(state.platform), state.start, state.end),
         status="",
@@ -144,14 +153,21 @@ def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
 
 
 def _blank_kpi(note: str = "") -> KpiContent:
-    return KpiContent(PLACEHOLDER_VALUE, "", "kpi-change kpi-change--none", sparkline_figure(pd.DataFrame(columns=["ds", "y"])), note)
+    return KpiContent(
+        PLACEHOLDER_VALUE, "", "kpi-change kpi-change--none", sparkline_figure(pd.DataFrame(columns=["ds", "y"])), note
+    )
 
 
 def unavailable(state: ViewState, reason: str) -> KpiState:
     """What the cards show when the warehouse cannot be read (locked by a writer, missing)."""
-    return KpiState(_blank_kpi(), _blank_kpi(), _blank_kpi(), _blank_kpi(),
-                    scope_text(list(state.country), list(state.platform), state.start, state.end),
-                    f"Warehouse unavailable: {reason}")
+    return KpiState(
+        _blank_kpi(),
+        _blank_kpi(),
+        _blank_kpi(),
+        _blank_kpi(),
+        scope_text(list(state.country), list(state.platform), state.start, state.end),
+        f"Warehouse unavailable: {reason}",
+    )
 
 
 def _filter_params(state: ViewState) -> dict[str, list[str]]:
@@ -165,8 +181,7 @@ def monthly_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """Monthly referrals for the selection (one series per country when a few are selected)."""
     countries = list(state.country)
     split = 0 < len(countries) <= MAX_SERIES
-    frame = reader.run("referrals_monthly", countries=countries, platforms=list(state.platform),
-                       split_by_country=split)
+    frame = reader.run("referrals_monthly", countries=countries, platforms=list(state.platform), split_by_country=split)
     months = pd.to_datetime(frame["month"])
     if state.start:
         frame = frame[months >= pd.Timestamp(state.start).to_period("M").to_timestamp()]
@@ -176,11 +191,18 @@ def monthly_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     note = "The latest month is still in progress (dotted)." if frame["is_partial"].astype(bool).any() else ""
     if len(countries) > MAX_SERIES:
         note = (note + " " if note else "") + f"More than {MAX_SERIES} countries: shown as one combined line."
-    platforms = f"{len(state.platform)} platform{'s' if len(state.platform) != 1 else ''}" if state.platform \
+    platforms = (
+        f"{len(state.platform)} platform{'s' if len(state.platform) != 1 else ''}"
+        if state.platform
         else "all platforms"
-    return ChartData(frame=frame, count_columns=("referrals",), cell_columns=("month", "series_key"),
-                     subtitle=f"Referrals per month by incident date, {platforms}; click a country's line to filter to it",
-                     note=note)
+    )
+    return ChartData(
+        frame=frame,
+        count_columns=("referrals",),
+        cell_columns=("month", "series_key"),
+        subtitle=f"Referrals per month by incident date, {platforms}; click a country's line to filter to it",
+        note=note,
+    )
 
 
 def monthly_figure(data: ChartData, state: ViewState) -> go.Figure:
@@ -190,14 +212,16 @@ def monthly_figure(data: ChartData, state: ViewState) -> go.Figure:
     return monthly_referrals_figure(data.frame, title=chart_title(countries, split, data.frame))
 
 
-MONTHLY_CHART = register_chart(Chart(
-    chart_id="overview-monthly-referrals",
-    page=PAGE_PATH,
-    title="Monthly trend",
-    source="GRACE warehouse, daily referral rollup (rollup_referral_daily)",
-    data=monthly_data,
-    figure=monthly_figure,
-))
+MONTHLY_CHART = register_chart(
+    Chart(
+        chart_id="overview-monthly-referrals",
+        page=PAGE_PATH,
+        title="Monthly trend",
+        source="GRACE warehouse, daily referral rollup (rollup_referral_daily)",
+        data=monthly_data,
+        figure=monthly_figure,
+    )
+)
 
 
 def draw_monthly(reader: WarehouseReader, state: ViewState) -> tuple[go.Figure, str, str]:
@@ -220,8 +244,7 @@ def chart_title(countries: list[str], split: bool, monthly: pd.DataFrame) -> str
     return "Referrals per month, all countries"
 
 
-def scope_text(countries: list[str], platforms: list[str], start: Optional[str] = None,
-               end: Optional[str] = None) -> str:
+def scope_text(countries: list[str], platforms: list[str], start: str | None = None, end: str | None = None) -> str:
     """What the KPI cards and chart currently cover, in words."""
 
     def part(values: list[str], singular: str, plural: str, everything: str) -> str:
@@ -255,8 +278,9 @@ def _window_text(frame: pd.DataFrame) -> str:
     return f"{span(recent_start, recent_end)} vs {span(previous_start, previous_end)}"
 
 
-def top_movers(reader: WarehouseReader, state: ViewState, months: int = MOVER_MONTHS,
-               limit: int = MOVER_LIMIT) -> MoversState:
+def top_movers(
+    reader: WarehouseReader, state: ViewState, months: int = MOVER_MONTHS, limit: int = MOVER_LIMIT
+) -> MoversState:
     """Countries and platforms with the largest change in referrals, latest `months` vs the ones before."""
     try:
         frame = reader.run("overview_movers", **_filter_params(state), end=state.end, months=months, limit=limit)
@@ -265,8 +289,15 @@ def top_movers(reader: WarehouseReader, state: ViewState, months: int = MOVER_MO
     if frame.empty:
         return MoversState([], [], "", "No change to report for this selection.")
     movers = [
-        Mover(row.dimension, row.entity, row.label, int(row.recent), int(row.previous), int(row.change),
-              None if pd.isna(row.relative_change) else float(row.relative_change))
+        Mover(
+            row.dimension,
+            row.entity,
+            row.label,
+            int(row.recent),
+            int(row.previous),
+            int(row.change),
+            None if pd.isna(row.relative_change) else float(row.relative_change),
+        )
         for row in frame.itertuples(index=False)
     ]
     return MoversState(
@@ -317,8 +348,13 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
 
     A warehouse without analytics tables or without a run gives `NO_RUN_HINT`.
     """
-    params = dict(run_id="", metrics=[], countries=list(state.country), platforms=list(state.platform),
-                  scope_countries=state.scope.sql_countries)
+    params = {
+        "run_id": "",
+        "metrics": [],
+        "countries": list(state.country),
+        "platforms": list(state.platform),
+        "scope_countries": state.scope.sql_countries,
+    }
     try:
         with reader.session() as session:
             run = session.run("analytics_latest_run", run_id="")
@@ -331,11 +367,15 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
     except WarehouseError as error:
         return InsightsState([], [], "", f"Warehouse unavailable: {error}")
     row = run.iloc[0]
-    run_text = (f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC · "
-                f"{int(row['series_count']):,} series")
+    run_text = (
+        f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC · {int(row['series_count']):,} series"
+    )
     found = [
-        Insight(text=str(f.headline), meta=f"#{int(f.rank)} · {f.kind} · {f.metric} · {_entity_text(f.split_by, f.entity)}",
-                href=_series_href(f.metric, f.grain, f.split_by, f.entity))
+        Insight(
+            text=str(f.headline),
+            meta=f"#{int(f.rank)} · {f.kind} · {f.metric} · {_entity_text(f.split_by, f.entity)}",
+            href=_series_href(f.metric, f.grain, f.split_by, f.entity),
+        )
         for f in findings.itertuples(index=False)
     ]
     alerted = [
@@ -364,7 +404,7 @@ def _alert_text(alert) -> str:
 # --- cross-filtering -------------------------------------------------------------------------
 
 
-def filter_from_click(click_data: Optional[dict]) -> Optional[str]:
+def filter_from_click(click_data: dict | None) -> str | None:
     """The country code of a clicked chart line (its trace's customdata), or None."""
     if not click_data or not click_data.get("points"):
         return None

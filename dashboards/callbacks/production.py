@@ -18,7 +18,7 @@ split accounts chart filters by its country or platform.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -27,16 +27,15 @@ from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, gra
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE = "/production"
 GRAINS = PERIOD_GRAINS
 TOTAL = "total"
 FILE_SOURCE = "GRACE warehouse, daily file rollup via analytics.warehouse_series"
-ACCOUNT_SOURCE = ("GRACE warehouse, distinct-count mart and daily referral rollup via "
-                  "analytics.warehouse_series")
+ACCOUNT_SOURCE = "GRACE warehouse, distinct-count mart and daily referral rollup via analytics.warehouse_series"
 PERIOD_CODES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 DIMENSION_LABELS = {"country": "Country", "platform": "Platform"}
 
@@ -73,11 +72,11 @@ def in_period(frame: pd.DataFrame, state: ViewState) -> pd.DataFrame:
     return frame[keep].reset_index(drop=True)
 
 
-def _series(con, state: ViewState, metric: str, split: Optional[str] = None,
-            filters: Optional[dict] = None) -> pd.DataFrame:
+def _series(con, state: ViewState, metric: str, split: str | None = None, filters: dict | None = None) -> pd.DataFrame:
     """One metric for the view: ds, entity, y, numerator, denominator (within the period)."""
-    frame = load_series(con, metric, grain_of(state), filters=_filters(state) if filters is None else filters,
-                        split=split, parts=True)
+    frame = load_series(
+        con, metric, grain_of(state), filters=_filters(state) if filters is None else filters, split=split, parts=True
+    )
     if "entity" not in frame.columns:
         frame = frame.assign(entity=TOTAL)
     return in_period(frame, state)
@@ -95,16 +94,31 @@ def material_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with _open(reader) as con:
         new = _series(con, state, "new_media_clusters")
         known = _series(con, state, "known_material_share")
-    frame = pd.DataFrame({"ds": new["ds"], "new_media_clusters": new["numerator"]}).merge(
-        known[["ds", "numerator", "denominator"]].rename(columns={"numerator": "known_files", "denominator": "files"}),
-        on="ds", how="outer").fillna(0).sort_values("ds", kind="stable").reset_index(drop=True)
+    frame = (
+        pd.DataFrame({"ds": new["ds"], "new_media_clusters": new["numerator"]})
+        .merge(
+            known[["ds", "numerator", "denominator"]].rename(
+                columns={"numerator": "known_files", "denominator": "files"}
+            ),
+            on="ds",
+            how="outer",
+        )
+        .fillna(0)
+        .sort_values("ds", kind="stable")
+        .reset_index(drop=True)
+    )
     frame[["new_media_clusters", "known_files", "files"]] = frame[
-        ["new_media_clusters", "known_files", "files"]].astype("int64")
+        ["new_media_clusters", "known_files", "files"]
+    ].astype("int64")
     return ChartData(
-        frame=frame, count_columns=("new_media_clusters", "known_files", "files"), cell_columns=("ds",),
+        frame=frame,
+        count_columns=("new_media_clusters", "known_files", "files"),
+        cell_columns=("ds",),
         subtitle=f"New media clusters and files of known material per {state.grain} ({state.filters_text()})",
-        note=("New: a media cluster (files with the same MD5 or SHA1) seen for the first time anywhere. Known: "
-              "files matching an imported hash set. Click a point to zoom into its period."),
+        note=(
+            "New: a media cluster (files with the same MD5 or SHA1) seen for the first time anywhere. Known: "
+            "files matching an imported hash set. Click a point to zoom into its period."
+        ),
     )
 
 
@@ -113,25 +127,33 @@ def shares_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with _open(reader) as con:
         self_generated = _series(con, state, "self_generated_share")
         generative = _series(con, state, "generative_ai_share")
-    frame = pd.DataFrame({
-        "ds": self_generated["ds"], "files": self_generated["denominator"],
-        "self_generated": self_generated["numerator"],
-    }).merge(generative[["ds", "numerator"]].rename(columns={"numerator": "generative_ai"}), on="ds", how="outer")
+    frame = pd.DataFrame(
+        {
+            "ds": self_generated["ds"],
+            "files": self_generated["denominator"],
+            "self_generated": self_generated["numerator"],
+        }
+    ).merge(generative[["ds", "numerator"]].rename(columns={"numerator": "generative_ai"}), on="ds", how="outer")
     frame = frame.fillna(0).sort_values("ds", kind="stable").reset_index(drop=True)
     frame[["files", "self_generated", "generative_ai"]] = frame[["files", "self_generated", "generative_ai"]].astype(
-        "int64")
+        "int64"
+    )
     files = frame["files"].where(frame["files"] > 0)
     frame["self_generated_share"] = (frame["self_generated"] / files).fillna(0.0)
     frame["generative_ai_share"] = (frame["generative_ai"] / files).fillna(0.0)
     return ChartData(
-        frame=frame, count_columns=("files", "self_generated", "generative_ai"), cell_columns=("ds",),
+        frame=frame,
+        count_columns=("files", "self_generated", "generative_ai"),
+        cell_columns=("ds",),
         subtitle=f"Share of files flagged self-generated or generative AI per {state.grain} ({state.filters_text()})",
-        note=("Flags come from the providers' file annotations; a file may carry both. A period without files "
-              "shows 0 %. Click a point to zoom into its period."),
+        note=(
+            "Flags come from the providers' file annotations; a file may carry both. A period without files "
+            "shows 0 %. Click a point to zoom into its period."
+        ),
     )
 
 
-def accounts_split(state: ViewState) -> Optional[str]:
+def accounts_split(state: ViewState) -> str | None:
     """How distinct accounts are drawn for the view: None (one series) or the dimension split by.
 
     Distinct counts are materialised for the EU total, per country and per platform: several
@@ -139,8 +161,10 @@ def accounts_split(state: ViewState) -> Optional[str]:
     cannot be answered (`ProductionViewError`).
     """
     if state.country and state.platform:
-        raise ProductionViewError("Distinct accounts are counted per country or per platform, not per country and "
-                                  "platform together: clear the country or the platform filter to see them.")
+        raise ProductionViewError(
+            "Distinct accounts are counted per country or per platform, not per country and "
+            "platform together: clear the country or the platform filter to see them."
+        )
     if len(state.country) > 1:
         return "country"
     if len(state.platform) > 1:
@@ -156,20 +180,24 @@ def accounts_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         frame = distinct[["ds", "entity", "numerator"]].rename(columns={"numerator": "reported_accounts"})
         if split is None:
             new = _series(con, state, "new_reported_accounts")
-            frame = frame.merge(new[["ds", "numerator"]].rename(columns={"numerator": "new_reported_accounts"}),
-                                on="ds", how="left").fillna({"new_reported_accounts": 0})
+            frame = frame.merge(
+                new[["ds", "numerator"]].rename(columns={"numerator": "new_reported_accounts"}), on="ds", how="left"
+            ).fillna({"new_reported_accounts": 0})
     counts = ("reported_accounts",) + (("new_reported_accounts",) if split is None else ())
     frame[list(counts)] = frame[list(counts)].astype("int64")
     frame = frame.sort_values(["entity", "ds"], kind="stable").reset_index(drop=True)
     if split:
         subtitle = f"Distinct accounts reported per {state.grain}, one line per {split} ({state.filters_text()})"
-        note = ("Distinct accounts do not add up across countries or platforms (one account can appear in "
-                f"several), so each {split} is drawn on its own. Click a line to filter by its {split}.")
+        note = (
+            "Distinct accounts do not add up across countries or platforms (one account can appear in "
+            f"several), so each {split} is drawn on its own. Click a line to filter by its {split}."
+        )
     else:
-        subtitle = (f"Distinct pseudonymous accounts and first-time accounts per {state.grain} "
-                    f"({state.filters_text()})")
-        note = ("An account is counted once per period however many referrals name it; first-time accounts are "
-                "those reported for the first time ever. Click a point to zoom into its period.")
+        subtitle = f"Distinct pseudonymous accounts and first-time accounts per {state.grain} ({state.filters_text()})"
+        note = (
+            "An account is counted once per period however many referrals name it; first-time accounts are "
+            "those reported for the first time ever. Click a point to zoom into its period."
+        )
     return ChartData(frame=frame, count_columns=counts, cell_columns=("ds", "entity"), subtitle=subtitle, note=note)
 
 
@@ -178,37 +206,70 @@ def repeat_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with _open(reader) as con:
         share = _series(con, state, "repeat_reporting_share")
         first = _series(con, state, "new_reported_accounts")
-    frame = pd.DataFrame({"ds": share["ds"], "referrals_with_account": share["denominator"],
-                          "repeat_reports": share["numerator"]}).merge(
-        first[["ds", "numerator"]].rename(columns={"numerator": "first_reports"}), on="ds", how="outer")
+    frame = pd.DataFrame(
+        {"ds": share["ds"], "referrals_with_account": share["denominator"], "repeat_reports": share["numerator"]}
+    ).merge(first[["ds", "numerator"]].rename(columns={"numerator": "first_reports"}), on="ds", how="outer")
     frame = frame.fillna(0).sort_values("ds", kind="stable").reset_index(drop=True)
     counts = ["referrals_with_account", "first_reports", "repeat_reports"]
     frame[counts] = frame[counts].astype("int64")
     with_account = frame["referrals_with_account"].where(frame["referrals_with_account"] > 0)
     frame["repeat_share"] = (frame["repeat_reports"] / with_account).fillna(0.0)
-    frame = frame[["ds"] + counts + ["repeat_share"]]
+    frame = frame[["ds", *counts, "repeat_share"]]
     return ChartData(
-        frame=frame, count_columns=tuple(counts), cell_columns=("ds",),
+        frame=frame,
+        count_columns=tuple(counts),
+        cell_columns=("ds",),
         subtitle=f"Referrals naming an account: first reports and repeat reports per {state.grain} "
-                 f"({state.filters_text()})",
-        note=("A repeat report names an account already reported on an earlier referral (earlier incident date). "
-              "Referrals without an account pseudonym are left out. Click a bar to zoom into its period."),
+        f"({state.filters_text()})",
+        note=(
+            "A repeat report names an account already reported on an earlier referral (earlier incident date). "
+            "Referrals without an account pseudonym are left out. Click a bar to zoom into its period."
+        ),
     )
 
 
-MATERIAL_CHART = register_chart(Chart(
-    "production-new-known", PAGE, "New vs known material", FILE_SOURCE, material_data,
-    lambda data, state: material_figure(data.frame, grain_of(state))))
-SHARES_CHART = register_chart(Chart(
-    "production-annotation-shares", PAGE, "Self-generated and generative-AI shares", FILE_SOURCE, shares_data,
-    lambda data, state: shares_figure(data.frame, grain_of(state))))
-ACCOUNTS_CHART = register_chart(Chart(
-    "production-accounts", PAGE, "Distinct accounts reported", ACCOUNT_SOURCE, accounts_data,
-    lambda data, state: accounts_figure(data.frame, grain_of(state),
-                                        DIMENSION_LABELS.get(accounts_split(state) or "", ""))))
-REPEAT_CHART = register_chart(Chart(
-    "production-repeat-reporting", PAGE, "Repeat reporting", ACCOUNT_SOURCE, repeat_data,
-    lambda data, state: repeat_figure(data.frame, grain_of(state))))
+MATERIAL_CHART = register_chart(
+    Chart(
+        "production-new-known",
+        PAGE,
+        "New vs known material",
+        FILE_SOURCE,
+        material_data,
+        lambda data, state: material_figure(data.frame, grain_of(state)),
+    )
+)
+SHARES_CHART = register_chart(
+    Chart(
+        "production-annotation-shares",
+        PAGE,
+        "Self-generated and generative-AI shares",
+        FILE_SOURCE,
+        shares_data,
+        lambda data, state: shares_figure(data.frame, grain_of(state)),
+    )
+)
+ACCOUNTS_CHART = register_chart(
+    Chart(
+        "production-accounts",
+        PAGE,
+        "Distinct accounts reported",
+        ACCOUNT_SOURCE,
+        accounts_data,
+        lambda data, state: accounts_figure(
+            data.frame, grain_of(state), DIMENSION_LABELS.get(accounts_split(state) or "", "")
+        ),
+    )
+)
+REPEAT_CHART = register_chart(
+    Chart(
+        "production-repeat-reporting",
+        PAGE,
+        "Repeat reporting",
+        ACCOUNT_SOURCE,
+        repeat_data,
+        lambda data, state: repeat_figure(data.frame, grain_of(state)),
+    )
+)
 CHARTS = (MATERIAL_CHART, SHARES_CHART, ACCOUNTS_CHART, REPEAT_CHART)
 
 
@@ -247,13 +308,13 @@ def page_texts(state: ViewState) -> PageTexts:
 class ClickTarget(NamedTuple):
     """What a click asks for: a period (start, end as ISO dates) or an entity of a dimension."""
 
-    start: Optional[str] = None
-    end: Optional[str] = None
-    dimension: Optional[str] = None
-    entity: Optional[str] = None
+    start: str | None = None
+    end: str | None = None
+    dimension: str | None = None
+    entity: str | None = None
 
 
-def click_target(click_data: Any, state: ViewState) -> Optional[ClickTarget]:
+def click_target(click_data: Any, state: ViewState) -> ClickTarget | None:
     """The period or entity a click on one of the page's charts selects, or None.
 
     Points carry `customdata` "period:<ISO date>" (or a list starting with it) or "entity:<code>"

@@ -16,29 +16,43 @@ platform, without other filters).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.warehouse_series import (
-    GRAINS, METRICS, SeriesRequestError, annotations_of, dimensions_of, load_series, metric as metric_named,
+    GRAINS,
+    METRICS,
+    SeriesRequestError,
+    annotations_of,
+    dimensions_of,
+    load_series,
+)
+from analytics.warehouse_series import (
+    metric as metric_named,
 )
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
-from warehouse import WarehouseReader
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from warehouse import WarehouseReader
 
 PAGE_PATH = "/trends"
 PAGE_FILTERS = ("channel", "incident_type", "category", "annotation")
 ANALYSED_SPLITS = ("country", "platform")
 NO_SPLIT, TOTAL = "none", "total"
 FINER = {"year": "quarter", "quarter": "month", "month": "week", "week": "day"}
-DIMENSION_LABELS = {"country": "Country", "platform": "Platform", "channel": "Channel",
-                    "incident_type": "Incident type", "category": "Category", "annotation": "Annotation"}
+DIMENSION_LABELS = {
+    "country": "Country",
+    "platform": "Platform",
+    "channel": "Channel",
+    "incident_type": "Incident type",
+    "category": "Category",
+    "annotation": "Annotation",
+}
 PER_CAPITA_UNITS = ("count", "stock", "distinct")
 
 
@@ -64,16 +78,14 @@ def metric_label(name: str) -> str:
 def metric_options() -> list[dict]:
     """Every metric, grouped (production, dissemination, consumption, operations, harm) and labelled."""
     ordered = sorted(METRICS.values(), key=lambda m: (m.group, m.name))
-    return [{"label": f"{metric_label(m.name)} ({m.group})", "value": m.name, "title": m.description}
-            for m in ordered]
+    return [{"label": f"{metric_label(m.name)} ({m.group})", "value": m.name, "title": m.description} for m in ordered]
 
 
 def control_options(metric_name: str) -> ControlOptions:
     """Splits, page filters, annotations and per-capita availability for a metric."""
     m = metric_named(metric_name)
     dims = dimensions_of(m.name)
-    splits = [{"label": "No split", "value": ""}] + [
-        {"label": DIMENSION_LABELS.get(d, d), "value": d} for d in dims]
+    splits = [{"label": "No split", "value": ""}] + [{"label": DIMENSION_LABELS.get(d, d), "value": d} for d in dims]
     return ControlOptions(
         split_options=splits,
         filters_enabled={f: f in dims for f in PAGE_FILTERS},
@@ -89,9 +101,10 @@ def dimension_options(reader: WarehouseReader) -> dict[str, list[dict]]:
         frame = reader.run("trends_dimension_values")
     except WarehouseError:
         return {"channel": [], "incident_type": [], "category": []}
-    return {dim: [{"label": row.label, "value": row.value} for row in part.itertuples(index=False)]
-            for dim, part in frame.groupby("dimension", sort=True)} | {
-        d: [] for d in ("channel", "incident_type", "category") if d not in set(frame["dimension"])}
+    return {
+        dim: [{"label": row.label, "value": row.value} for row in part.itertuples(index=False)]
+        for dim, part in frame.groupby("dimension", sort=True)
+    } | {d: [] for d in ("channel", "incident_type", "category") if d not in set(frame["dimension"])}
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -101,13 +114,15 @@ def _filters(state: ViewState, metric_name: str) -> dict[str, list[str]]:
     """The view's filters that apply to the metric; a filter it cannot take is an error."""
     dims = dimensions_of(metric_name)
     filters = {}
-    for key in ("country", "platform") + PAGE_FILTERS:
+    for key in ("country", "platform", *PAGE_FILTERS):
         values = list(getattr(state, key))
         if not values:
             continue
         if key not in dims:
-            raise TrendRequestError(f"{metric_label(metric_name)} cannot be filtered by {DIMENSION_LABELS[key].lower()}; "
-                                    "clear that filter or choose another metric")
+            raise TrendRequestError(
+                f"{metric_label(metric_name)} cannot be filtered by {DIMENSION_LABELS[key].lower()}; "
+                "clear that filter or choose another metric"
+            )
         filters[key] = values
     return filters
 
@@ -125,9 +140,16 @@ def _period_code(grain: str) -> str:
     return {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}[grain]
 
 
-def _series(con, state: ViewState, metric_name: str, split: Optional[str]) -> pd.DataFrame:
-    frame = load_series(con, metric_name, state.grain, filters=_filters(state, metric_name), split=split,
-                        parts=True, per_capita=state.per_capita)
+def _series(con, state: ViewState, metric_name: str, split: str | None) -> pd.DataFrame:
+    frame = load_series(
+        con,
+        metric_name,
+        state.grain,
+        filters=_filters(state, metric_name),
+        split=split,
+        parts=True,
+        per_capita=state.per_capita,
+    )
     missing = list(frame.attrs.get("population_missing", []) or [])
     if "entity" not in frame.columns:
         frame = frame.assign(entity=TOTAL)
@@ -136,7 +158,7 @@ def _series(con, state: ViewState, metric_name: str, split: Optional[str]) -> pd
     return frame
 
 
-def analysed_series(state: ViewState) -> Optional[tuple[str, list[str] | None]]:
+def analysed_series(state: ViewState) -> tuple[str, list[str] | None] | None:
     """(split_by, entities or None = every entity shown) when `grace analyse` stores this view's series.
 
     Stored series are unfiltered: the EU total, and per country / per platform.
@@ -166,8 +188,14 @@ def _events(con, state: ViewState, entities: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=["kind", "entity", "date", "direction", "before", "after", "relative", "strength"])
     split_by, wanted = analysed
     query = load_query("trends_series_events")
-    params = query.bind({"metric": state.metric, "grain": state.grain, "split_by": split_by,
-                         "entities": wanted if wanted is not None else entities})
+    params = query.bind(
+        {
+            "metric": state.metric,
+            "grain": state.grain,
+            "split_by": split_by,
+            "entities": wanted if wanted is not None else entities,
+        }
+    )
     try:
         events = con.execute(query.sql, params).df()
     except duckdb.CatalogException:  # warehouse built before the analytics tables existed
@@ -192,9 +220,14 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         missing = list(frame.attrs.get("population_missing", []))
         parts = [frame]
         if state.compare and state.compare != m.name:
-            compared = _series(con, state.with_changes(per_capita=state.per_capita and
-                                                       metric_named(state.compare).unit in PER_CAPITA_UNITS),
-                               state.compare, None)
+            compared = _series(
+                con,
+                state.with_changes(
+                    per_capita=state.per_capita and metric_named(state.compare).unit in PER_CAPITA_UNITS
+                ),
+                state.compare,
+                None,
+            )
             parts.append(compared)
         shown = _top_entities(frame)
         events = _events(con, state, shown)
@@ -204,8 +237,13 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     data.attrs["events"] = events
     data.attrs["top_entities"] = shown
     counts = ("numerator", "denominator") if m.is_ratio else ("numerator",)
-    return ChartData(frame=data, count_columns=counts, cell_columns=("metric", "entity", "ds"),
-                     subtitle=subtitle(state), note=note(state, frame, shown, events, missing))
+    return ChartData(
+        frame=data,
+        count_columns=counts,
+        cell_columns=("metric", "entity", "ds"),
+        subtitle=subtitle(state),
+        note=note(state, frame, shown, events, missing),
+    )
 
 
 def _top_entities(frame: pd.DataFrame) -> list[str]:
@@ -233,15 +271,21 @@ def note(state: ViewState, frame: pd.DataFrame, shown: list[str], events: pd.Dat
     notes = []
     entities = frame["entity"].nunique()
     if entities > len(shown):
-        notes.append(f"The {len(shown)} largest of {entities} {DIMENSION_LABELS[state.split].lower()} values are drawn.")
+        notes.append(
+            f"The {len(shown)} largest of {entities} {DIMENSION_LABELS[state.split].lower()} values are drawn."
+        )
     if missing:
         notes.append(f"No population figure for {', '.join(sorted(missing))}: no rate shown.")
     if not events.empty:
-        notes.append(f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines) and "
-                     f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) from the latest analysis.")
+        notes.append(
+            f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines) and "
+            f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) from the latest analysis."
+        )
     elif analysed_series(state) is None:
         notes.append("Change points and anomalies are stored for the EU total and per country / platform only.")
-    notes.append("Click a line to filter to it" + ("" if state.split else ", or a point to zoom into that period") + ".")
+    notes.append(
+        "Click a line to filter to it" + ("" if state.split else ", or a point to zoom into that period") + "."
+    )
     return " ".join(notes)
 
 
@@ -252,23 +296,32 @@ def trend_figure_for(data: ChartData, state: ViewState) -> go.Figure:
     compared = frame[frame["metric"] != state.metric] if state.compare else frame.iloc[0:0]
     unit = metric_named(state.metric).unit
     return trend_figure(
-        main, metric_label(state.metric), unit=unit, per_capita=state.per_capita, log=state.log, grain=state.grain,
-        entities=frame.attrs.get("top_entities"), events=frame.attrs.get("events"),
-        compare=compared, compare_label=metric_label(state.compare) if state.compare else "",
+        main,
+        metric_label(state.metric),
+        unit=unit,
+        per_capita=state.per_capita,
+        log=state.log,
+        grain=state.grain,
+        entities=frame.attrs.get("top_entities"),
+        events=frame.attrs.get("events"),
+        compare=compared,
+        compare_label=metric_label(state.compare) if state.compare else "",
         compare_unit=metric_named(state.compare).unit if state.compare else "count",
         split_label=DIMENSION_LABELS.get(state.split or "", ""),
     )
 
 
-TREND_CHART = register_chart(Chart(
-    chart_id="trends-explorer",
-    page=PAGE_PATH,
-    title="Trend",
-    source="GRACE warehouse, daily rollups via analytics.warehouse_series; change points and anomalies "
-           "from the latest `grace analyse` run",
-    data=trend_data,
-    figure=trend_figure_for,
-))
+TREND_CHART = register_chart(
+    Chart(
+        chart_id="trends-explorer",
+        page=PAGE_PATH,
+        title="Trend",
+        source="GRACE warehouse, daily rollups via analytics.warehouse_series; change points and anomalies "
+        "from the latest `grace analyse` run",
+        data=trend_data,
+        figure=trend_figure_for,
+    )
+)
 
 
 class TrendView(NamedTuple):
@@ -287,8 +340,9 @@ def draw(reader: WarehouseReader, state: ViewState) -> TrendView:
     except (TrendRequestError, SeriesRequestError) as error:
         return TrendView(empty_figure(str(error)), subtitle(state), "", str(error))
     except WarehouseError as error:
-        return TrendView(empty_figure("The warehouse cannot be read right now."), "", "",
-                         f"Warehouse unavailable: {error}")
+        return TrendView(
+            empty_figure("The warehouse cannot be read right now."), "", "", f"Warehouse unavailable: {error}"
+        )
     return TrendView(trend_figure_for(data, state), data.subtitle, data.note, "")
 
 
@@ -299,7 +353,7 @@ def _period_end(start: pd.Timestamp, grain: str) -> pd.Timestamp:
     return start.to_period(_period_code(grain)).end_time.normalize()
 
 
-def drill_down(state: ViewState, click: Optional[dict]) -> Optional[ViewState]:
+def drill_down(state: ViewState, click: dict | None) -> ViewState | None:
     """The view a click on the chart opens, or None when the click means nothing.
 
     - On a split chart, a clicked line's entity becomes that dimension's filter (the split is
@@ -317,7 +371,7 @@ def drill_down(state: ViewState, click: Optional[dict]) -> Optional[ViewState]:
         return None
     entity = custom.split(":", 1)[1]
     if state.split:
-        if state.split in ("country", "platform") + PAGE_FILTERS:
+        if state.split in ("country", "platform", *PAGE_FILTERS):
             return state.with_changes(**{state.split: [entity]}, split=None)
         return None
     finer = FINER.get(state.grain)
@@ -330,8 +384,18 @@ def drill_down(state: ViewState, click: Optional[dict]) -> Optional[ViewState]:
 
 def control_values(state: ViewState) -> tuple[Any, ...]:
     """The controls' values for a state, in the order the page's drill-down callback sets them."""
-    return (list(state.country), list(state.platform), state.start, state.end, state.split or "", state.grain,
-            list(state.channel), list(state.incident_type), list(state.category), list(state.annotation))
+    return (
+        list(state.country),
+        list(state.platform),
+        state.start,
+        state.end,
+        state.split or "",
+        state.grain,
+        list(state.channel),
+        list(state.incident_type),
+        list(state.category),
+        list(state.annotation),
+    )
 
 
 def valid_grain(grain: str) -> str:

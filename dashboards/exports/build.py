@@ -13,7 +13,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
@@ -21,9 +21,9 @@ from dashboards.charts import Chart, ChartData, all_charts, chart_data, charts_f
 from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
 from dashboards.freshness import data_freshness
-from warehouse import WarehouseReader
 from dashboards.state import ViewState
 from grace.disclosure import Suppression, min_cell, no_counts, suppress
+from warehouse import WarehouseReader
 
 CONTENT_TYPES = {
     "png": "image/png",
@@ -77,14 +77,21 @@ def page_of_slug(slug: str) -> str:
     raise UnknownPageError(slug)
 
 
-def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | None = None,
-            fresh: str | None = None, now: datetime | None = None) -> PreparedChart:
+def prepare(
+    chart: Chart,
+    reader: WarehouseReader,
+    state: ViewState,
+    k: int | None = None,
+    fresh: str | None = None,
+    now: datetime | None = None,
+) -> PreparedChart:
     """Data → small-cell rule → figure → marking, for one chart and one view."""
     k = min_cell(k)
     raw = chart_data(chart, reader, state).countable()
     # A chart declaring no count columns (ETL timings, ratios of batches) has nothing to protect.
-    suppression = (suppress(raw.frame, raw.count_columns, raw.cell_columns, k=k) if raw.count_columns
-                   else no_counts(raw.frame, k))
+    suppression = (
+        suppress(raw.frame, raw.count_columns, raw.cell_columns, k=k) if raw.count_columns else no_counts(raw.frame, k)
+    )
     data = replace(raw, frame=suppression.frame)
     marking = Marking(
         title=chart.title,
@@ -99,8 +106,13 @@ def prepare(chart: Chart, reader: WarehouseReader, state: ViewState, k: int | No
     return PreparedChart(chart, data, suppression, marking, state)
 
 
-def serialise(prepared: PreparedChart, fmt: str, state: ViewState,
-              service: ExportRenderer | None = None, figure: go.Figure | None = None) -> ExportFile:
+def serialise(
+    prepared: PreparedChart,
+    fmt: str,
+    state: ViewState,
+    service: ExportRenderer | None = None,
+    figure: go.Figure | None = None,
+) -> ExportFile:
     """One format of a prepared chart (`figure`: its marked figure, when already built)."""
     if fmt == "csv":
         body = csv_bytes(prepared.suppression.csv_frame(), prepared.marking)
@@ -109,20 +121,32 @@ def serialise(prepared: PreparedChart, fmt: str, state: ViewState,
         body = (service or renderer()).render(figure, fmt, width=figure.layout.width, height=figure.layout.height)
     else:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
-    return ExportFile(export_filename(prepared.chart.chart_id, state, fmt, prepared.marking.generated_at),
-                      CONTENT_TYPES[fmt], body)
+    return ExportFile(
+        export_filename(prepared.chart.chart_id, state, fmt, prepared.marking.generated_at), CONTENT_TYPES[fmt], body
+    )
 
 
-def export_chart(chart: Chart, reader: WarehouseReader, state: ViewState, fmt: str, k: int | None = None,
-                 service: ExportRenderer | None = None) -> ExportFile:
+def export_chart(
+    chart: Chart,
+    reader: WarehouseReader,
+    state: ViewState,
+    fmt: str,
+    k: int | None = None,
+    service: ExportRenderer | None = None,
+) -> ExportFile:
     """One chart of one view in one format (png, svg, pdf or csv), small cells suppressed."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     return serialise(prepare(chart, reader, state, k), fmt, state, service)
 
 
-def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: int | None = None,
-                  service: ExportRenderer | None = None) -> ExportFile:
+def briefing_pack(
+    page_path: str,
+    reader: WarehouseReader,
+    state: ViewState,
+    k: int | None = None,
+    service: ExportRenderer | None = None,
+) -> ExportFile:
     """Every chart of a page in PNG, SVG, PDF and CSV, with README.txt and manifest.json, as a ZIP."""
     charts = charts_for_page(page_path)
     if not charts:
@@ -132,7 +156,7 @@ def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: 
     if not charts:  # every chart of the page mixes all countries
         state.scope.require_eu_wide(f"every chart of the page {page_path}")
     k = min_cell(k)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fresh = data_freshness(reader)
     slug = page_slug(page_path)
     buffer = io.BytesIO()
@@ -146,18 +170,34 @@ def briefing_pack(page_path: str, reader: WarehouseReader, state: ViewState, k: 
                 exported = serialise(prepared, fmt, state, service, figure=figure)
                 archive.writestr(exported.filename, exported.body)
                 files.append(exported.filename)
-            entries.append({
-                "chart_id": chart.chart_id, "title": chart.title, "subtitle": prepared.marking.subtitle,
-                "source": chart.source, "files": files,
-                "cells": len(prepared.suppression.frame),
-                "suppressed_cells": int(prepared.suppression.suppressed.sum()),
-            })
+            entries.append(
+                {
+                    "chart_id": chart.chart_id,
+                    "title": chart.title,
+                    "subtitle": prepared.marking.subtitle,
+                    "source": chart.source,
+                    "files": files,
+                    "cells": len(prepared.suppression.frame),
+                    "suppressed_cells": int(prepared.suppression.suppressed.sum()),
+                }
+            )
         manifest = {
-            "classification": CLASSIFICATION, "page": page_path, "query": state.to_query(),
-            "filters": state.filters_text(), "data_freshness": fresh, "k": k, "generated_at": _stamp(now),
+            "classification": CLASSIFICATION,
+            "page": page_path,
+            "query": state.to_query(),
+            "filters": state.filters_text(),
+            "data_freshness": fresh,
+            "k": k,
+            "generated_at": _stamp(now),
             "charts": entries,
-            "withheld": [{"chart_id": chart.chart_id, "title": chart.title,
-                          "reason": "covers every country; outside the user's scope"} for chart in withheld],
+            "withheld": [
+                {
+                    "chart_id": chart.chart_id,
+                    "title": chart.title,
+                    "reason": "covers every country; outside the user's scope",
+                }
+                for chart in withheld
+            ],
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         archive.writestr("README.txt", _readme(manifest))
@@ -181,7 +221,7 @@ def _safe(name: str) -> str:
 
 
 def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _readme(manifest: dict) -> str:
@@ -198,8 +238,10 @@ def _readme(manifest: dict) -> str:
         "",
         "Charts (PNG, SVG, PDF and CSV each):",
     ]
-    lines += [f"- {entry['title']} ({entry['chart_id']}): {entry['suppressed_cells']} of {entry['cells']} "
-              "cells suppressed" for entry in manifest["charts"]]
+    lines += [
+        f"- {entry['title']} ({entry['chart_id']}): {entry['suppressed_cells']} of {entry['cells']} cells suppressed"
+        for entry in manifest["charts"]
+    ]
     if manifest["withheld"]:
         lines += ["", "Not included (they cover every country, outside the scope of the user who exported):"]
         lines += [f"- {entry['title']} ({entry['chart_id']})" for entry in manifest["withheld"]]

@@ -71,23 +71,49 @@ def marked_figure(figure: go.Figure, marking: Marking) -> go.Figure:
     fig.update_layout(
         width=EXPORT_WIDTH,
         height=EXPORT_HEIGHT + _LINE_PX * len(footer),
-        margin={"t": _TOP_PX, "b": bottom, "l": margin.l if margin.l is not None else 64,
-                "r": margin.r if margin.r is not None else 24},
-        title={"text": f"<b>{_text(marking.title)}</b>", "x": 0, "xanchor": "left", "y": 1 - 42 / EXPORT_HEIGHT,
-               "yanchor": "top", "yref": "container"},
+        margin={
+            "t": _TOP_PX,
+            "b": bottom,
+            "l": margin.l if margin.l is not None else 64,
+            "r": margin.r if margin.r is not None else 24,
+        },
+        title={
+            "text": f"<b>{_text(marking.title)}</b>",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1 - 42 / EXPORT_HEIGHT,
+            "yanchor": "top",
+            "yref": "container",
+        },
     )
     if marking.subtitle:
-        fig.update_layout(title_subtitle_text=_text(marking.subtitle),
-                          title_subtitle_font={"size": 12, "color": _MUTED})
+        fig.update_layout(
+            title_subtitle_text=_text(marking.subtitle), title_subtitle_font={"size": 12, "color": _MUTED}
+        )
     fig.add_annotation(
-        text=f"<b>{_text(marking.classification)}</b>", xref="paper", yref="paper", x=0.5, y=1,
-        xanchor="center", yanchor="bottom", yshift=_TOP_PX - 26, showarrow=False,
+        text=f"<b>{_text(marking.classification)}</b>",
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=1,
+        xanchor="center",
+        yanchor="bottom",
+        yshift=_TOP_PX - 26,
+        showarrow=False,
         font={"size": 13, "color": _MARK_COLOUR},
     )
     for index, line in enumerate(footer):
         fig.add_annotation(
-            text=_text(line), xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
-            yshift=-(48 + _LINE_PX * index), showarrow=False, align="left",
+            text=_text(line),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="top",
+            yshift=-(48 + _LINE_PX * index),
+            showarrow=False,
+            align="left",
             font={"size": 11, "color": _MARK_COLOUR if index == len(footer) - 1 else _MUTED},
         )
     return fig

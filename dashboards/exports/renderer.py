@@ -19,7 +19,6 @@ import kaleido
 import plotly.graph_objects as go
 
 from dashboards.figures.dissemination import topojson_uri
-
 from grace import settings
 from grace.errors import GraceError
 
@@ -45,8 +44,7 @@ def find_chromium() -> Path:
         if found:
             return Path(found)
     raise ExportUnavailable(
-        "no Chromium found for image export: install Debian's chromium (apt-get install chromium) "
-        "or set $BROWSER_PATH"
+        "no Chromium found for image export: install Debian's chromium (apt-get install chromium) or set $BROWSER_PATH"
     )
 
 
@@ -76,7 +74,8 @@ class ExportRenderer:
             self._ensure_started()
             # Map shapes come from the bundled topojson; without it plotly.js would fetch them online.
             return kaleido.calc_fig_sync(
-                figure, opts={"format": fmt, "width": width, "height": height, "scale": scale},
+                figure,
+                opts={"format": fmt, "width": width, "height": height, "scale": scale},
                 topojson=topojson_uri(),
             )
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import dash
 import flask
@@ -37,7 +37,6 @@ from dashboards.exports.build import (
 )
 from dashboards.exports.renderer import ExportUnavailable
 from dashboards.state import ViewState, ViewStateError
-
 from grace.disclosure import DisclosureError
 from grace.errors import WarehouseError
 from grace.settings import exports_per_user
@@ -75,8 +74,8 @@ class ExportSlots:
 
 def install_exports(app: dash.Dash) -> None:
     """Register the export routes on the app's Flask server (called once by `create_app`)."""
-    from dashboards.readers import reader_of
     import dashboards.exports.ui  # noqa: F401 - registers the menu's callback before the app serves
+    from dashboards.readers import reader_of
 
     server = app.server
     slots = ExportSlots(exports_per_user())
@@ -94,12 +93,15 @@ def install_exports(app: dash.Dash) -> None:
             state = asked.within(current_scope())  # outside the scope: ScopeError, answered 403 and audited
             try:
                 exported = build(state)
-            except Exception as error:  # noqa: BLE001 - mapped to a clear response, audited
-                audit_event("export_failed", {"chart": what, "format": fmt, "error": type(error).__name__,
-                                              "query": state.to_query()})
+            except Exception as error:
+                audit_event(
+                    "export_failed",
+                    {"chart": what, "format": fmt, "error": type(error).__name__, "query": state.to_query()},
+                )
                 return _failure(error)
-        audit_event("export", {"chart": what, "format": fmt, "filters": state.filters_text(),
-                               "query": state.to_query()})
+        audit_event(
+            "export", {"chart": what, "format": fmt, "filters": state.filters_text(), "query": state.to_query()}
+        )
         return _send(exported)
 
     @server.get("/export/pack/<name>")
@@ -124,8 +126,9 @@ def install_exports(app: dash.Dash) -> None:
             chart = get_chart(match["chart"])
         except UnknownChartError:
             return _error(404, f"no chart {match['chart']!r}")
-        return run_export(chart.chart_id, match["fmt"],
-                          lambda state: export_chart(chart, reader_of(app), state, match["fmt"]))
+        return run_export(
+            chart.chart_id, match["fmt"], lambda state: export_chart(chart, reader_of(app), state, match["fmt"])
+        )
 
 
 def _send(exported: ExportFile) -> flask.Response:

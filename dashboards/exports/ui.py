@@ -9,8 +9,6 @@ routes refuse them as well.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, html
 
@@ -26,7 +24,7 @@ FORMAT_LABELS = (
 )
 
 
-def export_href(chart_id: str, page: str, fmt: str, search: Optional[str] = "") -> str:
+def export_href(chart_id: str, page: str, fmt: str, search: str | None = "") -> str:
     """The route of one export, with the view's query string (`?…`, or empty)."""
     query = search if (search or "").startswith("?") else (f"?{search}" if search else "")
     if fmt == "zip":
@@ -49,26 +47,37 @@ def export_menu(chart_id: str, page: str, search: str = "", force: bool = False)
         except RuntimeError:  # pragma: no cover
             search = ""
     items = [
-        dbc.DropdownMenuItem(label, href=export_href(chart_id, page, fmt, search), external_link=True,
-                             id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": fmt})
+        dbc.DropdownMenuItem(
+            label,
+            href=export_href(chart_id, page, fmt, search),
+            external_link=True,
+            id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": fmt},
+        )
         for fmt, label in FORMAT_LABELS
     ]
     items += [
         dbc.DropdownMenuItem(divider=True),
         dbc.DropdownMenuItem(
-            "Briefing pack (ZIP): every chart of this page", href=export_href(chart_id, page, "zip", search),
-            external_link=True, id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": "zip"},
+            "Briefing pack (ZIP): every chart of this page",
+            href=export_href(chart_id, page, "zip", search),
+            external_link=True,
+            id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": "zip"},
         ),
         dbc.DropdownMenuItem(html.Small("Counts below k are suppressed in every export."), header=True),
     ]
     return dbc.DropdownMenu(
-        items, label="Export", size="sm", color="secondary", align_end=True,
-        id={"type": ids.EXPORT_MENU, "chart": chart_id}, toggle_class_name="export-menu__toggle",
+        items,
+        label="Export",
+        size="sm",
+        color="secondary",
+        align_end=True,
+        id={"type": ids.EXPORT_MENU, "chart": chart_id},
+        toggle_class_name="export-menu__toggle",
         class_name="export-menu",
     )
 
 
-def link_hrefs(link_ids: list[dict], search: Optional[str], page_of_chart) -> list[str]:
+def link_hrefs(link_ids: list[dict], search: str | None, page_of_chart) -> list[str]:
     """Hrefs of the export links on the page for the current query string (plain, testable)."""
     return [export_href(link["chart"], page_of_chart(link["chart"]), link["format"], search) for link in link_ids]
 

@@ -6,8 +6,6 @@ deficiencies); series also differ by marker symbol so colour is never the only c
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -55,14 +53,15 @@ def empty_figure(message: str, title: str = "") -> go.Figure:
     fig = go.Figure(layout=base_layout(title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#52606D"})
+    fig.add_annotation(
+        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#52606D"}
+    )
     return fig
 
 
 def _tint(colour: str, alpha: float = 0.10) -> str:
     """A hex colour (`#RRGGBB`) as a light rgba fill."""
-    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
 
 
@@ -72,19 +71,33 @@ def sparkline_figure(frame: pd.DataFrame, colour: str = OKABE_ITO[0]) -> go.Figu
     The height comes from the card (CSS), so the figure sets none.
     """
     fig = go.Figure()
-    fig.update_layout(autosize=True, margin={"l": 2, "r": 6, "t": 4, "b": 4}, paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", showlegend=False, hovermode="x",
-                      xaxis={"visible": False, "fixedrange": True}, yaxis={"visible": False, "fixedrange": True},
-                      font={"family": FONT_FAMILY, "size": 11, "color": TEXT_COLOUR})
+    fig.update_layout(
+        autosize=True,
+        margin={"l": 2, "r": 6, "t": 4, "b": 4},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+        hovermode="x",
+        xaxis={"visible": False, "fixedrange": True},
+        yaxis={"visible": False, "fixedrange": True},
+        font={"family": FONT_FAMILY, "size": 11, "color": TEXT_COLOUR},
+    )
     if frame.empty:
         return fig
     x = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in frame["ds"]]
     y = [float(v) for v in frame["y"]]
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line={"color": colour, "width": 2},
-                             fill="tozeroy", fillcolor=_tint(colour),
-                             hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x[-1:], y=y[-1:], mode="markers", marker={"color": colour, "size": 6},
-                             hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line={"color": colour, "width": 2},
+            fill="tozeroy",
+            fillcolor=_tint(colour),
+            hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra></extra>",
+        )
+    )
+    fig.add_trace(go.Scatter(x=x[-1:], y=y[-1:], mode="markers", marker={"color": colour, "size": 6}, hoverinfo="skip"))
     return fig
 
 
@@ -93,7 +106,7 @@ def _months(frame: pd.DataFrame) -> list[str]:
     return [month.strftime("%Y-%m-%d") for month in pd.to_datetime(frame["month"])]
 
 
-def _counts(frame: pd.DataFrame) -> list[Optional[int]]:
+def _counts(frame: pd.DataFrame) -> list[int | None]:
     """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable; a
     suppressed (NaN) count becomes a gap."""
     return [None if pd.isna(value) else int(value) for value in frame["referrals"]]
@@ -125,9 +138,13 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
         custom = [key] * len(complete) if key != "ALL" else None
         fig.add_trace(
             go.Scatter(
-                x=_months(complete), y=_counts(complete), name=str(name), legendgroup=str(name),
+                x=_months(complete),
+                y=_counts(complete),
+                name=str(name),
+                legendgroup=str(name),
                 customdata=custom,
-                mode="lines+markers", line={"color": colour, "width": 2.5},
+                mode="lines+markers",
+                line={"color": colour, "width": 2.5},
                 marker={"color": colour, "size": marker_size, "symbol": symbol},
                 hovertemplate="%{y:,d}<extra>%{fullData.name}</extra>",
             )
@@ -138,21 +155,33 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
         link = pd.concat([complete.tail(1), incomplete])
         fig.add_trace(
             go.Scatter(
-                x=_months(link), y=_counts(link), name=str(name), legendgroup=str(name), showlegend=False,
-                mode="lines", line={"color": colour, "width": 2, "dash": "dot"}, hoverinfo="skip",
+                x=_months(link),
+                y=_counts(link),
+                name=str(name),
+                legendgroup=str(name),
+                showlegend=False,
+                mode="lines",
+                line={"color": colour, "width": 2, "dash": "dot"},
+                hoverinfo="skip",
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=_months(incomplete), y=_counts(incomplete), name=str(name), legendgroup=str(name),
-                showlegend=False, mode="markers",
+                x=_months(incomplete),
+                y=_counts(incomplete),
+                name=str(name),
+                legendgroup=str(name),
+                showlegend=False,
+                mode="markers",
                 marker={"color": colour, "size": 8, "symbol": f"{symbol}-open", "line": {"width": 2}},
                 hovertemplate="%{y:,d} (month so far)<extra>%{fullData.name}</extra>",
             )
         )
     if frame["is_partial"].astype(bool).any():
-        fig.update_layout(title_subtitle_text="Dotted: latest month, still in progress",
-                          title_subtitle_font={"size": 12, "color": "#52606D"})
+        fig.update_layout(
+            title_subtitle_text="Dotted: latest month, still in progress",
+            title_subtitle_font={"size": 12, "color": "#52606D"},
+        )
     fig.update_xaxes(tickformat="%b %Y", hoverformat="%B %Y")
     fig.update_yaxes(title_text="Referrals")
     fig.update_layout(showlegend=frame["series_key"].nunique() > 1)

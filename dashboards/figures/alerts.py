@@ -7,8 +7,6 @@ selected alert ringed, so colour is never the only cue.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -22,8 +20,9 @@ def _day(value) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def alert_series_figure(frame: pd.DataFrame, events: pd.DataFrame, statuses: pd.DataFrame, title: str = "",
-                        at: Optional[pd.Timestamp] = None) -> go.Figure:
+def alert_series_figure(
+    frame: pd.DataFrame, events: pd.DataFrame, statuses: pd.DataFrame, title: str = "", at: pd.Timestamp | None = None
+) -> go.Figure:
     """The series (`ds`, `y`) as a line; `events` (kind, date, direction, before, after) and `statuses`
     (kind, date) drawn on it; the point at `at` ringed."""
     missing = [c for c in ("ds", "y") if c not in frame.columns]
@@ -32,8 +31,17 @@ def alert_series_figure(frame: pd.DataFrame, events: pd.DataFrame, statuses: pd.
     fig = go.Figure(layout=base_layout(title))
     x = [_day(d) for d in frame["ds"]]
     y = [float(v) for v in frame["y"]]
-    fig.add_trace(go.Scatter(x=x, y=y, name="Observed", mode="lines+markers", line={"color": LINE, "width": 2.5},
-                             marker={"color": LINE, "size": 5}, hovertemplate="%{y:,.4~g}<extra>Observed</extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            name="Observed",
+            mode="lines+markers",
+            line={"color": LINE, "width": 2.5},
+            marker={"color": LINE, "size": 5},
+            hovertemplate="%{y:,.4~g}<extra>Observed</extra>",
+        )
+    )
     values = dict(zip(x, y))
     anomalies = events[events["kind"] == "anomaly"] if not events.empty else events
     for direction, colour, label in (("up", UP, "Anomaly (spike)"), ("down", DOWN, "Anomaly (dip)")):
@@ -41,25 +49,59 @@ def alert_series_figure(frame: pd.DataFrame, events: pd.DataFrame, statuses: pd.
         if part.empty:
             continue
         days = [_day(d) for d in part["date"]]
-        fig.add_trace(go.Scatter(
-            x=days, y=[values.get(d, float(v)) for d, v in zip(days, part["after"])], name=label, mode="markers",
-            marker={"symbol": "x", "size": 12, "color": colour, "line": {"width": 1, "color": colour}},
-            customdata=[[float(b)] for b in part["before"]],
-            hovertemplate="%{y:,.4~g} (expected %{customdata[0]:,.4~g})<extra>" + label + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=[values.get(d, float(v)) for d, v in zip(days, part["after"])],
+                name=label,
+                mode="markers",
+                marker={"symbol": "x", "size": 12, "color": colour, "line": {"width": 1, "color": colour}},
+                customdata=[[float(b)] for b in part["before"]],
+                hovertemplate="%{y:,.4~g} (expected %{customdata[0]:,.4~g})<extra>" + label + "</extra>",
+            )
+        )
     breaks = events[events["kind"] == "changepoint"] if not events.empty else events
     for row in breaks.itertuples(index=False):
-        fig.add_shape(type="line", x0=_day(row.date), x1=_day(row.date), y0=0, y1=1, yref="paper",
-                      line={"color": MARK, "width": 1.5, "dash": "dash"})
-        fig.add_annotation(x=_day(row.date), y=1, yref="paper", showarrow=False, xanchor="left", yanchor="bottom",
-                           text=f"break {'▲' if row.direction == 'up' else '▼'}", font={"size": 11, "color": "#52606D"})
+        fig.add_shape(
+            type="line",
+            x0=_day(row.date),
+            x1=_day(row.date),
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": MARK, "width": 1.5, "dash": "dash"},
+        )
+        fig.add_annotation(
+            x=_day(row.date),
+            y=1,
+            yref="paper",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            text=f"break {'▲' if row.direction == 'up' else '▼'}",
+            font={"size": 11, "color": "#52606D"},
+        )
     if statuses is not None and not statuses.empty and x:
         for row in statuses.itertuples(index=False):
-            fig.add_vrect(x0=_day(row.date), x1=x[-1], fillcolor=STATUS_FILL.get(row.kind, "rgba(0,0,0,0.08)"),
-                          line_width=0, annotation_text=row.kind, annotation_position="top left")
+            fig.add_vrect(
+                x0=_day(row.date),
+                x1=x[-1],
+                fillcolor=STATUS_FILL.get(row.kind, "rgba(0,0,0,0.08)"),
+                line_width=0,
+                annotation_text=row.kind,
+                annotation_position="top left",
+            )
     if at is not None and _day(at) in values:
-        fig.add_trace(go.Scatter(x=[_day(at)], y=[values[_day(at)]], name="Selected alert", mode="markers",
-                                 marker={"symbol": "circle-open", "size": 22, "color": MARK, "line": {"width": 3}},
-                                 hovertemplate="selected: %{y:,.4~g}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[_day(at)],
+                y=[values[_day(at)]],
+                name="Selected alert",
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 22, "color": MARK, "line": {"width": 3}},
+                hovertemplate="selected: %{y:,.4~g}<extra></extra>",
+            )
+        )
     fig.update_yaxes(tickformat=",~g")  # counts and shares alike (the base ",d" would round shares to 0)
     fig.update_layout(hovermode="closest")
     return fig

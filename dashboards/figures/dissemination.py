@@ -10,8 +10,8 @@ nothing is fetched from the internet. Clickable figures carry the value a click 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,6 +37,8 @@ def topojson_uri() -> str:
     """The shapes folder as a file URL, for static exports: `kaleido.calc_fig_sync(fig, opts=...,
     topojson=topojson_uri())` (without it kaleido's plotly.js would ask the internet)."""
     return TOPOJSON_DIR.as_uri() + "/"
+
+
 MIX_COLUMNS = ("period", "platform", "platform_rank", "referrals", "period_referrals", "share")
 REACH_TITLES = {
     "countries": ("Countries reached per media cluster", "Countries reached"),
@@ -80,20 +82,33 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     title = f"Platform mix of referrals per {grain}"
     if mix.empty or int(mix["referrals"].sum()) == 0:
         return empty_figure("No referrals in this selection.", title)
-    order = (mix[["platform", "platform_rank"]].drop_duplicates().sort_values(["platform_rank", "platform"])
-             ["platform"].tolist())
+    order = (
+        mix[["platform", "platform_rank"]]
+        .drop_duplicates()
+        .sort_values(["platform_rank", "platform"])["platform"]
+        .tolist()
+    )
     colours = platform_colours(order)
     fig = go.Figure(layout=base_layout(title))
     for platform in order:
         part = mix[mix["platform"] == platform].sort_values("period")
-        fig.add_trace(go.Scatter(
-            x=_dates(part["period"]), y=[round(100 * float(v), 2) for v in part["share"]], name=str(platform),
-            mode="lines", stackgroup="mix", line={"width": 0.8, "color": colours[platform]},
-            fillcolor=colours[platform], customdata=[[platform, int(v)] for v in part["referrals"]],
-            hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
-        ))
-    fig.update_layout(legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left",
-                              "traceorder": "normal"}, margin={"r": 170})
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(part["period"]),
+                y=[round(100 * float(v), 2) for v in part["share"]],
+                name=str(platform),
+                mode="lines",
+                stackgroup="mix",
+                line={"width": 0.8, "color": colours[platform]},
+                fillcolor=colours[platform],
+                customdata=[[platform, int(v)] for v in part["referrals"]],
+                hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left", "traceorder": "normal"},
+        margin={"r": 170},
+    )
     fig.update_yaxes(title_text="Share of referrals (%)", range=[0, 100], ticksuffix=" %", tickformat=",d")
     period_axis(fig, grain)
     return fig
@@ -108,24 +123,54 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go
     fig = go.Figure(layout=base_layout(title))
     codes = list(totals["country_iso3"])
     counts = [int(v) for v in totals["referrals"]]
-    fig.add_trace(go.Choropleth(
-        locations=codes, locationmode="ISO-3", z=counts, text=list(totals["country_name"]), customdata=codes,
-        colorscale=SEQUENTIAL, zmin=0, zmax=max(max(counts), 1), zauto=False,
-        marker={"line": {"color": "white", "width": 0.6}},
-        colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
-        hovertemplate="%{text}: %{z:,d} referrals<extra></extra>", name="Referrals",
-    ))
+    fig.add_trace(
+        go.Choropleth(
+            locations=codes,
+            locationmode="ISO-3",
+            z=counts,
+            text=list(totals["country_name"]),
+            customdata=codes,
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            zmax=max(max(counts), 1),
+            zauto=False,
+            marker={"line": {"color": "white", "width": 0.6}},
+            colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
+            hovertemplate="%{text}: %{z:,d} referrals<extra></extra>",
+            name="Referrals",
+        )
+    )
     chosen = [code for code in codes if code in set(selected)]
     if chosen:
-        fig.add_trace(go.Choropleth(
-            locations=chosen, locationmode="ISO-3", z=[1] * len(chosen), customdata=chosen,
-            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
-            marker={"line": {"color": SELECTED_OUTLINE, "width": 2.5}}, hoverinfo="skip", name="Selected",
-        ))
-    fig.update_geos(scope=MAP_SCOPE, resolution=MAP_RESOLUTION, projection_type="mercator",
-                    showcountries=True, countrycolor="white", showland=True, landcolor="#E4E7EB",
-                    showlakes=False, showframe=False, showcoastlines=False, fitbounds=False,
-                    lataxis_range=[33, 71], lonaxis_range=[-25, 45], bgcolor="white")
+        fig.add_trace(
+            go.Choropleth(
+                locations=chosen,
+                locationmode="ISO-3",
+                z=[1] * len(chosen),
+                customdata=chosen,
+                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                showscale=False,
+                marker={"line": {"color": SELECTED_OUTLINE, "width": 2.5}},
+                hoverinfo="skip",
+                name="Selected",
+            )
+        )
+    fig.update_geos(
+        scope=MAP_SCOPE,
+        resolution=MAP_RESOLUTION,
+        projection_type="mercator",
+        showcountries=True,
+        countrycolor="white",
+        showland=True,
+        landcolor="#E4E7EB",
+        showlakes=False,
+        showframe=False,
+        showcoastlines=False,
+        fitbounds=False,
+        lataxis_range=[33, 71],
+        lonaxis_range=[-25, 45],
+        bgcolor="white",
+    )
     fig.update_layout(hovermode="closest", margin={"l": 8, "r": 8, "t": 56, "b": 8}, clickmode="event")
     return fig
 
@@ -136,19 +181,27 @@ def platform_country_figure(matrix: pd.DataFrame) -> go.Figure:
     title = "Referrals per platform and country"
     if matrix.empty:
         return empty_figure("No referrals in this selection.", title)
-    grid = matrix.pivot_table(index="platform_name", columns="country_iso3", values="referrals",
-                              aggfunc="sum", fill_value=0)
+    grid = matrix.pivot_table(
+        index="platform_name", columns="country_iso3", values="referrals", aggfunc="sum", fill_value=0
+    )
     names = matrix.drop_duplicates("country_iso3").set_index("country_iso3")["country_name"]
     columns = sorted(grid.columns, key=lambda code: (str(names.get(code, code)), code))
     rows = grid.sum(axis=1).sort_values(ascending=False, kind="stable").index
     grid = grid.loc[rows, columns]
     fig = go.Figure(layout=base_layout(title))
-    fig.add_trace(go.Heatmap(
-        z=grid.to_numpy(dtype="int64").tolist(), x=columns, y=list(grid.index), colorscale=SEQUENTIAL,
-        customdata=[[[platform, code, str(names.get(code, code))] for code in columns] for platform in grid.index],
-        hovertemplate="%{customdata[0]} · %{customdata[2]}: %{z:,d} referrals<extra></extra>",
-        colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14}, xgap=1, ygap=1,
-    ))
+    fig.add_trace(
+        go.Heatmap(
+            z=grid.to_numpy(dtype="int64").tolist(),
+            x=columns,
+            y=list(grid.index),
+            colorscale=SEQUENTIAL,
+            customdata=[[[platform, code, str(names.get(code, code))] for code in columns] for platform in grid.index],
+            hovertemplate="%{customdata[0]} · %{customdata[2]}: %{z:,d} referrals<extra></extra>",
+            colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
+            xgap=1,
+            ygap=1,
+        )
+    )
     fig.update_layout(hovermode="closest", margin={"l": 110})
     fig.update_xaxes(type="category", tickangle=-60, title_text="Country (ISO-3)", showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", tickformat=None, rangemode=None, showgrid=False)
@@ -163,14 +216,20 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
         return empty_figure("No media clusters in this selection.", title)
     frame = spread.sort_values("period")
     fig = go.Figure(layout=base_layout(title))
-    for index, (column, name) in enumerate((("clusters_first_seen", "First seen"),
-                                            ("clusters_reaching_second_country", "Reached a second country"))):
-        fig.add_trace(go.Scatter(
-            x=_dates(frame["period"]), y=[int(v) for v in frame[column]], name=name, mode="lines+markers",
-            line={"color": PALETTE[index], "width": 2.2},
-            marker={"symbol": MARKER_SYMBOLS[index], "size": 5},
-            hovertemplate="%{y:,d}<extra>" + name + "</extra>",
-        ))
+    for index, (column, name) in enumerate(
+        (("clusters_first_seen", "First seen"), ("clusters_reaching_second_country", "Reached a second country"))
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(frame["period"]),
+                y=[int(v) for v in frame[column]],
+                name=name,
+                mode="lines+markers",
+                line={"color": PALETTE[index], "width": 2.2},
+                marker={"symbol": MARKER_SYMBOLS[index], "size": 5},
+                hovertemplate="%{y:,d}<extra>" + name + "</extra>",
+            )
+        )
     fig.update_yaxes(title_text="Media clusters")
     period_axis(fig, grain)
     return fig
@@ -186,11 +245,15 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
     if part.empty or int(part["clusters"].sum()) == 0:
         return empty_figure("No media clusters in this selection.", title)
     fig = go.Figure(layout=base_layout(title))
-    fig.add_trace(go.Bar(
-        x=list(part["bucket"]), y=[int(v) for v in part["clusters"]], name="Media clusters",
-        marker_color=PALETTE[2 if measure == "countries" else 4],
-        hovertemplate=axis + " %{x}: %{y:,d} clusters<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Bar(
+            x=list(part["bucket"]),
+            y=[int(v) for v in part["clusters"]],
+            name="Media clusters",
+            marker_color=PALETTE[2 if measure == "countries" else 4],
+            hovertemplate=axis + " %{x}: %{y:,d} clusters<extra></extra>",
+        )
+    )
     fig.update_layout(hovermode="closest", showlegend=False)
     fig.update_xaxes(type="category", title_text=axis)
     fig.update_yaxes(title_text="Media clusters")

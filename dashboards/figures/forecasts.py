@@ -14,10 +14,24 @@ import plotly.graph_objects as go
 from dashboards.figures import PALETTE, base_layout
 
 HISTORY, FORECAST, RECONCILED, CAPACITY, ARRIVALS = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6], PALETTE[5]
-MODEL_LABELS = {"seasonal_naive": "Seasonal naive", "drift": "Drift (random walk with drift)", "theta": "Theta",
-                "ets": "ETS (damped trend)", "sarima": "SARIMA", "prophet": "Prophet"}
-FORECAST_COLUMNS = ("date", "actual", "forecast", "forecast_lower", "forecast_upper", "reconciled",
-                    "reconciled_lower", "reconciled_upper")
+MODEL_LABELS = {
+    "seasonal_naive": "Seasonal naive",
+    "drift": "Drift (random walk with drift)",
+    "theta": "Theta",
+    "ets": "ETS (damped trend)",
+    "sarima": "SARIMA",
+    "prophet": "Prophet",
+}
+FORECAST_COLUMNS = (
+    "date",
+    "actual",
+    "forecast",
+    "forecast_lower",
+    "forecast_upper",
+    "reconciled",
+    "reconciled_lower",
+    "reconciled_upper",
+)
 BACKLOG_COLUMNS = ("date", "arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper", "p_growing")
 
 
@@ -28,7 +42,7 @@ def model_label(name: str) -> str:
 
 def _rgba(hex_colour: str, alpha: float) -> str:
     value = hex_colour.lstrip("#")
-    r, g, b = (int(value[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -48,10 +62,31 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
 
 def _band(fig: go.Figure, x, lower, upper, colour: str, name: str, group: str, alpha: float = 0.18) -> None:
     """A shaded interval: the upper edge, then the lower edge filled up to it."""
-    fig.add_trace(go.Scatter(x=x, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
-                             legendgroup=group, name=f"{name} upper"))
-    fig.add_trace(go.Scatter(x=x, y=lower, mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=_rgba(colour, alpha), name=name, legendgroup=group, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=upper,
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=group,
+            name=f"{name} upper",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=lower,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=_rgba(colour, alpha),
+            name=name,
+            legendgroup=group,
+            hoverinfo="skip",
+        )
+    )
 
 
 def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, unit: str = "count") -> go.Figure:
@@ -67,33 +102,81 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
     future = frame[frame["forecast"].notna()]
     number = ",.0f" if unit in ("count", "stock", "distinct") else ",.3~g"
     if not past.empty:
-        fig.add_trace(go.Scatter(x=_dates(past["date"]), y=_floats(past["actual"]), name="Observed",
-                                 mode="lines+markers", line={"color": HISTORY, "width": 2.5},
-                                 marker={"color": HISTORY, "size": 5, "symbol": "circle"},
-                                 hovertemplate=f"%{{y:{number}}}<extra>Observed</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(past["date"]),
+                y=_floats(past["actual"]),
+                name="Observed",
+                mode="lines+markers",
+                line={"color": HISTORY, "width": 2.5},
+                marker={"color": HISTORY, "size": 5, "symbol": "circle"},
+                hovertemplate=f"%{{y:{number}}}<extra>Observed</extra>",
+            )
+        )
     if not future.empty:
         x = _dates(future["date"])
-        _band(fig, x, _floats(future["forecast_lower"]), _floats(future["forecast_upper"]), FORECAST,
-              f"{level:.0%} prediction interval", "forecast")
-        fig.add_trace(go.Scatter(x=x, y=_floats(future["forecast"]), name=f"Forecast ({model})", legendgroup="forecast",
-                                 mode="lines+markers", line={"color": FORECAST, "width": 2.5, "dash": "dash"},
-                                 marker={"color": FORECAST, "size": 6, "symbol": "diamond"},
-                                 customdata=[[lo, hi] for lo, hi in zip(_floats(future["forecast_lower"]),
-                                                                         _floats(future["forecast_upper"]))],
-                                 hovertemplate=(f"%{{y:{number}}} (%{{customdata[0]:{number}}} to "
-                                                f"%{{customdata[1]:{number}}})<extra>Forecast</extra>")))
+        _band(
+            fig,
+            x,
+            _floats(future["forecast_lower"]),
+            _floats(future["forecast_upper"]),
+            FORECAST,
+            f"{level:.0%} prediction interval",
+            "forecast",
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_floats(future["forecast"]),
+                name=f"Forecast ({model})",
+                legendgroup="forecast",
+                mode="lines+markers",
+                line={"color": FORECAST, "width": 2.5, "dash": "dash"},
+                marker={"color": FORECAST, "size": 6, "symbol": "diamond"},
+                customdata=[
+                    [lo, hi] for lo, hi in zip(_floats(future["forecast_lower"]), _floats(future["forecast_upper"]))
+                ],
+                hovertemplate=(
+                    f"%{{y:{number}}} (%{{customdata[0]:{number}}} to "
+                    f"%{{customdata[1]:{number}}})<extra>Forecast</extra>"
+                ),
+            )
+        )
         reconciled = future[future["reconciled"].notna()]
         if not reconciled.empty:
-            fig.add_trace(go.Scatter(x=_dates(reconciled["date"]), y=_floats(reconciled["reconciled"]),
-                                     name="Reconciled forecast", mode="lines+markers",
-                                     line={"color": RECONCILED, "width": 2, "dash": "dot"},
-                                     marker={"color": RECONCILED, "size": 6, "symbol": "square"},
-                                     hovertemplate=f"%{{y:{number}}}<extra>Reconciled</extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=_dates(reconciled["date"]),
+                    y=_floats(reconciled["reconciled"]),
+                    name="Reconciled forecast",
+                    mode="lines+markers",
+                    line={"color": RECONCILED, "width": 2, "dash": "dot"},
+                    marker={"color": RECONCILED, "size": 6, "symbol": "square"},
+                    hovertemplate=f"%{{y:{number}}}<extra>Reconciled</extra>",
+                )
+            )
         start = x[0]
-        fig.add_shape(type="line", x0=start, x1=start, xref="x", y0=0, y1=1, yref="paper",
-                      line={"color": "#9AA5B1", "width": 1, "dash": "dot"})
-        fig.add_annotation(x=start, y=1, xref="x", yref="paper", text="forecast →", showarrow=False,
-                           xanchor="left", yanchor="bottom", font={"size": 11, "color": "#52606D"})
+        fig.add_shape(
+            type="line",
+            x0=start,
+            x1=start,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": "#9AA5B1", "width": 1, "dash": "dot"},
+        )
+        fig.add_annotation(
+            x=start,
+            y=1,
+            xref="x",
+            yref="paper",
+            text="forecast →",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            font={"size": 11, "color": "#52606D"},
+        )
     if unit not in ("count", "stock", "distinct"):
         fig.update_yaxes(tickformat=",~g")  # shares and means: the base ",d" would round them to 0
     fig.update_layout(hovermode="x unified")
@@ -109,19 +192,48 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
     _require(frame, BACKLOG_COLUMNS, "backlog")
     fig = go.Figure(layout=base_layout(title))
     x = _dates(frame["date"])
-    fig.add_trace(go.Bar(x=x, y=_floats(frame["arrivals"]), name="Forecast arrivals per period",
-                         marker={"color": _rgba(ARRIVALS, 0.55), "line": {"color": ARRIVALS, "width": 1}},
-                         hovertemplate="%{y:,.0f}<extra>Arrivals</extra>"))
-    fig.add_trace(go.Scatter(x=x, y=_floats(frame["capacity"]), name="Capacity per period", mode="lines",
-                             line={"color": CAPACITY, "width": 2, "dash": "dash", "shape": "hvh"},
-                             hovertemplate="%{y:,.0f}<extra>Capacity</extra>"))
-    _band(fig, x, _floats(frame["backlog_lower"]), _floats(frame["backlog_upper"]), HISTORY,
-          f"Backlog {level:.0%} interval", "backlog", alpha=0.2)
-    fig.add_trace(go.Scatter(x=x, y=_floats(frame["backlog"]), name="Backlog (median)", legendgroup="backlog",
-                             mode="lines+markers", line={"color": HISTORY, "width": 3},
-                             marker={"color": HISTORY, "size": 7, "symbol": "circle"},
-                             customdata=[[p * 100] for p in _floats(frame["p_growing"])],
-                             hovertemplate="%{y:,.0f} open (P(grows) %{customdata[0]:.0f} %)<extra>Backlog</extra>"))
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=_floats(frame["arrivals"]),
+            name="Forecast arrivals per period",
+            marker={"color": _rgba(ARRIVALS, 0.55), "line": {"color": ARRIVALS, "width": 1}},
+            hovertemplate="%{y:,.0f}<extra>Arrivals</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=_floats(frame["capacity"]),
+            name="Capacity per period",
+            mode="lines",
+            line={"color": CAPACITY, "width": 2, "dash": "dash", "shape": "hvh"},
+            hovertemplate="%{y:,.0f}<extra>Capacity</extra>",
+        )
+    )
+    _band(
+        fig,
+        x,
+        _floats(frame["backlog_lower"]),
+        _floats(frame["backlog_upper"]),
+        HISTORY,
+        f"Backlog {level:.0%} interval",
+        "backlog",
+        alpha=0.2,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=_floats(frame["backlog"]),
+            name="Backlog (median)",
+            legendgroup="backlog",
+            mode="lines+markers",
+            line={"color": HISTORY, "width": 3},
+            marker={"color": HISTORY, "size": 7, "symbol": "circle"},
+            customdata=[[p * 100] for p in _floats(frame["p_growing"])],
+            hovertemplate="%{y:,.0f} open (P(grows) %{customdata[0]:.0f} %)<extra>Backlog</extra>",
+        )
+    )
     fig.update_yaxes(title_text="Referrals")
     fig.update_layout(bargap=0.35)
     return fig

@@ -7,7 +7,6 @@ on hover, so a long history of batches stays readable.
 
 from __future__ import annotations
 
-
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -56,25 +55,37 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
     (in = loaded + quarantined + duplicate); the hover shows the gap.
     """
     kind = _check_kind(kind)
-    _require(batches, BATCH_COLUMNS + tuple(f"{kind}_{o}" for o, _, _ in OUTCOMES) + (f"{kind}_in", f"{kind}_gap"),
-             "batches")
+    _require(
+        batches, BATCH_COLUMNS + tuple(f"{kind}_{o}" for o, _, _ in OUTCOMES) + (f"{kind}_in", f"{kind}_gap"), "batches"
+    )
     title = f"Row accounting per ETL batch ({kind})"
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
     labels, hover = batch_labels(batches), batch_hover(batches)
     fig = go.Figure(layout=base_layout(title))
     for outcome, name, colour in OUTCOMES:
-        fig.add_trace(go.Bar(
-            x=labels, y=[int(v) for v in batches[f"{kind}_{outcome}"]], name=name, marker_color=colour,
-            customdata=hover, hovertemplate="%{customdata}<br>" + name + ": %{y:,d}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[int(v) for v in batches[f"{kind}_{outcome}"]],
+                name=name,
+                marker_color=colour,
+                customdata=hover,
+                hovertemplate="%{customdata}<br>" + name + ": %{y:,d}<extra></extra>",
+            )
+        )
     gaps = [int(v) for v in batches[f"{kind}_gap"]]
-    fig.add_trace(go.Scatter(
-        x=labels, y=[int(v) for v in batches[f"{kind}_in"]], name="Read (in)", mode="markers",
-        marker={"color": IN_COLOUR, "symbol": "diamond", "size": 9, "line": {"color": "white", "width": 1}},
-        customdata=[[h, g] for h, g in zip(hover, gaps)],
-        hovertemplate="%{customdata[0]}<br>Read: %{y:,d} · gap %{customdata[1]:,d}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[int(v) for v in batches[f"{kind}_in"]],
+            name="Read (in)",
+            mode="markers",
+            marker={"color": IN_COLOUR, "symbol": "diamond", "size": 9, "line": {"color": "white", "width": 1}},
+            customdata=[[h, g] for h, g in zip(hover, gaps)],
+            hovertemplate="%{customdata[0]}<br>Read: %{y:,d} · gap %{customdata[1]:,d}<extra></extra>",
+        )
+    )
     fig.update_layout(barmode="stack", hovermode="closest")
     fig.update_xaxes(title_text="ETL batch, in order of start", type="category")
     fig.update_yaxes(title_text=kind.capitalize())
@@ -87,8 +98,7 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
     `reasons` is the `operations_quarantine_reasons` frame: every batch in order of start (a batch
     without quarantine has one row with an empty reason), so every batch keeps its place.
     """
-    _require(reasons, ("batch_id", "source_kind", "source", "started_at", "reason", "records"),
-             "quarantine reasons")
+    _require(reasons, ("batch_id", "source_kind", "source", "started_at", "reason", "records"), "quarantine reasons")
     title = "Quarantined records per ETL batch, by reason"
     if reasons.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
@@ -97,20 +107,31 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
     if found.empty:
         return empty_figure("No record has been quarantined.", title)
     labels, hover = batch_labels(batches), batch_hover(batches)
-    table = (found.pivot_table(index="batch_id", columns="reason", values="records", aggfunc="sum", fill_value=0)
-             .reindex(batches["batch_id"], fill_value=0))
+    table = found.pivot_table(
+        index="batch_id", columns="reason", values="records", aggfunc="sum", fill_value=0
+    ).reindex(batches["batch_id"], fill_value=0)
     order = table.sum().sort_values(ascending=False, kind="stable").index
     fig = go.Figure(layout=base_layout(title))
     for index, reason in enumerate(order):
-        fig.add_trace(go.Bar(
-            x=labels, y=[int(v) for v in table[reason]], name=str(reason),
-            marker={"color": PALETTE[index % len(PALETTE)],
-                    "pattern": {"shape": "" if index < len(PALETTE) else "/"}},
-            customdata=hover, hovertemplate="%{customdata}<br>" + str(reason) + ": %{y:,d}<extra></extra>",
-        ))
-    fig.update_layout(barmode="stack", hovermode="closest",
-                      legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left"},
-                      margin={"r": 180})
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[int(v) for v in table[reason]],
+                name=str(reason),
+                marker={
+                    "color": PALETTE[index % len(PALETTE)],
+                    "pattern": {"shape": "" if index < len(PALETTE) else "/"},
+                },
+                customdata=hover,
+                hovertemplate="%{customdata}<br>" + str(reason) + ": %{y:,d}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        hovermode="closest",
+        legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left"},
+        margin={"r": 180},
+    )
     fig.update_xaxes(title_text="ETL batch, in order of start", type="category")
     fig.update_yaxes(title_text="Records")
     return fig
@@ -122,32 +143,52 @@ def quarantine_fields_figure(fields: pd.DataFrame) -> go.Figure:
     title = "Quarantined records by field and reason"
     if fields.empty:
         return empty_figure("No record has been quarantined.", title)
-    frame = fields.sort_values(["records", "dataset", "field", "reason"], ascending=[False, True, True, True],
-                               kind="stable")
+    frame = fields.sort_values(
+        ["records", "dataset", "field", "reason"], ascending=[False, True, True, True], kind="stable"
+    )
     if len(frame) > MAX_FIELDS:
-        rest = frame.iloc[MAX_FIELDS - 1:]
-        frame = pd.concat([frame.iloc[:MAX_FIELDS - 1], pd.DataFrame([{
-            "dataset": "other", "field": f"{len(rest)} other field/reason pairs", "reason": "",
-            "records": int(rest["records"].sum())}])], ignore_index=True)
+        rest = frame.iloc[MAX_FIELDS - 1 :]
+        frame = pd.concat(
+            [
+                frame.iloc[: MAX_FIELDS - 1],
+                pd.DataFrame(
+                    [
+                        {
+                            "dataset": "other",
+                            "field": f"{len(rest)} other field/reason pairs",
+                            "reason": "",
+                            "records": int(rest["records"].sum()),
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
     frame = frame.assign(label=[f"{f} · {r}" if r else f for f, r in zip(frame["field"], frame["reason"])])
     fig = go.Figure(layout=base_layout(title))
     for index, dataset in enumerate(dict.fromkeys(frame["dataset"])):
         part = frame[frame["dataset"] == dataset]
-        fig.add_trace(go.Bar(
-            y=list(part["label"]), x=[int(v) for v in part["records"]], name=str(dataset), orientation="h",
-            marker={"color": PALETTE[index % len(PALETTE)]},
-            hovertemplate="%{y}: %{x:,d} records<extra>" + str(dataset) + "</extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                y=list(part["label"]),
+                x=[int(v) for v in part["records"]],
+                name=str(dataset),
+                orientation="h",
+                marker={"color": PALETTE[index % len(PALETTE)]},
+                hovertemplate="%{y}: %{x:,d} records<extra>" + str(dataset) + "</extra>",
+            )
+        )
     fig.update_layout(hovermode="closest", barmode="stack", margin={"l": 260})
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(frame["label"]),
-                     tickformat=None, rangemode=None)
+    fig.update_yaxes(
+        autorange="reversed", categoryorder="array", categoryarray=list(frame["label"]), tickformat=None, rangemode=None
+    )
     fig.update_xaxes(title_text="Records", tickformat=",d", showgrid=True, gridcolor="#E4E7EB")
     return fig
 
 
 def throughput_figure(batches: pd.DataFrame) -> go.Figure:
     """Referrals read per second of batch wall time, over the batches' start times, per source kind."""
-    _require(batches, BATCH_COLUMNS + ("referrals_in", "referrals_per_second"), "batches")
+    _require(batches, (*BATCH_COLUMNS, "referrals_in", "referrals_per_second"), "batches")
     title = "ETL throughput (referrals read per second)"
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
@@ -155,17 +196,26 @@ def throughput_figure(batches: pd.DataFrame) -> go.Figure:
     hover = batch_hover(batches)
     frame = batches.assign(hover=hover, label=batch_labels(batches))
     for index, (kind, part) in enumerate(frame.groupby("source_kind", sort=True)):
-        fig.add_trace(go.Scatter(
-            x=[t.isoformat(sep=" ") for t in pd.to_datetime(part["started_at"])],
-            y=[None if pd.isna(v) else round(float(v), 1) for v in part["referrals_per_second"]],
-            name=str(kind), mode="lines+markers",
-            line={"color": PALETTE[index % len(PALETTE)], "width": 2},
-            marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 8},
-            customdata=[[label, h, int(n), float(s)] for label, h, n, s in
-                        zip(part["label"], part["hover"], part["referrals_in"], part["duration_seconds"])],
-            hovertemplate=("%{customdata[0]} %{customdata[1]}<br>%{y:,.1f} referrals/s "
-                           "(%{customdata[2]:,d} in %{customdata[3]:.2f} s)<extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[t.isoformat(sep=" ") for t in pd.to_datetime(part["started_at"])],
+                y=[None if pd.isna(v) else round(float(v), 1) for v in part["referrals_per_second"]],
+                name=str(kind),
+                mode="lines+markers",
+                line={"color": PALETTE[index % len(PALETTE)], "width": 2},
+                marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 8},
+                customdata=[
+                    [label, h, int(n), float(s)]
+                    for label, h, n, s in zip(
+                        part["label"], part["hover"], part["referrals_in"], part["duration_seconds"]
+                    )
+                ],
+                hovertemplate=(
+                    "%{customdata[0]} %{customdata[1]}<br>%{y:,.1f} referrals/s "
+                    "(%{customdata[2]:,d} in %{customdata[3]:.2f} s)<extra></extra>"
+                ),
+            )
+        )
     fig.update_layout(hovermode="closest")
     fig.update_xaxes(title_text="Batch start")
     fig.update_yaxes(title_text="Referrals per second", tickformat=",.0f")

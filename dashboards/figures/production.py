@@ -9,7 +9,7 @@ page to that period) or `entity:<code>` (filter to a country or platform of a sp
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -42,7 +42,7 @@ def _dates(values) -> list[str]:
     return [pd.Timestamp(value).strftime("%Y-%m-%d") for value in values]
 
 
-def _values(values) -> list[Optional[float]]:
+def _values(values) -> list[float | None]:
     """Plain floats, NaN (suppressed) as None so plotly leaves a gap."""
     return [None if pd.isna(value) else float(value) for value in values]
 
@@ -51,10 +51,10 @@ def _periods(values) -> list[str]:
     return [f"period:{day}" for day in _dates(values)]
 
 
-def _nothing_to_draw(frame: pd.DataFrame, columns: Iterable[str], title: str, nothing: str) -> Optional[go.Figure]:
+def _nothing_to_draw(frame: pd.DataFrame, columns: Iterable[str], title: str, nothing: str) -> go.Figure | None:
     """A figure saying why there is nothing to draw (no data, or every count suppressed), else None."""
     numbers = frame[list(columns)].apply(pd.to_numeric, errors="coerce")
-    if frame.empty or bool((numbers.fillna(0) == 0).all().all()) and not numbers.isna().any().any():
+    if frame.empty or (bool((numbers.fillna(0) == 0).all().all()) and not numbers.isna().any().any()):
         return empty_figure(nothing, title)
     if bool((numbers.isna() | (numbers == 0)).all().all()):
         return empty_figure(SUPPRESSED, title)
@@ -76,8 +76,9 @@ def _finish(fig: go.Figure, grain: str, y_title: str, periods, tickformat: str =
         xaxis.update(range=[(days[0] - pad).strftime("%Y-%m-%d"), (days[-1] + pad).strftime("%Y-%m-%d")])
     fig.update_xaxes(**xaxis)
     fig.layout.yaxis.update(title_text=y_title, tickformat=tickformat)
-    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
-                      margin={"b": 96})
+    fig.update_layout(
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"}, margin={"b": 96}
+    )
     return fig
 
 
@@ -91,19 +92,32 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
     fig = go.Figure(layout=base_layout(title))
-    for index, (column, name) in enumerate((("new_media_clusters", "New media clusters (first sightings)"),
-                                            ("known_files", "Files of known material"))):
-        fig.add_trace(go.Scatter(
-            x=x, y=_values(frame[column]), name=name, customdata=custom, mode="lines+markers",
-            line={"color": PALETTE[index], "width": 2.5},
-            marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
-            hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
-        ))
-    fig.add_trace(go.Scatter(
-        x=x, y=_values(frame["files"]), name="All files", customdata=custom, mode="lines",
-        line={"color": CONTEXT_COLOUR, "width": 1.5, "dash": "dot"},
-        hovertemplate="%{y:,.0f}<extra>All files</extra>",
-    ))
+    for index, (column, name) in enumerate(
+        (("new_media_clusters", "New media clusters (first sightings)"), ("known_files", "Files of known material"))
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_values(frame[column]),
+                name=name,
+                customdata=custom,
+                mode="lines+markers",
+                line={"color": PALETTE[index], "width": 2.5},
+                marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
+                hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=_values(frame["files"]),
+            name="All files",
+            customdata=custom,
+            mode="lines",
+            line={"color": CONTEXT_COLOUR, "width": 1.5, "dash": "dot"},
+            hovertemplate="%{y:,.0f}<extra>All files</extra>",
+        )
+    )
     return _finish(fig, grain, "Count", frame["ds"])
 
 
@@ -119,14 +133,22 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     fig = go.Figure(layout=base_layout(title))
     traces = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
     for index, (column, name) in enumerate(traces, start=2):
-        counts = [[period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
-                  for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])]
-        fig.add_trace(go.Scatter(
-            x=x, y=_values(frame[f"{column}_share"]), name=name, customdata=counts, mode="lines+markers",
-            line={"color": PALETTE[index], "width": 2.5},
-            marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
-            hovertemplate="%{y:.1%} (%{customdata[1]} of %{customdata[2]} files)<extra>" + name + "</extra>",
-        ))
+        counts = [
+            [period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
+            for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_values(frame[f"{column}_share"]),
+                name=name,
+                customdata=counts,
+                mode="lines+markers",
+                line={"color": PALETTE[index], "width": 2.5},
+                marker={"color": PALETTE[index], "symbol": MARKER_SYMBOLS[index], "size": 7},
+                hovertemplate="%{y:.1%} (%{customdata[1]} of %{customdata[2]} files)<extra>" + name + "</extra>",
+            )
+        )
     return _finish(fig, grain, "Share of files", frame["ds"], SHARE_TICKS)
 
 
@@ -151,24 +173,39 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
         if "new_reported_accounts" in frame.columns:
             lines.append(("new_reported_accounts", "Accounts reported for the first time"))
         for index, (column, name) in enumerate(lines):
-            fig.add_trace(go.Scatter(
-                x=x, y=_values(frame[column]), name=name, customdata=custom, mode="lines+markers",
-                line={"color": PALETTE[index], "width": 2.5},
-                marker={"color": PALETTE[index], "size": 9 if index == 0 else 7, "line": {"width": 2},
-                        "symbol": MARKER_SYMBOLS[index] + ("" if index == 0 else "-open")},
-                hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=_values(frame[column]),
+                    name=name,
+                    customdata=custom,
+                    mode="lines+markers",
+                    line={"color": PALETTE[index], "width": 2.5},
+                    marker={
+                        "color": PALETTE[index],
+                        "size": 9 if index == 0 else 7,
+                        "line": {"width": 2},
+                        "symbol": MARKER_SYMBOLS[index] + ("" if index == 0 else "-open"),
+                    },
+                    hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+                )
+            )
     else:
         for index, entity in enumerate(entities):
             part = frame[frame["entity"].astype(str) == entity].sort_values("ds")
             colour = PALETTE[index % len(PALETTE)]
-            fig.add_trace(go.Scatter(
-                x=_dates(part["ds"]), y=_values(part["reported_accounts"]), name=entity,
-                customdata=[f"entity:{entity}"] * len(part), mode="lines+markers",
-                line={"color": colour, "width": 2.2},
-                marker={"color": colour, "symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
-                hovertemplate="%{y:,.0f}<extra>%{fullData.name}</extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=_dates(part["ds"]),
+                    y=_values(part["reported_accounts"]),
+                    name=entity,
+                    customdata=[f"entity:{entity}"] * len(part),
+                    mode="lines+markers",
+                    line={"color": colour, "width": 2.2},
+                    marker={"color": colour, "symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
+                    hovertemplate="%{y:,.0f}<extra>%{fullData.name}</extra>",
+                )
+            )
         fig.update_layout(legend_title_text=split_label)
     return _finish(fig, grain, "Accounts", frame["ds"])
 
@@ -177,27 +214,53 @@ def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     """Referrals with an account: first reports and repeat reports stacked, the repeat share on the right."""
     _require(frame, REPEAT_COLUMNS, "repeat reporting")
     title = f"Repeat reporting of accounts per {grain}"
-    empty = _nothing_to_draw(frame, ("referrals_with_account",), title,
-                             "No referrals with an account pseudonym in this selection.")
+    empty = _nothing_to_draw(
+        frame, ("referrals_with_account",), title, "No referrals with an account pseudonym in this selection."
+    )
     if empty is not None:
         return empty
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
     fig = go.Figure(layout=base_layout(title))
-    for index, (column, name) in enumerate((("first_reports", "First report of the account"),
-                                            ("repeat_reports", "Repeat report"))):
-        fig.add_trace(go.Bar(
-            x=x, y=_values(frame[column]), name=name, customdata=custom, marker={"color": PALETTE[index]},
-            marker_pattern_shape="" if index == 0 else "/", width=BAR_WIDTH_MS[grain],
-            hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
-        ))
-    fig.add_trace(go.Scatter(
-        x=x, y=_values(frame["repeat_share"]), name="Repeat share (right axis)", yaxis="y2", customdata=custom,
-        mode="lines+markers", line={"color": "#000000", "width": 2, "dash": "dash"},
-        marker={"symbol": "diamond", "size": 7, "color": "#000000"},
-        hovertemplate="%{y:.1%}<extra>Repeat share</extra>",
-    ))
-    fig.update_layout(barmode="stack", bargap=0.25, margin={"r": 72},
-                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
-                              "tickformat": SHARE_TICKS, "title": {"text": "Repeat share"}})
+    for index, (column, name) in enumerate(
+        (("first_reports", "First report of the account"), ("repeat_reports", "Repeat report"))
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=_values(frame[column]),
+                name=name,
+                customdata=custom,
+                marker={"color": PALETTE[index]},
+                marker_pattern_shape="" if index == 0 else "/",
+                width=BAR_WIDTH_MS[grain],
+                hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=_values(frame["repeat_share"]),
+            name="Repeat share (right axis)",
+            yaxis="y2",
+            customdata=custom,
+            mode="lines+markers",
+            line={"color": "#000000", "width": 2, "dash": "dash"},
+            marker={"symbol": "diamond", "size": 7, "color": "#000000"},
+            hovertemplate="%{y:.1%}<extra>Repeat share</extra>",
+        )
+    )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0.25,
+        margin={"r": 72},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickformat": SHARE_TICKS,
+            "title": {"text": "Repeat share"},
+        },
+    )
     return _finish(fig, grain, "Referrals with an account", frame["ds"])

@@ -8,7 +8,7 @@ anomalies are crosses in vermillion.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -46,10 +46,20 @@ def _dates(series: pd.Series) -> list[str]:
     return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in series]
 
 
-def trend_figure(frame: pd.DataFrame, label: str, unit: str = "count", per_capita: bool = False, log: bool = False,
-                 grain: str = "month", entities: Optional[Sequence[str]] = None, events: Optional[pd.DataFrame] = None,
-                 compare: Optional[pd.DataFrame] = None, compare_label: str = "", compare_unit: str = "count",
-                 split_label: str = "") -> go.Figure:
+def trend_figure(
+    frame: pd.DataFrame,
+    label: str,
+    unit: str = "count",
+    per_capita: bool = False,
+    log: bool = False,
+    grain: str = "month",
+    entities: Sequence[str] | None = None,
+    events: pd.DataFrame | None = None,
+    compare: pd.DataFrame | None = None,
+    compare_label: str = "",
+    compare_unit: str = "count",
+    split_label: str = "",
+) -> go.Figure:
     """Lines of `y` over `ds` per `entity` (the first `MAX_LINES` of `entities`), plus extras.
 
     frame: columns ds, y, entity. compare: the same for a second metric (drawn on the right axis).
@@ -71,38 +81,65 @@ def trend_figure(frame: pd.DataFrame, label: str, unit: str = "count", per_capit
     for index, entity in enumerate(order):
         series = frame[frame["entity"].astype(str) == entity].sort_values("ds")
         name = label if entity == "total" else entity
-        fig.add_trace(go.Scatter(
-            x=_dates(series["ds"]), y=_values(series["y"], log), name=name,
-            customdata=[f"entity:{entity}"] * len(series),
-            mode="lines" if dense else "lines+markers",
-            line={"color": PALETTE[index % MAX_LINES], "width": 2.2},
-            marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
-            hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(series["ds"]),
+                y=_values(series["y"], log),
+                name=name,
+                customdata=[f"entity:{entity}"] * len(series),
+                mode="lines" if dense else "lines+markers",
+                line={"color": PALETTE[index % MAX_LINES], "width": 2.2},
+                marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
+                hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
+            )
+        )
     if compare is not None and not compare.empty:
         series = compare.sort_values("ds")
-        fig.add_trace(go.Scatter(
-            x=_dates(series["ds"]), y=_values(series["y"], log), name=f"{compare_label} (right axis)",
-            yaxis="y2", mode="lines", line={"color": COMPARE_COLOUR, "width": 2, "dash": "dash"},
-            customdata=["compare"] * len(series),
-            hovertemplate=f"{_hover_value(compare_unit, False)}<extra>{compare_label}</extra>",
-        ))
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
-                                  "tickformat": _tick_format(compare_unit, False), "title": {"text": compare_label},
-                                  "type": "log" if log else "linear", **({"dtick": 1} if log else {})})
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(series["ds"]),
+                y=_values(series["y"], log),
+                name=f"{compare_label} (right axis)",
+                yaxis="y2",
+                mode="lines",
+                line={"color": COMPARE_COLOUR, "width": 2, "dash": "dash"},
+                customdata=["compare"] * len(series),
+                hovertemplate=f"{_hover_value(compare_unit, False)}<extra>{compare_label}</extra>",
+            )
+        )
+        fig.update_layout(
+            yaxis2={
+                "overlaying": "y",
+                "side": "right",
+                "showgrid": False,
+                "rangemode": "tozero",
+                "tickformat": _tick_format(compare_unit, False),
+                "title": {"text": compare_label},
+                "type": "log" if log else "linear",
+                **({"dtick": 1} if log else {}),
+            }
+        )
     _add_events(fig, frame, events, order, label)
     fig.update_xaxes(hoverformat=HOVER_DATES.get(grain, "%d %b %Y"))
-    fig.layout.yaxis.update(title_text=title, tickformat=_tick_format(unit, per_capita), type="log" if log else "linear",
-                            rangemode="tozero" if not log else "normal")
+    fig.layout.yaxis.update(
+        title_text=title,
+        tickformat=_tick_format(unit, per_capita),
+        type="log" if log else "linear",
+        rangemode="tozero" if not log else "normal",
+    )
     if log:
         fig.layout.yaxis.dtick = 1  # one labelled tick per power of ten
-    fig.update_layout(showlegend=len(order) > 1 or (compare is not None and not compare.empty),
-                      legend_title_text=split_label, margin={"r": 72 if compare is not None and not compare.empty else 24})
+    fig.update_layout(
+        showlegend=len(order) > 1 or (compare is not None and not compare.empty),
+        legend_title_text=split_label,
+        margin={"r": 72 if compare is not None and not compare.empty else 24},
+    )
     return fig
 
 
-def _add_events(fig: go.Figure, frame: pd.DataFrame, events: Optional[pd.DataFrame], shown: Sequence[str],
-                label: str) -> None:
+def _add_events(
+    fig: go.Figure, frame: pd.DataFrame, events: pd.DataFrame | None, shown: Sequence[str], label: str
+) -> None:
     """Change points as dashed vertical lines, anomalies as crosses on their line."""
     if events is None or events.empty:
         return
@@ -115,11 +152,32 @@ def _add_events(fig: go.Figure, frame: pd.DataFrame, events: Optional[pd.DataFra
         relative = "" if row.relative is None or pd.isna(row.relative) else f" {row.relative * 100:+.0f} %"
         name = "" if row.entity == "total" else f" {row.entity}"
         day = pd.Timestamp(row.date).strftime("%Y-%m-%d")
-        lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
-                      "line": {"color": "#52606D", "dash": "dash", "width": 1.5}})
-        labels.append({"xref": "x", "yref": "paper", "x": day, "y": 1, "text": f"change{name}{relative}",
-                       "showarrow": False, "font": {"size": 11, "color": "#52606D"}, "textangle": -90,
-                       "xanchor": "right", "yanchor": "top"})
+        lines.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": day,
+                "x1": day,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#52606D", "dash": "dash", "width": 1.5},
+            }
+        )
+        labels.append(
+            {
+                "xref": "x",
+                "yref": "paper",
+                "x": day,
+                "y": 1,
+                "text": f"change{name}{relative}",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#52606D"},
+                "textangle": -90,
+                "xanchor": "right",
+                "yanchor": "top",
+            }
+        )
     if lines:
         fig.update_layout(shapes=list(fig.layout.shapes) + lines, annotations=list(fig.layout.annotations) + labels)
     anomalies = events[events["kind"] == "anomaly"]
@@ -127,14 +185,22 @@ def _add_events(fig: go.Figure, frame: pd.DataFrame, events: Optional[pd.DataFra
         return
     values = frame.assign(ds=pd.to_datetime(frame["ds"]), entity=frame["entity"].astype(str))
     points = anomalies.assign(date=pd.to_datetime(anomalies["date"]), entity=anomalies["entity"].astype(str)).merge(
-        values[["ds", "entity", "y"]], left_on=["date", "entity"], right_on=["ds", "entity"], how="inner")
+        values[["ds", "entity", "y"]], left_on=["date", "entity"], right_on=["ds", "entity"], how="inner"
+    )
     if points.empty:
         return
-    fig.add_trace(go.Scatter(
-        x=_dates(points["date"]), y=[float(v) for v in points["y"]], name="Anomaly", mode="markers",
-        marker={"symbol": "x", "size": 11, "color": EVENT_COLOUR, "line": {"width": 1}},
-        customdata=["event"] * len(points),
-        text=[f"{'spike' if d == 'up' else 'dip'} vs expected {e:,.4g}" if pd.notna(e) else "anomaly"
-              for d, e in zip(points["direction"], points["before"])],
-        hovertemplate="%{text}<extra>Anomaly</extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=_dates(points["date"]),
+            y=[float(v) for v in points["y"]],
+            name="Anomaly",
+            mode="markers",
+            marker={"symbol": "x", "size": 11, "color": EVENT_COLOUR, "line": {"width": 1}},
+            customdata=["event"] * len(points),
+            text=[
+                f"{'spike' if d == 'up' else 'dip'} vs expected {e:,.4g}" if pd.notna(e) else "anomaly"
+                for d, e in zip(points["direction"], points["before"])
+            ],
+            hovertemplate="%{text}<extra>Anomaly</extra>",
+        )
+    )

@@ -22,15 +22,32 @@ from dashboards.callbacks import admin as logic
 from dashboards.components import alert, filter_field, section_card
 from warehouse.reference import EU27
 
-dash.register_page(__name__, path=logic.PAGE, name="Admin", title="Admin · GRACE Trends", order=90,
-                   roles=logic.ADMIN_ROLES)
+dash.register_page(
+    __name__, path=logic.PAGE, name="Admin", title="Admin · GRACE Trends", order=90, roles=logic.ADMIN_ROLES
+)
 
-USER_COLUMNS = (("name", "User"), ("role", "Role"), ("scope", "Country scope"), ("enabled", "Enabled"),
-                ("created", "Created (UTC)"), ("updated", "Updated (UTC)"))
-AUDIT_COLUMNS = (("id", "#"), ("at", "Time (UTC)"), ("event", "Event"), ("user", "User"), ("client", "Client"),
-                 ("detail", "Detail"))
-BUTTONS = {ids.ADMIN_ADD: "add", ids.ADMIN_SET_ROLE: "set_role", ids.ADMIN_DISABLE: "disable",
-           ids.ADMIN_ENABLE: "enable"}
+USER_COLUMNS = (
+    ("name", "User"),
+    ("role", "Role"),
+    ("scope", "Country scope"),
+    ("enabled", "Enabled"),
+    ("created", "Created (UTC)"),
+    ("updated", "Updated (UTC)"),
+)
+AUDIT_COLUMNS = (
+    ("id", "#"),
+    ("at", "Time (UTC)"),
+    ("event", "Event"),
+    ("user", "User"),
+    ("client", "Client"),
+    ("detail", "Detail"),
+)
+BUTTONS = {
+    ids.ADMIN_ADD: "add",
+    ids.ADMIN_SET_ROLE: "set_role",
+    ids.ADMIN_DISABLE: "disable",
+    ids.ADMIN_ENABLE: "enable",
+}
 
 
 def _csrf_token() -> str:
@@ -43,8 +60,14 @@ def _csrf_token() -> str:
 
 
 def _select(component_id: str, options, value=None, placeholder: str = "", clearable: bool = False) -> dcc.Dropdown:
-    return dcc.Dropdown(id=component_id, options=options, value=value, placeholder=placeholder, clearable=clearable,
-                        className="filter__control")
+    return dcc.Dropdown(
+        id=component_id,
+        options=options,
+        value=value,
+        placeholder=placeholder,
+        clearable=clearable,
+        className="filter__control",
+    )
 
 
 def user_forms() -> html.Div:
@@ -54,16 +77,36 @@ def user_forms() -> html.Div:
     add = html.Div(
         [
             html.H3("Add a user", className="admin-form__title h6"),
-            html.Div([
-                filter_field("User name", dcc.Input(id=ids.ADMIN_NEW_NAME, type="text", autoComplete="off",
-                                                    className="form-control", placeholder="e.g. j.doe"),
-                             help_text="2–32 characters: a-z first, then a-z, 0-9, '.', '_' or '-'."),
-                filter_field("Role", _select(ids.ADMIN_NEW_ROLE, roles, "viewer")),
-                filter_field("Country scope", _select(ids.ADMIN_NEW_COUNTRY, countries, None, "All countries", True)),
-                filter_field("Password", dcc.Input(id=ids.ADMIN_NEW_PASSWORD, type="password",
-                                                   autoComplete="new-password", className="form-control"),
-                             help_text="At least 12 characters; hand it over in person."),
-            ], className="filters"),
+            html.Div(
+                [
+                    filter_field(
+                        "User name",
+                        dcc.Input(
+                            id=ids.ADMIN_NEW_NAME,
+                            type="text",
+                            autoComplete="off",
+                            className="form-control",
+                            placeholder="e.g. j.doe",
+                        ),
+                        help_text="2–32 characters: a-z first, then a-z, 0-9, '.', '_' or '-'.",
+                    ),
+                    filter_field("Role", _select(ids.ADMIN_NEW_ROLE, roles, "viewer")),
+                    filter_field(
+                        "Country scope", _select(ids.ADMIN_NEW_COUNTRY, countries, None, "All countries", True)
+                    ),
+                    filter_field(
+                        "Password",
+                        dcc.Input(
+                            id=ids.ADMIN_NEW_PASSWORD,
+                            type="password",
+                            autoComplete="new-password",
+                            className="form-control",
+                        ),
+                        help_text="At least 12 characters; hand it over in person.",
+                    ),
+                ],
+                className="filters",
+            ),
             dbc.Button("Add user", id=ids.ADMIN_ADD, color="primary", className="mt-2"),
         ],
         className="admin-form",
@@ -71,15 +114,21 @@ def user_forms() -> html.Div:
     change = html.Div(
         [
             html.H3("Change a user", className="admin-form__title h6"),
-            html.Div([
-                filter_field("User", _select(ids.ADMIN_TARGET, [], None, "Choose a user")),
-                filter_field("New role", _select(ids.ADMIN_TARGET_ROLE, roles, None, "Choose a role")),
-            ], className="filters"),
-            html.Div([
-                dbc.Button("Change role", id=ids.ADMIN_SET_ROLE, color="primary"),
-                dbc.Button("Disable", id=ids.ADMIN_DISABLE, color="danger", outline=True),
-                dbc.Button("Enable", id=ids.ADMIN_ENABLE, color="secondary", outline=True),
-            ], className="d-flex gap-2 mt-2"),
+            html.Div(
+                [
+                    filter_field("User", _select(ids.ADMIN_TARGET, [], None, "Choose a user")),
+                    filter_field("New role", _select(ids.ADMIN_TARGET_ROLE, roles, None, "Choose a role")),
+                ],
+                className="filters",
+            ),
+            html.Div(
+                [
+                    dbc.Button("Change role", id=ids.ADMIN_SET_ROLE, color="primary"),
+                    dbc.Button("Disable", id=ids.ADMIN_DISABLE, color="danger", outline=True),
+                    dbc.Button("Enable", id=ids.ADMIN_ENABLE, color="secondary", outline=True),
+                ],
+                className="d-flex gap-2 mt-2",
+            ),
         ],
         className="admin-form mt-4",
     )
@@ -101,26 +150,46 @@ def layout(**_kwargs) -> html.Div:
     events = [{"label": event, "value": event} for event in EVENTS]
     body = html.Div(
         [
-            html.Header(html.Div([
-                html.H1("Admin", className="page-header__title"),
-                html.P("Users and roles, and the append-only audit log of sign-ins, page views, exports and "
-                       "user changes. Every change here is audited.", className="page-header__lead"),
-            ]), className="page-header"),
+            html.Header(
+                html.Div(
+                    [
+                        html.H1("Admin", className="page-header__title"),
+                        html.P(
+                            "Users and roles, and the append-only audit log of sign-ins, page views, exports and "
+                            "user changes. Every change here is audited.",
+                            className="page-header__lead",
+                        ),
+                    ]
+                ),
+                className="page-header",
+            ),
             dcc.Store(id=ids.ADMIN_REFRESH, data=0),
             dcc.Input(id=ids.ADMIN_CSRF, type="hidden", value=_csrf_token() if allowed else ""),
             html.Div(id=ids.ADMIN_RESULT, className="status-area", role="status", **{"aria-live": "polite"}),
-            dbc.Row([
-                dbc.Col(section_card("Users", html.Div("Loading…", id=ids.ADMIN_USERS_TABLE)), lg=7),
-                dbc.Col(section_card("Manage users", user_forms(), card_id=ids.ADMIN_USER_FORM), lg=5),
-            ], className="g-3 mb-3"),
-            section_card("Audit log", html.Div([
-                html.P("Checking the chain…", id=ids.ADMIN_CHAIN, role="status"),
-                html.Div([
-                    filter_field("User", _select(ids.ADMIN_AUDIT_USER, [], None, "All users", True)),
-                    filter_field("Event", _select(ids.ADMIN_AUDIT_EVENT, events, None, "All events", True)),
-                ], className="filters"),
-                html.Div("Loading…", id=ids.ADMIN_AUDIT_TABLE),
-            ]), subtitle=f"Newest {logic.AUDIT_ROWS} events first"),
+            dbc.Row(
+                [
+                    dbc.Col(section_card("Users", html.Div("Loading…", id=ids.ADMIN_USERS_TABLE)), lg=7),
+                    dbc.Col(section_card("Manage users", user_forms(), card_id=ids.ADMIN_USER_FORM), lg=5),
+                ],
+                className="g-3 mb-3",
+            ),
+            section_card(
+                "Audit log",
+                html.Div(
+                    [
+                        html.P("Checking the chain…", id=ids.ADMIN_CHAIN, role="status"),
+                        html.Div(
+                            [
+                                filter_field("User", _select(ids.ADMIN_AUDIT_USER, [], None, "All users", True)),
+                                filter_field("Event", _select(ids.ADMIN_AUDIT_EVENT, events, None, "All events", True)),
+                            ],
+                            className="filters",
+                        ),
+                        html.Div("Loading…", id=ids.ADMIN_AUDIT_TABLE),
+                    ]
+                ),
+                subtitle=f"Newest {logic.AUDIT_ROWS} events first",
+            ),
         ],
         hidden=refusal is not None,
     )
@@ -129,10 +198,17 @@ def layout(**_kwargs) -> html.Div:
 
 def _table(rows: list[dict], columns, caption: str, table_id: str) -> dbc.Table:
     return dbc.Table(
-        [html.Caption(caption),
-         html.Thead(html.Tr([html.Th(label, scope="col") for _, label in columns])),
-         html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in columns]) for row in rows])],
-        id=table_id, striped=True, hover=True, size="sm", responsive=True, className="admin-table",
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(label, scope="col") for _, label in columns])),
+            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in columns]) for row in rows]),
+        ],
+        id=table_id,
+        striped=True,
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="admin-table",
     )
 
 
@@ -156,16 +232,26 @@ def _change(_add, _role, _disable, _enable, token, name, role, country, password
     action = BUTTONS.get(ctx.triggered_id)
     if action is None:
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-    fields = {"name": name, "role": role, "country": country, "password": password, "target": target,
-              "target_role": target_role}
+    fields = {
+        "name": name,
+        "role": role,
+        "country": country,
+        "password": password,
+        "target": target,
+        "target_role": target_role,
+    }
     try:
         result = logic.perform(action, auth_context(), current_user(), token, fields, client_address())
     except logic.AdminRefused as refused:
         return alert(str(refused), color="danger", title="Not permitted."), dash.no_update, "", dash.no_update
     message = alert(result.message, color="success" if result.ok else "warning")
     added = result.ok and action == "add"
-    return (message, (refresh or 0) + int(result.ok), "" if result.ok else dash.no_update,
-            "" if added else dash.no_update)
+    return (
+        message,
+        (refresh or 0) + int(result.ok),
+        "" if result.ok else dash.no_update,
+        "" if added else dash.no_update,
+    )
 
 
 @callback(
@@ -191,15 +277,23 @@ def _tables(_refresh, user_filter, event_filter):
     except logic.AdminActionError as error:
         return dash.no_update, dash.no_update, dash.no_update, str(error), dash.no_update, dash.no_update
     names = [{"label": row["name"], "value": row["name"]} for row in users]
-    shown = " of " + " and ".join(part for part in (f"user {user_filter}" if user_filter else "",
-                                                    f"event {event_filter}" if event_filter else "") if part)
+    shown = " of " + " and ".join(
+        part
+        for part in (f"user {user_filter}" if user_filter else "", f"event {event_filter}" if event_filter else "")
+        if part
+    )
     return (
         _table(users, USER_COLUMNS, f"{len(users)} users", f"{ids.ADMIN_USERS_TABLE}-rows"),
         names,
         names,
-        _table(events, AUDIT_COLUMNS, f"Newest {len(events)} events" + (shown if user_filter or event_filter else ""),
-               f"{ids.ADMIN_AUDIT_TABLE}-rows"),
+        _table(
+            events,
+            AUDIT_COLUMNS,
+            f"Newest {len(events)} events" + (shown if user_filter or event_filter else ""),
+            f"{ids.ADMIN_AUDIT_TABLE}-rows",
+        ),
         chain.text,
-        "admin-chain admin-chain--ok text-success" if chain.ok else "admin-chain admin-chain--broken text-danger fw-bold",
+        "admin-chain admin-chain--ok text-success"
+        if chain.ok
+        else "admin-chain admin-chain--broken text-danger fw-bold",
     )
-

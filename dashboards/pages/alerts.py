@@ -17,13 +17,20 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from analytics.warehouse_series import METRICS
 from dashboards import ids
-from dashboards.readers import reader_of
-from dashboards.callbacks import alerts as logic
-from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
 from dashboards.auth.context import audit_refusal
+from dashboards.callbacks import alerts as logic
+from dashboards.components import (
+    chart_card,
+    filter_bar,
+    filter_field,
+    invalid_view,
+    page_header,
+    section_card,
+    status_area,
+)
 from dashboards.figures import empty_figure
+from dashboards.readers import reader_of
 from dashboards.state import ViewStateError
-from grace.scope import ScopeError
 from dashboards.wiring import (
     chart_outputs,
     filter_inputs,
@@ -32,6 +39,7 @@ from dashboards.wiring import (
     scope_state,
     state_from_filters,
 )
+from grace.scope import ScopeError
 
 PAGE = "alerts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Alerts", title="Alerts · GRACE Trends", order=3)
@@ -39,12 +47,30 @@ register_filter_bar(PAGE)
 
 SORT_LABELS = {"importance": "Importance", "date": "Newest first", "magnitude": "Largest change"}
 NUMERIC = ("before", "after", "relative", "strength", "importance", "rank", "score")
-ALERT_COLUMNS = [("kind", "Kind"), ("period", "Period"), ("metric", "Metric"), ("series", "Series"),
-                 ("direction", "Direction"), ("before", "Before / expected"), ("after", "After / observed"),
-                 ("relative", "Change"), ("strength", "Strength"), ("importance", "Importance"),
-                 ("headline", "Finding"), ("open", "Chart")]
-FINDING_COLUMNS = [("rank", "#"), ("kind", "Kind"), ("headline", "Finding"), ("metric", "Metric"),
-                   ("series", "Series"), ("period", "Period"), ("score", "Score"), ("open", "Chart")]
+ALERT_COLUMNS = [
+    ("kind", "Kind"),
+    ("period", "Period"),
+    ("metric", "Metric"),
+    ("series", "Series"),
+    ("direction", "Direction"),
+    ("before", "Before / expected"),
+    ("after", "After / observed"),
+    ("relative", "Change"),
+    ("strength", "Strength"),
+    ("importance", "Importance"),
+    ("headline", "Finding"),
+    ("open", "Chart"),
+]
+FINDING_COLUMNS = [
+    ("rank", "#"),
+    ("kind", "Kind"),
+    ("headline", "Finding"),
+    ("metric", "Metric"),
+    ("series", "Series"),
+    ("period", "Period"),
+    ("score", "Score"),
+    ("open", "Chart"),
+]
 
 
 def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> dash_table.DataTable:
@@ -60,13 +86,27 @@ def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> das
             spec["presentation"] = "markdown"
         specs.append(spec)
     return dash_table.DataTable(
-        id=table_id, data=[], columns=specs, page_size=page_size, sort_action="native", filter_action="native",
-        style_table={"overflowX": "auto"}, markdown_options={"link_target": "_self"},
-        style_cell={"fontFamily": "inherit", "fontSize": "0.85rem", "padding": "4px 8px", "textAlign": "left",
-                    "whiteSpace": "normal", "height": "auto", "maxWidth": "30rem", "cursor": "pointer"},
+        id=table_id,
+        data=[],
+        columns=specs,
+        page_size=page_size,
+        sort_action="native",
+        filter_action="native",
+        style_table={"overflowX": "auto"},
+        markdown_options={"link_target": "_self"},
+        style_cell={
+            "fontFamily": "inherit",
+            "fontSize": "0.85rem",
+            "padding": "4px 8px",
+            "textAlign": "left",
+            "whiteSpace": "normal",
+            "height": "auto",
+            "maxWidth": "30rem",
+            "cursor": "pointer",
+        },
         style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
-        style_data_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in NUMERIC] + [
-            {"if": {"state": "active"}, "backgroundColor": "#E6F1F8", "border": "1px solid #0072B2"}],
+        style_data_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in NUMERIC]
+        + [{"if": {"state": "active"}, "backgroundColor": "#E6F1F8", "border": "1px solid #0072B2"}],
     )
 
 
@@ -77,38 +117,79 @@ def layout(**kwargs) -> html.Div:
     except ViewStateError as error:
         return invalid_view(logic.PAGE_PATH, error)
     extra = [
-        filter_field("Kinds", dcc.Checklist(
-            id=ids.ALERTS_KIND, value=list(view.kinds), inline=True, className="filter__control",
-            inputClassName="me-1", labelClassName="me-3",
-            options=[{"label": logic.KIND_LABELS[k], "value": k} for k in logic.KINDS]),
-            help_text="None ticked: every kind."),
-        filter_field("Metrics", dcc.Dropdown(
-            id=ids.ALERTS_METRICS, value=list(view.metrics), multi=True, placeholder="All metrics",
-            className="filter__control",
-            options=[{"label": logic.metric_label(m), "value": m} for m in sorted(METRICS)])),
-        filter_field("Order", dbc.RadioItems(
-            id=ids.ALERTS_SORT, value=view.sort, inline=True,
-            options=[{"label": SORT_LABELS[s], "value": s} for s in logic.SORTS])),
+        filter_field(
+            "Kinds",
+            dcc.Checklist(
+                id=ids.ALERTS_KIND,
+                value=list(view.kinds),
+                inline=True,
+                className="filter__control",
+                inputClassName="me-1",
+                labelClassName="me-3",
+                options=[{"label": logic.KIND_LABELS[k], "value": k} for k in logic.KINDS],
+            ),
+            help_text="None ticked: every kind.",
+        ),
+        filter_field(
+            "Metrics",
+            dcc.Dropdown(
+                id=ids.ALERTS_METRICS,
+                value=list(view.metrics),
+                multi=True,
+                placeholder="All metrics",
+                className="filter__control",
+                options=[{"label": logic.metric_label(m), "value": m} for m in sorted(METRICS)],
+            ),
+        ),
+        filter_field(
+            "Order",
+            dbc.RadioItems(
+                id=ids.ALERTS_SORT,
+                value=view.sort,
+                inline=True,
+                options=[{"label": SORT_LABELS[s], "value": s} for s in logic.SORTS],
+            ),
+        ),
     ]
     return html.Div(
         [
-            page_header(PAGE, "Alerts",
-                        "Anomalies, change points and emerging or vanishing countries and platforms of the latest "
-                        "analysis, and its ranked findings. Click a row to see it on its series."),
+            page_header(
+                PAGE,
+                "Alerts",
+                "Anomalies, change points and emerging or vanishing countries and platforms of the latest "
+                "analysis, and its ranked findings. Click a row to see it on its series.",
+            ),
             filter_bar(PAGE, view.state, extra=extra),
             dcc.Store(id=ids.ALERTS_STATE, data=view.to_query()),
             status_area(ids.ALERTS_STATUS),
             html.P("", id=ids.ALERTS_RUN, className="chart-card__note"),
-            section_card("Alerts", html.Div([
-                html.P("", id=ids.ALERTS_COUNT, className="chart-card__note", role="status"),
-                _table(ids.ALERTS_TABLE, ALERT_COLUMNS, page_size=15)]),
+            section_card(
+                "Alerts",
+                html.Div(
+                    [
+                        html.P("", id=ids.ALERTS_COUNT, className="chart-card__note", role="status"),
+                        _table(ids.ALERTS_TABLE, ALERT_COLUMNS, page_size=15),
+                    ]
+                ),
                 subtitle="Change: after ÷ before − 1. Strength: robust z (anomaly), confidence (change point) or "
-                         "recent share of the split (emerging / vanishing). Type in the header row to filter a column."),
-            chart_card(logic.ALERT_CHART, height=400, controls=html.A(
-                "Open in the Trend explorer", id=ids.ALERTS_OPEN, href="/trends", className="btn btn-outline-primary btn-sm")),
-            section_card("Ranked findings", _table(ids.ALERTS_FINDINGS_TABLE, FINDING_COLUMNS, page_size=10),
-                         subtitle="Every finding of the run in plain words, most important first "
-                                  "(score = kind × grain × magnitude × confidence × reach)."),
+                "recent share of the split (emerging / vanishing). Type in the header row to filter a column.",
+            ),
+            chart_card(
+                logic.ALERT_CHART,
+                height=400,
+                controls=html.A(
+                    "Open in the Trend explorer",
+                    id=ids.ALERTS_OPEN,
+                    href="/trends",
+                    className="btn btn-outline-primary btn-sm",
+                ),
+            ),
+            section_card(
+                "Ranked findings",
+                _table(ids.ALERTS_FINDINGS_TABLE, FINDING_COLUMNS, page_size=10),
+                subtitle="Every finding of the run in plain words, most important first "
+                "(score = kind × grain × magnitude × confidence × reach).",
+            ),
         ],
         id=ids.ALERTS_PAGE,
         className="alerts",
@@ -143,10 +224,20 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_ce
     """Filters, choices and the clicked row into the page's state and the address bar."""
     try:
         view = logic.AlertsView.from_query(query or "")
-        view = view.with_changes(state=state_from_filters(view.state, countries, platforms, start, end),
-                                 kinds=kinds or [], metrics=metrics or [], sort=sort or "importance")
+        view = view.with_changes(
+            state=state_from_filters(view.state, countries, platforms, start, end),
+            kinds=kinds or [],
+            metrics=metrics or [],
+            sort=sort or "importance",
+        )
         trigger = dash.ctx.triggered_id
-        cell = alert_cell if trigger == ids.ALERTS_TABLE else finding_cell if trigger == ids.ALERTS_FINDINGS_TABLE else None
+        cell = (
+            alert_cell
+            if trigger == ids.ALERTS_TABLE
+            else finding_cell
+            if trigger == ids.ALERTS_FINDINGS_TABLE
+            else None
+        )
         view = logic.select(view, (cell or {}).get("row_id"))
         view = logic.AlertsView.from_query(view.to_query())  # one validation path for links and controls
     except ViewStateError:

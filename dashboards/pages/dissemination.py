@@ -14,9 +14,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
-from dashboards.readers import reader_of
 from dashboards.callbacks import dissemination as logic
 from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header
+from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, register_chart_page, register_filter_bar, register_state_sync, scope_state
 
@@ -30,8 +30,9 @@ CLICKABLE = {logic.MAP_CHART.chart_id: "map", logic.MATRIX_CHART.chart_id: "matr
 
 def map_card() -> dbc.Card:
     """The map's chart card; its graph loads the country shapes from this app's assets."""
-    return chart_card(logic.MAP_CHART, height=520,
-                      config={"topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False})
+    return chart_card(
+        logic.MAP_CHART, height=520, config={"topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False}
+    )
 
 
 def layout(**kwargs) -> html.Div:
@@ -44,19 +45,28 @@ def layout(**kwargs) -> html.Div:
     grain = grain_picker(ids.DISSEMINATION_GRAIN, state.grain, logic.GRAINS)
     return html.Div(
         [
-            page_header(PAGE, "Dissemination",
-                        "Where referrals come from and how media clusters spread across borders. "
-                        "Click a country, a cell or a platform to filter."),
+            page_header(
+                PAGE,
+                "Dissemination",
+                "Where referrals come from and how media clusters spread across borders. "
+                "Click a country, a cell or a platform to filter.",
+            ),
             filter_bar(PAGE, state, extra=[grain]),
             dcc.Store(id=ids.DISSEMINATION_STATE, data=state.to_query()),
             html.P(logic.scope_text(state), id=ids.DISSEMINATION_SCOPE, className="scope", **{"aria-live": "polite"}),
             html.Div(id=ids.DISSEMINATION_STATUS, className="status-area", role="status"),
-            dbc.Row([dbc.Col(map_card(), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)],
-                    className="g-3"),
+            dbc.Row(
+                [dbc.Col(map_card(), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)], className="g-3"
+            ),
             chart_card(logic.MATRIX_CHART, height=460),
             chart_card(logic.SPREAD_CHART, height=400),
-            dbc.Row([dbc.Col(chart_card(logic.REACH_COUNTRIES_CHART, height=340), lg=6),
-                     dbc.Col(chart_card(logic.REACH_DAYS_CHART, height=340), lg=6)], className="g-3"),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.REACH_COUNTRIES_CHART, height=340), lg=6),
+                    dbc.Col(chart_card(logic.REACH_DAYS_CHART, height=340), lg=6),
+                ],
+                className="g-3",
+            ),
         ],
         id=ids.DISSEMINATION_PAGE,
         className="dissemination",
@@ -67,12 +77,19 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-register_chart_page(ids.DISSEMINATION_STATE, [chart for chart in logic.CHARTS if chart not in logic.REACH_CHARTS],
-                    logic.draw_chart, logic.page_texts, ids.DISSEMINATION_SCOPE, ids.DISSEMINATION_STATUS)
+register_chart_page(
+    ids.DISSEMINATION_STATE,
+    [chart for chart in logic.CHARTS if chart not in logic.REACH_CHARTS],
+    logic.draw_chart,
+    logic.page_texts,
+    ids.DISSEMINATION_SCOPE,
+    ids.DISSEMINATION_STATUS,
+)
 
 
-@callback(*[output for chart in logic.REACH_CHARTS for output in chart_outputs(chart)],
-          Input(ids.DISSEMINATION_STATE, "data"))
+@callback(
+    *[output for chart in logic.REACH_CHARTS for output in chart_outputs(chart)], Input(ids.DISSEMINATION_STATE, "data")
+)
 def _draw_reach(query):
     views = logic.draw_reach_charts(reader_of(dash.get_app()), _state(query))
     return tuple(value for view in views for value in view)
@@ -91,5 +108,7 @@ def _draw_reach(query):
 def _cross_filter(map_click, matrix_click, mix_click, countries, platforms):
     trigger = CLICKABLE.get(str(ctx.triggered_id or "").removesuffix("-graph"))
     new_countries, new_platforms = logic.cross_filter(trigger, map_click, matrix_click, mix_click, countries, platforms)
-    return (new_countries if new_countries != sorted(set(countries or [])) else dash.no_update,
-            new_platforms if new_platforms != sorted(set(platforms or [])) else dash.no_update)
+    return (
+        new_countries if new_countries != sorted(set(countries or [])) else dash.no_update,
+        new_platforms if new_platforms != sorted(set(platforms or [])) else dash.no_update,
+    )

@@ -15,39 +15,72 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards import ids
-from dashboards.readers import reader_of
 from dashboards.callbacks import forecasts as logic
-from dashboards.components import chart_card, filter_bar, filter_field, invalid_view, page_header, section_card, status_area
+from dashboards.components import (
+    chart_card,
+    filter_bar,
+    filter_field,
+    invalid_view,
+    page_header,
+    section_card,
+    status_area,
+)
+from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, record_view, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "forecasts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Forecasts", title="Forecasts · GRACE Trends", order=2)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, logic.PAGE_PATH, ids.FORECASTS_STATE, {
-    "metric": (ids.FORECASTS_METRIC, "value"),
-    "grain": (ids.FORECASTS_GRAIN, "value"),
-})
+register_state_sync(
+    PAGE,
+    logic.PAGE_PATH,
+    ids.FORECASTS_STATE,
+    {
+        "metric": (ids.FORECASTS_METRIC, "value"),
+        "grain": (ids.FORECASTS_GRAIN, "value"),
+    },
+)
 
-CANDIDATE_TABLE_COLUMNS = [("label", "Model", "text"), ("mase", "MASE", "numeric"), ("mae", "MAE", "numeric"),
-                           ("rmse", "RMSE", "numeric"), ("coverage", "Interval coverage", "numeric"),
-                           ("folds", "Folds", "numeric"), ("horizon", "Periods ahead", "numeric"),
-                           ("chosen_mark", "Chosen", "text")]
+CANDIDATE_TABLE_COLUMNS = [
+    ("label", "Model", "text"),
+    ("mase", "MASE", "numeric"),
+    ("mae", "MAE", "numeric"),
+    ("rmse", "RMSE", "numeric"),
+    ("coverage", "Interval coverage", "numeric"),
+    ("folds", "Folds", "numeric"),
+    ("horizon", "Periods ahead", "numeric"),
+    ("chosen_mark", "Chosen", "text"),
+]
 
 
 def candidates_table() -> dash_table.DataTable:
     """Backtest scores, one row per candidate model (the chosen one highlighted)."""
     return dash_table.DataTable(
-        id=ids.FORECASTS_CANDIDATES, data=[], sort_action="native",
-        columns=[{"id": key, "name": name, "type": kind,
-                  **({"format": {"specifier": ".0%"}} if key == "coverage" else
-                     {"format": {"specifier": ",.3~f"}} if kind == "numeric" else {})}
-                 for key, name, kind in CANDIDATE_TABLE_COLUMNS],
+        id=ids.FORECASTS_CANDIDATES,
+        data=[],
+        sort_action="native",
+        columns=[
+            {
+                "id": key,
+                "name": name,
+                "type": kind,
+                **(
+                    {"format": {"specifier": ".0%"}}
+                    if key == "coverage"
+                    else {"format": {"specifier": ",.3~f"}}
+                    if kind == "numeric"
+                    else {}
+                ),
+            }
+            for key, name, kind in CANDIDATE_TABLE_COLUMNS
+        ],
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px", "textAlign": "left"},
         style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
-        style_data_conditional=[{"if": {"filter_query": '{chosen_mark} = "✓ chosen"'}, "fontWeight": "600",
-                                 "backgroundColor": "#E6F1F8"}],
+        style_data_conditional=[
+            {"if": {"filter_query": '{chosen_mark} = "✓ chosen"'}, "fontWeight": "600", "backgroundColor": "#E6F1F8"}
+        ],
     )
 
 
@@ -58,39 +91,76 @@ def layout(**kwargs) -> html.Div:
     except ViewStateError as error:
         return invalid_view(logic.PAGE_PATH, error)
     extra = [
-        filter_field("Metric", dcc.Dropdown(id=ids.FORECASTS_METRIC, value=state.metric, clearable=False,
-                                            options=[{"label": logic.metric_label(state.metric), "value": state.metric}],
-                                            className="filter__control"),
-                     help_text="Metrics forecast by the latest run."),
-        filter_field("Grain", dbc.RadioItems(id=ids.FORECASTS_GRAIN, value=state.grain, inline=True,
-                                             options=[{"label": logic.GRAIN_LABELS[state.grain], "value": state.grain}])),
+        filter_field(
+            "Metric",
+            dcc.Dropdown(
+                id=ids.FORECASTS_METRIC,
+                value=state.metric,
+                clearable=False,
+                options=[{"label": logic.metric_label(state.metric), "value": state.metric}],
+                className="filter__control",
+            ),
+            help_text="Metrics forecast by the latest run.",
+        ),
+        filter_field(
+            "Grain",
+            dbc.RadioItems(
+                id=ids.FORECASTS_GRAIN,
+                value=state.grain,
+                inline=True,
+                options=[{"label": logic.GRAIN_LABELS[state.grain], "value": state.grain}],
+            ),
+        ),
     ]
     slider = filter_field(
         "Capacity: referrals triaged per day",
-        dcc.Slider(id=ids.FORECASTS_CAPACITY, min=1, max=10, step=1, value=state.capacity, marks=None,
-                   tooltip={"placement": "bottom", "always_visible": True}, updatemode="mouseup"),
-        help_text="Default: the recent triage rate. Move it to see the backlog under another capacity.")
+        dcc.Slider(
+            id=ids.FORECASTS_CAPACITY,
+            min=1,
+            max=10,
+            step=1,
+            value=state.capacity,
+            marks=None,
+            tooltip={"placement": "bottom", "always_visible": True},
+            updatemode="mouseup",
+        ),
+        help_text="Default: the recent triage rate. Move it to see the backlog under another capacity.",
+    )
     return html.Div(
         [
-            page_header(PAGE, "Forecasts",
-                        "Forecasts with prediction intervals, how the model was chosen, and the backlog against capacity."),
+            page_header(
+                PAGE,
+                "Forecasts",
+                "Forecasts with prediction intervals, how the model was chosen, and the backlog against capacity.",
+            ),
             filter_bar(PAGE, state, extra=extra),
             dcc.Store(id=ids.FORECASTS_STATE, data=state.to_query()),
             dcc.Store(id=ids.FORECASTS_CAPACITY_DEFAULT),
             status_area(ids.FORECASTS_STATUS),
             html.P("", id=ids.FORECASTS_RUN, className="chart-card__note"),
             chart_card(logic.FORECAST_CHART, height=460),
-            dbc.Row([
-                dbc.Col(section_card("Why this model", html.P("", id=ids.FORECASTS_WHY, className="mb-0")), lg=5),
-                dbc.Col(section_card("Backtest scores of the candidate models", html.Div([
-                    dcc.Loading(candidates_table(), type="dot", delay_show=300),
-                    html.P("", id=ids.FORECASTS_CANDIDATES_NOTE, className="chart-card__note")]),
-                    subtitle="Rolling-origin backtest; the lowest MASE wins. Coverage: share of backtest actuals "
-                             "inside the prediction interval."), lg=7),
-            ], className="g-3 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(section_card("Why this model", html.P("", id=ids.FORECASTS_WHY, className="mb-0")), lg=5),
+                    dbc.Col(
+                        section_card(
+                            "Backtest scores of the candidate models",
+                            html.Div(
+                                [
+                                    dcc.Loading(candidates_table(), type="dot", delay_show=300),
+                                    html.P("", id=ids.FORECASTS_CANDIDATES_NOTE, className="chart-card__note"),
+                                ]
+                            ),
+                            subtitle="Rolling-origin backtest; the lowest MASE wins. Coverage: share of backtest actuals "
+                            "inside the prediction interval.",
+                        ),
+                        lg=7,
+                    ),
+                ],
+                className="g-3 mb-3",
+            ),
             chart_card(logic.BACKLOG_CHART, height=420, controls=slider),
-            html.P("", id=ids.FORECASTS_BACKLOG_SUMMARY, className="lead-sm", role="status",
-                   **{"aria-live": "polite"}),
+            html.P("", id=ids.FORECASTS_BACKLOG_SUMMARY, className="lead-sm", role="status", **{"aria-live": "polite"}),
         ],
         id=ids.FORECASTS_PAGE,
         className="forecasts",

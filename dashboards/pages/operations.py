@@ -14,56 +14,117 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards import ids
-from dashboards.readers import reader_of
 from dashboards.callbacks import operations as logic
 from dashboards.components import alert, chart_card, filter_field, freshness_id, invalid_view, page_header, section_card
 from dashboards.figures import FONT_FAMILY
+from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, record_view, scope_state
 
 PAGE = "operations"
-dash.register_page(__name__, path=logic.PAGE, name="Operations", title="Operations & data quality · GRACE Trends",
-                   order=6)
+dash.register_page(
+    __name__, path=logic.PAGE, name="Operations", title="Operations & data quality · GRACE Trends", order=6
+)
 
 ANALYTICS_NOTE = f"{ids.OPERATIONS_ANALYTICS_TABLE}-note"
 KIND_LABELS = {"referrals": "Referrals", "files": "Files"}
 BATCH_COLUMNS = [
-    ("number", "#"), ("source_kind", "Source kind"), ("source", "Delivery"), ("status", "Status"),
-    ("started", "Started (UTC)"), ("duration", "Seconds"),
-    ("referrals_in", "Referrals in"), ("referrals_loaded", "loaded"), ("referrals_quarantined", "quarantined"),
-    ("referrals_duplicate", "duplicate"), ("referrals_check", "balance"),
-    ("files_in", "Files in"), ("files_loaded", "loaded"), ("files_quarantined", "quarantined"),
-    ("files_duplicate", "duplicate"), ("files_check", "balance"),
-    ("throughput", "Referrals/s"), ("stages", "Stage seconds"), ("batch_id", "Batch id"),
+    ("number", "#"),
+    ("source_kind", "Source kind"),
+    ("source", "Delivery"),
+    ("status", "Status"),
+    ("started", "Started (UTC)"),
+    ("duration", "Seconds"),
+    ("referrals_in", "Referrals in"),
+    ("referrals_loaded", "loaded"),
+    ("referrals_quarantined", "quarantined"),
+    ("referrals_duplicate", "duplicate"),
+    ("referrals_check", "balance"),
+    ("files_in", "Files in"),
+    ("files_loaded", "loaded"),
+    ("files_quarantined", "quarantined"),
+    ("files_duplicate", "duplicate"),
+    ("files_check", "balance"),
+    ("throughput", "Referrals/s"),
+    ("stages", "Stage seconds"),
+    ("batch_id", "Batch id"),
 ]
-NUMERIC = {"duration", "referrals_in", "referrals_loaded", "referrals_quarantined", "referrals_duplicate",
-           "files_in", "files_loaded", "files_quarantined", "files_duplicate", "throughput"}
-FRESHNESS_COLUMNS = [("source_kind", "Source kind"), ("batches", "Batches"), ("referrals_loaded", "Referrals loaded"),
-                     ("files_loaded", "Files loaded"), ("last_batch", "Last batch"), ("last_status", "Status"),
-                     ("watermark", "Watermark"), ("latest_incident", "Latest incident (warehouse)")]
-ANALYTICS_COLUMNS = [("run_id", "Run"), ("created", "Created"), ("series", "Series"), ("skipped", "Skipped"),
-                     ("seconds", "Seconds"), ("code_version", "Code version")]
-IMPORT_COLUMNS = [("import_id", "Import"), ("dataset", "Dataset"), ("source", "File"), ("rows_loaded", "Rows"),
-                  ("imported", "Imported")]
+NUMERIC = {
+    "duration",
+    "referrals_in",
+    "referrals_loaded",
+    "referrals_quarantined",
+    "referrals_duplicate",
+    "files_in",
+    "files_loaded",
+    "files_quarantined",
+    "files_duplicate",
+    "throughput",
+}
+FRESHNESS_COLUMNS = [
+    ("source_kind", "Source kind"),
+    ("batches", "Batches"),
+    ("referrals_loaded", "Referrals loaded"),
+    ("files_loaded", "Files loaded"),
+    ("last_batch", "Last batch"),
+    ("last_status", "Status"),
+    ("watermark", "Watermark"),
+    ("latest_incident", "Latest incident (warehouse)"),
+]
+ANALYTICS_COLUMNS = [
+    ("run_id", "Run"),
+    ("created", "Created"),
+    ("series", "Series"),
+    ("skipped", "Skipped"),
+    ("seconds", "Seconds"),
+    ("code_version", "Code version"),
+]
+IMPORT_COLUMNS = [
+    ("import_id", "Import"),
+    ("dataset", "Dataset"),
+    ("source", "File"),
+    ("rows_loaded", "Rows"),
+    ("imported", "Imported"),
+]
 
 
 def table(table_id: str, columns: list[tuple[str, str]], page_size: int = 10) -> dash_table.DataTable:
     """A sortable, paged table (rows filled by a callback); failing balance checks are highlighted."""
     return dash_table.DataTable(
-        id=table_id, data=[], page_size=page_size, sort_action="native",
-        columns=[{"id": key, "name": name, "type": "numeric" if key in NUMERIC or key in
-                  ("batches", "series", "skipped", "seconds", "rows_loaded") else "text",
-                  **({"format": {"specifier": ",~r"}} if key in NUMERIC else {})} for key, name in columns],
+        id=table_id,
+        data=[],
+        page_size=page_size,
+        sort_action="native",
+        columns=[
+            {
+                "id": key,
+                "name": name,
+                "type": "numeric"
+                if key in NUMERIC or key in ("batches", "series", "skipped", "seconds", "rows_loaded")
+                else "text",
+                **({"format": {"specifier": ",~r"}} if key in NUMERIC else {}),
+            }
+            for key, name in columns
+        ],
         style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": FONT_FAMILY, "fontSize": "0.85rem", "padding": "4px 8px", "textAlign": "left",
-                    "whiteSpace": "nowrap", "height": "auto"},
+        style_cell={
+            "fontFamily": FONT_FAMILY,
+            "fontSize": "0.85rem",
+            "padding": "4px 8px",
+            "textAlign": "left",
+            "whiteSpace": "nowrap",
+            "height": "auto",
+        },
         style_cell_conditional=[{"if": {"column_id": "stages"}, "whiteSpace": "normal", "minWidth": "22rem"}],
         style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
-        style_data_conditional=[
-            {"if": {"column_id": column}, "textAlign": "right"} for column in NUMERIC
-        ] + [
-            {"if": {"filter_query": f'{{{column}}} contains "✗"', "column_id": column},
-             "backgroundColor": "#FBE3D6", "color": "#8A2B00", "fontWeight": "600"}
+        style_data_conditional=[{"if": {"column_id": column}, "textAlign": "right"} for column in NUMERIC]
+        + [
+            {
+                "if": {"filter_query": f'{{{column}}} contains "✗"', "column_id": column},
+                "backgroundColor": "#FBE3D6",
+                "color": "#8A2B00",
+                "fontWeight": "600",
+            }
             for column in ("referrals_check", "files_check")
         ],
     )
@@ -76,38 +137,80 @@ def layout(**kwargs) -> html.Div:
         kind = logic.record_kind(state)
     except ViewStateError as error:
         return invalid_view(logic.PAGE, error)
-    kind_control = filter_field("Records", dbc.RadioItems(
-        id=ids.OPERATIONS_KIND, value=kind, inline=True,
-        options=[{"label": KIND_LABELS[k], "value": k} for k in KIND_LABELS]),
-        help_text="Whose row accounting and quarantine the charts show.")
+    kind_control = filter_field(
+        "Records",
+        dbc.RadioItems(
+            id=ids.OPERATIONS_KIND,
+            value=kind,
+            inline=True,
+            options=[{"label": KIND_LABELS[k], "value": k} for k in KIND_LABELS],
+        ),
+        help_text="Whose row accounting and quarantine the charts show.",
+    )
     return html.Div(
         [
-            page_header(PAGE, "Operations & data quality",
-                        "ETL batches and their row accounting, quarantine, freshness and throughput."),
+            page_header(
+                PAGE,
+                "Operations & data quality",
+                "ETL batches and their row accounting, quarantine, freshness and throughput.",
+            ),
             html.Div([kind_control], className="filters", role="group", **{"aria-label": "Page controls"}),
             dcc.Store(id=ids.OPERATIONS_STATE, data=state.to_query()),
             html.Div(id=ids.OPERATIONS_STATUS, className="status-area", role="status"),
             html.Div(id=ids.OPERATIONS_ACCOUNTING, role="status", **{"aria-live": "polite"}),
             chart_card(logic.ACCOUNTING_CHART, height=420),
-            dbc.Row([dbc.Col(chart_card(logic.QUARANTINE_TIME_CHART, height=400), lg=6),
-                     dbc.Col(chart_card(logic.QUARANTINE_FIELDS_CHART, height=400), lg=6)], className="g-3"),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.QUARANTINE_TIME_CHART, height=400), lg=6),
+                    dbc.Col(chart_card(logic.QUARANTINE_FIELDS_CHART, height=400), lg=6),
+                ],
+                className="g-3",
+            ),
             chart_card(logic.THROUGHPUT_CHART, height=360),
-            section_card("ETL batches", table(ids.OPERATIONS_BATCH_TABLE, BATCH_COLUMNS, page_size=15),
-                         subtitle="Newest first. Balance: read − (loaded + quarantined + duplicate); ✓ when zero."),
-            dbc.Row([
-                dbc.Col(section_card("Data freshness per source", table(ids.OPERATIONS_FRESHNESS_TABLE,
-                                                                        FRESHNESS_COLUMNS),
-                                     subtitle="The latest incident date is the warehouse's (rollups carry no source)."),
-                        lg=12),
-            ], className="g-3"),
-            dbc.Row([
-                dbc.Col(section_card("Analytics runs", html.Div([
-                    html.P(id=ANALYTICS_NOTE, className="chart-card__note"),
-                    table(ids.OPERATIONS_ANALYTICS_TABLE, ANALYTICS_COLUMNS)]),
-                    subtitle="Stored `grace analyse` runs, newest first."), lg=6),
-                dbc.Col(section_card("Reference imports", table(ids.OPERATIONS_IMPORTS_TABLE, IMPORT_COLUMNS),
-                                     subtitle="Hash sets and published statistics, newest first."), lg=6),
-            ], className="g-3"),
+            section_card(
+                "ETL batches",
+                table(ids.OPERATIONS_BATCH_TABLE, BATCH_COLUMNS, page_size=15),
+                subtitle="Newest first. Balance: read − (loaded + quarantined + duplicate); ✓ when zero.",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        section_card(
+                            "Data freshness per source",
+                            table(ids.OPERATIONS_FRESHNESS_TABLE, FRESHNESS_COLUMNS),
+                            subtitle="The latest incident date is the warehouse's (rollups carry no source).",
+                        ),
+                        lg=12,
+                    ),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        section_card(
+                            "Analytics runs",
+                            html.Div(
+                                [
+                                    html.P(id=ANALYTICS_NOTE, className="chart-card__note"),
+                                    table(ids.OPERATIONS_ANALYTICS_TABLE, ANALYTICS_COLUMNS),
+                                ]
+                            ),
+                            subtitle="Stored `grace analyse` runs, newest first.",
+                        ),
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        section_card(
+                            "Reference imports",
+                            table(ids.OPERATIONS_IMPORTS_TABLE, IMPORT_COLUMNS),
+                            subtitle="Hash sets and published statistics, newest first.",
+                        ),
+                        lg=6,
+                    ),
+                ],
+                className="g-3",
+            ),
         ],
         id=ids.OPERATIONS_PAGE,
         className="operations",
@@ -161,10 +264,22 @@ def _lineage(query):
     view = logic.update_lineage(reader_of(dash.get_app()), _state(query))
     verdict = None
     if view.accounting_text:
-        body = [view.accounting_text] + ([html.Ul([html.Li(p) for p in view.accounting_problems])]
-                                         if view.accounting_problems else [])
-        verdict = alert(body, color="success" if view.accounting_ok else "danger",
-                        title="Row accounting." if view.accounting_ok else "Row accounting failed.")
+        body = [view.accounting_text] + (
+            [html.Ul([html.Li(p) for p in view.accounting_problems])] if view.accounting_problems else []
+        )
+        verdict = alert(
+            body,
+            color="success" if view.accounting_ok else "danger",
+            title="Row accounting." if view.accounting_ok else "Row accounting failed.",
+        )
     status = alert(view.status, color="warning") if view.status else None
-    return (verdict, view.batch_rows, view.freshness_rows, view.analytics_rows, view.analytics_note,
-            view.import_rows, status, view.freshness)
+    return (
+        verdict,
+        view.batch_rows,
+        view.freshness_rows,
+        view.analytics_rows,
+        view.analytics_note,
+        view.import_rows,
+        status,
+        view.freshness,
+    )

@@ -12,11 +12,18 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
-from dashboards.readers import reader_of
 from dashboards.callbacks import overview as logic
 from dashboards.components import (
-    chart_card, empty_state, filter_bar, invalid_view, kpi_card, kpi_row, page_header, section_card,
+    chart_card,
+    empty_state,
+    filter_bar,
+    invalid_view,
+    kpi_card,
+    kpi_row,
+    page_header,
+    section_card,
 )
+from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, kpi_outputs, register_filter_bar, register_state_sync, scope_state
 
@@ -25,7 +32,12 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · GRACE
 register_filter_bar(PAGE)
 register_state_sync(PAGE, "/", ids.OVERVIEW_STATE, {})
 
-KPIS = (ids.OVERVIEW_KPI_REFERRALS, ids.OVERVIEW_KPI_FILES, ids.OVERVIEW_KPI_MEDIA_CLUSTERS, ids.OVERVIEW_KPI_QUARANTINED)
+KPIS = (
+    ids.OVERVIEW_KPI_REFERRALS,
+    ids.OVERVIEW_KPI_FILES,
+    ids.OVERVIEW_KPI_MEDIA_CLUSTERS,
+    ids.OVERVIEW_KPI_QUARANTINED,
+)
 
 
 def layout(**kwargs) -> html.Div:
@@ -41,29 +53,50 @@ def layout(**kwargs) -> html.Div:
             dcc.Store(id=ids.OVERVIEW_STATE, data=state.to_query()),
             html.P(id=ids.OVERVIEW_SCOPE, className="scope", **{"aria-live": "polite"}),
             html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
-            kpi_row([
-                kpi_card(ids.OVERVIEW_KPI_REFERRALS, "Referrals"),
-                kpi_card(ids.OVERVIEW_KPI_FILES, "Files"),
-                kpi_card(ids.OVERVIEW_KPI_MEDIA_CLUSTERS, "New media clusters"),
-                kpi_card(ids.OVERVIEW_KPI_QUARANTINED, "Quarantined records"),
-            ]),
+            kpi_row(
+                [
+                    kpi_card(ids.OVERVIEW_KPI_REFERRALS, "Referrals"),
+                    kpi_card(ids.OVERVIEW_KPI_FILES, "Files"),
+                    kpi_card(ids.OVERVIEW_KPI_MEDIA_CLUSTERS, "New media clusters"),
+                    kpi_card(ids.OVERVIEW_KPI_QUARANTINED, "Quarantined records"),
+                ]
+            ),
             dbc.Row(
                 [
                     dbc.Col(chart_card(logic.MONTHLY_CHART, height=420), lg=8),
-                    dbc.Col(section_card(
-                        "Top movers",
-                        html.Div(empty_state("Loading…"), id=ids.OVERVIEW_MOVERS),
-                        subtitle="", card_id=f"{ids.OVERVIEW_MOVERS}-card",
-                    ), lg=4, className="mb-3"),
+                    dbc.Col(
+                        section_card(
+                            "Top movers",
+                            html.Div(empty_state("Loading…"), id=ids.OVERVIEW_MOVERS),
+                            subtitle="",
+                            card_id=f"{ids.OVERVIEW_MOVERS}-card",
+                        ),
+                        lg=4,
+                        className="mb-3",
+                    ),
                 ],
                 className="g-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(section_card("Findings", html.Div(empty_state("Loading…"), id=ids.OVERVIEW_FINDINGS),
-                                         card_id=f"{ids.OVERVIEW_FINDINGS}-card"), lg=6, className="mb-3"),
-                    dbc.Col(section_card("Latest alerts", html.Div(empty_state("Loading…"), id=ids.OVERVIEW_ALERTS),
-                                         card_id=f"{ids.OVERVIEW_ALERTS}-card"), lg=6, className="mb-3"),
+                    dbc.Col(
+                        section_card(
+                            "Findings",
+                            html.Div(empty_state("Loading…"), id=ids.OVERVIEW_FINDINGS),
+                            card_id=f"{ids.OVERVIEW_FINDINGS}-card",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        section_card(
+                            "Latest alerts",
+                            html.Div(empty_state("Loading…"), id=ids.OVERVIEW_ALERTS),
+                            card_id=f"{ids.OVERVIEW_ALERTS}-card",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
                 ],
                 className="g-3",
             ),
@@ -102,19 +135,32 @@ def mover_list(movers: list[logic.Mover], heading: str) -> html.Div:
     """One list of movers; each entity is a button that filters the page to it."""
     if not movers:
         return html.Div()
-    return html.Div([
-        html.H3(heading, className="kpi-card__label mt-2"),
-        html.Ul([
-            html.Li([
-                html.Button(mover.label, id={"type": ids.OVERVIEW_MOVER, "dimension": mover.dimension,
-                                             "entity": mover.entity},
-                            className="btn btn-link", title=f"Filter to {mover.label}", n_clicks=0),
-                html.Span(logic.mover_text(mover),
-                          className=f"kpi-change kpi-change--{'up' if mover.change > 0 else 'down'}"),
-            ])
-            for mover in movers
-        ], className="mover-list"),
-    ])
+    return html.Div(
+        [
+            html.H3(heading, className="kpi-card__label mt-2"),
+            html.Ul(
+                [
+                    html.Li(
+                        [
+                            html.Button(
+                                mover.label,
+                                id={"type": ids.OVERVIEW_MOVER, "dimension": mover.dimension, "entity": mover.entity},
+                                className="btn btn-link",
+                                title=f"Filter to {mover.label}",
+                                n_clicks=0,
+                            ),
+                            html.Span(
+                                logic.mover_text(mover),
+                                className=f"kpi-change kpi-change--{'up' if mover.change > 0 else 'down'}",
+                            ),
+                        ]
+                    )
+                    for mover in movers
+                ],
+                className="mover-list",
+            ),
+        ]
+    )
 
 
 @callback(Output(ids.OVERVIEW_MOVERS, "children"), Input(ids.OVERVIEW_STATE, "data"))
@@ -122,28 +168,38 @@ def _update_movers(query):
     result = logic.top_movers(_reader(), _state(query))
     if result.message:
         return empty_state(result.message)
-    return html.Div([
-        html.P(f"Referrals, {result.window}", id=ids.OVERVIEW_MOVERS_WINDOW, className="chart-card__subtitle"),
-        mover_list(result.countries, "Countries"),
-        mover_list(result.platforms, "Platforms"),
-    ])
+    return html.Div(
+        [
+            html.P(f"Referrals, {result.window}", id=ids.OVERVIEW_MOVERS_WINDOW, className="chart-card__subtitle"),
+            mover_list(result.countries, "Countries"),
+            mover_list(result.platforms, "Platforms"),
+        ]
+    )
 
 
 def insight_list(items: list[logic.Insight]) -> html.Ul:
     """Findings or alerts, each linking to the Trend explorer view that shows it."""
-    return html.Ul([
-        html.Li([dcc.Link(item.text, href=item.href), html.Div(item.meta, className="finding__meta")])
-        for item in items
-    ], className="finding-list")
+    return html.Ul(
+        [
+            html.Li([dcc.Link(item.text, href=item.href), html.Div(item.meta, className="finding__meta")])
+            for item in items
+        ],
+        className="finding-list",
+    )
 
 
-@callback(Output(ids.OVERVIEW_FINDINGS, "children"), Output(ids.OVERVIEW_ALERTS, "children"),
-          Output(ids.OVERVIEW_RUN, "children"), Input(ids.OVERVIEW_STATE, "data"))
+@callback(
+    Output(ids.OVERVIEW_FINDINGS, "children"),
+    Output(ids.OVERVIEW_ALERTS, "children"),
+    Output(ids.OVERVIEW_RUN, "children"),
+    Input(ids.OVERVIEW_STATE, "data"),
+)
 def _update_insights(query):
     result = logic.latest_insights(_reader(), _state(query))
     if result.message == logic.NO_RUN_HINT:
-        hint = html.Span(["Run ", html.Code("grace analyse"), " to compute trends, change points, anomalies "
-                          "and findings."])
+        hint = html.Span(
+            ["Run ", html.Code("grace analyse"), " to compute trends, change points, anomalies and findings."]
+        )
         return (empty_state("No analysis results yet.", hint), empty_state("No alerts yet.", hint), "")
     findings = insight_list(result.findings) if result.findings else empty_state(result.message or "No findings.")
     alerts = insight_list(result.alerts) if result.alerts else empty_state(result.message or "No alerts.")

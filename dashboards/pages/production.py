@@ -20,10 +20,12 @@ from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import register_chart_page, register_filter_bar, register_state_sync, scope_state
 
 PAGE = "production"
-dash.register_page(__name__, path=logic.PAGE, name="Production & consumption",
-                   title="Production & consumption · GRACE Trends", order=5)
+dash.register_page(
+    __name__, path=logic.PAGE, name="Production & consumption", title="Production & consumption · GRACE Trends", order=5
+)
 register_filter_bar(PAGE)
 register_state_sync(PAGE, logic.PAGE, ids.PRODUCTION_STATE, {"grain": (ids.PRODUCTION_GRAIN, "value")})
+
 
 def layout(**kwargs) -> html.Div:
     """Page layout from the URL's query string (no I/O)."""
@@ -35,19 +37,32 @@ def layout(**kwargs) -> html.Div:
     grain = grain_picker(ids.PRODUCTION_GRAIN, state.grain, logic.GRAINS)
     return html.Div(
         [
-            page_header(PAGE, "Production & consumption",
-                        "New versus known material, self-generated and generative-AI shares, the accounts "
-                        "reported and how often they come back. Click a point to zoom into its period."),
+            page_header(
+                PAGE,
+                "Production & consumption",
+                "New versus known material, self-generated and generative-AI shares, the accounts "
+                "reported and how often they come back. Click a point to zoom into its period.",
+            ),
             filter_bar(PAGE, state, extra=[grain]),
             dcc.Store(id=ids.PRODUCTION_STATE, data=state.to_query()),
             html.P(logic.scope_text(state), id=ids.PRODUCTION_SCOPE, className="scope", **{"aria-live": "polite"}),
             status_area(ids.PRODUCTION_STATUS),
             html.H2("Production", className="section-title"),
-            dbc.Row([dbc.Col(chart_card(logic.MATERIAL_CHART, height=400), lg=6),
-                     dbc.Col(chart_card(logic.SHARES_CHART, height=400), lg=6)], className="g-3"),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.MATERIAL_CHART, height=400), lg=6),
+                    dbc.Col(chart_card(logic.SHARES_CHART, height=400), lg=6),
+                ],
+                className="g-3",
+            ),
             html.H2("Consumption", className="section-title"),
-            dbc.Row([dbc.Col(chart_card(logic.ACCOUNTS_CHART, height=400), lg=6),
-                     dbc.Col(chart_card(logic.REPEAT_CHART, height=400), lg=6)], className="g-3"),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.ACCOUNTS_CHART, height=400), lg=6),
+                    dbc.Col(chart_card(logic.REPEAT_CHART, height=400), lg=6),
+                ],
+                className="g-3",
+            ),
         ],
         id=ids.PRODUCTION_PAGE,
         className="production",
@@ -58,7 +73,9 @@ def _state(query) -> ViewState:
     return scope_state(ViewState.from_query(query or ""))
 
 
-register_chart_page(ids.PRODUCTION_STATE, logic.CHARTS, logic.draw_chart, logic.page_texts, ids.PRODUCTION_SCOPE, ids.PRODUCTION_STATUS)
+register_chart_page(
+    ids.PRODUCTION_STATE, logic.CHARTS, logic.draw_chart, logic.page_texts, ids.PRODUCTION_SCOPE, ids.PRODUCTION_STATUS
+)
 
 
 @callback(

@@ -14,34 +14,45 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
-from dashboards.readers import reader_of
 from dashboards.callbacks import trends as logic
 from dashboards.components import GRAIN_LABELS, chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.readers import reader_of
 from dashboards.state import GRAINS, ViewState, ViewStateError
 from dashboards.wiring import register_filter_bar, register_state_sync, scope_state
 
 PAGE = "trends"
-dash.register_page(__name__, path=logic.PAGE_PATH, name="Trend explorer", title="Trend explorer · GRACE Trends",
-                   order=1)
+dash.register_page(
+    __name__, path=logic.PAGE_PATH, name="Trend explorer", title="Trend explorer · GRACE Trends", order=1
+)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, logic.PAGE_PATH, ids.TRENDS_STATE, {
-    "metric": (ids.TRENDS_METRIC, "value"),
-    "compare": (ids.TRENDS_COMPARE, "value"),
-    "grain": (ids.TRENDS_GRAIN, "value"),
-    "split": (ids.TRENDS_SPLIT, "value"),
-    "channel": (ids.TRENDS_CHANNEL, "value"),
-    "incident_type": (ids.TRENDS_INCIDENT_TYPE, "value"),
-    "category": (ids.TRENDS_CATEGORY, "value"),
-    "annotation": (ids.TRENDS_ANNOTATION, "value"),
-    "log": (ids.TRENDS_LOG, "value"),
-    "per_capita": (ids.TRENDS_PER_CAPITA, "value"),
-})
-
+register_state_sync(
+    PAGE,
+    logic.PAGE_PATH,
+    ids.TRENDS_STATE,
+    {
+        "metric": (ids.TRENDS_METRIC, "value"),
+        "compare": (ids.TRENDS_COMPARE, "value"),
+        "grain": (ids.TRENDS_GRAIN, "value"),
+        "split": (ids.TRENDS_SPLIT, "value"),
+        "channel": (ids.TRENDS_CHANNEL, "value"),
+        "incident_type": (ids.TRENDS_INCIDENT_TYPE, "value"),
+        "category": (ids.TRENDS_CATEGORY, "value"),
+        "annotation": (ids.TRENDS_ANNOTATION, "value"),
+        "log": (ids.TRENDS_LOG, "value"),
+        "per_capita": (ids.TRENDS_PER_CAPITA, "value"),
+    },
+)
 
 
 def _multi(component_id: str, values, placeholder: str) -> dcc.Dropdown:
-    return dcc.Dropdown(id=component_id, options=[{"label": v, "value": v} for v in values], value=list(values),
-                        multi=True, placeholder=placeholder, className="filter__control")
+    return dcc.Dropdown(
+        id=component_id,
+        options=[{"label": v, "value": v} for v in values],
+        value=list(values),
+        multi=True,
+        placeholder=placeholder,
+        className="filter__control",
+    )
 
 
 def controls(state: ViewState) -> html.Div:
@@ -53,29 +64,79 @@ def controls(state: ViewState) -> html.Div:
         options = logic.control_options("referrals")
     return html.Div(
         [
-            filter_field("Metric", dcc.Dropdown(id=ids.TRENDS_METRIC, options=metrics, value=state.metric,
-                                                clearable=False, className="filter__control"),
-                         help_text=options.description, help_id=ids.TRENDS_METRIC_HELP),
-            filter_field("Compare with", dcc.Dropdown(id=ids.TRENDS_COMPARE, options=metrics, value=state.compare,
-                                                      placeholder="No second metric", className="filter__control")),
-            filter_field("Split by", dcc.Dropdown(id=ids.TRENDS_SPLIT, options=options.split_options,
-                                                  value=state.split or "", clearable=False,
-                                                  className="filter__control")),
-            filter_field("Grain", dbc.RadioItems(id=ids.TRENDS_GRAIN, value=state.grain, inline=True,
-                                                 options=[{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS])),
+            filter_field(
+                "Metric",
+                dcc.Dropdown(
+                    id=ids.TRENDS_METRIC,
+                    options=metrics,
+                    value=state.metric,
+                    clearable=False,
+                    className="filter__control",
+                ),
+                help_text=options.description,
+                help_id=ids.TRENDS_METRIC_HELP,
+            ),
+            filter_field(
+                "Compare with",
+                dcc.Dropdown(
+                    id=ids.TRENDS_COMPARE,
+                    options=metrics,
+                    value=state.compare,
+                    placeholder="No second metric",
+                    className="filter__control",
+                ),
+            ),
+            filter_field(
+                "Split by",
+                dcc.Dropdown(
+                    id=ids.TRENDS_SPLIT,
+                    options=options.split_options,
+                    value=state.split or "",
+                    clearable=False,
+                    className="filter__control",
+                ),
+            ),
+            filter_field(
+                "Grain",
+                dbc.RadioItems(
+                    id=ids.TRENDS_GRAIN,
+                    value=state.grain,
+                    inline=True,
+                    options=[{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS],
+                ),
+            ),
             filter_field("Channel", _multi(ids.TRENDS_CHANNEL, state.channel, "All channels")),
             filter_field("Incident type", _multi(ids.TRENDS_INCIDENT_TYPE, state.incident_type, "All incident types")),
             filter_field("Category", _multi(ids.TRENDS_CATEGORY, state.category, "All categories")),
-            filter_field("Annotation", dcc.Dropdown(id=ids.TRENDS_ANNOTATION, options=options.annotation_options,
-                                                    value=list(state.annotation), multi=True,
-                                                    placeholder="Any annotation", className="filter__control")),
-            filter_field("Display", html.Div([
-                dbc.Switch(id=ids.TRENDS_LOG, label="Log scale", value=state.log),
-                dbc.Switch(id=ids.TRENDS_PER_CAPITA, label="Per 100,000 inhabitants", value=state.per_capita,
-                           disabled=not options.per_capita_allowed),
-            ])),
+            filter_field(
+                "Annotation",
+                dcc.Dropdown(
+                    id=ids.TRENDS_ANNOTATION,
+                    options=options.annotation_options,
+                    value=list(state.annotation),
+                    multi=True,
+                    placeholder="Any annotation",
+                    className="filter__control",
+                ),
+            ),
+            filter_field(
+                "Display",
+                html.Div(
+                    [
+                        dbc.Switch(id=ids.TRENDS_LOG, label="Log scale", value=state.log),
+                        dbc.Switch(
+                            id=ids.TRENDS_PER_CAPITA,
+                            label="Per 100,000 inhabitants",
+                            value=state.per_capita,
+                            disabled=not options.per_capita_allowed,
+                        ),
+                    ]
+                ),
+            ),
         ],
-        className="filters trend-controls", role="group", **{"aria-label": "Trend controls"},
+        className="filters trend-controls",
+        role="group",
+        **{"aria-label": "Trend controls"},
     )
 
 
@@ -128,9 +189,16 @@ def _load_dimension_options(_id):
 def _metric_options(metric):
     options = logic.control_options(metric or "referrals")
     enabled = options.filters_enabled
-    return (options.split_options, options.annotation_options, not options.per_capita_allowed,
-            not enabled["channel"], not enabled["incident_type"], not enabled["category"],
-            not enabled["annotation"], options.description)
+    return (
+        options.split_options,
+        options.annotation_options,
+        not options.per_capita_allowed,
+        not enabled["channel"],
+        not enabled["incident_type"],
+        not enabled["category"],
+        not enabled["annotation"],
+        options.description,
+    )
 
 
 @callback(

@@ -13,4 +13,4 @@ identifiers on reserved example domains and documentation address ranges.
 from etl.simulator.config import SimulationConfig
 from etl.simulator.runner import SIMULATOR_VERSION, SimulationResult, simulate
 
-__all__ = ["SimulationConfig", "SimulationResult", "simulate", "SIMULATOR_VERSION"]
+__all__ = ["SIMULATOR_VERSION", "SimulationConfig", "SimulationResult", "simulate"]

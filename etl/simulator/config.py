@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from warehouse.reference import EU27_ISO3
 from grace.errors import ConfigError
+from warehouse.reference import EU27_ISO3
 
 FORMATS = ("csv", "parquet")
 DELIVERIES = ("month", "quarter", "year")
@@ -36,7 +35,7 @@ class SimulationConfig:
     delivery: str = "month"
     package_share: float = 0.05
     malformed_rate: float = 0.002
-    to_postgres: Optional[str] = None
+    to_postgres: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))

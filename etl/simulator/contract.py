@@ -6,7 +6,7 @@ from the contract itself keeps the two from drifting apart.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import yaml
 
@@ -16,7 +16,7 @@ from grace.errors import ContractError
 CASE_EXPORT = CONTRACTS_DIR / "case_export.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def contract_columns(table: str) -> tuple[str, ...]:
     """Column names of `table` (referrals | files) in contract order."""
     document = yaml.safe_load(CASE_EXPORT.read_text(encoding="utf-8"))

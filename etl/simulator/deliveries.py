@@ -55,8 +55,14 @@ def period_label(code: int, delivery: str) -> str:
     return f"{1970 + code}"
 
 
-def plan_deliveries(received_day: np.ndarray, sort_key: np.ndarray, file_referral: np.ndarray,
-                    start: dt.date, end: dt.date, delivery: str) -> DeliveryPlan:
+def plan_deliveries(
+    received_day: np.ndarray,
+    sort_key: np.ndarray,
+    file_referral: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+    delivery: str,
+) -> DeliveryPlan:
     """Order rows by delivery period, received date and report number; every period gets a delivery."""
     codes = period_codes(received_day, delivery)
     first, last = (int(period_codes(np.array([epoch_day(d)]), delivery)[0]) for d in (start, end))

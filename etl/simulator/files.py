@@ -17,15 +17,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.reference import FILE_ANNOTATIONS, INDUSTRY_CLASSIFICATIONS
 from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order
 from etl.simulator.referrals import Referrals
 from etl.simulator.rng import child_rng, mix, unit_interval
-from etl.simulator.strings import (bitmask_labels, by_case, hex_strings, int_strings, join, local_datetime_strings,
-                                   null_where, pick)
+from etl.simulator.strings import (
+    bitmask_labels,
+    by_case,
+    hex_strings,
+    int_strings,
+    join,
+    local_datetime_strings,
+    null_where,
+    pick,
+)
 from etl.simulator.volumes import years_since_trend_epoch
 from etl.simulator.world import VIRAL_ITEM_BASE, World, epoch_day
+from warehouse.reference import FILE_ANNOTATIONS, INDUSTRY_CLASSIFICATIONS
 
 KNOWN_BASE = 1 << 56
 NEW_BASE = 2 << 56
@@ -50,7 +58,7 @@ class Files:
 
 def known_pool_size(scale: float) -> int:
     """How many items the long-lived known pool (and the hash set) holds."""
-    return max(300, int(round(KNOWN_POOL_PER_SCALE * scale)))
+    return max(300, round(KNOWN_POOL_PER_SCALE * scale))
 
 
 def files_per_referral(viral: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -87,8 +95,9 @@ def _zipf_choice(size: int, count: int, rng: np.random.Generator, shape: float =
     return rng.choice(size, size=count, p=popularity / popularity.sum())
 
 
-def media_items(day: np.ndarray, viral: np.ndarray, world: World, config: SimulationConfig,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def media_items(
+    day: np.ndarray, viral: np.ndarray, world: World, config: SimulationConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(item id, variant) per file row: viral item, known pool item, or new material."""
     n = len(day)
     years = years_since_trend_epoch(day)
@@ -128,8 +137,9 @@ def _new_items(day: np.ndarray, config: SimulationConfig, rng: np.random.Generat
     return result
 
 
-def annotation_masks(item: np.ndarray, viral: np.ndarray, channel: np.ndarray, years: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
+def annotation_masks(
+    item: np.ndarray, viral: np.ndarray, channel: np.ndarray, years: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Bit mask of file annotations (order of FILE_ANNOTATIONS).
 
     possible_self_production and generative_ai are properties of the item whose share rises over
@@ -211,18 +221,21 @@ def build_files(world: World, referrals: Referrals, config: SimulationConfig) ->
     has_pdq = rng.random(n) < np.array([p.pdq_share for p in world.platforms])[platform]
     masks = annotation_masks(item, viral, channel, years_since_trend_epoch(day), rng)
     file_id = join("F", hex_strings([rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)], 16))
-    table = in_contract_order({
-        "report_id": referrals.table.column("report_id").combine_chunks().take(pa.array(ref)),
-        "file_id": file_id,
-        "md5": null_where(hashes["md5"], u < 0.03),
-        "sha1": null_where(hashes["sha1"], (u >= 0.03) & (u < 0.08)),
-        "pdq": null_where(hashes["pdq"], ~has_pdq),
-        "file_annotations": bitmask_labels(masks, FILE_ANNOTATIONS),
-        "industry_classification": classifications(item, rng),
-        "publicly_available": optional_booleans(0.15, 0.1, n, rng),
-        "viewed_by_esp": optional_booleans(0.6, 0.1, n, rng),
-        "original_file_name": file_names(referrals.incident_seconds[ref], rng),
-    }, "files")
+    table = in_contract_order(
+        {
+            "report_id": referrals.table.column("report_id").combine_chunks().take(pa.array(ref)),
+            "file_id": file_id,
+            "md5": null_where(hashes["md5"], u < 0.03),
+            "sha1": null_where(hashes["sha1"], (u >= 0.03) & (u < 0.08)),
+            "pdq": null_where(hashes["pdq"], ~has_pdq),
+            "file_annotations": bitmask_labels(masks, FILE_ANNOTATIONS),
+            "industry_classification": classifications(item, rng),
+            "publicly_available": optional_booleans(0.15, 0.1, n, rng),
+            "viewed_by_esp": optional_booleans(0.6, 0.1, n, rng),
+            "original_file_name": file_names(referrals.incident_seconds[ref], rng),
+        },
+        "files",
+    )
     return Files(table, ref, item, variant)
 
 

@@ -8,7 +8,6 @@ Only events inside the simulated range are listed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import numpy as np
 
@@ -19,13 +18,13 @@ from etl.simulator.world import World, epoch_day
 WINDOW_DAYS = 90
 
 
-def _level(series: np.ndarray, days: np.ndarray, first: int, last: int) -> Optional[float]:
+def _level(series: np.ndarray, days: np.ndarray, first: int, last: int) -> float | None:
     """Mean of `series` over epoch days [first, last), None if the window is outside the range."""
     mask = (days >= first) & (days < last)
     return round(float(series[mask].mean()), 3) if mask.any() else None
 
 
-def _ratio(before: Optional[float], after: Optional[float]) -> Optional[float]:
+def _ratio(before: float | None, after: float | None) -> float | None:
     return round(after / before, 4) if before and after is not None else None
 
 
@@ -55,25 +54,56 @@ def platform_events(world: World, volumes: Volumes) -> list[dict]:
         series = per_platform[:, j]
         if platform.lifecycle == "e2ee":
             before, after, ratio = _step(series, days, scenario.e2ee_date, E2EE_ROLLOUT_DAYS)
-            events.append(_event(
-                "change_point", "platform", platform.name, scenario.e2ee_date, ratio, "down",
-                f"end-to-end encryption switched on; referrals fall to about {scenario.e2ee_ratio:.0%} of "
-                f"their level within {E2EE_ROLLOUT_DAYS} days",
-                level_before=before, level_after=after, ratio=ratio, designed_ratio=round(scenario.e2ee_ratio, 4)))
+            events.append(
+                _event(
+                    "change_point",
+                    "platform",
+                    platform.name,
+                    scenario.e2ee_date,
+                    ratio,
+                    "down",
+                    f"end-to-end encryption switched on; referrals fall to about {scenario.e2ee_ratio:.0%} of "
+                    f"their level within {E2EE_ROLLOUT_DAYS} days",
+                    level_before=before,
+                    level_after=after,
+                    ratio=ratio,
+                    designed_ratio=round(scenario.e2ee_ratio, 4),
+                )
+            )
         elif platform.lifecycle == "shutdown":
             day = epoch_day(scenario.shutdown_date)
             before = _level(series, days, day - SHUTDOWN_RUNDOWN_DAYS - WINDOW_DAYS, day - SHUTDOWN_RUNDOWN_DAYS)
-            events.append(_event(
-                "vanishing", "platform", platform.name, scenario.shutdown_date, before, "down",
-                f"service shut down; volume runs down over {SHUTDOWN_RUNDOWN_DAYS} days, then no referrals",
-                level_before=before, level_after=0.0, ratio=0.0))
+            events.append(
+                _event(
+                    "vanishing",
+                    "platform",
+                    platform.name,
+                    scenario.shutdown_date,
+                    before,
+                    "down",
+                    f"service shut down; volume runs down over {SHUTDOWN_RUNDOWN_DAYS} days, then no referrals",
+                    level_before=before,
+                    level_after=0.0,
+                    ratio=0.0,
+                )
+            )
         elif platform.lifecycle == "emerging":
             launch = scenario.launch_dates[platform.name]
             after = _level(series, days, epoch_day(world.end) - WINDOW_DAYS + 1, epoch_day(world.end) + 1)
-            events.append(_event(
-                "emerging", "platform", platform.name, launch, after, "up",
-                f"new service from a low base with accelerating growth ({EMERGING_GROWTH:g}x by the end of the range)",
-                level_before=0.0, level_after=after, growth=EMERGING_GROWTH))
+            events.append(
+                _event(
+                    "emerging",
+                    "platform",
+                    platform.name,
+                    launch,
+                    after,
+                    "up",
+                    f"new service from a low base with accelerating growth ({EMERGING_GROWTH:g}x by the end of the range)",
+                    level_before=0.0,
+                    level_after=after,
+                    growth=EMERGING_GROWTH,
+                )
+            )
     return events
 
 
@@ -86,17 +116,40 @@ def bundling_events(world: World, volumes: Volumes) -> list[dict]:
     incidents = volumes.incidents.sum(axis=(1, 2))
     before, after, ratio = _step(total, days, scenario.bundling_date)
     _, _, incident_ratio = _step(incidents, days, scenario.bundling_date)
-    events = [_event(
-        "change_point", "eu_total", "EU27", scenario.bundling_date, ratio, "down",
-        f"referral bundling policy: {scenario.bundle_share:.0%} of big platforms' referrals become bundles "
-        f"(bundle_size > 1); referral counts drop while incidents stay similar",
-        level_before=before, level_after=after, ratio=ratio, incident_ratio=incident_ratio)]
+    events = [
+        _event(
+            "change_point",
+            "eu_total",
+            "EU27",
+            scenario.bundling_date,
+            ratio,
+            "down",
+            f"referral bundling policy: {scenario.bundle_share:.0%} of big platforms' referrals become bundles "
+            f"(bundle_size > 1); referral counts drop while incidents stay similar",
+            level_before=before,
+            level_after=after,
+            ratio=ratio,
+            incident_ratio=incident_ratio,
+        )
+    ]
     per_platform = volumes.counts.sum(axis=1)
     for j, platform in enumerate(world.platforms):
         if platform.bundles:
             before, after, ratio = _step(per_platform[:, j], days, scenario.bundling_date)
-            events.append(_event("change_point", "platform", platform.name, scenario.bundling_date, ratio, "down",
-                                 "referral bundling policy", level_before=before, level_after=after, ratio=ratio))
+            events.append(
+                _event(
+                    "change_point",
+                    "platform",
+                    platform.name,
+                    scenario.bundling_date,
+                    ratio,
+                    "down",
+                    "referral bundling policy",
+                    level_before=before,
+                    level_after=after,
+                    ratio=ratio,
+                )
+            )
     return events
 
 
@@ -108,30 +161,60 @@ def country_events(world: World, volumes: Volumes) -> list[dict]:
     for shift in world.scenario.country_shifts:
         series = per_country[:, world.country_index(shift.country)]
         before, after, ratio = _step(series, days, shift.date)
-        events.append(_event(
-            "change_point", "country", shift.country, shift.date, ratio, "up" if shift.ratio > 1 else "down",
-            f"lasting level shift (reporting or routing practice change), designed ratio {shift.ratio:g}",
-            level_before=before, level_after=after, ratio=ratio, designed_ratio=shift.ratio))
+        events.append(
+            _event(
+                "change_point",
+                "country",
+                shift.country,
+                shift.date,
+                ratio,
+                "up" if shift.ratio > 1 else "down",
+                f"lasting level shift (reporting or routing practice change), designed ratio {shift.ratio:g}",
+                level_before=before,
+                level_after=after,
+                ratio=ratio,
+                designed_ratio=shift.ratio,
+            )
+        )
     return events
 
 
 def viral_events(world: World, viral_md5: dict) -> list[dict]:
     """One spike per viral media cluster."""
     return [
-        _event("spike", "media_cluster", viral_md5[event.index], event.start, event.extra_referrals, "up",
-               "one media item (and near-duplicates) re-reported across countries within days",
-               end_date=event.end, countries=list(event.countries), platforms=list(event.platforms),
-               extra_referrals=event.extra_referrals)
+        _event(
+            "spike",
+            "media_cluster",
+            viral_md5[event.index],
+            event.start,
+            event.extra_referrals,
+            "up",
+            "one media item (and near-duplicates) re-reported across countries within days",
+            end_date=event.end,
+            countries=list(event.countries),
+            platforms=list(event.platforms),
+            extra_referrals=event.extra_referrals,
+        )
         for event in world.scenario.viral_events
     ]
 
 
 def build_ground_truth(world: World, volumes: Volumes, config: SimulationConfig, viral_md5: dict) -> dict:
     """The ground-truth document, events ordered by date, kind and entity."""
-    events = (platform_events(world, volumes) + bundling_events(world, volumes) + country_events(world, volumes)
-              + viral_events(world, viral_md5))
+    events = (
+        platform_events(world, volumes)
+        + bundling_events(world, volumes)
+        + country_events(world, volumes)
+        + viral_events(world, viral_md5)
+    )
     first, last = config.start.isoformat(), config.end.isoformat()
     events = [e for e in events if first <= e["date"] <= last]
     events.sort(key=lambda e: (e["date"], e["kind"], e["entity_type"], e["entity"]))
-    return {"seed": config.seed, "scale": config.scale, "start": first, "end": last,
-            "countries": list(config.country_order), "events": events}
+    return {
+        "seed": config.seed,
+        "scale": config.scale,
+        "start": first,
+        "end": last,
+        "countries": list(config.country_order),
+        "events": events,
+    }

@@ -16,14 +16,53 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.simulator.rng import mix, unit_interval
-from etl.simulator.strings import (by_case, choose, hex_strings, int_strings, join, null_where, pick,
-                                   utc_datetime_strings)
+from etl.simulator.strings import (
+    by_case,
+    choose,
+    hex_strings,
+    int_strings,
+    join,
+    null_where,
+    pick,
+    utc_datetime_strings,
+)
 from etl.simulator.world import World
 
 FIRST_NAMES = (
-    "Alex", "Anna", "Ben", "Clara", "David", "Elena", "Emil", "Eva", "Felix", "Hanna", "Ivan", "Jana",
-    "Jonas", "Julia", "Karl", "Lara", "Leon", "Lina", "Luca", "Maja", "Marco", "Mia", "Nico", "Nina",
-    "Oskar", "Paula", "Piotr", "Rosa", "Sami", "Sara", "Tom", "Vera", "Yara", "Zoe",
+    "Alex",
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elena",
+    "Emil",
+    "Eva",
+    "Felix",
+    "Hanna",
+    "Ivan",
+    "Jana",
+    "Jonas",
+    "Julia",
+    "Karl",
+    "Lara",
+    "Leon",
+    "Lina",
+    "Luca",
+    "Maja",
+    "Marco",
+    "Mia",
+    "Nico",
+    "Nina",
+    "Oskar",
+    "Paula",
+    "Piotr",
+    "Rosa",
+    "Sami",
+    "Sara",
+    "Tom",
+    "Vera",
+    "Yara",
+    "Zoe",
 )
 INITIALS = tuple("ABCDEFGHIJKLMNOPRSTVWZ")
 WORDS_A = ("blue", "silent", "lucky", "quick", "pixel", "urban", "cosmic", "frozen", "happy", "neon", "solar", "wild")
@@ -59,7 +98,7 @@ def assign_accounts(platform: np.ndarray, country: np.ndarray, seed: int, rng: n
     for rows in np.split(order, bounds):
         if len(rows) == 0:
             continue
-        pool = max(3, int(round(POOL_PER_REFERRAL * len(rows))))
+        pool = max(3, round(POOL_PER_REFERRAL * len(rows)))
         activity = rng.pareto(PARETO_SHAPE, size=pool) + 1.0
         drawn = rng.choice(pool, size=len(rows), p=activity / activity.sum())
         one_off = pool + np.arange(len(rows))
@@ -76,11 +115,16 @@ def screen_names(key: np.ndarray) -> pa.Array:
     """Screen names like `silent_otter482` or `jana.k07`."""
     style = _word(key, 1, 2)
     digits = int_strings(_word(key, 2, 1000), 3)
-    game_style = join(pick(WORDS_A, _word(key, 3, len(WORDS_A))), "_", pick(WORDS_B, _word(key, 4, len(WORDS_B))),
-                      digits)
+    game_style = join(
+        pick(WORDS_A, _word(key, 3, len(WORDS_A))), "_", pick(WORDS_B, _word(key, 4, len(WORDS_B))), digits
+    )
     first = pick([f.lower() for f in FIRST_NAMES], _word(key, 5, len(FIRST_NAMES)))
-    name_style = join(first, ".", pick([i.lower() for i in INITIALS], _word(key, 6, len(INITIALS))),
-                      int_strings(_word(key, 7, 100), 2))
+    name_style = join(
+        first,
+        ".",
+        pick([i.lower() for i in INITIALS], _word(key, 6, len(INITIALS))),
+        int_strings(_word(key, 7, 100), 2),
+    )
     return choose(style, game_style, name_style)
 
 
@@ -112,8 +156,10 @@ def ip_addresses(key: np.ndarray, rng: np.random.Generator) -> pa.Array:
 
     def v4(rows):
         w = words[rows]
-        return join(pick(IPV4_PREFIXES, (w % np.uint64(3)).astype(np.int64)),
-                    int_strings(((w >> np.uint64(8)) % np.uint64(254)).astype(np.int64) + 1))
+        return join(
+            pick(IPV4_PREFIXES, (w % np.uint64(3)).astype(np.int64)),
+            int_strings(((w >> np.uint64(8)) % np.uint64(254)).astype(np.int64) + 1),
+        )
 
     def v6(rows):
         groups = hex_strings([words[rows], mix(words[rows], 21)], 24)
@@ -134,8 +180,14 @@ def estimated_locations(world: World, country: np.ndarray, rng: np.random.Genera
     return null_where(pa.array(values.astype(str), pa.string()), u >= 0.98)
 
 
-def identity_columns(world: World, platform: np.ndarray, country: np.ndarray, incident_seconds: np.ndarray,
-                     seed: int, rng: np.random.Generator) -> tuple[dict[str, pa.Array], Accounts]:
+def identity_columns(
+    world: World,
+    platform: np.ndarray,
+    country: np.ndarray,
+    incident_seconds: np.ndarray,
+    seed: int,
+    rng: np.random.Generator,
+) -> tuple[dict[str, pa.Array], Accounts]:
     """The reported_* columns of the referrals table, with realistic gaps.
 
     Account attributes are built once per distinct account and spread to its referrals.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import pyarrow as pa
@@ -20,8 +19,15 @@ import pyarrow.compute as pc
 from etl.simulator.deliveries import DeliveryPlan
 from etl.simulator.layout import files_path, package_path, referrals_path
 
-KINDS = ("bad_date", "missing_required", "wrong_type", "invalid_code", "broken_encoding", "truncated_file",
-         "redelivered")
+KINDS = (
+    "bad_date",
+    "missing_required",
+    "wrong_type",
+    "invalid_code",
+    "broken_encoding",
+    "truncated_file",
+    "redelivered",
+)
 BAD_UTF8_MARKER = "~~GRACE-BAD-UTF8~~"  # replaced by BAD_UTF8_BYTES when a file is written
 BAD_UTF8_BYTES = b"\xff\xfe"
 BAD_UTF8_TEXT = "\u00ff\u00fe"  # what a database (which only holds valid UTF-8) gets instead: mojibake
@@ -31,8 +37,12 @@ TRUNCATE_IN_COLUMN = "md5"  # the files column in which the partial row is cut
 BAD_DATE_FIELDS = ("incident_datetime", "received_date")
 MISSING_FIELDS = ("report_id", "esp_name", "reporting_country")
 WRONG_TYPES = (("is_actionable", "maybe"), ("victim_age", "twelve"), ("bundle_size", "x"), ("is_escalated", "unknown"))
-INVALID_CODES = (("incident_type", "IT_XX"), ("industry_classification", "Z9"), ("reporting_country", "XXX"),
-                 ("esp_service", "fax"))
+INVALID_CODES = (
+    ("incident_type", "IT_XX"),
+    ("industry_classification", "Z9"),
+    ("reporting_country", "XXX"),
+    ("esp_service", "fax"),
+)
 BROKEN_FIELDS = ("additional_info", "reported_display_name", "reported_screen_name")
 RECORD_COLUMNS = ("kind", "delivery_file", "row", "report_id", "field", "detail")
 
@@ -44,7 +54,7 @@ class Mutation:
     table: str
     row: int
     column: str
-    value: Optional[str]
+    value: str | None
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class Truncation:
     period: int
     rows: int
     path: str
-    column: Optional[str]
+    column: str | None
 
 
 @dataclass
@@ -65,8 +75,8 @@ class MalformedPlan:
     mutations: list = field(default_factory=list)
     redeliveries: list = field(default_factory=list)  # (sorted referral row, target period), in append order
     broken_packages: set = field(default_factory=set)  # sorted referral rows whose package line gets bad bytes
-    truncation: Optional[Truncation] = None
-    counts: dict = field(default_factory=lambda: {kind: 0 for kind in KINDS})
+    truncation: Truncation | None = None
+    counts: dict = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     records: list = field(default_factory=list)
 
     def record(self, kind: str, path: str, row: int, report_id: str, column: str, detail: str) -> None:
@@ -79,7 +89,7 @@ class MalformedPlan:
 
 def allocate(total: int, kinds: tuple[str, ...]) -> dict[str, int]:
     """Split `total` malformed records over the active kinds (truncation capped at a few rows)."""
-    counts = {kind: 0 for kind in KINDS}
+    counts = dict.fromkeys(KINDS, 0)
     if total <= 0 or not kinds:
         return counts
     rest = list(kinds)
@@ -112,7 +122,7 @@ class _Context:
     def package_place(self, row: int) -> tuple[str, int]:
         period = int(self.plan.period_of_referral(np.array([row]))[0])
         start = int(self.plan.referral_bounds[period])
-        line = int(self.packaged[start:row + 1].sum())
+        line = int(self.packaged[start : row + 1].sum())
         return package_path(self.plan.periods[period]), line
 
     def report_id(self, row: int) -> str:
@@ -123,15 +133,22 @@ class _Context:
         return source.column(column)[row].as_py()
 
 
-def plan_malformed(referrals: pa.Table, files: pa.Table, plan: DeliveryPlan, fmt: str, packaged: np.ndarray,
-                   rate: float, rng: np.random.Generator) -> MalformedPlan:
+def plan_malformed(
+    referrals: pa.Table,
+    files: pa.Table,
+    plan: DeliveryPlan,
+    fmt: str,
+    packaged: np.ndarray,
+    rate: float,
+    rng: np.random.Generator,
+) -> MalformedPlan:
     """Choose the malformed records of a run (distinct referrals for distinct injections)."""
     ctx = _Context(referrals, files, plan, fmt, packaged)
     result = MalformedPlan()
     n = referrals.num_rows
     csv = fmt == "csv"
     active = tuple(k for k in KINDS if csv or packaged.any() or k not in ("broken_encoding", "truncated_file"))
-    wanted = allocate(int(round(rate * n)), active)
+    wanted = allocate(round(rate * n), active)
     excluded = np.zeros(n, dtype=bool)
     if wanted["truncated_file"]:
         _plan_truncation(ctx, result, wanted["truncated_file"], excluded, rng)
@@ -156,8 +173,11 @@ def _plan_truncation(ctx: _Context, result: MalformedPlan, count: int, excluded:
         sizes = np.diff(plan.file_bounds)
         target, column = "files", TRUNCATE_IN_COLUMN
     else:
-        sizes = np.add.reduceat(ctx.packaged.astype(np.int64), plan.referral_bounds[:-1]) \
-            if len(ctx.packaged) else np.zeros(len(plan.periods), dtype=np.int64)
+        sizes = (
+            np.add.reduceat(ctx.packaged.astype(np.int64), plan.referral_bounds[:-1])
+            if len(ctx.packaged)
+            else np.zeros(len(plan.periods), dtype=np.int64)
+        )
         sizes = np.where(np.diff(plan.referral_bounds) > 0, sizes, 0)
         target, column = "packages", None
     if sizes.max(initial=0) < 2:
@@ -182,7 +202,7 @@ def _plan_truncation(ctx: _Context, result: MalformedPlan, count: int, excluded:
     first_owner = owners.min()
     excluded[owners] = True
     if target == "files":
-        excluded[first_owner:int(plan.referral_bounds[period + 1])] = True
+        excluded[first_owner : int(plan.referral_bounds[period + 1])] = True
     for i, report_id in enumerate(ids):
         detail = "partial row (file cut inside it)" if i == 0 else "lost (after the cut)"
         result.record("truncated_file", path, first_row + i, report_id, column or "" if i == 0 else "", detail)
@@ -208,8 +228,14 @@ def _plan_redeliveries(ctx: _Context, result: MalformedPlan, count: int, order: 
         appended[target] = appended.get(target, 0) + 1
         source_path, source_row = ctx.referral_place(row)
         result.redeliveries.append((row, target))
-        result.record("redelivered", referrals_path(label, ctx.fmt), stop - start + appended[target],
-                      ctx.report_id(row), "", f"identical to row {source_row} of {source_path}")
+        result.record(
+            "redelivered",
+            referrals_path(label, ctx.fmt),
+            stop - start + appended[target],
+            ctx.report_id(row),
+            "",
+            f"identical to row {source_row} of {source_path}",
+        )
     return np.setdiff1d(order, chosen, assume_unique=True) if len(chosen) else order
 
 
@@ -219,8 +245,14 @@ def _plan_broken_packages(ctx: _Context, result: MalformedPlan, count: int, orde
     for row in chosen:
         path, line = ctx.package_place(row)
         result.broken_packages.add(row)
-        result.record("broken_encoding", path, line, ctx.report_id(row), "incidentSummary.additionalInfo",
-                      "invalid UTF-8 bytes 0xFF 0xFE")
+        result.record(
+            "broken_encoding",
+            path,
+            line,
+            ctx.report_id(row),
+            "incidentSummary.additionalInfo",
+            "invalid UTF-8 bytes 0xFF 0xFE",
+        )
     return np.setdiff1d(order, np.array(chosen, dtype=np.int64), assume_unique=True) if chosen else order
 
 

@@ -35,26 +35,45 @@ def _object(*pairs) -> dict:
 def package(referral: dict, files: list[dict]) -> dict:
     """One referral package from an export row and its file rows."""
     r = referral
-    ip_event = _object(("ipAddress", r["reported_ip"]), ("eventName", r["reported_ip_event"]),
-                       ("dateTime", r["reported_ip_datetime"]))
+    ip_event = _object(
+        ("ipAddress", r["reported_ip"]), ("eventName", r["reported_ip_event"]), ("dateTime", r["reported_ip_datetime"])
+    )
     return _object(
         ("reportId", r["report_id"]),
         ("reporter", {"espName": r["esp_name"], "espService": r["esp_service"]}),
-        ("incidentSummary", _object(
-            ("incidentType", r["incident_type"]), ("incidentDateTime", r["incident_datetime"]),
-            ("reportAnnotations", _split(r["report_annotations"])), ("additionalInfo", r["additional_info"]),
-            ("url", r["incident_url"]))),
-        ("personOrUserReported", _object(
-            ("screenName", r["reported_screen_name"]), ("displayName", r["reported_display_name"]),
-            ("email", r["reported_email"]), ("phone", r["reported_phone"]),
-            ("ipCaptureEvent", [ip_event] if ip_event else None),
-            ("estimatedLocation", _object(("countryCode", r["estimated_location_country"]))))),
+        (
+            "incidentSummary",
+            _object(
+                ("incidentType", r["incident_type"]),
+                ("incidentDateTime", r["incident_datetime"]),
+                ("reportAnnotations", _split(r["report_annotations"])),
+                ("additionalInfo", r["additional_info"]),
+                ("url", r["incident_url"]),
+            ),
+        ),
+        (
+            "personOrUserReported",
+            _object(
+                ("screenName", r["reported_screen_name"]),
+                ("displayName", r["reported_display_name"]),
+                ("email", r["reported_email"]),
+                ("phone", r["reported_phone"]),
+                ("ipCaptureEvent", [ip_event] if ip_event else None),
+                ("estimatedLocation", _object(("countryCode", r["estimated_location_country"]))),
+            ),
+        ),
         ("victim", _object(("estimatedAge", _integer(r["victim_age"])))),
-        ("routing", {
-            "reportingCountry": r["reporting_country"], "receivingAgency": r["receiving_agency"],
-            "actionable": _boolean(r["is_actionable"]), "escalated": _boolean(r["is_escalated"]),
-            "bundleSize": _integer(r["bundle_size"]), "receivedDate": r["received_date"],
-        }),
+        (
+            "routing",
+            {
+                "reportingCountry": r["reporting_country"],
+                "receivingAgency": r["receiving_agency"],
+                "actionable": _boolean(r["is_actionable"]),
+                "escalated": _boolean(r["is_escalated"]),
+                "bundleSize": _integer(r["bundle_size"]),
+                "receivedDate": r["received_date"],
+            },
+        ),
         ("fileDetails", [_file_detail(row) for row in files]),
     )
 
@@ -75,8 +94,9 @@ def _file_detail(f: dict) -> dict:
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
-def package_lines(referrals: pa.Table, files: pa.Table, file_offsets: np.ndarray, rows: np.ndarray,
-                  broken: set) -> list[bytes]:
+def package_lines(
+    referrals: pa.Table, files: pa.Table, file_offsets: np.ndarray, rows: np.ndarray, broken: set
+) -> list[bytes]:
     """JSON lines (UTF-8, newline-terminated) for the sorted referral `rows`.
 
     Rows in `broken` get invalid UTF-8 bytes inside their additionalInfo.
@@ -90,7 +110,7 @@ def package_lines(referrals: pa.Table, files: pa.Table, file_offsets: np.ndarray
     file_rows = files.take(pa.array(starts + within)).to_pylist()
     lines, position = [], 0
     for row, referral, count in zip(rows.tolist(), chosen, counts.tolist()):
-        document = package(referral, file_rows[position:position + count])
+        document = package(referral, file_rows[position : position + count])
         position += count
         if row in broken:
             info = document["incidentSummary"].get("additionalInfo") or "Automated report"

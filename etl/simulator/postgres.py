@@ -28,8 +28,13 @@ def connection_kwargs(url: str) -> dict:
         raise ConfigError(f"--to-postgres: not a database URL: {url!r}") from error
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"--to-postgres: need a postgresql:// URL, got {parsed.get_backend_name()}://")
-    params = {"host": parsed.host, "port": parsed.port, "user": parsed.username, "password": parsed.password,
-              "dbname": parsed.database}
+    params = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
     return {key: value for key, value in params.items() if value is not None}
 
 
@@ -46,10 +51,12 @@ def create_tables(connection: psycopg.Connection) -> None:
             columns = sql.SQL(", ").join(
                 sql.SQL("{} TEXT").format(sql.Identifier(name)) for name in contract_columns(table)
             )
-            cursor.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.{} (id BIGSERIAL PRIMARY KEY, {}, "
-                "updated_at TIMESTAMPTZ DEFAULT now())"
-            ).format(sql.Identifier(SCHEMA), sql.Identifier(table), columns))
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.{} (id BIGSERIAL PRIMARY KEY, {}, "
+                    "updated_at TIMESTAMPTZ DEFAULT now())"
+                ).format(sql.Identifier(SCHEMA), sql.Identifier(table), columns)
+            )
 
 
 class PostgresSink:
@@ -63,13 +70,14 @@ class PostgresSink:
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ConfigError(f"--to-postgres {safe_url(url)}: cannot connect: {message}") from error
         create_tables(self.connection)
-        self.rows = {table: 0 for table in TABLES}
+        self.rows = dict.fromkeys(TABLES, 0)
 
     def append(self, table: str, csv_data: bytes, rows: int) -> None:
         """COPY one CSV block (with header) into `table`."""
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in contract_columns(table))
         statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-            sql.Identifier(SCHEMA), sql.Identifier(table), columns)
+            sql.Identifier(SCHEMA), sql.Identifier(table), columns
+        )
         with self.connection.cursor() as cursor, cursor.copy(statement) as copy:
             copy.write(csv_data)
         self.rows[table] += rows

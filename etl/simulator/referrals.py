@@ -14,16 +14,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.reference import INCIDENT_TYPES, REPORT_ANNOTATIONS
 from etl.simulator import identities
 from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order
 from etl.simulator.rng import child_rng
-from etl.simulator.strings import (bitmask_labels, date_strings, int_strings, join, local_datetime_strings,
-                                   null_where, pick)
+from etl.simulator.strings import (
+    bitmask_labels,
+    date_strings,
+    int_strings,
+    join,
+    local_datetime_strings,
+    null_where,
+    pick,
+)
 from etl.simulator.volumes import Rows, Volumes, years_since_trend_epoch
 from etl.simulator.world import World, epoch_day
 from grace.errors import ConfigError
+from warehouse.reference import INCIDENT_TYPES, REPORT_ANNOTATIONS
 
 TYPE_CODES = tuple(code for code, _ in INCIDENT_TYPES)
 # Base mix of incident types (same order as TYPE_CODES); IT_OEC grows over time.
@@ -34,8 +41,13 @@ OFFSET_SUFFIXES = ("+00:00", "+01:00", "+02:00", "+03:00")
 IDS_PER_DAY = 100_000
 STATUSES = ("received", "triaged", "investigating", "closed")
 CLOSED_INFORMATIONAL = (("no_action", 0.75), ("referred_abroad", 0.12), ("other", 0.13))
-CLOSED_ACTIONABLE = (("investigation_opened", 0.5), ("arrest", 0.1), ("referred_abroad", 0.15),
-                     ("no_action", 0.2), ("other", 0.05))
+CLOSED_ACTIONABLE = (
+    ("investigation_opened", 0.5),
+    ("arrest", 0.1),
+    ("referred_abroad", 0.15),
+    ("no_action", 0.2),
+    ("other", 0.05),
+)
 
 
 @dataclass(frozen=True)
@@ -118,8 +130,9 @@ def utc_offsets(world: World, country: np.ndarray, day: np.ndarray) -> np.ndarra
     return base + summer
 
 
-def incident_datetimes(world: World, platform: np.ndarray, country: np.ndarray, day: np.ndarray,
-                       seconds: np.ndarray) -> pa.Array:
+def incident_datetimes(
+    world: World, platform: np.ndarray, country: np.ndarray, day: np.ndarray, seconds: np.ndarray
+) -> pa.Array:
     """ISO 8601 date-times: `Z` for some providers, the local offset (+01:00 ...) for others."""
     offset = utc_offsets(world, country, day)
     utc_style = np.array([p.utc_style for p in world.platforms])[platform]
@@ -152,8 +165,14 @@ def receipt_days(incident_day: np.ndarray, end_day: int, rng: np.random.Generato
     return np.minimum(incident_day + lag, end_day)
 
 
-def life_cycle(received: np.ndarray, actionable: np.ndarray, country: np.ndarray, world: World, end_day: int,
-               rng: np.random.Generator) -> dict[str, pa.Array]:
+def life_cycle(
+    received: np.ndarray,
+    actionable: np.ndarray,
+    country: np.ndarray,
+    world: World,
+    end_day: int,
+    rng: np.random.Generator,
+) -> dict[str, pa.Array]:
     """triaged_date, closed_date, unit, status and outcome as of the end of the range."""
     n = len(received)
     triage_lag = np.minimum(np.floor(rng.lognormal(np.log(4.0), 1.0, size=n) / np.where(actionable, 2, 1)), 60)

@@ -5,20 +5,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pyarrow as pa
-
-from grace import __version__
-from grace.progress import ProgressCallback, no_progress
 
 from etl.simulator.config import SimulationConfig
 from etl.simulator.deliveries import DeliveryPlan, plan_deliveries
 from etl.simulator.files import build_files, known_hash_set, media_hashes
 from etl.simulator.ground_truth import build_ground_truth
-from etl.simulator.layout import GROUND_TRUTH, KNOWN_HASHES, MALFORMED_RECORDS, MANIFEST, files_path, \
-    package_path, referrals_path
+from etl.simulator.layout import (
+    GROUND_TRUTH,
+    KNOWN_HASHES,
+    MALFORMED_RECORDS,
+    MANIFEST,
+    files_path,
+    package_path,
+    referrals_path,
+)
 from etl.simulator.malformed import BAD_UTF8_MARKER, BAD_UTF8_TEXT, MalformedPlan, apply_mutations, plan_malformed
 from etl.simulator.packages import package_lines
 from etl.simulator.postgres import PostgresSink, safe_url
@@ -26,8 +29,18 @@ from etl.simulator.referrals import build_referrals
 from etl.simulator.rng import child_rng
 from etl.simulator.volumes import simulate_volumes
 from etl.simulator.world import World, build_world
-from etl.simulator.writers import (break_encoding, csv_bytes, prepare_out_dir, table_bytes, truncated_csv,
-                                   write_bytes, write_json, write_malformed_records)
+from etl.simulator.writers import (
+    break_encoding,
+    csv_bytes,
+    prepare_out_dir,
+    table_bytes,
+    truncated_csv,
+    write_bytes,
+    write_json,
+    write_malformed_records,
+)
+from grace import __version__
+from grace.progress import ProgressCallback, no_progress
 
 SIMULATOR_VERSION = "1.0"
 
@@ -46,7 +59,7 @@ class SimulationResult:
     deliveries: int
     known_hashes: int
     malformed: dict = field(default_factory=dict)
-    postgres_rows: Optional[dict] = None
+    postgres_rows: dict | None = None
     seconds: float = 0.0
 
     @property
@@ -69,7 +82,7 @@ class _Output:
     entries: list = field(default_factory=list)
 
 
-def simulate(config: SimulationConfig, progress: Optional[ProgressCallback] = None) -> SimulationResult:
+def simulate(config: SimulationConfig, progress: ProgressCallback | None = None) -> SimulationResult:
     """Simulate the case systems of `config` and write everything under `config.out`."""
     report = progress or no_progress
     began = time.perf_counter()
@@ -87,19 +100,27 @@ def simulate(config: SimulationConfig, progress: Optional[ProgressCallback] = No
         raise
     counts = _write_run_files(config, world, volumes, output, sink)
     return SimulationResult(
-        out=config.out, manifest_path=config.out / MANIFEST, ground_truth_path=config.out / GROUND_TRUTH,
-        referrals=counts["referrals"], files=counts["files"], incidents=counts["incidents"],
-        packages=counts["packages"], deliveries=counts["deliveries"], known_hashes=counts["known_hashes"],
-        malformed=dict(output.malformed.counts), postgres_rows=dict(sink.rows) if sink else None,
+        out=config.out,
+        manifest_path=config.out / MANIFEST,
+        ground_truth_path=config.out / GROUND_TRUTH,
+        referrals=counts["referrals"],
+        files=counts["files"],
+        incidents=counts["incidents"],
+        packages=counts["packages"],
+        deliveries=counts["deliveries"],
+        known_hashes=counts["known_hashes"],
+        malformed=dict(output.malformed.counts),
+        postgres_rows=dict(sink.rows) if sink else None,
         seconds=round(time.perf_counter() - began, 3),
     )
 
 
-def _write_run_files(config: SimulationConfig, world: World, volumes, output: "_Output", sink) -> dict:
+def _write_run_files(config: SimulationConfig, world: World, volumes, output: _Output, sink) -> dict:
     """Hash set, ground truth, malformed-record list and (last, as the completion mark) the manifest."""
     hash_set = known_hash_set(config)
-    output.entries.append(write_bytes(config.out, KNOWN_HASHES, csv_bytes(hash_set), "hashset", None,
-                                      hash_set.num_rows))
+    output.entries.append(
+        write_bytes(config.out, KNOWN_HASHES, csv_bytes(hash_set), "hashset", None, hash_set.num_rows)
+    )
     write_json(config.out, GROUND_TRUTH, build_ground_truth(world, volumes, config, _viral_md5(world, config)))
     write_malformed_records(config.out, output.malformed.sorted_records())
     counts = {
@@ -137,15 +158,31 @@ def _generate(config: SimulationConfig, report: ProgressCallback):
 
 def _prepare_output(config: SimulationConfig, referrals, files) -> _Output:
     """Sort rows into deliveries, choose packages and malformed records, apply the cell changes."""
-    plan = plan_deliveries(referrals.received_day, referrals.sort_key, files.referral_index, config.start,
-                           config.end, config.delivery)
+    plan = plan_deliveries(
+        referrals.received_day, referrals.sort_key, files.referral_index, config.start, config.end, config.delivery
+    )
     clean_referrals = _reordered(referrals.table, plan.referral_order)
     clean_files = _reordered(files.table, plan.file_order)
     packaged = child_rng(config.seed, "packages").random(clean_referrals.num_rows) < config.package_share
-    malformed = plan_malformed(clean_referrals, clean_files, plan, config.format, packaged, config.malformed_rate,
-                               child_rng(config.seed, "malformed"))
-    return _Output(config, plan, clean_referrals, apply_mutations(clean_referrals, malformed.mutations, "referrals"),
-                   clean_files, apply_mutations(clean_files, malformed.mutations, "files"), packaged, malformed)
+    malformed = plan_malformed(
+        clean_referrals,
+        clean_files,
+        plan,
+        config.format,
+        packaged,
+        config.malformed_rate,
+        child_rng(config.seed, "malformed"),
+    )
+    return _Output(
+        config,
+        plan,
+        clean_referrals,
+        apply_mutations(clean_referrals, malformed.mutations, "referrals"),
+        clean_files,
+        apply_mutations(clean_files, malformed.mutations, "files"),
+        packaged,
+        malformed,
+    )
 
 
 def _reordered(table: pa.Table, order: np.ndarray) -> pa.Table:
@@ -155,7 +192,7 @@ def _reordered(table: pa.Table, order: np.ndarray) -> pa.Table:
     return table.take(pa.array(order))
 
 
-def _write_deliveries(output: _Output, sink: Optional[PostgresSink], report: ProgressCallback) -> None:
+def _write_deliveries(output: _Output, sink: PostgresSink | None, report: ProgressCallback) -> None:
     """Write every period's referrals, files and packages (and append them to PostgreSQL)."""
     plan, periods = output.plan, output.plan.periods
     redelivered: dict[int, list[int]] = {}
@@ -194,15 +231,19 @@ def _write_table(output: _Output, sink, kind: str, relative: str, label: str, ta
 def _write_packages(output: _Output, index: int, label: str) -> None:
     start, stop = output.plan.referral_slice(index)
     rows = start + np.flatnonzero(output.packaged[start:stop])
-    lines = package_lines(output.clean_referrals, output.clean_files, output.plan.file_offsets, rows,
-                          output.malformed.broken_packages)
+    lines = package_lines(
+        output.clean_referrals, output.clean_files, output.plan.file_offsets, rows, output.malformed.broken_packages
+    )
     truncation, partial = output.malformed.truncation, 0
     if truncation is not None and truncation.target == "packages" and truncation.period == index:
         cut_line = lines[-truncation.rows]
-        lines = lines[:-truncation.rows] + [cut_line[:len(cut_line) // 2]]
+        lines = [*lines[: -truncation.rows], cut_line[: len(cut_line) // 2]]
         partial = 1
-    output.entries.append(write_bytes(output.config.out, package_path(label), b"".join(lines), "packages", label,
-                                      len(lines) - partial, partial))
+    output.entries.append(
+        write_bytes(
+            output.config.out, package_path(label), b"".join(lines), "packages", label, len(lines) - partial, partial
+        )
+    )
 
 
 def _viral_md5(world: World, config: SimulationConfig) -> dict[int, str]:
@@ -215,7 +256,7 @@ def _viral_md5(world: World, config: SimulationConfig) -> dict[int, str]:
     return {event.index: value for event, value in zip(events, md5)}
 
 
-def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres: Optional[dict]) -> dict:
+def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres: dict | None) -> dict:
     truncation = output.malformed.truncation
     return {
         "generator": "grace simulate",
@@ -233,8 +274,12 @@ def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres:
         "counts": counts,
         "malformed": dict(output.malformed.counts),
         "malformed_records": MALFORMED_RECORDS,
-        "truncated": None if truncation is None else {
-            "file": truncation.path, "rows_partial": 1, "rows_lost": truncation.rows - 1,
+        "truncated": None
+        if truncation is None
+        else {
+            "file": truncation.path,
+            "rows_partial": 1,
+            "rows_lost": truncation.rows - 1,
             "cut_in_field": truncation.column,
         },
         "ground_truth": GROUND_TRUTH,

@@ -6,7 +6,7 @@ arrays with Arrow compute kernels (concatenation, padding, look-ups, date casts)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa

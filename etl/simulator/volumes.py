@@ -132,8 +132,9 @@ def platform_weights(world: World, days: np.ndarray) -> np.ndarray:
             rundown = np.clip((days - (stop - SHUTDOWN_RUNDOWN_DAYS)) / SHUTDOWN_RUNDOWN_DAYS, 0, 1)
             w *= (1 - 0.4 * rundown) * (days < stop)
         elif platform.lifecycle == "emerging":
-            w = _emerging_curve(days, epoch_day(scenario.launch_dates[platform.name]), epoch_day(world.end),
-                                platform.share)
+            w = _emerging_curve(
+                days, epoch_day(scenario.launch_dates[platform.name]), epoch_day(world.end), platform.share
+            )
         weights[:, j] = w
     return weights
 
@@ -182,8 +183,9 @@ def draw_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.poisson(rates)
 
 
-def bundle_sizes(world: World, days: np.ndarray, day: np.ndarray, platform: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def bundle_sizes(
+    world: World, days: np.ndarray, day: np.ndarray, platform: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """bundle_size per ordinary row: > 1 for a share of big platforms' rows after the policy."""
     scenario = world.scenario
     eligible = np.array([p.bundles for p in world.platforms])[platform]
@@ -214,8 +216,13 @@ def viral_rows(world: World, days: np.ndarray, shares: np.ndarray, rng: np.rando
         empty = np.zeros(0, dtype=np.int64)
         parts.append((empty, empty, empty, empty))
     day, country, platform, viral = (np.concatenate(x) for x in zip(*parts))
-    return Rows(day.astype(np.int32), country.astype(np.int16), platform.astype(np.int16),
-                np.ones(len(day), dtype=np.int32), viral.astype(np.int16))
+    return Rows(
+        day.astype(np.int32),
+        country.astype(np.int16),
+        platform.astype(np.int16),
+        np.ones(len(day), dtype=np.int32),
+        viral.astype(np.int16),
+    )
 
 
 def simulate_volumes(world: World, config: SimulationConfig) -> Volumes:
@@ -230,10 +237,19 @@ def simulate_volumes(world: World, config: SimulationConfig) -> Volumes:
     country, platform = np.divmod(rest, n_platforms)
     sizes = bundle_sizes(world, days, day, platform, rng)
     incidents = np.bincount(flat, weights=sizes, minlength=counts.size).reshape(counts.shape)
-    ordinary = Rows(day.astype(np.int32), country.astype(np.int16), platform.astype(np.int16), sizes,
-                    np.full(len(day), -1, dtype=np.int16))
+    ordinary = Rows(
+        day.astype(np.int32),
+        country.astype(np.int16),
+        platform.astype(np.int16),
+        sizes,
+        np.full(len(day), -1, dtype=np.int16),
+    )
     shares = country_shares(world, days, config.seed) * country_shift_factors(world, days)
     viral = viral_rows(world, days, shares, rng)
-    rows = Rows(*(np.concatenate([getattr(ordinary, f), getattr(viral, f)])
-                  for f in ("day", "country", "platform", "bundle_size", "viral")))
+    rows = Rows(
+        *(
+            np.concatenate([getattr(ordinary, f), getattr(viral, f)])
+            for f in ("day", "country", "platform", "bundle_size", "viral")
+        )
+    )
     return Volumes(days, expected, counts, incidents, rows)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warehouse.reference import EU27
 from etl.simulator.config import SimulationConfig
 from etl.simulator.rng import child_rng
+from warehouse.reference import EU27
 
 EPOCH = dt.date(1970, 1, 1)
 TREND_EPOCH = dt.date(2019, 1, 1)  # time trends are expressed in years since this date
@@ -23,15 +23,33 @@ BUNDLING_DATE = dt.date(2024, 1, 1)
 
 # iso3: (population in millions, internet-use share, UTC offset in winter, phone country code)
 _COUNTRY_FACTS = {
-    "AUT": (9.1, 0.93, 1, "43"), "BEL": (11.8, 0.94, 1, "32"), "BGR": (6.4, 0.80, 2, "359"),
-    "HRV": (3.9, 0.83, 1, "385"), "CYP": (0.93, 0.91, 2, "357"), "CZE": (10.9, 0.85, 1, "420"),
-    "DNK": (5.9, 0.98, 1, "45"), "EST": (1.37, 0.92, 2, "372"), "FIN": (5.6, 0.94, 2, "358"),
-    "FRA": (68.2, 0.87, 1, "33"), "DEU": (84.4, 0.92, 1, "49"), "GRC": (10.4, 0.85, 2, "30"),
-    "HUN": (9.6, 0.90, 1, "36"), "IRL": (5.3, 0.95, 0, "353"), "ITA": (58.9, 0.86, 1, "39"),
-    "LVA": (1.88, 0.91, 2, "371"), "LTU": (2.86, 0.88, 2, "370"), "LUX": (0.66, 0.98, 1, "352"),
-    "MLT": (0.54, 0.92, 1, "356"), "NLD": (17.9, 0.97, 1, "31"), "POL": (36.8, 0.87, 1, "48"),
-    "PRT": (10.5, 0.85, 0, "351"), "ROU": (19.0, 0.89, 2, "40"), "SVK": (5.4, 0.89, 1, "421"),
-    "SVN": (2.1, 0.90, 1, "386"), "ESP": (48.6, 0.95, 1, "34"), "SWE": (10.5, 0.96, 1, "46"),
+    "AUT": (9.1, 0.93, 1, "43"),
+    "BEL": (11.8, 0.94, 1, "32"),
+    "BGR": (6.4, 0.80, 2, "359"),
+    "HRV": (3.9, 0.83, 1, "385"),
+    "CYP": (0.93, 0.91, 2, "357"),
+    "CZE": (10.9, 0.85, 1, "420"),
+    "DNK": (5.9, 0.98, 1, "45"),
+    "EST": (1.37, 0.92, 2, "372"),
+    "FIN": (5.6, 0.94, 2, "358"),
+    "FRA": (68.2, 0.87, 1, "33"),
+    "DEU": (84.4, 0.92, 1, "49"),
+    "GRC": (10.4, 0.85, 2, "30"),
+    "HUN": (9.6, 0.90, 1, "36"),
+    "IRL": (5.3, 0.95, 0, "353"),
+    "ITA": (58.9, 0.86, 1, "39"),
+    "LVA": (1.88, 0.91, 2, "371"),
+    "LTU": (2.86, 0.88, 2, "370"),
+    "LUX": (0.66, 0.98, 1, "352"),
+    "MLT": (0.54, 0.92, 1, "356"),
+    "NLD": (17.9, 0.97, 1, "31"),
+    "POL": (36.8, 0.87, 1, "48"),
+    "PRT": (10.5, 0.85, 0, "351"),
+    "ROU": (19.0, 0.89, 2, "40"),
+    "SVK": (5.4, 0.89, 1, "421"),
+    "SVN": (2.1, 0.90, 1, "386"),
+    "ESP": (48.6, 0.95, 1, "34"),
+    "SWE": (10.5, 0.96, 1, "46"),
 }
 # Federal or regional units that receive part of a country's referrals (AGY-<ISO3>-NN).
 _REGIONAL_AGENCIES = {"DEU": 16, "FRA": 12, "ITA": 10, "ESP": 8, "POL": 6, "BEL": 3, "AUT": 4}
@@ -85,8 +103,16 @@ PLATFORMS = (
     Platform("Snapverse", "social", 0.18, actionable=0.22, bundles=True, utc_style=False, pdq_share=0.9),
     Platform("Messagio", "chat", 0.15, lifecycle="e2ee", actionable=0.31, bundles=True, pdq_share=0.85),
     Platform("PixelDrop", "cloud", 0.12, actionable=0.36, bundles=True, pdq_share=0.8),
-    Platform("Vidloop", "social", 0.08, lifecycle="declining", annual_rate=-0.2, actionable=0.27, utc_style=False,
-             bundles=True),
+    Platform(
+        "Vidloop",
+        "social",
+        0.08,
+        lifecycle="declining",
+        annual_rate=-0.2,
+        actionable=0.27,
+        utc_style=False,
+        bundles=True,
+    ),
     Platform("Streamora", "live_streaming", 0.06, lifecycle="growing", annual_rate=0.25, actionable=0.38),
     Platform("Boxvault", "cloud", 0.04, lifecycle="shutdown", actionable=0.33, pdq_share=0.5),
     Platform("Gamehaven", "gaming", 0.04, lifecycle="growing", annual_rate=0.15, actionable=0.29),
@@ -163,18 +189,20 @@ def all_countries() -> tuple[Country, ...]:
     for iso3, iso2, name in EU27:
         population, internet, offset, phone = _COUNTRY_FACTS[iso3]
         units = int(np.clip(round(np.sqrt(population)), 1, 12))
-        result.append(Country(iso3, iso2, name, population, internet, offset, phone, units,
-                              _REGIONAL_AGENCIES.get(iso3, 0)))
+        result.append(
+            Country(iso3, iso2, name, population, internet, offset, phone, units, _REGIONAL_AGENCIES.get(iso3, 0))
+        )
     return tuple(result)
 
 
-def _date_in_range(rng, start: dt.date, end: dt.date, low: float, high: float,
-                   avoid: tuple[dt.date, ...] = (), margin_days: int = 90) -> dt.date:
+def _date_in_range(
+    rng, start: dt.date, end: dt.date, low: float, high: float, avoid: tuple[dt.date, ...] = (), margin_days: int = 90
+) -> dt.date:
     """A date at a random fraction in [low, high] of the range, away from `avoid` if possible."""
     span = (end - start).days
     candidate = start
     for _ in range(50):
-        candidate = start + dt.timedelta(days=int(round(rng.uniform(low, high) * span)))
+        candidate = start + dt.timedelta(days=round(rng.uniform(low, high) * span))
         if all(abs((candidate - other).days) > margin_days for other in avoid):
             return candidate
     return candidate
@@ -187,7 +215,7 @@ def build_scenario(config: SimulationConfig, countries: tuple[Country, ...]) -> 
     avoid = (BUNDLING_DATE,)
     e2ee_date = _date_in_range(rng, start, end, 0.5, 0.75, avoid, margin_days=120)
     e2ee_ratio = float(rng.uniform(0.06, 0.15))
-    shutdown_date = _date_in_range(rng, start, end, 0.35, 0.8, avoid + (e2ee_date,))
+    shutdown_date = _date_in_range(rng, start, end, 0.35, 0.8, (*avoid, e2ee_date))
     launch_dates = {
         "Glimmr": _date_in_range(rng, start, end, 0.2, 0.35, avoid),
         "Tandemo": _date_in_range(rng, start, end, 0.4, 0.55, avoid),
@@ -227,13 +255,21 @@ def _viral_events(rng, config, countries) -> tuple[ViralEvent, ...]:
         n_countries = min(len(countries), int(rng.integers(6, 17)))
         picked = sorted(int(i) for i in rng.choice(len(countries), size=n_countries, replace=False))
         platforms = tuple(sorted(rng.choice(VIRAL_PLATFORMS, size=int(rng.integers(1, 3)), replace=False)))
-        extra = max(30, int(round(rng.uniform(2000, 8000) * config.scale)))
-        events.append((start, index, days, tuple(countries[i].iso3 for i in picked),
-                       tuple(str(p) for p in platforms), extra))
+        extra = max(30, round(rng.uniform(2000, 8000) * config.scale))
+        events.append(
+            (start, index, days, tuple(countries[i].iso3 for i in picked), tuple(str(p) for p in platforms), extra)
+        )
     events.sort()
     return tuple(
-        ViralEvent(position, start, days, places, platforms, extra,
-                   VIRAL_ITEM_BASE + (config.seed % 1_000_000) * 1000 + position)
+        ViralEvent(
+            position,
+            start,
+            days,
+            places,
+            platforms,
+            extra,
+            VIRAL_ITEM_BASE + (config.seed % 1_000_000) * 1000 + position,
+        )
         for position, (start, _, days, places, platforms, extra) in enumerate(events)
     )
 

@@ -13,7 +13,6 @@ import io
 import json
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -36,8 +35,10 @@ def prepare_out_dir(out: Path) -> None:
         raise ConfigError(f"{out}: output path exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not (out / MANIFEST).is_file():
-            raise ConfigError(f"{out}: directory is not empty and holds no previous simulation (manifest.json); "
-                              "choose an empty or new directory")
+            raise ConfigError(
+                f"{out}: directory is not empty and holds no previous simulation (manifest.json); "
+                "choose an empty or new directory"
+            )
         for name in OUTPUTS:
             target = out / name
             if target.is_dir():
@@ -85,11 +86,12 @@ def truncated_csv(table: pa.Table, rows: int, column: str) -> bytes:
     head = csv_bytes(table.slice(0, keep))
     partial = csv_bytes(table.slice(keep, 1), header=False)
     start, end = _field_bounds(partial, table.column_names.index(column))
-    return head + partial[:start + max(1, (end - start) // 2) if end > start else start]
+    return head + partial[: start + max(1, (end - start) // 2) if end > start else start]
 
 
-def write_bytes(out: Path, relative: str, data: bytes, kind: str, period: Optional[str], rows: int,
-                partial_rows: int = 0) -> dict:
+def write_bytes(
+    out: Path, relative: str, data: bytes, kind: str, period: str | None, rows: int, partial_rows: int = 0
+) -> dict:
     """Write one output file and describe it for the manifest."""
     path = out / relative
     path.parent.mkdir(parents=True, exist_ok=True)

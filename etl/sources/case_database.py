@@ -28,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import duckdb
 import psycopg
@@ -42,8 +42,8 @@ from sqlalchemy.pool import NullPool
 
 from etl.contracts import load_contract
 from etl.sources.base import CASE_DATABASE, BatchSource
-from warehouse import read_sql
 from grace.errors import GraceError
+from warehouse import read_sql
 
 DEFAULT_SCHEMA = "case_system"
 DEFAULT_CHUNK_SIZE = 50_000
@@ -71,8 +71,13 @@ def redact_url(url: str) -> str:
         return _KEYWORD_PASSWORD.sub(r"\1=***", _USERINFO_PASSWORD.sub(r"\1@", url))
     query = {key: value for key, value in parsed.query.items() if key.lower() not in SECRET_QUERY_KEYS}
     safe = URL.create(
-        parsed.drivername, username=parsed.username, password=None, host=parsed.host,
-        port=parsed.port, database=parsed.database, query=query,
+        parsed.drivername,
+        username=parsed.username,
+        password=None,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=query,
     )
     return safe.render_as_string(hide_password=False)
 
@@ -155,8 +160,15 @@ def _chunk_batch(
             for dataset in DATASETS:
                 if dataset in columns:
                     _stage_query(
-                        con, database, conn, f"extract_case_db_{dataset}.sql", bounds,
-                        dataset, columns[dataset], labels[dataset], block_bytes,
+                        con,
+                        database,
+                        conn,
+                        f"extract_case_db_{dataset}.sql",
+                        bounds,
+                        dataset,
+                        columns[dataset],
+                        labels[dataset],
+                        block_bytes,
                     )
 
     return BatchSource(
@@ -275,7 +287,9 @@ class CaseDatabase:
         try:
             return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
         except (NoSuchModuleError, ImportError, ArgumentError) as error:
-            raise CaseDatabaseError(f"{self.safe_url}: cannot use this database driver ({_first_line(error)})") from error
+            raise CaseDatabaseError(
+                f"{self.safe_url}: cannot use this database driver ({_first_line(error)})"
+            ) from error
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -313,7 +327,9 @@ class CaseDatabase:
         for table, column in self.query(conn, "extract_case_db_columns.sql", {"schema": self.schema}):
             columns.setdefault(table, []).append(column)
         if "referrals" not in columns:
-            raise CaseDatabaseError(f"{self.safe_url}: no table {self.schema}.referrals (is this a case-system database?)")
+            raise CaseDatabaseError(
+                f"{self.safe_url}: no table {self.schema}.referrals (is this a case-system database?)"
+            )
         contract = load_contract("case_export")
         for dataset, present in columns.items():
             missing = [c for c in ["id", *contract.dataset(dataset).required_columns] if c not in present]

@@ -75,9 +75,8 @@ def _stage_parquet(con, path: Path, dataset: str, expected) -> None:
     probe = con.cursor()
     try:
         present = [
-            row[0] for row in probe.execute(
-                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
-            ).fetchall()
+            row[0]
+            for row in probe.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}).fetchall()
         ]
     except duckdb.Error as error:
         _reject_file(con, path, dataset, error)
@@ -107,4 +106,6 @@ def _reject_file(con, path: Path, dataset: str, error: duckdb.Error) -> None:
 def _check_columns(path: Path, present: list[str], required: list[str]) -> None:
     missing = [c for c in required if c not in present]
     if missing:
-        raise InputFileError(path, f"required column(s) missing from header: {', '.join(missing)}", row=0, field=missing[0])
+        raise InputFileError(
+            path, f"required column(s) missing from header: {', '.join(missing)}", row=0, field=missing[0]
+        )

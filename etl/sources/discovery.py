@@ -24,7 +24,9 @@ def discover_batches(path: Path) -> list[BatchSource]:
             return [package_batch(path)]
         if path.name.startswith("referrals") and path.suffix.lower() in EXPORT_SUFFIXES:
             return [case_export_batch(path.parent)]
-        raise InputFileError(path, "not a delivery: expected a folder with referrals.csv|parquet or a .jsonl package file")
+        raise InputFileError(
+            path, "not a delivery: expected a folder with referrals.csv|parquet or a .jsonl package file"
+        )
     if find_export_file(path, "referrals") is not None:
         return [case_export_batch(path)]
     batches: list[BatchSource] = []

@@ -24,7 +24,9 @@ def package_batch(path: Path) -> BatchSource:
     def stage(con: duckdb.DuckDBPyConnection) -> None:
         stage_package_file(con, path)
 
-    return BatchSource(kind=REFERRAL_PACKAGE, path=str(path), checksum=file_checksum(path), stage=stage, files=[str(path)])
+    return BatchSource(
+        kind=REFERRAL_PACKAGE, path=str(path), checksum=file_checksum(path), stage=stage, files=[str(path)]
+    )
 
 
 def stage_package_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -116,7 +116,10 @@ def demo_server(tmp_path_factory):
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -147,7 +150,8 @@ def logged_in_page(demo_server, page):
 def sign_in(demo_server):
     """`sign_in(page, name="demo", password=DEMO_PASSWORD)`: sign a page in through the login form."""
     return lambda page, name=DEMO_USER, password=DEMO_PASSWORD: sign_in_through_the_form(
-        page, demo_server[0], name, password)
+        page, demo_server[0], name, password
+    )
 
 
 @pytest.fixture(scope="session")
@@ -159,8 +163,15 @@ def make_user(demo_server):
         command = [str(REPO_ROOT / ".venv" / "bin" / "grace"), "users", "add", name, "--role", role, "--password-stdin"]
         if country:
             command += ["--country", country]
-        done = subprocess.run(command, input=USER_PASSWORD + "\n", env=server_env(home), cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            command,
+            input=USER_PASSWORD + "\n",
+            env=server_env(home),
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if done.returncode != 0 and "exists" not in done.stderr:
             pytest.fail(f"grace users add {name} failed: {done.stderr}")
         return USER_PASSWORD

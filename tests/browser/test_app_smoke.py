@@ -41,8 +41,9 @@ def test_a_fresh_start_builds_the_demo_and_says_where_to_browse(demo_server):
     assert (home / "auth" / "auth.sqlite").is_file()
 
 
-def test_a_browser_without_a_session_gets_the_login_page_and_can_sign_in_and_out(demo_server, page, sign_in,
-                                                                                   browser_problems, artifacts_dir):
+def test_a_browser_without_a_session_gets_the_login_page_and_can_sign_in_and_out(
+    demo_server, page, sign_in, browser_problems, artifacts_dir
+):
     url, _log, _home = demo_server
     problems = browser_problems(page)
     page.goto(url + "?country=DEU")
@@ -66,8 +67,9 @@ def test_a_browser_without_a_session_gets_the_login_page_and_can_sign_in_and_out
     assert problems == ["Failed to load resource: the server responded with a status of 401 (UNAUTHORIZED)"], problems
 
 
-def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(demo_server, logged_in_page,
-                                                                          browser_problems, artifacts_dir):
+def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     url, _log, _home = demo_server
     page = logged_in_page
     problems = browser_problems(page)
@@ -114,7 +116,8 @@ def test_the_overview_shows_kpis_and_the_chart_follows_the_country_filter(demo_s
 
 
 def test_page_views_with_their_filters_are_audited_and_the_admin_page_shows_the_intact_chain(
-        demo_server, logged_in_page, browser_problems, artifacts_dir):
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     from dashboards.auth.audit import AuditLog
 
     url, _log, home = demo_server
@@ -124,7 +127,8 @@ def test_page_views_with_their_filters_are_audited_and_the_admin_page_shows_the_
     page.wait_for_selector(f"#{ids.OVERVIEW_PAGE}")
     page.goto(url + "admin")
     page.wait_for_function(
-        f"() => (document.getElementById('{ids.ADMIN_CHAIN}')?.textContent ?? '').startsWith('Audit chain intact')")
+        f"() => (document.getElementById('{ids.ADMIN_CHAIN}')?.textContent ?? '').startsWith('Audit chain intact')"
+    )
     views = AuditLog(home / "auth" / "auth.sqlite").recent(50, {"event": "page_view", "user": "demo"})
     assert {"path": "/", "filters": {"country": ["DEU"]}} in [view.detail for view in views]
     assert {"path": "/admin", "filters": {}} in [view.detail for view in views]

@@ -21,8 +21,9 @@ def choose(page, dropdown_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_an_admin_adds_changes_and_disables_a_user_and_sees_it_in_the_audit_log(demo_server, logged_in_page, browser_problems,
-                                                                        artifacts_dir):
+def test_an_admin_adds_changes_and_disables_a_user_and_sees_it_in_the_audit_log(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     page = logged_in_page
     url = demo_server[0]
     problems = browser_problems(page)
@@ -30,7 +31,9 @@ def test_an_admin_adds_changes_and_disables_a_user_and_sees_it_in_the_audit_log(
 
     page.goto(url + "admin")
     page.wait_for_selector(f"{USERS} >> text=demo")
-    page.wait_for_function(f"() => document.getElementById('{ids.ADMIN_CHAIN}').textContent.startsWith('Audit chain intact')")
+    page.wait_for_function(
+        f"() => document.getElementById('{ids.ADMIN_CHAIN}').textContent.startsWith('Audit chain intact')"
+    )
     assert page.get_by_role("link", name="Admin").count() == 1
 
     # Add a user through the form.
@@ -52,14 +55,16 @@ def test_an_admin_adds_changes_and_disables_a_user_and_sees_it_in_the_audit_log(
     page.wait_for_selector(f"#{ids.ADMIN_RESULT} >> text={NEW_USER} is now viewer.")
     page.wait_for_function(
         f"() => Array.from(document.querySelectorAll('{USERS} tbody tr'))"
-        f".some(r => r.textContent.includes('{NEW_USER}') && r.children[1].textContent === 'viewer')")
+        f".some(r => r.textContent.includes('{NEW_USER}') && r.children[1].textContent === 'viewer')"
+    )
     assert "role_changed" in page.locator(f"{AUDIT} tbody tr").first.inner_text()
     page.click(f"#{ids.ADMIN_DISABLE}")
     page.wait_for_selector(f"#{ids.ADMIN_RESULT} >> text=their open sessions have ended")
     row = page.locator(f"{USERS} tbody tr", has_text=NEW_USER)
     page.wait_for_function(
         f"() => Array.from(document.querySelectorAll('{USERS} tbody tr'))"
-        f".some(r => r.textContent.includes('{NEW_USER}') && r.children[3].textContent === 'no')")
+        f".some(r => r.textContent.includes('{NEW_USER}') && r.children[3].textContent === 'no')"
+    )
     assert row.locator("td").nth(3).inner_text() == "no"
 
     # A control of the audit log: only one event type.
@@ -67,7 +72,8 @@ def test_an_admin_adds_changes_and_disables_a_user_and_sees_it_in_the_audit_log(
     choose(page, ids.ADMIN_AUDIT_EVENT, "user_disabled")
     page.wait_for_function(
         f"() => {{ const rows = document.querySelectorAll('{AUDIT} tbody tr');"
-        f" return rows.length > 0 && Array.from(rows).every(r => r.children[2].textContent === 'user_disabled'); }}")
+        f" return rows.length > 0 && Array.from(rows).every(r => r.children[2].textContent === 'user_disabled'); }}"
+    )
     assert page.locator(f"{AUDIT} tbody tr").count() < before
     assert "chain intact" in page.inner_text(f"#{ids.ADMIN_CHAIN}")
 

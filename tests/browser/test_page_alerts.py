@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_page_forecasts import ensure_analysed, plotted
 
 from dashboards import ids
-from test_page_forecasts import ensure_analysed, plotted
 
 pytestmark = [pytest.mark.browser]
 
@@ -21,7 +21,8 @@ def analysed_demo(demo_server):
 
 
 def test_a_row_opens_its_chart_and_the_kind_filter_narrows_the_table(
-        analysed_demo, logged_in_page, browser_problems, artifacts_dir):
+    analysed_demo, logged_in_page, browser_problems, artifacts_dir
+):
     url = analysed_demo[0]
     page = logged_in_page
     problems = browser_problems(page)

@@ -26,8 +26,9 @@ def plotted(graph_id: str) -> str:
     }}"""
 
 
-def test_the_map_draws_offline_and_a_click_on_a_country_filters_the_page(demo_server, logged_in_page, browser_problems,
-                                                                          artifacts_dir):
+def test_the_map_draws_offline_and_a_click_on_a_country_filters_the_page(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     page = logged_in_page
     url = demo_server[0]
     problems = browser_problems(page)
@@ -64,7 +65,8 @@ def test_the_map_draws_offline_and_a_click_on_a_country_filters_the_page(demo_se
     matrix = json.loads(page.evaluate(plotted(MATRIX)))
     assert matrix[0][0] == ["DEU"]  # the platform x country matrix now has Germany's column only
     page.wait_for_function(
-        f"() => (document.getElementById('{ids.DISSEMINATION_SCOPE}')?.textContent ?? '').includes('DEU')")
+        f"() => (document.getElementById('{ids.DISSEMINATION_SCOPE}')?.textContent ?? '').includes('DEU')"
+    )
     assert "Germany" in page.inner_text(f"#{ids.filter_control('dissemination', 'country')}")
 
     page.screenshot(path=str(artifacts_dir / "dissemination.png"), full_page=True)

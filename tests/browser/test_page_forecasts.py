@@ -13,7 +13,6 @@ from dashboards import ids
 pytestmark = [pytest.mark.browser]
 
 
-
 def ensure_analysed(home) -> None:
     """The demo that `python app.py` builds includes a first `grace analyse` run (grace_cli/demo_warehouse.py)."""
     from warehouse import connect
@@ -42,7 +41,8 @@ def plotted(graph_id: str) -> str:
 
 
 def test_the_forecast_its_scores_and_a_capacity_slider_that_reprojects_the_backlog(
-        analysed_demo, logged_in_page, browser_problems, artifacts_dir):
+    analysed_demo, logged_in_page, browser_problems, artifacts_dir
+):
     url = analysed_demo[0]
     page = logged_in_page
     problems = browser_problems(page)
@@ -54,7 +54,9 @@ def test_the_forecast_its_scores_and_a_capacity_slider_that_reprojects_the_backl
     names = [name for name, _ in json.loads(monthly)]
     assert names[0] == "Observed" and any(name.startswith("Forecast (") for name in names)
     assert "80% prediction interval" in names
-    page.wait_for_function(f"() => (document.getElementById('{ids.FORECASTS_WHY}')?.textContent ?? '').includes('was chosen')")
+    page.wait_for_function(
+        f"() => (document.getElementById('{ids.FORECASTS_WHY}')?.textContent ?? '').includes('was chosen')"
+    )
     page.wait_for_selector(f"#{ids.FORECASTS_CANDIDATES} td")
     assert page.locator(f"#{ids.FORECASTS_CANDIDATES} tbody tr").count() >= 3  # header + the candidates
     assert "✓ chosen" in page.inner_text(f"#{ids.FORECASTS_CANDIDATES}")
@@ -67,8 +69,8 @@ def test_the_forecast_its_scores_and_a_capacity_slider_that_reprojects_the_backl
     handle.press("End")
     page.wait_for_url(re.compile(r"capacity=\d+"))
     page.wait_for_function(f"before => ({plotted(ids.FORECASTS_BACKLOG_GRAPH)})() !== before", arg=before)
-    after = dict((name, y) for name, y in json.loads(page.evaluate(plotted(ids.FORECASTS_BACKLOG_GRAPH))))
-    first = dict((name, y) for name, y in json.loads(before))
+    after = dict(json.loads(page.evaluate(plotted(ids.FORECASTS_BACKLOG_GRAPH))))
+    first = dict(json.loads(before))
     assert after["Backlog (median)"][-1] <= first["Backlog (median)"][-1]
     assert after["Capacity per period"][0] > first["Capacity per period"][0]
 

@@ -22,15 +22,17 @@ def plotted(graph_id: str) -> str:
     }}"""
 
 
-def test_operations_shows_balanced_batches_and_the_records_control_switches_to_files(demo_server, logged_in_page,
-                                                                                     browser_problems, artifacts_dir):
+def test_operations_shows_balanced_batches_and_the_records_control_switches_to_files(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     page = logged_in_page
     problems = browser_problems(page)
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.goto(demo_server[0] + "operations")
     page.wait_for_function(
-        f"() => (document.getElementById('{ids.OPERATIONS_ACCOUNTING}')?.textContent ?? '').includes('balances')")
+        f"() => (document.getElementById('{ids.OPERATIONS_ACCOUNTING}')?.textContent ?? '').includes('balances')"
+    )
     verdict = page.inner_text(f"#{ids.OPERATIONS_ACCOUNTING}")
     assert "✓ Row accounting balances in all" in verdict and "referrals read =" in verdict
     page.wait_for_selector(f"#{ids.OPERATIONS_BATCH_TABLE} td")

@@ -26,8 +26,9 @@ def plotted(graph_id: str) -> str:
     }}"""
 
 
-def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(demo_server, logged_in_page, browser_problems,
-                                                                      artifacts_dir):
+def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     page = logged_in_page
     url = demo_server[0]
     problems = browser_problems(page)
@@ -38,8 +39,11 @@ def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(demo_serve
         page.wait_for_function(f"() => ({plotted(graph)})() !== null")
     before = page.evaluate(plotted(MATERIAL))
     quarterly = json.loads(before)
-    assert [trace[0] for trace in quarterly] == ["New media clusters (first sightings)", "Files of known material",
-                                                 "All files"]
+    assert [trace[0] for trace in quarterly] == [
+        "New media clusters (first sightings)",
+        "Files of known material",
+        "All files",
+    ]
     assert page.get_by_role("link", name="Production & consumption").count() == 1
 
     # A control: the grain redraws every chart with coarser periods and lands in the URL.
@@ -63,10 +67,14 @@ def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(demo_serve
     page.wait_for_function(f"() => window.location.search.includes('start={first_year}-01-01')")
     assert f"end={first_year}-12-31" in page.evaluate("() => window.location.search")
     # Wait for the zoomed drawing itself: under load a redraw for an earlier state may land first.
-    page.wait_for_function(f"""year => {{
+    page.wait_for_function(
+        f"""year => {{
         const traces = JSON.parse(({plotted(REPEAT)})() || '[]');
         return traces.length > 0 && traces.every(t => t[1] && t[1].length === 1 && String(t[1][0]).startsWith(year));
-    }}""", arg=first_year, timeout=30_000)
+    }}""",
+        arg=first_year,
+        timeout=30_000,
+    )
     zoomed = json.loads(page.evaluate(plotted(REPEAT)))
     assert zoomed != json.loads(repeat_before)
     assert all(len(trace[1]) == 1 and trace[1][0].startswith(first_year) for trace in zoomed)

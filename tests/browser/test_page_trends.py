@@ -21,7 +21,8 @@ PLOTTED = f"""() => {{
 
 
 def test_controls_redraw_the_chart_and_a_click_drills_into_a_platform(
-        demo_server, logged_in_page, browser_problems, artifacts_dir):
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
     url = demo_server[0]
     page = logged_in_page
     problems = browser_problems(page)
@@ -46,13 +47,17 @@ def test_controls_redraw_the_chart_and_a_click_drills_into_a_platform(
 
     # Drill-down: a click on the first line's point (Plotly's click event, as a mouse click emits it).
     platform = page.evaluate(f"() => {PLOT}.data[0].name")
-    page.evaluate(f"() => {PLOT}.emit('plotly_click', {{points: [{{curveNumber: 0, pointNumber: 1, "
-                  f"x: {PLOT}.data[0].x[1], y: {PLOT}.data[0].y[1]}}]}})")
+    page.evaluate(
+        f"() => {PLOT}.emit('plotly_click', {{points: [{{curveNumber: 0, pointNumber: 1, "
+        f"x: {PLOT}.data[0].x[1], y: {PLOT}.data[0].y[1]}}]}})"
+    )
     page.wait_for_url(re.compile(r"platform="))
     assert "split=" not in page.url
     page.wait_for_function(
         f"name => (document.getElementById('{ids.filter_control('trends', 'platform')}')?.textContent ?? '')"
-        ".includes(name)", arg=platform)
+        ".includes(name)",
+        arg=platform,
+    )
     page.wait_for_function(f"() => {PLOT}?.data?.length === 1")
     assert problems == [], problems
 
