@@ -270,3 +270,28 @@ def test_a_file_that_is_not_a_warehouse_is_refused(tmp_path):
     duckdb.connect(str(path)).close()
     with pytest.raises(WarehouseError, match="not a GRACE warehouse"):
         WarehouseReader(path).check()
+
+
+def test_every_analytics_query_picks_its_run_through_the_one_shared_fragment():
+    """The CTE that picks the run to show is written once (`sql/fragments/chosen_run.sql`)."""
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in QUERIES_DIR.glob("*.sql")}
+    including = {name for name, text in texts.items() if "-- @include chosen_run" in text}
+    assert len(including) >= 8
+    assert not any("chosen AS (" in text for text in texts.values())
+    for name in including:
+        assert "chosen AS (" in load_query(name).sql and "$run_id" in load_query(name).sql
+
+
+def test_a_query_including_an_unknown_fragment_is_refused(tmp_path, monkeypatch):
+    import warehouse.sql_files as sql_files
+
+    (tmp_path / "broken.sql").write_text(
+        "WITH params AS (SELECT 1),\n-- @include no_such_fragment\nfinal AS (SELECT 1)\nSELECT * FROM final\n"
+    )
+    monkeypatch.setattr(sql_files, "QUERIES_DIR", tmp_path)
+    sql_files.load_query.cache_clear()
+    try:
+        with pytest.raises(QueryError, match="no_such_fragment"):
+            sql_files.load_query("broken")
+    finally:
+        sql_files.load_query.cache_clear()

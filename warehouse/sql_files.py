@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from grace.config import SQL_DIR
 
 QUERIES_DIR = SQL_DIR / "queries"
+FRAGMENTS_DIR = SQL_DIR / "fragments"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_INCLUDE = re.compile(r"^-- @include ([a-z][a-z0-9_]*)$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -79,5 +82,18 @@ def load_query(name: str) -> NamedQuery:
     path = QUERIES_DIR / f"{name}.sql"
     if not path.is_file():
         raise QueryError(f"{path}: named query does not exist")
-    sql = path.read_text(encoding="utf-8")
+    sql = _with_fragments(path.read_text(encoding="utf-8"), path)
     return NamedQuery(name=name, sql=sql, parameters=parameters_of(sql))
+
+
+def _with_fragments(sql: str, path: Path) -> str:
+    """`sql` with each line `-- @include <fragment>` replaced by `sql/fragments/<fragment>.sql` (e.g. the
+    `chosen` CTE that picks the analysis run to show, shared by every analytics query)."""
+
+    def fragment(found: re.Match[str]) -> str:
+        source = FRAGMENTS_DIR / f"{found.group(1)}.sql"
+        if not source.is_file():
+            raise QueryError(f"{path}: includes {found.group(1)!r}, but {source} does not exist")
+        return source.read_text(encoding="utf-8").rstrip("\n")
+
+    return _INCLUDE.sub(fragment, sql)

@@ -20,14 +20,7 @@ WITH params AS (
         CAST($sort_by AS VARCHAR) AS sort_by
 ),
 
-chosen AS (
-    SELECT r.run_id
-    FROM analytics_run AS r
-    CROSS JOIN params AS p
-    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
-    ORDER BY r.created_at DESC, r.run_id DESC
-    LIMIT 1
-),
+-- @include chosen_run
 
 alerts AS (
     SELECT 'anomaly' AS kind, a.run_id, a.series_id, a.metric, a.grain, a.split_by, a.entity, a.date,

@@ -6,14 +6,7 @@ WITH params AS (
     SELECT CAST($run_id AS VARCHAR) AS run_id, CAST($grain AS VARCHAR) AS grain
 ),
 
-chosen AS (
-    SELECT r.run_id
-    FROM analytics_run AS r
-    CROSS JOIN params AS p
-    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
-    ORDER BY r.created_at DESC, r.run_id DESC
-    LIMIT 1
-),
+-- @include chosen_run
 
 final AS (
     SELECT b.series_id, b.grain, b.date, b.arrivals, b.capacity, b.backlog, b.backlog_lower, b.backlog_upper,

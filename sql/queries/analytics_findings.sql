@@ -15,14 +15,7 @@ WITH params AS (
         CAST($scope_countries AS VARCHAR[]) AS scope_countries
 ),
 
-chosen AS (
-    SELECT r.run_id
-    FROM analytics_run AS r
-    CROSS JOIN params AS p
-    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
-    ORDER BY r.created_at DESC, r.run_id DESC
-    LIMIT 1
-),
+-- @include chosen_run
 
 selected AS (
     SELECT f.*

@@ -5,14 +5,7 @@ WITH params AS (
     SELECT CAST($run_id AS VARCHAR) AS run_id
 ),
 
-chosen AS (
-    SELECT r.run_id
-    FROM analytics_run AS r
-    CROSS JOIN params AS p
-    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
-    ORDER BY r.created_at DESC, r.run_id DESC
-    LIMIT 1
-),
+-- @include chosen_run
 
 final AS (
     SELECT f.metric, f.grain, count(DISTINCT f.series_id) AS series

@@ -8,14 +8,7 @@ WITH params AS (
     SELECT CAST($run_id AS VARCHAR) AS run_id, CAST($series_id AS VARCHAR) AS series_id
 ),
 
-chosen AS (
-    SELECT r.run_id, r.created_at, r.parameters
-    FROM analytics_run AS r
-    CROSS JOIN params AS p
-    WHERE coalesce(p.run_id, '') IN ('', r.run_id)
-    ORDER BY r.created_at DESC, r.run_id DESC
-    LIMIT 1
-),
+-- @include chosen_run
 
 final AS (
     SELECT c.run_id, c.created_at, c.parameters, t.series_id, t.start_date, t.end_date, t.points, t.seasonal,
