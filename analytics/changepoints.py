@@ -93,8 +93,8 @@ class LinearTrendCost(BaseCost):
 
     def __init__(self, min_size: int = 3):
         self.min_size = max(3, min_size)
-        self.signal = None
-        self.sums = None
+        self.signal: np.ndarray | None = None
+        self.sums: np.ndarray | None = None
 
     def fit(self, signal) -> LinearTrendCost:
         y = np.asarray(signal, dtype=float).ravel()
@@ -107,6 +107,8 @@ class LinearTrendCost(BaseCost):
     def error(self, start: int, end: int) -> float:
         if end - start < self.min_size:
             raise NotEnoughPoints
+        if self.sums is None:
+            raise RuntimeError("LinearTrendCost.error() called before fit()")
         n, st, stt, sy, sty, syy = self.sums[end] - self.sums[start]
         det = n * stt - st * st
         explained = (stt * sy * sy - 2 * st * sy * sty + n * sty * sty) / det if det > 1e-15 else sy * sy / n

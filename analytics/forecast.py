@@ -299,6 +299,13 @@ def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal:
     )
 
 
+def _selection_key(b: Backtest) -> tuple[float, float]:
+    """Lowest MASE first (a non-finite one counts as infinite), then lowest MAE."""
+    if b.mase is None:  # `backtest` always measures one; only a stored result may lack it
+        raise ValueError(f"backtest of model {b.model} has no MASE to select by")
+    return (b.mase if np.isfinite(b.mase) else np.inf, b.mae)
+
+
 def forecast(
     series: RegularSeries, params: ForecastParams = ForecastParams(), seasonal: bool = False
 ) -> ForecastResult:
@@ -326,7 +333,7 @@ def forecast(
             notes.append(f"model {name} failed and was skipped ({type(error).__name__}: {error})")
     if not candidates:
         raise RuntimeError("no forecast model could be fitted")
-    best = min(candidates, key=lambda b: (b.mase if np.isfinite(b.mase) else np.inf, b.mae))
+    best = min(candidates, key=_selection_key)
     if best.horizon < params.horizon:
         notes.append(f"backtested {best.horizon} period(s) ahead (series too short for {params.horizon})")
     with _quiet_fitting():

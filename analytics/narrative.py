@@ -42,6 +42,7 @@ codes only (country ISO codes, platform names), never descriptions of content.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -116,7 +117,7 @@ class Finding:
     split_by: str
     entity: str
     date: date | None
-    end_date: date | None
+    end_date: datetime.date | None  # (`date` here would name the field above)
     headline: str
     numbers: dict[str, Any]
     magnitude: float
@@ -272,6 +273,14 @@ def _day(value) -> date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     return pd.Timestamp(value).date()
+
+
+def _dated(value) -> date:
+    """`_day` of a sort key: forecast, reconciled and backlog points always have a date (NOT NULL)."""
+    day = _day(value)
+    if day is None:
+        raise ValueError(f"a forecast or backlog point without a date ({value!r})")
+    return day
 
 
 class Reach:
@@ -475,9 +484,9 @@ def anomaly_findings(rows: list[dict], attribution: list[dict], reach: Reach, th
             contributors.get((r["series_id"], day), []),
             key=lambda a: (-(_num(a.get("share")) or 0.0), a["by_dimension"], a["rank"]),
         )
-        if parts and (_num(parts[0].get("share")) or 0.0) > 0:
+        share = _num(parts[0].get("share")) if parts else None
+        if share is not None and share > 0:
             top = parts[0]
-            share = _num(top["share"])
             who = entity_name(top["by_dimension"], top["contributor"])
             lead = "mostly explained by" if share >= 0.5 else "largest contributor:"
             headline += f", {lead} {who} ({format_percent(min(share, 1.0))} of the excess)"
@@ -569,8 +578,8 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
             coherent.setdefault(r["series_id"], []).append(r)
     out = []
     for series_id, points in sorted(base.items()):
-        points = sorted(points, key=lambda p: _day(p["date"]))
-        used = sorted(coherent.get(series_id, points), key=lambda p: _day(p["date"]))
+        points = sorted(points, key=lambda p: _dated(p["date"]))
+        used = sorted(coherent.get(series_id, points), key=lambda p: _dated(p["date"]))
         first, last = used[0], used[-1]
         name, grain = first["metric"], first["grain"]
         mean = sum(_num(p["yhat"]) or 0.0 for p in used) / len(used)
@@ -580,7 +589,7 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
         past_mean = (_num(past["total"]) or 0.0) / past["points"] if past and past.get("points") else None
         per = grain
         compare = ""
-        if past_mean is not None:
+        if past is not None and past_mean is not None:
             compare = (
                 f", against {format_level(past_mean, name, per)} over "
                 f"{period_label(past['start_date'], grain)} to {period_label(past['end_date'], grain)}"
@@ -633,7 +642,7 @@ def backlog_findings(rows: list[dict]) -> list[Finding]:
         by_series.setdefault(r["series_id"], []).append(r)
     out = []
     for series_id, points in sorted(by_series.items()):
-        points = sorted(points, key=lambda p: _day(p["date"]))
+        points = sorted(points, key=lambda p: _dated(p["date"]))
         first, last = points[0], points[-1]
         name, grain = first["metric"], first["grain"]
         start, end = float(first["initial_backlog"]), float(last["backlog"])

@@ -100,7 +100,12 @@ def forecast_panel(
     upper = np.vstack([[p.yhat_upper for p in r.forecast] for r in results])
     errors = None
     if method in ("wls_var", "mint_shrink"):
-        errors = np.column_stack([r.backtest.errors.ravel() for r in results])
+        columns = []
+        for r in results:
+            if r.backtest.errors is None:  # `forecast` always keeps them; only a stored result lacks them
+                raise ValueError(f"the {r.model} forecast kept no backtest errors to reconcile with")
+            columns.append(r.backtest.errors.ravel())
+        errors = np.column_stack(columns)
     coherent = reconcile(base, S, method, errors)
     shift = coherent - base
     dates = [p.date for p in results[0].forecast]

@@ -15,6 +15,7 @@ The CSV is validated as a whole at load; the first problem raises `InputFileErro
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def load_population(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def per_capita(
-    series: pd.DataFrame, countries: list[str] | None = None, *, population: pd.DataFrame | None = None
+    series: pd.DataFrame, countries: Iterable[str] | None = None, *, population: pd.DataFrame | None = None
 ) -> PerCapita:
     """Turn counts into counts per 100,000 inhabitants.
 

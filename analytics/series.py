@@ -163,7 +163,7 @@ def parse_dates(values: pd.Series, column: str, source: str = "input") -> pd.Ser
                 if raw == ""
                 else (f"cannot parse date {raw!r} (expected ISO 8601: YYYY-MM-DD, YYYY-MM, YYYY, YYYY-Www or YYYY-Qn)")
             )
-            raise SeriesInputError(source, reason, row=_row(values, position), field=column)
+            raise SeriesInputError(source, reason, row=_row(values, int(position)), field=column)
         parsed.iloc[position] = pd.Timestamp(fallback, tz="UTC")
     return parsed.dt.tz_localize(None)
 

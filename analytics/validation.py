@@ -69,7 +69,9 @@ class Matching:
         return {d for _, d in self.pairs}
 
 
-def match_events(true: Sequence[float], detected: Sequence[float], tolerance: float) -> Matching:
+def match_events(
+    true: Sequence[float] | np.ndarray, detected: Sequence[float] | np.ndarray, tolerance: float
+) -> Matching:
     """Match each true event to at most one detection within `tolerance` (and vice versa).
 
     Maximises the number of matched pairs, then minimises their total distance, so two detections
@@ -225,7 +227,12 @@ def score_entities(
 # ---------------------------------------------------------------------------------------------
 
 
-def mase(actual: Sequence[float], forecast: Sequence[float], train: Sequence[float], lag: int = 1) -> float:
+def mase(
+    actual: Sequence[float] | np.ndarray,
+    forecast: Sequence[float] | np.ndarray,
+    train: Sequence[float] | np.ndarray,
+    lag: int = 1,
+) -> float:
     """Mean absolute error scaled by the in-sample MAE of the lag-`lag` naive forecast on `train`
     (Hyndman & Koehler 2006), the same scaling `analytics.forecast.backtest` uses. inf when the
     scale is zero and the error is not."""

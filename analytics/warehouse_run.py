@@ -296,9 +296,11 @@ def run_analysis(
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     tables: dict[str, list[dict]] = {name: [] for name in TABLES}
-    skipped = []
+    skipped: list[tuple[str, str]] = []
     for job, (result, reason) in zip(todo, results):
         if result is None:
+            if reason is None:  # `analyse_job` gives a reason with every skip
+                raise RuntimeError(f"series {job.series_id} was skipped without a reason")
             skipped.append((job.series_id, reason))
             continue
         for name, rows in result_rows(run_id, job, result).items():

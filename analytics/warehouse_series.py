@@ -520,6 +520,8 @@ def _per_distinct(
     con, m: Metric, grain: str, selection: dict, bound: dict, split: str | None, drop_partial: bool
 ) -> pd.DataFrame:
     """Numerator summed from the file rollup, denominator the mart's distinct count, one calendar."""
+    if m.denominator is None:
+        raise ValueError(f"per-distinct metric {m.name!r} has no denominator (the distinct count)")
     distinct = _run(
         con, replace(m, numerator=m.denominator, denominator=None, kind="sum"), grain, bound, split, drop_partial
     )

@@ -14,6 +14,7 @@ in `dashboards.callbacks` instead of building apps).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import dash
 
@@ -45,7 +46,8 @@ def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
         pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR),
         title=APP_TITLE,
-        update_title=None,
+        # Dash documents None ("leave the tab title alone") but annotates the parameter as str
+        update_title=cast(str, None),
         serve_locally=True,
         suppress_callback_exceptions=False,
         include_pages_meta=False,  # no social-preview tags on a restricted tool

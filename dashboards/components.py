@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboards import ids
 from dashboards.exports.ui import export_menu
@@ -28,13 +29,22 @@ APP_TITLE = "GRACE Trends"
 CLASSIFICATION = "RESTRICTED — law-enforcement use only"
 PLACEHOLDER_VALUE = "–"
 
-GRAPH_CONFIG = {
+GRAPH_CONFIG: dcc.Graph.Config = {
     "displaylogo": False,
     "responsive": True,
     # Image downloads go through the export menu, which applies the small-cell rule (k = 10).
     "modeBarButtonsToRemove": ["toImage", "select2d", "lasso2d"],
 }
-SPARKLINE_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}
+SPARKLINE_CONFIG: dcc.Graph.Config = {"staticPlot": True, "displayModeBar": False, "responsive": True}
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """ARIA attributes to unpack into a component: `html.Div(..., **aria(live="polite"))` sets `aria-live`.
+
+    Typed `dict[str, Any]`: mypy checks a `**{"aria-live": ...}` of strings against every typed keyword
+    of the component (`n_clicks`, `hidden` …), though Dash passes these names on as extra props.
+    """
+    return {f"aria-{name}": value for name, value in attributes.items()}
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -79,7 +89,7 @@ def classification_banner() -> html.Div:
         id=ids.CLASSIFICATION_BANNER,
         className="classification-banner",
         role="note",
-        **{"aria-label": "Classification"},
+        **aria(label="Classification"),
     )
 
 
@@ -188,7 +198,7 @@ def page_header(page: str, title: str, lead: str = "") -> html.Header:
                     html.P(lead, className="page-header__lead") if lead else None,
                 ]
             ),
-            html.P("Loading…", id=freshness_id(page), className="page-header__freshness", **{"aria-live": "polite"}),
+            html.P("Loading…", id=freshness_id(page), className="page-header__freshness", **aria(live="polite")),
         ],
         className="page-header",
     )
@@ -248,7 +258,7 @@ def filter_bar(page: str, state: ViewState, period: bool = True, extra: Sequence
             )
         )
     fields.extend(extra)
-    return html.Div(fields, className="filters", role="group", **{"aria-label": "Filters"})
+    return html.Div(fields, className="filters", role="group", **aria(label="Filters"))
 
 
 def filter_field(label: str, control, help_text: str = "", help_id: str | None = None) -> html.Div:
@@ -259,7 +269,8 @@ def filter_field(label: str, control, help_text: str = "", help_id: str | None =
     control_id = getattr(control, "id", None)
     help_line = None
     if help_text or help_id:
-        help_line = html.Small(help_text, className="filter__help", **({"id": help_id} if help_id else {}))
+        help_attributes: dict[str, Any] = {"id": help_id} if help_id else {}
+        help_line = html.Small(help_text, className="filter__help", **help_attributes)
     return html.Div(
         [
             html.Label(label, htmlFor=control_id if isinstance(control_id, str) else None, className="filter__label"),
@@ -272,7 +283,7 @@ def filter_field(label: str, control, help_text: str = "", help_id: str | None =
 
 def status_area(status_id: str) -> html.Div:
     """A live region for messages (warehouse unavailable, no analytics run …); empty = hidden."""
-    return html.Div(id=status_id, className="status-area", role="status", **{"aria-live": "polite"})
+    return html.Div(id=status_id, className="status-area", role="status", **aria(live="polite"))
 
 
 def alert(message, color: str = "warning", title: str | None = None) -> dbc.Alert:
@@ -286,7 +297,7 @@ def empty_state(message: str, hint=None, icon: str = "○") -> html.Div:
     """What a card shows when there is nothing to show, and what to do about it."""
     return html.Div(
         [
-            html.Div(icon, className="empty-state__icon", **{"aria-hidden": "true"}),
+            html.Div(icon, className="empty-state__icon", **aria(hidden="true")),
             html.P(message, className="empty-state__message"),
             html.P(hint, className="empty-state__hint") if hint else None,
         ],
@@ -343,7 +354,7 @@ def kpi_card(card_id: str, label: str, note: str = "", sparkline: bool = True) -
         )
     body.append(html.Div(note, id=ids.kpi_note(card_id), className="kpi-card__note"))
     return dbc.Card(
-        html.Div(body, className="card-body", role="group", **{"aria-label": label}),
+        html.Div(body, className="card-body", role="group", **aria(label=label)),
         id=card_id,
         className="kpi-card h-100",
     )
@@ -360,7 +371,9 @@ def kpi_row(cards: Sequence) -> dbc.Row:
 # --- chart cards -----------------------------------------------------------------------------
 
 
-def chart_card(chart, height: int = 420, controls=None, figure=None, config: dict | None = None) -> dbc.Card:
+def chart_card(
+    chart, height: int = 420, controls=None, figure=None, config: dcc.Graph.Config | None = None
+) -> dbc.Card:
     """A card for one registered chart (`dashboards.charts.Chart`): title, subtitle, graph, note.
 
     Ids: `ids.chart_graph(chart.chart_id)` (the dcc.Graph), `ids.chart_subtitle(...)`,
@@ -393,7 +406,7 @@ def chart_card(chart, height: int = 420, controls=None, figure=None, config: dic
         style={"height": f"{height}px"},
         figure=figure if figure is not None else {},
     )
-    body = [header]
+    body: list[Component] = [header]
     if controls is not None:
         body.append(html.Div(controls, className="chart-card__controls"))
     body.append(dcc.Loading(graph, type="dot", delay_show=300, color="#0072B2"))
@@ -403,7 +416,7 @@ def chart_card(chart, height: int = 420, controls=None, figure=None, config: dic
 
 def section_card(title: str, children, card_id: str | None = None, subtitle: str = "") -> dbc.Card:
     """A titled card for tables and lists (top movers, findings …)."""
-    heading = [html.H2(title, className="chart-card__title")]
+    heading: list[Component] = [html.H2(title, className="chart-card__title")]
     if subtitle:
         heading.append(html.P(subtitle, className="chart-card__subtitle"))
     kwargs = {"id": card_id} if card_id else {}

@@ -9,6 +9,7 @@ URLs). Both return findings instead of raising, so `grace warehouse check` can l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -44,6 +45,14 @@ class Finding:
     def __str__(self) -> str:
         where = self.table + (f".{self.column}" if self.column else "")
         return f"[{self.check}] {where}: {self.message}"
+
+
+def _one_row(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
+    """The single row of an aggregate query (`fetchone` is typed to allow no row at all)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"aggregate query returned no row: {sql}")
+    return row
 
 
 def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
@@ -82,9 +91,9 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             if not field.required and not nullable:
                 findings.append(Finding("contract", dataset.name, field.name, "NOT NULL, contract says optional"))
             if field.unique:
-                total, distinct = con.execute(
-                    f'SELECT count(*), count(DISTINCT "{field.name}") FROM "{dataset.name}"'
-                ).fetchone()
+                total, distinct = _one_row(
+                    con, f'SELECT count(*), count(DISTINCT "{field.name}") FROM "{dataset.name}"'
+                )
                 if total != distinct:
                     findings.append(
                         Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)")
@@ -112,7 +121,7 @@ def identifier_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             continue
         counts = ", ".join(f'count(*) FILTER (WHERE regexp_matches("{c}", $p_{kind}))' for c, kind in pairs)
         params = {f"p_{kind}": pattern for kind, pattern in IDENTIFIER_PATTERNS.items()}
-        row = con.execute(f'SELECT {counts} FROM "{table}"', params).fetchone()
+        row = _one_row(con, f'SELECT {counts} FROM "{table}"', params)
         for (column, kind), hits in zip(pairs, row):
             if hits:
                 findings.append(Finding("identifier", table, column, f"{hits} value(s) look like a {kind}"))
@@ -122,14 +131,14 @@ def identifier_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
 def warehouse_stats(con: duckdb.DuckDBPyConnection) -> dict:
     """Headline counts and the row count of every table."""
     tables = {
-        name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        name: _one_row(con, f'SELECT count(*) FROM "{name}"')[0]
         for (name,) in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name"
         ).fetchall()
     }
-    quarantined = con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT batch_id, dataset, source_file, row_number FROM quarantine)"
-    ).fetchone()[0]
+    quarantined = _one_row(
+        con, "SELECT count(*) FROM (SELECT DISTINCT batch_id, dataset, source_file, row_number FROM quarantine)"
+    )[0]
     return {
         "referrals": int(tables.get("fact_referral", 0)),
         "files": int(tables.get("fact_file_occurrence", 0)),

@@ -59,7 +59,10 @@ def import_hash_set(con: duckdb.DuckDBPyConnection, path: Path, name: str | None
             "trim(category), $name FROM stg_hash_set ORDER BY _row",
             {"name": label},
         )
-        rows = con.execute("SELECT count(*) FROM stg_hash_set").fetchone()[0]
+        counted = con.execute("SELECT count(*) FROM stg_hash_set").fetchone()
+        if counted is None:
+            raise RuntimeError("count(*) of stg_hash_set returned no row")
+        rows = counted[0]
         con.execute(read_sql("etl/refresh_known_clusters.sql"))
         con.execute("CREATE OR REPLACE TEMP TABLE affected_dates AS SELECT DISTINCT date_key FROM rollup_file_daily")
         con.execute("DELETE FROM rollup_file_daily")

@@ -292,7 +292,7 @@ def _derived(
     )
 
 
-def _group_ids(frame: pd.DataFrame, margins: list[tuple[str, ...]], eligible: np.ndarray) -> list[np.ndarray]:
+def _group_ids(frame: pd.DataFrame, margins: Sequence[Sequence[str]], eligible: np.ndarray) -> list[np.ndarray]:
     """For each margin, a group number per row; -1 for rows outside any group of ≥ 2 cells."""
     out = []
     for margin in margins:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: set up (venv, test tools, Chromium) and run the test suite.
+# The test command: set up (venv, test tools, Chromium), run the code checks (import-linter layers,
+# ruff lint and format, mypy) and the test suite.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -m slow`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,13 @@ if ! .venv/bin/python -c "import psycopg; psycopg.connect('host=127.0.0.1 user=p
         pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
     fi
 fi
+
+# Code checks first (seconds): layers and cycles, lint and format, types.
+echo "checks: import layers, ruff, mypy"
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 
 if [[ $# -eq 0 ]]; then
     set -- -m "not slow"

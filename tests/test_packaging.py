@@ -39,15 +39,26 @@ def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("packaging")
     dist = root / "dist"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(dist)],
-        cwd=root, env=env)
+    run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(dist)],
+        cwd=root,
+        env=env,
+    )
     [wheel] = list(dist.glob("grace_trends-*.whl"))
     venv = root / "venv"
     run([sys.executable, "-m", "venv", str(venv)], cwd=root, env=env)
-    run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
-        cwd=root, env=env)
-    site = Path(run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                    cwd=root, env=env).strip())
+    run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        cwd=root,
+        env=env,
+    )
+    site = Path(
+        run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            cwd=root,
+            env=env,
+        ).strip()
+    )
     (site / "lent_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     home = root / "home"
     env.update(GRACE_HOME=str(home), GRACE_ARGON2_PROFILE="test-only-cheapest", GRACE_READER_IDLE_SECONDS="0")
@@ -57,10 +68,17 @@ def installed(tmp_path_factory):
 
 def test_the_installed_code_and_its_data_files_come_from_the_wheel(installed):
     bin_dir, env, root = installed
-    where = run([str(bin_dir / "python"), "-c",
-                 "import grace, grace_cli, warehouse, dashboards; from grace.config import SQL_DIR, CONTRACTS_DIR; "
-                 "print(grace.__file__, grace_cli.__file__, warehouse.__file__, dashboards.__file__, SQL_DIR, "
-                 "CONTRACTS_DIR)"], cwd=root, env=env).split()
+    where = run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import grace, grace_cli, warehouse, dashboards; from grace.config import SQL_DIR, CONTRACTS_DIR; "
+            "print(grace.__file__, grace_cli.__file__, warehouse.__file__, dashboards.__file__, SQL_DIR, "
+            "CONTRACTS_DIR)",
+        ],
+        cwd=root,
+        env=env,
+    ).split()
     site = str(bin_dir.parent / "lib")
     assert all(path.startswith(site) for path in where), where
     assert not any(path.startswith(str(REPO)) for path in where)
@@ -72,13 +90,23 @@ def test_the_wheel_alone_builds_the_demo_and_serves_the_dashboard(installed):
     run([grace, "demo", "--scale", "0.005", "--quiet"], cwd=root, env=env)
     stats = run([grace, "warehouse", "stats", "--json"], cwd=root, env=env)
     assert re.search(r'"referrals": [1-9]', stats), stats
-    run([grace, "users", "add", "packer", "--role", "analyst", "--password-stdin"], cwd=root, env=env,
-        stdin=PASSWORD + "\n")
+    run(
+        [grace, "users", "add", "packer", "--role", "analyst", "--password-stdin"],
+        cwd=root,
+        env=env,
+        stdin=PASSWORD + "\n",
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([grace, "serve", "--port", str(port)], cwd=root, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [grace, "serve", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))

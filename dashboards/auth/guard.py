@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, quote
 
 import dash
 import flask
+from werkzeug.wrappers import Response as BaseResponse
 
 from dashboards.auth.context import EXPORT_ROLES, audit_event, auth_context, current_user, json_error
 from dashboards.auth.session import session_user
@@ -58,7 +59,7 @@ def is_api(path: str) -> bool:
     return path.startswith(("/_", EXPORT_PREFIX))
 
 
-def login_redirect() -> flask.Response:
+def login_redirect() -> BaseResponse:
     target = flask.request.full_path if flask.request.query_string else flask.request.path
     return flask.redirect(f"/login?next={quote(target, safe='')}", code=302)
 
@@ -113,7 +114,7 @@ def page_view_detail(pathname: str, search: str) -> dict:
     return detail
 
 
-def guard() -> flask.Response | None:
+def guard() -> BaseResponse | None:
     """`before_request`: None lets the request through; otherwise the refusal to send."""
     path = flask.request.path
     if is_public(path):
@@ -144,6 +145,8 @@ def _check_routing() -> flask.Response | None:
     pathname, search = routed
     roles = page_roles(pathname)
     user = current_user()
+    if user is None:  # `guard` signs the user in before it checks the routing
+        raise RuntimeError("page routing checked without a signed-in user")
     if roles and user.role not in roles:
         audit_event("access_denied", {"path": pathname, "needs": list(roles)})
         return json_error(403, f"this page needs the {' or '.join(roles)} role; you are {user.role}")

@@ -86,8 +86,8 @@ class LoginRateLimit:
             if now < last_pair + backoff:
                 return Decision(False, "user name and client", _wait(last_pair + backoff, now))
         last_user = _moment(pressure["last_user"])
-        slowed = pressure["by_user"] >= self.max_failures and not pressure["known_client"] and last_user is not None
-        if slowed and now < last_user + self.user_slowdown:
+        slowed = pressure["by_user"] >= self.max_failures and not pressure["known_client"]
+        if slowed and last_user is not None and now < last_user + self.user_slowdown:
             return Decision(False, "user name", _wait(last_user + self.user_slowdown, now))
         return Decision(True)
 

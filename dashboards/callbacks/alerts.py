@@ -209,8 +209,11 @@ def selection_from_row(row_id: str | None) -> tuple[str, str | None] | None:
 # --- tables ----------------------------------------------------------------------------------
 
 
-class TableView(NamedTuple):
-    """Outputs of the tables: rows, a count line, a status message and the run line."""
+@dataclass(frozen=True)
+class TableView:
+    """Outputs of the tables: rows, a count line, a status message and the run line.
+
+    A frozen dataclass rather than a NamedTuple: a tuple's `count` method clashes with the field."""
 
     alerts: list[dict]
     findings: list[dict]

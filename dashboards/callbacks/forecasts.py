@@ -532,7 +532,7 @@ def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> Cand
             values = history(con, choice) if not info.empty else None
     except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
         return CandidatesView([], "")
-    if info.empty or stored is None or stored.empty or pd.isna(info["series_id"].iloc[0]):
+    if info.empty or stored is None or values is None or stored.empty or pd.isna(info["series_id"].iloc[0]):
         return CandidatesView([], "")
     row = info.iloc[0]
     start, end, points = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"]), int(row["points"])

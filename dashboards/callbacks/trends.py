@@ -271,6 +271,8 @@ def note(state: ViewState, frame: pd.DataFrame, shown: list[str], events: pd.Dat
     notes = []
     entities = frame["entity"].nunique()
     if entities > len(shown):
+        if state.split is None:
+            raise RuntimeError(f"an unsplit view has one series, got {entities}")
         notes.append(
             f"The {len(shown)} largest of {entities} {DIMENSION_LABELS[state.split].lower()} values are drawn."
         )

@@ -19,7 +19,7 @@ from dashboards.auth.audit import EVENTS
 from dashboards.auth.context import auth_context, client_address, current_user
 from dashboards.auth.validation import ROLES
 from dashboards.callbacks import admin as logic
-from dashboards.components import alert, filter_field, section_card
+from dashboards.components import alert, aria, filter_field, section_card
 from warehouse.reference import EU27
 
 dash.register_page(
@@ -165,7 +165,7 @@ def layout(**_kwargs) -> html.Div:
             ),
             dcc.Store(id=ids.ADMIN_REFRESH, data=0),
             dcc.Input(id=ids.ADMIN_CSRF, type="hidden", value=_csrf_token() if allowed else ""),
-            html.Div(id=ids.ADMIN_RESULT, className="status-area", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.ADMIN_RESULT, className="status-area", role="status", **aria(live="polite")),
             dbc.Row(
                 [
                     dbc.Col(section_card("Users", html.Div("Loading…", id=ids.ADMIN_USERS_TABLE)), lg=7),

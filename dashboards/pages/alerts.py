@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.dash_table.DataTable import DataTable
 
 from analytics.warehouse_series import METRICS
 from dashboards import ids
@@ -73,11 +74,11 @@ FINDING_COLUMNS = [
 ]
 
 
-def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> dash_table.DataTable:
+def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> DataTable:
     """A sortable, filterable, paged table; rows carry an `id` so a click names the row."""
-    specs = []
+    specs: list[DataTable.Columns] = []
     for key, name in columns:
-        spec = {"id": key, "name": name, "type": "numeric" if key in NUMERIC else "text"}
+        spec: DataTable.Columns = {"id": key, "name": name, "type": "numeric" if key in NUMERIC else "text"}
         if key == "relative":
             spec["format"] = {"specifier": "+.0%"}
         elif key in ("before", "after", "strength", "importance", "score"):
@@ -85,7 +86,7 @@ def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> das
         if key == "open":
             spec["presentation"] = "markdown"
         specs.append(spec)
-    return dash_table.DataTable(
+    return DataTable(
         id=table_id,
         data=[],
         columns=specs,

@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
 from dashboards.callbacks import dissemination as logic
-from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header
+from dashboards.components import aria, chart_card, filter_bar, grain_picker, invalid_view, page_header
 from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, register_chart_page, register_filter_bar, register_state_sync, scope_state
@@ -53,7 +53,7 @@ def layout(**kwargs) -> html.Div:
             ),
             filter_bar(PAGE, state, extra=[grain]),
             dcc.Store(id=ids.DISSEMINATION_STATE, data=state.to_query()),
-            html.P(logic.scope_text(state), id=ids.DISSEMINATION_SCOPE, className="scope", **{"aria-live": "polite"}),
+            html.P(logic.scope_text(state), id=ids.DISSEMINATION_SCOPE, className="scope", **aria(live="polite")),
             html.Div(id=ids.DISSEMINATION_STATUS, className="status-area", role="status"),
             dbc.Row(
                 [dbc.Col(map_card(), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)], className="g-3"

@@ -10,13 +10,17 @@ callbacks here only adapt.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.dash_table.DataTable import DataTable
 
 from dashboards import ids
 from dashboards.callbacks import forecasts as logic
 from dashboards.components import (
+    aria,
     chart_card,
     filter_bar,
     filter_field,
@@ -42,7 +46,7 @@ register_state_sync(
     },
 )
 
-CANDIDATE_TABLE_COLUMNS = [
+CANDIDATE_TABLE_COLUMNS: list[tuple[str, str, Literal["text", "numeric"]]] = [
     ("label", "Model", "text"),
     ("mase", "MASE", "numeric"),
     ("mae", "MAE", "numeric"),
@@ -54,27 +58,21 @@ CANDIDATE_TABLE_COLUMNS = [
 ]
 
 
-def candidates_table() -> dash_table.DataTable:
+def candidates_table() -> DataTable:
     """Backtest scores, one row per candidate model (the chosen one highlighted)."""
-    return dash_table.DataTable(
+    specs: list[DataTable.Columns] = []
+    for key, name, kind in CANDIDATE_TABLE_COLUMNS:
+        spec: DataTable.Columns = {"id": key, "name": name, "type": kind}
+        if key == "coverage":
+            spec["format"] = {"specifier": ".0%"}
+        elif kind == "numeric":
+            spec["format"] = {"specifier": ",.3~f"}
+        specs.append(spec)
+    return DataTable(
         id=ids.FORECASTS_CANDIDATES,
         data=[],
         sort_action="native",
-        columns=[
-            {
-                "id": key,
-                "name": name,
-                "type": kind,
-                **(
-                    {"format": {"specifier": ".0%"}}
-                    if key == "coverage"
-                    else {"format": {"specifier": ",.3~f"}}
-                    if kind == "numeric"
-                    else {}
-                ),
-            }
-            for key, name, kind in CANDIDATE_TABLE_COLUMNS
-        ],
+        columns=specs,
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px", "textAlign": "left"},
         style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
@@ -160,7 +158,7 @@ def layout(**kwargs) -> html.Div:
                 className="g-3 mb-3",
             ),
             chart_card(logic.BACKLOG_CHART, height=420, controls=slider),
-            html.P("", id=ids.FORECASTS_BACKLOG_SUMMARY, className="lead-sm", role="status", **{"aria-live": "polite"}),
+            html.P("", id=ids.FORECASTS_BACKLOG_SUMMARY, className="lead-sm", role="status", **aria(live="polite")),
         ],
         id=ids.FORECASTS_PAGE,
         className="forecasts",

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.dash_table.DataTable import DataTable
 
 from dashboards import ids
 from dashboards.callbacks import operations as logic
-from dashboards.components import alert, chart_card, filter_field, freshness_id, invalid_view, page_header, section_card
+from dashboards.components import (
+    alert,
+    aria,
+    chart_card,
+    filter_field,
+    freshness_id,
+    invalid_view,
+    page_header,
+    section_card,
+)
 from dashboards.figures import FONT_FAMILY
 from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
@@ -88,24 +98,26 @@ IMPORT_COLUMNS = [
 ]
 
 
-def table(table_id: str, columns: list[tuple[str, str]], page_size: int = 10) -> dash_table.DataTable:
+def table(table_id: str, columns: list[tuple[str, str]], page_size: int = 10) -> DataTable:
     """A sortable, paged table (rows filled by a callback); failing balance checks are highlighted."""
-    return dash_table.DataTable(
+    specs: list[DataTable.Columns] = []
+    for key, name in columns:
+        spec: DataTable.Columns = {
+            "id": key,
+            "name": name,
+            "type": "numeric"
+            if key in NUMERIC or key in ("batches", "series", "skipped", "seconds", "rows_loaded")
+            else "text",
+        }
+        if key in NUMERIC:
+            spec["format"] = {"specifier": ",~r"}
+        specs.append(spec)
+    return DataTable(
         id=table_id,
         data=[],
         page_size=page_size,
         sort_action="native",
-        columns=[
-            {
-                "id": key,
-                "name": name,
-                "type": "numeric"
-                if key in NUMERIC or key in ("batches", "series", "skipped", "seconds", "rows_loaded")
-                else "text",
-                **({"format": {"specifier": ",~r"}} if key in NUMERIC else {}),
-            }
-            for key, name in columns
-        ],
+        columns=specs,
         style_table={"overflowX": "auto"},
         style_cell={
             "fontFamily": FONT_FAMILY,
@@ -154,10 +166,10 @@ def layout(**kwargs) -> html.Div:
                 "Operations & data quality",
                 "ETL batches and their row accounting, quarantine, freshness and throughput.",
             ),
-            html.Div([kind_control], className="filters", role="group", **{"aria-label": "Page controls"}),
+            html.Div([kind_control], className="filters", role="group", **aria(label="Page controls")),
             dcc.Store(id=ids.OPERATIONS_STATE, data=state.to_query()),
             html.Div(id=ids.OPERATIONS_STATUS, className="status-area", role="status"),
-            html.Div(id=ids.OPERATIONS_ACCOUNTING, role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.OPERATIONS_ACCOUNTING, role="status", **aria(live="polite")),
             chart_card(logic.ACCOUNTING_CHART, height=420),
             dbc.Row(
                 [

@@ -14,6 +14,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dashboards import ids
 from dashboards.callbacks import overview as logic
 from dashboards.components import (
+    aria,
     chart_card,
     empty_state,
     filter_bar,
@@ -51,7 +52,7 @@ def layout(**kwargs) -> html.Div:
             page_header(PAGE, "Overview", "Headline numbers, the monthly trend and what changed most."),
             filter_bar(PAGE, state),
             dcc.Store(id=ids.OVERVIEW_STATE, data=state.to_query()),
-            html.P(id=ids.OVERVIEW_SCOPE, className="scope", **{"aria-live": "polite"}),
+            html.P(id=ids.OVERVIEW_SCOPE, className="scope", **aria(live="polite")),
             html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
             kpi_row(
                 [

@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
 from dashboards.callbacks import production as logic
-from dashboards.components import chart_card, filter_bar, grain_picker, invalid_view, page_header, status_area
+from dashboards.components import aria, chart_card, filter_bar, grain_picker, invalid_view, page_header, status_area
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import register_chart_page, register_filter_bar, register_state_sync, scope_state
 
@@ -45,7 +45,7 @@ def layout(**kwargs) -> html.Div:
             ),
             filter_bar(PAGE, state, extra=[grain]),
             dcc.Store(id=ids.PRODUCTION_STATE, data=state.to_query()),
-            html.P(logic.scope_text(state), id=ids.PRODUCTION_SCOPE, className="scope", **{"aria-live": "polite"}),
+            html.P(logic.scope_text(state), id=ids.PRODUCTION_SCOPE, className="scope", **aria(live="polite")),
             status_area(ids.PRODUCTION_STATUS),
             html.H2("Production", className="section-title"),
             dbc.Row(

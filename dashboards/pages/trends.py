@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, dcc, html
 from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
 from dashboards.callbacks import trends as logic
-from dashboards.components import GRAIN_LABELS, chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.components import GRAIN_LABELS, aria, chart_card, filter_bar, filter_field, invalid_view, page_header
 from dashboards.readers import reader_of
 from dashboards.state import GRAINS, ViewState, ViewStateError
 from dashboards.wiring import register_filter_bar, register_state_sync, scope_state
@@ -136,7 +136,7 @@ def controls(state: ViewState) -> html.Div:
         ],
         className="filters trend-controls",
         role="group",
-        **{"aria-label": "Trend controls"},
+        **aria(label="Trend controls"),
     )
 
 

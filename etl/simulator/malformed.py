@@ -221,7 +221,7 @@ def _plan_redeliveries(ctx: _Context, result: MalformedPlan, count: int, order: 
         target = min(period + int(rng.integers(1, 4)), last)
         pairs.append((target, int(row)))
     pairs.sort()
-    appended = {}
+    appended: dict[int, int] = {}
     for target, row in pairs:
         label = plan.periods[target]
         start, stop = plan.referral_slice(target)

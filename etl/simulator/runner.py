@@ -135,6 +135,8 @@ def _write_run_files(config: SimulationConfig, world: World, volumes, output: _O
     }
     postgres = None
     if sink is not None:
+        if config.to_postgres is None:
+            raise ValueError("a PostgreSQL sink without the URL it writes to (to_postgres)")
         postgres = {"url": safe_url(config.to_postgres), "schema": "case_system", "rows": dict(sink.rows)}
     write_json(config.out, MANIFEST, _manifest(config, counts, output, postgres))
     return counts
@@ -216,8 +218,9 @@ def _write_deliveries(output: _Output, sink: PostgresSink | None, report: Progre
 
 def _write_table(output: _Output, sink, kind: str, relative: str, label: str, table: pa.Table, index: int) -> None:
     config, truncation = output.config, output.malformed.truncation
-    cut = truncation is not None and truncation.target == kind and truncation.period == index
-    if cut:
+    if truncation is not None and truncation.target == kind and truncation.period == index:
+        if truncation.column is None:
+            raise ValueError(f"truncation of {truncation.path} names no column to cut inside")
         data = break_encoding(truncated_csv(table, truncation.rows, truncation.column))
         entry = write_bytes(config.out, relative, data, kind, label, table.num_rows - truncation.rows, 1)
     else:

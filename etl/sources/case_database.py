@@ -210,6 +210,8 @@ def _stage_query(
     )
     statement, bound = database.copy_statement(conn, sql_file, params)
     driver = conn.connection.driver_connection
+    if driver is None:
+        raise CaseDatabaseError(f"{database.safe_url}: cannot read {database.schema}.{dataset} (connection closed)")
     try:
         with driver.cursor() as cursor, cursor.copy(statement, bound) as copy:
             stream = io.BufferedReader(_CopyStream(copy, min(block_bytes, 1 << 20)), buffer_size=block_bytes)
