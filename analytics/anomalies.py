@@ -32,19 +32,6 @@ from analytics.series import RegularSeries
 MIN_ANOMALY_POINTS = 7
 
 
-def expected_values(
-    series: RegularSeries,
-    seasonal: bool = False,
-    changepoints: tuple[ChangePoint, ...] = (),
-    parts: pd.DataFrame | None = None,
-) -> np.ndarray:
-    """The value each period would have without anomalies (trend + seasonal + level shifts).
-
-    `parts`: the series' own decomposition (trend, seasonal), reused when there are no change points.
-    """
-    return _expected(series, seasonal, changepoints, parts)[0]
-
-
 def leave_out_factor(n: int, season_length: int, seasonal: bool) -> float:
     """Scale of an anomaly's residual relative to the differenced noise scale.
 
@@ -118,11 +105,6 @@ def detect_anomalies(
             )
         )
     return tuple(found)
-
-
-def anomaly_frame(anomalies: tuple[Anomaly, ...]) -> pd.DataFrame:
-    columns = ["date", "value", "expected", "magnitude", "relative", "direction", "score"]
-    return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in anomalies], columns=columns)
 
 
 def _relative(change: float, base: float) -> float | None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import dashboard_warehouse as synthetic
 import numpy as np
@@ -123,33 +122,14 @@ def test_every_candidate_model_comes_from_the_run_with_the_stored_choice_first(r
     assert chosen[0]["model"] == stored(analysed, "referrals|week|country|SWE")["model"].iloc[0]
 
 
-def without_stored_candidates(analysed, tmp_path, *statements: str) -> Path:
-    """A copy of the analysed warehouse as a run made before candidates were stored (plus `statements`)."""
+def test_a_run_without_stored_candidates_says_so_instead_of_repeating_backtests(analysed, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(analysed, path)
     con = connect(path)
     con.execute("DELETE FROM analytics_forecast_candidate")
-    for statement in statements:
-        con.execute(statement)
     con.close()
-    return path
-
-
-def test_a_run_without_stored_candidates_has_them_backtested_again_and_confirmed(analysed, tmp_path):
-    reader = WarehouseReader(without_stored_candidates(analysed, tmp_path))
-    for state in (ViewState(), ViewState(country=("SWE",)), ViewState(country=("SWE",), grain="week")):
-        row = stored(analysed, forecasts.series_choice(state).series_id).iloc[0]
-        view = forecasts.candidate_scores(reader, state)
-        assert {r["model"] for r in view.rows} == {"seasonal_naive", "drift", "ets"}
-        assert [r["model"] for r in view.rows if r["chosen"]] == [row["model"]]
-        assert "same choice and score as stored" in view.note
-
-
-def test_the_candidates_are_not_repeated_when_the_warehouse_changed_since_the_run(analysed, tmp_path):
-    # the run saw another calendar
-    path = without_stored_candidates(analysed, tmp_path, "UPDATE analytics_trend SET points = points - 1")
     view = forecasts.candidate_scores(WarehouseReader(path), ViewState())
-    assert view.rows == [] and "The warehouse changed since the run" in view.note
+    assert view.rows == [] and "No candidate backtests are stored" in view.note
 
 
 def test_the_explanation_says_when_the_interval_was_too_narrow():

@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -316,8 +315,6 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
                 "analytics_alerts", **_params(view), kinds=list(view.kinds), sort_by=view.sort, limit=QUERY_LIMIT
             )
             findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
-    except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
-        return TableView([], [], "", NO_RUN_HINT, "")
     except WarehouseError as error:
         return TableView([], [], "", f"Warehouse unavailable: {error}", "")
     alerts = _in_period(alerts, view.state)
@@ -365,13 +362,10 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with reader.cursor() as con:
         frame = load_series(con, metric, grain, filters=filters)[["ds", "y"]]
         query = load_query("trends_series_events")
-        try:
-            events = con.execute(
-                query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by, "entities": [entity]})
-            ).df()
-            statuses = _statuses(con, metric, split_by, entity, state)
-        except duckdb.CatalogException:
-            events, statuses = pd.DataFrame(columns=EVENT_COLUMNS), pd.DataFrame()
+        events = con.execute(
+            query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by, "entities": [entity]})
+        ).df()
+        statuses = _statuses(con, metric, split_by, entity, state)
     frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
     unit = METRICS[metric].unit
     counts = ("y",) if unit in ("count", "stock", "distinct") else ()

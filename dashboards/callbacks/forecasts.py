@@ -9,9 +9,7 @@ one where the run made one, and the referral backlog projected against analyst c
   global filters: none, exactly one country, or exactly one platform).
 - `FORECAST_CHART` and `BACKLOG_CHART` are registered charts (exports rebuild them from the URL).
 - `candidate_scores`: every candidate model's backtest, as the run stored it
-  (`analytics_forecast_candidate`). For a run made before candidates were stored, they are
-  backtested again exactly as the run did (its parameters, calendar and seasonality verdict), checked
-  against the stored choice, and memoised per (warehouse, run, series): a run never changes.
+  (`analytics_forecast_candidate`).
 - The backlog: the run's projection at its default capacity (the recent triage rate); another
   capacity (`?capacity=`, referrals triaged per day, from the slider) is projected again with
   `analytics.capacity.project_backlog` from the same arrivals forecast, seed and path count, so
@@ -22,8 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import duckdb
@@ -132,8 +129,6 @@ def options(reader: WarehouseReader, state: ViewState) -> Options:
     """Metrics and grains with stored forecasts; the view's own values are always offered."""
     try:
         frame = reader.run("forecasts_available", run_id="")
-    except duckdb.CatalogException:
-        frame = pd.DataFrame(columns=["metric", "grain", "series"])
     except WarehouseError as error:
         return Options(_fallback(state.metric), [_grain(state.grain)], f"Warehouse unavailable: {error}")
     metrics = sorted(set(frame["metric"]) | {state.metric})
@@ -214,11 +209,8 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     choice = series_choice(state)
     m = metric_named(choice.metric)
     with _connection(reader) as con:
-        try:
-            run = _run_info(_query(con, "analytics_latest_run", run_id=""))
-            stored = _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if run else None
-        except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
-            run, stored = None, None
+        run = _run_info(_query(con, "analytics_latest_run", run_id=""))
+        stored = _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if run else None
         actual = history(con, choice)
     actual = actual.rename(columns={"ds": "date", "y": "actual"})
     if stored is None:
@@ -428,62 +420,17 @@ class CandidatesView(NamedTuple):
     note: str  # how the backtest was run, whether the repeat matches the stored choice, or why there is none
 
 
-def forecast_params(parameters: dict, grain: str, n: int):
-    """The run's forecast parameters for a series of `n` periods at `grain` (as `analyse_job` set them)."""
-    from analytics.forecast import min_points
-    from analytics.results import ForecastParams
-
-    stored = dict((parameters.get("analysis") or {}).get("forecast") or {})
-    if "models" in stored:
-        stored["models"] = tuple(stored["models"])
-    params = ForecastParams(**{k: v for k, v in stored.items() if k in ForecastParams.__dataclass_fields__})
-    horizon = int((parameters.get("horizons") or {}).get(grain, params.horizon))
-    horizon = min(horizon, n)
-    if n < min_points(horizon):
-        horizon = 0
-    return replace(params, horizon=horizon)
-
-
-@lru_cache(maxsize=128)
-def _backtests(path: str, run_id: str, series_id: str, ds: tuple, y: tuple, params_json: str, seasonal: bool):
-    """Candidates' backtests of one series (memoised: the run and its inputs never change)."""
-    from analytics.forecast import forecast, single_threaded
-    from analytics.results import ForecastParams
-    from analytics.series import RegularSeries
-
-    raw = json.loads(params_json)
-    params = ForecastParams(**{**raw, "models": tuple(raw["models"])})
-    grain = series_id.split("|")[1]
-    series = RegularSeries(pd.DataFrame({"ds": pd.to_datetime(list(ds)), "y": list(y)}), GRAIN_FREQ[grain])
-    with single_threaded():
-        return forecast(series, params, seasonal)
-
-
 def candidate_scores(reader: WarehouseReader, state: ViewState) -> CandidatesView:
-    """Every candidate model's backtest for the view's series: as the run stored them, or — for a run
-    made before candidates were stored — repeated as the run did it."""
+    """Every candidate model's backtest for the view's series, as the run stored them."""
     try:
         choice = series_choice(state)
         with _connection(reader) as con:
-            stored_candidates = _query(con, "forecasts_candidates", run_id="", series_id=choice.series_id)
-    except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
-        stored_candidates = pd.DataFrame()
-    if not stored_candidates.empty:
-        return _stored_candidates_view(stored_candidates, choice)
-    return _repeated_candidates_view(reader, state)
-
-
-class _ScoredCandidate(NamedTuple):
-    """A repeated backtest with the chosen flag, shaped like a stored `analytics_forecast_candidate` row."""
-
-    model: str
-    folds: int
-    horizon: int
-    mase: float | None
-    mae: float
-    rmse: float
-    coverage: float
-    chosen: bool
+            stored = _query(con, "forecasts_candidates", run_id="", series_id=choice.series_id)
+    except (ForecastRequestError, SeriesRequestError, WarehouseError):
+        return CandidatesView([], "")
+    rows = _candidate_rows(stored.itertuples(index=False))
+    note = _backtest_note(rows[0] if rows else None, choice.grain, "Scores as stored by the run.")
+    return CandidatesView(rows, note or "No candidate backtests are stored for this series in the latest run.")
 
 
 def _candidate_rows(candidates) -> list[dict]:
@@ -515,66 +462,6 @@ def _backtest_note(first: dict | None, grain: str, how: str) -> str:
     )
 
 
-def _stored_candidates_view(frame: pd.DataFrame, choice: SeriesChoice) -> CandidatesView:
-    rows = _candidate_rows(frame.itertuples(index=False))
-    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain, "Scores as stored by the run."))
-
-
-def _repeated_candidates_view(reader: WarehouseReader, state: ViewState) -> CandidatesView:
-    """Candidates' backtests repeated from the run's parameters (runs that stored no candidates)."""
-    try:
-        choice = series_choice(state)
-        with _connection(reader) as con:
-            info = _query(con, "forecasts_series", run_id="", series_id=choice.series_id)
-            stored = (
-                _query(con, "analytics_forecast", run_id="", series_id=choice.series_id) if not info.empty else None
-            )
-            values = history(con, choice) if not info.empty else None
-    except (ForecastRequestError, SeriesRequestError, WarehouseError, duckdb.CatalogException):
-        return CandidatesView([], "")
-    if info.empty or stored is None or values is None or stored.empty or pd.isna(info["series_id"].iloc[0]):
-        return CandidatesView([], "")
-    row = info.iloc[0]
-    start, end, points = pd.Timestamp(row["start_date"]), pd.Timestamp(row["end_date"]), int(row["points"])
-    used = values[(values["ds"] >= start) & (values["ds"] <= end)]
-    if len(used) != points:
-        return CandidatesView(
-            [],
-            f"The warehouse changed since the run ({len(used)} periods between {start:%Y-%m-%d} and "
-            f"{end:%Y-%m-%d} now, {points} then): the other candidates' scores cannot be repeated. "
-            "Run `grace analyse` again.",
-        )
-    params = forecast_params(json.loads(row["parameters"] or "{}"), choice.grain, points)
-    if params.horizon == 0:
-        return CandidatesView([], "The series was too short for a backtested forecast.")
-    from analytics.results import jsonable
-
-    result = _backtests(
-        str(reader.path),
-        str(row["run_id"]),
-        choice.series_id,
-        tuple(used["ds"].dt.strftime("%Y-%m-%d")),
-        tuple(float(v) for v in used["y"]),
-        json.dumps(jsonable(params), sort_keys=True),
-        bool(row["seasonal"]),
-    )
-    rows = _candidate_rows(
-        _ScoredCandidate(b.model, b.folds, b.horizon, b.mase, b.mae, b.rmse, b.coverage, b.model == result.model)
-        for b in result.candidates
-    )
-    stored_model, stored_mase = str(stored["model"].iloc[0]), stored["backtest_mase"].iloc[0]
-    same = result.model == stored_model and (
-        pd.isna(stored_mase)
-        or math.isclose(float(result.backtest.mase), float(stored_mase), rel_tol=1e-6, abs_tol=1e-9)
-    )
-    how = "Repeated from the run's parameters" + (
-        " — same choice and score as stored."
-        if same
-        else f" — differs from the stored choice ({model_label(stored_model)}); the warehouse may have changed since the run."
-    )
-    return CandidatesView(rows, _backtest_note(rows[0] if rows else None, choice.grain, how))
-
-
 def _finite(value) -> float | None:
     if value is None or pd.isna(value):
         return None
@@ -599,20 +486,7 @@ class BacklogDefaults(NamedTuple):
 
 
 def _stored_backlog(session, grain: str) -> pd.DataFrame:
-    try:
-        return session.run("analytics_backlog", run_id="", grain=grain)
-    except duckdb.CatalogException:
-        return pd.DataFrame(
-            columns=[
-                "series_id",
-                "date",
-                "capacity_per_day",
-                "initial_backlog",
-                "level",
-                "arrivals_source",
-                "parameters",
-            ]
-        )
+    return session.run("analytics_backlog", run_id="", grain=grain)
 
 
 def backlog_defaults(reader: WarehouseReader, state: ViewState) -> BacklogDefaults:

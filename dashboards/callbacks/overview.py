@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -362,8 +361,6 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
                 return InsightsState([], [], "", NO_RUN_HINT)
             findings = session.run("analytics_findings", **params, kinds=[], limit=limit)
             alerts = session.run("analytics_alerts", **params, kinds=[], sort_by="date", limit=limit)
-    except duckdb.CatalogException:  # a warehouse built before the analytics tables existed
-        return InsightsState([], [], "", NO_RUN_HINT)
     except WarehouseError as error:
         return InsightsState([], [], "", f"Warehouse unavailable: {error}")
     row = run.iloc[0]

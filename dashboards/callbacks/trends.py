@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.warehouse_series import (
-    GRAINS,
     METRICS,
     SeriesRequestError,
     annotations_of,
@@ -196,10 +194,7 @@ def _events(con, state: ViewState, entities: list[str]) -> pd.DataFrame:
             "entities": wanted if wanted is not None else entities,
         }
     )
-    try:
-        events = con.execute(query.sql, params).df()
-    except duckdb.CatalogException:  # warehouse built before the analytics tables existed
-        return pd.DataFrame(columns=["kind", "entity", "date", "direction", "before", "after", "relative", "strength"])
+    events = con.execute(query.sql, params).df()
     if wanted is not None and split_by != NO_SPLIT:
         events = events.assign(entity=TOTAL)  # one filtered series is drawn as the single line
     events["date"] = pd.to_datetime(events["date"])
@@ -398,7 +393,3 @@ def control_values(state: ViewState) -> tuple[Any, ...]:
         list(state.category),
         list(state.annotation),
     )
-
-
-def valid_grain(grain: str) -> str:
-    return grain if grain in GRAINS else "month"

@@ -51,8 +51,3 @@ def mix(*values) -> np.ndarray:
 def unit_interval(words: np.ndarray) -> np.ndarray:
     """Map uint64 hash words to floats in [0, 1)."""
     return (words >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def key_of(text: str) -> int:
-    """A stable integer for a string key (for salting `mix`)."""
-    return zlib.crc32(text.encode())
