@@ -55,9 +55,9 @@ from scipy.stats import norm
 
 from analytics.results import jsonable
 from analytics.warehouse_series import METRICS
+from grace.vocabulary import NO_SPLIT, PERIODS_PER_YEAR, metric_label
 
 TOTAL_LABEL = "EU total"
-NO_SPLIT = "none"
 KIND_WEIGHT = {
     "changepoint": 1.0,
     "growth": 0.9,
@@ -70,7 +70,6 @@ KIND_WEIGHT = {
 }
 KINDS = tuple(KIND_WEIGHT)
 GRAIN_WEIGHT = {"year": 1.0, "quarter": 1.0, "month": 1.0, "week": 0.95, "day": 0.9}
-PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 _PERIOD_ALIAS = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q-DEC", "year": "Y-DEC"}
 STATUS_CONFIDENCE = 0.8
@@ -93,16 +92,6 @@ SOURCES = {
     "vanishing": "analytics_entity_status",
     "forecast": "analytics_forecast",
     "backlog": "analytics_backlog",
-}
-_LABELS = {
-    "time_to_triage_days": "time to triage (days)",
-    "multi_country_clusters": "multi-country clusters",
-    "reshares_per_cluster": "re-shares per cluster",
-    "reshared_files": "re-shared files",
-    "generative_ai_share": "generative-AI share",
-    "generative_ai_files": "generative-AI files",
-    "self_generated_share": "self-generated share",
-    "self_generated_files": "self-generated files",
 }
 
 
@@ -141,11 +130,6 @@ class Finding:
 # ---------------------------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------------------------
-
-
-def metric_label(name: str) -> str:
-    """The metric's name in words (lower case), e.g. 'time to triage (days)'."""
-    return _LABELS.get(name, name.replace("_", " "))
 
 
 def _unit(name: str) -> str:

@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from grace.errors import InputFileError
+from grace.vocabulary import TOTAL
 from warehouse.reference import EU27_ISO3
 
 POPULATION_CSV = Path(__file__).resolve().parent / "reference" / "population.csv"
 COLUMNS = ("country_iso3", "population", "reference_date", "source", "source_url")
 PER = 100_000
-EU_TOTAL = "total"
+EU_TOTAL = TOTAL  # the EU total's entity name
 
 
 class MissingPopulationWarning(UserWarning):

@@ -39,6 +39,7 @@ from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
 from analytics.series import RegularPanel
 from analytics.warehouse_series import GRAIN_FREQ, load_series, metric
 from grace.errors import GraceError
+from grace.vocabulary import NO_SPLIT, SeriesId
 
 DERIVED_TABLES = (
     "analytics_entity_status",
@@ -47,7 +48,6 @@ DERIVED_TABLES = (
     "analytics_backlog",
     "analytics_finding",
 )
-NO_SPLIT = "none"
 RECONCILE_SPLIT = "country"  # the hierarchy: total = sum of countries
 RECONCILE_METHOD = "mint_shrink"
 BACKLOG_METRIC = "referrals"
@@ -129,7 +129,7 @@ def _panel(entries, grain: str, name: str) -> RegularPanel:
 def _key(run_id: str, name: str, grain: str, split: str, entity: str) -> dict:
     return {
         "run_id": run_id,
-        "series_id": f"{name}|{grain}|{split}|{entity}",
+        "series_id": SeriesId(name, grain, split, entity).text,
         "metric": name,
         "grain": grain,
         "split_by": split,

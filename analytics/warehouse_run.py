@@ -30,9 +30,10 @@ import pandas as pd
 
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
 from analytics.series import RegularSeries
-from analytics.warehouse_series import GRAIN_FREQ, TOTAL, grain_name, load_series, metric
+from analytics.warehouse_series import GRAIN_FREQ, grain_name, load_series, metric
 from grace.errors import GraceError, WarehouseError
 from grace.progress import ProgressCallback, no_progress
+from grace.vocabulary import FORECAST_HORIZON, NO_SPLIT, TOTAL, SeriesId
 
 # Every indicator group of the design, 17 metrics: about 1,300 series (EU total, 27 countries and 13
 # platforms, monthly and weekly) on the default demo warehouse, the volume benchmarks/analytics.py times.
@@ -57,8 +58,7 @@ DEFAULT_METRICS = (
 )  # consumption
 DEFAULT_GRAINS = ("month", "week")
 DEFAULT_SPLITS = (None, "country", "platform")
-HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
-NO_SPLIT = "none"
+HORIZON = FORECAST_HORIZON  # one year ahead per grain (two for yearly series)
 TABLES = (
     "analytics_trend",
     "analytics_changepoint",
@@ -80,7 +80,7 @@ class SeriesJob:
 
     @property
     def series_id(self) -> str:
-        return f"{self.metric}|{self.grain}|{self.split_by}|{self.entity}"
+        return SeriesId(self.metric, self.grain, self.split_by, self.entity).text
 
 
 @dataclass

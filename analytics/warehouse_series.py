@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from grace.errors import GraceError
+from grace.vocabulary import GRAINS, TOTAL
 from warehouse import read_sql
 from warehouse.reference import EU27_ISO3
 
@@ -290,7 +291,6 @@ METRICS: dict[str, Metric] = {
     )
 }
 
-GRAINS = ("day", "week", "month", "quarter", "year")
 GRAIN_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 _GRAIN_ALIASES = {
     "d": "day",
@@ -355,7 +355,6 @@ _CALENDARS = {
     DISTINCT: "rollup_referral_daily",
 }
 _TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
-TOTAL = "total"
 
 FilterValue = str | Iterable[str]
 

@@ -19,13 +19,14 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import pandas as pd
+
 from grace.errors import GraceError
 from grace.scope import Scope, ScopeError
-from grace.vocabulary import SeriesId
+from grace.vocabulary import GRAINS, PERIOD_CODES, SeriesId
 
 GLOBAL_KEYS = ("country", "platform", "start", "end")
 MULTI_KEYS = ("country", "platform", "channel", "incident_type", "category", "annotation")
-GRAINS = ("day", "week", "month", "quarter", "year")
 SPLITS = ("country", "platform", "channel", "incident_type", "category", "annotation")
 
 _ISO3 = re.compile(r"^[A-Z]{3}$")
@@ -117,6 +118,24 @@ class ViewState:
                 raise ScopeError(f"series {self.series!r} cannot be checked against your scope")
             scope.require_series(parts.split_by, parts.entity)
         return replace(self, country=scope.countries_for(self.country), scope=scope)
+
+    def in_period(self, dates: pd.Series, aligned_to: str | None = None) -> pd.Series:
+        """Which `dates` fall in the view's period (start and end inclusive; a missing date does only when the
+        period is unbounded).
+
+        With `aligned_to` (a grain), the start is moved back to the start of its period, so a monthly
+        point dated the 1st counts for a period starting mid-month.
+        """
+        when = pd.to_datetime(dates)
+        keep = pd.Series(True, index=when.index)
+        if self.start:
+            start = pd.Timestamp(self.start)
+            if aligned_to:
+                start = start.to_period(PERIOD_CODES[aligned_to]).to_timestamp()
+            keep &= when >= start
+        if self.end:
+            keep &= when <= pd.Timestamp(self.end)
+        return keep
 
     def global_part(self) -> ViewState:
         """Only the filters that follow the analyst across pages."""

@@ -1,4 +1,5 @@
-"""The words every layer shares: grains, the no-split and total markers, and the analysed-series id.
+"""The words every layer shares: grains, horizons, the no-split and total markers, metric labels, and the
+analysed-series id.
 
 An analysed series is named `metric|grain|split_by|entity`, for example `referrals|month|none|total`
 (the EU total), `referrals|month|country|DEU` or `files|week|platform|ChatApp`. `SeriesId` builds and
@@ -11,11 +12,39 @@ import re
 from typing import NamedTuple
 
 GRAINS = ("day", "week", "month", "quarter", "year")
-NO_SPLIT = "none"
-TOTAL = "total"
+# pandas period codes of the grains (weeks run Monday to Sunday).
+PERIOD_CODES = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
+# How far ahead a forecast looks by default, per grain: about a year (two years for yearly series).
+FORECAST_HORIZON = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
+NO_SPLIT = "none"  # the split of an analysed series that is not split (the EU total)
+TOTAL = "total"  # the entity of the EU total
 SERIES_SPLITS = (NO_SPLIT, "country", "platform")
 
+# Metric names whose words need more than underscores turned into spaces.
+_METRIC_WORDS = {
+    "time_to_triage_days": "time to triage (days)",
+    "multi_country_clusters": "multi-country clusters",
+    "reshares_per_cluster": "re-shares per cluster",
+    "reshared_files": "re-shared files",
+    "generative_ai_share": "generative-AI share",
+    "generative_ai_files": "generative-AI files",
+    "self_generated_share": "self-generated share",
+    "self_generated_files": "self-generated files",
+}
+
 _SERIES_ID = re.compile(r"^([a-z_]+)\|(day|week|month|quarter|year)\|(none|country|platform)\|(.+)$")
+
+
+def metric_label(name: str) -> str:
+    """A metric's name in words, for running text: 'time to triage (days)', 'new media clusters'."""
+    return _METRIC_WORDS.get(name, name.replace("_", " "))
+
+
+def metric_title(name: str) -> str:
+    """A metric's name as a title or table cell: 'Time to triage (days)', 'New media clusters'."""
+    label = metric_label(name)
+    return label[:1].upper() + label[1:]
 
 
 class SeriesId(NamedTuple):

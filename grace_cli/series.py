@@ -7,10 +7,13 @@ from pathlib import Path
 
 import click
 
+from analytics.warehouse_series import GRAIN_FREQ
+from grace.vocabulary import FORECAST_HORIZON
 from grace_cli.options import OneLineErrors
 
 FREQ_CHOICE = click.Choice(["D", "W", "M", "Q", "Y"], case_sensitive=False)
-DEFAULT_HORIZON = {"D": 28, "W": 13, "M": 12, "Q": 4, "Y": 3}
+# The shared default horizon (grace.vocabulary.FORECAST_HORIZON), by the series' frequency code.
+DEFAULT_HORIZON = {code: FORECAST_HORIZON[grain] for grain, code in GRAIN_FREQ.items()}
 DEFAULT_MODELS = "seasonal_naive,drift,ets"
 ALL_MODELS = "seasonal_naive,drift,theta,ets,sarima,prophet"
 

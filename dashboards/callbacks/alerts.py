@@ -15,7 +15,6 @@ magnitude) and `at` (the selected row's date).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -32,6 +31,7 @@ from dashboards.figures import empty_figure
 from dashboards.figures.alerts import alert_series_figure
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
 from warehouse import WarehouseReader
 
 PAGE_PATH = "/alerts"
@@ -54,7 +54,6 @@ KIND_LABELS = {
 SORTS = ("importance", "date", "magnitude")
 QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
-NO_SPLIT, TOTAL = "none", "total"
 WINDOW = {"day": 60, "week": 26, "month": 18, "quarter": 8, "year": 4}  # periods either side in the Trend link
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
 _SEP = "~"
@@ -125,21 +124,13 @@ def _allowed(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str
     return tuple(items)
 
 
-_SERIES = re.compile(r"^([a-z_]+)\|(day|week|month|quarter|year)\|(none|country|platform)\|(.+)$")
-
-
-def _series_parts(series_id: str) -> tuple[str, str, str, str] | None:
-    found = _SERIES.match(series_id or "")
-    if not found or found.group(1) not in METRICS:
-        return None
-    return found.group(1), found.group(2), found.group(3), found.group(4)
+def _series_parts(series_id: str) -> SeriesId | None:
+    """The parts of an analysed series' id, or None when it is not one of a known metric."""
+    parts = SeriesId.parse(series_id)
+    return parts if parts is not None and parts.metric in METRICS else None
 
 
 # --- labels and links ------------------------------------------------------------------------
-
-
-def metric_label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
 
 
 def series_label(split_by: str, entity: str) -> str:
@@ -231,21 +222,6 @@ def _params(view: AlertsView) -> dict:
     }
 
 
-def _in_period(frame: pd.DataFrame, state: ViewState, columns: tuple[str, ...] = ("date",)) -> pd.DataFrame:
-    """Rows whose date (or, when it has none, end date) lies in the view's period."""
-    if frame.empty or not (state.start or state.end):
-        return frame
-    when = pd.to_datetime(frame[columns[0]])
-    for column in columns[1:]:
-        when = when.fillna(pd.to_datetime(frame[column]))
-    keep = pd.Series(True, index=frame.index)
-    if state.start:
-        keep &= when >= pd.Timestamp(state.start)
-    if state.end:
-        keep &= when <= pd.Timestamp(state.end)
-    return frame[keep.fillna(False)]
-
-
 def _num(value: Any) -> float | None:
     if value is None or pd.isna(value):
         return None
@@ -265,7 +241,7 @@ def alert_rows(frame: pd.DataFrame) -> list[dict]:
                 "kind": KIND_LABELS.get(a.kind, a.kind),
                 "date": pd.Timestamp(a.date).date().isoformat(),
                 "period": date_text(a.date, a.grain),
-                "metric": metric_label(a.metric),
+                "metric": metric_title(a.metric),
                 "grain": a.grain,
                 "series": series_label(a.split_by, a.entity),
                 "direction": arrow,
@@ -294,7 +270,7 @@ def finding_rows(frame: pd.DataFrame) -> list[dict]:
                 "score": _num(f.score),
                 "kind": KIND_LABELS.get(f.kind, f.kind),
                 "headline": str(f.headline),
-                "metric": metric_label(f.metric),
+                "metric": metric_title(f.metric),
                 "series": series_label(f.split_by, f.entity),
                 "period": date_text(when, f.grain),
                 "open": f"[Trend explorer]({trend_link(f.series_id, when)})",
@@ -317,8 +293,8 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
             findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
     except WarehouseError as error:
         return TableView([], [], "", f"Warehouse unavailable: {error}", "")
-    alerts = _in_period(alerts, view.state)
-    findings = _in_period(findings, view.state, ("date", "end_date"))
+    alerts = alerts[view.state.in_period(alerts["date"])]
+    findings = findings[view.state.in_period(findings["date"].fillna(findings["end_date"]))]
     row = run.iloc[0]
     run_text = (
         f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC (run {row['run_id']}): "
@@ -369,7 +345,7 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
     unit = METRICS[metric].unit
     counts = ("y",) if unit in ("count", "stock", "distinct") else ()
-    subtitle = f"{metric_label(metric)} per {grain}, {series_label(split_by, entity)}"
+    subtitle = f"{metric_title(metric)} per {grain}, {series_label(split_by, entity)}"
     note = (
         f"{(events['kind'] == 'changepoint').sum()} change point(s) (dashed lines), "
         f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) and {len(statuses)} emerging / vanishing window(s) "

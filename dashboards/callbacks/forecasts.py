@@ -36,6 +36,7 @@ from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
 from warehouse import WarehouseReader, load_query
 
 PAGE_PATH = "/forecasts"
@@ -44,7 +45,6 @@ NO_RUN_HINT = (
     "No analysis run in this warehouse yet: run `grace analyse` (for example "
     "`grace analyse --metrics referrals --grain month,week`) to compute forecasts."
 )
-NO_SPLIT, TOTAL = "none", "total"
 BACKLOG_METRIC = "referrals"
 COUNT_UNITS = ("count", "stock", "distinct")
 SCOPED_BACKLOG = (
@@ -68,18 +68,13 @@ class SeriesChoice:
 
     @property
     def series_id(self) -> str:
-        return f"{self.metric}|{self.grain}|{self.split_by}|{self.entity}"
+        return SeriesId(self.metric, self.grain, self.split_by, self.entity).text
 
     @property
     def label(self) -> str:
         if self.split_by == NO_SPLIT:
             return "EU total"
         return f"{'country' if self.split_by == 'country' else 'platform'} {self.entity}"
-
-
-def metric_label(name: str) -> str:
-    """'new_media_clusters' -> 'New media clusters'."""
-    return name.replace("_", " ").capitalize()
 
 
 def series_choice(state: ViewState) -> SeriesChoice:
@@ -134,11 +129,11 @@ def options(reader: WarehouseReader, state: ViewState) -> Options:
     metrics = sorted(set(frame["metric"]) | {state.metric})
     grains = [g for g in GRAIN_LABELS if g in set(frame["grain"]) | {state.grain}]
     message = "" if not frame.empty else NO_RUN_HINT
-    return Options([{"label": metric_label(m), "value": m} for m in metrics], [_grain(g) for g in grains], message)
+    return Options([{"label": metric_title(m), "value": m} for m in metrics], [_grain(g) for g in grains], message)
 
 
 def _fallback(name: str) -> list[dict]:
-    return [{"label": metric_label(name), "value": name}]
+    return [{"label": metric_title(name), "value": name}]
 
 
 def _grain(grain: str) -> dict:
@@ -180,15 +175,6 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataF
     """Run a named query (`sql/queries/<name>.sql`) on an open connection."""
     query = load_query(name)
     return con.execute(query.sql, query.bind(params)).df()
-
-
-def _in_period(frame: pd.DataFrame, state: ViewState, column: str = "date") -> pd.DataFrame:
-    keep = pd.Series(True, index=frame.index)
-    if state.start:
-        keep &= frame[column] >= pd.Timestamp(state.start)
-    if state.end:
-        keep &= frame[column] <= pd.Timestamp(state.end)
-    return frame[keep]
 
 
 def _series_filters(choice: SeriesChoice) -> dict[str, list[str]]:
@@ -261,7 +247,8 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     frame = frame.reindex(columns=FORECAST_COLUMNS)
     frame = (
         pd.concat(
-            [_in_period(frame[frame["forecast"].isna()], state), frame[frame["forecast"].notna()]], ignore_index=True
+            [frame[frame["forecast"].isna() & state.in_period(frame["date"])], frame[frame["forecast"].notna()]],
+            ignore_index=True,
         )
         .sort_values("date", kind="stable")
         .reset_index(drop=True)
@@ -279,7 +266,7 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 
 
 def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewState) -> str:
-    parts = [f"{metric_label(choice.metric)} per {choice.grain}, {choice.label}"]
+    parts = [f"{metric_title(choice.metric)} per {choice.grain}, {choice.label}"]
     if not stored.empty:
         level = float(stored["level"].iloc[0])
         parts.append(f"{len(stored)} {choice.grain}s ahead with {level:.0%} prediction interval")
@@ -357,7 +344,7 @@ def _number(value: Any) -> str:
 def forecast_figure_for(data: ChartData, state: ViewState) -> go.Figure:
     frame = data.frame
     choice: SeriesChoice = frame.attrs.get("choice") or series_choice(state)
-    title = f"{metric_label(choice.metric)} — {choice.label}"
+    title = f"{metric_title(choice.metric)} — {choice.label}"
     stored = frame.attrs.get("stored")
     if stored is None or stored.empty:
         return empty_figure("No stored forecast for this series.", title)
@@ -397,7 +384,7 @@ def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
         return ForecastView(empty_figure("No analysis run yet.", title), "", "", NO_RUN_HINT, "", "")
     if stored.empty:
         message = (
-            f"The latest run stored no forecast for {metric_label(choice.metric).lower()} per {choice.grain} "
+            f"The latest run stored no forecast for {metric_title(choice.metric).lower()} per {choice.grain} "
             f"({choice.label}). It may not have analysed this metric or grain, or the series was too short "
             f"or all zero; run `grace analyse --metrics {choice.metric} --grain {choice.grain}`."
         )

@@ -29,11 +29,11 @@ from dashboards.figures import empty_figure
 from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from grace.vocabulary import TOTAL
 from warehouse import WarehouseReader
 
 PAGE = "/production"
 GRAINS = PERIOD_GRAINS
-TOTAL = "total"
 FILE_SOURCE = "GRACE warehouse, daily file rollup via analytics.warehouse_series"
 ACCOUNT_SOURCE = "GRACE warehouse, distinct-count mart and daily referral rollup via analytics.warehouse_series"
 PERIOD_CODES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}

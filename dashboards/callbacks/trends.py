@@ -36,12 +36,12 @@ from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
+from grace.vocabulary import NO_SPLIT, PERIOD_CODES, TOTAL, metric_title
 from warehouse import WarehouseReader
 
 PAGE_PATH = "/trends"
 PAGE_FILTERS = ("channel", "incident_type", "category", "annotation")
 ANALYSED_SPLITS = ("country", "platform")
-NO_SPLIT, TOTAL = "none", "total"
 FINER = {"year": "quarter", "quarter": "month", "month": "week", "week": "day"}
 DIMENSION_LABELS = {
     "country": "Country",
@@ -68,15 +68,10 @@ class ControlOptions(NamedTuple):
     description: str
 
 
-def metric_label(name: str) -> str:
-    """'new_media_clusters' -> 'New media clusters'."""
-    return name.replace("_", " ").capitalize()
-
-
 def metric_options() -> list[dict]:
     """Every metric, grouped (production, dissemination, consumption, operations, harm) and labelled."""
     ordered = sorted(METRICS.values(), key=lambda m: (m.group, m.name))
-    return [{"label": f"{metric_label(m.name)} ({m.group})", "value": m.name, "title": m.description} for m in ordered]
+    return [{"label": f"{metric_title(m.name)} ({m.group})", "value": m.name, "title": m.description} for m in ordered]
 
 
 def control_options(metric_name: str) -> ControlOptions:
@@ -87,7 +82,7 @@ def control_options(metric_name: str) -> ControlOptions:
     return ControlOptions(
         split_options=splits,
         filters_enabled={f: f in dims for f in PAGE_FILTERS},
-        annotation_options=[{"label": metric_label(a), "value": a} for a in annotations_of(m.name)],
+        annotation_options=[{"label": metric_title(a), "value": a} for a in annotations_of(m.name)],
         per_capita_allowed=m.unit in PER_CAPITA_UNITS,
         description=m.description,
     )
@@ -118,24 +113,11 @@ def _filters(state: ViewState, metric_name: str) -> dict[str, list[str]]:
             continue
         if key not in dims:
             raise TrendRequestError(
-                f"{metric_label(metric_name)} cannot be filtered by {DIMENSION_LABELS[key].lower()}; "
+                f"{metric_title(metric_name)} cannot be filtered by {DIMENSION_LABELS[key].lower()}; "
                 "clear that filter or choose another metric"
             )
         filters[key] = values
     return filters
-
-
-def _in_period(frame: pd.DataFrame, state: ViewState) -> pd.DataFrame:
-    keep = pd.Series(True, index=frame.index)
-    if state.start:
-        keep &= frame["ds"] >= pd.Timestamp(state.start).to_period(_period_code(state.grain)).to_timestamp()
-    if state.end:
-        keep &= frame["ds"] <= pd.Timestamp(state.end)
-    return frame[keep]
-
-
-def _period_code(grain: str) -> str:
-    return {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}[grain]
 
 
 def _series(con, state: ViewState, metric_name: str, split: str | None) -> pd.DataFrame:
@@ -151,7 +133,7 @@ def _series(con, state: ViewState, metric_name: str, split: str | None) -> pd.Da
     missing = list(frame.attrs.get("population_missing", []) or [])
     if "entity" not in frame.columns:
         frame = frame.assign(entity=TOTAL)
-    frame = _in_period(frame, state).assign(metric=metric_name)
+    frame = frame[state.in_period(frame["ds"], aligned_to=state.grain)].assign(metric=metric_name)
     frame.attrs["population_missing"] = missing
     return frame
 
@@ -209,7 +191,7 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """
     m = metric_named(state.metric)
     if state.per_capita and m.unit not in PER_CAPITA_UNITS:
-        raise TrendRequestError(f"{metric_label(m.name)} is a {m.unit}; per-capita rates apply to counts only")
+        raise TrendRequestError(f"{metric_title(m.name)} is a {m.unit}; per-capita rates apply to counts only")
     with reader.cursor() as con:
         frame = _series(con, state, m.name, state.split)
         missing = list(frame.attrs.get("population_missing", []))
@@ -248,11 +230,11 @@ def _top_entities(frame: pd.DataFrame) -> list[str]:
 
 def subtitle(state: ViewState) -> str:
     """What is drawn, in words: 'Referrals per month, split by country · per 100,000 inhabitants'."""
-    parts = [f"{metric_label(state.metric)} per {state.grain}"]
+    parts = [f"{metric_title(state.metric)} per {state.grain}"]
     if state.split:
         parts[0] += f", split by {DIMENSION_LABELS[state.split].lower()}"
     if state.compare and state.compare != state.metric:
-        parts.append(f"compared with {metric_label(state.compare).lower()} (right axis)")
+        parts.append(f"compared with {metric_title(state.compare).lower()} (right axis)")
     if state.per_capita:
         parts.append("per 100,000 inhabitants")
     if state.log:
@@ -294,7 +276,7 @@ def trend_figure_for(data: ChartData, state: ViewState) -> go.Figure:
     unit = metric_named(state.metric).unit
     return trend_figure(
         main,
-        metric_label(state.metric),
+        metric_title(state.metric),
         unit=unit,
         per_capita=state.per_capita,
         log=state.log,
@@ -302,7 +284,7 @@ def trend_figure_for(data: ChartData, state: ViewState) -> go.Figure:
         entities=frame.attrs.get("top_entities"),
         events=frame.attrs.get("events"),
         compare=compared,
-        compare_label=metric_label(state.compare) if state.compare else "",
+        compare_label=metric_title(state.compare) if state.compare else "",
         compare_unit=metric_named(state.compare).unit if state.compare else "count",
         split_label=DIMENSION_LABELS.get(state.split or "", ""),
     )
@@ -347,7 +329,7 @@ def draw(reader: WarehouseReader, state: ViewState) -> TrendView:
 
 
 def _period_end(start: pd.Timestamp, grain: str) -> pd.Timestamp:
-    return start.to_period(_period_code(grain)).end_time.normalize()
+    return start.to_period(PERIOD_CODES[grain]).end_time.normalize()
 
 
 def drill_down(state: ViewState, click: dict | None) -> ViewState | None:

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+from grace.vocabulary import TOTAL
 
 HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
 TICK_DATES = {"week": "%d %b %Y", "month": "%b %Y", "quarter": "Q%q %Y", "year": "%Y"}
@@ -27,7 +28,6 @@ MATERIAL_COLUMNS = ("ds", "new_media_clusters", "known_files", "files")
 SHARE_COLUMNS = ("ds", "files", "self_generated", "generative_ai", "self_generated_share", "generative_ai_share")
 ACCOUNT_COLUMNS = ("ds", "entity", "reported_accounts")
 REPEAT_COLUMNS = ("ds", "referrals_with_account", "first_reports", "repeat_reports", "repeat_share")
-TOTAL = "total"
 CONTEXT_COLOUR = "#9AA5B1"  # neutral grey for context lines (all files)
 SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
 

@@ -41,6 +41,7 @@ from dashboards.wiring import (
     state_from_filters,
 )
 from grace.scope import ScopeError
+from grace.vocabulary import metric_title
 
 PAGE = "alerts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Alerts", title="Alerts · GRACE Trends", order=3)
@@ -139,7 +140,7 @@ def layout(**kwargs) -> html.Div:
                 multi=True,
                 placeholder="All metrics",
                 className="filter__control",
-                options=[{"label": logic.metric_label(m), "value": m} for m in sorted(METRICS)],
+                options=[{"label": metric_title(m), "value": m} for m in sorted(METRICS)],
             ),
         ),
         filter_field(

@@ -32,6 +32,7 @@ from dashboards.components import (
 from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, record_view, register_filter_bar, register_state_sync, scope_state
+from grace.vocabulary import metric_title
 
 PAGE = "forecasts"
 dash.register_page(__name__, path=logic.PAGE_PATH, name="Forecasts", title="Forecasts · GRACE Trends", order=2)
@@ -95,7 +96,7 @@ def layout(**kwargs) -> html.Div:
                 id=ids.FORECASTS_METRIC,
                 value=state.metric,
                 clearable=False,
-                options=[{"label": logic.metric_label(state.metric), "value": state.metric}],
+                options=[{"label": metric_title(state.metric), "value": state.metric}],
                 className="filter__control",
             ),
             help_text="Metrics forecast by the latest run.",
