@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,9 +20,11 @@ import plotly.graph_objects as go
 from dashboards.state import ViewState
 from warehouse import WarehouseReader
 
+E = TypeVar("E")
+
 
 @dataclass(frozen=True)
-class ChartData:
+class ChartData(Generic[E]):
     """The data behind one chart.
 
     `frame` is what the CSV export contains. `count_columns` hold counts that the small-cell
@@ -38,6 +41,8 @@ class ChartData:
     # Count columns that hold modelled counts (forecasts, interval bounds, projections): exports round them
     # to whole non-negative numbers before the small-cell rule, which then treats them as counts.
     estimate_columns: tuple[str, ...] = ()
+    # What the figure needs besides the frame (the run's events, the stored forecast …), typed per chart.
+    extras: E | None = None
 
     def countable(self) -> ChartData:
         """This data with its estimate columns rounded to whole counts (below zero becomes zero)."""
@@ -57,8 +62,8 @@ class Chart:
     page: str  # path of the page showing it, e.g. "/trends"
     title: str
     source: str  # source line for exports, e.g. "GRACE warehouse, daily referral rollup"
-    data: Callable[[WarehouseReader, ViewState], ChartData]
-    figure: Callable[[ChartData, ViewState], go.Figure]
+    data: Callable[[WarehouseReader, ViewState], ChartData[Any]]
+    figure: Callable[[ChartData[Any], ViewState], go.Figure]
     # The chart mixes every country (ETL lineage, the EU backlog): only users who may see EU-wide
     # views get it, whatever the filters say (`grace.scope.Scope.eu_wide`).
     eu_wide: bool = False

@@ -15,7 +15,7 @@ function docstrings below:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -23,11 +23,11 @@ from dash.development.base_component import Component
 
 from dashboards import ids
 from dashboards.exports.ui import export_menu
+from dashboards.formatting import GRAIN_LABELS, PLACEHOLDER_VALUE
 from dashboards.state import ViewState
 
 APP_TITLE = "GRACE Trends"
 CLASSIFICATION = "RESTRICTED — law-enforcement use only"
-PLACEHOLDER_VALUE = "–"
 
 GRAPH_CONFIG: dcc.Graph.Config = {
     "displaylogo": False,
@@ -45,38 +45,6 @@ def aria(**attributes: str) -> dict[str, Any]:
     of the component (`n_clicks`, `hidden` …), though Dash passes these names on as extra props.
     """
     return {f"aria-{name}": value for name, value in attributes.items()}
-
-
-# --- numbers ---------------------------------------------------------------------------------
-
-
-def format_count(value: int | float | None) -> str:
-    """A count with thousands separators (`12,345`); a dash when unknown."""
-    if value is None:
-        return PLACEHOLDER_VALUE
-    try:
-        if value != value:  # NaN
-            return PLACEHOLDER_VALUE
-        return f"{round(value):,}"
-    except (TypeError, ValueError):
-        return PLACEHOLDER_VALUE
-
-
-def format_change(current: float | None, previous: float | None) -> tuple[str, str]:
-    """Period-over-period change as (text, tone): `("+12.5 % vs previous", "up")`.
-
-    tone is "up", "down", "flat" or "none" (no comparison possible: previous period missing or
-    zero); the page colours the badge from it, and the text never relies on colour alone.
-    """
-    if current is None or previous is None or current != current or previous != previous:
-        return "no previous period", "none"
-    if previous == 0:
-        return ("new since previous period", "up") if current > 0 else ("no change", "flat")
-    change = (current - previous) / abs(previous) * 100
-    if abs(change) < 0.05:
-        return "no change vs previous", "flat"
-    arrow = "▲" if change > 0 else "▼"
-    return f"{arrow} {change:+.1f} % vs previous", "up" if change > 0 else "down"
 
 
 # --- shell -----------------------------------------------------------------------------------
@@ -432,9 +400,6 @@ def card(children, class_name: str = "") -> dbc.Card:
     return dbc.Card(dbc.CardBody(children), className=f"card {class_name}".strip())
 
 
-GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
-
-
 def grain_picker(control_id: str, value: str, grains) -> html.Div:
     """A labelled row of radio buttons choosing the time grain among `grains`."""
     return filter_field(
@@ -442,31 +407,4 @@ def grain_picker(control_id: str, value: str, grains) -> html.Div:
         dbc.RadioItems(
             id=control_id, value=value, inline=True, options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains]
         ),
-    )
-
-
-# --- KPI card content --------------------------------------------------------------------------
-
-
-class KpiContent(NamedTuple):
-    """What one KPI card shows (see `kpi_values`)."""
-
-    value: str
-    change: str
-    change_class: str
-    sparkline: Any  # a plotly figure (or dict)
-    note: str
-
-
-def kpi_values(
-    current: float | None, previous: float | None, sparkline, note: str, value_text: str | None = None
-) -> KpiContent:
-    """A KPI card's content: formatted value, change badge (text and tone class), sparkline, note."""
-    text, tone = format_change(current, previous)
-    return KpiContent(
-        value_text if value_text is not None else format_count(current),
-        text,
-        f"kpi-change kpi-change--{tone}",
-        sparkline,
-        note,
     )

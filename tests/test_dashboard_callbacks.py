@@ -16,8 +16,9 @@ from plotly.utils import PlotlyJSONEncoder
 from dashboards import ids
 from dashboards.callbacks import overview
 from dashboards.charts import get_chart
-from dashboards.components import filter_bar, format_change, kpi_card, page_visible
+from dashboards.components import filter_bar, kpi_card, page_visible
 from dashboards.figures import MAX_SERIES, OKABE_ITO, monthly_referrals_figure, sparkline_figure
+from dashboards.formatting import format_change
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import apply_controls, filter_options, nav_targets, state_from_filters
 from grace.errors import ConfigError, WarehouseError

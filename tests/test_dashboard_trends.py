@@ -150,7 +150,7 @@ def test_more_entities_than_colours_keep_the_largest_and_say_so(reader):
 
 def test_without_an_analysis_there_is_nothing_to_annotate(reader):
     data = trends.trend_data(reader, ViewState())
-    assert data.frame.attrs["events"].empty
+    assert data.extras.events.empty
     assert not trends.trend_figure_for(data, ViewState()).layout.shapes
 
 
@@ -173,7 +173,7 @@ def test_one_country_shows_that_countrys_stored_change_point(analysed):
 def test_filtered_views_were_not_analysed_and_say_so(analysed):
     state = ViewState(channel=("chat",))
     data = trends.trend_data(WarehouseReader(analysed), state)
-    assert data.frame.attrs["events"].empty
+    assert data.extras.events.empty
     assert "stored for the EU total and per country / platform only" in data.note
     assert trends.analysed_series(ViewState(split="country")) == ("country", None)
     assert trends.analysed_series(ViewState(split="country", platform=("ChatApp",))) is None

@@ -319,17 +319,21 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
 EVENT_COLUMNS = ["kind", "entity", "date", "direction", "before", "after", "relative", "strength"]
 
 
-def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
-    """The selected series (`state.series`) from the rollups, with the run's events in `attrs`.
+@dataclass(frozen=True)
+class AlertExtras:
+    """The run's events of the selected series: change points and anomalies, emerging / vanishing windows."""
 
-    attrs: events (change points and anomalies of the series), statuses (its emerging / vanishing
-    windows), series_id. An empty frame when nothing is selected.
-    """
+    events: pd.DataFrame
+    statuses: pd.DataFrame
+    series_id: str
+
+
+def series_data(reader: WarehouseReader, state: ViewState) -> ChartData[AlertExtras]:
+    """The selected series (`state.series`) from the rollups, with the run's events as `AlertExtras`
+    (none, and an empty frame, when nothing is selected)."""
     parts = _series_parts(state.series or "")
-    if parts is None:
-        frame = pd.DataFrame(columns=["ds", "y"])
-        frame.attrs.update(events=pd.DataFrame(columns=EVENT_COLUMNS), statuses=pd.DataFrame(), series_id=None)
-        return ChartData(frame=frame, subtitle="", note="")
+    if parts is None or state.series is None:
+        return ChartData(frame=pd.DataFrame(columns=["ds", "y"]), subtitle="", note="")
     metric, grain, split_by, entity = parts
     state.scope.require_series(split_by, entity)  # also checked when the view was scoped; a chart never trusts it
     filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
@@ -342,7 +346,6 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
             query.sql, query.bind({"metric": metric, "grain": grain, "split_by": split_by, "entities": [entity]})
         ).df()
         statuses = _statuses(con, metric, split_by, entity, state)
-    frame.attrs.update(events=events, statuses=statuses, series_id=state.series)
     unit = METRICS[metric].unit
     counts = ("y",) if unit in ("count", "stock", "distinct") else ()
     subtitle = f"{metric_title(metric)} per {grain}, {series_label(split_by, entity)}"
@@ -351,7 +354,14 @@ def series_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         f"{(events['kind'] == 'anomaly').sum()} anomaly(ies) (✕) and {len(statuses)} emerging / vanishing window(s) "
         "(shaded) from the latest analysis; the selected alert is ringed."
     )
-    return ChartData(frame=frame, count_columns=counts, cell_columns=("ds",), subtitle=subtitle, note=note)
+    return ChartData(
+        frame=frame,
+        count_columns=counts,
+        cell_columns=("ds",),
+        subtitle=subtitle,
+        note=note,
+        extras=AlertExtras(events, statuses, state.series),
+    )
 
 
 def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) -> pd.DataFrame:
@@ -379,12 +389,11 @@ def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) ->
     return frame[frame["series_id"] == state.series][["kind", "date"]].reset_index(drop=True)
 
 
-def series_figure_for(data: ChartData, state: ViewState, at: str | None = None) -> go.Figure:
-    frame = data.frame
-    if frame.attrs.get("series_id") is None:
+def series_figure_for(data: ChartData[AlertExtras], state: ViewState, at: str | None = None) -> go.Figure:
+    if data.extras is None:
         return empty_figure("Select a row of a table to see the alert on its series.")
     return alert_series_figure(
-        frame, frame.attrs["events"], frame.attrs["statuses"], title=data.subtitle, at=pd.Timestamp(at) if at else None
+        data.frame, data.extras.events, data.extras.statuses, title=data.subtitle, at=pd.Timestamp(at) if at else None
     )
 
 

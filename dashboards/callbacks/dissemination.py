@@ -47,13 +47,6 @@ def _period(state: ViewState) -> dict[str, str | None]:
     return {"start": state.start, "end": state.end}
 
 
-def visible_countries() -> list[str]:
-    """Countries the current user may see at all (empty = all): the map never shows others."""
-    from dashboards.wiring import scope_state
-
-    return list(scope_state(ViewState()).country)
-
-
 # --- charts ----------------------------------------------------------------------------------
 
 
@@ -85,7 +78,7 @@ def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         totals = session.run(
             "dissemination_country_totals",
             platforms=list(state.platform),
-            visible=visible_countries(),
+            visible=state.scope.sql_countries or [],  # the map never shows a country outside the scope
             **_period(state),
         )
     platforms = ", ".join(state.platform) if state.platform else "all platforms"

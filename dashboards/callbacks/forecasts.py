@@ -31,9 +31,9 @@ import plotly.graph_objects as go
 from analytics.warehouse_series import GRAIN_FREQ, SeriesRequestError, load_series
 from analytics.warehouse_series import metric as metric_named
 from dashboards.charts import Chart, ChartData, register_chart
-from dashboards.components import GRAIN_LABELS
 from dashboards.figures import empty_figure
 from dashboards.figures.forecasts import MODEL_LABELS, backlog_figure, forecast_figure, model_label
+from dashboards.formatting import GRAIN_LABELS
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
@@ -186,10 +186,18 @@ def history(con, choice: SeriesChoice) -> pd.DataFrame:
     return load_series(con, choice.metric, choice.grain, filters=_series_filters(choice))[["ds", "y"]]
 
 
-def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
-    """History and stored forecast of the view's series, one row per period (see `FORECAST_COLUMNS`).
+@dataclass(frozen=True)
+class ForecastExtras:
+    """What the forecast figure and texts need besides the frame."""
 
-    `frame.attrs`: run (RunInfo or None), stored (the forecast rows), choice. Raises
+    run: RunInfo | None
+    stored: pd.DataFrame  # the run's forecast rows of the series
+    choice: SeriesChoice
+
+
+def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData[ForecastExtras]:
+    """History and stored forecast of the view's series, one row per period (see `FORECAST_COLUMNS`),
+    with the run, its stored rows and the series as `ForecastExtras`. Raises
     `ForecastRequestError` / `SeriesRequestError` for views that cannot be answered.
     """
     choice = series_choice(state)
@@ -253,7 +261,6 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         .sort_values("date", kind="stable")
         .reset_index(drop=True)
     )
-    frame.attrs.update(run=run, stored=stored, choice=choice)
     counts = tuple(FORECAST_COLUMNS[1:]) if m.unit in COUNT_UNITS else ()
     return ChartData(
         frame=frame,
@@ -261,6 +268,7 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         cell_columns=("date",),
         subtitle=forecast_subtitle(choice, stored, state),
         note=forecast_note(run, stored, choice),
+        extras=ForecastExtras(run, stored, choice),
         estimate_columns=tuple(FORECAST_COLUMNS[2:]) if counts else (),
     )
 
@@ -341,11 +349,11 @@ def _number(value: Any) -> str:
     return f"{float(value):.2f}"
 
 
-def forecast_figure_for(data: ChartData, state: ViewState) -> go.Figure:
+def forecast_figure_for(data: ChartData[ForecastExtras], state: ViewState) -> go.Figure:
     frame = data.frame
-    choice: SeriesChoice = frame.attrs.get("choice") or series_choice(state)
+    choice = data.extras.choice if data.extras else series_choice(state)
     title = f"{metric_title(choice.metric)} — {choice.label}"
-    stored = frame.attrs.get("stored")
+    stored = data.extras.stored if data.extras else None
     if stored is None or stored.empty:
         return empty_figure("No stored forecast for this series.", title)
     return forecast_figure(
@@ -379,7 +387,9 @@ def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
     except WarehouseError as error:
         message = f"Warehouse unavailable: {error}"
         return ForecastView(empty_figure(message, title), "", "", message, "", "")
-    run, stored, choice = (data.frame.attrs[k] for k in ("run", "stored", "choice"))
+    if data.extras is None:
+        raise RuntimeError("forecast_data returned no ForecastExtras")
+    run, stored, choice = data.extras.run, data.extras.stored, data.extras.choice
     if run is None:
         return ForecastView(empty_figure("No analysis run yet.", title), "", "", NO_RUN_HINT, "", "")
     if stored.empty:
@@ -505,7 +515,17 @@ def _no_backlog(grain: str) -> str:
     )
 
 
-def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+@dataclass(frozen=True)
+class BacklogExtras:
+    """The projection's setting: the capacity drawn, the run's default, the interval level, the start."""
+
+    capacity: float
+    default: float
+    level: float
+    initial: float
+
+
+def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData[BacklogExtras]:
     """Backlog projection at the view's capacity (`state.capacity`, else the run's default)."""
     from analytics.capacity import project_backlog
 
@@ -517,9 +537,7 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
             else None
         )
     if stored.empty or arrivals is None or arrivals.empty:
-        frame = pd.DataFrame(columns=BACKLOG_COLUMNS)
-        frame.attrs.update(stored=stored, capacity=None, default=None)
-        return ChartData(frame=frame, subtitle="", note=_no_backlog(state.grain))
+        return ChartData(frame=pd.DataFrame(columns=BACKLOG_COLUMNS), subtitle="", note=_no_backlog(state.grain))
     first = stored.iloc[0]
     default, level = float(first["capacity_per_day"]), float(first["level"])
     capacity = float(state.capacity) if state.capacity else default
@@ -548,9 +566,6 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         paths=int(setup.get("paths", 2000)),
         seed=int(setup.get("seed", 0)),
     )
-    frame.attrs.update(
-        stored=stored, capacity=capacity, default=default, level=level, initial=float(first["initial_backlog"])
-    )
     counts = ("arrivals", "capacity", "backlog", "backlog_lower", "backlog_upper")
     return ChartData(
         frame=frame,
@@ -558,6 +573,7 @@ def backlog_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         cell_columns=("date",),
         subtitle=backlog_subtitle(state.grain, capacity, default, level),
         note=backlog_note(first, setup),
+        extras=BacklogExtras(capacity, default, level, float(first["initial_backlog"])),
         estimate_columns=counts,
     )
 
@@ -582,11 +598,11 @@ def backlog_note(first, setup: dict) -> str:
     )
 
 
-def backlog_figure_for(data: ChartData, state: ViewState) -> go.Figure:
+def backlog_figure_for(data: ChartData[BacklogExtras], state: ViewState) -> go.Figure:
     title = "Referral backlog"
-    if data.frame.empty:
+    if data.frame.empty or data.extras is None:
         return empty_figure(data.note or "No backlog projection stored.", title)
-    return backlog_figure(data.frame, title=title, level=float(data.frame.attrs.get("level", 0.8)))
+    return backlog_figure(data.frame, title=title, level=data.extras.level)
 
 
 BACKLOG_CHART = register_chart(
@@ -622,19 +638,18 @@ def draw_backlog(reader: WarehouseReader, state: ViewState) -> BacklogView:
         return BacklogView(empty_figure(message, title), "", "", message)
     if data.frame.empty:
         return BacklogView(empty_figure("No backlog projection stored.", title), "", data.note, data.note)
-    return BacklogView(
-        backlog_figure_for(data, state), data.subtitle, data.note, backlog_summary(data.frame, state.grain)
-    )
+    return BacklogView(backlog_figure_for(data, state), data.subtitle, data.note, backlog_summary(data, state.grain))
 
 
-def backlog_summary(frame: pd.DataFrame, grain: str) -> str:
+def backlog_summary(data: ChartData[BacklogExtras], grain: str) -> str:
     """'By Dec 2025 the backlog reaches 1,234 (80 % interval 900 to 1,600); it grows with probability 72 %.'"""
+    frame, extras = data.frame, data.extras or BacklogExtras(0.0, 0.0, 0.8, 0.0)
     last = frame.iloc[-1]
-    start = float(frame.attrs.get("initial", 0.0))
-    capacity = float(frame.attrs.get("capacity") or 0.0)
+    start = extras.initial
+    capacity = extras.capacity
     days = float(frame["capacity"].sum() / capacity) if capacity > 0 else float("nan")
     arrivals_per_day = float(frame["arrivals"].sum() / days) if days > 0 else float("nan")
-    level = float(frame.attrs.get("level", 0.8))
+    level = extras.level
     when = pd.Timestamp(last["date"]).strftime("%b %Y" if grain in ("month", "quarter", "year") else "%d %b %Y")
     text = (
         f"By {when} the backlog is projected at {last['backlog']:,.0f} referrals ({level:.0%} interval "

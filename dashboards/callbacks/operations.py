@@ -21,7 +21,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.charts import Chart, ChartData, register_chart, render
-from dashboards.components import format_count
 from dashboards.figures import empty_figure
 from dashboards.figures.operations import (
     RECORD_KINDS,
@@ -30,6 +29,7 @@ from dashboards.figures.operations import (
     row_accounting_figure,
     throughput_figure,
 )
+from dashboards.formatting import format_count
 from dashboards.freshness import freshness_text
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError

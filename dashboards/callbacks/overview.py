@@ -20,8 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.charts import Chart, ChartData, register_chart
-from dashboards.components import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
+from dashboards.formatting import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
 from dashboards.state import ViewState
 from grace.errors import WarehouseError
 from warehouse import WarehouseReader

@@ -16,6 +16,7 @@ platform, without other filters).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -130,12 +131,10 @@ def _series(con, state: ViewState, metric_name: str, split: str | None) -> pd.Da
         parts=True,
         per_capita=state.per_capita,
     )
-    missing = list(frame.attrs.get("population_missing", []) or [])
+    missing = list(frame.attrs.get("population_missing", []) or [])  # set by analytics.population
     if "entity" not in frame.columns:
         frame = frame.assign(entity=TOTAL)
-    frame = frame[state.in_period(frame["ds"], aligned_to=state.grain)].assign(metric=metric_name)
-    frame.attrs["population_missing"] = missing
-    return frame
+    return frame[state.in_period(frame["ds"], aligned_to=state.grain)].assign(metric=metric_name), missing
 
 
 def analysed_series(state: ViewState) -> tuple[str, list[str] | None] | None:
@@ -183,21 +182,28 @@ def _events(con, state: ViewState, entities: list[str]) -> pd.DataFrame:
     return events
 
 
-def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+@dataclass(frozen=True)
+class TrendExtras:
+    """What the trend figure draws besides the series: the run's events and the entities shown."""
+
+    events: pd.DataFrame
+    top_entities: list[str] | None
+
+
+def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData[TrendExtras]:
     """The view's series (and the compared metric's), tidy: metric, entity, ds, y[, numerator, denominator].
 
-    The persisted change points and anomalies ride along in `frame.attrs["events"]`. Raises
+    The persisted change points and anomalies and the entities drawn ride along as `TrendExtras`. Raises
     `TrendRequestError` (or `SeriesRequestError`) for a view the metric cannot answer.
     """
     m = metric_named(state.metric)
     if state.per_capita and m.unit not in PER_CAPITA_UNITS:
         raise TrendRequestError(f"{metric_title(m.name)} is a {m.unit}; per-capita rates apply to counts only")
     with reader.cursor() as con:
-        frame = _series(con, state, m.name, state.split)
-        missing = list(frame.attrs.get("population_missing", []))
+        frame, missing = _series(con, state, m.name, state.split)
         parts = [frame]
         if state.compare and state.compare != m.name:
-            compared = _series(
+            compared, _ = _series(
                 con,
                 state.with_changes(
                     per_capita=state.per_capita and metric_named(state.compare).unit in PER_CAPITA_UNITS
@@ -211,8 +217,6 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     data = pd.concat(parts, ignore_index=True)
     data = data[[c for c in ("metric", "entity", "ds", "y", "numerator", "denominator") if c in data.columns]]
     data = data.sort_values(["metric", "entity", "ds"], kind="stable").reset_index(drop=True)
-    data.attrs["events"] = events
-    data.attrs["top_entities"] = shown
     counts = ("numerator", "denominator") if m.is_ratio else ("numerator",)
     return ChartData(
         frame=data,
@@ -220,6 +224,7 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         cell_columns=("metric", "entity", "ds"),
         subtitle=subtitle(state),
         note=note(state, frame, shown, events, missing),
+        extras=TrendExtras(events=events, top_entities=shown),
     )
 
 
@@ -268,9 +273,9 @@ def note(state: ViewState, frame: pd.DataFrame, shown: list[str], events: pd.Dat
     return " ".join(notes)
 
 
-def trend_figure_for(data: ChartData, state: ViewState) -> go.Figure:
+def trend_figure_for(data: ChartData[TrendExtras], state: ViewState) -> go.Figure:
     """The trend chart of a view (the registered chart's figure step)."""
-    frame = data.frame
+    frame, extras = data.frame, data.extras
     main = frame[frame["metric"] == state.metric]
     compared = frame[frame["metric"] != state.metric] if state.compare else frame.iloc[0:0]
     unit = metric_named(state.metric).unit
@@ -281,8 +286,8 @@ def trend_figure_for(data: ChartData, state: ViewState) -> go.Figure:
         per_capita=state.per_capita,
         log=state.log,
         grain=state.grain,
-        entities=frame.attrs.get("top_entities"),
-        events=frame.attrs.get("events"),
+        entities=extras.top_entities if extras else None,
+        events=extras.events if extras else None,
         compare=compared,
         compare_label=metric_title(state.compare) if state.compare else "",
         compare_unit=metric_named(state.compare).unit if state.compare else "count",

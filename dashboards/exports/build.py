@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
-from dashboards.charts import Chart, ChartData, all_charts, chart_data, charts_for_page
+from dashboards.catalogue import all_charts, charts_for_page
+from dashboards.charts import Chart, ChartData, chart_data
 from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
 from dashboards.freshness import data_freshness

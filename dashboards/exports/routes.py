@@ -26,7 +26,7 @@ import flask
 
 from analytics.warehouse_series import SeriesRequestError
 from dashboards.auth import audit_event, current_scope, current_user, require_role
-from dashboards.charts import UnknownChartError, get_chart
+from dashboards.catalogue import UnknownChartError, get_chart
 from dashboards.exports.build import (
     EXPORT_FORMATS,
     ExportFile,
