@@ -28,7 +28,7 @@ Importance score = kind weight x grain weight x magnitude x confidence x reach, 
   count metric, or for a share / mean of its denominator's count metric when analysed, else 1 / number
   of entities); for emerging entities the recent share, for vanishing ones the baseline share.
   So the EU total ranks above any single entity with the same magnitude and confidence;
-- kind weight (`KIND_WEIGHT`): breaks 1.0, growth / trend / emerging / vanishing 0.9, anomalies 0.8,
+- kind weight (`analytics.kinds`): breaks 1.0, growth / trend / emerging / vanishing 0.9, anomalies 0.8,
   backlog 0.7, forecasts 0.6; grain weight (`GRAIN_WEIGHT`): coarser grains slightly first.
 Duplicates are dropped, keeping the higher score: the same series' growth and trend at another grain,
 the same break or anomaly seen at another grain (same direction; overlapping periods, for breaks give or
@@ -53,46 +53,16 @@ from typing import Any
 import pandas as pd
 from scipy.stats import norm
 
+from analytics.kinds import KIND_RANK, KINDS
 from analytics.results import jsonable
 from analytics.warehouse_series import METRICS
 from grace.vocabulary import NO_SPLIT, PERIODS_PER_YEAR, metric_label
 
 TOTAL_LABEL = "EU total"
-KIND_WEIGHT = {
-    "changepoint": 1.0,
-    "growth": 0.9,
-    "trend": 0.9,
-    "emerging": 0.9,
-    "vanishing": 0.9,
-    "anomaly": 0.8,
-    "backlog": 0.7,
-    "forecast": 0.6,
-}
-KINDS = tuple(KIND_WEIGHT)
 GRAIN_WEIGHT = {"year": 1.0, "quarter": 1.0, "month": 1.0, "week": 0.95, "day": 0.9}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 _PERIOD_ALIAS = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q-DEC", "year": "Y-DEC"}
 STATUS_CONFIDENCE = 0.8
-DETECTORS = {
-    "growth": "year_on_year_growth",
-    "trend": "mann_kendall_sen",
-    "changepoint": "changepoints",
-    "anomaly": "anomalies_robust_z",
-    "emerging": "entity_status",
-    "vanishing": "entity_status",
-    "forecast": "forecast_backtested",
-    "backlog": "backlog_projection",
-}
-SOURCES = {
-    "growth": "analytics_trend",
-    "trend": "analytics_trend",
-    "changepoint": "analytics_changepoint",
-    "anomaly": "analytics_anomaly",
-    "emerging": "analytics_entity_status",
-    "vanishing": "analytics_entity_status",
-    "forecast": "analytics_forecast",
-    "backlog": "analytics_backlog",
-}
 
 
 @dataclass(frozen=True)
@@ -118,12 +88,12 @@ class Finding:
     score: float = 0.0
 
     def scored(self) -> Finding:
-        s = KIND_WEIGHT[self.kind] * GRAIN_WEIGHT.get(self.grain, 0.9) * self.magnitude * self.confidence * self.reach
+        s = KINDS[self.kind].weight * GRAIN_WEIGHT.get(self.grain, 0.9) * self.magnitude * self.confidence * self.reach
         return replace(
             self,
             score=float(s),
-            detector=self.detector or DETECTORS[self.kind],
-            source_table=self.source_table or SOURCES[self.kind],
+            detector=self.detector or KINDS[self.kind].detector,
+            source_table=self.source_table or KINDS[self.kind].source_table,
         )
 
 
@@ -676,7 +646,7 @@ def backlog_findings(rows: list[dict]) -> list[Finding]:
 
 
 def _order(f: Finding) -> tuple:
-    return (-round(f.score, 12), KINDS.index(f.kind), f.series_id, f.date or date.min, f.headline)
+    return (-round(f.score, 12), KIND_RANK[f.kind], f.series_id, f.date or date.min, f.headline)
 
 
 def _span(day: date, grain: str) -> tuple[date, date]:
@@ -751,7 +721,7 @@ def finding_rows(run_id: str, findings: list[Finding]) -> list[dict]:
         numbers = {
             **f.numbers,
             "score_parts": {
-                "kind_weight": KIND_WEIGHT[f.kind],
+                "kind_weight": KINDS[f.kind].weight,
                 "grain_weight": GRAIN_WEIGHT.get(f.grain, 0.9),
                 "magnitude": f.magnitude,
                 "confidence": f.confidence,

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlencode
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.kinds import ALERT_KINDS, FINDING_KINDS
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
@@ -40,17 +41,8 @@ NO_RUN_HINT = (
     "No analysis run in this warehouse yet: run `grace analyse` to detect anomalies, change points and "
     "emerging or vanishing countries and platforms."
 )
-KINDS = ("anomaly", "changepoint", "emerging", "vanishing")
-KIND_LABELS = {
-    "anomaly": "Anomaly",
-    "changepoint": "Change point",
-    "emerging": "Emerging",
-    "vanishing": "Vanishing",
-    "growth": "Growth",
-    "trend": "Trend",
-    "forecast": "Forecast",
-    "backlog": "Backlog",
-}
+KINDS = ALERT_KINDS
+KIND_LABELS = {kind.name: kind.label for kind in FINDING_KINDS}
 SORTS = ("importance", "date", "magnitude")
 QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more

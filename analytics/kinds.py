@@ -1,0 +1,36 @@
+"""The kinds of finding `grace analyse` states, registered once: label, ranking weight, the detector that
+produces it, the table its rows come from, and whether the Alerts page lists it as an alert.
+
+The narrative (`narrative.py`) ranks and attributes findings from this registry, and the Alerts page takes
+its kinds and labels from it; a new detector's kind is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    name: str
+    label: str  # as a table cell or a filter option
+    weight: float  # the kind's weight in a finding's importance score
+    detector: str  # recorded with every finding of the kind
+    source_table: str  # the analytics table its result rows live in
+    alert: bool = False  # listed (and filterable) on the Alerts page
+
+
+# In ranking order: two findings with the same score are listed in this order of their kinds.
+FINDING_KINDS = (
+    FindingKind("changepoint", "Change point", 1.0, "changepoints", "analytics_changepoint", alert=True),
+    FindingKind("growth", "Growth", 0.9, "year_on_year_growth", "analytics_trend"),
+    FindingKind("trend", "Trend", 0.9, "mann_kendall_sen", "analytics_trend"),
+    FindingKind("emerging", "Emerging", 0.9, "entity_status", "analytics_entity_status", alert=True),
+    FindingKind("vanishing", "Vanishing", 0.9, "entity_status", "analytics_entity_status", alert=True),
+    FindingKind("anomaly", "Anomaly", 0.8, "anomalies_robust_z", "analytics_anomaly", alert=True),
+    FindingKind("backlog", "Backlog", 0.7, "backlog_projection", "analytics_backlog"),
+    FindingKind("forecast", "Forecast", 0.6, "forecast_backtested", "analytics_forecast"),
+)
+KINDS = {kind.name: kind for kind in FINDING_KINDS}
+KIND_RANK = {kind.name: rank for rank, kind in enumerate(FINDING_KINDS)}
+ALERT_KINDS = tuple(kind.name for kind in FINDING_KINDS if kind.alert)
