@@ -57,18 +57,12 @@ class ForecastRequestError(ViewStateError, ValueError):
     """A view the stored forecasts cannot answer (e.g. two countries at once)."""
 
 
-@dataclass(frozen=True)
-class SeriesChoice:
-    """The analysed series a view asks for."""
-
-    metric: str
-    grain: str
-    split_by: str  # 'none', 'country' or 'platform'
-    entity: str  # 'total', an ISO-3 code or a platform name
+class SeriesChoice(SeriesId):
+    """The analysed series a view asks for (a `SeriesId` with its label)."""
 
     @property
     def series_id(self) -> str:
-        return SeriesId(self.metric, self.grain, self.split_by, self.entity).text
+        return self.text
 
     @property
     def label(self) -> str:
