@@ -6,6 +6,7 @@ Real DuckDB warehouse, the real `create_app` (login included) and real Chromium 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -348,3 +349,35 @@ def test_the_briefing_pack_holds_every_chart_of_the_page_in_every_format(analyst
     assert archive.read(png).startswith(b"\x89PNG")
     rows = auth_context(app.server).audit.recent(1, {"event": "export"})
     assert rows[0].detail["chart"] == "pack:export-test" and rows[0].detail["format"] == "zip"
+
+
+def test_csv_exports_neutralise_cells_a_spreadsheet_would_run_as_formulas():
+    from dashboards.exports.marking import Marking, csv_bytes
+
+    frame = pd.DataFrame(
+        {
+            "platform": ['=HYPERLINK("http://x","a")', "+cmd", "-2+3", "@SUM(A1)", "\tTab", "ChatApp", None],
+            "change": [-0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    marking = Marking(
+        title="t",
+        subtitle="",
+        source="s",
+        filters="f",
+        freshness="",
+        rule="r",
+        note="",
+        generated_at="2026-01-01T00:00:00Z",
+    )
+    rows = [line for line in csv_bytes(frame, marking).decode().splitlines() if not line.startswith("#")]
+    cells = list(csv.DictReader(io.StringIO("\n".join(rows))))
+    assert [c["platform"] for c in cells[:5]] == [
+        '\'=HYPERLINK("http://x","a")',
+        "'+cmd",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+    ]
+    assert cells[5]["platform"] == "ChatApp" and cells[6]["platform"] == ""
+    assert cells[0]["change"] == "-0.5"  # numbers are not text: left alone

@@ -120,9 +120,28 @@ def marked_figure(figure: go.Figure, marking: Marking) -> go.Figure:
 
 
 def csv_bytes(frame: pd.DataFrame, marking: Marking) -> bytes:
-    """The CSV of an exported chart: `# label: text` lines, then the (suppressed) data."""
+    """The CSV of an exported chart: `# label: text` lines, then the (suppressed) data, with text cells
+    that a spreadsheet would run as a formula neutralised (`without_formulas`)."""
     head = "".join(f"# {label}: {_one_line(text)}\n" for label, text in marking.lines())
-    return (head + frame.to_csv(index=False, lineterminator="\n")).encode("utf-8")
+    return (head + without_formulas(frame).to_csv(index=False, lineterminator="\n")).encode("utf-8")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def without_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab, carriage
+    return) prefixed with a single quote, as OWASP recommends against CSV injection: a platform name such as
+    `=HYPERLINK(…)` opens as text. Numbers (a negative change, say) are left as they are."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if risky.any():
+            out[column] = values.where(~risky, "'" + values.astype(str))
+    return out
 
 
 def _one_line(text: str) -> str:
