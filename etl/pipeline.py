@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -103,6 +104,12 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
     with stage("stage"):
         create_staging_tables(con)
         source.stage(con)
+        report.ignored_columns = [
+            f"{Path(file).name}: {name}"
+            for file, name in con.execute(
+                "SELECT source_file, name FROM stg_ignored_columns ORDER BY source_file, name"
+            ).fetchall()
+        ]
     with stage("validate"):
         # One scan per staged table both checks every contract rule and anonymises the row;
         # rows with problems stay in the checked tables (marked) and are quarantined later.
@@ -208,25 +215,13 @@ def _define_checked_inputs(con) -> None:
         con.executemany("INSERT INTO batch_source_files VALUES (?, ?)", [[n, p] for p, n in number.items()])
     contract = load_contract("case_export")
     for dataset in ("referrals", "files"):
-        present = [path for name, path in staged if name == dataset and path is not None]
-        if len(present) == 1:
-            file_number = str(number[present[0]])
-        elif not present:
-            file_number = "NULL"
-        else:
-            file_number = (
-                "CASE _source_file " + " ".join(f"WHEN {_sql_string(p)} THEN {number[p]}" for p in present) + " END"
-            )
+        # The file number comes from a join on the path (data), never from a path spliced into the SQL.
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW checked_{dataset}_input AS "
-            f"SELECT CAST({file_number} AS INTEGER) AS _file, CAST(_row AS BIGINT) AS _row, "
-            f"{problems_sql(contract.dataset(dataset))} AS problems, * EXCLUDE (_source_file, _row) "
-            f"FROM stg_{dataset}"
+            f"SELECT CAST(numbered._file AS INTEGER) AS _file, CAST(_row AS BIGINT) AS _row, "
+            f"{problems_sql(contract.dataset(dataset))} AS problems, staged.* EXCLUDE (_source_file, _row) "
+            f"FROM stg_{dataset} AS staged LEFT JOIN batch_source_files AS numbered ON numbered.path = _source_file"
         )
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _collect_problems(con) -> None:
@@ -324,6 +319,7 @@ def _drop_temp_tables(con) -> None:
                 con.execute(f"DROP {kind} IF EXISTS {name}")
     for name in (
         "stg_rejects",
+        "stg_ignored_columns",
         "batch_source_files",
         "problem_rows",
         "checked_referrals",

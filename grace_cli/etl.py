@@ -113,6 +113,11 @@ def _print_summary(summary, warehouse: Path) -> None:
             f"{r.seconds:.2f}",
         )
     Console().print(table)
+    for r in summary.reports:
+        if r.ignored_columns:
+            click.echo(
+                f"{Path(r.source_path).name}: columns not in the contract, ignored: {', '.join(r.ignored_columns)}"
+            )
     click.echo(
         f"{len(summary.reports)} batch(es): {summary.total('referrals_loaded'):,} referrals loaded, "
         f"{summary.total('referrals_quarantined'):,} quarantined, {summary.total('referrals_duplicate'):,} duplicates; "

@@ -265,3 +265,27 @@ def test_the_identifier_scan_finds_a_planted_email(fresh_db):
 
     fresh_db.execute("INSERT INTO warehouse_meta VALUES ('note', 'contact someone@example.org')")
     assert [f.column for f in identifier_findings(fresh_db)] == ["value"]
+
+
+def test_hostile_header_names_and_paths_are_data_not_sql(fresh_db, key, tmp_path):
+    """An extra column whose name carries quotes, and a delivery folder whose name does, load normally: the
+    extra columns are not read and are listed in the batch report."""
+    import csv
+
+    from etl.contracts import load_contract
+
+    folder = tmp_path / 'agency\'s delivery "2023"'
+    write_delivery(folder, [referral_row(n) for n in range(3)], [file_row(n) for n in range(3)])
+    columns = load_contract("case_export").dataset("referrals").column_names
+    hostile = ['note"); DROP TABLE fact_referral; --', "it's", "x'}, 'y': 'VARCHAR"]
+    with open(folder / "referrals.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*columns, *hostile])
+        for n in range(3):
+            row = referral_row(n)
+            writer.writerow([row[c] for c in columns] + ["free text", "more", "x"])
+    [report] = load(fresh_db, folder, key)
+    assert report.referrals_loaded == 3 and report.files_loaded == 3
+    assert sorted(report.ignored_columns) == sorted(f"referrals.csv: {name}" for name in hostile)
+    tables = {name for (name,) in fresh_db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "fact_referral" in tables

@@ -45,6 +45,7 @@ class BatchReport:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    ignored_columns: list[str] = field(default_factory=list)  # "file: column" the contract does not know
 
     @property
     def balanced(self) -> bool:

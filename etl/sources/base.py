@@ -70,6 +70,8 @@ def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE stg_rejects (dataset VARCHAR, source_file VARCHAR, row_number BIGINT, "
         "field VARCHAR, reason VARCHAR, detail VARCHAR)"
     )
+    # Columns a delivery has beyond its contract: not read, and listed in the batch report.
+    con.execute("CREATE OR REPLACE TEMP TABLE stg_ignored_columns (dataset VARCHAR, source_file VARCHAR, name VARCHAR)")
 
 
 def staged_columns(dataset) -> list[str]:

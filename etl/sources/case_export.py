@@ -48,6 +48,7 @@ def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str) 
     if path.suffix.lower() == ".csv":
         present = read_header(path)
         _check_columns(path, present, expected.required_columns)
+        _note_ignored(con, path, dataset, present, expected.column_names)
         read_text_table(con, path, present, "stg_read", dataset, header=True)
         select = ", ".join(
             f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"'
@@ -84,6 +85,7 @@ def _stage_parquet(con, path: Path, dataset: str, expected) -> None:
     finally:
         probe.close()
     _check_columns(path, present, expected.required_columns)
+    _note_ignored(con, path, dataset, present, expected.column_names)
     wanted = set(staged_columns(expected))
     select = ", ".join(
         f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in present and c in wanted else f'NULL::VARCHAR AS "{c}"'
@@ -94,6 +96,13 @@ def _stage_parquet(con, path: Path, dataset: str, expected) -> None:
         "FROM read_parquet($path, file_row_number = true)",
         {"path": str(path), "file": str(path)},
     )
+
+
+def _note_ignored(con, path: Path, dataset: str, present: list[str], known: list[str]) -> None:
+    """Record the file's columns that the contract does not know (they are not read)."""
+    extra = [name for name in present if name not in set(known)]
+    if extra:
+        con.executemany("INSERT INTO stg_ignored_columns VALUES (?, ?, ?)", [[dataset, str(path), n] for n in extra])
 
 
 def _reject_file(con, path: Path, dataset: str, error: duckdb.Error) -> None:

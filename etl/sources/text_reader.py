@@ -36,15 +36,21 @@ def read_text_table(
     """
     n = next(_counter)
     rejects, scans = f"rej_{n}", f"rejscan_{n}"
-    spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    # The column names come from the delivered file: they are bound as data, never spliced into the SQL.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE raw_{n} AS
-        SELECT * FROM read_csv($path, columns = {spec}, auto_detect = false, header = $header,
+        SELECT * FROM read_csv($path, columns = $columns, auto_detect = false, header = $header,
                                delim = $delim, quote = $quote, escape = $quote,
                                store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}')
         """,
-        {"path": str(path), "header": header, "delim": delimiter, "quote": quote},
+        {
+            "path": str(path),
+            "columns": dict.fromkeys(columns, "VARCHAR"),
+            "header": header,
+            "delim": delimiter,
+            "quote": quote,
+        },
     )
     offset = 1 if header else 0
     con.execute(
