@@ -20,7 +20,9 @@ IDENTIFIER_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
     "ipv4": r"(^|[^0-9.])(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}([^0-9.]|$)",
     "ipv6": r"(^|[^0-9A-Fa-f:])([0-9A-Fa-f]{1,4}:){4,7}[0-9A-Fa-f]{1,4}([^0-9A-Fa-f:]|$)",
-    "phone": r"\+[0-9]{1,3}([ .()-]?[0-9]{1,4}){3,}",
+    # An international number: + and a country code (never starting with 0), then at least six more digits
+    # separated only by spaces, hyphens or brackets — so "+0.045" or "+12.5 %" in an analysis headline is not one.
+    "phone": r"(^|[^0-9A-Za-z.,+])\+[1-9][0-9]{0,2}([ ()-]{0,2}[0-9]){6,14}([^0-9.,]|$)",
     "url": r"(?i)(https?://|www\.)[^ ]+",
 }
 
