@@ -106,10 +106,15 @@ def _months(frame: pd.DataFrame) -> list[str]:
     return [month.strftime("%Y-%m-%d") for month in pd.to_datetime(frame["month"])]
 
 
+def whole_or_gap(values) -> list[int | None]:
+    """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable; a suppressed
+    (NaN) count becomes None, drawn as a gap. Every figure builder takes its counts through here, so
+    an export whose small cells were suppressed draws instead of failing."""
+    return [None if pd.isna(value) else int(value) for value in values]
+
+
 def _counts(frame: pd.DataFrame) -> list[int | None]:
-    """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable; a
-    suppressed (NaN) count becomes a gap."""
-    return [None if pd.isna(value) else int(value) for value in frame["referrals"]]
+    return whole_or_gap(frame["referrals"])
 
 
 def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per month") -> go.Figure:

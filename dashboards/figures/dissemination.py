@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
 
 OTHER_PLATFORMS = "Other platforms"
 OTHER_COLOUR = "#9AA5B1"  # neutral grey: "everything else" is not a series to compare
@@ -101,7 +101,7 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
                 stackgroup="mix",
                 line={"width": 0.8, "color": colours[platform]},
                 fillcolor=colours[platform],
-                customdata=[[platform, int(v)] for v in part["referrals"]],
+                customdata=[[platform, v] for v in whole_or_gap(part["referrals"])],
                 hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
             )
         )
@@ -122,7 +122,7 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go
         return empty_figure("No referrals in this selection.", title)
     fig = go.Figure(layout=base_layout(title))
     codes = list(totals["country_iso3"])
-    counts = [int(v) for v in totals["referrals"]]
+    counts = whole_or_gap(totals["referrals"])
     fig.add_trace(
         go.Choropleth(
             locations=codes,
@@ -132,7 +132,7 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go
             customdata=codes,
             colorscale=SEQUENTIAL,
             zmin=0,
-            zmax=max(max(counts), 1),
+            zmax=max([c for c in counts if c is not None], default=0) or 1,
             zauto=False,
             marker={"line": {"color": "white", "width": 0.6}},
             colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
@@ -222,7 +222,7 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
         fig.add_trace(
             go.Scatter(
                 x=_dates(frame["period"]),
-                y=[int(v) for v in frame[column]],
+                y=whole_or_gap(frame[column]),
                 name=name,
                 mode="lines+markers",
                 line={"color": PALETTE[index], "width": 2.2},
@@ -248,7 +248,7 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
     fig.add_trace(
         go.Bar(
             x=list(part["bucket"]),
-            y=[int(v) for v in part["clusters"]],
+            y=whole_or_gap(part["clusters"]),
             name="Media clusters",
             marker_color=PALETTE[2 if measure == "countries" else 4],
             hovertemplate=axis + " %{x}: %{y:,d} clusters<extra></extra>",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
 
 RECORD_KINDS = ("referrals", "files")
 # Where each input row went; colours keep their meaning across charts.
@@ -67,18 +67,18 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
         fig.add_trace(
             go.Bar(
                 x=labels,
-                y=[int(v) for v in batches[f"{kind}_{outcome}"]],
+                y=whole_or_gap(batches[f"{kind}_{outcome}"]),
                 name=name,
                 marker_color=colour,
                 customdata=hover,
                 hovertemplate="%{customdata}<br>" + name + ": %{y:,d}<extra></extra>",
             )
         )
-    gaps = [int(v) for v in batches[f"{kind}_gap"]]
+    gaps = whole_or_gap(batches[f"{kind}_gap"])
     fig.add_trace(
         go.Scatter(
             x=labels,
-            y=[int(v) for v in batches[f"{kind}_in"]],
+            y=whole_or_gap(batches[f"{kind}_in"]),
             name="Read (in)",
             mode="markers",
             marker={"color": IN_COLOUR, "symbol": "diamond", "size": 9, "line": {"color": "white", "width": 1}},
@@ -116,7 +116,7 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 x=labels,
-                y=[int(v) for v in table[reason]],
+                y=whole_or_gap(table[reason]),
                 name=str(reason),
                 marker={
                     "color": PALETTE[index % len(PALETTE)],
@@ -171,7 +171,7 @@ def quarantine_fields_figure(fields: pd.DataFrame) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 y=list(part["label"]),
-                x=[int(v) for v in part["records"]],
+                x=whole_or_gap(part["records"]),
                 name=str(dataset),
                 orientation="h",
                 marker={"color": PALETTE[index % len(PALETTE)]},
@@ -205,7 +205,7 @@ def throughput_figure(batches: pd.DataFrame) -> go.Figure:
                 line={"color": PALETTE[index % len(PALETTE)], "width": 2},
                 marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 8},
                 customdata=[
-                    [label, h, int(n), float(s)]
+                    [label, h, None if pd.isna(n) else int(n), float(s)]
                     for label, h, n, s in zip(
                         part["label"], part["hover"], part["referrals_in"], part["duration_seconds"]
                     )
