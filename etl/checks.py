@@ -14,17 +14,7 @@ from typing import Any
 import duckdb
 
 from etl.contracts import load_contract
-
-# Patterns for identifiers that must never reach the warehouse (RE2 syntax, DuckDB regexp).
-IDENTIFIER_PATTERNS = {
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "ipv4": r"(^|[^0-9.])(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}([^0-9.]|$)",
-    "ipv6": r"(^|[^0-9A-Fa-f:])([0-9A-Fa-f]{1,4}:){4,7}[0-9A-Fa-f]{1,4}([^0-9A-Fa-f:]|$)",
-    # An international number: + and a country code (never starting with 0), then at least six more digits
-    # separated only by spaces, hyphens or brackets — so "+0.045" or "+12.5 %" in an analysis headline is not one.
-    "phone": r"(^|[^0-9A-Za-z.,+])\+[1-9][0-9]{0,2}([ ()-]{0,2}[0-9]){6,14}([^0-9.,]|$)",
-    "url": r"(?i)(https?://|www\.)[^ ]+",
-}
+from etl.identifiers import IDENTIFIER_PATTERNS
 
 # Lineage columns name where data came from (file paths, a case database's host); network
 # addresses there describe infrastructure, not people, so only e-mail and phone are checked.

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from etl.identifiers import any_identifier_pattern
 from grace.config import CONTRACTS_DIR
 from grace.errors import ContractError
 
@@ -34,6 +35,14 @@ INVALID_CODE = "invalid_code"
 INVALID_FORMAT = "invalid_format"
 OUT_OF_RANGE = "out_of_range"
 TOO_LONG = "too_long"
+IDENTIFIER_IN_KEPT_FIELD = "identifier_in_kept_field"
+UNPRINTABLE_TEXT = "unprintable_text"
+NOT_NFC_NORMALISED = "not_nfc_normalised"
+# Control and format characters (bidi overrides, zero-width spaces, soft hyphens …), in RE2.
+UNPRINTABLE = r"[\p{Cc}\p{Cf}]"
+# Kept free text made only of these provably holds no identifier and nothing unprintable (see field_fast_check).
+PLAIN_TEXT = r"[A-Za-z][A-Za-z0-9 _&()-]*"
+KEPT_TEXT_MAX_LENGTH = 200  # for kept free text whose contract names no maxLength
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,15 @@ def field_checks(f: Field) -> list[tuple[str, str]]:
         checks.append((INVALID_FORMAT, f"{present} AND NOT regexp_full_match({col}, {_literal(opts['pattern'])})"))
     if "maxLength" in opts:
         checks.append((TOO_LONG, f"{present} AND length({col}) > {int(opts['maxLength'])}"))
+    if is_kept_free_text(f):
+        # The value itself reaches the warehouse: nothing that identifies a person, nothing that hides what it says.
+        checks.append(
+            (IDENTIFIER_IN_KEPT_FIELD, f"{present} AND regexp_matches({col}, {_literal(any_identifier_pattern())})")
+        )
+        checks.append((UNPRINTABLE_TEXT, f"{present} AND regexp_matches({col}, {_literal(UNPRINTABLE)})"))
+        checks.append((NOT_NFC_NORMALISED, f"{present} AND {col} <> nfc_normalize({col})"))
+        if "maxLength" not in opts:
+            checks.append((TOO_LONG, f"{present} AND length({col}) > {KEPT_TEXT_MAX_LENGTH}"))
     numeric = "BIGINT" if f.logical_type == "integer" else "DOUBLE"
     if "minimum" in opts:
         checks.append((OUT_OF_RANGE, f"TRY_CAST({col} AS {numeric}) < {_literal(opts['minimum'])}"))
@@ -204,6 +222,13 @@ def field_checks(f: Field) -> list[tuple[str, str]]:
         # Semicolon-separated codes; a regular expression is much cheaper than splitting into lists.
         checks.append((INVALID_CODE, f"{present} AND NOT regexp_full_match({col}, {_literal(_array_pattern(f))})"))
     return checks
+
+
+def is_kept_free_text(f: Field) -> bool:
+    """A string the warehouse keeps as it is and whose contract does not pin it to codes (enum or pattern):
+    a platform name, say. Such a field must have a maxLength and passes the identifier, printable and
+    NFC rules (`field_checks`)."""
+    return f.logical_type == "string" and f.anonymise == "keep" and not ({"enum", "pattern"} & set(f.options))
 
 
 def _array_pattern(f: Field) -> str:
@@ -293,6 +318,10 @@ def field_fast_check(f: Field) -> str | None:
         parts.append(f"regexp_full_match({col}, {_literal(pattern)})")
     if "maxLength" in opts:
         parts.append(f"length({col}) <= {int(opts['maxLength'])}")
+    if is_kept_free_text(f):
+        parts.append(f"regexp_full_match({col}, {_literal(PLAIN_TEXT)})")
+        if "maxLength" not in opts:
+            parts.append(f"length({col}) <= {KEPT_TEXT_MAX_LENGTH}")
     numeric = "BIGINT" if f.logical_type == "integer" else "DOUBLE"
     if "minimum" in opts:
         parts.append(f"TRY_CAST({col} AS {numeric}) >= {_literal(opts['minimum'])}")

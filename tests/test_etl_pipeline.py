@@ -289,3 +289,31 @@ def test_hostile_header_names_and_paths_are_data_not_sql(fresh_db, key, tmp_path
     assert sorted(report.ignored_columns) == sorted(f"referrals.csv: {name}" for name in hostile)
     tables = {name for (name,) in fresh_db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "fact_referral" in tables
+
+
+@pytest.mark.parametrize(
+    ("platform", "reason"),
+    [
+        ("someone@example.org", "identifier_in_kept_field"),
+        ("Chat +31 6 5550 0001", "identifier_in_kept_field"),
+        ("www.example-chat.org", "identifier_in_kept_field"),
+        ("host 10.1.2.3", "identifier_in_kept_field"),
+        ("Chat\u202eppA", "unprintable_text"),
+        ("Chat\u200bApp", "unprintable_text"),
+        ("Cafe\u0301Chat", "not_nfc_normalised"),
+        ("X" * 65, "too_long"),
+    ],
+)
+def test_a_kept_free_text_field_holding_an_identifier_or_hidden_characters_is_quarantined(
+    fresh_db, key, tmp_path, platform, reason
+):
+    """A platform name is kept as it is, so it may hold no identifier and nothing unprintable; the quarantine
+    row names the rule but never repeats the value."""
+    referrals = [referral_row(1), referral_row(2, esp_name=platform), referral_row(3, esp_name="Chat.io Plus")]
+    [report] = load(fresh_db, write_delivery(tmp_path / "d", referrals, [file_row(n) for n in (1, 2, 3)]), key)
+    assert report.referrals_loaded == 2 and report.referrals_quarantined == 1
+    rows = fresh_db.execute("SELECT field, reason, detail FROM quarantine WHERE dataset = 'referrals'").fetchall()
+    assert ("esp_name", reason) in {(field, why) for field, why, _ in rows}
+    assert all(platform not in str(detail) for _, _, detail in rows)
+    names = {name for (name,) in fresh_db.execute("SELECT platform_name FROM dim_platform").fetchall()}
+    assert platform not in names and "Chat.io Plus" in names
