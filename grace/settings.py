@@ -41,6 +41,7 @@ SETTINGS = (
     Setting("GRACE_EXPORTS_PER_USER", "2", "exports one user may have running at once"),
     Setting("GRACE_ARGON2_PROFILE", "rfc9106-low-memory", "password-hash cost profile (test suites only change it)"),
     Setting("BROWSER_PATH", "first Chromium on PATH", "the browser that renders chart images"),
+    Setting("GRACE_SERVER_THREADS", "8", "worker threads of the dashboard's web server"),
 )
 
 
@@ -122,6 +123,11 @@ def demo_password() -> str | None:
 def port(default: int) -> int:
     """`PORT` (1-65535), else `default`."""
     return int(number_setting("PORT", default, 1, 65535, whole=True))
+
+
+def server_threads() -> int:
+    """`GRACE_SERVER_THREADS` (default 8): requests the dashboard's WSGI server (waitress) handles at once."""
+    return int(number_setting("GRACE_SERVER_THREADS", 8, 1, 256, whole=True))
 
 
 def browser_path() -> str | None:

@@ -101,8 +101,13 @@ def serve(
     port: int | None = None,
     debug: bool = False,
     echo: Echo = print_now,
+    threads: int | None = None,
 ) -> None:
-    """Ensure the warehouse, build the app and run it until interrupted."""
+    """Ensure the warehouse, build the app and run it until interrupted.
+
+    Served by waitress, a production WSGI server, with `threads` worker threads (default
+    `GRACE_SERVER_THREADS`, 8); `debug` runs Flask's development server with Dash's dev tools instead.
+    """
     from dashboards.app_factory import create_app  # imports Dash: only when serving
 
     port = default_port() if port is None else port
@@ -111,7 +116,14 @@ def serve(
 
     require_users()  # nobody could sign in: say how to add a user instead of serving
     app = create_app(path)
-    echo(f"GRACE Trends dashboard serving {path} (read-only)")
+    threads = settings.server_threads() if threads is None else threads
+    echo(f"GRACE Trends dashboard serving {path} (read-only)" + ("" if debug else f" with {threads} threads"))
     echo(f"Open {url_for(host, port)} in a browser; press Ctrl+C to stop.")
     sys.stdout.flush()
-    app.run(host=host, port=port, debug=debug)
+    if debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    from waitress import serve as serve_wsgi
+
+    # ident: no server name or version in the Server header (the app sets its own).
+    serve_wsgi(app.server, host=host, port=port, threads=threads, ident="", clear_untrusted_proxy_headers=True)

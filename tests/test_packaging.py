@@ -117,6 +117,7 @@ def test_the_wheel_alone_builds_the_demo_and_serves_the_dashboard(installed):
         form = urllib.parse.urlencode({"csrf_token": token, "username": "packer", "password": PASSWORD, "next": "/"})
         overview = opener.open(base + "/login", data=form.encode(), timeout=30)
         assert overview.status == 200 and overview.url.rstrip("/") == base
+        assert overview.headers["Server"] == "GRACE Trends"  # waitress serves it, and names no software
         assert "GRACE Trends" in overview.read().decode()
         layout = opener.open(base + "/_dash-layout", timeout=30)
         assert layout.status == 200
