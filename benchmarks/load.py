@@ -81,8 +81,10 @@ class Analyst:
             status = 0
         self.timings.append((kind, time.perf_counter() - started, status))
 
-    def work(self, until: float, step: int) -> None:
+    def work(self, until: float, step: int, think: float = 0.0) -> None:
         while time.perf_counter() < until:
+            if think:
+                time.sleep(think)
             page = PAGES[step % len(PAGES)]
             self._timed("page", urllib.request.Request(self.base + page))
             self._timed(
@@ -105,10 +107,11 @@ def start_server(warehouse: Path, home: Path, threads: int) -> tuple[subprocess.
         port = probe.getsockname()[1]
     env = {**os.environ, "GRACE_HOME": str(home), "PYTHONPATH": str(REPO), "GRACE_EXPORTS_PER_USER": "2"}
     grace = str(Path(sys.executable).with_name("grace"))
+    log = open(home / "server.log", "w")  # noqa: SIM115 - the server writes to it until it stops
     server = subprocess.Popen(
         [grace, "serve", "--warehouse", str(warehouse), "--port", str(port), "--threads", str(threads)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -124,19 +127,23 @@ def start_server(warehouse: Path, home: Path, threads: int) -> tuple[subprocess.
             time.sleep(0.5)
 
 
-def run(base: str, users: int, seconds: float) -> dict:
+def run(base: str, users: int, seconds: float, think: float = 0.0) -> dict:
     analysts = [Analyst(base, f"analyst{n:02d}") for n in range(users)]
     for analyst in analysts:  # warm: one round each before the clock starts
         analyst.work(0, 0)
         analyst.timings.clear()
     until = time.perf_counter() + seconds
-    workers = [threading.Thread(target=a.work, args=(until, n)) for n, a in enumerate(analysts)]
+    workers = [threading.Thread(target=a.work, args=(until, n, think)) for n, a in enumerate(analysts)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     timings = [t for a in analysts for t in a.timings]
-    out = {"users": users, "requests": len(timings), "errors": sum(1 for _, _, s in timings if s != 200)}
+    statuses: dict[str, int] = {}
+    for kind, _, status in timings:
+        if status != 200:
+            statuses[f"{kind} {status}"] = statuses.get(f"{kind} {status}", 0) + 1
+    out = {"users": users, "requests": len(timings), "errors": sum(statuses.values()), "error_statuses": statuses}
     for kind in ("page", "callback", "export"):
         values = sorted(seconds for k, seconds, _ in timings if k == kind)
         if values:
@@ -154,6 +161,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=32, help="concurrent analysts [32]")
     parser.add_argument("--seconds", type=float, default=60, help="measured seconds per run [60]")
     parser.add_argument("--threads", type=int, default=16, help="server threads [16]")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds each analyst waits between pages [0]")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,13 +174,16 @@ def main() -> None:
             store.add(f"analyst{n:02d}", "analyst", PASSWORD, actor="(load benchmark)")
         server, base = start_server(args.warehouse, home, args.threads)
         try:
-            single = run(base, 1, args.seconds)
+            single = run(base, 1, args.seconds, args.think)
             print(json.dumps(single), flush=True)
-            many = run(base, args.users, args.seconds)
+            many = run(base, args.users, args.seconds, args.think)
             print(json.dumps(many), flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        errors = (home / "server.log").read_text(errors="replace")
+        if "Traceback" in errors:  # what a failed request raised, for the report's reader
+            print(errors[errors.index("Traceback") :][:4000], file=sys.stderr)
     rows = []
     for kind in ("page", "callback", "export"):
         one, all_ = single.get(kind), many.get(kind)
@@ -183,15 +194,16 @@ def main() -> None:
             )
     section = "\n".join(
         [
-            "## Load (`benchmarks/load.py`)",
+            f"## Load, {args.think:g} s between pages (`benchmarks/load.py`)",
             "",
             f"Measured {date.today().isoformat()} on {machine()}; `grace serve` (waitress, {args.threads} threads) on "
             f"`{args.warehouse.name}`, {args.seconds:.0f} s per run: 1 analyst, then {args.users} concurrent analysts, "
             "signed in, each looping over page loads (GET and the page router's callback) and a CSV export every third "
-            "page. Target (issue 9): 32 analysts with 0 errors and callback p95 ≤ 2× the single-user figure.",
+            f"page, waiting {args.think:g} s between pages. Target (issue 9): 32 analysts with 0 errors and callback "
+            "p95 ≤ 2× the single-user figure.",
             "",
             f"Requests: {single['requests']:,} with 1 analyst ({single['errors']} errors), {many['requests']:,} with "
-            f"{args.users} ({many['errors']} errors).",
+            f"{args.users} ({many['errors']} errors: {many['error_statuses'] or 'none'}).",
             "",
             "| request | 1 analyst p50 ms | 1 analyst p95 ms | N analysts p50 ms | N analysts p95 ms | p95 ratio |",
             "|---|---:|---:|---:|---:|---:|",
@@ -200,7 +212,7 @@ def main() -> None:
     )
     print(section)
     if args.write:
-        update_section("Load", section)
+        update_section(f"Load, {args.think:g} s between pages", section)
 
 
 if __name__ == "__main__":

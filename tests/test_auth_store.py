@@ -398,3 +398,28 @@ def test_serving_a_warehouse_with_no_users_stops_and_says_how_to_add_one(isolate
         ConfigError, match=r"no dashboard users; add one first, e\.g\. .*grace users add NAME --role admin"
     ):
         serve(warehouse=tmp_path / "warehouse.duckdb", port=1)
+
+
+def test_writers_of_one_process_take_turns_instead_of_timing_out(audit, monkeypatch):
+    """A writer that holds the store longer than SQLite's busy timeout does not make the others fail: within a
+    process they wait their turn (under load, audit writes starved past the timeout answered 500)."""
+    import time
+
+    import dashboards.auth.database as database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    started = threading.Event()
+
+    def slow_writer():
+        with database.connection(audit.path) as con, database.transaction(con):
+            started.set()
+            time.sleep(0.5)  # five times the busy timeout
+
+    holder = threading.Thread(target=slow_writer)
+    holder.start()
+    started.wait(5)
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(lambda n: audit.record("page_view", f"user{n}", {"path": "/"}), range(8)))
+    holder.join()
+    assert all(row is not None for row in rows)
+    assert audit.verify_chain().ok

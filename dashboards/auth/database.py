@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -81,13 +82,20 @@ def connection(path: Path) -> Iterator[sqlite3.Connection]:
         con.close()
 
 
+# Writers of one process take turns here before asking SQLite for its write lock: SQLite's busy handler
+# sleeps and retries, and with dozens of threads writing audit rows at once one of them can be starved past
+# the busy timeout ("database is locked", a 500 for the user). Other processes still meet at SQLite's lock.
+_PROCESS_WRITE_LOCK = threading.Lock()
+
+
 @contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction: committed on success, rolled back on any error."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    with _PROCESS_WRITE_LOCK:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
