@@ -60,7 +60,7 @@ class ViewState:
     capacity: int | None = None  # referrals triaged per day, for backlog projection
     series: str | None = None  # an analytics series id (metric|grain|split|entity) to drill into
     # Who is looking: never part of the URL, set only by `within` (from the signed-in user).
-    scope: Scope = field(default_factory=Scope.everything, compare=True)
+    scope: Scope = field(default_factory=Scope.everything)
 
     @classmethod
     def from_query(cls, search: str | Mapping[str, Any] | None) -> ViewState:
