@@ -6,7 +6,10 @@ the contract (every column read as text, header exactly the contract's columns i
 the contract's rules and a no-repeated-figure check). The first problem refuses the file with
 an `InputFileError` naming file, data row and field; the warehouse is not even opened. A valid
 file is loaded into `published_statistic` and logged in `import_log` in one transaction, with
-an import id derived from the file's checksum, so importing the same content again is a no-op.
+an import id derived from the file's checksum, so importing the same content again is a no-op. A
+corrected file replaces the figures it repeats (same source, period, country, platform and metric):
+readers see only the current figures, and the replaced ones move to `published_statistic_history`
+with the import that replaced them.
 """
 
 from __future__ import annotations
@@ -118,6 +121,10 @@ def load_statistics(con: duckdb.DuckDBPyConnection, validated: ValidatedStatisti
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         con.register("statistics_import", rows)
         try:
+            con.execute(
+                read_sql("etl/statistics_supersede.sql"), {"import_id": import_id, "imported_at": imported_at}
+            )
+            con.execute(read_sql("etl/statistics_delete_superseded.sql"))
             con.execute(read_sql("etl/statistics_insert.sql"))
         finally:
             con.unregister("statistics_import")

@@ -200,3 +200,35 @@ def test_the_contract_declares_exactly_the_statistics_columns():
     dataset = load_contract("published_statistics").dataset("statistics")
     assert ",".join(dataset.column_names) == HEADER
     assert dataset.required_columns == ["period", "period_type", "metric", "value", "source"]
+
+
+def test_a_corrected_file_replaces_the_figures_it_repeats_and_keeps_the_old_ones_as_history(tmp_path, warehouse):
+    first = write_csv(tmp_path / "stats.csv", GOOD_ROWS)
+    assert run(str(first), "--warehouse", str(warehouse)).exit_code == 0
+    corrected = write_csv(
+        tmp_path / "stats-corrected.csv",
+        [
+            f"2023,year,DEU,,cybertipline_reports,1250,{SOURCE},corrected",  # same key as a first-file row
+            f"2023,year,,,cybertipline_reports,15100,{SOURCE},",  # the total (no country, no platform)
+            f"2024,year,DEU,,cybertipline_reports,1400,{SOURCE},",  # new
+        ],
+    )
+    result = run(str(corrected), "--warehouse", str(warehouse))
+    assert result.exit_code == 0, result.output
+    con = connect(warehouse, read_only=True)
+    try:
+        current = con.execute(
+            "SELECT period, country_iso3, value FROM published_statistic WHERE metric = 'cybertipline_reports' "
+            "AND period_type = 'year' ORDER BY period, country_iso3 NULLS FIRST"
+        ).fetchall()
+        history = con.execute(
+            "SELECT period, country_iso3, value, superseded_by FROM published_statistic_history ORDER BY value"
+        ).fetchall()
+        imports = con.execute("SELECT import_id FROM import_log ORDER BY imported_at").fetchall()
+        total = con.execute("SELECT count(*) FROM published_statistic").fetchone()[0]
+    finally:
+        con.close()
+    assert current == [("2023", None, 15100.0), ("2023", "DEU", 1250.0), ("2024", "DEU", 1400.0)]
+    assert [(p, c, v) for p, c, v, _ in history] == [("2023", "DEU", 1200.0), ("2023", None, 15000.0)]
+    assert {by for *_, by in history} == {imports[1][0]} and len(imports) == 2
+    assert total == len(GOOD_ROWS) + 1  # two replaced, one added

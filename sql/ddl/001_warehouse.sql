@@ -275,6 +275,23 @@ CREATE TABLE IF NOT EXISTS published_statistic (
     import_id    VARCHAR NOT NULL
 );
 
+-- Figures a later import corrected: the same source, period, country, platform and metric imported again
+-- replace the old row in published_statistic (readers see only current figures); the old row is kept here,
+-- with the import that replaced it.
+CREATE TABLE IF NOT EXISTS published_statistic_history (
+    period        VARCHAR NOT NULL,
+    period_type   VARCHAR NOT NULL,
+    country_iso3  VARCHAR,
+    platform      VARCHAR,
+    metric        VARCHAR NOT NULL,
+    value         DOUBLE NOT NULL,
+    source        VARCHAR NOT NULL,
+    note          VARCHAR,
+    import_id     VARCHAR NOT NULL,
+    superseded_by VARCHAR NOT NULL,
+    superseded_at TIMESTAMP NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS import_log (
     import_id    VARCHAR PRIMARY KEY,
     dataset      VARCHAR NOT NULL,
