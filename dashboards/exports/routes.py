@@ -26,6 +26,7 @@ import flask
 
 from analytics.warehouse_series import SeriesRequestError
 from dashboards.auth import audit_event, current_scope, current_user, require_role
+from dashboards.auth.context import json_error
 from dashboards.catalogue import UnknownChartError, get_chart
 from dashboards.exports.build import (
     EXPORT_FORMATS,
@@ -85,11 +86,11 @@ def install_exports(app: dash.Dash) -> None:
         user = current_user()
         with slots.slot(user.name if user else "") as granted:
             if not granted:
-                return _error(429, f"you have {slots.limit} export(s) running; wait for them to finish")
+                return json_error(429, f"you have {slots.limit} export(s) running; wait for them to finish")
             try:
                 asked = ViewState.from_query(flask.request.query_string.decode())
             except ViewStateError as error:
-                return _error(400, f"invalid view: {error}")
+                return json_error(400, f"invalid view: {error}")
             state = asked.within(current_scope())  # outside the scope: ScopeError, answered 403 and audited
             try:
                 exported = build(state)
@@ -109,11 +110,11 @@ def install_exports(app: dash.Dash) -> None:
     def export_pack(name: str):
         match = _PACK_FILE.match(name)
         if not match:
-            return _error(404, f"{name!r}: ask for /export/pack/<page>.zip")
+            return json_error(404, f"{name!r}: ask for /export/pack/<page>.zip")
         try:
             page = page_of_slug(match["page"])
         except UnknownPageError:
-            return _error(404, f"no page {match['page']!r} with exportable charts")
+            return json_error(404, f"no page {match['page']!r} with exportable charts")
         return run_export(f"pack:{match['page']}", "zip", lambda state: briefing_pack(page, reader_of(app), state))
 
     @server.get("/export/<name>")
@@ -121,11 +122,11 @@ def install_exports(app: dash.Dash) -> None:
     def export_one(name: str):
         match = _CHART_FILE.match(name)
         if not match or match["fmt"] not in EXPORT_FORMATS:
-            return _error(404, f"{name!r}: ask for /export/<chart>.<{'|'.join(EXPORT_FORMATS)}>")
+            return json_error(404, f"{name!r}: ask for /export/<chart>.<{'|'.join(EXPORT_FORMATS)}>")
         try:
             chart = get_chart(match["chart"])
         except UnknownChartError:
-            return _error(404, f"no chart {match['chart']!r}")
+            return json_error(404, f"no chart {match['chart']!r}")
         return run_export(
             chart.chart_id, match["fmt"], lambda state: export_chart(chart, reader_of(app), state, match["fmt"])
         )
@@ -142,15 +143,9 @@ def _send(exported: ExportFile) -> flask.Response:
 def _failure(error: Exception) -> flask.Response:
     """The answer for an export that could not be built; anything unexpected is raised (500)."""
     if isinstance(error, (ViewStateError, SeriesRequestError)):
-        return _error(400, f"invalid view: {error}")
+        return json_error(400, f"invalid view: {error}")
     if isinstance(error, (WarehouseError, ExportUnavailable)):
-        return _error(503, str(error))
+        return json_error(503, str(error))
     if isinstance(error, DisclosureError):
-        return _error(500, f"the small-cell rule could not be applied: {error}")
+        return json_error(500, f"the small-cell rule could not be applied: {error}")
     raise error
-
-
-def _error(status: int, message: str) -> flask.Response:
-    response = flask.jsonify({"error": message})
-    response.status_code = status
-    return response
