@@ -121,9 +121,7 @@ def load_statistics(con: duckdb.DuckDBPyConnection, validated: ValidatedStatisti
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         con.register("statistics_import", rows)
         try:
-            con.execute(
-                read_sql("etl/statistics_supersede.sql"), {"import_id": import_id, "imported_at": imported_at}
-            )
+            con.execute(read_sql("etl/statistics_supersede.sql"), {"import_id": import_id, "imported_at": imported_at})
             con.execute(read_sql("etl/statistics_delete_superseded.sql"))
             con.execute(read_sql("etl/statistics_insert.sql"))
         finally:
