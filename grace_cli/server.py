@@ -54,18 +54,13 @@ def default_port() -> int:
     return settings.port(DEFAULT_PORT)
 
 
-def demo_scale() -> float | None:
-    """`$GRACE_DEMO_SCALE` as a positive number, or None (the demo's default size)."""
-    return settings.demo_scale()
-
-
 def build_demo(path: Path, echo: Echo = print_now) -> None:
     """Build the demo warehouse at `path` through the real ETL, printing progress lines."""
     try:
         from grace_cli.demo_warehouse import build_demo_warehouse
     except ImportError as error:
         raise WarehouseError(f"{path}: no warehouse, and the demo builder is unavailable ({error})") from error
-    scale = demo_scale()
+    scale = settings.demo_scale()
     size = f" at scale {scale:g}" if scale is not None else ""
     echo(f"No warehouse at {path}: building the demo warehouse{size} (synthetic metadata through the real ETL)…")
     started = time.monotonic()

@@ -23,7 +23,8 @@ from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import apply_controls, filter_options, nav_targets, state_from_filters
 from grace.errors import ConfigError, WarehouseError
 from grace.progress import LineProgress
-from grace_cli.server import choose_warehouse, demo_scale, ensure_warehouse, url_for
+from grace.settings import demo_scale
+from grace_cli.server import choose_warehouse, ensure_warehouse, url_for
 from warehouse import WarehouseReader
 
 DAYS = 532  # 1 Jan 2023 - 15 Jun 2024
