@@ -1,23 +1,23 @@
 """One series, every detector: seasonality, trend, growth, change points, anomalies and a forecast.
 
-The order matters and is fixed: seasonality decides the trend test and what is deseasonalised;
-change points are found first so anomalies are measured against the shifted level (a break is not a
-run of spikes); the forecast model is chosen by backtest. Same input and parameters, same output.
+The detectors and their order are registered in `analytics.detectors`. The order matters and is
+fixed: seasonality decides the trend test and what is deseasonalised; change points are found first
+so anomalies are measured against the shifted level (a break is not a run of spikes); the forecast
+model is chosen by backtest. Same input and parameters, same output.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from analytics.anomalies import detect_anomalies
-from analytics.changepoints import detect_changepoints
-from analytics.forecast import forecast, single_threaded
+from analytics import detectors
+from analytics.detectors import Found
+from analytics.forecast import single_threaded
 from analytics.results import AnalysisParams, SeriesAnalysis
-from analytics.seasonality import seasonality_and_parts
 from analytics.series import RegularSeries
-from analytics.trend import growth_summary, mann_kendall
 
 MIN_POINTS = 8
+_BUILT_IN = ("seasonality", "trend", "growth", "changepoints", "anomalies", "forecast")
 
 
 def analyse_series(series: RegularSeries, params: AnalysisParams = AnalysisParams()) -> SeriesAnalysis:
@@ -28,26 +28,21 @@ def analyse_series(series: RegularSeries, params: AnalysisParams = AnalysisParam
         from analytics.forecast import min_points
 
         series.require(min_points(horizon), f"a {horizon}-period forecast with a backtest")
+    found: Found = {}
     with single_threaded():
-        season, parts = seasonality_and_parts(series.y, series.season_length, params.trend.seasonal_alpha)
-        trend = mann_kendall(series, params.trend, season.seasonal)
-        growth = growth_summary(series, params.growth_level)
-        breaks = detect_changepoints(series, params.changepoints, season.seasonal, parts["seasonal"].to_numpy())
-        anomalies = detect_anomalies(series, params.anomalies, season.seasonal, breaks.changepoints, parts)
-        outlook = forecast(series, params.forecast, season.seasonal) if horizon else None
+        for detector in detectors.SERIES_DETECTORS:
+            found.update(detector.run(series, params, found))
+    builtin = {name: found.pop(name) for name in _BUILT_IN}
+    found.pop("parts", None)  # the decomposition the detectors share; not a result
     return SeriesAnalysis(
         freq=series.freq,
         start=series.ds[0],
         end=series.ds[-1],
         n=series.n,
-        seasonality=season,
-        trend=trend,
-        growth=growth,
-        changepoints=breaks,
-        anomalies=anomalies,
-        forecast=outlook,
+        **builtin,
         parameters=params,
         notes=series.notes,
+        detections=found,
     )
 
 

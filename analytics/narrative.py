@@ -660,21 +660,16 @@ def _duplicate(a: Finding, b: Finding) -> bool:
     same = (a.metric, a.split_by, a.entity) == (b.metric, b.split_by, b.entity)
     if not same:
         return False
-    if a.kind in ("growth", "trend") and b.kind in ("growth", "trend"):
-        return True
+    rule = KINDS[a.kind].duplicates
+    if rule == "trend":
+        return KINDS[b.kind].duplicates == "trend"
     if a.kind != b.kind:
         return False
-    if a.kind in ("emerging", "vanishing", "forecast", "backlog"):
+    if rule == "subject":
         return True
-    if (
-        a.kind in ("changepoint", "anomaly")
-        and a.grain != b.grain
-        and a.date
-        and b.date
-        and a.numbers.get("direction") == b.numbers.get("direction")
-    ):
+    if a.grain != b.grain and a.date and b.date and a.numbers.get("direction") == b.numbers.get("direction"):
         (a0, a1), (b0, b1) = _span(a.date, a.grain), _span(b.date, b.grain)
-        if a.kind == "changepoint":  # a break is located to within about one period of the coarser grain
+        if rule == "period±1":
             slack = timedelta(days=max(PERIOD_DAYS[a.grain], PERIOD_DAYS[b.grain]))
             a0, a1 = a0 - slack, a1 + slack
         return a0 <= b1 and b0 <= a1
@@ -711,6 +706,11 @@ def build_findings(
         + forecast_findings(_rows(tables, "analytics_forecast"), _rows(tables, "analytics_forecast_reconciled"), trend)
         + backlog_findings(_rows(tables, "analytics_backlog"))
     )
+    from analytics import detectors
+
+    for detector in detectors.SERIES_DETECTORS:  # detectors registered with findings of their own
+        if detector.findings is not None:
+            found += detector.findings({name: _rows(tables, name) for name in tables}, reach)
     return rank(found)
 
 

@@ -336,6 +336,7 @@ class SeriesAnalysis(_Serialisable):
     forecast: ForecastResult | None
     parameters: AnalysisParams
     notes: tuple[str, ...] = ()
+    detections: dict[str, Any] = field(default_factory=dict)  # results of detectors registered after the built-ins
 
     def to_dict(self) -> dict[str, Any]:
         """The `grace series analyse --json` object."""
@@ -363,6 +364,7 @@ class SeriesAnalysis(_Serialisable):
                     {k: v for k, v in dataclasses.asdict(self.changepoints).items() if k != "changepoints"}
                 )
             },
+            **({"detections": jsonable(self.detections)} if self.detections else {}),
             "parameters": self.parameters.to_dict(),
             "notes": list(self.notes) + (list(forecast.notes) if forecast else []),
             "version": __version__,

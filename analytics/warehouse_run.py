@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analytics import detectors
+from analytics.detectors import ALERT_TABLE, alert_rows
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
 from analytics.series import RegularSeries
 from analytics.warehouse_series import GRAIN_FREQ, grain_name, load_series, metric
@@ -59,13 +61,6 @@ DEFAULT_METRICS = (
 DEFAULT_GRAINS = ("month", "week")
 DEFAULT_SPLITS = (None, "country", "platform")
 HORIZON = FORECAST_HORIZON  # one year ahead per grain (two for yearly series)
-TABLES = (
-    "analytics_trend",
-    "analytics_changepoint",
-    "analytics_anomaly",
-    "analytics_forecast",
-    "analytics_forecast_candidate",
-)
 
 
 @dataclass(frozen=True)
@@ -158,90 +153,11 @@ def result_rows(run_id: str, job: SeriesJob, result: SeriesAnalysis) -> dict[str
         "split_by": job.split_by,
         "entity": job.entity,
     }
-    trend, season = result.trend, result.seasonality
-    yoy, recent = result.growth.get("year_on_year"), result.growth.get("recent")
-    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
-    rows["analytics_trend"].append(
-        {
-            **key,
-            "start_date": result.start.date(),
-            "end_date": result.end.date(),
-            "points": result.n,
-            "total": float(job.frame["y"].sum()),
-            "direction": trend.direction,
-            "slope": trend.slope,
-            "slope_per_year": trend.slope_per_year,
-            "relative_slope": trend.relative_slope,
-            "p_value": trend.p_value,
-            "test": trend.test,
-            "seasonal": bool(season.seasonal),
-            "seasonal_strength": season.seasonal_strength,
-            "trend_strength": season.trend_strength,
-            "yoy_growth": yoy.growth if yoy else None,
-            "yoy_lower": yoy.lower if yoy else None,
-            "yoy_upper": yoy.upper if yoy else None,
-            "recent_growth": recent.growth if recent else None,
-            "recent_lower": recent.lower if recent else None,
-            "recent_upper": recent.upper if recent else None,
-        }
-    )
-    for cp in result.changepoints.changepoints:
-        rows["analytics_changepoint"].append(
-            {
-                **key,
-                "date": cp.date.date(),
-                "level_before": cp.level_before,
-                "level_after": cp.level_after,
-                "magnitude": cp.magnitude,
-                "relative_change": cp.relative_change,
-                "direction": cp.direction,
-                "confidence": cp.confidence,
-            }
-        )
-    for a in result.anomalies:
-        rows["analytics_anomaly"].append(
-            {
-                **key,
-                "date": a.date.date(),
-                "value": a.value,
-                "expected": a.expected,
-                "magnitude": a.magnitude,
-                "relative": a.relative,
-                "direction": a.direction,
-                "score": a.score,
-            }
-        )
-    if result.forecast is not None:
-        f = result.forecast
-        for p in f.forecast:
-            rows["analytics_forecast"].append(
-                {
-                    **key,
-                    "date": p.date.date(),
-                    "yhat": p.yhat,
-                    "yhat_lower": p.yhat_lower,
-                    "yhat_upper": p.yhat_upper,
-                    "level": f.level,
-                    "model": f.model,
-                    "backtest_mase": f.backtest.mase,
-                    "backtest_coverage": f.backtest.coverage,
-                }
-            )
-        for b in f.candidates:
-            rows["analytics_forecast_candidate"].append(
-                {
-                    **key,
-                    "model": b.model,
-                    "chosen": b.model == f.model,
-                    "folds": b.folds,
-                    "horizon": b.horizon,
-                    "mase": b.mase,
-                    "mae": b.mae,
-                    "rmse": b.rmse,
-                    "coverage": b.coverage,
-                    "level": b.level,
-                }
-            )
+    rows: dict[str, list[dict]] = {name: [] for name in detectors.series_tables()}
+    for detector in detectors.SERIES_DETECTORS:
+        for table in detector.tables:
+            if table.rows is not None:
+                rows[table.name].extend({**key, **row} for row in table.rows(result, job.frame))
     return rows
 
 
@@ -295,7 +211,7 @@ def run_analysis(
                 progress("analysing series", i, total)
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
-    tables: dict[str, list[dict]] = {name: [] for name in TABLES}
+    tables: dict[str, list[dict]] = {name: [] for name in detectors.series_tables()}
     skipped: list[tuple[str, str]] = []
     for job, (result, reason) in zip(todo, results):
         if result is None:
@@ -308,6 +224,7 @@ def run_analysis(
     from analytics.warehouse_derived import derived_tables  # statuses, attribution, reconciliation, backlog, findings
 
     tables.update(derived_tables(warehouse, run_id, todo, [r for r, _ in results], per_grain, tables))
+    tables[ALERT_TABLE] = alert_rows(tables)
     analysed = total - len(skipped)
     parameters = {
         "metrics": metrics,

@@ -1,4 +1,4 @@
-"""`grace warehouse check|stats`: verify the warehouse and report what it holds."""
+"""`grace warehouse check|stats|upgrade`: verify the warehouse, report what it holds, upgrade its schema."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def register(cli: click.Group) -> None:
 
 @click.group()
 def warehouse() -> None:
-    """Inspect and verify the DuckDB warehouse."""
+    """Inspect, verify and upgrade the DuckDB warehouse."""
 
 
 @warehouse.command()
@@ -73,3 +73,26 @@ def stats(warehouse, as_json) -> None:
     click.echo("tables:")
     for name, count in result["tables"].items():
         click.echo(f"  {name:<24}{count:>14,}")
+
+
+@warehouse.command()
+@warehouse_option
+def upgrade(warehouse) -> None:
+    """Upgrade a warehouse of an older schema version in place, keeping every row.
+
+    Creates the tables the new version adds and runs the migrations of sql/migrations/ (for version 3 to
+    4: every stored alert copied into analytics_alert), all in one transaction: on any error the
+    warehouse is left as it was. A warehouse already at this version is left untouched. Stop the
+    dashboard first: the upgrade needs the write lock.
+    """
+    from warehouse import connect, upgrade_schema
+
+    con = connect(warehouse)
+    try:
+        before, after = upgrade_schema(con)
+    finally:
+        con.close()
+    if before == after:
+        click.echo(f"ok: {warehouse} is already at schema version {after}")
+    else:
+        click.echo(f"upgraded {warehouse} from schema version {before} to {after}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from warehouse import connect, ensure_schema
 
@@ -43,6 +44,25 @@ def _neutral(data_type: str) -> str:
     if kind.endswith("[]"):
         return "[]"
     return "0"
+
+
+def refresh_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Rebuild `analytics_alert` for one run from its alerting tables, as `grace analyse` writes it (for
+    fixtures that add synthetic anomalies or change points to a run)."""
+    from analytics.detectors import ALERT_TABLE, alert_rows, alert_sources
+
+    tables = {}
+    for name in (table.name for table in alert_sources()):
+        cursor = con.execute(f"SELECT * FROM {name} WHERE run_id = ?", [run_id])
+        columns = [d[0] for d in cursor.description]
+        tables[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    con.execute(f"DELETE FROM {ALERT_TABLE} WHERE run_id = ?", [run_id])
+    rows = pd.DataFrame(alert_rows(tables))
+    if not rows.empty:
+        con.register("alert_rows", rows)
+        listed = ", ".join(rows.columns)
+        con.execute(f"INSERT INTO {ALERT_TABLE} ({listed}) SELECT {listed} FROM alert_rows")
+        con.unregister("alert_rows")
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
@@ -182,4 +202,5 @@ def add_analysis(path: Path) -> None:
                DATE '2023-07-01', 'Spike in referrals in Jul 2023', '{}', 'anomaly', 'analytics_anomaly', '{}'
     """,
     )
+    refresh_alerts(con, "run-1")
     con.close()

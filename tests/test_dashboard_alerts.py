@@ -70,6 +70,7 @@ def add_anomalies(path, run_id: str) -> None:
                        'Synthetic anomaly {entity}' AS headline, '{{}}' AS numbers, 'anomalies_robust_z' AS detector,
                        'analytics_anomaly' AS source_table, '{{}}' AS parameters""",
             )
+    synthetic.refresh_alerts(con, run_id)
     con.close()
 
 

@@ -72,6 +72,7 @@ def warehouse(tmp_path_factory):
                    150.0 AS value, 100.0 AS expected, 50.0 AS magnitude, 0.5 AS relative, 'up' AS direction,
                    6.0 AS score""",
         )
+    synthetic.refresh_alerts(con, run.run_id)
     con.close()
     return path
 

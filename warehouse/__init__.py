@@ -3,7 +3,8 @@
 - `connection.py`: `connect()` — opening the file (read-write for the ETL and `grace analyse`, which
   wait for the lock; read-only for readers, which fail at once).
 - `schema.py`: the DDL in `sql/ddl/`, `SCHEMA_VERSION`, `ensure_schema()` (writers) and `check_schema()`
-  (readers): a warehouse of another schema version is refused either way.
+  (readers): a warehouse of another schema version is refused either way; `upgrade_schema()` migrates an
+  older one in place (`sql/migrations/`).
 - `sql_files.py`: the one loader of `sql/` files (`read_sql`) and the named queries (`load_query`).
 - `reader.py`: `WarehouseReader`, the shared, idle-closing read-only connection with a query timeout,
   through which the dashboard and reports run named queries.
@@ -16,7 +17,14 @@
 
 from warehouse.connection import connect
 from warehouse.reader import QueryTimeout, WarehouseReader
-from warehouse.schema import SCHEMA_VERSION, UNCLASSIFIED, check_schema, ensure_schema, is_initialised
+from warehouse.schema import (
+    SCHEMA_VERSION,
+    UNCLASSIFIED,
+    check_schema,
+    ensure_schema,
+    is_initialised,
+    upgrade_schema,
+)
 from warehouse.sql_files import NamedQuery, QueryError, load_query, query_names, read_sql
 
 __all__ = [
@@ -33,4 +41,5 @@ __all__ = [
     "load_query",
     "query_names",
     "read_sql",
+    "upgrade_schema",
 ]

@@ -79,7 +79,13 @@ class SharedConnection:
             if self._con is not None and self._active == 0 and self._file_stamp() != self._stamp:
                 self._close_locked()  # replaced or rewritten on disk since we opened it
             if self._con is None:
-                self._con = connect(self.path, read_only=True)
+                con = connect(self.path, read_only=True)
+                try:
+                    check_schema(con, self.path)  # a warehouse of another version is refused on read too
+                except BaseException:
+                    con.close()
+                    raise
+                self._con = con
                 self._stamp = self._file_stamp()
             cursor = self._con.cursor()
             self._active += 1

@@ -2,7 +2,11 @@
 
 `ensure_schema()` applies the DDL in `sql/ddl/` idempotently and seeds the static dimensions (the
 ETL's first step). `check_schema()` is what readers run: a warehouse built by another schema
-version is refused with a message saying how to rebuild it, for reading as well as for writing.
+version is refused with a message saying what to do, for reading as well as for writing.
+
+A warehouse of an older version that a migration in `sql/migrations/` (`<from>_to_<to>.sql`) leads from
+is upgraded in place, keeping every row, by `upgrade_schema()` (`grace warehouse upgrade`): the DDL
+creates what is new, then each migration runs, all in one transaction. Any other version is refused.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "3"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
-#   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart
+SCHEMA_VERSION = "4"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
+#   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
+#   of a run in analytics_alert, replaced published statistics in published_statistic_history
+MIGRATIONS_DIR = SQL_DIR / "migrations"
 UNCLASSIFIED = "UNCLASSIFIED"
 
 
@@ -32,11 +38,53 @@ def check_schema(con: duckdb.DuckDBPyConnection, where: object = "warehouse") ->
     found = schema_version(con)
     if found is None:
         raise WarehouseError(f"{where}: not a GRACE warehouse (schema missing)")
-    if found != SCHEMA_VERSION:
+    if found == SCHEMA_VERSION:
+        return
+    if _migrations_from(found):
         raise WarehouseError(
             f"{where}: warehouse has schema version {found}, this code needs {SCHEMA_VERSION}; "
-            "rebuild it (grace demo --force, or reload the deliveries into a new file)"
+            "upgrade it in place, keeping every row: grace warehouse upgrade"
         )
+    raise WarehouseError(
+        f"{where}: warehouse has schema version {found}, this code needs {SCHEMA_VERSION}; "
+        "rebuild it (grace demo --force, or reload the deliveries into a new file)"
+    )
+
+
+def _migrations_from(version: str) -> list:
+    """The migration files from `version` to SCHEMA_VERSION, in order ([] when there is no such path)."""
+    steps, current = [], version
+    while current != SCHEMA_VERSION:
+        found = sorted(MIGRATIONS_DIR.glob(f"{current}_to_*.sql"))
+        if not found:
+            return []
+        steps.append(found[0])
+        current = found[0].stem.split("_to_", 1)[1]
+    return steps
+
+
+def upgrade_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """Upgrade an older warehouse in place, in one transaction: (version before, version after).
+
+    A warehouse already at SCHEMA_VERSION is left as it is; one no migration leads from is refused."""
+    found = schema_version(con)
+    if found is None:
+        raise WarehouseError("not a GRACE warehouse (schema missing)")
+    if found == SCHEMA_VERSION:
+        return found, found
+    steps = _migrations_from(found)
+    if not steps:
+        check_schema(con)  # raises, with the rebuild advice
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _apply_ddl(con)
+        for step in steps:
+            con.execute(step.read_text(encoding="utf-8"))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found, SCHEMA_VERSION
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -46,12 +94,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """
     if is_initialised(con):
         check_schema(con)
-    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
-        con.execute(ddl.read_text(encoding="utf-8"))
-    con.execute(
-        "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_version', ?), ('created_by', ?)",
-        [SCHEMA_VERSION, f"grace {__version__}"],
-    )
+    _apply_ddl(con)
     con.executemany("INSERT OR IGNORE INTO dim_country VALUES (?, ?, ?, true)", [list(row) for row in EU27])
     con.executemany("INSERT OR IGNORE INTO dim_incident_type VALUES (?, ?)", [list(row) for row in INCIDENT_TYPES])
     con.executemany(
@@ -59,6 +102,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         [[code] for code in INDUSTRY_CLASSIFICATIONS],
     )
     con.execute("INSERT OR IGNORE INTO dim_category VALUES (?, 'none')", [UNCLASSIFIED])
+
+
+def _apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
+    """Every CREATE ... IF NOT EXISTS of `sql/ddl/`, and the version stamp."""
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    con.execute(
+        "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_version', ?), ('created_by', ?)",
+        [SCHEMA_VERSION, f"grace {__version__}"],
+    )
 
 
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:

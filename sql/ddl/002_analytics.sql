@@ -204,3 +204,23 @@ CREATE TABLE IF NOT EXISTS analytics_finding (
     source_table  VARCHAR NOT NULL,
     parameters    VARCHAR NOT NULL
 );
+
+-- Every alert of a run in one shape, whichever detector raised it (analytics/detectors.py): change
+-- points, anomalies and emerging / vanishing entities so far. The Alerts page reads only this table.
+-- alert_key (series_id|kind|date) names the same alert in every run.
+CREATE TABLE IF NOT EXISTS analytics_alert (
+    run_id     VARCHAR NOT NULL,
+    series_id  VARCHAR NOT NULL,
+    metric     VARCHAR NOT NULL,
+    grain      VARCHAR NOT NULL,
+    split_by   VARCHAR NOT NULL,
+    entity     VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,
+    date       DATE NOT NULL,
+    direction  VARCHAR NOT NULL,
+    before     DOUBLE,
+    after      DOUBLE,
+    relative   DOUBLE,
+    strength   DOUBLE,
+    alert_key  VARCHAR NOT NULL
+);

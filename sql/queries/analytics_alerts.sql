@@ -1,5 +1,6 @@
--- Alerts of the latest run (or the one named): anomalies, change points and emerging / vanishing
--- entities in one list, with the finding (rank, headline) that states each one when there is one.
+-- Alerts of the latest run (or the one named) from analytics_alert, where every alerting detector's
+-- rows are copied in one shape (anomalies, change points, emerging / vanishing entities), with the
+-- finding (rank, headline) that states each one when there is one.
 -- Parameters: $run_id VARCHAR ('' = latest); $metrics, $kinds ('anomaly', 'changepoint', 'emerging',
 --             'vanishing'), $countries, $platforms VARCHAR[] (empty = all; a country or platform
 --             filter keeps that split's entities only); $sort_by VARCHAR: 'importance' (finding score),
@@ -22,25 +23,9 @@ WITH params AS (
 
 -- @include chosen_run
 
-alerts AS (
-    SELECT 'anomaly' AS kind, a.run_id, a.series_id, a.metric, a.grain, a.split_by, a.entity, a.date,
-           a.direction, a.expected AS before, a.value AS after, a.relative, a.score AS strength
-    FROM analytics_anomaly AS a
-    UNION ALL
-    SELECT 'changepoint', c.run_id, c.series_id, c.metric, c.grain, c.split_by, c.entity, c.date,
-           c.direction, c.level_before, c.level_after, c.relative_change, c.confidence
-    FROM analytics_changepoint AS c
-    UNION ALL
-    SELECT s.status, s.run_id, s.series_id, s.metric, s.grain, s.split_by, s.entity, s.recent_start,
-           CASE WHEN s.status = 'emerging' THEN 'up' ELSE 'down' END, s.baseline_mean, s.recent_mean, s.growth,
-           s.recent_share
-    FROM analytics_entity_status AS s
-    WHERE s.status IN ('emerging', 'vanishing')
-),
-
 selected AS (
     SELECT a.*
-    FROM alerts AS a
+    FROM analytics_alert AS a
     JOIN chosen AS c ON c.run_id = a.run_id
     CROSS JOIN params AS p
     WHERE (len(p.metrics) = 0 OR list_contains(p.metrics, a.metric))
