@@ -75,6 +75,11 @@ def weight_matrix(S: np.ndarray, method: str, errors: np.ndarray | None = None) 
         )
     if method == "mint_shrink":
         W, _ = shrunk_covariance(errors)
+        # A node whose backtest errors are all zero (a constant series forecast exactly) has no variance:
+        # give it the smallest variance seen (1 when none is positive) so W stays invertible.
+        diagonal = np.diag(W)
+        floor = diagonal[diagonal > 0].min() if (diagonal > 0).any() else 1.0
+        W = W + np.diag(np.where(diagonal > 0, 0.0, floor))
         return W + 1e-9 * np.trace(W) / len(W) * np.eye(len(W))
     raise ValueError(f"unknown reconciliation method {method!r}; choose from {', '.join(METHODS)}")
 

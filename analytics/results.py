@@ -159,6 +159,24 @@ class EmergingParams(_Serialisable):
 
 
 @dataclass(frozen=True)
+class AlertParams(_Serialisable):
+    """When an alert is material: worth an analyst's attention, not only statistically unusual.
+
+    An alert (anomaly, change point, emerging or vanishing entity) is material when its relative change
+    |after / before - 1| is at least `min_relative` AND its absolute change |after - before| is at least
+    `min_count_change` for counts, stocks and distinct counts (per period; below the small-cell threshold
+    k = 10 a change could not even be published), or `min_share_change` for shares and ratios (0.02 = two
+    percentage points). Other units (days) take the relative rule alone. An alert from or to zero counts
+    as relative change 1. Immaterial alerts are stored and can be listed; the Alerts page and the
+    Overview show the material ones that still need attention.
+    """
+
+    min_relative: float = 0.2
+    min_count_change: float = 10.0
+    min_share_change: float = 0.02
+
+
+@dataclass(frozen=True)
 class AnalysisParams(_Serialisable):
     """Everything one series or panel analysis depends on."""
 
@@ -167,6 +185,7 @@ class AnalysisParams(_Serialisable):
     anomalies: AnomalyParams = field(default_factory=AnomalyParams)
     forecast: ForecastParams = field(default_factory=ForecastParams)
     emerging: EmergingParams = field(default_factory=EmergingParams)
+    alerts: AlertParams = field(default_factory=AlertParams)
     growth_level: float = 0.9
 
 

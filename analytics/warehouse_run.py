@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import detectors
+from analytics.alerting import mark_alerts, previous_alert_keys
 from analytics.detectors import ALERT_TABLE, alert_rows
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
 from analytics.series import RegularSeries
@@ -186,6 +187,7 @@ def run_analysis(
         if not is_initialised(con):
             raise WarehouseError(f"{warehouse}: not a GRACE warehouse (schema missing)")
         todo = collect_series(con, metrics, grains, splits)
+        previous = previous_alert_keys(con)
     finally:
         con.close()
 
@@ -224,7 +226,7 @@ def run_analysis(
     from analytics.warehouse_derived import derived_tables  # statuses, attribution, reconciliation, backlog, findings
 
     tables.update(derived_tables(warehouse, run_id, todo, [r for r, _ in results], per_grain, tables))
-    tables[ALERT_TABLE] = alert_rows(tables)
+    tables[ALERT_TABLE] = mark_alerts(alert_rows(tables), params.alerts, previous)
     analysed = total - len(skipped)
     parameters = {
         "metrics": metrics,

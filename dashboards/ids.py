@@ -33,6 +33,7 @@ OVERVIEW_MOVERS_WINDOW = "overview-movers-window"
 OVERVIEW_MOVER = "overview-mover"  # pattern-matching type: {"type": OVERVIEW_MOVER, "dimension": ..., "entity": ...}
 OVERVIEW_FINDINGS = "overview-findings"
 OVERVIEW_ALERTS = "overview-alerts"
+OVERVIEW_ATTENTION = "overview-attention"  # how many alerts need the user's attention, with a link
 OVERVIEW_RUN = "overview-run"
 
 
@@ -146,6 +147,12 @@ ALERTS_RUN = "alerts-run"
 ALERTS_KIND = "alerts-kind"  # checklist: anomaly, changepoint, emerging, vanishing
 ALERTS_METRICS = "alerts-metrics"  # dropdown: metrics (empty = all)
 ALERTS_SORT = "alerts-sort"  # importance | date | magnitude
+ALERTS_SHOW = "alerts-show"  # attention | new | all | reviewed
+ALERTS_ACKNOWLEDGE = "alerts-acknowledge"  # button: acknowledge the selected rows
+ALERTS_DISMISS = "alerts-dismiss"  # button: dismiss the selected rows
+ALERTS_REOPEN = "alerts-reopen"  # button: reopen the selected rows
+ALERTS_REVIEW_STATUS = "alerts-review-status"  # what the last review did
+ALERTS_REVIEWED = "alerts-reviewed"  # dcc.Store: bumped after each review, redraws the tables
 ALERTS_TABLE = "alerts-table"  # DataTable: one row per alert
 ALERTS_COUNT = "alerts-count"
 ALERTS_FINDINGS_TABLE = "alerts-findings-table"  # DataTable: ranked narrative findings

@@ -64,8 +64,29 @@ def _names(kind: str):
     default=None,
     help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.",
 )
+@click.option(
+    "--alert-min-relative",
+    type=click.FloatRange(min=0),
+    default=0.2,
+    show_default=True,
+    help="Materiality: an alert needs a relative change |after / before - 1| of at least this.",
+)
+@click.option(
+    "--alert-min-count",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Materiality, counts: and an absolute change of at least this many per period.",
+)
+@click.option(
+    "--alert-min-share",
+    type=click.FloatRange(min=0, max=1),
+    default=0.02,
+    show_default=True,
+    help="Materiality, shares and ratios: and an absolute change of at least this (0.02 = 2 points).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def analyse(warehouse, grains, metrics, jobs, quiet) -> None:
+def analyse(warehouse, grains, metrics, jobs, alert_min_relative, alert_min_count, alert_min_share, quiet) -> None:
     """Analyse every series of the warehouse and store the results as a new run.
 
     \b
@@ -74,17 +95,22 @@ def analyse(warehouse, grains, metrics, jobs, quiet) -> None:
     year-on-year and recent growth, change points, anomalies and a forecast chosen by
     rolling-origin backtest (12 months, 13 weeks, 28 days, 4 quarters or 2 years ahead). Series
     that are too short or all zero are skipped.
-    Results go to analytics_run, analytics_trend, analytics_changepoint, analytics_anomaly and
-    analytics_forecast in the same warehouse, written in one transaction; the warehouse is only
-    opened read-write for that write. Each run gets a new run id. Series are spread over --jobs
+    Results go to analytics_run, analytics_trend, analytics_changepoint, analytics_anomaly,
+    analytics_forecast and the derived tables in the same warehouse, written in one transaction; the
+    warehouse is only opened read-write for that write. Every alert (anomaly, change point, emerging
+    or vanishing entity) is also stored in analytics_alert, marked material or not (the --alert-*
+    options; immaterial alerts are kept but not shown as needing attention) and new or not since the
+    series' previous run. Each run gets a new run id. Series are spread over --jobs
     worker processes, each limited to one BLAS thread (many small fits run fastest that way).
     """
+    from analytics.results import AlertParams, AnalysisParams
     from analytics.warehouse_run import run_analysis
     from grace.progress import progress_bar
 
     workers = jobs or min(2, os.cpu_count() or 1)
+    params = AnalysisParams(alerts=AlertParams(alert_min_relative, alert_min_count, alert_min_share))
     with progress_bar(enabled=not quiet) as report:
-        summary = run_analysis(warehouse, metrics=metrics, grains=grains, jobs=workers, progress=report)
+        summary = run_analysis(warehouse, metrics=metrics, grains=grains, params=params, jobs=workers, progress=report)
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
     click.echo(
         f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "

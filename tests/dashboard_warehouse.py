@@ -49,7 +49,9 @@ def _neutral(data_type: str) -> str:
 def refresh_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Rebuild `analytics_alert` for one run from its alerting tables, as `grace analyse` writes it (for
     fixtures that add synthetic anomalies or change points to a run)."""
+    from analytics.alerting import mark_alerts
     from analytics.detectors import ALERT_TABLE, alert_rows, alert_sources
+    from analytics.results import AlertParams
 
     tables = {}
     for name in (table.name for table in alert_sources()):
@@ -57,7 +59,7 @@ def refresh_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         columns = [d[0] for d in cursor.description]
         tables[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
     con.execute(f"DELETE FROM {ALERT_TABLE} WHERE run_id = ?", [run_id])
-    rows = pd.DataFrame(alert_rows(tables))
+    rows = pd.DataFrame(mark_alerts(alert_rows(tables), AlertParams(), frozenset()))
     if not rows.empty:
         con.register("alert_rows", rows)
         listed = ", ".join(rows.columns)

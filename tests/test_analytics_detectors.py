@@ -206,6 +206,8 @@ def test_an_older_warehouse_is_refused_with_the_upgrade_command_and_upgraded_kee
             countries=[],
             platforms=[],
             scope_countries=None,
+            show="all",
+            reviewed_keys=[],
             sort_by="importance",
             limit=10,
         )

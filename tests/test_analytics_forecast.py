@@ -100,6 +100,16 @@ def test_reconciliation_leaves_already_coherent_forecasts_alone():
     np.testing.assert_allclose(reconcile(base, S, "ols"), base)
 
 
+def test_mint_reconciliation_copes_with_nodes_whose_backtest_errors_are_all_zero():
+    """A constant series is forecast exactly: its errors are all zero (this raised "Singular matrix")."""
+    S, _ = summing_matrix(["a", "b"], {"total": ["a", "b"]})
+    base = np.array([[32.0, 33.0], [10.0, 10.0], [20.0, 21.0]])
+    errors = np.zeros((6, 3))
+    errors[:, 2] = np.random.default_rng(7).normal(size=6)  # only one node has errors
+    assert is_coherent(reconcile(base, S, "mint_shrink", errors), S)
+    assert is_coherent(reconcile(base, S, "mint_shrink", np.zeros((6, 3))), S)
+
+
 def test_mint_shrinkage_is_strong_for_few_errors_and_the_covariance_stays_positive_definite():
     rng = np.random.default_rng(6)
     W, lam = shrunk_covariance(rng.normal(size=(6, 10)))

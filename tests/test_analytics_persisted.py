@@ -276,6 +276,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[],
         platforms=[],
         scope_countries=None,
+        show="all",
+        reviewed_keys=[],
         sort_by="date",
         limit=1000,
     )
@@ -290,6 +292,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[],
         platforms=[],
         scope_countries=None,
+        show="all",
+        reviewed_keys=[],
         sort_by="magnitude",
         limit=1000,
     )

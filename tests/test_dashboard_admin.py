@@ -16,6 +16,7 @@ from flask_wtf.csrf import generate_csrf
 from dashboards.auth.audit import AuditLog
 from dashboards.auth.context import AuthContext
 from dashboards.auth.ratelimit import LoginRateLimit
+from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import CurrentUser
 from dashboards.auth.users import UserStore
 from dashboards.callbacks import admin
@@ -32,7 +33,7 @@ def context(tmp_path) -> AuthContext:
     audit = AuditLog(users.path)
     users.add("ada", "admin", PASSWORD, actor="(test setup)")
     users.add("vic", "viewer", PASSWORD, actor="(test setup)")
-    return AuthContext(users, audit, LoginRateLimit(audit), timedelta(hours=8))
+    return AuthContext(users, audit, LoginRateLimit(audit), timedelta(hours=8), AlertReviews(users.path))
 
 
 @pytest.fixture

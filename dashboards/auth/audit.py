@@ -44,6 +44,9 @@ EVENTS = (
     "user_enabled",
     "role_changed",
     "password_changed",
+    "alert_acknowledged",
+    "alert_dismissed",
+    "alert_reopened",
 )
 FILTER_KEYS = ("event", "user", "since")
 MAX_LIMIT = 10_000

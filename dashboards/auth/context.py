@@ -17,12 +17,14 @@ import flask
 
 from dashboards.auth.audit import AuditLog
 from dashboards.auth.ratelimit import LoginRateLimit
+from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import CurrentUser
 from dashboards.auth.users import UserStore
 from grace.scope import Scope
 
 EXTENSION = "grace_auth"
 EXPORT_ROLES = ("analyst", "admin")
+REVIEW_ROLES = ("analyst", "admin")  # who may acknowledge or dismiss alerts
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class AuthContext:
     audit: AuditLog
     rate_limit: LoginRateLimit
     lifetime: timedelta
+    reviews: AlertReviews
 
 
 def auth_context(app: flask.Flask | None = None) -> AuthContext:
@@ -78,6 +81,24 @@ def audit_event(event: str, detail: Mapping[str, Any] | None = None, merge_withi
     """
     user = current_user()
     auth_context().audit.record(event, user.name if user else None, detail or {}, client_address(), merge_within)
+
+
+def reviewed_alerts() -> dict[str, str]:
+    """alert key -> 'acknowledged' | 'dismissed' for this request's user ({} outside a request)."""
+    user = current_user()
+    if user is None or not flask.has_app_context() or EXTENSION not in flask.current_app.extensions:
+        return {}
+    return auth_context().reviews.of_user(user.name)
+
+
+def review_alerts(keys: Iterable[str], action: str) -> int:
+    """Acknowledge, dismiss or reopen alerts for this request's user, audited (`AlertReviews.review`).
+
+    Raises `PermissionError` for a user whose role may not review; the caller checks the user's scope."""
+    user = current_user()
+    if user is None or user.role not in REVIEW_ROLES:
+        raise PermissionError("only analysts and admins can acknowledge or dismiss alerts")
+    return auth_context().reviews.review(user.name, keys, action, client_address())
 
 
 def audit_refusal(path: str, error: Exception) -> None:

@@ -15,6 +15,7 @@ from dashboards.auth.context import EXTENSION, AuthContext, audit_refusal, json_
 from dashboards.auth.guard import guard
 from dashboards.auth.headers import SecurityHeaders
 from dashboards.auth.ratelimit import LoginRateLimit
+from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import configure_session, session_lifetime
 from dashboards.auth.users import UserStore
 from dashboards.auth.views import blueprint
@@ -32,7 +33,7 @@ def install_security(app: dash.Dash, store_path: Path | str | None = None) -> Au
     server = app.server
     users = UserStore(store_path)
     audit = AuditLog(users.path)
-    context = AuthContext(users, audit, LoginRateLimit(audit), session_lifetime())
+    context = AuthContext(users, audit, LoginRateLimit(audit), session_lifetime(), AlertReviews(users.path))
     server.extensions[EXTENSION] = context
     configure_session(server)
     server.register_blueprint(blueprint)

@@ -2,14 +2,16 @@
 
 The latest `grace analyse` run's anomalies, change points and emerging / vanishing entities
 (`sql/queries/analytics_alerts.sql`) and its ranked narrative findings (`analytics_findings.sql`),
-as two sortable, filterable tables. Every row opens the chart that shows it: the page's inline
+as two sortable, filterable tables. By default the alerts table lists what still needs the user's
+attention: material alerts (`analytics.alerting`) the user has not acknowledged or dismissed; an
+analyst acknowledges, dismisses or reopens selected rows (`review`, audited per user). Every row opens the chart that shows it: the page's inline
 chart of that series with the run's events marked and the row's date ringed, and a link to the
 Trend explorer with the series and a window around the date.
 
 The view is a URL: the shared `ViewState` (country, platform, period; `series` = the selected
 row's series) plus this page's own keys, validated here: `kind` (anomaly, changepoint, emerging,
 vanishing; repeatable, none = all), `metrics` (repeatable, none = all), `sort` (importance, date,
-magnitude) and `at` (the selected row's date).
+magnitude), `show` (attention, new, all, reviewed) and `at` (the selected row's date).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
 from warehouse import WarehouseReader
 
 PAGE_PATH = "/alerts"
-SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_anomaly, analytics_changepoint, analytics_entity_status, analytics_finding)"
+SOURCE = "GRACE warehouse, latest `grace analyse` run (analytics_alert, analytics_finding)"
 NO_RUN_HINT = (
     "No analysis run in this warehouse yet: run `grace analyse` to detect anomalies, change points and "
     "emerging or vanishing countries and platforms."
@@ -44,6 +46,14 @@ NO_RUN_HINT = (
 KINDS = ALERT_KINDS
 KIND_LABELS = {kind.name: kind.label for kind in FINDING_KINDS}
 SORTS = ("importance", "date", "magnitude")
+SHOWS = ("attention", "new", "all", "reviewed")  # see sql/queries/analytics_alerts.sql ($show)
+SHOW_LABELS = {
+    "attention": "Needs attention",
+    "new": "New since the previous run",
+    "all": "All",
+    "reviewed": "Reviewed by me",
+}
+REVIEW_LABELS = {"acknowledged": "Acknowledged", "dismissed": "Dismissed"}
 QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
 WINDOW = {"day": 60, "week": 26, "month": 18, "quarter": 8, "year": 4}  # periods either side in the Trend link
@@ -59,6 +69,7 @@ class AlertsView:
     kinds: tuple[str, ...] = ()  # empty = every kind
     metrics: tuple[str, ...] = ()  # empty = every metric
     sort: str = "importance"
+    show: str = "attention"
     at: str | None = None  # ISO date of the selected row (with state.series)
 
     @classmethod
@@ -71,6 +82,9 @@ class AlertsView:
         sort = raw.get("sort", ["importance"])[-1] or "importance"
         if sort not in SORTS:
             raise ViewStateError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        show = raw.get("show", ["attention"])[-1] or "attention"
+        if show not in SHOWS:
+            raise ViewStateError(f"show: {show!r} is not one of {', '.join(SHOWS)}")
         at = raw.get("at", [""])[-1] or None
         if at:
             try:
@@ -79,7 +93,7 @@ class AlertsView:
                 raise ViewStateError(f"at: {at!r} is not an ISO date (YYYY-MM-DD)") from None
         if state.series and not _series_parts(state.series):
             raise ViewStateError(f"series: {state.series!r} is not metric|grain|split|entity")
-        return cls(state=state, kinds=kinds, metrics=metrics, sort=sort, at=at)
+        return cls(state=state, kinds=kinds, metrics=metrics, sort=sort, show=show, at=at)
 
     def to_query(self) -> str:
         """The shared state's query string followed by this page's keys (defaults left out)."""
@@ -87,6 +101,8 @@ class AlertsView:
         pairs += [("kind", k) for k in self.kinds] + [("metrics", m) for m in self.metrics]
         if self.sort != "importance":
             pairs.append(("sort", self.sort))
+        if self.show != "attention":
+            pairs.append(("show", self.show))
         if self.at:
             pairs.append(("at", self.at))
         return f"?{urlencode(pairs)}" if pairs else ""
@@ -205,6 +221,7 @@ class TableView:
 
 
 def _params(view: AlertsView) -> dict:
+    """The filters both queries share."""
     return {
         "run_id": "",
         "metrics": list(view.metrics),
@@ -221,8 +238,14 @@ def _num(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def alert_rows(frame: pd.DataFrame) -> list[dict]:
+def alert_params(view: AlertsView, reviewed: Mapping[str, str]) -> dict:
+    """Parameters of `analytics_alerts` for a view and the user's reviews (alert key -> action)."""
+    return {**_params(view), "show": view.show, "reviewed_keys": sorted(reviewed)}
+
+
+def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -> list[dict]:
     """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them)."""
+    reviewed = reviewed or {}
     rows = []
     for a in frame.itertuples(index=False):
         relative = _num(a.relative)
@@ -245,6 +268,9 @@ def alert_rows(frame: pd.DataFrame) -> list[dict]:
                 "rank": None if a.finding_rank is None or pd.isna(a.finding_rank) else int(a.finding_rank),
                 "headline": a.headline if isinstance(a.headline, str) else "",
                 "open": f"[Trend explorer]({trend_link(a.series_id, a.date)})",
+                "new": "New" if a.is_new is True else "",
+                "review": REVIEW_LABELS.get(reviewed.get(a.alert_key, ""), ""),
+                "alert_key": a.alert_key,
             }
         )
     return rows
@@ -271,16 +297,22 @@ def finding_rows(frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
-    """Both tables for a view: the alerts (kinds, metrics, countries / platforms, period, sorted) and
-    the ranked findings (same metrics, countries / platforms and period)."""
+def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str] | None = None) -> TableView:
+    """Both tables for a view: the alerts (what to show, kinds, metrics, countries / platforms, period,
+    sorted) and the ranked findings (same metrics, countries / platforms and period). `reviewed`: the
+    user's reviews (alert key -> 'acknowledged' | 'dismissed')."""
+    reviewed = reviewed or {}
     try:
         with reader.session() as session:
             run = session.run("analytics_latest_run", run_id="")
             if run.empty:
                 return TableView([], [], "", NO_RUN_HINT, "")
             alerts = session.run(
-                "analytics_alerts", **_params(view), kinds=list(view.kinds), sort_by=view.sort, limit=QUERY_LIMIT
+                "analytics_alerts",
+                **alert_params(view, reviewed),
+                kinds=list(view.kinds),
+                sort_by=view.sort,
+                limit=QUERY_LIMIT,
             )
             findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
     except WarehouseError as error:
@@ -295,14 +327,52 @@ def tables(reader: WarehouseReader, view: AlertsView) -> TableView:
         f"vanishing, {int(row['findings']):,} findings."
     )
     shown = alerts.head(TABLE_LIMIT)
-    count = f"{len(alerts):,} alert(s) match" + (
+    count = _count_text(alerts, view.show) + (
         f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
         if len(alerts) > TABLE_LIMIT
         else "."
     )
     if alerts.empty:
-        count = "No alert matches these filters."
-    return TableView(alert_rows(shown), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
+        count = EMPTY_TEXT[view.show]
+    return TableView(alert_rows(shown, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
+
+
+EMPTY_TEXT = {
+    "attention": "Nothing needs your attention for these filters: every material alert is acknowledged or "
+    "dismissed (choose Show: All to list every alert).",
+    "new": "No new material alert since the previous run for these filters.",
+    "all": "No alert matches these filters.",
+    "reviewed": "You have not acknowledged or dismissed any alert that matches these filters.",
+}
+
+
+def _count_text(alerts: pd.DataFrame, show: str) -> str:
+    n = len(alerts)
+    if show == "attention":
+        new = int((alerts["is_new"] == True).sum())  # noqa: E712  (NULL: not known)
+        return f"{n:,} alert(s) need your attention ({new:,} new since the previous run)"
+    if show == "new":
+        return f"{n:,} new material alert(s) since the previous run need your attention"
+    if show == "reviewed":
+        return f"{n:,} alert(s) you have acknowledged or dismissed"
+    material = int((alerts["material"] != False).sum())  # noqa: E712
+    return f"{n:,} alert(s) match ({material:,} material)"
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+def review_keys(view: AlertsView, keys: list[str]) -> list[str]:
+    """The alert keys a review may record for this view's user: each parsed, each series within the user's
+    scope (`ScopeError` otherwise: a crafted request cannot review what the user may not see)."""
+    from dashboards.auth.reviews import parse_alert_key
+
+    checked = []
+    for key in keys:
+        series, _kind, _day = parse_alert_key(key)
+        view.state.scope.require_series(series.split_by, series.entity)
+        checked.append(str(key))
+    return checked
 
 
 # --- the selected series ---------------------------------------------------------------------

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -81,6 +81,8 @@ class InsightsState(NamedTuple):
     alerts: list[Insight]
     run: str  # "Run 2026-11-25 17:03 UTC · 1,234 series"; empty when there is none
     message: str  # NO_RUN_HINT when there is no run
+    attention: str = ""  # "12 alerts need your attention (3 new since the previous run)"
+    alerts_href: str = "/alerts"  # the Alerts page with the same countries and platforms
 
 
 def selection(values: Sequence[str] | str | None) -> list[str]:
@@ -342,8 +344,14 @@ def _entity_text(split_by: str, entity: str) -> str:
     return "EU total" if split_by in ("", "none", "total") or entity in ("total", "") else entity
 
 
-def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSIGHT_LIMIT) -> InsightsState:
-    """Ranked findings and the newest alerts of the latest analytics run, for the selection.
+def latest_insights(
+    reader: WarehouseReader,
+    state: ViewState,
+    limit: int = INSIGHT_LIMIT,
+    reviewed: Mapping[str, str] | None = None,
+) -> InsightsState:
+    """Ranked findings and the newest alerts that still need the user's attention (material, not
+    acknowledged or dismissed: `reviewed` maps the user's reviewed alert keys), for the selection.
 
     A warehouse without analytics tables or without a run gives `NO_RUN_HINT`.
     """
@@ -360,7 +368,15 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
             if run.empty:
                 return InsightsState([], [], "", NO_RUN_HINT)
             findings = session.run("analytics_findings", **params, kinds=[], limit=limit)
-            alerts = session.run("analytics_alerts", **params, kinds=[], sort_by="date", limit=limit)
+            alerts = session.run(
+                "analytics_alerts",
+                **params,
+                kinds=[],
+                sort_by="date",
+                limit=limit,
+                show="attention",
+                reviewed_keys=sorted(reviewed or {}),
+            )
     except WarehouseError as error:
         return InsightsState([], [], "", f"Warehouse unavailable: {error}")
     row = run.iloc[0]
@@ -384,7 +400,12 @@ def latest_insights(reader: WarehouseReader, state: ViewState, limit: int = INSI
         for a in alerts.itertuples(index=False)
     ]
     message = "" if found or alerted else "The latest analysis found nothing notable for this selection."
-    return InsightsState(found, alerted, run_text, message)
+    attention = "Nothing needs your attention: every material alert is acknowledged or dismissed."
+    if not alerts.empty:
+        total, new = int(alerts["matching"].iloc[0]), int(alerts["matching_new"].iloc[0])
+        attention = f"{total:,} alert(s) need your attention ({new:,} new since the previous run)"
+    href = "/alerts" + ViewState(country=state.country, platform=state.platform).to_query()
+    return InsightsState(found, alerted, run_text, message, attention, href)
 
 
 def _alert_text(alert) -> str:

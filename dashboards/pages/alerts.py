@@ -2,9 +2,10 @@
 its ranked narrative findings, in sortable, filterable tables; clicking a row draws that series with
 the alert ringed, and links to it in the Trend explorer.
 
-Filters: the global country / platform / period, the alert kinds, the metrics, and the order
-(importance, date, magnitude) — all in the URL (`?kind=anomaly&metrics=files&sort=date`), with the
-selected row (`series`, `at`). Logic: `dashboards.callbacks.alerts`; the callbacks here only adapt.
+Filters: the global country / platform / period, what to show (needs attention, new since the previous
+run, all, reviewed by me), the alert kinds, the metrics, and the order (importance, date, magnitude) — all
+in the URL (`?kind=anomaly&metrics=files&sort=date&show=all`), with the selected row (`series`, `at`).
+Analysts tick rows and acknowledge, dismiss or reopen them (per user, audited). Logic: `dashboards.callbacks.alerts`; the callbacks here only adapt.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dash.dash_table.DataTable import DataTable
 
 from analytics.warehouse_series import METRICS
 from dashboards import ids
-from dashboards.auth.context import audit_refusal
+from dashboards.auth.context import audit_refusal, current_user, review_alerts, reviewed_alerts
+from dashboards.auth.reviews import ReviewError
 from dashboards.callbacks import alerts as logic
 from dashboards.components import (
     chart_card,
@@ -50,6 +52,8 @@ register_filter_bar(PAGE)
 SORT_LABELS = {"importance": "Importance", "date": "Newest first", "magnitude": "Largest change"}
 NUMERIC = ("before", "after", "relative", "strength", "importance", "rank", "score")
 ALERT_COLUMNS = [
+    ("new", "New"),
+    ("review", "Reviewed"),
     ("kind", "Kind"),
     ("period", "Period"),
     ("metric", "Metric"),
@@ -75,8 +79,9 @@ FINDING_COLUMNS = [
 ]
 
 
-def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> DataTable:
-    """A sortable, filterable, paged table; rows carry an `id` so a click names the row."""
+def _table(table_id: str, columns: list[tuple[str, str]], page_size: int, selectable: bool = False) -> DataTable:
+    """A sortable, filterable, paged table; rows carry an `id` so a click names the row (`selectable`:
+    a tick box per row, for reviews)."""
     specs: list[DataTable.Columns] = []
     for key, name in columns:
         spec: DataTable.Columns = {"id": key, "name": name, "type": "numeric" if key in NUMERIC else "text"}
@@ -92,6 +97,8 @@ def _table(table_id: str, columns: list[tuple[str, str]], page_size: int) -> Dat
         data=[],
         columns=specs,
         page_size=page_size,
+        row_selectable="multi" if selectable else False,
+        selected_rows=[],
         sort_action="native",
         filter_action="native",
         style_table={"overflowX": "auto"},
@@ -144,6 +151,16 @@ def layout(**kwargs) -> html.Div:
             ),
         ),
         filter_field(
+            "Show",
+            dbc.RadioItems(
+                id=ids.ALERTS_SHOW,
+                value=view.show,
+                inline=True,
+                options=[{"label": logic.SHOW_LABELS[s], "value": s} for s in logic.SHOWS],
+            ),
+            help_text="Needs attention: material alerts you have not acknowledged or dismissed.",
+        ),
+        filter_field(
             "Order",
             dbc.RadioItems(
                 id=ids.ALERTS_SORT,
@@ -170,11 +187,15 @@ def layout(**kwargs) -> html.Div:
                 html.Div(
                     [
                         html.P("", id=ids.ALERTS_COUNT, className="chart-card__note", role="status"),
-                        _table(ids.ALERTS_TABLE, ALERT_COLUMNS, page_size=15),
+                        _review_bar(),
+                        _table(ids.ALERTS_TABLE, ALERT_COLUMNS, page_size=15, selectable=True),
+                        dcc.Store(id=ids.ALERTS_REVIEWED, data=0),
                     ]
                 ),
-                subtitle="Change: after ÷ before − 1. Strength: robust z (anomaly), confidence (change point) or "
-                "recent share of the split (emerging / vanishing). Type in the header row to filter a column.",
+                subtitle="Material: a change of at least 20 % and of at least 10 (counts) or 2 points (shares); "
+                "New: not alerted by the series' previous analysis. Change: after ÷ before − 1. Strength: "
+                "robust z (anomaly), confidence (change point) or recent share of the split (emerging / "
+                "vanishing). Type in the header row to filter a column.",
             ),
             chart_card(
                 logic.ALERT_CHART,
@@ -198,6 +219,20 @@ def layout(**kwargs) -> html.Div:
     )
 
 
+def _review_bar() -> html.Div:
+    """Buttons that acknowledge, dismiss or reopen the ticked rows, and what the last one did."""
+    return html.Div(
+        [
+            html.Span("Ticked rows:", className="me-2"),
+            dbc.Button("Acknowledge", id=ids.ALERTS_ACKNOWLEDGE, size="sm", color="primary", className="me-2"),
+            dbc.Button("Dismiss", id=ids.ALERTS_DISMISS, size="sm", color="secondary", className="me-2"),
+            dbc.Button("Reopen", id=ids.ALERTS_REOPEN, size="sm", color="link", className="me-2"),
+            html.Span("", id=ids.ALERTS_REVIEW_STATUS, role="status", className="chart-card__note"),
+        ],
+        className="d-flex align-items-center flex-wrap mb-2",
+    )
+
+
 def _reader():
     return reader_of(dash.get_app())
 
@@ -217,12 +252,13 @@ def _view(query, with_series: bool = True) -> logic.AlertsView:
     Input(ids.ALERTS_KIND, "value"),
     Input(ids.ALERTS_METRICS, "value"),
     Input(ids.ALERTS_SORT, "value"),
+    Input(ids.ALERTS_SHOW, "value"),
     Input(ids.ALERTS_TABLE, "active_cell"),
     Input(ids.ALERTS_FINDINGS_TABLE, "active_cell"),
     State(ids.ALERTS_STATE, "data"),
     prevent_initial_call=True,
 )
-def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_cell, finding_cell, query):
+def _sync_state(countries, platforms, start, end, kinds, metrics, sort, show, alert_cell, finding_cell, query):
     """Filters, choices and the clicked row into the page's state and the address bar."""
     try:
         view = logic.AlertsView.from_query(query or "")
@@ -231,6 +267,7 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_ce
             kinds=kinds or [],
             metrics=metrics or [],
             sort=sort or "importance",
+            show=show or "attention",
         )
         trigger = dash.ctx.triggered_id
         cell = (
@@ -258,12 +295,46 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, alert_ce
     Output(ids.ALERTS_COUNT, "children"),
     Output(ids.ALERTS_STATUS, "children"),
     Output(ids.ALERTS_RUN, "children"),
+    Output(ids.ALERTS_TABLE, "selected_rows"),
     Input(ids.ALERTS_STATE, "data"),
+    Input(ids.ALERTS_REVIEWED, "data"),
 )
-def _draw_tables(query):
-    found = logic.tables(_reader(), _view(query, with_series=False))
+def _draw_tables(query, _reviews):
+    found = logic.tables(_reader(), _view(query, with_series=False), reviewed_alerts())
     status = dbc.Alert(found.status, color="info", className="grace-alert mb-3") if found.status else None
-    return found.alerts, found.findings, found.count, status, found.run
+    return found.alerts, found.findings, found.count, status, found.run, []
+
+
+@callback(
+    Output(ids.ALERTS_REVIEWED, "data"),
+    Output(ids.ALERTS_REVIEW_STATUS, "children"),
+    Input(ids.ALERTS_ACKNOWLEDGE, "n_clicks"),
+    Input(ids.ALERTS_DISMISS, "n_clicks"),
+    Input(ids.ALERTS_REOPEN, "n_clicks"),
+    State(ids.ALERTS_TABLE, "derived_virtual_data"),
+    State(ids.ALERTS_TABLE, "derived_virtual_selected_rows"),
+    State(ids.ALERTS_STATE, "data"),
+    State(ids.ALERTS_REVIEWED, "data"),
+    prevent_initial_call=True,
+)
+def _review(_ack, _dismiss, _reopen, rows, selected, query, reviews):
+    """Record the user's review of the ticked rows (scope-checked, audited), then redraw the tables."""
+    action = {ids.ALERTS_ACKNOWLEDGE: "acknowledge", ids.ALERTS_DISMISS: "dismiss", ids.ALERTS_REOPEN: "reopen"}[
+        dash.ctx.triggered_id
+    ]
+    keys = [rows[i]["alert_key"] for i in (selected or []) if 0 <= i < len(rows or []) and rows[i].get("alert_key")]
+    if not keys:
+        return dash.no_update, "Tick one or more rows first."
+    try:
+        done = review_alerts(logic.review_keys(_view(query, with_series=False), keys), action)
+    except ScopeError as error:
+        audit_refusal(logic.PAGE_PATH, error)
+        return dash.no_update, f"Not recorded: {error}."
+    except (PermissionError, ReviewError) as error:
+        return dash.no_update, f"Not recorded: {error}."
+    user = current_user()
+    verb = {"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "reopened"}[action]
+    return (reviews or 0) + 1, f"{done:,} alert(s) {verb} by {user.name if user else 'you'}."
 
 
 @callback(

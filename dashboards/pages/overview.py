@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
+from dashboards.auth.context import reviewed_alerts
 from dashboards.callbacks import overview as logic
 from dashboards.components import (
     aria,
@@ -91,7 +92,7 @@ def layout(**kwargs) -> html.Div:
                     ),
                     dbc.Col(
                         section_card(
-                            "Latest alerts",
+                            "Needs attention",
                             html.Div(empty_state("Loading…"), id=ids.OVERVIEW_ALERTS),
                             card_id=f"{ids.OVERVIEW_ALERTS}-card",
                         ),
@@ -196,15 +197,20 @@ def insight_list(items: list[logic.Insight]) -> html.Ul:
     Input(ids.OVERVIEW_STATE, "data"),
 )
 def _update_insights(query):
-    result = logic.latest_insights(_reader(), _state(query))
+    result = logic.latest_insights(_reader(), _state(query), reviewed=reviewed_alerts())
     if result.message == logic.NO_RUN_HINT:
         hint = html.Span(
             ["Run ", html.Code("grace analyse"), " to compute trends, change points, anomalies and findings."]
         )
         return (empty_state("No analysis results yet.", hint), empty_state("No alerts yet.", hint), "")
     findings = insight_list(result.findings) if result.findings else empty_state(result.message or "No findings.")
-    alerts = insight_list(result.alerts) if result.alerts else empty_state(result.message or "No alerts.")
-    return findings, alerts, result.run
+    attention = html.P(
+        [result.attention, " · ", dcc.Link("Review them on the Alerts page", href=result.alerts_href)],
+        id=ids.OVERVIEW_ATTENTION,
+        className="chart-card__subtitle",
+    )
+    listed = insight_list(result.alerts) if result.alerts else empty_state(result.message or "No alerts.")
+    return findings, html.Div([attention, listed]), result.run
 
 
 @callback(

@@ -45,3 +45,14 @@ CREATE TABLE IF NOT EXISTS login_attempt (
     user_name TEXT,            -- the attempted user name (NULL when it is not a valid name)
     client    TEXT             -- client address
 ) STRICT;
+
+-- What each user has done with an alert of `grace analyse` (analytics_alert.alert_key, series|kind|date,
+-- the same in every run): acknowledged (seen, being handled) or dismissed (not worth attention). One row
+-- per user and alert, replaced by a later action, removed when reopened; every action is also audited.
+CREATE TABLE IF NOT EXISTS alert_review (
+    user_name TEXT NOT NULL,
+    alert_key TEXT NOT NULL,
+    action    TEXT NOT NULL CHECK (action IN ('acknowledged', 'dismissed')),
+    at        TEXT NOT NULL,   -- UTC, ISO 8601 with microseconds and Z
+    PRIMARY KEY (user_name, alert_key)
+) STRICT;

@@ -207,7 +207,8 @@ CREATE TABLE IF NOT EXISTS analytics_finding (
 
 -- Every alert of a run in one shape, whichever detector raised it (analytics/detectors.py): change
 -- points, anomalies and emerging / vanishing entities so far. The Alerts page reads only this table.
--- alert_key (series_id|kind|date) names the same alert in every run.
+-- alert_key (series_id|kind|date) names the same alert in every run; material and is_new say whether it
+-- needs attention (analytics/alerting.py).
 CREATE TABLE IF NOT EXISTS analytics_alert (
     run_id     VARCHAR NOT NULL,
     series_id  VARCHAR NOT NULL,
@@ -222,5 +223,7 @@ CREATE TABLE IF NOT EXISTS analytics_alert (
     after      DOUBLE,
     relative   DOUBLE,
     strength   DOUBLE,
-    alert_key  VARCHAR NOT NULL
+    alert_key  VARCHAR NOT NULL,
+    material   BOOLEAN,  -- the run's materiality rule (analytics/alerting.py); NULL: copied from schema 3
+    is_new     BOOLEAN   -- not among the alerts of the series' previous run; NULL: copied from schema 3
 );
