@@ -297,7 +297,10 @@ def test_findings_are_ranked_and_link_to_the_trend_explorer(analysed):
     assert insights.findings[0].href == "/trends?country=SWE"
     assert insights.findings[1].href == "/trends"
     assert insights.run == "Latest analysis 16 Jun 2024 04:00 UTC · 21 series"
-    assert insights.alerts[0].meta.startswith("changepoint · Mar 2024")  # newest first
+    # the two change points (+10 %; +5 referrals) are not material: only the anomaly (+25 %, +1,000) needs attention
+    assert [a.meta for a in insights.alerts] == ["anomaly · Jul 2023 · referrals · EU total"]
+    assert insights.attention == "1 alert(s) need your attention (1 new since the previous run)"
+    assert insights.alerts_href == "/alerts"
 
 
 def test_findings_follow_the_country_filter(analysed):

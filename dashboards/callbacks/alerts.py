@@ -445,6 +445,8 @@ def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) ->
                 "sort_by": "date",
                 "limit": 100,
                 "scope_countries": state.scope.sql_countries,
+                "show": "all",  # the chart marks every stored event of the series
+                "reviewed_keys": [],
             }
         ),
     ).df()

@@ -1,5 +1,6 @@
 """Alerts page in Chromium: the latest run's alerts in a table, a click on a row draws that series
-with the alert ringed (and the selection lands in the URL), and the kind filter narrows the table."""
+with the alert ringed (and the selection lands in the URL), acknowledging a ticked row takes it off the list
+of what needs attention, and the kind filter narrows the table."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_a_row_opens_its_chart_and_the_kind_filter_narrows_the_table(
     page.goto(url + "alerts")
 
     page.wait_for_selector(f"#{ids.ALERTS_TABLE} td")
-    assert "alert(s) match" in page.inner_text(f"#{ids.ALERTS_COUNT}")
+    assert "alert(s) need your attention" in page.inner_text(f"#{ids.ALERTS_COUNT}")
     page.wait_for_selector(f"#{ids.ALERTS_FINDINGS_TABLE} td")
     assert page.evaluate(f"() => ({plotted(ids.ALERTS_GRAPH)})()") is None  # nothing selected yet
 
@@ -41,6 +42,17 @@ def test_a_row_opens_its_chart_and_the_kind_filter_narrows_the_table(
     names = [name for name, _ in __import__("json").loads(page.evaluate(plotted(ids.ALERTS_GRAPH)))]
     assert names[0] == "Observed" and "Selected alert" in names
     assert page.get_attribute(f"#{ids.ALERTS_OPEN}", "href").startswith("/trends?")
+
+    # A review: tick the first row and acknowledge it; it leaves the list of what needs attention.
+    before = page.inner_text(f"#{ids.ALERTS_COUNT}")
+    page.locator(f"#{ids.ALERTS_TABLE} td.dash-select-cell input").first.check()
+    page.get_by_role("button", name="Acknowledge").click()
+    page.wait_for_function(
+        f"before => document.getElementById('{ids.ALERTS_COUNT}').textContent !== before", arg=before
+    )
+    assert "1 alert(s) acknowledged by" in page.inner_text(f"#{ids.ALERTS_REVIEW_STATUS}")
+    after = page.inner_text(f"#{ids.ALERTS_COUNT}")
+    assert int(after.split(" ")[0].replace(",", "")) == int(before.split(" ")[0].replace(",", "")) - 1
 
     # Kinds: only change points.
     total = page.inner_text(f"#{ids.ALERTS_COUNT}")
