@@ -270,12 +270,11 @@ def _growth_text(item, what: str) -> str:
 
 
 def _trend_text(trend: dict) -> str:
+    """Direction, Sen's slope per period (and per year unless the period is a year), test and p-value."""
     p = trend["p_value"]
     shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return (
-        f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']} ({trend['slope_per_year']:+.4g} per year), "
-        f"{trend['test']}, {shown}"
-    )
+    yearly = "" if trend["unit"] == "per year" else f" ({trend['slope_per_year']:+.4g} per year)"
+    return f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']}{yearly}, {trend['test']}, {shown}"
 
 
 def _print_series(d: dict) -> None:

@@ -181,6 +181,7 @@ def test_panel_analyse_on_a_six_year_csv_prints_the_movers_and_what_was_skipped(
     assert "dropping     social" in result.output
     assert "skipped      changepoints:" in result.output and "skipped      anomalies:" in result.output
     assert "little power" in result.output
+    assert "per year, Mann-Kendall" in result.output and "per year (" not in result.output  # said once
 
 
 def test_panel_analyse_on_a_four_year_csv_works_and_says_the_trend_test_was_skipped(tmp_path):
