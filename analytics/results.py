@@ -391,26 +391,39 @@ class SeriesAnalysis(_Serialisable):
 
 
 @dataclass(frozen=True)
+class SkippedStatistic(_Serialisable):
+    """A statistic an analysis did not compute, and why (too few points for it to mean anything)."""
+
+    statistic: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class EntityAnalysis(_Serialisable):
+    """One entity of a panel. `trend` and `changepoints` are None when skipped (see `PanelAnalysis.skipped`)."""
+
     entity: str
     total: float
-    trend: TrendResult
+    trend: TrendResult | None
     growth: dict[str, GrowthResult | None]
-    changepoints: tuple[ChangePoint, ...]
+    changepoints: tuple[ChangePoint, ...] | None
     status: EntityStatus
 
 
 @dataclass(frozen=True)
 class PanelAnalysis(_Serialisable):
-    """Everything `analyse_panel` finds: per entity, the panel total with attributed anomalies, and lists."""
+    """Everything `analyse_panel` finds: per entity, the panel total with attributed anomalies, and lists.
+
+    `skipped` names the statistics too few points ruled out (short yearly panels); a skipped statistic
+    is None here (and null in JSON), never an empty "nothing found"."""
 
     freq: str
     start: pd.Timestamp
     end: pd.Timestamp
     n: int
     entities: tuple[EntityAnalysis, ...]
-    total_trend: TrendResult
-    total_anomalies: tuple[Anomaly, ...]
+    total_trend: TrendResult | None
+    total_anomalies: tuple[Anomaly, ...] | None
     emerging: tuple[str, ...]
     vanishing: tuple[str, ...]
     dropping: tuple[str, ...]
@@ -418,6 +431,7 @@ class PanelAnalysis(_Serialisable):
     parameters: AnalysisParams
     forecast: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    skipped: tuple[SkippedStatistic, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The `grace panel analyse --json` object."""
@@ -428,12 +442,13 @@ class PanelAnalysis(_Serialisable):
                 {"freq": self.freq, "start": self.start, "end": self.end, "n": self.n, "entities": len(self.entities)}
             ),
             "entities": jsonable(self.entities),
-            "total": {"trend": self.total_trend.to_dict(), "anomalies": jsonable(self.total_anomalies)},
+            "total": {"trend": jsonable(self.total_trend), "anomalies": jsonable(self.total_anomalies)},
             "emerging": list(self.emerging),
             "vanishing": list(self.vanishing),
             "dropping": list(self.dropping),
             "rising": list(self.rising),
             "forecast": [] if self.forecast is None else jsonable(self.forecast),
+            "skipped": jsonable(self.skipped),
             "parameters": self.parameters.to_dict(),
             "notes": list(self.notes),
             "version": __version__,

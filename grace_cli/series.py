@@ -193,8 +193,11 @@ def panel_analyse(
                  <= 1 per period or <= 0.5 % of the panel)
       dropping   large drops that leave a large volume; rising: +50 % or more, not emerging
       forecast   with --horizon: [{node, date, yhat, yhat_lower, yhat_upper, base_yhat, model}]
+      skipped    [{statistic, reason}]: statistics too few points ruled out (null in the output)
     Recent = last 3 months / 8 weeks / 28 days / 2 quarters / 1 year; baseline = the 12 months /
-    26 weeks / 91 days / 4 quarters / 2 years before. Same input, same output.
+    26 weeks / 91 days / 4 quarters / 2 years before. A panel needs 8 periods, a yearly one 4:
+    with 4-7 years, statuses and growth as usual, the trend test only from 5 years (and noted as
+    weak); change points, the total's anomalies and the forecast are skipped. Same input, same output.
     """
     from analytics.analyse import with_horizon
     from analytics.panel import analyse_panel
@@ -267,12 +270,11 @@ def _growth_text(item, what: str) -> str:
 
 
 def _trend_text(trend: dict) -> str:
+    """Direction, Sen's slope per period (and per year unless the period is a year), test and p-value."""
     p = trend["p_value"]
     shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return (
-        f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']} ({trend['slope_per_year']:+.4g} per year), "
-        f"{trend['test']}, {shown}"
-    )
+    yearly = "" if trend["unit"] == "per year" else f" ({trend['slope_per_year']:+.4g} per year)"
+    return f"{trend['direction']}: {trend['slope']:+.4g} {trend['unit']}{yearly}, {trend['test']}, {shown}"
 
 
 def _print_series(d: dict) -> None:
@@ -362,26 +364,34 @@ def _print_panel(d: dict) -> None:
     )
     for note in d["notes"]:
         out.print(f"  note: {note}")
-    out.print(f"total        {_trend_text(d['total']['trend'])}")
+    total_trend = d["total"]["trend"]
+    out.print(f"total        {_trend_text(total_trend) if total_trend else 'trend not tested (see skipped)'}")
     table = Table(title="entities", title_justify="left")
     for column in ("entity", "total", "trend", "slope/period", "year on year", "recent", "breaks", "status"):
         table.add_column(column, justify="left" if column in ("entity", "trend", "status") else "right")
     for e in d["entities"]:
-        yoy, recent = e["growth"]["year_on_year"], e["growth"]["recent"]
+        yoy, recent, trend, breaks = (
+            e["growth"]["year_on_year"],
+            e["growth"]["recent"],
+            e["trend"],
+            e["changepoints"],
+        )
         table.add_row(
             e["entity"],
             _num(e["total"]),
-            e["trend"]["direction"],
-            f"{e['trend']['slope']:+.3g}",
+            trend["direction"] if trend else "-",
+            f"{trend['slope']:+.3g}" if trend else "-",
             _pct(yoy["growth"]) if yoy else "-",
             _pct(recent["growth"]) if recent else "-",
-            str(len(e["changepoints"])),
+            "-" if breaks is None else str(len(breaks)),
             e["status"]["status"],
         )
     out.print(table)
     for status in ("emerging", "vanishing", "dropping", "rising"):
         out.print(f"{status:<12} {', '.join(d[status]) or 'none'}")
-    for a in d["total"]["anomalies"]:
+    for skipped in d["skipped"]:
+        out.print(f"skipped      {skipped['statistic']}: {skipped['reason']}")
+    for a in d["total"]["anomalies"] or []:
         top = ", ".join(f"{c['entity']} {c['share'] * 100:.0f} %" for c in a["attribution"] if c["share"] is not None)
         explained = f"; explained by {top}" if top else ""
         out.print(
