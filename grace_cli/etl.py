@@ -31,7 +31,7 @@ def etl() -> None:
     "--from-db",
     "database_url",
     metavar="URL",
-    help="Also extract new rows from a case database (SQLAlchemy URL), incrementally by watermark.",
+    help="Also extract new rows from a case database (SQLAlchemy URL), incrementally in commit order.",
 )
 @click.option(
     "--chunk-size",
