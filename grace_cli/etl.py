@@ -31,7 +31,7 @@ def etl() -> None:
     "--from-db",
     "database_url",
     metavar="URL",
-    help="Also extract new rows from a case database (SQLAlchemy URL), incrementally by watermark.",
+    help="Also extract new rows from a case database (SQLAlchemy URL), incrementally in commit order.",
 )
 @click.option(
     "--chunk-size",
@@ -54,7 +54,7 @@ def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet)
     batch leaves the warehouse unchanged; a batch already loaded (same checksum) is skipped.
     Exit status is 1 when any batch failed.
     """
-    from etl.runner import run_batches
+    from etl.runner import RunSummary, run_batches
     from etl.sources import discover_batches
     from warehouse import connect, ensure_schema
 
@@ -72,29 +72,37 @@ def run(sources, warehouse, database_url, chunk_size, fail_fast, as_json, quiet)
         if not batches and sources:
             raise GraceError("no deliveries found under " + ", ".join(str(s) for s in sources))
         if not batches:
-            click.echo("nothing new in the case database; the warehouse is unchanged")
+            if as_json:
+                _print_json(RunSummary(), warehouse)
+            else:
+                click.echo("nothing new in the case database; the warehouse is unchanged")
             return
         with progress_bar(enabled=not quiet and not as_json) as progress:
             summary = run_batches(con, batches, key, progress=progress, fail_fast=fail_fast)
     finally:
         con.close()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "warehouse": str(warehouse),
-                    "batches": [r.as_dict() for r in summary.reports],
-                    "failures": [{"source": s, "reason": r} for s, r in summary.failures],
-                },
-                indent=2,
-            )
-        )
+        _print_json(summary, warehouse)
     else:
         _print_summary(summary, warehouse)
     if not summary.ok:
         for source, reason in summary.failures:
             click.echo(f"error: {source}: batch failed and was rolled back: {reason}", err=True)
         raise SystemExit(1)
+
+
+def _print_json(summary, warehouse: Path) -> None:
+    """One JSON object with every batch report and failure (empty lists when nothing was new)."""
+    click.echo(
+        json.dumps(
+            {
+                "warehouse": str(warehouse),
+                "batches": [r.as_dict() for r in summary.reports],
+                "failures": [{"source": s, "reason": r} for s, r in summary.failures],
+            },
+            indent=2,
+        )
+    )
 
 
 def _print_summary(summary, warehouse: Path) -> None:

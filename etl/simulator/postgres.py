@@ -3,7 +3,8 @@
 Schema `case_system`, tables `referrals` and `files`: `id bigserial` primary key, every
 contract column as TEXT (so malformed values survive), `updated_at` defaulting to now().
 Rows are appended with COPY in delivery order, so a later run (a later period) adds rows with
-higher ids: the ETL extracts incrementally by id watermark. The load is one transaction.
+higher ids. The load is one transaction; the ETL reads it incrementally, in commit order
+(`etl.sources.case_database`).
 """
 
 from __future__ import annotations

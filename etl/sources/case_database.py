@@ -4,13 +4,39 @@ The case system (PostgreSQL) holds schema `case_system` (configurable) with tabl
 and `files`: `id bigserial primary key`, the case-export contract's columns (text), and
 `updated_at`. GRACE reads it and never writes to it: every transaction is opened READ ONLY.
 
-Extraction is incremental on `referrals.id`. The warehouse remembers, in `etl_batch.watermark`,
-the highest referral id loaded from each database (identified by its URL with the password
-removed). `case_database_batches()` plans the referrals above that watermark into chunks of
-`chunk_size` ids, one `BatchSource` each; `run_batch` commits every chunk together with its
-watermark, so a failed chunk is retried from where the last good one ended and a re-run only
-picks up rows inserted since. Chunks must load in order: a chunk whose predecessor is not in the
-warehouse refuses to stage, so the watermark never jumps over rows that were not loaded.
+Extraction is incremental and commit-safe. An id watermark alone is not: ids are handed out when
+a row is inserted but become visible when its transaction commits, so a referral whose
+transaction commits after a later id was extracted would be skipped for ever. The window of rows
+to read is therefore bounded by PostgreSQL's commit order, not by ids: every extraction plans in
+one REPEATABLE READ snapshot and records that snapshot's xmin (`pg_snapshot_xmin`: every
+transaction older than it had finished, so each row it wrote was visible and is now loaded). The
+next extraction reads every row written by a transaction not older than that xmin (the row's
+`xmin` system column, widened from 32 to 64 bits against the snapshot), plus every row above the
+highest id loaded. A transaction still in flight at planning (the late commit) is never older
+than the recorded xmin, so its rows are read next time whatever their ids; a row written in a
+savepoint carries a subtransaction id, younger than its transaction, so it is read too (which is
+why the rule is the xmin and not the snapshot's list of running transactions, which lists no
+subtransactions). Rows read a second time (written by a transaction that finished after the
+oldest one still running at the snapshot, or updated since they were loaded) are already in the
+warehouse: the pipeline counts them as duplicates by referral key (keeping the first version), so
+nothing is loaded twice. An overlap of N ids would be a guess
+(a transaction may stay open while any number of ids are handed out); the xmin is exact, costs a
+sequential read of `referrals` when planning, and needs no privilege beyond SELECT.
+
+`case_database_batches()` splits the window into chunks of `chunk_size` referrals (in id order),
+one `BatchSource` each. A chunk's checksum is its id range, size and the fingerprint of its
+rows' ids and versions (`xmin`), so the same rows planned again are the same batch and are left
+out as loaded: a re-run with nothing new plans nothing (or, while the window is held open, only
+duplicates), and a retry after a failed chunk resumes at that chunk. Chunks load in order (a chunk whose predecessor is not in the warehouse refuses to
+stage), and only the last one records the snapshot xmin in `etl_batch.watermark`
+(`<last id> xmin=<xmin>`; other chunks `<last id>`): the window never moves past rows that were
+not loaded. Should the database's transaction counter be behind the recorded xmin (the database
+was restored into another cluster), everything is read again. A warehouse loaded before xmins
+were recorded has ids only: its first run reads the whole database once, loads any referral the
+id watermark missed and counts the rest as duplicates. While some transaction on the server stays
+open (in any database: transaction ids are server-wide), the window is held open behind it: the
+rows written since are read again by later runs (unchanged chunks are left out as loaded, changed
+ones load as duplicates) until it ends.
 
 Staging streams each chunk out of PostgreSQL with `COPY (query) TO STDOUT` (CSV, inside the same
 read-only transaction), parses the stream with Arrow's incremental CSV reader in blocks of
@@ -19,8 +45,8 @@ read-only transaction), parses the stream with Arrow's incremental CSV reader in
 code touches individual rows. `_source_file` names the table (`postgresql:case_system.referrals`)
 and `_row` is the row's `id` in the case database, so a quarantined row points at the exact row.
 
-Limitation (inherent to id watermarks): a referral whose transaction commits after a later id
-was already extracted is not picked up; files added to a referral after it was loaded neither.
+Limitation: files are extracted with their referral, so a file added to a referral in a later
+transaction, after the referral was loaded, is not picked up.
 """
 
 from __future__ import annotations
@@ -30,6 +56,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 import psycopg
@@ -56,7 +83,6 @@ SECRET_QUERY_KEYS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _USERINFO_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 _KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|sslpassword)\s*=\s*('[^']*'|\S+)")
-_MIN_BIGINT = -(2**63)
 
 
 class CaseDatabaseError(GraceError):
@@ -88,13 +114,70 @@ def source_path(url: str, schema: str = DEFAULT_SCHEMA) -> str:
     return safe if schema == DEFAULT_SCHEMA else f"{safe}#{schema}"
 
 
-def last_watermark(con: duckdb.DuckDBPyConnection, path: str) -> int | None:
-    """Highest referral id already loaded from the database at `path` (None when nothing yet)."""
+@dataclass(frozen=True)
+class Watermark:
+    """Where the next extraction from one case database starts (see the module docstring).
+
+    `snapshot_xmin`: the snapshot xmin of the latest complete extraction; every row written by an
+    older transaction is loaded. None before the first complete extraction, and for a warehouse
+    loaded before snapshot xmins were recorded: everything is read (loaded rows count as
+    duplicates). `last_id`: the highest referral id loaded; rows above it are always read.
+    """
+
+    snapshot_xmin: int | None = None
+    last_id: int | None = None
+
+    def window(self, next_xid: int) -> dict[str, int]:
+        """Bounds of the rows to read, as SQL parameters: written by a transaction not older than
+        `since`, or above id `after`.
+
+        A recorded xmin beyond the database's next transaction id cannot come from this
+        database's history (it was restored into another cluster, or the URL names another
+        database): then everything is read again, which loads nothing twice and skips nothing.
+        """
+        since = self.snapshot_xmin
+        if since is None or since > next_xid:
+            since = 0
+        return {
+            "since": since,
+            # With nothing loaded `since` is 0, which reads every row whatever `after` is.
+            "after": 0 if self.last_id is None else self.last_id,
+        }
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One planned chunk: referral ids `first_id..last_id` in the window, and their fingerprint."""
+
+    first_id: int
+    last_id: int
+    row_count: int
+    fingerprint: str
+
+
+def last_watermark(con: duckdb.DuckDBPyConnection, path: str) -> Watermark:
+    """The watermark of the database at `path` in the warehouse (empty when nothing was loaded)."""
+    rows = _lineage_rows(con, "etl/extract_case_db_watermark.sql", path)
+    if not rows:
+        return Watermark()
+    last_id, snapshot_xmin = rows[0]
+    return Watermark(
+        snapshot_xmin=None if snapshot_xmin is None else int(snapshot_xmin),
+        last_id=None if last_id is None else int(last_id),
+    )
+
+
+def loaded_batch_ids(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
+    """Ids of the batches already loaded from the database at `path`."""
+    return {row[0] for row in _lineage_rows(con, "etl/extract_case_db_loaded_batches.sql", path)}
+
+
+def _lineage_rows(con: duckdb.DuckDBPyConnection, sql_file: str, path: str) -> list[tuple]:
+    """Rows of a warehouse lineage query about one case database ([] for a new warehouse)."""
     # (Not warehouse.is_initialised: its fetchone() leaves a pending result on DuckDB 2.)
     if con.execute(read_sql("etl/extract_case_db_has_lineage.sql")).fetchall() != [(True,)]:
-        return None
-    rows = con.execute(read_sql("etl/extract_case_db_watermark.sql"), {"kind": CASE_DATABASE, "path": path}).fetchall()
-    return None if not rows or rows[0][0] is None else int(rows[0][0])
+        return []
+    return con.execute(read_sql(sql_file), {"kind": CASE_DATABASE, "path": path}).fetchall()
 
 
 def case_database_batches(
@@ -106,7 +189,8 @@ def case_database_batches(
 ) -> list[BatchSource]:
     """One batch per chunk of at most `chunk_size` referrals not yet loaded from the database at `url`.
 
-    `con` is the warehouse (read for the watermark only). The list is empty when everything is
+    `con` is the warehouse (read for the watermark and the loaded batches only). Chunks already
+    loaded (same rows, same checksum) are left out, so the list is empty when everything is
     loaded. Raises `CaseDatabaseError` (message names the URL without its password) when the
     URL is bad, the database unreachable, or its tables do not match the case-export contract.
     """
@@ -116,18 +200,23 @@ def case_database_batches(
         raise CaseDatabaseError(f"block size must be at least 1024 bytes (got {block_bytes})")
     database = CaseDatabase(url, schema)
     path = source_path(url, schema)
-    after = last_watermark(con, path)
+    watermark = last_watermark(con, path)
+    # Planning reads one snapshot: its xmin is recorded with the last chunk, the window and the
+    # chunks are computed in it.
     with database.transaction() as conn:
         columns = database.check_tables(conn)
-        chunks = database.query(
-            conn,
-            "extract_case_db_chunks.sql",
-            {"after": _MIN_BIGINT if after is None else after, "chunk_size": chunk_size},
-        ).fetchall()
-    batches, previous = [], after
-    for first, last, count in chunks:
-        batches.append(_chunk_batch(database, path, columns, previous, int(first), int(last), int(count), block_bytes))
-        previous = int(last)
+        snapshot_xmin, next_xid = database.snapshot(conn)
+        window = watermark.window(next_xid)
+        rows = database.query(conn, "extract_case_db_chunks.sql", {**window, "chunk_size": chunk_size}).fetchall()
+    chunks = [_Chunk(int(first), int(last), int(count), str(fingerprint)) for first, last, count, fingerprint in rows]
+    loaded = loaded_batch_ids(con, path)
+    batches, previous = [], None
+    for number, chunk in enumerate(chunks, start=1):
+        final_xmin = snapshot_xmin if number == len(chunks) else None
+        batch = _chunk_batch(database, path, columns, window, chunk, previous, final_xmin, block_bytes)
+        if batch.batch_id not in loaded:
+            batches.append(batch)
+        previous = batch.batch_id
     return batches
 
 
@@ -135,26 +224,33 @@ def _chunk_batch(
     database: CaseDatabase,
     path: str,
     columns: dict[str, list[str]],
-    previous: int | None,
-    first_id: int,
-    last_id: int,
-    row_count: int,
+    window: dict[str, int],
+    chunk: _Chunk,
+    previous: str | None,
+    final_xmin: int | None,
     block_bytes: int,
 ) -> BatchSource:
-    """The batch for referrals `first_id..last_id` (and their files), which follows watermark `previous`."""
-    digest = hashlib.sha256(f"{path}\x1f{first_id}\x1f{last_id}\x1f{row_count}".encode()).hexdigest()
+    """The batch for `chunk` (referrals and their files), which follows batch `previous`.
+
+    The checksum names the exact rows (the fingerprint of their ids and versions), not the
+    window: the same rows planned again, by a later run, are the same batch and are not loaded
+    twice. Only the last chunk of a plan (`final_xmin` set) records the snapshot xmin, so the
+    window moves on only once every chunk of the plan is loaded.
+    """
+    digest = hashlib.sha256(
+        f"{path}\x1f{chunk.first_id}\x1f{chunk.last_id}\x1f{chunk.row_count}\x1f{chunk.fingerprint}".encode()
+    ).hexdigest()
     labels = {dataset: f"postgresql:{database.schema}.{dataset}" for dataset in columns}
 
     def stage(con: duckdb.DuckDBPyConnection) -> None:
-        # Chunks load in order: were an earlier chunk to fail and this one to load, the
-        # watermark would jump over the failed chunk's rows and they would never be loaded.
-        current = last_watermark(con, path)
-        if current != previous:
+        # Chunks load in order: were an earlier chunk to fail and the last one to load, the
+        # window would move past the failed chunk's rows and they would never be loaded.
+        if previous is not None and previous not in loaded_batch_ids(con, path):
             raise CaseDatabaseError(
-                f"{database.safe_url}: referrals {first_id}..{last_id} not loaded: the warehouse watermark is "
-                f"{current} but this chunk follows {previous} (an earlier chunk failed?); run the extraction again"
+                f"{database.safe_url}: referrals {chunk.first_id}..{chunk.last_id} not loaded: the chunk before "
+                f"them ({previous}) is not in the warehouse (an earlier chunk failed?); run the extraction again"
             )
-        bounds = {"first_id": first_id, "last_id": last_id}
+        bounds = {**window, "first_id": chunk.first_id, "last_id": chunk.last_id}
         # One REPEATABLE READ snapshot for both tables: files always match their referrals.
         with database.transaction() as conn:
             for dataset in DATASETS:
@@ -171,13 +267,14 @@ def _chunk_batch(
                         block_bytes,
                     )
 
+    watermark = str(chunk.last_id) if final_xmin is None else f"{chunk.last_id} xmin={final_xmin}"
     return BatchSource(
         kind=CASE_DATABASE,
         path=path,
         checksum=digest,
         stage=stage,
         files=list(labels.values()),
-        watermark=str(last_id),
+        watermark=watermark,
     )
 
 
@@ -317,6 +414,11 @@ class CaseDatabase:
             return conn.execute(text(read_sql(f"etl/{sql_file}")), params)
         except SQLAlchemyError as error:
             raise self.error(f"query {sql_file} failed", error) from error
+
+    def snapshot(self, conn: Connection) -> tuple[int, int]:
+        """(snapshot xmin, next transaction id) of the transaction's snapshot, as 64-bit ids."""
+        row = self.query(conn, "extract_case_db_snapshot.sql", {}).one()
+        return int(row.snapshot_xmin), int(row.next_xid)
 
     def copy_statement(self, conn: Connection, sql_file: str, params: dict) -> tuple[str, dict]:
         """`COPY (<query from sql/etl/>) TO STDOUT` as CSV, with its parameters for the driver to bind."""
