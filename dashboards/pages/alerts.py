@@ -114,6 +114,9 @@ def _table(table_id: str, columns: list[tuple[str, str]], page_size: int, select
             "cursor": "pointer",
         },
         style_header={"fontWeight": "600", "backgroundColor": "#F5F7FA"},
+        # The finding's words need room; the markers beside them do not.
+        style_cell_conditional=[{"if": {"column_id": "headline"}, "minWidth": "22rem"}]
+        + [{"if": {"column_id": c}, "width": "5rem", "maxWidth": "6rem"} for c in ("new", "review", "kind")],
         style_data_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in NUMERIC]
         + [{"if": {"state": "active"}, "backgroundColor": "#E6F1F8", "border": "1px solid #0072B2"}],
     )
