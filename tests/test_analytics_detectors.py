@@ -208,6 +208,8 @@ def test_an_older_warehouse_is_refused_with_the_upgrade_command_and_upgraded_kee
             scope_countries=None,
             show="all",
             reviewed_keys=[],
+            start=None,
+            end=None,
             sort_by="importance",
             limit=10,
         )

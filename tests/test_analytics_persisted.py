@@ -278,6 +278,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         scope_countries=None,
         show="all",
         reviewed_keys=[],
+        start=None,
+        end=None,
         sort_by="date",
         limit=1000,
     )
@@ -294,6 +296,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         scope_countries=None,
         show="all",
         reviewed_keys=[],
+        start=None,
+        end=None,
         sort_by="magnitude",
         limit=1000,
     )

@@ -54,7 +54,7 @@ SHOW_LABELS = {
     "reviewed": "Reviewed by me",
 }
 REVIEW_LABELS = {"acknowledged": "Acknowledged", "dismissed": "Dismissed"}
-QUERY_LIMIT = 10_000  # every alert of a run in practice; the period filter applies after the query
+QUERY_LIMIT = 10_000  # every finding of a run in practice; their period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
 WINDOW = {"day": 60, "week": 26, "month": 18, "quarter": 8, "year": 4}  # periods either side in the Trend link
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
@@ -240,7 +240,13 @@ def _num(value: Any) -> float | None:
 
 def alert_params(view: AlertsView, reviewed: Mapping[str, str]) -> dict:
     """Parameters of `analytics_alerts` for a view and the user's reviews (alert key -> action)."""
-    return {**_params(view), "show": view.show, "reviewed_keys": sorted(reviewed)}
+    return {
+        **_params(view),
+        "show": view.show,
+        "reviewed_keys": sorted(reviewed),
+        "start": view.state.start,
+        "end": view.state.end,
+    }
 
 
 def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -> list[dict]:
@@ -312,12 +318,11 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
                 **alert_params(view, reviewed),
                 kinds=list(view.kinds),
                 sort_by=view.sort,
-                limit=QUERY_LIMIT,
+                limit=TABLE_LIMIT,  # one page of rows; the query counts every match
             )
             findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
     except WarehouseError as error:
         return TableView([], [], "", f"Warehouse unavailable: {error}", "")
-    alerts = alerts[view.state.in_period(alerts["date"])]
     findings = findings[view.state.in_period(findings["date"].fillna(findings["end_date"]))]
     row = run.iloc[0]
     run_text = (
@@ -326,15 +331,15 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
         f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
         f"vanishing, {int(row['findings']):,} findings."
     )
-    shown = alerts.head(TABLE_LIMIT)
+    matching = int(alerts["matching"].iloc[0]) if not alerts.empty else 0
     count = _count_text(alerts, view.show) + (
         f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
-        if len(alerts) > TABLE_LIMIT
+        if matching > TABLE_LIMIT
         else "."
     )
     if alerts.empty:
         count = EMPTY_TEXT[view.show]
-    return TableView(alert_rows(shown, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
+    return TableView(alert_rows(alerts, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
 
 
 EMPTY_TEXT = {
@@ -347,15 +352,15 @@ EMPTY_TEXT = {
 
 
 def _count_text(alerts: pd.DataFrame, show: str) -> str:
-    n = len(alerts)
+    """The count line from the query's totals (`matching…`: every match, not only the rows fetched)."""
+    first = alerts.iloc[0]
+    n, new, material = int(first["matching"]), int(first["matching_new"]), int(first["matching_material"])
     if show == "attention":
-        new = int((alerts["is_new"] == True).sum())  # noqa: E712  (NULL: not known)
         return f"{n:,} alert(s) need your attention ({new:,} new since the previous run)"
     if show == "new":
         return f"{n:,} new material alert(s) since the previous run need your attention"
     if show == "reviewed":
         return f"{n:,} alert(s) you have acknowledged or dismissed"
-    material = int((alerts["material"] != False).sum())  # noqa: E712
     return f"{n:,} alert(s) match ({material:,} material)"
 
 
@@ -447,6 +452,8 @@ def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) ->
                 "scope_countries": state.scope.sql_countries,
                 "show": "all",  # the chart marks every stored event of the series
                 "reviewed_keys": [],
+                "start": None,
+                "end": None,
             }
         ),
     ).df()

@@ -376,6 +376,8 @@ def latest_insights(
                 limit=limit,
                 show="attention",
                 reviewed_keys=sorted(reviewed or {}),
+                start=None,  # the newest alerts whatever the period: what needs attention now
+                end=None,
             )
     except WarehouseError as error:
         return InsightsState([], [], "", f"Warehouse unavailable: {error}")

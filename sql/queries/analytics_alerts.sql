@@ -9,11 +9,13 @@
 --             about those countries (never the EU total or a platform, which mix every country);
 --             $show VARCHAR: 'all'; 'attention' (material, or not assessed, and not in $reviewed_keys);
 --             'new' (the same, and new since the series' previous run); 'reviewed' (in $reviewed_keys);
---             $reviewed_keys VARCHAR[]: the alert keys the reader has acknowledged or dismissed.
+--             $reviewed_keys VARCHAR[]: the alert keys the reader has acknowledged or dismissed;
+--             $start, $end VARCHAR: ISO dates or NULL, the period the alert's date must fall in (inclusive).
 -- Columns: before = expected value / level before / baseline mean; after = value / level after /
 -- recent mean; relative = after / before - 1 as the detector computed it; strength = robust z
 -- (anomaly), confidence (change point) or recent share of the split (emerging / vanishing);
--- matching / matching_new = how many alerts match (of them, new or not known to be old) before $limit.
+-- matching / matching_new / matching_material = how many alerts match (of them, new or not known to be old;
+-- material or not assessed) before $limit, so a caller can fetch one page and still count them all.
 WITH params AS (
     SELECT
         CAST($run_id AS VARCHAR) AS run_id,
@@ -24,7 +26,9 @@ WITH params AS (
         CAST($scope_countries AS VARCHAR[]) AS scope_countries,
         CAST($sort_by AS VARCHAR) AS sort_by,
         CAST($show AS VARCHAR) AS show,
-        CAST($reviewed_keys AS VARCHAR[]) AS reviewed_keys
+        CAST($reviewed_keys AS VARCHAR[]) AS reviewed_keys,
+        CAST($start AS DATE) AS start_date,
+        CAST($end AS DATE) AS end_date
 ),
 
 -- @include chosen_run
@@ -41,6 +45,8 @@ selected AS (
            OR (a.split_by = 'platform' AND list_contains(p.platforms, a.entity)))
       AND (p.scope_countries IS NULL
            OR (a.split_by = 'country' AND list_contains(p.scope_countries, a.entity)))
+      AND (p.start_date IS NULL OR a.date >= p.start_date)
+      AND (p.end_date IS NULL OR a.date <= p.end_date)
       AND CASE p.show
               WHEN 'all' THEN TRUE
               WHEN 'reviewed' THEN list_contains(p.reviewed_keys, a.alert_key)
@@ -54,6 +60,7 @@ final AS (
     SELECT s.kind, s.series_id, s.metric, s.grain, s.split_by, s.entity, s.date, s.direction, s.before, s.after,
            s.relative, s.strength, s.alert_key, s.material, s.is_new, f.rank AS finding_rank, f.score AS importance,
            f.headline, count(*) OVER () AS matching, count_if(coalesce(s.is_new, TRUE)) OVER () AS matching_new,
+           count_if(coalesce(s.material, TRUE)) OVER () AS matching_material,
            CASE WHEN p.sort_by = 'date' THEN s.date END AS by_date,
            CASE WHEN p.sort_by = 'magnitude' THEN abs(s.relative) END AS by_magnitude
     FROM selected AS s
@@ -63,7 +70,7 @@ final AS (
 )
 
 SELECT kind, series_id, metric, grain, split_by, entity, date, direction, before, after, relative, strength,
-       alert_key, material, is_new, finding_rank, importance, headline, matching, matching_new
+       alert_key, material, is_new, finding_rank, importance, headline, matching, matching_new, matching_material
 FROM final
 ORDER BY by_date DESC NULLS LAST, by_magnitude DESC NULLS LAST, importance DESC NULLS LAST, date DESC, series_id, kind
 LIMIT $limit
