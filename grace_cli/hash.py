@@ -39,7 +39,7 @@ def register(cli: click.Group) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write every problem to this local CSV (path,reason,detail,file_id). It names files: keep it "
-    "on this machine; it may not be inside the delivery.",
+    "on this machine; it may not be inside the delivery (nor inside FOLDER).",
 )
 @click.option(
     "--jobs",
@@ -98,7 +98,7 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
     from matching.hashing import ReferralLinker, check_report_path, hash_folder, write_report
 
     if report is not None:
-        check_report_path(report, delivery)
+        check_report_path(report, folder, delivery)
     linker = ReferralLinker.from_map(referral_map, folder) if referral_map else ReferralLinker.from_layout(folder)
     workers = jobs or min(2, os.cpu_count() or 1)
     with progress_bar(enabled=not quiet) as progress:

@@ -447,10 +447,13 @@ def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def check_report_path(report: Path, delivery: Path) -> None:
-    """The local report names files: it may not be written into the delivery folder."""
+def check_report_path(report: Path, folder: Path, delivery: Path) -> None:
+    """The local report names files: it may not be written into the delivery folder, nor into the
+    hashed folder (a later run would hash it)."""
     if _inside(report, delivery):
         raise ConfigError(f"{report}: the report names local files and must not be written inside the delivery")
+    if _inside(report, folder):
+        raise ConfigError(f"{report}: the report must not be written inside the hashed folder {folder}")
 
 
 def write_report(path: Path, problems: Iterable[Problem]) -> None:

@@ -223,12 +223,15 @@ def test_the_delivery_carries_no_file_or_folder_name_only_hashes(media, tmp_path
     assert "plain-notes-echo.txt" in (tmp_path / "report.csv").read_text(encoding="utf-8")
 
 
-def test_the_report_may_not_be_written_into_the_delivery_nor_the_delivery_into_the_media(media, tmp_path):
+def test_the_report_may_not_be_written_into_the_delivery_and_neither_goes_into_the_media_folder(media, tmp_path):
     inside = run_hash(str(media), "--out", str(tmp_path / "delivery"), "--report", str(tmp_path / "delivery" / "r.csv"))
     assert inside.exit_code == 2 and "must not be written inside the delivery" in inside.output
     nested = run_hash(str(media), "--out", str(media / "out"))
     assert nested.exit_code == 2 and "must not be inside the hashed folder" in nested.output
+    hashed = run_hash(str(media), "--out", str(tmp_path / "delivery"), "--report", str(media / "report.csv"))
+    assert hashed.exit_code == 2 and "must not be written inside the hashed folder" in hashed.output
     assert not (tmp_path / "delivery").exists() and not (media / "out").exists()
+    assert not (media / "report.csv").exists()
 
 
 def test_an_existing_files_part_is_replaced_only_with_overwrite(media, tmp_path):
