@@ -216,6 +216,13 @@ class ReferralLinker:
             raise InputFileError(path, f"referral map is not valid CSV ({error})") from error
         return cls(entries, _folder_name(folder), rows)
 
+    @property
+    def missing_detail(self) -> str:
+        """Why a file has no referral, for the report."""
+        if self._entries is None:
+            return "not under a folder named like a referral number"
+        return "no referral-map row for this path or a folder above it"
+
     def report_id(self, relative: str) -> str | None:
         """The referral of the file at `relative`, or None."""
         parts = relative.split("/")
@@ -385,7 +392,7 @@ def hash_folder(
     for relative in paths:
         report_id = linker.report_id(relative)
         if report_id is None:
-            problems.append(Problem(relative, NO_REFERRAL, "not under a folder named like a referral number"))
+            problems.append(Problem(relative, NO_REFERRAL, linker.missing_detail))
         else:
             tasks.append((os.fspath(folder), relative))
             report_ids.append(report_id)
@@ -399,7 +406,8 @@ def hash_folder(
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(DELIVERY_COLUMNS)
             progress("hashing files", 0, len(tasks))
-            for done, (report_id, result) in enumerate(zip(report_ids, _hash_all(tasks, jobs)), 1):
+            for done, result in enumerate(_hash_all(tasks, jobs), 1):  # runs the pool to its end
+                report_id = report_ids[done - 1]
                 summary.bytes_hashed += result.size
                 file_id = ""
                 if result.md5 is not None and result.sha1 is not None:

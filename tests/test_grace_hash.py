@@ -285,6 +285,16 @@ def test_a_referral_map_links_files_and_folders_longest_match_first(media, tmp_p
     assert "map.csv" not in "".join(p.name for p in (tmp_path / "delivery").iterdir())
 
 
+def test_with_a_referral_map_a_file_it_does_not_cover_has_no_referral(media, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(f"path,report_id\n{REFERRAL_3},CT-2023-00000003\n", encoding="utf-8")
+    summary = hash_folder(media, tmp_path / "delivery", ReferralLinker.from_map(mapping, media))
+    assert summary.rows_written == 1 and not summary.complete
+    missing = [p for p in summary.problems if p.reason == "no_referral"]
+    assert len(missing) == 4
+    assert {p.detail for p in missing} == {"no referral-map row for this path or a folder above it"}
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
