@@ -9,12 +9,19 @@ COPY grace ./grace
 COPY warehouse ./warehouse
 COPY etl ./etl
 COPY analytics ./analytics
+COPY matching ./matching
 COPY dashboards ./dashboards
 COPY grace_cli ./grace_cli
 COPY sql ./sql
 COPY data_contracts ./data_contracts
-RUN pip install --no-cache-dir "setuptools>=77" \
- && pip wheel --no-cache-dir --no-deps --no-build-isolation -w /dist .
+# pdqhash (Meta's PDQ, for `grace hash`) is published as source only: compile its wheel here, with g++,
+# so the runtime image needs no compiler.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends g++ \
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir "setuptools>=77" \
+ && pip wheel --no-cache-dir --no-deps --no-build-isolation -w /dist . \
+ && pip wheel --no-cache-dir --no-deps -w /dist "pdqhash>=0.2.8"
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \

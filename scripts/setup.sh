@@ -14,6 +14,19 @@ if ! "$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [[ -x .venv/bin/python ]] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+# pdqhash (Meta's PDQ, for `grace hash`) is published as source only: it compiles with g++ and the Python headers.
+if ! .venv/bin/python -c "import pdqhash" 2>/dev/null; then
+    has_headers=$(.venv/bin/python -c 'import os, sysconfig; print(int(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))))')
+    if ! command -v g++ >/dev/null 2>&1 || [[ $has_headers != 1 ]]; then
+        if [[ $(id -u) == 0 ]]; then
+            echo "installing Debian g++ and Python headers (pdqhash compiles from source)…"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ python3-dev >/dev/null
+        else
+            echo "error: pdqhash compiles from source: install g++ and python3-dev first" >&2
+            exit 2
+        fi
+    fi
+fi
 if [[ $want_test == 1 ]]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
     if ! command -v chromium >/dev/null 2>&1; then
