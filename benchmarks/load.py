@@ -101,6 +101,17 @@ class Analyst:
             step += 1
 
 
+def _referrals(warehouse: Path) -> int:
+    """How many referrals the measured warehouse holds (read-only, after the server has stopped)."""
+    from warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM fact_referral").fetchone()[0])
+    finally:
+        con.close()
+
+
 def start_server(warehouse: Path, home: Path, threads: int) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -184,6 +195,7 @@ def main() -> None:
         errors = (home / "server.log").read_text(errors="replace")
         if "Traceback" in errors:  # what a failed request raised, for the report's reader
             print(errors[errors.index("Traceback") :][:4000], file=sys.stderr)
+    referrals = _referrals(args.warehouse)
     rows = []
     for kind in ("page", "callback", "export"):
         one, all_ = single.get(kind), many.get(kind)
@@ -197,7 +209,7 @@ def main() -> None:
             f"## Load, {args.think:g} s between pages (`benchmarks/load.py`)",
             "",
             f"Measured {date.today().isoformat()} on {machine()}; `grace serve` (waitress, {args.threads} threads) on "
-            f"`{args.warehouse.name}`, {args.seconds:.0f} s per run: 1 analyst, then {args.users} concurrent analysts, "
+            f"`{args.warehouse.name}` ({referrals:,} referrals), {args.seconds:.0f} s per run: 1 analyst, then {args.users} concurrent analysts, "
             "signed in, each looping over page loads (GET and the page router's callback) and a CSV export every third "
             f"page, waiting {args.think:g} s between pages. Target (issue 9): 32 analysts with 0 errors and callback "
             "p95 ≤ 2× the single-user figure.",
