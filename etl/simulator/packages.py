@@ -83,6 +83,7 @@ def _file_detail(f: dict) -> dict:
         ("fileId", f["file_id"]),
         ("originalFileHash", _object(("md5", f["md5"]), ("sha1", f["sha1"]))),
         ("pdq", f["pdq"]),
+        ("pdqQuality", _integer(f["pdq_quality"])),
         ("fileAnnotations", _split(f["file_annotations"])),
         ("industryClassification", f["industry_classification"]),
         ("publiclyAvailable", _boolean(f["publicly_available"])),

@@ -11,6 +11,7 @@ final AS (
         f->>'$.originalFileHash.md5'                    AS md5,
         f->>'$.originalFileHash.sha1'                   AS sha1,
         f->>'$.pdq'                                     AS pdq,
+        f->>'$.pdqQuality'                              AS pdq_quality,
         array_to_string(f->>'$.fileAnnotations[*]', ';') AS file_annotations,
         f->>'$.industryClassification'                  AS industry_classification,
         f->>'$.publiclyAvailable'                       AS publicly_available,
