@@ -118,8 +118,9 @@ def media_items(
     share = np.select(
         [is_viral, is_known, fresh], [VARIANT_SHARE_VIRAL, VARIANT_SHARE_KNOWN, 0.0], VARIANT_SHARE_RESHARED
     )
-    which = 1 + variants.choice(MAX_VARIANT, size=n, p=VARIANT_WEIGHTS)
-    variant = np.where(variants.random(n) < share, which, 0).astype(np.int64)
+    variant = np.zeros(n, dtype=np.int64)
+    chosen = np.flatnonzero(variants.random(n) < share)
+    variant[chosen] = 1 + variants.choice(MAX_VARIANT, size=len(chosen), p=VARIANT_WEIGHTS)
     return item, variant
 
 
