@@ -105,12 +105,15 @@ def _parse_countries(_ctx, _param, value: str) -> tuple[str, ...]:
 def simulate_command(
     out, seed, scale, start, end, countries, fmt, delivery, package_share, malformed_rate, to_postgres, quiet
 ) -> None:
-    """Simulate agencies' case systems: referral and file exports, JSON packages, a hash set.
+    """Simulate agencies' case systems: referral and file exports, JSON packages, hash sets.
 
-    Deterministic for a seed. Writes DIR/exports/<period>/referrals.<fmt> and files.<fmt>,
-    DIR/packages/<period>.jsonl, DIR/hashsets/known_hashes.csv, DIR/manifest.json (options,
-    counts per file, injected malformed records), DIR/malformed_records.csv and
-    DIR/ground_truth.json (change points, spikes, emerging and vanishing platforms).
+    Deterministic for a seed. Writes DIR/exports/<period>/referrals.<fmt> and files.<fmt>
+    (files carry MD5, SHA1, PDQ and its quality; some are near-duplicates of an item: re-encoded,
+    resized, cropped or mirrored), DIR/packages/<period>.jsonl, DIR/hashsets/known_hashes.csv
+    (Project VIC codes), DIR/hashsets/industry_list.csv and industry_list_pdq.csv (known material,
+    industry codes A1-B2), DIR/manifest.json (options, counts per file, injected malformed
+    records), DIR/malformed_records.csv and DIR/ground_truth.json (change points, spikes, emerging
+    and vanishing platforms, and which files are near-duplicates of which item).
     Metadata only: no media, codes only, synthetic identifiers.
     """
     from etl.simulator import SimulationConfig, simulate
@@ -144,6 +147,10 @@ def _summary(result) -> None:
     click.echo(
         f"Simulated {result.referrals:,} referrals ({result.incidents:,} incidents) with {result.files:,} files "
         f"in {deliveries}; {result.packages:,} JSON packages; {result.known_hashes:,} known hashes."
+    )
+    click.echo(
+        f"Near-duplicates: {result.variants:,} variants of media items in the files; known-material lists of "
+        f"{result.industry_hashes:,} MD5/SHA1 and {result.industry_pdq_hashes:,} PDQ hashes."
     )
     click.echo(f"Malformed records injected: {result.malformed_total:,} ({malformed}).")
     if result.postgres_rows is not None:

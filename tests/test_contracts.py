@@ -64,6 +64,7 @@ def test_the_invalid_case_export_example_quarantines_one_reason_per_bad_row(fres
         ("files", 7, "file_id", "missing_required"),
         ("files", 8, "md5", "missing_required"),
         ("files", 9, "file_annotations", "invalid_code"),
+        ("files", 10, "pdq_quality", "out_of_range"),
     ]
     assert report.balanced
 

@@ -1,11 +1,18 @@
-"""The files table and the known-hash set: media items, their hashes and file metadata.
+"""The files table and the known-material lists: media items, their variants and file metadata.
 
-Every file row points at a media item (an integer id) and a variant of it. Hashes are pure
-functions of (seed, item, variant): the same item always has the same MD5/SHA1; variants
-(re-encodings) have other MD5/SHA1 but a PDQ within a few bits of the original, so clusters
-exist for perceptual matching. Items come from a long-lived known pool (listed in the hash
-set, Zipf-like popularity), from new material that appears over time and is re-shared for a
-while, and from the viral events (one item re-reported thousands of times). No media exists:
+Every file row points at a media item (an integer id) and a variant of it (`etl.simulator.media`):
+the original bytes (an exact re-share: same MD5, SHA1 and PDQ) or a near-duplicate (a re-encoding,
+resize, crop or mirror: own MD5/SHA1, a PDQ some bits away). Items come from a long-lived known
+pool (listed in the hash set, Zipf-like popularity), from new material that appears over time and
+is re-shared for a while, and from the viral events (one item re-reported thousands of times).
+Which rows carry a variant:
+
+    known pool item       25 % of rows   (circulates for years: many copies of copies)
+    viral item            35 % of rows   (memes are re-encoded, cut and flipped as they spread)
+    new item, re-shared   15 % of rows   (its first appearance is always the original)
+
+and which of an item's variants 1..7 a variant row carries is skewed towards the first ones
+(VARIANT_WEIGHTS), so popular items have several variants, each seen repeatedly. No media exists:
 the hashes are synthetic 128/160/256-bit values.
 """
 
@@ -19,6 +26,7 @@ import pyarrow.compute as pc
 
 from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order
+from etl.simulator.media import MAX_VARIANT, Media, describe_media, distinct_media
 from etl.simulator.referrals import Referrals
 from etl.simulator.rng import child_rng, mix, unit_interval
 from etl.simulator.strings import (
@@ -40,7 +48,13 @@ NEW_BASE = 2 << 56
 KNOWN_POOL_PER_SCALE = 100_000
 FRESH_SHARE = 0.75  # share of new-material rows that are a never-seen item
 RESHARE_WINDOW_DAYS = 30
-PDQ_VARIANT_BITS = 6
+VARIANT_SHARE_KNOWN = 0.25  # share of a kind of row that carries a variant rather than the original bytes
+VARIANT_SHARE_VIRAL = 0.35
+VARIANT_SHARE_RESHARED = 0.15
+VARIANT_WEIGHTS = (0.3, 0.22, 0.16, 0.12, 0.09, 0.06, 0.05)  # which variant (1..7) a variant row carries
+QUALITY_REPORTED = 0.9  # share of rows with a PDQ that also carry its quality score
+INDUSTRY_LIST_SHARE = 0.5  # share of the known pool in the industry known-material lists
+PDQ_LIST_MIN_QUALITY = 50  # lower PDQ quality is not shared in the PDQ list
 VICS_CATEGORIES = (0, 1, 2, 3, 4)
 VICS_WEIGHTS = (0.08, 0.5, 0.3, 0.08, 0.04)
 CLASSIFICATION_WEIGHTS = (0.3, 0.2, 0.25, 0.15)  # A1, A2, B1, B2; the rest of the mass is empty
@@ -54,6 +68,8 @@ class Files:
     referral_index: np.ndarray  # int64 row of the referral (in the referrals table) of every file
     item: np.ndarray  # uint64 media item id
     variant: np.ndarray  # int64 variant (0 = the original)
+    media: Media  # the distinct (item, variant) pairs of the rows, with their change and hashes
+    media_index: np.ndarray  # int64 row of every file's pair in `media`
 
 
 def known_pool_size(scale: float) -> int:
@@ -67,37 +83,6 @@ def files_per_referral(viral: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.where(viral >= 0, 1, 1 + np.minimum(extra, 499))
 
 
-def media_hashes(item: np.ndarray, variant: np.ndarray, seed: int) -> dict[str, pa.Array]:
-    """md5 (32 hex), sha1 (40 hex) and pdq (64 hex) of every (item, variant).
-
-    Computed once per distinct (item, variant) and spread to the rows.
-    """
-    combined = item * np.uint64(8) + variant.astype(np.uint64)  # variants are < 8
-    unique, inverse = np.unique(combined, return_inverse=True)
-    spread = pa.array(inverse.ravel().astype(np.int64))
-    u_item, u_variant = unique // np.uint64(8), (unique % np.uint64(8)).astype(np.int64)
-    key = mix(seed, u_item, u_variant, 0x4D44)
-    md5 = hex_strings([mix(key, 1), mix(key, 2)], 32)
-    sha1 = hex_strings([mix(key, 3), mix(key, 4), mix(key, 5)], 40)
-    base = [mix(seed, u_item, 0x50D, word) for word in range(4)]
-    for k in range(PDQ_VARIANT_BITS):
-        position = (mix(key, 100 + k) % np.uint64(256)).astype(np.int64)
-        flip = np.where(u_variant > 0, np.uint64(1) << (position % 64).astype(np.uint64), np.uint64(0))
-        for word in range(4):
-            base[word] = np.where(position // 64 == word, base[word] ^ flip, base[word])
-    pdq = hex_strings(base, 64)
-    return {"md5": md5.take(spread), "sha1": sha1.take(spread), "pdq": pdq.take(spread)}
-
-
-def pdq_qualities(item: np.ndarray, variant: np.ndarray) -> pa.Array:
-    """The PDQ quality score (0-100) of every (item, variant): mostly 100, about 5 % below 50.
-
-    A pure function of the item and variant (no draws), like the hashes themselves.
-    """
-    u = unit_interval(mix(item, variant.astype(np.uint64), 0x9D0))
-    return int_strings(100 - np.floor(60 * u**4).astype(np.int64))
-
-
 def _zipf_choice(size: int, count: int, rng: np.random.Generator, shape: float = 1.6) -> np.ndarray:
     """Indices in [0, size) with Pareto-distributed popularity (a few items very popular)."""
     popularity = rng.pareto(shape, size=size) + 1.0
@@ -105,9 +90,17 @@ def _zipf_choice(size: int, count: int, rng: np.random.Generator, shape: float =
 
 
 def media_items(
-    day: np.ndarray, viral: np.ndarray, world: World, config: SimulationConfig, rng: np.random.Generator
+    day: np.ndarray,
+    viral: np.ndarray,
+    world: World,
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    variants: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(item id, variant) per file row: viral item, known pool item, or new material."""
+    """(item id, variant) per file row: viral item, known pool item, or new material.
+
+    `variants` (a stream of its own) decides which rows carry a near-duplicate and which one.
+    """
     n = len(day)
     years = years_since_trend_epoch(day)
     known_share = np.clip(0.64 - 0.025 * years, 0.4, 0.7)
@@ -115,26 +108,31 @@ def media_items(
     is_known = ~is_viral & (rng.random(n) < known_share)
     is_new = ~is_viral & ~is_known
     item = np.zeros(n, dtype=np.uint64)
-    variant = np.zeros(n, dtype=np.int64)
     pool = known_pool_size(config.scale)
     item[is_known] = np.uint64(KNOWN_BASE) + _zipf_choice(pool, int(is_known.sum()), rng).astype(np.uint64)
-    variant[is_known] = np.where(rng.random(int(is_known.sum())) < 0.12, rng.integers(1, 4, int(is_known.sum())), 0)
     viral_items = np.array([e.item_id for e in world.scenario.viral_events] or [VIRAL_ITEM_BASE], dtype=np.uint64)
     item[is_viral] = viral_items[viral[is_viral]]
-    variant[is_viral] = np.where(rng.random(int(is_viral.sum())) < 0.3, rng.integers(1, 7, int(is_viral.sum())), 0)
     new_rows = np.flatnonzero(is_new)
-    item[new_rows] = _new_items(day[new_rows], config, rng)
+    fresh = np.zeros(n, dtype=bool)
+    item[new_rows], fresh[new_rows] = _new_items(day[new_rows], config, rng)
+    share = np.select(
+        [is_viral, is_known, fresh], [VARIANT_SHARE_VIRAL, VARIANT_SHARE_KNOWN, 0.0], VARIANT_SHARE_RESHARED
+    )
+    variant = np.zeros(n, dtype=np.int64)
+    chosen = np.flatnonzero(variants.random(n) < share)
+    variant[chosen] = 1 + variants.choice(MAX_VARIANT, size=len(chosen), p=VARIANT_WEIGHTS)
     return item, variant
 
 
-def _new_items(day: np.ndarray, config: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
-    """Never-seen items, some re-shared within a few weeks of their first appearance."""
+def _new_items(day: np.ndarray, config: SimulationConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Never-seen items, some re-shared within a few weeks of their first appearance; and
+    whether each row is the item's first appearance (`fresh`)."""
     n = len(day)
     if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool)
     order = np.argsort(day, kind="stable")
     fresh = rng.random(n) < FRESH_SHARE
-    fresh[0] = True
+    fresh[order[0]] = True  # the earliest row creates the first item
     created = np.cumsum(fresh[order])  # items created up to and including each row (time order)
     span = max(int(day.max() - day.min()) + 1, 1)
     window = max(1.0, created[-1] / span * RESHARE_WINDOW_DAYS)
@@ -143,7 +141,7 @@ def _new_items(day: np.ndarray, config: SimulationConfig, rng: np.random.Generat
     result = np.empty(n, dtype=np.uint64)
     run = (epoch_day(config.start) & 0xFFFFF) << 32
     result[order] = np.uint64(NEW_BASE + run) + index.astype(np.uint64)
-    return result
+    return result, fresh
 
 
 def annotation_masks(
@@ -172,10 +170,15 @@ def annotation_masks(
     return mask
 
 
+def item_classifications(item: np.ndarray) -> np.ndarray:
+    """Index into INDUSTRY_CLASSIFICATIONS of every item's code (len(...) = not classified, about 10 %)."""
+    u = unit_interval(mix(item, 0xC1A5))
+    return np.searchsorted(np.cumsum(CLASSIFICATION_WEIGHTS), u, side="right")
+
+
 def classifications(item: np.ndarray, rng: np.random.Generator) -> pa.Array:
     """Industry classification A1/A2/B1/B2 (stable per item), empty for about 10 % of rows."""
-    u = unit_interval(mix(item, 0xC1A5))
-    code = np.searchsorted(np.cumsum(CLASSIFICATION_WEIGHTS), u, side="right")
+    code = item_classifications(item)
     missing = (code >= len(INDUSTRY_CLASSIFICATIONS)) | (rng.random(len(item)) < 0.02)
     return null_where(pick(INDUSTRY_CLASSIFICATIONS, np.minimum(code, 3)), missing)
 
@@ -224,20 +227,23 @@ def build_files(world: World, referrals: Referrals, config: SimulationConfig) ->
     viral = rows.viral[ref]
     platform = rows.platform[ref]
     channel = np.array([p.channel for p in world.platforms])[platform]
-    item, variant = media_items(day, viral, world, config, rng)
-    hashes = media_hashes(item, variant, config.seed)
+    variants = child_rng(config.seed, "files", "variants")
+    item, variant = media_items(day, viral, world, config, rng, variants)
+    media, media_index = distinct_media(item, variant, config.seed)
+    spread = pa.array(media_index)
     u = rng.random(n)
     has_pdq = rng.random(n) < np.array([p.pdq_share for p in world.platforms])[platform]
+    has_quality = has_pdq & (variants.random(n) < QUALITY_REPORTED)
     masks = annotation_masks(item, viral, channel, years_since_trend_epoch(day), rng)
     file_id = join("F", hex_strings([rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)], 16))
     table = in_contract_order(
         {
             "report_id": referrals.table.column("report_id").combine_chunks().take(pa.array(ref)),
             "file_id": file_id,
-            "md5": null_where(hashes["md5"], u < 0.03),
-            "sha1": null_where(hashes["sha1"], (u >= 0.03) & (u < 0.08)),
-            "pdq": null_where(hashes["pdq"], ~has_pdq),
-            "pdq_quality": null_where(pdq_qualities(item, variant), ~has_pdq),
+            "md5": null_where(media.md5.take(spread), u < 0.03),
+            "sha1": null_where(media.sha1.take(spread), (u >= 0.03) & (u < 0.08)),
+            "pdq": null_where(media.pdq.take(spread), ~has_pdq),
+            "pdq_quality": null_where(int_strings(media.quality).take(spread), ~has_quality),
             "file_annotations": bitmask_labels(masks, FILE_ANNOTATIONS),
             "industry_classification": classifications(item, rng),
             "publicly_available": optional_booleans(0.15, 0.1, n, rng),
@@ -246,14 +252,37 @@ def build_files(world: World, referrals: Referrals, config: SimulationConfig) ->
         },
         "files",
     )
-    return Files(table, ref, item, variant)
+    return Files(table, ref, item, variant, media, media_index)
 
 
 def known_hash_set(config: SimulationConfig) -> pa.Table:
     """The known pool as a hash set: md5, sha1 and a Project VIC (VICS 2.0) category code 0-4."""
     pool = known_pool_size(config.scale)
     item = np.uint64(KNOWN_BASE) + np.arange(pool, dtype=np.uint64)
-    hashes = media_hashes(item, np.zeros(pool, dtype=np.int64), config.seed)
+    media = describe_media(item, np.zeros(pool, dtype=np.int64), config.seed)
     u = unit_interval(mix(item, 0xCA7))
     category = np.array(VICS_CATEGORIES)[np.searchsorted(np.cumsum(VICS_WEIGHTS), u, side="right").clip(0, 4)]
-    return pa.table({"md5": hashes["md5"], "sha1": hashes["sha1"], "category": int_strings(category)})
+    return pa.table({"md5": media.md5, "sha1": media.sha1, "category": int_strings(category)})
+
+
+def industry_lists(config: SimulationConfig, world: World) -> tuple[pa.Table, pa.Table]:
+    """Known-material lists in the industry scheme: (md5,sha1,category) and (pdq,category).
+
+    They hold the originals (variant 0) of a share of the known pool (INDUSTRY_LIST_SHARE, a pure
+    function of the item) and of every viral item, each with its industry classification A1/A2/B1/B2
+    (items without one are not listed). Variants are not listed: matching them to a listed original
+    is the near-duplicate matcher's job. The PDQ list leaves out hashes of quality below
+    PDQ_LIST_MIN_QUALITY, as hash-sharing programmes do.
+    """
+    pool = np.uint64(KNOWN_BASE) + np.arange(known_pool_size(config.scale), dtype=np.uint64)
+    listed = pool[unit_interval(mix(config.seed, pool, 0x11D)) < INDUSTRY_LIST_SHARE]
+    viral = np.array([e.item_id for e in world.scenario.viral_events], dtype=np.uint64)
+    item = np.concatenate([listed, viral])
+    code = item_classifications(item)
+    item, code = item[code < len(INDUSTRY_CLASSIFICATIONS)], code[code < len(INDUSTRY_CLASSIFICATIONS)]
+    media = describe_media(item, np.zeros(len(item), dtype=np.int64), config.seed)
+    category = pick(INDUSTRY_CLASSIFICATIONS, code)
+    good = pa.array(media.quality >= PDQ_LIST_MIN_QUALITY)
+    hashes = pa.table({"md5": media.md5, "sha1": media.sha1, "category": category})
+    pdq = pa.table({"pdq": media.pdq.filter(good), "category": category.filter(good)})
+    return hashes, pdq

@@ -1,8 +1,10 @@
-"""Ground truth of a run: every injected change point, spike, emerging and vanishing entity.
+"""Ground truth of a run: every injected change point, spike, emerging and vanishing entity,
+and which files are near-duplicates of which media item.
 
 Dates and sizes come from the scenario; levels (mean referrals per day before and after) are
 measured on the drawn counts, so analytics can be scored against what the data really holds.
-Only events inside the simulated range are listed.
+Only events inside the simulated range are listed. The near-duplicate section lists every item
+whose files include a variant, so a clustering of the files can be scored pair by pair.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl.simulator.config import SimulationConfig
+from etl.simulator.media import KIND_BITS, KIND_SHARES, VARIANT_KINDS, Media, describe_media
+from etl.simulator.strings import int_strings, join, pick
 from etl.simulator.volumes import E2EE_ROLLOUT_DAYS, EMERGING_GROWTH, SHUTDOWN_RUNDOWN_DAYS, Volumes
 from etl.simulator.world import World, epoch_day
 
@@ -218,3 +224,73 @@ def build_ground_truth(world: World, volumes: Volumes, config: SimulationConfig,
         "countries": list(config.country_order),
         "events": events,
     }
+
+
+NEAR_DUPLICATE_ITEMS = "@@near-duplicate items@@"  # placeholder for the items block (see near_duplicates)
+VARIANT_FIELDS = ("md5", "sha1", "kind", "bits")
+
+
+def near_duplicates(media: Media, media_index: np.ndarray, seed: int) -> tuple[dict, str]:
+    """The near-duplicate section of the ground truth and the JSON text of its `items` object.
+
+    `items` maps the MD5 of an item's original to its SHA1 and PDQ and to every variant the files
+    carry, as [md5, sha1, kind, bits] (bits: Hamming distance of the variant's PDQ to the
+    original's). It is built with Arrow string kernels, one line per item, so a large run's
+    ground truth stays compact and quick to write.
+    """
+    variants = np.flatnonzero(media.variant > 0)  # media rows are sorted by item, then variant
+    items, counts = np.unique(media.item[variants], return_counts=True)
+    row_kinds = media.kind[media_index]
+    kinds = {
+        name: {
+            "bits": list(KIND_BITS[k]),
+            "designed_share": KIND_SHARES[k],
+            "variants": int(np.count_nonzero(media.kind[variants] == k)),
+            "file_rows": int(np.count_nonzero(row_kinds == k)),
+        }
+        for k, name in enumerate(VARIANT_KINDS)
+    }
+    section = {
+        "description": (
+            "Media items whose files include near-duplicates. items: the MD5 of the item's original -> its SHA1, "
+            "PDQ and every variant in the files as [md5, sha1, kind, bits], bits = Hamming distance of the "
+            "variant's PDQ to the original's. A file belongs to the item whose original or variant has its MD5 "
+            "(or SHA1); every other file is an exact copy of an item without variants, identified by its MD5. "
+            "Any two files of one item are a true pair; a pair of the original and a variant has the variant's kind."
+        ),
+        "pdq_near_duplicate_threshold": 31,
+        "kinds": kinds,
+        "variant_fields": list(VARIANT_FIELDS),
+        "item_count": len(items),
+        "variant_count": len(variants),
+        "items": NEAR_DUPLICATE_ITEMS,
+    }
+    if len(items) == 0:
+        return section, "{}"
+    originals = describe_media(items, np.zeros(len(items), dtype=np.int64), seed)
+    take = pa.array(variants)
+    entry = join(
+        '["',
+        media.md5.take(take),
+        '", "',
+        media.sha1.take(take),
+        '", "',
+        pick(VARIANT_KINDS, media.kind[variants]),
+        '", ',
+        int_strings(media.bits[variants]),
+        "]",
+    )
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    listed = pc.binary_join(pa.ListArray.from_arrays(offsets, entry), ", ")
+    lines = join(
+        '      "',
+        originals.md5,
+        '": {"sha1": "',
+        originals.sha1,
+        '", "pdq": "',
+        originals.pdq,
+        '", "variants": [',
+        listed,
+        "]}",
+    )
+    return section, "{\n" + ",\n".join(lines.to_pylist()) + "\n    }"

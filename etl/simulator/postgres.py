@@ -45,8 +45,8 @@ def safe_url(url: str) -> str:
 
 
 def create_tables(connection: psycopg.Connection) -> None:
-    """Create the schema and tables if missing, and add contract columns an older table lacks
-    (such as `files.pdq_quality`); never drops anything."""
+    """Create the schema and tables if missing, and add contract columns a table made by an older
+    simulator lacks (e.g. files.pdq_quality); never drops anything."""
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
         for table in TABLES:
@@ -59,19 +59,17 @@ def create_tables(connection: psycopg.Connection) -> None:
                     "updated_at TIMESTAMPTZ DEFAULT now())"
                 ).format(sql.Identifier(SCHEMA), sql.Identifier(table), columns)
             )
-            # Only a table that lacks a column is altered (ALTER TABLE locks it even when nothing changes).
             cursor.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                 (SCHEMA, table),
             )
             present = {row[0] for row in cursor.fetchall()}
-            for name in contract_columns(table):
-                if name not in present:
-                    cursor.execute(
-                        sql.SQL("ALTER TABLE {}.{} ADD COLUMN {} TEXT").format(
-                            sql.Identifier(SCHEMA), sql.Identifier(table), sql.Identifier(name)
-                        )
+            for name in (c for c in contract_columns(table) if c not in present):  # only then: ALTER locks the table
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {}.{} ADD COLUMN {} TEXT").format(
+                        sql.Identifier(SCHEMA), sql.Identifier(table), sql.Identifier(name)
                     )
+                )
 
 
 class PostgresSink:

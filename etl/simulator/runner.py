@@ -11,10 +11,12 @@ import pyarrow as pa
 
 from etl.simulator.config import SimulationConfig
 from etl.simulator.deliveries import DeliveryPlan, plan_deliveries
-from etl.simulator.files import build_files, known_hash_set, media_hashes
-from etl.simulator.ground_truth import build_ground_truth
+from etl.simulator.files import Files, build_files, industry_lists, known_hash_set
+from etl.simulator.ground_truth import NEAR_DUPLICATE_ITEMS, build_ground_truth, near_duplicates
 from etl.simulator.layout import (
     GROUND_TRUTH,
+    INDUSTRY_HASHES,
+    INDUSTRY_PDQ,
     KNOWN_HASHES,
     MALFORMED_RECORDS,
     MANIFEST,
@@ -23,6 +25,7 @@ from etl.simulator.layout import (
     referrals_path,
 )
 from etl.simulator.malformed import BAD_UTF8_MARKER, BAD_UTF8_TEXT, MalformedPlan, apply_mutations, plan_malformed
+from etl.simulator.media import Media, media_hashes
 from etl.simulator.packages import package_lines
 from etl.simulator.postgres import PostgresSink, safe_url
 from etl.simulator.referrals import build_referrals
@@ -42,7 +45,7 @@ from etl.simulator.writers import (
 from grace import __version__
 from grace.progress import ProgressCallback, no_progress
 
-SIMULATOR_VERSION = "1.0"
+SIMULATOR_VERSION = "1.1"  # 1.1: near-duplicate variants, PDQ quality, industry known-material lists
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class SimulationResult:
     deliveries: int
     known_hashes: int
     malformed: dict = field(default_factory=dict)
+    industry_hashes: int = 0
+    industry_pdq_hashes: int = 0
+    variants: int = 0
     postgres_rows: dict | None = None
     seconds: float = 0.0
 
@@ -79,6 +85,8 @@ class _Output:
     files: pa.Table
     packaged: np.ndarray
     malformed: MalformedPlan
+    media: Media  # distinct (item, variant) pairs of the generated files (the near-duplicate ground truth)
+    media_index: np.ndarray  # every generated file's row in `media`
     entries: list = field(default_factory=list)
 
 
@@ -110,18 +118,30 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
         deliveries=counts["deliveries"],
         known_hashes=counts["known_hashes"],
         malformed=dict(output.malformed.counts),
+        industry_hashes=counts["industry_hashes"],
+        industry_pdq_hashes=counts["industry_pdq_hashes"],
+        variants=counts["near_duplicate_variants"],
         postgres_rows=dict(sink.rows) if sink else None,
         seconds=round(time.perf_counter() - began, 3),
     )
 
 
 def _write_run_files(config: SimulationConfig, world: World, volumes, output: _Output, sink) -> dict:
-    """Hash set, ground truth, malformed-record list and (last, as the completion mark) the manifest."""
+    """Hash sets, ground truth, malformed-record list and (last, as the completion mark) the manifest."""
     hash_set = known_hash_set(config)
     output.entries.append(
         write_bytes(config.out, KNOWN_HASHES, csv_bytes(hash_set), "hashset", None, hash_set.num_rows)
     )
-    write_json(config.out, GROUND_TRUTH, build_ground_truth(world, volumes, config, _viral_md5(world, config)))
+    industry, industry_pdq = industry_lists(config, world)
+    output.entries.append(
+        write_bytes(config.out, INDUSTRY_HASHES, csv_bytes(industry), "hashset", None, industry.num_rows)
+    )
+    output.entries.append(
+        write_bytes(config.out, INDUSTRY_PDQ, csv_bytes(industry_pdq), "pdq_hashset", None, industry_pdq.num_rows)
+    )
+    truth = build_ground_truth(world, volumes, config, _viral_md5(world, config))
+    truth["near_duplicates"], items = near_duplicates(output.media, output.media_index, config.seed)
+    write_json(config.out, GROUND_TRUTH, truth, inline={NEAR_DUPLICATE_ITEMS: items})
     write_malformed_records(config.out, output.malformed.sorted_records())
     counts = {
         "referrals": output.referrals.num_rows,
@@ -129,6 +149,10 @@ def _write_run_files(config: SimulationConfig, world: World, volumes, output: _O
         "incidents": int(volumes.rows.bundle_size.sum()),
         "packages": int(output.packaged.sum()),
         "known_hashes": hash_set.num_rows,
+        "industry_hashes": industry.num_rows,
+        "industry_pdq_hashes": industry_pdq.num_rows,
+        "near_duplicate_variants": truth["near_duplicates"]["variant_count"],
+        "near_duplicate_file_rows": int(np.count_nonzero(output.media.variant[output.media_index])),
         "deliveries": len(output.plan.periods),
         "referral_rows_written": sum(e["rows"] for e in output.entries if e["kind"] == "referrals"),
         "file_rows_written": sum(e["rows"] for e in output.entries if e["kind"] == "files"),
@@ -158,7 +182,7 @@ def _generate(config: SimulationConfig, report: ProgressCallback):
     return world, volumes, output
 
 
-def _prepare_output(config: SimulationConfig, referrals, files) -> _Output:
+def _prepare_output(config: SimulationConfig, referrals, files: Files) -> _Output:
     """Sort rows into deliveries, choose packages and malformed records, apply the cell changes."""
     plan = plan_deliveries(
         referrals.received_day, referrals.sort_key, files.referral_index, config.start, config.end, config.delivery
@@ -184,6 +208,8 @@ def _prepare_output(config: SimulationConfig, referrals, files) -> _Output:
         apply_mutations(clean_files, malformed.mutations, "files"),
         packaged,
         malformed,
+        files.media,
+        files.media_index,
     )
 
 
@@ -287,6 +313,7 @@ def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres:
         },
         "ground_truth": GROUND_TRUTH,
         "hash_set": KNOWN_HASHES,
+        "known_material_lists": {"hashes": INDUSTRY_HASHES, "pdq": INDUSTRY_PDQ},
         "postgres": postgres,
         "files": output.entries,
     }

@@ -117,6 +117,16 @@ def write_malformed_records(out: Path, records: list) -> None:
     (out / MALFORMED_RECORDS).write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def write_json(out: Path, relative: str, document: dict) -> None:
-    """Pretty-printed JSON with a trailing newline."""
-    (out / relative).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def write_json(out: Path, relative: str, document: dict, inline: dict[str, str] | None = None) -> None:
+    """Pretty-printed JSON with a trailing newline.
+
+    `inline` maps placeholder strings, used as values in `document`, to JSON text written in their
+    place as it is: large blocks built vectorised and kept to one line per entry.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    for placeholder, block in (inline or {}).items():
+        quoted = json.dumps(placeholder)
+        if text.count(quoted) != 1:
+            raise ValueError(f"placeholder {placeholder!r} must occur once in the document")
+        text = text.replace(quoted, block)
+    (out / relative).write_text(text + "\n", encoding="utf-8")

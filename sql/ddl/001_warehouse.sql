@@ -151,7 +151,8 @@ CREATE TABLE IF NOT EXISTS fact_file_occurrence (
     is_generative_ai        BOOLEAN NOT NULL,
     is_live_streaming       BOOLEAN NOT NULL,
     is_publicly_available   BOOLEAN,
-    is_viewed_by_esp        BOOLEAN
+    is_viewed_by_esp        BOOLEAN,
+    pdq_quality             SMALLINT
 );
 
 CREATE TABLE IF NOT EXISTS hash_set_entry (

@@ -24,6 +24,7 @@ final AS (
         NULLIF(trim(f.md5), '')                                                             AS md5,
         NULLIF(trim(f.sha1), '')                                                            AS sha1,
         NULLIF(trim(f.pdq), '')                                                             AS pdq,
+        TRY_CAST(NULLIF(trim(f.pdq_quality), '') AS SMALLINT)                               AS pdq_quality,
         coalesce(NULLIF(trim(f.industry_classification), ''), 'UNCLASSIFIED')              AS category_code,
         contains(';' || replace(coalesce(f.file_annotations, ''), ' ', '') || ';', ';viral;')                    AS is_viral,
         contains(';' || replace(coalesce(f.file_annotations, ''), ' ', '') || ';', ';possible_self_production;') AS is_self_generated,

@@ -19,7 +19,7 @@ final AS (
            keyed.file_ordinal,
            coalesce(m.cluster_id, s.cluster_id, ('0x' || coalesce(keyed.cluster_md5, left(keyed.sha1, 32)))::UHUGEINT) AS cluster_id,
            m.cluster_id IS NULL AND s.cluster_id IS NULL AS is_new_cluster,
-           keyed.cluster_md5, keyed.sha1, keyed.pdq,
+           keyed.cluster_md5, keyed.sha1, keyed.pdq, keyed.pdq_quality,
            keyed.incident_date, keyed.country_iso3, keyed.agency_code, keyed.platform_name,
            keyed.category_code, keyed.is_viral, keyed.is_self_generated, keyed.is_generative_ai,
            keyed.is_live_streaming, keyed.is_publicly_available, keyed.is_viewed_by_esp
