@@ -80,9 +80,9 @@ def stats(warehouse, as_json) -> None:
 def upgrade(warehouse) -> None:
     """Upgrade a warehouse of an older schema version in place, keeping every row.
 
-    Creates the tables the new version adds and runs the migrations of sql/migrations/ (for version 3 to
-    4: every stored alert copied into analytics_alert), all in one transaction: on any error the
-    warehouse is left as it was. A warehouse already at this version is left untouched. Stop the
+    Creates the tables the new version adds and runs the migrations of sql/migrations/ one after the
+    other (3 to 4: every stored alert copied into analytics_alert; 4 to 5: new columns such as the PDQ
+    quality), all in one transaction: on any error the warehouse is left as it was. A warehouse already at this version is left untouched. Stop the
     dashboard first: the upgrade needs the write lock.
     """
     from warehouse import connect, upgrade_schema

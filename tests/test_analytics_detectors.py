@@ -215,14 +215,14 @@ def test_an_older_warehouse_is_refused_with_the_upgrade_command_and_upgraded_kee
         )
     result = CliRunner().invoke(cli, ["warehouse", "upgrade", "--warehouse", str(path)])
     assert result.exit_code == 0, result.output
-    assert "from schema version 3 to 4" in result.output
+    assert "from schema version 3 to 5" in result.output
     assert run.rows["analytics_alert"] == len(written) > 0
     pd.testing.assert_frame_equal(_stored(path, query), written)
     unknown = _stored(path, "SELECT count(*) AS n FROM analytics_alert WHERE material IS NULL AND is_new IS NULL")
     assert unknown["n"].iloc[0] == len(written)  # schema 3 never assessed them: shown as needing attention
 
     again = CliRunner().invoke(cli, ["warehouse", "upgrade", "--warehouse", str(path)])
-    assert "already at schema version 4" in again.output
+    assert "already at schema version 5" in again.output
     pd.testing.assert_frame_equal(_stored(path, query), written)
 
 
@@ -236,6 +236,7 @@ def test_an_upgrade_that_fails_leaves_the_warehouse_as_it_was(plain, tmp_path, m
     broken = tmp_path / "migrations"
     broken.mkdir()
     (broken / "3_to_4.sql").write_text("CREATE TABLE upgrade_marker (x INTEGER); SELECT * FROM no_such_table;")
+    shutil.copy(schema.MIGRATIONS_DIR / "4_to_5.sql", broken / "4_to_5.sql")
     monkeypatch.setattr(schema, "MIGRATIONS_DIR", broken)
     con = connect(path)
     try:

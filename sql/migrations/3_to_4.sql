@@ -23,6 +23,3 @@ FROM (
     WHERE status IN ('emerging', 'vanishing')
 ) AS old_alerts
 WHERE run_id NOT IN (SELECT DISTINCT run_id FROM analytics_alert);
-
--- PDQ quality scores (the case-export files' optional pdq_quality): files loaded before keep NULL.
-ALTER TABLE fact_file_occurrence ADD COLUMN IF NOT EXISTS pdq_quality SMALLINT;
