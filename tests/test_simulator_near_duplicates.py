@@ -287,7 +287,7 @@ def test_an_upgraded_schema_3_warehouse_gains_pdq_quality_with_null_for_earlier_
     from etl.checks import contract_findings
     from etl.pipeline import run_batch
     from etl.sources import discover_batches
-    from warehouse import connect, ensure_schema, upgrade_schema
+    from warehouse import SCHEMA_VERSION, connect, ensure_schema, upgrade_schema
 
     path = tmp_path / "old.duckdb"
     con = connect(path)
@@ -298,7 +298,7 @@ def test_an_upgraded_schema_3_warehouse_gains_pdq_quality_with_null_for_earlier_
     con.execute("ALTER TABLE fact_file_occurrence DROP COLUMN pdq_quality")  # as schema 3 had it
     con.execute("DROP TABLE analytics_alert")
     con.execute("UPDATE warehouse_meta SET value = '3' WHERE key = 'schema_version'")
-    assert upgrade_schema(con) == ("3", "4")
+    assert upgrade_schema(con) == ("3", SCHEMA_VERSION)
     assert con.execute("SELECT count(*), count(pdq_quality) FROM fact_file_occurrence").fetchone() == (1, 0)
     assert [f for f in contract_findings(con) if f.table == "fact_file_occurrence"] == []
     con.close()

@@ -44,6 +44,7 @@ def test_a_row_opens_its_chart_and_the_kind_filter_narrows_the_table(
     assert page.get_attribute(f"#{ids.ALERTS_OPEN}", "href").startswith("/trends?")
 
     # A review: tick the first row and acknowledge it; it leaves the list of what needs attention.
+    page.wait_for_load_state("networkidle")  # the row click's redraw of the tables has landed (it clears ticks)
     before = page.inner_text(f"#{ids.ALERTS_COUNT}")
     page.locator(f"#{ids.ALERTS_TABLE} td.dash-select-cell input").first.check()
     page.get_by_role("button", name="Acknowledge").click()
