@@ -9,6 +9,7 @@ COPY grace ./grace
 COPY warehouse ./warehouse
 COPY etl ./etl
 COPY analytics ./analytics
+COPY matching ./matching
 COPY dashboards ./dashboards
 COPY grace_cli ./grace_cli
 COPY sql ./sql
