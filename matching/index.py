@@ -193,9 +193,7 @@ def _segment_plan(lengths: tuple[int, ...], rows: int, radius: int) -> tuple[np.
     if cost > BRUTE_COST * rows or cost > MAX_PROBES:
         return None
     masks, base = probe_masks(lengths, probe)
-    for array in (probe, masks, base):
-        array.flags.writeable = False
-    return probe, masks, base
+    return probe, masks, base  # shared by every search of such a segment: never written to
 
 
 def _default_threads() -> int:
@@ -459,7 +457,7 @@ class PdqIndex:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, threads: int | None = None, mmap: bool = False) -> PdqIndex:
-        """Read an index saved by `save`. With `mmap`, arrays are memory-mapped read-only (adds copy them)."""
+        """Read an index saved by `save`. With `mmap`, arrays are memory-mapped copy-on-write (the files never change)."""
         directory = Path(path)
         manifest_path = directory / "manifest.json"
         try:
@@ -483,7 +481,7 @@ class PdqIndex:
                 substrings=manifest["substrings"],
             )
             count = int(manifest["count"])
-            mode = "r" if mmap else None
+            mode = "c" if mmap else None  # copy-on-write: writable arrays, so the kernels need no read-only variant
             hashes = _load_array(directory / "hashes.npy", np.uint64, (count, HASH_WORDS), mode)
             ids = _load_array(directory / "ids.npy", np.int64, (count,), mode)
             segments, previous = [], 0
