@@ -40,9 +40,10 @@ distance, then id, so they do not depend on thread timing or on how the index wa
 Persistence: a directory of ``.npy`` files plus ``manifest.json``, written to a temporary sibling
 directory and renamed into place; a failed save leaves the previous index untouched.
 
-Adds are serialised by a lock; a search takes a snapshot (row count and segment list) under it and
-then runs without it, seeing the index as it was when the search started: rows below the count and
-sealed segments are never modified, only replaced.
+Adds (and saves) are serialised by a writer lock. A search takes a snapshot (arrays, row count, segment
+list) and runs without any lock, seeing the index as it was when it started: an add writes only past the
+count and builds a new segment aside, then publishes the new count or segment list in one step; rows
+below the count and sealed segments are never modified, only replaced. Searches never wait for a merge.
 """
 
 from __future__ import annotations
@@ -237,7 +238,8 @@ class PdqIndex:
         self._ids = np.empty(0, dtype=np.int64)
         self._count = 0
         self._segments: list[Segment] = []
-        self._lock = threading.Lock()
+        self._writer = threading.Lock()  # one add (or save) at a time
+        self._state = threading.Lock()  # what a search snapshots: arrays, count, segments
 
     # --- size and contents -------------------------------------------------------------------------
 
@@ -291,31 +293,35 @@ class PdqIndex:
             raise MatchingError(f"{len(id_array)} ids for {len(words)} hashes")
         if not len(words):
             return
-        with self._lock:
+        with self._writer:
             self._append(id_array.astype(np.int64, copy=False), words)
             if self.buffered >= self.buffer_size:
                 self._seal()
 
     def _append(self, ids: np.ndarray, words: np.ndarray) -> None:
-        needed = self._count + len(words)
-        if needed > len(self._hashes) or not self._hashes.flags.writeable or not self._ids.flags.writeable:
-            capacity = needed if self._count == 0 else max(needed, int(len(self._hashes) * 1.5))
+        """Write the rows past the count (no search reads there), then publish the new count."""
+        hashes, id_store, count = self._hashes, self._ids, self._count
+        needed = count + len(words)
+        if needed > len(hashes) or not hashes.flags.writeable or not id_store.flags.writeable:
+            capacity = needed if count == 0 else max(needed, int(len(hashes) * 1.5))
             hashes = np.empty((capacity, HASH_WORDS), dtype=np.uint64)
-            hashes[: self._count] = self._hashes[: self._count]
-            new_ids = np.empty(capacity, dtype=np.int64)
-            new_ids[: self._count] = self._ids[: self._count]
-            self._hashes, self._ids = hashes, new_ids
-        self._hashes[self._count : needed] = words
-        self._ids[self._count : needed] = ids
-        self._count = needed
+            hashes[:count] = self._hashes[:count]
+            id_store = np.empty(capacity, dtype=np.int64)
+            id_store[:count] = self._ids[:count]
+        hashes[count:needed] = words
+        id_store[count:needed] = ids
+        with self._state:
+            self._hashes, self._ids, self._count = hashes, id_store, needed
 
     def _seal(self) -> None:
+        """Table the buffer as a segment (merging smaller segments into it), then publish the segment list."""
         start = self._segments[-1].stop if self._segments else 0
         segments = [*self._segments]
         while len(segments) >= 1 and segments[-1].size < self.merge_factor * (self._count - start):
             start = segments.pop().start  # merge: the new segment takes the smaller one's rows too
         segments.append(self._build(start, self._count))
-        self._segments = segments
+        with self._state:
+            self._segments = segments
 
     def _build(self, start: int, stop: int) -> Segment:
         if stop - start > MAX_ROWS_PER_SEGMENT:
@@ -349,7 +355,7 @@ class PdqIndex:
         """
         queries = as_words(hashes)
         radius = self.radius if radius is None else _check_radius(radius)
-        with self._lock:  # a snapshot: rows below the count and sealed segments never change
+        with self._state:  # a snapshot: rows below the count and sealed segments never change
             hashes_now, ids_now, count, segments = self._hashes, self._ids, self._count, self._segments
         plans = [self._plan(segment, radius) for segment in segments]
         buffer_start = segments[-1].stop if segments else 0
@@ -413,7 +419,7 @@ class PdqIndex:
         """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with self._writer:
             temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
             try:
                 self._write(temp)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -250,6 +251,31 @@ def test_one_added_hash_is_found_by_the_next_search():
     assert len(index.search(new).id) == 0
     index.add([424242], new)
     assert index.search(flipped(rng, new[0], 20)[None, :]).id.tolist() == [424242]
+
+
+def test_a_search_during_adds_sees_the_index_as_it_was_after_some_add(data):
+    hashes, _, _ = data
+    rows = np.arange(len(hashes))  # ids are row numbers here, so a snapshot is a prefix of the ids
+    queries = hashes[np.random.default_rng(7).integers(0, 1000, size=50)]  # each finds itself at least
+    boundaries = [*range(1000, len(hashes), 250), len(hashes)]
+    truth = brute_force(queries, hashes, rows, T)
+    index = PdqIndex(buffer_size=300, merge_factor=2)
+    index.add(rows[:1000], hashes[:1000])
+
+    def adder():
+        for start, stop in itertools.pairwise(boundaries):
+            index.add(rows[start:stop], hashes[start:stop])
+
+    worker = threading.Thread(target=adder)
+    worker.start()
+    seen = []
+    while worker.is_alive() or not seen:
+        found = as_set(index.search(queries))
+        prefix = min(b for b in boundaries if b > max(i for _, i, _ in found))
+        assert found == {match for match in truth if match[1] < prefix}
+        seen.append(prefix)
+    worker.join()
+    assert as_set(index.search(queries)) == truth
 
 
 def test_wrong_ids_or_radius_are_refused_with_the_reason():
