@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import os
 import subprocess
@@ -437,6 +438,8 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    if not args.no_faiss and importlib.util.find_spec("faiss") is None:
+        parser.error('FAISS is not installed: .venv/bin/pip install -e ".[bench]" (or pass --no-faiss)')
     command = "  ".join(["python benchmarks/matching.py", *sys.argv[1:]]).replace("  ", " ")
     with tempfile.TemporaryDirectory(prefix="grace-pdq-bench-") as tmp:
         directory = args.keep or Path(tmp)
