@@ -1,7 +1,8 @@
 -- Schema 3 -> 4: every alert of a run in one table (analytics_alert), copied from the tables of the
 -- detectors that raise alerts, exactly as `grace analyse` now writes it (analytics/detectors.py):
 -- alert_key = series_id|kind|date. The DDL (run before this file) has created the table and
--- published_statistic_history. Runs in the upgrade's one transaction.
+-- published_statistic_history. Then the forecast tables gain the columns of the calibrated prediction
+-- intervals (at the end of this file). Runs in the upgrade's one transaction.
 INSERT INTO analytics_alert
     (run_id, series_id, metric, grain, split_by, entity, kind, date, direction, before, after, relative, strength,
      alert_key)
@@ -22,3 +23,11 @@ FROM (
     WHERE status IN ('emerging', 'vanishing')
 ) AS old_alerts
 WHERE run_id NOT IN (SELECT DISTINCT run_id FROM analytics_alert);
+
+-- Calibrated prediction intervals (analytics/forecast.py): the forecast tables of a schema-3 warehouse
+-- gain the calibrated coverage and the calibration factor; rows of earlier runs keep NULL there (their
+-- intervals were the models' own).
+ALTER TABLE analytics_forecast ADD COLUMN IF NOT EXISTS backtest_calibrated_coverage DOUBLE;
+ALTER TABLE analytics_forecast ADD COLUMN IF NOT EXISTS calibration_factor DOUBLE;
+ALTER TABLE analytics_forecast_candidate ADD COLUMN IF NOT EXISTS calibrated_coverage DOUBLE;
+ALTER TABLE analytics_forecast_candidate ADD COLUMN IF NOT EXISTS calibration_factor DOUBLE;
