@@ -197,6 +197,8 @@ def _forecast_rows(result: SeriesAnalysis, frame: pd.DataFrame) -> list[dict]:
             "model": f.model,
             "backtest_mase": f.backtest.mase,
             "backtest_coverage": f.backtest.coverage,
+            "backtest_calibrated_coverage": f.backtest.calibrated_coverage,
+            "calibration_factor": f.backtest.calibration_factor if f.interval == "calibrated" else None,
         }
         for p in f.forecast
     ]
@@ -217,6 +219,8 @@ def _candidate_rows(result: SeriesAnalysis, frame: pd.DataFrame) -> list[dict]:
             "rmse": b.rmse,
             "coverage": b.coverage,
             "level": b.level,
+            "calibrated_coverage": b.calibrated_coverage,
+            "calibration_factor": b.calibration_factor,
         }
         for b in f.candidates
     ]

@@ -551,7 +551,13 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
         how = f"model {points[0]['model']}"
         if mase is not None:
             how += f", backtest MASE {mase:.2f}"
-        if coverage is not None:
+        calibrated = _num(points[0].get("backtest_calibrated_coverage"))
+        if _num(points[0].get("calibration_factor")) is not None:
+            how += ", interval calibrated on the backtest errors"
+            if calibrated is not None:
+                how += f" (coverage {format_percent(calibrated)} on later folds"
+                how += f"; the model's own {format_percent(coverage)})" if coverage is not None else ")"
+        elif coverage is not None:
             how += f", interval coverage {format_percent(coverage)}"
         if series_id in coherent:
             how += f", reconciled ({used[0]['method']})"
@@ -580,6 +586,7 @@ def forecast_findings(forecast: list[dict], reconciled: list[dict], trend: list[
                     "model": points[0]["model"],
                     "backtest_mase": mase,
                     "backtest_coverage": coverage,
+                    "backtest_calibrated_coverage": calibrated,
                     "reconciled": series_id in coherent,
                 },
                 magnitude=magnitude(ratio) if ratio is not None else 0.5,

@@ -120,12 +120,17 @@ class ForecastParams(_Serialisable):
     prophet_min_days: daily series at least this long also try Prophet (0 = never automatically).
     folds: rolling origins; each tests a block of `backtest horizon` = min(horizon, n // 4) points.
     level: nominal coverage of the prediction intervals; the measured coverage is reported.
+    calibration_origins: rolling origins per backtest block whose errors calibrate the intervals
+        (split-conformal, see analytics.forecast): 1 = the backtest folds only, 2 (default) adds one
+        origin midway through each block (one more fit per fold and model), 0 = no calibration (the
+        models' own intervals).
     """
 
     horizon: int = 12
     models: tuple[str, ...] = ("seasonal_naive", "drift", "ets")
     folds: int = 3
     level: float = 0.8
+    calibration_origins: int = 2
     seed: int = 0
     nonnegative: bool = True
     prophet_min_days: int = 730
@@ -299,7 +304,17 @@ class ForecastPoint(_Serialisable):
 
 @dataclass(frozen=True)
 class Backtest(_Serialisable):
-    """Rolling-origin backtest of one model: errors averaged over folds; coverage over all test points."""
+    """Rolling-origin backtest of one model: errors averaged over folds; coverage over all test points.
+
+    coverage: share of the backtest actuals inside the model's own intervals (nominal `level`).
+    calibrated_coverage: share of the actuals of every fold but the first inside the calibrated
+        interval, each fold calibrated only on the errors of actuals observed before its origin (an
+        honest measure: never on the errors it is calibrated with); None when no fold could be
+        calibrated (too few earlier errors, or calibration off).
+    calibration_factor: what the model's interval half-widths are multiplied by when this model is
+        chosen (the conformal quantile of every calibration error); None when uncalibrated.
+    calibration_points: the calibration errors behind that factor.
+    """
 
     model: str
     folds: int
@@ -309,18 +324,26 @@ class Backtest(_Serialisable):
     rmse: float
     coverage: float
     level: float
+    calibrated_coverage: float | None = None
+    calibration_factor: float | None = None
+    calibration_points: int = 0
     # fold x step errors (actual - forecast), kept for reconciliation; not serialised
     errors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class ForecastResult(_Serialisable):
+    """The chosen model's forecast. interval: "calibrated" (the model's interval scaled by its
+    backtest's `calibration_factor`) or "model" (the model's own interval: calibration off, or too
+    few backtest errors for the level)."""
+
     model: str
     backtest: Backtest
     candidates: tuple[Backtest, ...]
     forecast: tuple[ForecastPoint, ...]
     level: float
     notes: tuple[str, ...] = ()
+    interval: str = "model"
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -377,6 +400,7 @@ class SeriesAnalysis(_Serialisable):
                 "backtest": forecast.backtest.to_dict(),
                 "candidates": jsonable(forecast.candidates),
                 "level": jsonable(forecast.level),
+                "interval": forecast.interval,
             },
             "detectors": {
                 "changepoints": jsonable(

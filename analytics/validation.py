@@ -17,6 +17,9 @@ real public series and the demo warehouse's backtests, and writes the tables.
 - `first_flags`, `score_entities`  entity-level precision / recall and detection delay
 - `mase`, `forecast_summary`  MASE on a block, and the median / win-rate / coverage summary of
                         chosen model vs baselines
+- `interval_coverage`, `held_out_intervals`  share of actuals inside an interval; the product's forecast
+                        made from the data before a cut-off and scored on the periods after it, with the
+                        model's own and with the calibrated interval
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from analytics.emerging import classify_entities
-from analytics.results import EmergingParams
+from analytics.results import Backtest, EmergingParams, ForecastParams
 from analytics.series import RegularPanel, RegularSeries
 
 # ---------------------------------------------------------------------------------------------
@@ -277,3 +280,56 @@ def forecast_summary(frame: pd.DataFrame, reference: str, others: Sequence[str])
                 row["reference_wins"] = float(wins / both.sum())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def interval_coverage(
+    actual: Sequence[float] | np.ndarray, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray
+) -> float:
+    """Share of the actuals inside their interval, bounds included."""
+    actual, lower, upper = (np.asarray(a, dtype=float) for a in (actual, lower, upper))
+    if not (actual.shape == lower.shape == upper.shape) or len(actual) == 0:
+        raise ValueError(f"actual and bounds must be non-empty and equally long, got {actual.shape}, {lower.shape}")
+    return float(np.mean((actual >= lower) & (actual <= upper)))
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The product's forecast from the data before `cut`, scored on the next `len(actual)` periods."""
+
+    cut: int
+    model: str
+    actual: np.ndarray
+    own: float  # coverage of the model's own interval
+    calibrated: float  # coverage of the calibrated interval (the one the product stores)
+    calibration_factor: float | None
+    backtest: Backtest  # the chosen model's backtest on the data before `cut`
+
+
+def held_out_intervals(series: RegularSeries, cut: int, params: ForecastParams) -> HeldOut:
+    """Forecast `params.horizon` periods from the first `cut` periods of `series` as the product does
+    (seasonality detected on those periods alone; the model chosen by their backtest) and score the
+    model's own and the calibrated interval on the actuals after `cut` (as many as there are)."""
+    import dataclasses
+
+    from analytics.forecast import forecast
+    from analytics.seasonality import seasonality
+
+    train = RegularSeries(series.frame.iloc[:cut].reset_index(drop=True), series.freq, name=series.name)
+    actual = series.y[cut : cut + params.horizon]
+    if len(actual) == 0:
+        raise ValueError(f"nothing is held out after period {cut} of {series.n}")
+    seasonal = seasonality(train).seasonal
+    calibrated = forecast(train, params, seasonal)
+    own = forecast(train, dataclasses.replace(params, calibration_origins=0), seasonal)  # same model, own interval
+    k = len(actual)
+    return HeldOut(
+        cut=cut,
+        model=calibrated.model,
+        actual=actual,
+        own=interval_coverage(actual, *(own.frame()[c].to_numpy()[:k] for c in ("yhat_lower", "yhat_upper"))),
+        calibrated=interval_coverage(
+            actual, *(calibrated.frame()[c].to_numpy()[:k] for c in ("yhat_lower", "yhat_upper"))
+        ),
+        calibration_factor=calibrated.backtest.calibration_factor if calibrated.interval == "calibrated" else None,
+        backtest=calibrated.backtest,
+    )

@@ -113,10 +113,13 @@ def series_analyse(
       changepoints  [{date, level_before, level_after, magnitude, direction, confidence, ...}]
       anomalies     [{date, value, expected, magnitude, direction (spike|dip), score (robust z)}]
       forecast      [{date, yhat, yhat_lower, yhat_upper}]
-      model         {name, backtest {mase, mae, rmse, coverage, level, folds, horizon}, candidates}
+      model         {name, interval ("calibrated" | "model"), level, backtest {mase, mae, rmse, level,
+                    coverage, calibrated_coverage, calibration_factor, folds, horizon}, candidates}
       parameters, notes, version
-    The model is the candidate with the lowest MASE in a rolling-origin backtest; coverage is the
-    measured share of backtest actuals inside the intervals. Same input, same output. Rows are
+    The model is the candidate with the lowest MASE in a rolling-origin backtest. Its interval is
+    calibrated on the backtest errors (the model's half-widths x calibration_factor, split-conformal);
+    coverage is the measured share of backtest actuals inside the model's own intervals,
+    calibrated_coverage inside the calibrated ones, each fold calibrated on earlier folds only. Same input, same output. Rows are
     counted from 1 (the first row below the header) in error messages.
     """
     from analytics.analyse import analyse_series, with_horizon
@@ -336,10 +339,17 @@ def _print_series(d: dict) -> None:
         baseline = next((c for c in model["candidates"] if c["model"] == "seasonal_naive"), None)
         versus = f", seasonal naive {baseline['mase']:.2f}" if baseline and baseline["mase"] is not None else ""
         back = model["backtest"]
+        covered = f"{back['level'] * 100:.0f} % intervals covered {back['coverage'] * 100:.0f} % of backtest actuals"
+        if model.get("interval") == "calibrated":
+            covered = (
+                f"{back['level'] * 100:.0f} % intervals: the model's own covered {back['coverage'] * 100:.0f} % of "
+                f"backtest actuals; calibrated on the backtest errors (x {back['calibration_factor']:.2f})"
+            )
+            if back.get("calibrated_coverage") is not None:
+                covered += f", {back['calibrated_coverage'] * 100:.0f} % of later folds' actuals"
         out.print(
             f"forecast     {model['name']}: backtest MASE {back['mase']:.2f}{versus} ({back['folds']} folds x "
-            f"{back['horizon']}); {back['level'] * 100:.0f} % intervals covered {back['coverage'] * 100:.0f} % "
-            f"of backtest actuals"
+            f"{back['horizon']}); {covered}"
         )
         table = Table(show_edge=False)
         for column in ("date", "forecast", "lower", "upper"):

@@ -15,6 +15,10 @@ alone and the prose around the blocks stays hand-written):
    rolling-origin backtests of the chosen model vs seasonal naive vs default `Prophet()` on the same
    origins, a hold-out check where the model is chosen without seeing the scored block, and interval
    coverage.
+4. intervals — coverage of the prediction intervals, the models' own and the calibrated ones
+   (`analytics.forecast`), on real public series held out for their last 24 periods (and on four
+   successive 24-period blocks), and on every series of the default demo warehouse (backtests and the
+   last block held out).
 
 Everything is seeded; the numbers depend only on the code and the options. Simulated warehouses are
 cached in --work (rebuilt with --rebuild).
@@ -54,7 +58,7 @@ from analytics.validation import (  # noqa: E402
     window_hits,
 )
 
-PARTS = ("simulation", "real", "forecasts")
+PARTS = ("simulation", "real", "forecasts", "intervals")
 TOLERANCE = 2  # periods either side for change points and emerging / vanishing flags
 SPIKE_TOLERANCE = 1  # periods either side of a spike's window
 DEMO_SEED = 42
@@ -682,8 +686,9 @@ def forecast_tables(frame: pd.DataFrame) -> str:
     lines += ["Models chosen: " + ", ".join(f"{m} {n}" for m, n in counts.items()) + ".", ""]
     level = float(frame["level"].iloc[0])
     lines += [
-        f"**Interval coverage** (nominal {_pct(level)}; share of backtest actuals inside the interval, pooled "
-        "over series, weighted by points):",
+        f"**Interval coverage** (nominal {_pct(level)}; share of backtest actuals inside each model's own "
+        "interval, pooled over series, weighted by points; the calibrated intervals the product stores are "
+        "scored in part 4):",
         "",
         "| grain | chosen model | seasonal naive | default Prophet() |",
         "|---|---:|---:|---:|",
@@ -710,6 +715,238 @@ def _summary_lines(frame: pd.DataFrame, reference: str, others: list[str], names
 
 
 # ---------------------------------------------------------------------------------------------
+# Part 4: prediction intervals
+# ---------------------------------------------------------------------------------------------
+
+HELD_OUT = 24  # periods held out at the end of each real series
+HELD_OUT_BLOCKS = 4  # successive blocks of HELD_OUT periods, each forecast from the data before it
+MIN_TRAIN_HELD_OUT = 48  # a block is scored only when at least this many periods precede it
+
+
+def interval_series() -> dict[str, RegularSeries]:
+    """Real public series shipped with statsmodels, for the interval check: part 2's Nile, US unemployment
+    and monthly CO2, plus weekly CO2 (the readings on their ISO week, gaps interpolated), yearly sunspots,
+    US real GDP and CPI (quarterly levels, strong trends), El Nino sea surface temperatures (monthly) and
+    euro-area electrical equipment orders (monthly index)."""
+    from statsmodels.datasets import co2, elec_equip, elnino, macrodata, sunspots
+
+    base = real_series()
+    out = {"co2_month": base["co2"]}
+    weekly = co2.load_pandas().data["co2"].interpolate()
+    monday = weekly.index - pd.to_timedelta(weekly.index.weekday, unit="D")
+    out["co2_week"] = RegularSeries(
+        pd.DataFrame({"ds": monday, "y": weekly.to_numpy()}), "W", name="Mauna Loa CO2 (weekly)"
+    )
+    spots = sunspots.load_pandas().data
+    out["sunspots"] = RegularSeries(
+        pd.DataFrame(
+            {
+                "ds": pd.to_datetime(spots["YEAR"].astype(int).astype(str) + "-01-01"),
+                "y": spots["SUNACTIVITY"].astype(float),
+            }
+        ),
+        "Y",
+        name="Sunspot activity",
+    )
+    macro = macrodata.load_pandas().data
+    quarters = pd.PeriodIndex.from_fields(
+        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
+    ).to_timestamp()
+    for column, name in (("realgdp", "US real GDP"), ("cpi", "US CPI")):
+        out[column] = RegularSeries(
+            pd.DataFrame({"ds": quarters, "y": macro[column].astype(float)}), "Q", name=f"{name} (level)"
+        )
+    out["unemployment"] = base["unemployment"]
+    out["nile"] = base["nile"]
+    sst = elnino.load_pandas().data.set_index("YEAR")
+    months = pd.to_datetime([f"{int(year)}-{month:02d}-01" for year in sst.index for month in range(1, 13)])
+    out["elnino"] = RegularSeries(
+        pd.DataFrame({"ds": months, "y": sst.to_numpy(dtype=float).ravel()}), "M", name="El Nino sea temperature"
+    )
+    orders = elec_equip.load_pandas().data.iloc[:, 0]
+    out["elec_equip"] = RegularSeries(
+        pd.DataFrame({"ds": orders.index, "y": orders.to_numpy(dtype=float)}), "M", name="Electrical equipment orders"
+    )
+    return out
+
+
+def _interval_real_one(item) -> dict:
+    from analytics.results import ForecastParams
+    from analytics.validation import held_out_intervals
+
+    key, series = item
+    params = ForecastParams(horizon=HELD_OUT)
+    cuts = [series.n - HELD_OUT * b for b in range(1, HELD_OUT_BLOCKS + 1)]
+    held = [held_out_intervals(series, cut, params) for cut in cuts if cut >= MIN_TRAIN_HELD_OUT]
+    last = held[0]
+    return {
+        "key": key,
+        "name": series.name,
+        "freq": series.freq,
+        "points": series.n,
+        "model": last.model,
+        "backtest_own": last.backtest.coverage,
+        "backtest_calibrated": last.backtest.calibrated_coverage,
+        "last_own": last.own,
+        "last_calibrated": last.calibrated,
+        "factor": last.calibration_factor,
+        "blocks": len(held),
+        "blocks_own": float(np.mean([h.own for h in held])),
+        "blocks_calibrated": float(np.mean([h.calibrated for h in held])),
+    }
+
+
+def _interval_real_chunk(items):
+    from analytics.forecast import single_threaded
+
+    _quiet()
+    with single_threaded(), np.errstate(all="ignore"):
+        return [_interval_real_one(item) for item in items]
+
+
+def _interval_demo_one(job) -> dict | None:
+    from analytics.analyse import MIN_POINTS
+    from analytics.forecast import forecast, min_points
+    from analytics.seasonality import seasonality
+    from analytics.validation import held_out_intervals
+    from analytics.warehouse_run import HORIZON
+
+    y = job.frame["y"].to_numpy(dtype=float)
+    if len(y) < MIN_POINTS or not (y != 0).any():
+        return None  # `grace analyse` skips these too
+    series = RegularSeries(job.frame.reset_index(drop=True), _freq(job.grain), name=job.series_id)
+    horizon = min(HORIZON[job.grain], len(y))
+    if len(y) < min_points(horizon) or len(y) - horizon < min_points(horizon):
+        return None
+    params = with_horizon(AnalysisParams(), horizon).forecast
+    full = forecast(series, params, seasonality(series).seasonal)  # what `grace analyse` stores
+    back = full.backtest
+    held = held_out_intervals(series, len(y) - horizon, params)
+    return {
+        "series_id": job.series_id,
+        "grain": job.grain,
+        "model": full.model,
+        "held_model": held.model,
+        "level": params.level,
+        "backtest_points": back.folds * back.horizon,
+        "calibrated_points": (back.folds - 1) * back.horizon if back.calibrated_coverage is not None else 0,
+        "backtest_own": back.coverage,
+        "backtest_calibrated": back.calibrated_coverage,
+        "held_points": len(held.actual),
+        "held_own": held.own,
+        "held_calibrated": held.calibrated,
+    }
+
+
+def _interval_demo_chunk(jobs):
+    from analytics.forecast import single_threaded
+
+    _quiet()
+    with single_threaded(), np.errstate(all="ignore"):
+        return [_interval_demo_one(job) for job in jobs]
+
+
+def interval_rows(work: Path, rebuild: bool, jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from analytics.warehouse_run import DEFAULT_GRAINS, DEFAULT_METRICS, DEFAULT_SPLITS
+    from grace_cli.demo_warehouse import DEFAULT_DEMO_SCALE
+
+    real = pd.DataFrame(map_ordered(_interval_real_chunk, chunked(list(interval_series().items()), 1), jobs))
+    warehouse, _ = warehouse_for(work, DEMO_SEED, DEFAULT_DEMO_SCALE, rebuild)
+    todo = read_jobs(warehouse, DEFAULT_METRICS, DEFAULT_GRAINS, DEFAULT_SPLITS)
+    print(f"  intervals of {len(todo)} demo series (backtest and last block held out) ...", flush=True)
+    demo = map_ordered(_interval_demo_chunk, chunked(todo, 10), jobs)
+    return real, pd.DataFrame([r for r in demo if r is not None])
+
+
+def _within(value, level: float, points: float = 0.1) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{_pct(value)}{'' if abs(value - level) <= points else ' (!)'}"
+
+
+def interval_tables(real: pd.DataFrame, demo: pd.DataFrame) -> str:
+    from grace_cli.demo_warehouse import DEFAULT_DEMO_SCALE
+
+    level = float(demo["level"].iloc[0]) if len(demo) else 0.8
+    lines = [
+        f"Nominal level {_pct(level)}. *Own* = the chosen model's own interval; *calibrated* = the interval "
+        "the product stores (the model's half-widths x the conformal quantile of its backtest errors). "
+        "Backtest columns: the backtest run on the data before the held-out periods; its calibrated coverage "
+        "is measured on every fold but the first, each calibrated on earlier actuals only. (!) marks a "
+        "coverage more than 10 points from nominal.",
+        "",
+        f"**Real public series** (statsmodels), the last {HELD_OUT} periods held out and forecast "
+        f"{HELD_OUT} periods ahead from the data before them; the last columns pool up to {HELD_OUT_BLOCKS} "
+        f"successive held-out blocks of {HELD_OUT} periods (only blocks after at least {MIN_TRAIN_HELD_OUT} "
+        "periods of data):",
+        "",
+        "| series | freq | points | model | backtest: own | backtest: calibrated | last 24: own "
+        "| last 24: calibrated | factor | blocks | blocks: own | blocks: calibrated |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in real.itertuples():
+        factor = "-" if r.factor is None or np.isnan(r.factor) else f"{r.factor:.2f}"
+        lines.append(
+            f"| {r.name} | {r.freq} | {r.points} | {r.model} | {_within(r.backtest_own, level)} "
+            f"| {_within(r.backtest_calibrated, level)} | {_within(r.last_own, level)} "
+            f"| {_within(r.last_calibrated, level)} | {factor} | {r.blocks} | {_within(r.blocks_own, level)} "
+            f"| {_within(r.blocks_calibrated, level)} |"
+        )
+    mean = real[["backtest_own", "backtest_calibrated", "last_own", "last_calibrated", "blocks_own"]].mean()
+    lines += [
+        f"| mean of the {len(real)} series | | | | {_pct(mean['backtest_own'])} "
+        f"| {_pct(mean['backtest_calibrated'])} | {_pct(mean['last_own'])} | {_pct(mean['last_calibrated'])} "
+        f"| | | {_pct(mean['blocks_own'])} | {_pct(real['blocks_calibrated'].mean())} |",
+        "",
+        f"Within 10 points of nominal: last {HELD_OUT} held out, own {_count_within(real['last_own'], level)}, "
+        f"calibrated {_count_within(real['last_calibrated'], level)}; pooled blocks, own "
+        f"{_count_within(real['blocks_own'], level)}, calibrated {_count_within(real['blocks_calibrated'], level)} "
+        f"(of {len(real)}).",
+        "",
+        f"**Demo warehouse** (`grace demo`: seed {DEMO_SEED}, scale {DEFAULT_DEMO_SCALE:g}), every series of "
+        f"`grace analyse` with its horizon (12 months, 13 weeks): backtests of the whole series as `grace "
+        "analyse` runs them, and the last block held out (the model chosen and calibrated on the data before it). "
+        "Coverage pooled over series, weighted by points; *within 10* = share of series whose coverage is "
+        "within 10 points of nominal:",
+        "",
+        "| grain | series | backtest: own | backtest: calibrated | within 10: own | within 10: calibrated "
+        "| held out: own | held out: calibrated | within 10: own | within 10: calibrated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for grain, part in [*demo.groupby("grain", sort=True), ("all", demo)]:
+        cal = part[part["backtest_calibrated"].notna()]
+        lines.append(
+            f"| {grain} | {len(part)} "
+            f"| {_pct(np.average(part['backtest_own'], weights=part['backtest_points']))} "
+            f"| {_pct(np.average(cal['backtest_calibrated'], weights=cal['calibrated_points']))} "
+            f"| {_pct(_share_within(part['backtest_own'], level))} | {_pct(_share_within(cal['backtest_calibrated'], level))} "
+            f"| {_pct(np.average(part['held_own'], weights=part['held_points']))} "
+            f"| {_pct(np.average(part['held_calibrated'], weights=part['held_points']))} "
+            f"| {_pct(_share_within(part['held_own'], level))} | {_pct(_share_within(part['held_calibrated'], level))} |"
+        )
+    totals = demo[demo["series_id"].str.startswith("referrals|") & demo["series_id"].str.endswith("|none|total")]
+    lines += ["", "EU total referrals:", ""]
+    for r in totals.itertuples():
+        lines.append(
+            f"- {r.grain}: {r.model} chosen on the whole series, backtest coverage own {_pct(r.backtest_own)}, "
+            f"calibrated {_pct(r.backtest_calibrated)}; {r.held_model} chosen on the data before the last "
+            f"{r.held_points} {r.grain}s, which its intervals held: own {_pct(r.held_own)}, calibrated "
+            f"{_pct(r.held_calibrated)}."
+        )
+    return "\n".join(lines)
+
+
+def _share_within(values: pd.Series, level: float) -> float | None:
+    values = values.dropna().to_numpy(dtype=float)
+    return float(np.mean(np.abs(values - level) <= 0.1 + 1e-9)) if len(values) else None
+
+
+def _count_within(values: pd.Series, level: float) -> str:
+    values = values.dropna().to_numpy(dtype=float)
+    return str(int(np.sum(np.abs(values - level) <= 0.1 + 1e-9)))
+
+
+# ---------------------------------------------------------------------------------------------
 # The document
 # ---------------------------------------------------------------------------------------------
 
@@ -731,6 +968,11 @@ Generated by `scripts/validate_analytics.py`; the tables between the markers are
 
 <!-- validation:forecasts:start -->
 <!-- validation:forecasts:end -->
+
+## 4. Prediction intervals
+
+<!-- validation:intervals:start -->
+<!-- validation:intervals:end -->
 """
 
 
@@ -824,6 +1066,11 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         print("part 3: forecasts over the default demo warehouse", flush=True)
         write_block(args.out, "forecasts", forecast_tables(forecast_rows(args.work, args.rebuild, args.jobs)))
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    if "intervals" in args.parts:
+        started = time.perf_counter()
+        print("part 4: prediction intervals, real series and the default demo warehouse", flush=True)
+        write_block(args.out, "intervals", interval_tables(*interval_rows(args.work, args.rebuild, args.jobs)))
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"wrote {args.out}")
     return 0

@@ -67,14 +67,24 @@ def test_series_analyse_prints_one_json_object_with_the_contract_keys(monthly_cs
     assert len(payload["forecast"]) == 6 and payload["forecast"][0]["date"] == "2024-01-01"
     assert set(payload["forecast"][0]) == {"date", "yhat", "yhat_lower", "yhat_upper"}
     assert payload["model"]["name"] in {"seasonal_naive", "drift", "ets"}
-    assert {"mase", "coverage"} <= set(payload["model"]["backtest"])
+    assert {"mase", "coverage", "level", "calibrated_coverage", "calibration_factor"} <= set(
+        payload["model"]["backtest"]
+    )
+    assert payload["model"]["interval"] == "calibrated" and payload["model"]["level"] == 0.8
     assert payload["series"]["freq"] == "M"  # inferred
 
 
 def test_series_analyse_without_json_prints_a_readable_summary(monthly_csv):
     result = run("series", "analyse", monthly_csv, "--date-col", "month", "--value-col", "referrals", "--horizon", "3")
     assert result.exit_code == 0, result.output
-    for words in ("trend", "change points", "anomalies", "backtest MASE", "2024-03"):
+    for words in (
+        "trend",
+        "change points",
+        "anomalies",
+        "backtest MASE",
+        "calibrated on the backtest errors",
+        "2024-03",
+    ):
         assert words in result.output
 
 

@@ -18,7 +18,7 @@ from analytics.detectors import ResultTable, SeriesDetector
 from analytics.kinds import FindingKind
 from analytics.results import AnalysisParams, ForecastParams
 from analytics.series import RegularSeries
-from warehouse import connect
+from warehouse import connect, ensure_schema
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +174,20 @@ def test_a_registered_detector_reaches_its_table_the_alerts_and_the_findings(reg
 # --- warehouses analysed before analytics_alert existed --------------------------------------
 
 
+CALIBRATION_COLUMNS = {
+    "analytics_forecast": ("backtest_calibrated_coverage", "calibration_factor"),
+    "analytics_forecast_candidate": ("calibrated_coverage", "calibration_factor"),
+}
+
+
 def _as_version_3(path):
-    """What a schema-3 warehouse looks like: no analytics_alert, version 3."""
+    """What a schema-3 warehouse looks like: no analytics_alert, forecast tables without the calibrated
+    intervals' columns, version 3."""
     con = connect(path)
     con.execute("DROP TABLE analytics_alert")
+    for table, columns in CALIBRATION_COLUMNS.items():
+        for column in columns:
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("UPDATE warehouse_meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
 
@@ -220,6 +230,18 @@ def test_an_older_warehouse_is_refused_with_the_upgrade_command_and_upgraded_kee
     pd.testing.assert_frame_equal(_stored(path, query), written)
     unknown = _stored(path, "SELECT count(*) AS n FROM analytics_alert WHERE material IS NULL AND is_new IS NULL")
     assert unknown["n"].iloc[0] == len(written)  # schema 3 never assessed them: shown as needing attention
+    for table, columns in CALIBRATION_COLUMNS.items():  # back, empty for the earlier run's rows
+        counts = _stored(path, f"SELECT count(*) AS n, {', '.join(f'count({c})' for c in columns)} FROM {table}")
+        assert counts.iloc[0].tolist() == [counts["n"].iloc[0]] + [0] * len(columns) and counts["n"].iloc[0] > 0
+    fresh = tmp_path / "fresh.duckdb"
+    con = connect(fresh)
+    ensure_schema(con)
+    con.close()
+    layout = (
+        "SELECT table_name, ordinal_position, column_name, data_type FROM information_schema.columns "
+        "WHERE table_name IN ('analytics_forecast', 'analytics_forecast_candidate') ORDER BY table_name, ordinal_position"
+    )
+    pd.testing.assert_frame_equal(_stored(path, layout), _stored(fresh, layout))  # the writer's column order too
 
     again = CliRunner().invoke(cli, ["warehouse", "upgrade", "--warehouse", str(path)])
     assert "already at schema version 5" in again.output

@@ -376,6 +376,35 @@ def test_forecast_and_backlog_statements_carry_model_interval_and_capacity():
     )
 
 
+def test_a_calibrated_forecast_states_the_coverage_of_its_band_on_later_folds_and_the_models_own():
+    forecast = [
+        {
+            "series_id": "referrals|month|none|total",
+            "metric": "referrals",
+            "grain": "month",
+            "split_by": "none",
+            "entity": "total",
+            "date": date(2025, m, 1),
+            "yhat": 1000.0,
+            "yhat_lower": 700.0,
+            "yhat_upper": 1300.0,
+            "level": 0.8,
+            "model": "ets",
+            "backtest_mase": 0.82,
+            "backtest_coverage": 0.47,
+            "backtest_calibrated_coverage": 0.76,
+            "calibration_factor": 2.4,
+        }
+        for m in (1, 2)
+    ]
+    [finding] = build_findings({"analytics_forecast": forecast})
+    assert finding.headline.endswith(
+        "model ets, backtest MASE 0.82, interval calibrated on the backtest errors (coverage 76 % on later folds; "
+        "the model's own 47 %))"
+    )
+    assert finding.numbers["backtest_calibrated_coverage"] == 0.76
+
+
 def test_rank_drops_nothing_that_is_not_a_duplicate():
     findings = build_findings({"analytics_changepoint": [break_row(entity=e) for e in ("AUT", "BEL", "CYP")]})
     assert len(rank(findings)) == 3

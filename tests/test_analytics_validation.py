@@ -1,4 +1,4 @@
-"""Scoring functions of analytics/validation.py: matching, precision/recall, entity flags, MASE."""
+"""Scoring functions of analytics/validation.py: matching, precision/recall, entity flags, MASE, interval coverage."""
 
 import importlib.util
 import math
@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.results import EmergingParams
-from analytics.series import RegularPanel
+from analytics.results import EmergingParams, ForecastParams
+from analytics.series import RegularPanel, RegularSeries
 from analytics.validation import (
     EventCounts,
     first_flags,
     forecast_summary,
+    held_out_intervals,
+    interval_coverage,
     mase,
     match_events,
     period_index,
@@ -110,6 +112,25 @@ def test_forecast_summary_reports_medians_and_how_often_the_reference_model_wins
     assert summary.loc["naive", "reference_wins"] == pytest.approx(0.5)  # one win, one tie, one loss
 
 
+def test_interval_coverage_counts_the_bounds_as_inside():
+    assert interval_coverage([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, 3.5, 0.0], [1.0, 1.0, 4.0, 4.0]) == 0.5
+    with pytest.raises(ValueError, match="equally long"):
+        interval_coverage([1.0], [0.0, 0.0], [2.0, 2.0])
+
+
+def test_a_held_out_forecast_scores_the_models_own_and_the_calibrated_interval_on_the_same_model():
+    rng = np.random.default_rng(3)
+    t = np.arange(96)
+    y = 100 + 2 * t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, 96)
+    series = RegularSeries(pd.DataFrame({"ds": pd.date_range("2015-01-01", periods=96, freq="MS"), "y": y}), "M")
+    held = held_out_intervals(series, 84, ForecastParams(horizon=24))
+    assert len(held.actual) == 12 and held.actual.tolist() == y[84:].tolist()  # only what there is after the cut
+    assert 0 <= held.own <= 1 and 0 <= held.calibrated <= 1 and held.calibration_factor > 0
+    assert held.backtest.model == held.model and held.backtest.calibrated_coverage is not None
+    with pytest.raises(ValueError, match="nothing is held out"):
+        held_out_intervals(series, 96, ForecastParams(horizon=12))
+
+
 def _script():
     spec = importlib.util.spec_from_file_location("validate_analytics", ROOT / "scripts" / "validate_analytics.py")
     module = importlib.util.module_from_spec(spec)
@@ -125,8 +146,8 @@ def test_validation_script_explains_its_options_and_refuses_bad_ones(capsys):
     help_text = capsys.readouterr().out
     for option in ("--seeds", "--scale", "--out", "--jobs", "--parts"):
         assert option in help_text
-    args = script.parse_args(["--seeds", "4,5", "--parts", "real"])
-    assert args.seeds == [4, 5] and args.parts == ["real"]
+    args = script.parse_args(["--seeds", "4,5", "--parts", "real,intervals"])
+    assert args.seeds == [4, 5] and args.parts == ["real", "intervals"]
     for bad in (["--seeds", "x"], ["--parts", "everything"], ["--scale", "0"]):
         with pytest.raises(SystemExit) as refused:
             script.parse_args(bad)

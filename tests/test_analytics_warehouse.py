@@ -166,6 +166,17 @@ def test_grace_analyse_persists_one_run_per_invocation_and_keeps_the_contract(wa
             "WHERE series_id = 'referrals|month|none|total'"
         ).fetchone()
         assert forecast == (12, 1, date(2025, 1, 1))
+        # its interval is calibrated on the backtest errors; raw and calibrated coverage are both stored
+        stored = con.execute(
+            "SELECT DISTINCT level, backtest_coverage, backtest_calibrated_coverage, calibration_factor "
+            "FROM analytics_forecast WHERE series_id = 'referrals|month|none|total'"
+        ).fetchall()
+        assert len(stored) == 1 and stored[0][0] == 0.8
+        assert all(value is not None for value in stored[0]) and stored[0][3] > 0
+        uncalibrated = con.execute(
+            "SELECT count(*) FROM analytics_forecast_candidate WHERE calibration_factor IS NULL"
+        ).fetchone()[0]
+        assert uncalibrated == 0
         # every forecast series keeps its candidates, exactly one chosen, with the MASE the forecast stored
         chosen = con.execute("""
             SELECT c.series_id, count(*) FILTER (WHERE c.chosen), any_value(c.mase) FILTER (WHERE c.chosen),

@@ -102,7 +102,9 @@ def test_why_the_model_was_chosen_quotes_its_stored_backtest_numbers(reader, ana
     view = forecasts.draw_forecast(reader, ViewState(country=("SWE",)))
     assert view.model.startswith(f"{forecasts.model_label(row['model'])} was chosen")
     assert f"MASE {row['backtest_mase']:.2f}" in view.model
-    assert f"held {row['backtest_coverage']:.0%} of the backtest actuals" in view.model
+    assert f"The model's own 80% intervals held {row['backtest_coverage']:.0%} of the backtest actuals" in view.model
+    assert f"width × {row['calibration_factor']:.2f}" in view.model
+    assert f"it held {row['backtest_calibrated_coverage']:.0%} of the actuals of the later ones" in view.model
 
 
 def test_every_candidate_model_comes_from_the_run_with_the_stored_choice_first(reader, analysed):
@@ -114,6 +116,7 @@ def test_every_candidate_model_comes_from_the_run_with_the_stored_choice_first(r
         assert best["chosen"] and best["model"] == row["model"]
         assert best["mase"] == pytest.approx(row["backtest_mase"], rel=1e-9)
         assert best["coverage"] == pytest.approx(row["backtest_coverage"])
+        assert best["calibrated_coverage"] == pytest.approx(row["backtest_calibrated_coverage"])
         assert [r["mase"] for r in view.rows] == sorted(r["mase"] for r in view.rows)
         assert "as stored by the run" in view.note
     # weekly Sweden is flat before its growth: MASE has no scale (infinite), the lowest MAE decides
@@ -140,6 +143,25 @@ def test_the_explanation_says_when_the_interval_was_too_narrow():
     assert "held 55% of the backtest actuals — too narrow" in text
     flat = forecasts.why_text(frame.assign(backtest_mase=[np.inf]))
     assert "MASE is undefined" in flat and "lowest mean absolute error decides" in flat
+
+
+def test_the_explanation_judges_the_calibrated_band_by_its_coverage_on_later_folds():
+    frame = pd.DataFrame(
+        {
+            "model": ["ets"],
+            "backtest_mase": [0.8],
+            "backtest_coverage": [0.47],
+            "backtest_calibrated_coverage": [0.78],
+            "calibration_factor": [2.5],
+            "level": [0.8],
+        }
+    )
+    text = forecasts.why_text(frame)
+    assert "The model's own 80% intervals held 47% of the backtest actuals." in text
+    assert "calibrated on the backtest errors (the model's width × 2.50" in text
+    assert "it held 78% of the actuals of the later ones — close to nominal." in text
+    unmeasured = forecasts.why_text(frame.assign(backtest_calibrated_coverage=[None]))
+    assert "too few folds to measure it" in unmeasured and "close to nominal" not in unmeasured
 
 
 def test_a_series_the_run_did_not_forecast_says_how_to_get_one(reader):

@@ -21,7 +21,8 @@ from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 SCHEMA_VERSION = "5"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
 #   of a run in analytics_alert, replaced published statistics in published_statistic_history; 5: the PDQ
-#   quality of every file occurrence (fact_file_occurrence.pdq_quality)
+#   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
+#   (calibration factor and calibrated coverage) in the forecast tables
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 UNCLASSIFIED = "UNCLASSIFIED"
 

@@ -1,8 +1,9 @@
 """Forecasts page: what its callbacks compute, as plain functions of a `WarehouseReader` and a `ViewState`.
 
 The page shows what the latest `grace analyse` run stored for one series: the forecast with its
-prediction interval after the history, the chosen model with its backtest MASE and the measured
-coverage of its interval, the reconciled forecast (total = sum of the countries) next to the base
+prediction interval after the history (the model's interval calibrated on its backtest errors), the
+chosen model with its backtest MASE and the measured coverage of its own and of the calibrated interval,
+the reconciled forecast (total = sum of the countries) next to the base
 one where the run made one, and the referral backlog projected against analyst capacity.
 
 - The series is the view's metric x grain for the EU total, one country or one platform (the
@@ -214,6 +215,8 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData[Foreca
                 "model",
                 "backtest_mase",
                 "backtest_coverage",
+                "backtest_calibrated_coverage",
+                "calibration_factor",
                 "level",
                 "reconciliation_method",
                 "hierarchy",
@@ -287,7 +290,12 @@ def forecast_note(run: RunInfo | None, stored: pd.DataFrame, choice: SeriesChoic
             f"Reconciled ({RECONCILIATION_LABELS.get(method, method)}, {stored['hierarchy'].dropna().iloc[0]}): "
             "the dotted line is the forecast made coherent with the other series of the hierarchy."
         )
-    notes.append("The shaded band is the prediction interval; forecasts of counts are clipped at zero.")
+    calibrated = "calibration_factor" in stored and stored["calibration_factor"].notna().any()
+    notes.append(
+        "The shaded band is the prediction interval"
+        + (", calibrated on the model's backtest errors" if calibrated else "")
+        + "; forecasts of counts are clipped at zero."
+    )
     return " ".join(notes)
 
 
@@ -317,24 +325,45 @@ def why_text(stored: pd.DataFrame, candidates: pd.DataFrame | None = None) -> st
             + ", ".join(f"{model_label(m)} {_number(v)}" for m, v in zip(others["model"], others["mase"]))
             + ")"
         )
-    text += ". "
-    if coverage is not None and not pd.isna(coverage):
-        text += (
-            f"Its {level:.0%} prediction intervals held {float(coverage):.0%} of the backtest actuals"
-            + (
-                " — close to nominal."
-                if abs(float(coverage) - level) <= 0.1
-                else " — wider than needed."
-                if float(coverage) > level
-                else " — too narrow: read the band as optimistic."
-            )
-            + " "
-        )
+    text += ". " + coverage_text(
+        level,
+        _finite(coverage),
+        _finite(row.get("backtest_calibrated_coverage")),
+        _finite(row.get("calibration_factor")),
+    )
     text += (
         "MASE is the mean absolute forecast error divided by the mean absolute change from one period "
         "(or season) to the next in the training data; lower is better."
     )
     return text
+
+
+def coverage_text(level: float, own: float | None, calibrated: float | None, factor: float | None) -> str:
+    """How well the intervals held the backtest actuals: the model's own, and the calibrated band shown
+    (`factor` set) measured on later folds calibrated on earlier ones. The verdict is about the band shown."""
+
+    def verdict(share: float) -> str:
+        if abs(share - level) <= 0.1:
+            return " — close to nominal."
+        return " — wider than needed." if share > level else " — too narrow: read the band as optimistic."
+
+    if factor is None:  # the model's own interval is shown (a run before calibration, or too few errors)
+        return (
+            ""
+            if own is None
+            else f"Its {level:.0%} prediction intervals held {own:.0%} of the backtest actuals{verdict(own)} "
+        )
+    text = "" if own is None else f"The model's own {level:.0%} intervals held {own:.0%} of the backtest actuals. "
+    text += (
+        f"The band shown is calibrated on the backtest errors (the model's width × {factor:.2f}, so that about "
+        f"{level:.0%} of past errors fall inside)"
+    )
+    if calibrated is None:
+        return text + "; the backtest had too few folds to measure it on data it was not calibrated on. "
+    return (
+        text + f"; calibrated on earlier folds only, it held {calibrated:.0%} of the actuals of the later ones"
+        f"{verdict(calibrated)} "
+    )
 
 
 def _number(value: Any) -> str:
@@ -401,7 +430,18 @@ def draw_forecast(reader: WarehouseReader, state: ViewState) -> ForecastView:
 # --- candidate models ------------------------------------------------------------------------
 
 
-CANDIDATE_COLUMNS = ["model", "label", "mase", "mae", "rmse", "coverage", "folds", "horizon", "chosen"]
+CANDIDATE_COLUMNS = [
+    "model",
+    "label",
+    "mase",
+    "mae",
+    "rmse",
+    "coverage",
+    "calibrated_coverage",
+    "folds",
+    "horizon",
+    "chosen",
+]
 
 
 class CandidatesView(NamedTuple):
@@ -434,6 +474,7 @@ def _candidate_rows(candidates) -> list[dict]:
             "mae": _finite(b.mae),
             "rmse": _finite(b.rmse),
             "coverage": _finite(b.coverage),
+            "calibrated_coverage": _finite(getattr(b, "calibrated_coverage", None)),
             "folds": int(b.folds),
             "horizon": int(b.horizon),
             "chosen": bool(b.chosen),

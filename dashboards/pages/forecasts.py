@@ -52,7 +52,8 @@ CANDIDATE_TABLE_COLUMNS: list[tuple[str, str, Literal["text", "numeric"]]] = [
     ("mase", "MASE", "numeric"),
     ("mae", "MAE", "numeric"),
     ("rmse", "RMSE", "numeric"),
-    ("coverage", "Interval coverage", "numeric"),
+    ("coverage", "Interval coverage (model's own)", "numeric"),
+    ("calibrated_coverage", "Interval coverage (calibrated)", "numeric"),
     ("folds", "Folds", "numeric"),
     ("horizon", "Periods ahead", "numeric"),
     ("chosen_mark", "Chosen", "text"),
@@ -64,7 +65,7 @@ def candidates_table() -> DataTable:
     specs: list[DataTable.Columns] = []
     for key, name, kind in CANDIDATE_TABLE_COLUMNS:
         spec: DataTable.Columns = {"id": key, "name": name, "type": kind}
-        if key == "coverage":
+        if key in ("coverage", "calibrated_coverage"):
             spec["format"] = {"specifier": ".0%"}
         elif kind == "numeric":
             spec["format"] = {"specifier": ",.3~f"}

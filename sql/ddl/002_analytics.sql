@@ -87,7 +87,11 @@ CREATE TABLE IF NOT EXISTS analytics_forecast (
     level              DOUBLE NOT NULL,
     model              VARCHAR NOT NULL,
     backtest_mase      DOUBLE,
-    backtest_coverage  DOUBLE
+    backtest_coverage  DOUBLE,  -- share of backtest actuals inside the model's own interval
+    -- the interval stored here is the model's scaled by calibration_factor (split-conformal on the
+    -- backtest errors; NULL: the model's own); its coverage measured on later folds, calibrated on earlier ones
+    backtest_calibrated_coverage DOUBLE,
+    calibration_factor DOUBLE
 );
 
 -- Every candidate model's rolling-origin backtest per series (the chosen one flagged), so the
@@ -107,7 +111,9 @@ CREATE TABLE IF NOT EXISTS analytics_forecast_candidate (
     mae                DOUBLE,
     rmse               DOUBLE,
     coverage           DOUBLE,
-    level              DOUBLE NOT NULL
+    level              DOUBLE NOT NULL,
+    calibrated_coverage DOUBLE,
+    calibration_factor DOUBLE
 );
 
 -- Derived per run (analytics/warehouse_derived.py) from the series results above, in the same

@@ -1,8 +1,7 @@
 -- Schema 3 -> 4: every alert of a run in one table (analytics_alert), copied from the tables of the
 -- detectors that raise alerts, exactly as `grace analyse` now writes it (analytics/detectors.py):
 -- alert_key = series_id|kind|date. The DDL (run before this file) has created the table and
--- published_statistic_history. Then fact_file_occurrence gains pdq_quality (at the end of this file).
--- Runs in the upgrade's one transaction.
+-- published_statistic_history. Runs in the upgrade's one transaction.
 INSERT INTO analytics_alert
     (run_id, series_id, metric, grain, split_by, entity, kind, date, direction, before, after, relative, strength,
      alert_key)

@@ -8,13 +8,14 @@ WITH params AS (
 -- @include chosen_run
 
 final AS (
-    SELECT c.model, c.chosen, c.folds, c.horizon, c.mase, c.mae, c.rmse, c.coverage, c.level
+    SELECT c.model, c.chosen, c.folds, c.horizon, c.mase, c.mae, c.rmse, c.coverage, c.level,
+           c.calibrated_coverage, c.calibration_factor
     FROM analytics_forecast_candidate AS c
     JOIN chosen AS r ON r.run_id = c.run_id
     CROSS JOIN params AS p
     WHERE c.series_id = p.series_id
 )
 
-SELECT model, chosen, folds, horizon, mase, mae, rmse, coverage, level
+SELECT model, chosen, folds, horizon, mase, mae, rmse, coverage, level, calibrated_coverage, calibration_factor
 FROM final
 ORDER BY model
