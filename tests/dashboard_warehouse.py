@@ -46,6 +46,26 @@ def _neutral(data_type: str) -> str:
     return "0"
 
 
+def every_alert(**changes: Any) -> dict[str, Any]:
+    """Parameters of the `analytics_alerts` named query that list every alert of the latest run (no filter,
+    no scope, nothing reviewed), with `changes` applied."""
+    return {
+        "run_id": "",
+        "metrics": [],
+        "kinds": [],
+        "countries": [],
+        "platforms": [],
+        "scope_countries": None,
+        "show": "all",
+        "reviewed_keys": [],
+        "start": None,
+        "end": None,
+        "sort_by": "importance",
+        "limit": 10_000,
+        **changes,
+    }
+
+
 def refresh_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Rebuild `analytics_alert` for one run from its alerting tables, as `grace analyse` writes it (for
     fixtures that add synthetic anomalies or change points to a run)."""

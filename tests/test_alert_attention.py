@@ -9,14 +9,13 @@ import shutil
 import dashboard_warehouse as synthetic
 import pytest
 from test_dashboard_alerts import EXTRA, add_anomalies
-from test_security import call, signed_in
+from test_security import app_with_users, call, signed_in
 
 from analytics.alerting import is_material, relative_change
 from analytics.results import AlertParams, AnalysisParams
 from dashboards import ids
 from dashboards.auth.context import auth_context
 from dashboards.auth.reviews import AlertReviews, ReviewError, parse_alert_key
-from dashboards.auth.testing import ensure_user
 from dashboards.callbacks import alerts, overview
 from dashboards.state import ViewState
 from grace.scope import Scope, ScopeError
@@ -178,17 +177,8 @@ def test_the_show_choice_round_trips_through_the_address_and_is_validated():
 
 @pytest.fixture(scope="module")
 def app(analysed, tmp_path_factory):
-    home = tmp_path_factory.mktemp("attention_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GRACE_HOME", str(home))
-        patch.setenv("GRACE_ARGON2_PROFILE", "test-only-cheapest")
-        patch.setenv("GRACE_READER_IDLE_SECONDS", "0")
-        from dashboards.app_factory import create_app
-
-        app = create_app(analysed)
-    for name, role, country in (("ana", "analyst", None), ("pol", "analyst", OWN), ("vic", "viewer", None)):
-        ensure_user(app, name, role, country=country)
-    return app
+    users = (("ana", "analyst", None), ("pol", "analyst", OWN), ("vic", "viewer", None))
+    return app_with_users(analysed, tmp_path_factory.mktemp("attention_home"), users)
 
 
 def _review(client, action_button: str, rows: list[dict], query: str = ""):

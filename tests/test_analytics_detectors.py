@@ -210,18 +210,7 @@ def test_an_older_warehouse_is_refused_with_the_upgrade_command_and_upgraded_kee
     with pytest.raises(WarehouseError, match="grace warehouse upgrade"):
         WarehouseReader(path).run(
             "analytics_alerts",
-            run_id="",
-            metrics=[],
-            kinds=[],
-            countries=[],
-            platforms=[],
-            scope_countries=None,
-            show="all",
-            reviewed_keys=[],
-            start=None,
-            end=None,
-            sort_by="importance",
-            limit=10,
+            **synthetic.every_alert(run_id="", kinds=[], sort_by="importance", limit=10),
         )
     result = CliRunner().invoke(cli, ["warehouse", "upgrade", "--warehouse", str(path)])
     assert result.exit_code == 0, result.output

@@ -8,6 +8,7 @@ import json
 import shutil
 from datetime import date
 
+import dashboard_warehouse as synthetic
 import numpy as np
 import pandas as pd
 import pytest
@@ -270,36 +271,14 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
 
     alerts = reader.run(
         "analytics_alerts",
-        run_id=run_id,
-        metrics=[],
-        kinds=[],
-        countries=[],
-        platforms=[],
-        scope_countries=None,
-        show="all",
-        reviewed_keys=[],
-        start=None,
-        end=None,
-        sort_by="date",
-        limit=1000,
+        **synthetic.every_alert(run_id=run_id, kinds=[], sort_by="date", limit=1000),
     )
     assert set(alerts["kind"]) <= {"anomaly", "changepoint", "emerging", "vanishing"}
     assert {"emerging", "vanishing"} <= set(alerts["kind"])
     assert alerts["date"].is_monotonic_decreasing
     by_size = reader.run(
         "analytics_alerts",
-        run_id=run_id,
-        metrics=[],
-        kinds=["changepoint"],
-        countries=[],
-        platforms=[],
-        scope_countries=None,
-        show="all",
-        reviewed_keys=[],
-        start=None,
-        end=None,
-        sort_by="magnitude",
-        limit=1000,
+        **synthetic.every_alert(run_id=run_id, kinds=["changepoint"], sort_by="magnitude", limit=1000),
     )
     assert by_size["relative"].abs().is_monotonic_decreasing and set(by_size["kind"]) == {"changepoint"}
 

@@ -77,9 +77,8 @@ def warehouse(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def app(warehouse, tmp_path_factory):
-    home = tmp_path_factory.mktemp("security_home")
+def app_with_users(warehouse, home, users) -> object:
+    """The real app on `warehouse` with its auth store in `home`, and the given (name, role, country) users."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRACE_HOME", str(home))
         patch.setenv("GRACE_ARGON2_PROFILE", "test-only-cheapest")
@@ -87,14 +86,15 @@ def app(warehouse, tmp_path_factory):
         from dashboards.app_factory import create_app
 
         app = create_app(warehouse)
-    for name, role, country in (
-        ("ana", "analyst", None),
-        ("pol", "analyst", OWN),
-        ("vic", "viewer", None),
-        ("adm", "admin", None),
-    ):
+    for name, role, country in users:
         ensure_user(app, name, role, country=country)
     return app
+
+
+@pytest.fixture(scope="module")
+def app(warehouse, tmp_path_factory):
+    users = (("ana", "analyst", None), ("pol", "analyst", OWN), ("vic", "viewer", None), ("adm", "admin", None))
+    return app_with_users(warehouse, tmp_path_factory.mktemp("security_home"), users)
 
 
 _address = iter(range(1, 10_000))
