@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from grace_cli.options import OneLineErrors, warehouse_option
+from grace_cli.options import OneLineErrors, jobs_option, warehouse_option
 
 
 def register(cli: click.Group) -> None:
@@ -58,12 +56,7 @@ def _names(kind: str):
     "self_generated_share, generative_ai_share, viral_files, reshares_per_cluster, "
     "multi_country_clusters, platform_share, reported_accounts, repeat_reporting_share.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.",
-)
+@jobs_option
 @click.option(
     "--alert-min-relative",
     type=click.FloatRange(min=0),
@@ -107,10 +100,9 @@ def analyse(warehouse, grains, metrics, jobs, alert_min_relative, alert_min_coun
     from analytics.warehouse_run import run_analysis
     from grace.progress import progress_bar
 
-    workers = jobs or min(2, os.cpu_count() or 1)
     params = AnalysisParams(alerts=AlertParams(alert_min_relative, alert_min_count, alert_min_share))
     with progress_bar(enabled=not quiet) as report:
-        summary = run_analysis(warehouse, metrics=metrics, grains=grains, params=params, jobs=workers, progress=report)
+        summary = run_analysis(warehouse, metrics=metrics, grains=grains, params=params, jobs=jobs, progress=report)
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
     click.echo(
         f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from grace.progress import progress_bar
-from grace_cli.options import OneLineErrors
+from grace_cli.options import OneLineErrors, jobs_option
 
 # Problems printed on stderr one by one when a --report file holds them all.
 STDERR_PROBLEMS_WITH_REPORT = 20
@@ -41,12 +40,7 @@ def register(cli: click.Group) -> None:
     help="Write every problem to this local CSV (path,reason,detail,file_id). It names files: keep it "
     "on this machine; it may not be inside the delivery (nor inside FOLDER).",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes [default: 2, or 1 on a single core]. The output does not depend on it.",
-)
+@jobs_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing DELIVERY/files.csv.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no problem lines (the summary and --report remain).")
 def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet) -> None:
@@ -100,9 +94,8 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
     if report is not None:
         check_report_path(report, folder, delivery)
     linker = ReferralLinker.from_map(referral_map, folder) if referral_map else ReferralLinker.from_layout(folder)
-    workers = jobs or min(2, os.cpu_count() or 1)
     with progress_bar(enabled=not quiet) as progress:
-        summary = hash_folder(folder, delivery, linker, jobs=workers, overwrite=overwrite, progress=progress)
+        summary = hash_folder(folder, delivery, linker, jobs=jobs, overwrite=overwrite, progress=progress)
     if report is not None:
         write_report(report, summary.problems)
     if not quiet:
@@ -117,7 +110,7 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
     click.echo(
         f"{summary.rows_written:,} of {summary.files_found:,} files hashed into {delivery / 'files.csv'} "
         f"({summary.with_pdq:,} with PDQ; {megabytes:,.1f} MB in {summary.seconds:.1f} s, {rate:,.0f} files/s, "
-        f"{workers} worker(s))"
+        f"{jobs} worker(s))"
     )
     if summary.problems:
         counts = ", ".join(f"{count:,} {reason}" for reason, count in summary.reasons().items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -19,6 +20,17 @@ def warehouse_option(func):
         default=None,
         help="Warehouse file [default: $GRACE_HOME/warehouse.duckdb].",
         callback=lambda _ctx, _param, value: value or default_warehouse_path(),
+    )(func)
+
+
+def jobs_option(func):
+    """`--jobs N` worker processes, defaulting to 2 (1 on a single core), resolved at run time."""
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Worker processes [default: 2, or 1 on a single core]. Results do not depend on it.",
+        callback=lambda _ctx, _param, value: value or min(2, os.cpu_count() or 1),
     )(func)
 
 

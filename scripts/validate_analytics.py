@@ -393,28 +393,28 @@ NBER_PEAKS = ("1960Q2", "1969Q4", "1973Q4", "1980Q1", "1981Q3", "1990Q3", "2001Q
 NBER_TROUGHS = ("1961Q1", "1970Q4", "1975Q1", "1980Q3", "1982Q4", "1991Q1", "2001Q4", "2009Q2")
 
 
+def _yearly(years: pd.Series, values: pd.Series, name: str) -> RegularSeries:
+    """A yearly series dated 1 January of each year."""
+    days = pd.to_datetime(years.astype(int).astype(str) + "-01-01")
+    return RegularSeries(pd.DataFrame({"ds": days, "y": values.astype(float)}), "Y", name=name)
+
+
+def _macro_quarters(macro: pd.DataFrame) -> pd.DatetimeIndex:
+    """The first day of each quarter of statsmodels' macrodata (its year and quarter columns)."""
+    return pd.PeriodIndex.from_fields(
+        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
+    ).to_timestamp()
+
+
 def real_series() -> dict[str, RegularSeries]:
     """The real series, regularised: Nile (yearly), US unemployment and real GDP growth (quarterly),
     Mauna Loa CO2 (monthly means of the weekly readings; the few empty months interpolated)."""
     from statsmodels.datasets import co2, macrodata, nile
 
     flow = nile.load_pandas().data
-    out = {
-        "nile": RegularSeries(
-            pd.DataFrame(
-                {
-                    "ds": pd.to_datetime(flow["year"].astype(int).astype(str) + "-01-01"),
-                    "y": flow["volume"].astype(float),
-                }
-            ),
-            "Y",
-            name="Nile flow",
-        )
-    }
+    out = {"nile": _yearly(flow["year"], flow["volume"], "Nile flow")}
     macro = macrodata.load_pandas().data
-    quarters = pd.PeriodIndex.from_fields(
-        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
-    ).to_timestamp()
+    quarters = _macro_quarters(macro)
     out["unemployment"] = RegularSeries(
         pd.DataFrame({"ds": quarters, "y": macro["unemp"].astype(float)}), "Q", name="US unemployment rate"
     )
@@ -738,20 +738,9 @@ def interval_series() -> dict[str, RegularSeries]:
         pd.DataFrame({"ds": monday, "y": weekly.to_numpy()}), "W", name="Mauna Loa CO2 (weekly)"
     )
     spots = sunspots.load_pandas().data
-    out["sunspots"] = RegularSeries(
-        pd.DataFrame(
-            {
-                "ds": pd.to_datetime(spots["YEAR"].astype(int).astype(str) + "-01-01"),
-                "y": spots["SUNACTIVITY"].astype(float),
-            }
-        ),
-        "Y",
-        name="Sunspot activity",
-    )
+    out["sunspots"] = _yearly(spots["YEAR"], spots["SUNACTIVITY"], "Sunspot activity")
     macro = macrodata.load_pandas().data
-    quarters = pd.PeriodIndex.from_fields(
-        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
-    ).to_timestamp()
+    quarters = _macro_quarters(macro)
     for column, name in (("realgdp", "US real GDP"), ("cpi", "US CPI")):
         out[column] = RegularSeries(
             pd.DataFrame({"ds": quarters, "y": macro[column].astype(float)}), "Q", name=f"{name} (level)"
