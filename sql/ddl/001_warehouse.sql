@@ -301,3 +301,113 @@ CREATE TABLE IF NOT EXISTS import_log (
     rows_loaded  BIGINT NOT NULL,
     imported_at  TIMESTAMP NOT NULL
 );
+
+-- ---------------------------------------------------------------------------------------------
+-- Media matching (matching/, docs/MATCHING.md): perceptual clusters and hash banks.
+-- ---------------------------------------------------------------------------------------------
+
+-- One row per media cluster (exact: same MD5/SHA1): the perceptual cluster it belongs to. Exact
+-- clusters whose PDQ hashes lie within Hamming distance T of each other (transitively, union-find)
+-- share a perceptual cluster; its id is the id of its oldest member and stays stable (a merge keeps
+-- the older id, see perceptual_merge). `pdq_slot` is the cluster's position in the near-duplicate
+-- index kept beside the warehouse (NULL: no PDQ, or quality below the cutoff, so never matched).
+CREATE TABLE IF NOT EXISTS perceptual_member (
+    cluster_id          UHUGEINT NOT NULL,
+    perceptual_id       UHUGEINT NOT NULL,
+    pdq_slot            BIGINT,
+    pdq_quality         SMALLINT,
+    nearest_distance    SMALLINT,
+    batch_id            VARCHAR NOT NULL
+);
+
+-- Per perceptual cluster: how many exact variants it holds and its first sighting (the earliest
+-- first sighting of its members by date, referral key and file ordinal), with where it was seen.
+CREATE TABLE IF NOT EXISTS perceptual_cluster (
+    perceptual_id       UHUGEINT NOT NULL,
+    variants            BIGINT NOT NULL,
+    first_seen_date     DATE NOT NULL,
+    first_seen_country  VARCHAR NOT NULL,
+    first_seen_platform VARCHAR NOT NULL,
+    first_referral_key  UHUGEINT NOT NULL,
+    first_file_ordinal  INTEGER NOT NULL,
+    last_changed_batch  VARCHAR NOT NULL
+);
+
+-- Merge history: a batch whose hashes link two perceptual clusters folds the younger into the older.
+CREATE TABLE IF NOT EXISTS perceptual_merge (
+    batch_id            VARCHAR NOT NULL,
+    merged_id           UHUGEINT NOT NULL,
+    into_id             UHUGEINT NOT NULL,
+    members             BIGINT NOT NULL,
+    merged_at           TIMESTAMP NOT NULL
+);
+
+-- Daily file rollup of perceptual matching (day x country x platform x category): first sightings
+-- of perceptual clusters (new material, measured perceptually), new exact variants of material seen
+-- before, re-shares of a perceptual cluster first seen on another platform or in another country,
+-- and files whose media cluster matches an enabled entry of a positive hash bank (not suppressed).
+CREATE TABLE IF NOT EXISTS rollup_perceptual_daily (
+    date_key                DATE NOT NULL,
+    country_iso3            VARCHAR NOT NULL,
+    platform_name           VARCHAR NOT NULL,
+    category_code           VARCHAR NOT NULL,
+    files                   BIGINT NOT NULL,
+    new_items               BIGINT NOT NULL,
+    new_variants            BIGINT NOT NULL,
+    new_exact_clusters      BIGINT NOT NULL,
+    cross_platform_reshares BIGINT NOT NULL,
+    cross_country_reshares  BIGINT NOT NULL,
+    bank_matched_files      BIGINT NOT NULL
+);
+
+-- Hash banks: lists of known hashes (MD5, SHA1, PDQ) with a category scheme, version, source and PDQ
+-- threshold. A negative bank lists known benign or false-positive hashes: a cluster that matches one
+-- has its positive matches suppressed.
+CREATE TABLE IF NOT EXISTS hash_bank (
+    bank_name           VARCHAR NOT NULL,
+    is_negative         BOOLEAN NOT NULL,
+    scheme              VARCHAR NOT NULL,
+    version             VARCHAR NOT NULL,
+    source              VARCHAR NOT NULL,
+    pdq_threshold       SMALLINT NOT NULL,
+    created_at          TIMESTAMP NOT NULL,
+    updated_at          TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS hash_bank_entry (
+    bank_name           VARCHAR NOT NULL,
+    entry_id            BIGINT NOT NULL,
+    md5                 VARCHAR,
+    sha1                VARCHAR,
+    pdq                 VARCHAR,
+    category            VARCHAR,
+    version_added       VARCHAR NOT NULL,
+    is_enabled          BOOLEAN NOT NULL
+);
+
+-- Every change to a bank: imports (with the file's checksum) and single hashes disabled or enabled.
+CREATE TABLE IF NOT EXISTS hash_bank_change (
+    bank_name           VARCHAR NOT NULL,
+    version             VARCHAR NOT NULL,
+    action              VARCHAR NOT NULL,
+    entry_id            BIGINT,
+    entries             BIGINT NOT NULL,
+    checksum            VARCHAR,
+    source_path         VARCHAR,
+    changed_at          TIMESTAMP NOT NULL
+);
+
+-- Every match of a media cluster against a bank entry, with the bank version it was found under and
+-- the distance (0 for MD5/SHA1). `is_suppressed`: a negative bank matched the same cluster.
+CREATE TABLE IF NOT EXISTS bank_match (
+    cluster_id          UHUGEINT NOT NULL,
+    bank_name           VARCHAR NOT NULL,
+    bank_version        VARCHAR NOT NULL,
+    entry_id            BIGINT NOT NULL,
+    match_kind          VARCHAR NOT NULL,
+    distance            SMALLINT NOT NULL,
+    category            VARCHAR,
+    is_suppressed       BOOLEAN NOT NULL,
+    found_by            VARCHAR NOT NULL,
+    found_at            TIMESTAMP NOT NULL
+);
