@@ -25,13 +25,16 @@ from pathlib import Path
 import duckdb
 
 from etl.contracts import load_contract, problems_sql
+from etl.perceptual import MatchingParams, PerceptualBatch, cluster_pending
 from etl.sources.base import BatchSource, create_staging_tables
+from grace import settings
 from grace.config import PseudonymKey
 from grace.errors import GraceError
+from matching.cluster_index import ClusterIndex
 from warehouse import ensure_schema, read_sql
 from warehouse.lineage import BatchReport, code_version
 
-STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "rollup")
+STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "rollup")
 
 
 class InjectedFailure(RuntimeError):
@@ -43,6 +46,24 @@ class PipelineOptions:
     """How to run a batch. `fail_at` names a stage after which to fail on purpose (tests only)."""
 
     fail_at: str | None = None
+
+
+@dataclass
+class Matching:
+    """The near-duplicate index of the warehouse and the settings batches cluster with.
+
+    Opened once per run (`etl.runner`) and handed to every batch: opening reads the index beside the
+    warehouse (and catches it up), which a run should not repeat per batch.
+    """
+
+    index: ClusterIndex
+    params: MatchingParams
+
+    @classmethod
+    def open(cls, con: duckdb.DuckDBPyConnection, params: MatchingParams | None = None) -> Matching:
+        ensure_schema(con)
+        params = params or MatchingParams(radius=settings.pdq_radius(), min_quality=settings.pdq_min_quality())
+        return cls(ClusterIndex.open(con, params.radius), params)
 
 
 def hmac_pads(key: PseudonymKey) -> dict[str, bytes]:
@@ -59,8 +80,13 @@ def run_batch(
     source: BatchSource,
     key: PseudonymKey,
     options: PipelineOptions = PipelineOptions(),
+    matching: Matching | None = None,
 ) -> BatchReport:
-    """Load one batch; returns its report (status `loaded`, `skipped` or raises on failure)."""
+    """Load one batch; returns its report (status `loaded`, `skipped` or raises on failure).
+
+    `matching`: the run's near-duplicate index (opened here when not given). Its in-memory index and
+    journal learn the batch's hashes only after the commit, so a rolled-back batch leaves it as it was.
+    """
     ensure_schema(con)
     con.execute("SET TimeZone = 'UTC'")
     report = BatchReport(batch_id=source.batch_id, source_kind=source.kind, source_path=source.path)
@@ -69,11 +95,12 @@ def run_batch(
         report.status = "skipped"
         report.message = "already loaded (same checksum); nothing changed"
         return report
+    matching = matching or Matching.open(con)
     started = datetime.now(UTC).replace(tzinfo=None)
     clock = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        _run_stages(con, source, key, options, report)
+        perceptual = _run_stages(con, source, key, options, report, matching)
         report.seconds = round(time.perf_counter() - clock, 3)
         _record_batch(con, source, report, started)
         con.execute("COMMIT")
@@ -82,11 +109,14 @@ def run_batch(
         raise
     finally:
         _drop_temp_tables(con)
+    perceptual.commit_to(matching.index)
     report.status = "loaded"
     return report
 
 
-def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOptions, report: BatchReport) -> None:
+def _run_stages(
+    con, source: BatchSource, key: PseudonymKey, options: PipelineOptions, report: BatchReport, matching: Matching
+) -> PerceptualBatch:
     params = {**hmac_pads(key)}
     batch = {"batch_id": source.batch_id}
 
@@ -145,6 +175,9 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
         con.execute("INSERT INTO media_cluster BY NAME " + read_sql("etl/insert_new_media_clusters.sql"))
         con.execute(read_sql("etl/update_media_clusters.sql"))
         _quarantine(con, source, batch)
+    with stage("match"):
+        perceptual = cluster_pending(con, matching.index, source.batch_id, matching.params, in_batch=True)
+        report.matching = perceptual.as_dict()
     with stage("rollup"):
         _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")
@@ -155,9 +188,23 @@ def _run_stages(con, source: BatchSource, key: PseudonymKey, options: PipelineOp
         _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
         _refresh_cluster_spread(con, table)
         _refresh_distinct_mart(con, table, batch)
+        refresh_perceptual_rollup(con, with_batch_dates=True)
     _count(con, report)
     if not report.balanced:
         raise GraceError(f"{source.path}: row accounting does not balance ({report.as_dict()}); batch rolled back")
+    return perceptual
+
+
+def refresh_perceptual_rollup(con, with_batch_dates: bool) -> None:
+    """Recompute `rollup_perceptual_daily` for the batch's dates and every date of the perceptual clusters
+    it changed (`affected_perceptual`); `with_batch_dates` adds the batch's `affected_dates`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
+    if with_batch_dates:
+        con.execute(
+            "INSERT INTO perceptual_dates SELECT date_key FROM affected_dates "
+            "WHERE date_key NOT IN (SELECT date_key FROM perceptual_dates)"
+        )
+    _replace_rows(con, "rollup_perceptual_daily", "perceptual_dates")
 
 
 def _replace_rows(con, rollup: str, dates: str) -> None:
@@ -345,6 +392,8 @@ def _drop_temp_tables(con) -> None:
         "affected_spread_dates",
         "mart_batch_items",
         "mart_distinct_increments",
+        "affected_perceptual",
+        "perceptual_dates",
     ):
         with suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {name}")

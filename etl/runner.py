@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from etl.pipeline import PipelineOptions, run_batch
+from etl.pipeline import Matching, PipelineOptions, run_batch
 from etl.sources.base import BatchSource
 from grace.config import PseudonymKey
 from grace.errors import GraceError
@@ -43,10 +43,11 @@ def run_batches(
 ) -> RunSummary:
     """Load `batches` in order; a failing batch is recorded (or re-raised with `fail_fast`)."""
     summary = RunSummary()
+    matching = Matching.open(con)
     progress("Loading batches", 0, len(batches))
     for done, batch in enumerate(batches, start=1):
         try:
-            summary.reports.append(run_batch(con, batch, key, options))
+            summary.reports.append(run_batch(con, batch, key, options, matching))
         except (GraceError, duckdb.Error, OSError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             summary.failures.append((batch.path, reason))

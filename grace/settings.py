@@ -42,6 +42,8 @@ SETTINGS = (
     Setting("GRACE_ARGON2_PROFILE", "rfc9106-low-memory", "password-hash cost profile (test suites only change it)"),
     Setting("BROWSER_PATH", "first Chromium on PATH", "the browser that renders chart images"),
     Setting("GRACE_SERVER_THREADS", "8", "worker threads of the dashboard's web server"),
+    Setting("GRACE_PDQ_RADIUS", "31", "PDQ Hamming distance that links near-duplicates"),
+    Setting("GRACE_PDQ_MIN_QUALITY", "50", "PDQ quality below which a hash is never matched"),
 )
 
 
@@ -153,6 +155,18 @@ def reader_idle_seconds() -> float:
 def lock_wait_seconds() -> float:
     """`GRACE_LOCK_WAIT_SECONDS` (default 30): how long a writer waits for another process's lock."""
     return number_setting("GRACE_LOCK_WAIT_SECONDS", 30.0, 0.0, 86_400.0)
+
+
+def pdq_radius() -> int:
+    """`GRACE_PDQ_RADIUS` (default 31, HMA's PDQ threshold): files whose PDQ hashes differ in at most this
+    many bits are near-duplicates (perceptual clusters, `etl/perceptual.py`)."""
+    return int(number_setting("GRACE_PDQ_RADIUS", 31, 0, 64, whole=True))
+
+
+def pdq_min_quality() -> int:
+    """`GRACE_PDQ_MIN_QUALITY` (default 50): a PDQ with a lower quality score (flat, near-blank pictures,
+    whose hashes collide) is kept but never matched. A file delivered without a quality score is matched."""
+    return int(number_setting("GRACE_PDQ_MIN_QUALITY", 50, 0, 100, whole=True))
 
 
 def duckdb_memory_limit() -> str:

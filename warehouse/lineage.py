@@ -46,6 +46,7 @@ class BatchReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     message: str = ""
     ignored_columns: list[str] = field(default_factory=list)  # "file: column" the contract does not know
+    matching: dict[str, int] = field(default_factory=dict)  # perceptual clustering: placed, indexed, linked, merges
 
     @property
     def balanced(self) -> bool:

@@ -1,0 +1,271 @@
+"""Perceptual clusters: media clusters whose PDQ hashes are near-duplicates join one cluster.
+
+Runs inside a batch's transaction (`etl/pipeline.py`, stage `match`), after the batch's media clusters
+are loaded. Every media cluster without a perceptual cluster — the batch's new ones, or after a schema
+upgrade or `grace matching rebuild` every one — is placed:
+
+1. its PDQ, unless missing or of quality below the cutoff, is looked up at radius T in the index of all
+   earlier PDQs (`matching.cluster_index`) and among the other pending PDQs; every distance is exact;
+2. the links form a graph whose connected components (union-find) are the new perceptual clusters: a
+   component that reaches existing perceptual clusters keeps the id of the oldest of them (by first
+   sighting, then id) and the others merge into it (`perceptual_merge` keeps the history); a component
+   of new clusters only takes the id of its oldest member;
+3. `perceptual_member` gets a row per pending cluster (indexed ones get the next slots, in
+   (first-seen date, cluster id) order), `perceptual_cluster` is recomputed for every perceptual
+   cluster that was created, grew, merged or had a member's first sighting moved.
+
+The index itself is only told after the commit (`PerceptualBatch.commit_to`), so a rolled-back batch
+leaves it as it was. The radius and quality cutoff a warehouse was clustered with are stored in
+`warehouse_meta`; another setting is refused until `grace matching rebuild`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from grace.errors import GraceError
+from grace.progress import ProgressCallback, no_progress
+from matching.cluster_index import ClusterIndex
+from matching.index import PdqIndex
+from matching.pdq import parse_hex
+from warehouse import read_sql
+
+META_RADIUS, META_QUALITY = "pdq_radius", "pdq_min_quality"
+
+
+class MatchingSettingsChanged(GraceError):
+    """The warehouse was clustered with another PDQ radius or quality cutoff than the one set now."""
+
+
+@dataclass(frozen=True)
+class MatchingParams:
+    """Radius T (bits) that links near-duplicates, and the quality below which a PDQ is never matched."""
+
+    radius: int = 31
+    min_quality: int = 50
+
+
+@dataclass
+class PerceptualBatch:
+    """What one batch did to the perceptual clusters, and the hashes to index once it commits."""
+
+    pending: int = 0
+    indexed: int = 0
+    low_quality: int = 0
+    linked: int = 0
+    merges: int = 0
+    first_slot: int = 0
+    words: np.ndarray = field(default_factory=lambda: np.empty((0, 4), dtype=np.uint64))
+
+    def commit_to(self, index: ClusterIndex) -> None:
+        """After the batch's commit: make its hashes searchable (memory) and durable (journal)."""
+        index.added(self.first_slot, self.words)
+
+    def as_dict(self) -> dict:
+        return {
+            "pending": self.pending,
+            "indexed": self.indexed,
+            "low_quality": self.low_quality,
+            "linked": self.linked,
+            "merges": self.merges,
+        }
+
+
+def check_settings(con: duckdb.DuckDBPyConnection, params: MatchingParams) -> None:
+    """Refuse to cluster with another radius or cutoff than the warehouse was clustered with."""
+    stored = dict(
+        con.execute(
+            "SELECT key, value FROM warehouse_meta WHERE key IN ($r, $q)", {"r": META_RADIUS, "q": META_QUALITY}
+        ).fetchall()
+    )
+    wanted = {META_RADIUS: str(params.radius), META_QUALITY: str(params.min_quality)}
+    clustered = con.execute("SELECT count(*) FROM perceptual_member").fetchone()
+    if stored and clustered and clustered[0] and stored != wanted:
+        raise MatchingSettingsChanged(
+            f"the warehouse's perceptual clusters were made with radius {stored.get(META_RADIUS)} and quality "
+            f"cutoff {stored.get(META_QUALITY)}; now set: radius {params.radius}, cutoff {params.min_quality}. "
+            "Set them back (GRACE_PDQ_RADIUS, GRACE_PDQ_MIN_QUALITY) or re-cluster: grace matching rebuild"
+        )
+
+
+def cluster_pending(
+    con: duckdb.DuckDBPyConnection,
+    index: ClusterIndex,
+    batch_id: str,
+    params: MatchingParams,
+    *,
+    in_batch: bool,
+    progress: ProgressCallback = no_progress,
+) -> PerceptualBatch:
+    """Place every media cluster without a perceptual cluster (see the module docstring).
+
+    `in_batch`: the batch's temp tables (`batch_clustered`, `batch_cluster_stats`, `moved_first`) exist;
+    the batch's new clusters are then read from them — unless the warehouse has older unclustered
+    media clusters too, when every unclustered one is read from the warehouse.
+    """
+    check_settings(con, params)
+    _store_settings(con, params)
+    if index.radius != params.radius:
+        raise MatchingSettingsChanged(f"index radius {index.radius} differs from the radius set, {params.radius}")
+    pending = _pending(con, in_batch)
+    result = PerceptualBatch(pending=len(pending), first_slot=len(index))
+    usable = pending["pdq"].notna() & (pending["pdq_quality"].isna() | (pending["pdq_quality"] >= params.min_quality))
+    result.low_quality = int((pending["pdq"].notna() & ~usable).sum())
+    positions = np.flatnonzero(usable.to_numpy())
+    words = parse_hex(pending["pdq"].to_numpy()[positions].tolist()) if len(positions) else result.words
+    result.indexed, result.words = len(positions), words
+
+    progress("Matching PDQ hashes", 0, 2)
+    earlier = index.search(words) if len(words) else None
+    progress("Matching PDQ hashes", 1, 2)
+    among = _search_among(words, params.radius)
+    progress("Matching PDQ hashes", 2, 2)
+
+    owners = _slot_owners(con, earlier.id if earlier is not None else np.empty(0, dtype=np.int64))
+    assignment, merges, nearest = _components(pending, positions, earlier, among, owners)
+    result.linked = int(np.isfinite(nearest).sum())
+    result.merges = len(merges)
+    _write(con, pending, positions, assignment, merges, nearest, result.first_slot, batch_id, in_batch)
+    return result
+
+
+def _pending(con: duckdb.DuckDBPyConnection, in_batch: bool) -> pd.DataFrame:
+    """The clusters to place, in (first-seen date, cluster id) order, ids as 39-digit decimal keys."""
+    if in_batch:
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM media_cluster), (SELECT count(*) FROM perceptual_member), "
+            "(SELECT count(*) FROM batch_cluster_stats WHERE is_new_cluster)"
+        ).fetchone()
+        if counts is not None and counts[0] == counts[1] + counts[2]:
+            return con.execute(read_sql("etl/perceptual_pending_batch.sql")).df()
+    return con.execute(read_sql("etl/perceptual_pending_backlog.sql")).df()
+
+
+def _search_among(words: np.ndarray, radius: int):
+    """Pairs of pending hashes within the radius (each pair once each way, no self-pairs)."""
+    if len(words) < 2:
+        return None
+    among = PdqIndex(radius)
+    among.add(np.arange(len(words), dtype=np.int64), words)
+    found = among.search(words)
+    keep = found.query_index != found.id
+    return found.query_index[keep], found.id[keep], found.distance[keep]
+
+
+def _slot_owners(con: duckdb.DuckDBPyConnection, slots: np.ndarray) -> pd.DataFrame:
+    """slot → (perceptual_key, first_seen_date) for the slots the search returned."""
+    unique = np.unique(slots)
+    con.register("matched_slots", pd.DataFrame({"slot": unique}))
+    try:
+        return con.execute(read_sql("etl/perceptual_slot_owners.sql")).df()
+    finally:
+        con.unregister("matched_slots")
+
+
+def _components(pending: pd.DataFrame, positions: np.ndarray, earlier, among, owners: pd.DataFrame):
+    """Union-find over pending clusters and the existing perceptual clusters they reach.
+
+    Returns (perceptual key per pending cluster, merges frame (merged_key, into_key), nearest distance
+    per pending cluster, inf when it matched nothing).
+    """
+    n = len(pending)
+    existing = owners["perceptual_key"].drop_duplicates().sort_values().to_numpy()
+    node_of_existing = {key: n + k for k, key in enumerate(existing)}
+    rows, cols = [np.arange(n)], [np.arange(n)]
+    nearest = np.full(n, np.inf)
+    if earlier is not None and len(earlier.id):
+        owner_of_slot = dict(zip(owners["slot"].to_numpy(), owners["perceptual_key"].to_numpy(), strict=True))
+        query = positions[earlier.query_index]
+        rows.append(query)
+        cols.append(np.array([node_of_existing[owner_of_slot[slot]] for slot in earlier.id.tolist()], dtype=np.int64))
+        np.minimum.at(nearest, query, earlier.distance.astype(float))
+    if among is not None and len(among[0]):
+        query, other, distance = positions[among[0]], positions[among[1]], among[2]
+        rows.append(query)
+        cols.append(other)
+        np.minimum.at(nearest, query, distance.astype(float))
+    size = n + len(existing)
+    edges = coo_matrix(
+        (np.ones(sum(len(r) for r in rows), dtype=np.int8), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(size, size),
+    )
+    _, label = connected_components(edges, directed=False)
+
+    first_seen = owners.drop_duplicates("perceptual_key").set_index("perceptual_key")["first_seen_date"]
+    nodes = pd.DataFrame(
+        {
+            "component": label,
+            "is_new": np.r_[np.ones(n, dtype=bool), np.zeros(len(existing), dtype=bool)],
+            "first_seen_date": pd.to_datetime(
+                np.r_[pending["first_seen_date"].to_numpy(), first_seen.reindex(existing).to_numpy()]
+            ),
+            "key": np.r_[pending["cluster_key"].to_numpy(), existing],
+        }
+    )
+    # The survivor of a component: an existing perceptual cluster if it reaches any (oldest first), else
+    # its oldest new member.
+    survivor = (
+        nodes.sort_values(["component", "is_new", "first_seen_date", "key"], kind="mergesort")
+        .drop_duplicates("component")
+        .set_index("component")["key"]
+    )
+    into = survivor.reindex(nodes["component"]).to_numpy()
+    assignment = into[:n]
+    old = nodes.iloc[n:]
+    merged = old["key"].to_numpy() != into[n:]
+    merges = pd.DataFrame({"merged_key": old["key"].to_numpy()[merged], "into_key": into[n:][merged]})
+    return assignment, merges.sort_values(["into_key", "merged_key"]).reset_index(drop=True), nearest
+
+
+def _write(con, pending, positions, assignment, merges, nearest, first_slot, batch_id, in_batch) -> None:
+    """Merges, member rows, the recomputed perceptual clusters; all in the caller's transaction."""
+    slots = np.full(len(pending), -1, dtype=np.int64)
+    slots[positions] = first_slot + np.arange(len(positions))
+    members = pd.DataFrame(
+        {
+            "cluster_key": pending["cluster_key"].to_numpy(),
+            "perceptual_key": assignment,
+            "pdq_slot": _nullable(slots, slots >= 0, "Int64"),
+            "pdq_quality": pd.Series(pending["pdq_quality"].to_numpy(), dtype="Int16"),
+            "nearest_distance": _nullable(nearest, np.isfinite(nearest), "Int16"),
+        }
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.register("new_members", members)
+    con.register("new_merges", merges)
+    try:
+        con.execute(read_sql("etl/perceptual_record_merges.sql"), {"batch_id": batch_id, "now": now})
+        con.execute(read_sql("etl/perceptual_apply_merges.sql"))
+        con.execute(
+            "DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT CAST(merged_key AS UHUGEINT) FROM new_merges)"
+        )
+        con.execute(read_sql("etl/perceptual_insert_members.sql"), {"batch_id": batch_id})
+        con.execute("CREATE OR REPLACE TEMP TABLE affected_perceptual AS " + read_sql("etl/perceptual_affected.sql"))
+        if in_batch:
+            con.execute(read_sql("etl/perceptual_affected_moved.sql"))
+    finally:
+        con.unregister("new_members")
+        con.unregister("new_merges")
+    con.execute("DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)")
+    con.execute(
+        "INSERT INTO perceptual_cluster BY NAME " + read_sql("etl/perceptual_refresh_clusters.sql"),
+        {"batch_id": batch_id},
+    )
+
+
+def _nullable(values: np.ndarray, valid: np.ndarray, dtype: str) -> pd.Series:
+    """`values` as a nullable integer column, missing where not `valid`."""
+    return pd.Series(np.where(valid, values, 0), dtype=dtype).mask(~valid)
+
+
+def _store_settings(con: duckdb.DuckDBPyConnection, params: MatchingParams) -> None:
+    for key, value in ((META_RADIUS, params.radius), (META_QUALITY, params.min_quality)):
+        con.execute("DELETE FROM warehouse_meta WHERE key = ?", [key])
+        con.execute("INSERT INTO warehouse_meta (key, value) VALUES (?, ?)", [key, str(value)])
