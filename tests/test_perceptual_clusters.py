@@ -1,0 +1,234 @@
+"""Perceptual clusters: near-duplicate media clusters join one cluster in the ETL, with stable ids,
+merge history, a quality cutoff, the ETL's transaction guarantees and an index beside the warehouse.
+
+PDQ hashes here are random 256-bit numbers with chosen bits flipped: only distances matter.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from builders import file_row, referral_row, write_delivery
+
+from etl.perceptual import MatchingSettingsChanged
+from etl.pipeline import InjectedFailure, Matching, PipelineOptions, run_batch
+from etl.sources import discover_batches
+from matching.cluster_index import ClusterIndex, index_directory
+
+
+def base_hash(seed: int) -> str:
+    return np.random.default_rng(seed).integers(0, 256, 32, dtype=np.uint8).tobytes().hex()
+
+
+def flipped(pdq: str, bits: int, seed: int = 0) -> str:
+    """`pdq` with exactly `bits` bits flipped (distance `bits`)."""
+    value = bytearray(bytes.fromhex(pdq))
+    for bit in np.random.default_rng(seed).choice(256, size=bits, replace=False):
+        value[bit // 8] ^= 1 << (bit % 8)
+    return bytes(value).hex()
+
+
+A, B = base_hash(1), base_hash(2)
+
+
+def delivery(tmp_path, name: str, files: list[tuple[int, str, str, dict]]):
+    """A delivery with one referral per file: (referral number, item, pdq, overrides)."""
+    referrals = [referral_row(n, **overrides.pop("referral", {})) for n, _, _, overrides in files]
+    rows = [file_row(n, 0, item=item, pdq=pdq, **overrides) for n, item, pdq, overrides in files]
+    return write_delivery(tmp_path / name, referrals, rows)
+
+
+def load(con, key, folder, matching=None, **options):
+    return [run_batch(con, batch, key, PipelineOptions(**options), matching) for batch in discover_batches(folder)]
+
+
+def perceptual_of(con) -> dict[str, str]:
+    """item MD5 (hex) → perceptual id (hex) of its media cluster."""
+    rows = con.execute(
+        "SELECT lower(printf('%032x', cluster_id)), lower(printf('%032x', perceptual_id)) FROM perceptual_member"
+    ).fetchall()
+    return dict(rows)
+
+
+def md5(item: str) -> str:
+    import hashlib
+
+    return hashlib.md5(item.encode()).hexdigest()
+
+
+def test_near_duplicates_within_the_radius_join_one_perceptual_cluster_and_others_stay_apart(fresh_db, key, tmp_path):
+    folder = delivery(
+        tmp_path,
+        "d1",
+        [
+            (1, "a", A, {}),
+            (2, "a-reencoded", flipped(A, 8), {}),
+            (3, "a-resized", flipped(A, 31, seed=1), {}),
+            (4, "a-cropped", flipped(A, 40, seed=2), {}),
+            (5, "b", B, {}),
+        ],
+    )
+    [report] = load(fresh_db, key, folder)
+    clusters = perceptual_of(fresh_db)
+    assert clusters[md5("a")] == clusters[md5("a-reencoded")] == clusters[md5("a-resized")]
+    assert clusters[md5("a-cropped")] not in (clusters[md5("a")], clusters[md5("b")])
+    assert clusters[md5("b")] != clusters[md5("a")]
+    assert report.matching == {"pending": 5, "indexed": 5, "low_quality": 0, "linked": 3, "merges": 0}
+    assert fresh_db.execute("SELECT variants FROM perceptual_cluster ORDER BY variants DESC").fetchall() == [
+        (3,),
+        (1,),
+        (1,),
+    ]
+
+
+def test_a_later_variant_joins_the_earlier_cluster_whose_id_stays_the_same(fresh_db, key, tmp_path):
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {})]))
+    before = perceptual_of(fresh_db)[md5("a")]
+    load(fresh_db, key, delivery(tmp_path, "d2", [(2, "a-variant", flipped(A, 12), {})]))
+    after = perceptual_of(fresh_db)
+    assert after[md5("a")] == after[md5("a-variant")] == before == md5("a")
+    assert fresh_db.execute("SELECT nearest_distance FROM perceptual_member WHERE pdq_slot = 1").fetchone() == (12,)
+
+
+def test_a_batch_that_links_two_clusters_merges_the_younger_into_the_older_and_keeps_the_history(
+    fresh_db, key, tmp_path
+):
+    near_a, near_both = flipped(A, 20, seed=3), None
+    # A hash 20 bits from A and 20 bits from another hash C: C is 40 bits from A, so only the bridge links them.
+    c_hash = flipped(near_a, 20, seed=4)
+    near_both = near_a
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {})]))
+    load(
+        fresh_db,
+        key,
+        delivery(tmp_path, "d2", [(2, "c", c_hash, {"referral": {"incident_datetime": "2023-05-20T10:00:00Z"}})]),
+    )
+    apart = perceptual_of(fresh_db)
+    assert apart[md5("a")] != apart[md5("c")]
+    [report] = load(fresh_db, key, delivery(tmp_path, "d3", [(3, "bridge", near_both, {})]))
+    merged = perceptual_of(fresh_db)
+    assert merged[md5("a")] == merged[md5("c")] == merged[md5("bridge")] == apart[md5("a")]
+    assert report.matching["merges"] == 1
+    history = fresh_db.execute(
+        "SELECT lower(printf('%032x', merged_id)), lower(printf('%032x', into_id)), members FROM perceptual_merge"
+    ).fetchall()
+    assert history == [(md5("c"), md5("a"), 1)]
+    assert fresh_db.execute("SELECT count(*), max(variants) FROM perceptual_cluster").fetchone() == (1, 3)
+
+
+def test_a_low_quality_hash_is_kept_but_never_matched(fresh_db, key, tmp_path):
+    folder = delivery(
+        tmp_path,
+        "d1",
+        [(1, "a", A, {"pdq_quality": "90"}), (2, "a-flat", flipped(A, 2), {"pdq_quality": "20"})],
+    )
+    [report] = load(fresh_db, key, folder)
+    clusters = perceptual_of(fresh_db)
+    assert clusters[md5("a")] != clusters[md5("a-flat")]
+    assert report.matching["low_quality"] == 1
+    assert fresh_db.execute("SELECT pdq_slot, pdq_quality FROM perceptual_member ORDER BY pdq_quality").fetchall() == [
+        (None, 20),
+        (0, 90),
+    ]
+
+
+@pytest.mark.parametrize("stage", ["match", "rollup"])
+def test_a_rolled_back_batch_leaves_the_clusters_and_the_index_as_they_were(fresh_db, key, tmp_path, stage):
+    matching = Matching.open(fresh_db)
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {})]), matching)
+    members = fresh_db.execute("SELECT * FROM perceptual_member").fetchall()
+    second = delivery(tmp_path, "d2", [(2, "a-variant", flipped(A, 5), {}), (3, "b", B, {})])
+    with pytest.raises(InjectedFailure):
+        load(fresh_db, key, second, matching, fail_at=stage)
+    assert fresh_db.execute("SELECT * FROM perceptual_member").fetchall() == members
+    assert len(matching.index) == 1
+    assert len(ClusterIndex.open(fresh_db, 31)) == 1
+    load(fresh_db, key, second, matching)
+    assert len(matching.index) == 3
+    assert perceptual_of(fresh_db)[md5("a-variant")] == md5("a")
+
+
+def test_new_hashes_are_searchable_as_soon_as_their_batch_commits(fresh_db, key, tmp_path):
+    matching = Matching.open(fresh_db)
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "b", B, {})]), matching)
+    found = matching.index.search([flipped(B, 3)])
+    assert found.id.tolist() == [1] and found.distance.tolist() == [3]
+    reopened = ClusterIndex.open(fresh_db, 31)
+    assert reopened.search([flipped(B, 3)]).id.tolist() == [1]
+
+
+def test_the_index_beside_the_warehouse_is_caught_up_or_rebuilt_from_the_warehouse(fresh_db, key, tmp_path):
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "b", B, {})]))
+    load(fresh_db, key, delivery(tmp_path, "d2", [(3, "c", base_hash(3), {})]))
+    directory = index_directory(fresh_db)
+    assert directory is not None and (directory / "journal").is_dir()
+    shutil.rmtree(directory / "journal")  # a crash between commit and journal write
+    caught_up = ClusterIndex.open(fresh_db, 31)
+    assert len(caught_up) == 3 and caught_up.search([base_hash(3)]).id.tolist() == [2]
+    # An index that disagrees with the warehouse (another warehouse's files) is rebuilt.
+    shutil.rmtree(directory)
+    stranger = ClusterIndex(ClusterIndex.open(fresh_db, 31).index, directory)
+    stranger.index.add([3], [base_hash(9)])
+    stranger.compact(force=True)
+    rebuilt = ClusterIndex.open(fresh_db, 31)
+    assert rebuilt.rebuilt and len(rebuilt) == 3
+
+
+def test_rerunning_a_batch_changes_no_perceptual_cluster(fresh_db, key, tmp_path):
+    folder = delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "a2", flipped(A, 4), {})])
+    load(fresh_db, key, folder)
+    before = (
+        fresh_db.execute("SELECT * FROM perceptual_member ORDER BY ALL").fetchall(),
+        fresh_db.execute("SELECT * FROM rollup_perceptual_daily ORDER BY ALL").fetchall(),
+    )
+    [again] = load(fresh_db, key, folder)
+    assert again.status == "skipped"
+    after = (
+        fresh_db.execute("SELECT * FROM perceptual_member ORDER BY ALL").fetchall(),
+        fresh_db.execute("SELECT * FROM rollup_perceptual_daily ORDER BY ALL").fetchall(),
+    )
+    assert after == before
+
+
+def test_the_perceptual_rollup_counts_new_items_new_variants_and_cross_platform_reshares(fresh_db, key, tmp_path):
+    same_day = {"incident_datetime": "2023-05-02T10:00:00Z", "received_date": "2023-05-02"}
+    folder = delivery(
+        tmp_path,
+        "d1",
+        [
+            (1, "a", A, {"referral": dict(same_day)}),
+            (2, "a", A, {"referral": {**same_day, "esp_name": "Photoly"}}),  # exact re-share elsewhere
+            (3, "a-variant", flipped(A, 9), {"referral": dict(same_day)}),  # new variant, same platform
+            (4, "b", B, {"referral": dict(same_day)}),
+        ],
+    )
+    load(fresh_db, key, folder)
+    totals = fresh_db.execute(
+        "SELECT sum(files), sum(new_items), sum(new_variants), sum(new_exact_clusters), "
+        "sum(cross_platform_reshares), sum(cross_country_reshares), sum(bank_matched_files) FROM rollup_perceptual_daily"
+    ).fetchone()
+    assert totals == (4, 2, 1, 3, 1, 0, 0)
+
+
+def test_another_radius_than_the_warehouse_was_clustered_with_is_refused(fresh_db, key, tmp_path, monkeypatch):
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {})]))
+    monkeypatch.setenv("GRACE_PDQ_RADIUS", "20")
+    with pytest.raises(MatchingSettingsChanged, match="grace matching rebuild"):
+        load(fresh_db, key, delivery(tmp_path, "d2", [(2, "b", B, {})]))
+    assert fresh_db.execute("SELECT count(*) FROM fact_referral").fetchone() == (1,)
+
+
+def test_media_clusters_loaded_before_matching_existed_are_clustered_by_the_next_batch(fresh_db, key, tmp_path):
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "b", B, {})]))
+    # As after an upgrade from schema 5: clusters without perceptual rows, no index files.
+    fresh_db.execute(
+        "DELETE FROM perceptual_member; DELETE FROM perceptual_cluster; DELETE FROM rollup_perceptual_daily"
+    )
+    shutil.rmtree(index_directory(fresh_db), ignore_errors=True)
+    [report] = load(fresh_db, key, delivery(tmp_path, "d2", [(3, "a-variant", flipped(A, 6), {})]))
+    assert report.matching["pending"] == 3
+    clusters = perceptual_of(fresh_db)
+    assert clusters[md5("a-variant")] == clusters[md5("a")] == md5("a")
+    assert fresh_db.execute("SELECT sum(files), sum(new_items) FROM rollup_perceptual_daily").fetchone() == (3, 2)
