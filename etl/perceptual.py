@@ -21,6 +21,7 @@ leaves it as it was. The radius and quality cutoff a warehouse was clustered wit
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
-from matching.cluster_index import ClusterIndex
+from matching.cluster_index import ClusterIndex, index_directory
 from matching.index import PdqIndex
 from matching.pdq import parse_hex
 from warehouse import read_sql
@@ -258,6 +259,69 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
         "INSERT INTO perceptual_cluster BY NAME " + read_sql("etl/perceptual_refresh_clusters.sql"),
         {"batch_id": batch_id},
     )
+
+
+def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool) -> None:
+    """Recompute `rollup_perceptual_daily` for every date of the perceptual clusters in `affected_perceptual`
+    and, with `with_batch_dates`, the batch's `affected_dates`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
+    if with_batch_dates:
+        con.execute(
+            "INSERT INTO perceptual_dates SELECT date_key FROM affected_dates "
+            "WHERE date_key NOT IN (SELECT date_key FROM perceptual_dates)"
+        )
+    con.execute("DELETE FROM rollup_perceptual_daily WHERE date_key IN (SELECT date_key FROM perceptual_dates)")
+    con.execute("INSERT INTO rollup_perceptual_daily BY NAME " + read_sql("etl/rollup_perceptual_daily.sql"))
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection, params: MatchingParams, progress: ProgressCallback = no_progress
+) -> PerceptualBatch:
+    """Re-cluster every media cluster with `params`, in one transaction (`grace matching rebuild`).
+
+    The perceptual tables, their merge history and rollup are replaced; the index beside the warehouse
+    is removed before the commit (so a failure leaves a warehouse whose index is rebuilt on next open)
+    and written afresh after it. Returns what was placed.
+    """
+    directory = index_directory(con)
+    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    index = ClusterIndex(PdqIndex(params.radius), directory)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("perceptual_member", "perceptual_cluster", "perceptual_merge", "rollup_perceptual_daily"):
+            con.execute(f"DELETE FROM {table}")
+        result = cluster_pending(con, index, f"rebuild-{started}", params, in_batch=False, progress=progress)
+        refresh_rollup(con, with_batch_dates=False)
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS affected_perceptual")
+        con.execute("DROP TABLE IF EXISTS perceptual_dates")
+    result.commit_to(index)
+    index.compact(force=True)
+    return result
+
+
+def status(con: duckdb.DuckDBPyConnection) -> dict:
+    """What the warehouse's perceptual matching holds (`grace matching status`)."""
+    counts = con.execute(read_sql("etl/perceptual_status.sql")).fetchone() or ()
+    names = ("media_clusters", "placed", "indexed", "perceptual_clusters", "multi_variant_clusters", "merges")
+    meta = dict(
+        con.execute(
+            "SELECT key, value FROM warehouse_meta WHERE key IN ($r, $q)", {"r": META_RADIUS, "q": META_QUALITY}
+        ).fetchall()
+    )
+    directory = index_directory(con)
+    return {
+        **{name: int(value or 0) for name, value in zip(names, counts, strict=True)},
+        "radius": int(meta[META_RADIUS]) if META_RADIUS in meta else None,
+        "min_quality": int(meta[META_QUALITY]) if META_QUALITY in meta else None,
+        "index_directory": str(directory) if directory else None,
+    }
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray, dtype: str) -> pd.Series:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from etl.contracts import load_contract, problems_sql
-from etl.perceptual import MatchingParams, PerceptualBatch, cluster_pending
+from etl.perceptual import MatchingParams, PerceptualBatch, cluster_pending, refresh_rollup
 from etl.sources.base import BatchSource, create_staging_tables
 from grace import settings
 from grace.config import PseudonymKey
@@ -188,23 +188,11 @@ def _run_stages(
         _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
         _refresh_cluster_spread(con, table)
         _refresh_distinct_mart(con, table, batch)
-        refresh_perceptual_rollup(con, with_batch_dates=True)
+        refresh_rollup(con, with_batch_dates=True)
     _count(con, report)
     if not report.balanced:
         raise GraceError(f"{source.path}: row accounting does not balance ({report.as_dict()}); batch rolled back")
     return perceptual
-
-
-def refresh_perceptual_rollup(con, with_batch_dates: bool) -> None:
-    """Recompute `rollup_perceptual_daily` for the batch's dates and every date of the perceptual clusters
-    it changed (`affected_perceptual`); `with_batch_dates` adds the batch's `affected_dates`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
-    if with_batch_dates:
-        con.execute(
-            "INSERT INTO perceptual_dates SELECT date_key FROM affected_dates "
-            "WHERE date_key NOT IN (SELECT date_key FROM perceptual_dates)"
-        )
-    _replace_rows(con, "rollup_perceptual_daily", "perceptual_dates")
 
 
 def _replace_rows(con, rollup: str, dates: str) -> None:

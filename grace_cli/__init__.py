@@ -36,9 +36,22 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from grace_cli import analyse, audit, demo, etl, hash, imports, series, serve, simulate, users, warehouse
+    from grace_cli import (
+        analyse,
+        audit,
+        demo,
+        etl,
+        hash,
+        imports,
+        matching,
+        series,
+        serve,
+        simulate,
+        users,
+        warehouse,
+    )
 
-    for module in (simulate, hash, etl, warehouse, imports, demo, serve, series, analyse, users, audit):
+    for module in (simulate, hash, etl, matching, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)
     from grace_cli import findings
 

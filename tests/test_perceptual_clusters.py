@@ -232,3 +232,37 @@ def test_media_clusters_loaded_before_matching_existed_are_clustered_by_the_next
     clusters = perceptual_of(fresh_db)
     assert clusters[md5("a-variant")] == clusters[md5("a")] == md5("a")
     assert fresh_db.execute("SELECT sum(files), sum(new_items) FROM rollup_perceptual_daily").fetchone() == (3, 2)
+
+
+def test_rebuild_reclusters_everything_with_the_radius_set_now(fresh_db, key, tmp_path, monkeypatch):
+    from etl.perceptual import MatchingParams, rebuild, status
+
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "a-far", flipped(A, 25), {}), (3, "b", B, {})]))
+    assert status(fresh_db)["perceptual_clusters"] == 2
+    result = rebuild(fresh_db, MatchingParams(radius=20, min_quality=50))
+    assert (result.pending, result.indexed, result.linked) == (3, 3, 0)
+    state = status(fresh_db)
+    assert (state["perceptual_clusters"], state["radius"], state["indexed"]) == (3, 20, 3)
+    assert len(ClusterIndex.open(fresh_db, 20)) == 3
+    monkeypatch.setenv("GRACE_PDQ_RADIUS", "20")
+    [report] = load(fresh_db, key, delivery(tmp_path, "d2", [(4, "b2", flipped(B, 15), {})]))
+    assert report.matching["linked"] == 1
+
+
+def test_grace_matching_status_and_rebuild_from_the_command_line(fresh_db, key, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from grace_cli import cli
+
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "a2", flipped(A, 3), {})]))
+    path = index_directory(fresh_db).with_suffix("")  # the warehouse file beside its index
+    fresh_db.close()
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["matching", "status", "--warehouse", str(path), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["perceptual_clusters"] == 1
+    rebuilt = runner.invoke(cli, ["matching", "rebuild", "--warehouse", str(path), "--quiet"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "re-clustered 2 media clusters at radius 31" in rebuilt.output
