@@ -113,15 +113,11 @@ def stage_bank_file(con: duckdb.DuckDBPyConnection, path: Path, *, scheme: str, 
     header = read_bank_header(path)
     check_header(path, header, BANK_COLUMNS, need_category=not negative)
     stage_text(con, path, header, "stg_bank", BANK_COLUMNS)
-    first_hash = next(c for c in HASH_COLUMNS if c in header)
-    problem = con.execute(
-        read_sql("matching/bank_file_problems.sql"),
-        {"categories": list(SCHEMES[scheme]), "category_required": not negative, "first_hash_column": first_hash},
-    ).fetchone()
+    problem = first_problem(con, header, categories=SCHEMES[scheme], category_required=not negative)
     if problem:
         con.execute("DROP TABLE stg_bank")
         row, field, reason = problem
-        raise InputFileError(path, f"{reason}; file refused, nothing imported", row=int(row), field=field)
+        raise InputFileError(path, f"{reason}; file refused, nothing imported", row=row, field=field)
     counted = con.execute("SELECT count(*) FROM stg_bank").fetchone()
     rows = int(counted[0]) if counted else 0
     if rows == 0:
@@ -130,3 +126,15 @@ def stage_bank_file(con: duckdb.DuckDBPyConnection, path: Path, *, scheme: str, 
             path, "no rows after the header; file refused (an empty version would disable the whole bank)"
         )
     return rows
+
+
+def first_problem(
+    con: duckdb.DuckDBPyConnection, header: list[str], *, categories: tuple[str, ...], category_required: bool
+) -> tuple[int, str, str] | None:
+    """(row, field, reason) of the first problem in `stg_bank`, or None (`sql/matching/bank_file_problems.sql`)."""
+    first_hash = next(c for c in HASH_COLUMNS if c in header)
+    problem = con.execute(
+        read_sql("matching/bank_file_problems.sql"),
+        {"categories": list(categories), "category_required": category_required, "first_hash_column": first_hash},
+    ).fetchone()
+    return None if problem is None else (int(problem[0]), str(problem[1]), str(problem[2]))
