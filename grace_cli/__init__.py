@@ -53,9 +53,10 @@ def _register() -> None:
 
     for module in (simulate, hash, etl, matching, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)
-    from grace_cli import findings
+    from grace_cli import banks, findings, match
 
-    findings.register(cli)
+    for module in (findings, banks, match):
+        module.register(cli)
 
 
 _register()
