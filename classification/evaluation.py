@@ -67,7 +67,7 @@ def model_card(
         "features": list(FEATURES),
         "label": "closed with investigation_opened or arrest (1) vs closed otherwise (0); open referrals unlabelled",
         "windows": windows.as_dict(),
-        "rows": {name: int(len(part)) for name, part in parts.items()},
+        "rows": {name: len(part) for name, part in parts.items()},
         "positives": {name: int(part["label"].sum()) for name, part in parts.items()},
         "data_hash": data_hash(frame.loc[frame["label"].notna()]),
         "rule_set": rules.label,

@@ -14,7 +14,7 @@ ECE_BINS = 10
 
 def precision_at(score: np.ndarray, label: np.ndarray, share: float = 0.1) -> float:
     """Share of positives among the top `share` of referrals by score (ties: earlier position first)."""
-    n = max(1, int(round(len(score) * share)))
+    n = max(1, round(len(score) * share))
     order = np.lexsort((np.arange(len(score)), -np.asarray(score, dtype=float)))
     return float(np.asarray(label)[order[:n]].mean()) if len(score) else float("nan")
 
@@ -24,7 +24,9 @@ def reliability(probability: np.ndarray, label: np.ndarray, bins: int = ECE_BINS
     probability, label = np.asarray(probability, dtype=float), np.asarray(label, dtype=float)
     which = np.minimum((probability * bins).astype(int), bins - 1)
     frame = pd.DataFrame({"bin": which, "predicted": probability, "observed": label})
-    grouped = frame.groupby("bin").agg(count=("observed", "size"), predicted=("predicted", "mean"), observed=("observed", "mean"))
+    grouped = frame.groupby("bin").agg(
+        count=("observed", "size"), predicted=("predicted", "mean"), observed=("observed", "mean")
+    )
     grouped.index = grouped.index.astype(int)
     return grouped.reset_index()
 
@@ -73,7 +75,7 @@ def score_report(score: np.ndarray, label: np.ndarray, calibrated: bool = True) 
     base = float(label.mean()) if len(label) else float("nan")
     two_classes = len(np.unique(label)) == 2
     report = {
-        "referrals": int(len(label)),
+        "referrals": len(label),
         "base_rate": base,
         "average_precision": float(average_precision_score(label, score)) if two_classes else float("nan"),
         "precision_top_10pct": precision_at(score, label, 0.1),

@@ -62,7 +62,9 @@ def register(con: duckdb.DuckDBPyConnection, model: TriageModel, card: dict) -> 
 
 def load(con: duckdb.DuckDBPyConnection, version: str) -> TriageModel:
     """The model of `version`, after checking its artefact against the recorded checksum."""
-    found = con.execute("SELECT artefact_path, artefact_sha256 FROM triage_model WHERE version = ?", [version]).fetchone()
+    found = con.execute(
+        "SELECT artefact_path, artefact_sha256 FROM triage_model WHERE version = ?", [version]
+    ).fetchone()
     if not found:
         raise RegistryError(f"no triage model {version!r} (grace model list shows the registered ones)")
     path, expected = Path(found[0]), found[1]
@@ -100,10 +102,10 @@ def promote(con: duckdb.DuckDBPyConnection, version: str) -> str | None:
     now = _now()
     con.execute("BEGIN TRANSACTION")
     try:
+        con.execute("UPDATE triage_model SET status = 'retired', status_changed_at = ? WHERE status = 'active'", [now])
         con.execute(
-            "UPDATE triage_model SET status = 'retired', status_changed_at = ? WHERE status = 'active'", [now]
+            "UPDATE triage_model SET status = 'active', status_changed_at = ? WHERE version = ?", [now, version]
         )
-        con.execute("UPDATE triage_model SET status = 'active', status_changed_at = ? WHERE version = ?", [now, version])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -147,10 +147,12 @@ def load_rule_set(path: str | Path) -> RuleSet:
 def parse_rule_set(text: str, path: str | Path = "<rules>") -> RuleSet:
     """Validate rule-set YAML text (see the module docstring)."""
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as error:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
-        raise RuleSetError(path, f"not valid YAML: {getattr(error, 'problem', error)}", row=None if line is None else line + 1) from None
+        raise RuleSetError(
+            path, f"not valid YAML: {getattr(error, 'problem', error)}", row=None if line is None else line + 1
+        ) from None
 
     def fail(where: dict | None, field: str, reason: str):
         raise RuleSetError(path, reason, row=(where or {}).get("__line__"), field=field)

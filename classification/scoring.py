@@ -110,9 +110,7 @@ def _write_run(con, scorer: Scorer, run_id, kind, batch_id, chunks, started, pro
         con.register("new_scores", scores)
         try:
             con.execute(read_sql("classification/insert_scores.sql"), {"run_id": run_id})
-            con.execute(
-                "INSERT INTO run_keys SELECT CAST(referral_key AS UHUGEINT), received_date FROM new_scores"
-            )
+            con.execute("INSERT INTO run_keys SELECT CAST(referral_key AS UHUGEINT), received_date FROM new_scores")
         finally:
             con.unregister("new_scores")
         done += len(chunk)

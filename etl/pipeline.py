@@ -30,6 +30,8 @@ from etl.sources.base import BatchSource, create_staging_tables
 from grace import settings
 from grace.config import PseudonymKey
 from grace.errors import GraceError
+from matching.bank_matcher import BankMatcher
+from matching.banks import record_bank_matches
 from matching.cluster_index import ClusterIndex
 from warehouse import ensure_schema, read_sql
 from warehouse.lineage import BatchReport, code_version
@@ -50,20 +52,22 @@ class PipelineOptions:
 
 @dataclass
 class Matching:
-    """The near-duplicate index of the warehouse and the settings batches cluster with.
+    """The near-duplicate index of the warehouse, its hash banks and the settings batches match with.
 
     Opened once per run (`etl.runner`) and handed to every batch: opening reads the index beside the
-    warehouse (and catches it up), which a run should not repeat per batch.
+    warehouse (and catches it up) and indexes the banks' enabled entries, which a run should not repeat
+    per batch (banks change only by `grace banks`, another writer).
     """
 
     index: ClusterIndex
     params: MatchingParams
+    banks: BankMatcher
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection, params: MatchingParams | None = None) -> Matching:
         ensure_schema(con)
         params = params or MatchingParams(radius=settings.pdq_radius(), min_quality=settings.pdq_min_quality())
-        return cls(ClusterIndex.open(con, params.radius), params)
+        return cls(ClusterIndex.open(con, params.radius), params, BankMatcher.from_warehouse(con))
 
 
 def hmac_pads(key: PseudonymKey) -> dict[str, bytes]:
@@ -178,6 +182,8 @@ def _run_stages(
     with stage("match"):
         perceptual = cluster_pending(con, matching.index, source.batch_id, matching.params, in_batch=True)
         report.matching = perceptual.as_dict()
+        candidates = con.execute(read_sql("etl/batch_bank_candidates.sql"), batch).df()
+        report.matching["bank_matches"] = record_bank_matches(con, matching.banks, candidates, source.batch_id)
     with stage("rollup"):
         _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from grace.config import SQL_DIR
 from matching.bank_matcher import BankMatcher
 from warehouse import read_sql
 
@@ -127,28 +126,28 @@ def settle(con: duckdb.DuckDBPyConnection, *, clusters: str | None = None, rollu
     }
     if rollups:
         result["file_rollup_dates"] = _recompute(
-            con, "bank_known_changes", "etl/rollup_file_daily.sql", "rollup_file_daily"
+            con, "bank_known_changes", "etl/rollup_file_daily.sql", "rollup_file_daily", "affected_dates"
         )
-        if (SQL_DIR / PERCEPTUAL_ROLLUP).is_file():
-            result["perceptual_rollup_dates"] = _recompute(
-                con, "bank_touched_clusters", PERCEPTUAL_ROLLUP, "rollup_perceptual_daily"
-            )
+        result["perceptual_rollup_dates"] = _recompute(
+            con, "bank_touched_clusters", PERCEPTUAL_ROLLUP, "rollup_perceptual_daily", "perceptual_dates"
+        )
     for table in ("bank_active_before", "bank_active_now", "bank_touched_clusters", "bank_known_changes", "bank_found"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
 
 
-def _recompute(con: duckdb.DuckDBPyConnection, clusters: str, query: str, rollup: str) -> int:
+def _recompute(con: duckdb.DuckDBPyConnection, clusters: str, query: str, rollup: str, dates_table: str) -> int:
     """Recompute `rollup` for the incident dates of the files of the clusters in temp table `clusters`
-    (the rollup query reads temp table `affected_dates`, as in the ETL); returns how many dates."""
+    (the rollup query reads the dates from temp table `dates_table`, as in the ETL); returns how many dates.
+    Table names are our own constants, never input."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE bank_dates_of AS SELECT cluster_id FROM {clusters}")
-    con.execute("CREATE OR REPLACE TEMP TABLE affected_dates AS " + read_sql("matching/cluster_dates.sql"))
-    dates = _count(con, "affected_dates")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {dates_table} AS " + read_sql("matching/cluster_dates.sql"))
+    dates = _count(con, dates_table)
     if dates:
-        con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM affected_dates)")
+        con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM {dates_table})")
         con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(query))
     con.execute("DROP TABLE bank_dates_of")
-    con.execute("DROP TABLE affected_dates")
+    con.execute(f"DROP TABLE {dates_table}")
     return dates
 
 

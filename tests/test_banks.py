@@ -8,7 +8,6 @@ exact numbers of bits flipped.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -386,12 +385,18 @@ def test_record_bank_matches_records_a_batch_once_and_sets_is_known_without_touc
     assert loaded.execute("SELECT * FROM rollup_file_daily ORDER BY ALL").fetchall() == rollup
 
 
-def test_the_active_match_definition_is_one_wrappable_select_file():
-    text = (SQL_DIR / "matching" / "active_bank_matches.sql").read_text()
-    code = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    assert code.lstrip().upper().startswith("SELECT") and ";" not in code
-    for column in ("cluster_id", "bank_name", "category"):
-        assert re.search(rf"\b{column}\b", code)
+def test_the_active_match_definition_is_one_fragment_shared_by_the_bank_queries_and_the_perceptual_rollup(fresh_db):
+    include = "-- @include active_bank_matches"
+    for user in ("matching/active_bank_matches.sql", "etl/rollup_perceptual_daily.sql"):
+        assert include in (SQL_DIR / user).read_text()
+    wrapped = fresh_db.execute(
+        "SELECT count(*), count(DISTINCT cluster_id) FROM ("
+        + read_sql("matching/active_bank_matches.sql")
+        + ") AS active"
+    ).fetchone()
+    assert wrapped == (0, 0)
+    columns = [c[0] for c in fresh_db.execute(read_sql("matching/active_bank_matches.sql")).description]
+    assert columns[:2] == ["cluster_id", "bank_name"] and "category" in columns
 
 
 # --- the simulator's lists ------------------------------------------------------------------------

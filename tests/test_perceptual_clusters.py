@@ -75,7 +75,14 @@ def test_near_duplicates_within_the_radius_join_one_perceptual_cluster_and_other
     assert clusters[md5("a")] == clusters[md5("a-reencoded")] == clusters[md5("a-resized")]
     assert clusters[md5("a-cropped")] not in (clusters[md5("a")], clusters[md5("b")])
     assert clusters[md5("b")] != clusters[md5("a")]
-    assert report.matching == {"pending": 5, "indexed": 5, "low_quality": 0, "linked": 3, "merges": 0}
+    assert report.matching == {
+        "pending": 5,
+        "indexed": 5,
+        "low_quality": 0,
+        "linked": 3,
+        "merges": 0,
+        "bank_matches": 0,
+    }
     assert fresh_db.execute("SELECT variants FROM perceptual_cluster ORDER BY variants DESC").fetchall() == [
         (3,),
         (1,),
@@ -266,3 +273,56 @@ def test_grace_matching_status_and_rebuild_from_the_command_line(fresh_db, key, 
     rebuilt = runner.invoke(cli, ["matching", "rebuild", "--warehouse", str(path), "--quiet"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "re-clustered 2 media clusters at radius 31" in rebuilt.output
+
+
+def write_bank(path, rows: list[tuple[str, str]]):
+    """A PDQ bank file: (pdq, category) rows."""
+    path.write_text("pdq,category\n" + "".join(f"{pdq},{category}\n" for pdq, category in rows))
+    return path
+
+
+def test_a_batch_matches_its_new_clusters_against_the_banks_in_its_transaction(fresh_db, key, tmp_path):
+    from matching.banks import import_bank
+
+    import_bank(
+        fresh_db,
+        write_bank(tmp_path / "bank.csv", [(A, "A1")]),
+        "industry",
+        scheme="industry",
+        version="1",
+        source="test",
+    )
+    folder = delivery(
+        tmp_path,
+        "d1",
+        [
+            (1, "a-variant", flipped(A, 20), {}),
+            (2, "a-flat", flipped(A, 3), {"pdq_quality": "10"}),  # below the quality cutoff: never matched
+            (3, "b", B, {}),
+        ],
+    )
+    [report] = load(fresh_db, key, folder)
+    assert report.matching["bank_matches"] == 1
+    found = fresh_db.execute(
+        "SELECT lower(printf('%032x', cluster_id)), bank_name, bank_version, match_kind, distance, found_by FROM bank_match"
+    ).fetchall()
+    assert found == [(md5("a-variant"), "industry", "1", "pdq", 20, report.batch_id)]
+    assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (1,)
+    known = fresh_db.execute("SELECT sum(known_files) FROM rollup_file_daily").fetchone()
+    assert known == (1,)
+
+
+def test_a_bank_imported_later_updates_the_perceptual_rollup(fresh_db, key, tmp_path):
+    from matching.banks import import_bank
+
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "b", B, {}), (2, "b2", flipped(B, 5), {})]))
+    assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (0,)
+    import_bank(
+        fresh_db,
+        write_bank(tmp_path / "bank.csv", [(B, "B1")]),
+        "industry",
+        scheme="industry",
+        version="1",
+        source="test",
+    )
+    assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (2,)

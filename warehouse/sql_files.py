@@ -67,11 +67,12 @@ def parameters_of(sql: str) -> frozenset[str]:
 
 @cache
 def read_sql(relative: str) -> str:
-    """Text of a SQL file under `sql/`, e.g. `read_sql('etl/check_files.sql')` (read once per process)."""
+    """Text of a SQL file under `sql/`, e.g. `read_sql('etl/check_files.sql')` (read once per process), with
+    its `-- @include <fragment>` lines expanded (one definition shared by several queries)."""
     path = SQL_DIR / relative
     if not path.is_file():
         raise FileNotFoundError(f"{path}: SQL file missing from the installation")
-    return path.read_text(encoding="utf-8")
+    return _with_fragments(path.read_text(encoding="utf-8"), path)
 
 
 @cache

@@ -3,13 +3,11 @@
 -- when it is the occurrence perceptual_cluster names; a first sighting of its exact cluster that is not
 -- is a new variant of material seen before. Re-shares are the other files, counted when their platform
 -- (country) differs from where the perceptual cluster was first seen. Bank matches: the file's media
--- cluster has an active match to a positive bank.
-WITH banked AS (
-    SELECT DISTINCT bm.cluster_id
-    FROM bank_match AS bm
-    JOIN hash_bank_entry AS e USING (bank_name, entry_id)
-    JOIN hash_bank AS b USING (bank_name)
-    WHERE NOT bm.is_suppressed AND e.is_enabled AND NOT b.is_negative
+-- cluster has an active match to a positive bank (sql/fragments/active_bank_matches.sql).
+WITH
+-- @include active_bank_matches
+banked AS (
+    SELECT DISTINCT cluster_id FROM active_bank_matches
 ),
 files AS (
     SELECT o.incident_date, o.country_iso3, o.platform_name, o.category_code, o.is_first_sighting,
