@@ -70,8 +70,10 @@ class ClusterIndex:
         *,
         directory: Path | str | None = "beside",
         progress: ProgressCallback = no_progress,
+        read_only: bool = False,
     ) -> ClusterIndex:
-        """The index of the warehouse on `con`, as of its last commit (see the module docstring)."""
+        """The index of the warehouse on `con`, as of its last commit (see the module docstring). With
+        `read_only` nothing is written beside the warehouse (a rebuilt index stays in memory)."""
         where = index_directory(con) if directory == "beside" else (Path(directory) if directory else None)
         committed = _committed_slots(con)
         loaded = _load_files(where, radius) if where is not None else None
@@ -81,7 +83,9 @@ class ClusterIndex:
             loaded = cls(PdqIndex(radius), where)
             loaded.rebuilt = where is not None
         loaded._catch_up(con, committed, progress)
-        if loaded.rebuilt and where is not None:
+        if read_only:
+            loaded.directory = None
+        elif loaded.rebuilt and where is not None:
             loaded.compact(force=True)
         return loaded
 

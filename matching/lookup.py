@@ -5,11 +5,10 @@ as a whole like a bank file (`matching.bank_file`: row and field of the first pr
 
 - banks: every enabled entry of every bank, MD5 / SHA1 exactly and PDQ within each bank's threshold,
   with negative-bank suppression (`BankMatcher`);
-- clusters: the warehouse's media clusters by exact hash, one function per hash kind in
-  `CLUSTER_LOOKUPS`. PDQ near-duplicates among the clusters need the perceptual index, which this
-  module does not have: a `cluster_pdq_matches(con, queries)` returning the same columns plus
-  `distance` is registered as `CLUSTER_LOOKUPS["pdq"]` when it exists. The result says which look-ups
-  were made and which were not.
+- clusters: the warehouse's media clusters by exact hash, and by PDQ within the radius the warehouse
+  was clustered with, through the near-duplicate index beside it (`matching.cluster_index`; opened
+  read-only: nothing is written), one function per hash kind in `CLUSTER_LOOKUPS`. The result says
+  which look-ups were made and which were not.
 
 Reads only: the warehouse connection may be read-only (the staged query file is a temp table).
 """
@@ -22,9 +21,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from grace import settings
 from grace.errors import InputFileError
 from matching.bank_file import HASH_COLUMNS, check_header, first_problem, read_bank_header, stage_text
 from matching.bank_matcher import BankMatcher
+from matching.cluster_index import ClusterIndex
+from matching.pdq import parse_hex
 from warehouse import read_sql
 
 CLUSTER_COLUMNS = [
@@ -51,13 +53,37 @@ def _exact_cluster_matches(con: duckdb.DuckDBPyConnection, queries: pd.DataFrame
     return found
 
 
+def _pdq_cluster_matches(con: duckdb.DuckDBPyConnection, queries: pd.DataFrame) -> pd.DataFrame:
+    """Media clusters whose indexed PDQ lies within the warehouse's radius of a query's PDQ."""
+    asked = queries.loc[queries["pdq"].notna(), ["query_index", "pdq"]]
+    index = ClusterIndex.open(con, clustered_radius(con), read_only=True)
+    found = index.search(parse_hex(asked["pdq"].tolist())) if len(asked) and len(index) else None
+    hits = pd.DataFrame(
+        {
+            "query_index": asked["query_index"].to_numpy()[found.query_index] if found is not None else [],
+            "slot": found.id if found is not None else [],
+            "distance": found.distance if found is not None else [],
+        }
+    )
+    con.register("pdq_found", hits)
+    try:
+        return con.execute(read_sql("matching/cluster_pdq_matches.sql")).df()
+    finally:
+        con.unregister("pdq_found")
+
+
+def clustered_radius(con: duckdb.DuckDBPyConnection) -> int:
+    """The PDQ radius the warehouse's perceptual clusters were made with (else the one set now)."""
+    found = con.execute("SELECT value FROM warehouse_meta WHERE key = 'pdq_radius'").fetchone()
+    return int(found[0]) if found else settings.pdq_radius()
+
+
 # Hash kind -> look-up among the warehouse's media clusters. Both exact kinds share one query.
 CLUSTER_LOOKUPS: dict[str, Callable[[duckdb.DuckDBPyConnection, pd.DataFrame], pd.DataFrame]] = {
     "md5+sha1": _exact_cluster_matches,
+    "pdq": _pdq_cluster_matches,
 }
-NOT_YET = {
-    "pdq": "PDQ near-duplicates among the warehouse's media clusters (needs the perceptual index; not available yet)"
-}
+NOT_YET: dict[str, str] = {}
 
 
 def read_query_file(con: duckdb.DuckDBPyConnection, path: Path) -> pd.DataFrame:
