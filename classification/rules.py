@@ -179,7 +179,8 @@ def parse_rule_set(text: str, path: str | Path = "<rules>") -> RuleSet:
     raw_rules = document.get("rules")
     if not isinstance(raw_rules, list):
         fail(document, "rules", "rules must be a list (it may be empty)")
-    rules, seen = [], set()
+    rules: list[Rule] = []
+    seen: set[str] = set()
     for raw in raw_rules:  # type: ignore[union-attr]
         rules.append(_rule(raw, document, seen, fail))
     return RuleSet(
@@ -211,7 +212,7 @@ def _rule(raw: object, document: dict, seen: set, fail) -> Rule:
     raw_conditions = rule.get("all")
     if not isinstance(raw_conditions, list) or not raw_conditions:
         fail(rule, "all", f"rule {rule_id!r} needs a non-empty list of conditions under 'all'")
-    conditions = tuple(_condition(c, rule, rule_id, fail) for c in raw_conditions)  # type: ignore[union-attr]
+    conditions = tuple(_condition(c, rule, str(rule_id), fail) for c in raw_conditions)  # type: ignore[union-attr]
     return Rule(str(rule_id), str(rule.get("description", "")), conditions, float(weight))  # type: ignore[arg-type]
 
 

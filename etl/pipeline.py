@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from classification.scoring import Scorer, score_batch
 from etl.contracts import load_contract, problems_sql
 from etl.perceptual import MatchingParams, PerceptualBatch, cluster_pending, refresh_rollup
 from etl.sources.base import BatchSource, create_staging_tables
@@ -36,7 +37,7 @@ from matching.cluster_index import ClusterIndex
 from warehouse import ensure_schema, read_sql
 from warehouse.lineage import BatchReport, code_version
 
-STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "rollup")
+STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "score", "rollup")
 
 
 class InjectedFailure(RuntimeError):
@@ -85,11 +86,14 @@ def run_batch(
     key: PseudonymKey,
     options: PipelineOptions = PipelineOptions(),
     matching: Matching | None = None,
+    scorer: Scorer | None = None,
 ) -> BatchReport:
     """Load one batch; returns its report (status `loaded`, `skipped` or raises on failure).
 
     `matching`: the run's near-duplicate index (opened here when not given). Its in-memory index and
     journal learn the batch's hashes only after the commit, so a rolled-back batch leaves it as it was.
+    `scorer`: the active triage model and rule set (loaded here when not given); without an active model
+    the batch's referrals are not scored (`grace model score` scores them later).
     """
     ensure_schema(con)
     con.execute("SET TimeZone = 'UTC'")
@@ -100,11 +104,12 @@ def run_batch(
         report.message = "already loaded (same checksum); nothing changed"
         return report
     matching = matching or Matching.open(con)
+    scorer = scorer or Scorer.active(con)
     started = datetime.now(UTC).replace(tzinfo=None)
     clock = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        perceptual = _run_stages(con, source, key, options, report, matching)
+        perceptual = _run_stages(con, source, key, options, report, matching, scorer)
         report.seconds = round(time.perf_counter() - clock, 3)
         _record_batch(con, source, report, started)
         con.execute("COMMIT")
@@ -119,7 +124,13 @@ def run_batch(
 
 
 def _run_stages(
-    con, source: BatchSource, key: PseudonymKey, options: PipelineOptions, report: BatchReport, matching: Matching
+    con,
+    source: BatchSource,
+    key: PseudonymKey,
+    options: PipelineOptions,
+    report: BatchReport,
+    matching: Matching,
+    scorer: Scorer,
 ) -> PerceptualBatch:
     params = {**hmac_pads(key)}
     batch = {"batch_id": source.batch_id}
@@ -184,6 +195,8 @@ def _run_stages(
         report.matching = perceptual.as_dict()
         candidates = con.execute(read_sql("etl/batch_bank_candidates.sql"), batch).df()
         report.matching["bank_matches"] = record_bank_matches(con, matching.banks, candidates, source.batch_id)
+    with stage("score"):
+        report.scored = score_batch(con, scorer, source.batch_id)
     with stage("rollup"):
         _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")

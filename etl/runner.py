@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from classification.scoring import Scorer
 from etl.pipeline import Matching, PipelineOptions, run_batch
 from etl.sources.base import BatchSource
 from grace.config import PseudonymKey
@@ -44,10 +45,11 @@ def run_batches(
     """Load `batches` in order; a failing batch is recorded (or re-raised with `fail_fast`)."""
     summary = RunSummary()
     matching = Matching.open(con)
+    scorer = Scorer.active(con)
     progress("Loading batches", 0, len(batches))
     for done, batch in enumerate(batches, start=1):
         try:
-            summary.reports.append(run_batch(con, batch, key, options, matching))
+            summary.reports.append(run_batch(con, batch, key, options, matching, scorer))
         except (GraceError, duckdb.Error, OSError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             summary.failures.append((batch.path, reason))

@@ -47,6 +47,7 @@ class BatchReport:
     message: str = ""
     ignored_columns: list[str] = field(default_factory=list)  # "file: column" the contract does not know
     matching: dict[str, int] = field(default_factory=dict)  # perceptual clustering: placed, indexed, linked, merges
+    scored: int = 0  # referrals given a triage score (0 while no model is active)
 
     @property
     def balanced(self) -> bool:
