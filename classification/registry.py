@@ -1,6 +1,7 @@
 """The model registry: versioned triage-model artefacts beside the warehouse, indexed in `triage_model`.
 
-An artefact is `<warehouse>.models/<version>/model.joblib` with its model card (`card.json`: training
+An artefact is `<warehouse>.models/<version>/model.joblib` (recorded relative to that directory, so the
+warehouse and its directories can move together) with its model card (`card.json`: training
 windows, features, data hash, metrics, baselines, calibration curve). A joblib file is a pickle, so it is
 loaded only when its SHA-256 equals the one the warehouse recorded when it was registered: a file changed
 or swapped on disk is refused. Versions are `triage-1`, `triage-2`, … in registration order.
@@ -55,7 +56,7 @@ def register(con: duckdb.DuckDBPyConnection, model: TriageModel, card: dict) -> 
     now = _now()
     con.execute(
         "INSERT INTO triage_model VALUES (?, 'candidate', ?, ?, ?, ?, ?)",
-        [version, now, now, str(artefact), checksum, json.dumps(card, sort_keys=True, default=str)],
+        [version, now, now, f"{version}/model.joblib", checksum, json.dumps(card, sort_keys=True, default=str)],
     )
     return version
 
@@ -67,7 +68,7 @@ def load(con: duckdb.DuckDBPyConnection, version: str) -> TriageModel:
     ).fetchone()
     if not found:
         raise RegistryError(f"no triage model {version!r} (grace model list shows the registered ones)")
-    path, expected = Path(found[0]), found[1]
+    path, expected = models_directory(con) / found[0], found[1]
     if not path.is_file():
         raise RegistryError(f"{path}: the artefact of {version} is missing")
     if _sha256(path) != expected:

@@ -49,4 +49,5 @@ def demo(warehouse, scale, seed, force, analyse, quiet) -> None:
         f"{s.total('files_loaded'):,} files, {s.total('referrals_quarantined'):,} quarantined, "
         f"{s.total('referrals_duplicate'):,} duplicates from {len(s.reports)} batches (inputs in {result.inputs})"
         + (f"; {result.analysis_series:,} series analysed" if result.analysis_series else "")
+        + (f"; triage model {result.triage_model} trained, promoted and scored" if result.triage_model else "")
     )

@@ -42,6 +42,7 @@ class DemoResult:
     inputs: Path
     summary: RunSummary
     analysis_series: int = 0  # series analysed by the first `grace analyse` run (0 = not run)
+    triage_model: str | None = None  # the first triage model, trained, promoted and scored with (None = not)
 
 
 def demo_scale(scale: float | None) -> float:
@@ -60,6 +61,7 @@ def build_demo_warehouse(
     inputs: Path | None = None,
     analyse: bool = True,
     jobs: int = 2,
+    triage: bool = True,
 ) -> DemoResult:
     """Simulate case-system data under `inputs` (default `$GRACE_HOME/demo`) and load it into `path`."""
     from etl.simulator import SimulationConfig, simulate
@@ -89,10 +91,48 @@ def build_demo_warehouse(
     if not summary.ok:
         source, reason = summary.failures[0]
         raise GraceError(f"demo build failed at {source}: {reason}")
+    model = _first_triage_model(building, progress) if triage else None
     analysed = _analyse(building, jobs, progress) if analyse else 0
     path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(building, path)
-    return DemoResult(warehouse=path, inputs=inputs, summary=summary, analysis_series=analysed)
+    for beside in (".pdq-index", ".models"):  # the near-duplicate index and the model registry move with it
+        _replace_directory(building.with_name(building.name + beside), path.with_name(path.name + beside))
+    return DemoResult(warehouse=path, inputs=inputs, summary=summary, analysis_series=analysed, triage_model=model)
+
+
+def _replace_directory(source: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    if source.exists():
+        os.replace(source, target)
+
+
+def _first_triage_model(warehouse: Path, progress: ProgressCallback) -> str | None:
+    """Train the demo's first triage model on its labelled referrals, promote it and score every referral
+    (as `grace model train --promote` then `grace model score`); None when there are too few labels."""
+    from classification import registry
+    from classification.evaluation import model_card
+    from classification.features import referral_features
+    from classification.model import TrainingError, default_windows, train
+    from classification.scoring import Scorer, active_rules, rescore
+
+    con = connect(warehouse)
+    try:
+        progress("Training the first triage model", 0, 1)
+        frame = referral_features(con)
+        try:
+            windows = default_windows(frame)
+            model, parts = train(frame, windows)
+        except TrainingError:
+            return None
+        version = registry.register(con, model, model_card(model, parts, windows, active_rules(con), frame))
+        registry.promote(con, version)
+        progress("Training the first triage model", 1, 1)
+        rescore(con, Scorer.active(con), progress=progress)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return version
 
 
 def _analyse(warehouse: Path, jobs: int, progress: ProgressCallback) -> int:

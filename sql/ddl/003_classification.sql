@@ -2,7 +2,8 @@
 -- Described in data_contracts/warehouse.yaml.
 
 -- Registered triage models. The artefact (a joblib file) lives beside the warehouse in
--- <warehouse>.models/<version>/ and is loaded only when its SHA-256 matches artefact_sha256.
+-- <warehouse>.models/<version>/ (artefact_path is relative to <warehouse>.models) and is loaded only when its
+-- SHA-256 matches artefact_sha256.
 -- status: candidate (trained, not used), active (scores new referrals; at most one), retired.
 CREATE TABLE IF NOT EXISTS triage_model (
     version             VARCHAR NOT NULL,
