@@ -1,0 +1,146 @@
+"""Is the active triage model still fit? Weekly calibration, feature drift and score drift.
+
+- **Feature drift**: the population stability index (PSI) of each feature's weekly distribution against
+  the model's training window. Bins: for a numeric feature, the training window's deciles (collapsed where
+  they repeat, so a count that is mostly 0 gets few bins); for a code, its training levels plus "other".
+  PSI = Σ (p_week − p_ref) · ln(p_week / p_ref), with shares floored at 0.0001 (a bin empty on one side
+  would otherwise be infinite). Rule of thumb: < 0.1 stable, 0.1–0.2 watch, > 0.2 shift.
+- **Score drift**: the PSI of the week's calibrated probabilities against the test window's (deciles).
+- **Calibration**: each week's ECE over the referrals whose label is known (closed outcomes, plus the
+  analysts' reviews when given) and the mean predicted against the observed rate.
+
+Small weeks inflate PSI by chance alone: with k bins, n referrals in the week and m in the reference,
+PSI of two samples of one distribution is about (k − 1)(1/n + 1/m) (it is a chi-square statistic scaled
+so). That expected noise is reported beside each PSI, and a week is flagged when its PSI exceeds the
+threshold (`GRACE_DRIFT_PSI`, default 0.2) by more than the noise, and it holds at least `MIN_WEEK`
+referrals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from classification.features import CATEGORICAL, FEATURES
+from classification.metrics import expected_calibration_error
+from classification.model import TriageModel
+
+FLOOR = 1e-4
+MIN_WEEK = 50
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class DriftParams:
+    threshold: float = 0.2
+    min_week: int = MIN_WEEK
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """Population stability index of two distributions given as counts (or shares) over the same bins."""
+    ref = np.maximum(np.asarray(reference, float) / max(float(np.sum(reference)), 1.0), FLOOR)
+    cur = np.maximum(np.asarray(current, float) / max(float(np.sum(current)), 1.0), FLOOR)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def _bins(values: pd.Series, reference: pd.Series, categorical: bool) -> tuple[np.ndarray, int]:
+    """Bin index of each value and the number of bins, defined on the reference values."""
+    if categorical:
+        levels = sorted(reference.dropna().astype(str).unique().tolist())
+        lookup = {level: k for k, level in enumerate(levels)}
+        index = values.astype(str).map(lookup).fillna(len(levels)).astype(int).to_numpy()
+        return index, len(levels) + 1
+    edges = np.unique(np.quantile(reference.astype(float).to_numpy(), np.linspace(0.1, 0.9, 9)))
+    return np.searchsorted(edges, values.astype(float).to_numpy(), side="right"), len(edges) + 1
+
+
+def weekly_drift(
+    frame: pd.DataFrame,
+    reference: pd.DataFrame,
+    probability: np.ndarray,
+    reference_probability: np.ndarray,
+    params: DriftParams = DriftParams(),
+) -> pd.DataFrame:
+    """One row per (week, measure, feature): the PSI of each feature and of the score, per received week."""
+    weeks = pd.to_datetime(frame["received_date"]).dt.to_period("W-SUN").dt.start_time.dt.date.to_numpy()
+    rows = []
+    columns = [*FEATURES, "__score__"]
+    for column in columns:
+        if column == "__score__":
+            values, ref_values, categorical = pd.Series(probability), pd.Series(reference_probability), False
+        else:
+            values, ref_values, categorical = frame[column], reference[column], column in CATEGORICAL
+        index, size = _bins(values, ref_values, categorical)
+        ref_index, _ = _bins(ref_values, ref_values, categorical)
+        ref_counts = np.bincount(ref_index, minlength=size)
+        table = pd.DataFrame({"week": weeks, "bin": index})
+        for week, group in table.groupby("week", sort=True):
+            counts = np.bincount(group["bin"].to_numpy(), minlength=size)
+            value = psi(ref_counts, counts)
+            used = int(np.count_nonzero(ref_counts + counts))
+            noise = max(used - 1, 0) * (1 / len(group) + 1 / max(int(ref_counts.sum()), 1))
+            rows.append(
+                {
+                    "week": week,
+                    "measure": "score_psi" if column == "__score__" else "feature_psi",
+                    "feature": "" if column == "__score__" else column,
+                    "value": value,
+                    "noise": noise,
+                    "referrals": len(group),
+                    "drifted": bool(value > params.threshold + noise and len(group) >= params.min_week),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def weekly_calibration(frame: pd.DataFrame, probability: np.ndarray, min_week: int = MIN_WEEK) -> pd.DataFrame:
+    """Per received week with enough labelled referrals: ECE, mean predicted and observed positive rate."""
+    labelled = frame["label"].notna().to_numpy()
+    if not labelled.any():
+        return pd.DataFrame(columns=["week", "labelled", "ece", "predicted", "observed"])
+    weeks = pd.to_datetime(frame.loc[labelled, "received_date"]).dt.to_period("W-SUN").dt.start_time.dt.date
+    table = pd.DataFrame(
+        {"week": weeks.to_numpy(), "p": probability[labelled], "y": frame.loc[labelled, "label"].astype(int).to_numpy()}
+    )
+    rows = [
+        {
+            "week": week,
+            "labelled": len(group),
+            "ece": expected_calibration_error(group["p"].to_numpy(), group["y"].to_numpy()),
+            "predicted": float(group["p"].mean()),
+            "observed": float(group["y"].mean()),
+        }
+        for week, group in table.groupby("week", sort=True)
+        if len(group) >= min_week
+    ]
+    return pd.DataFrame(rows, columns=["week", "labelled", "ece", "predicted", "observed"])
+
+
+def monitor(
+    model: TriageModel,
+    frame: pd.DataFrame,
+    windows_card: dict,
+    since: date | None = None,
+    params: DriftParams = DriftParams(),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(weekly drift, weekly calibration) of `model` on the referrals received after its test window (or
+    since `since`), against its training window (features) and test window (scores)."""
+    received = pd.to_datetime(frame["received_date"]).dt.date
+    train_start = date.fromisoformat(windows_card["start"])
+    train_end = date.fromisoformat(windows_card["train_end"])
+    test_start = date.fromisoformat(windows_card["calibration_end"])
+    test_end = date.fromisoformat(windows_card["test_end"])
+    reference = frame.loc[((received >= train_start) & (received < train_end)).to_numpy()]
+    test_rows = frame.loc[((received >= test_start) & (received < test_end)).to_numpy()]
+    watched = frame.loc[(received >= (since or test_start)).to_numpy()]
+    if reference.empty or test_rows.empty or watched.empty:
+        empty = pd.DataFrame(columns=["week", "measure", "feature", "value", "noise", "referrals", "drifted"])
+        return empty, weekly_calibration(watched, np.empty(0)) if watched.empty else weekly_calibration(
+            watched, model.predict(watched)
+        )
+    probability = model.predict(watched)
+    drift = weekly_drift(watched, reference, probability, model.predict(test_rows), params)
+    return drift, weekly_calibration(watched, probability, params.min_week)

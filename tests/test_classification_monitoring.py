@@ -1,0 +1,53 @@
+"""Monitoring the triage model: PSI and its sampling noise, a shift flagged within two weeks, weekly ECE."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from classification.features import BOOLEAN, CATEGORICAL, NUMERIC
+from classification.monitoring import DriftParams, psi, weekly_calibration, weekly_drift
+
+
+def frame_of(n: int, start: date, rng: np.random.Generator, live_share: float = 0.1) -> pd.DataFrame:
+    """Synthetic feature rows over consecutive days (codes only)."""
+    days = [start + timedelta(days=int(d)) for d in rng.integers(0, max(7, 7 * (n // 700)), n)]
+    frame = pd.DataFrame({"received_date": days})
+    for name in CATEGORICAL:
+        frame[name] = rng.choice(["a", "b", "c"], n)
+    for name in BOOLEAN:
+        frame[name] = rng.random(n) < 0.3
+    for name in NUMERIC:
+        frame[name] = rng.poisson(2, n)
+    frame["files_live_streaming"] = (rng.random(n) < live_share).astype(int)
+    frame["label"] = pd.array(rng.random(n) < 0.2, dtype="Int64")
+    return frame
+
+
+def test_psi_is_zero_for_equal_distributions_and_grows_with_the_shift():
+    assert psi([50, 50], [50, 50]) == 0
+    assert 0 < psi([50, 50], [60, 40]) < psi([50, 50], [90, 10])
+
+
+def test_a_shift_is_flagged_from_its_first_full_week_and_the_same_distribution_is_not():
+    rng = np.random.default_rng(5)
+    reference = frame_of(20_000, date(2024, 1, 1), rng)
+    steady = frame_of(2_100, date(2024, 6, 3), rng)  # three weeks, same distribution
+    shifted = frame_of(1_400, date(2024, 6, 24), rng, live_share=0.5)  # two weeks, live streaming 10 % -> 50 %
+    watched = pd.concat([steady, shifted], ignore_index=True)
+    probability = rng.random(len(watched))
+    drift = weekly_drift(watched, reference, probability, rng.random(5_000), DriftParams())
+    flagged = drift.loc[drift["drifted"]]
+    assert set(flagged["feature"]) == {"files_live_streaming"}
+    assert sorted(flagged["week"]) == [date(2024, 6, 24), date(2024, 7, 1)]
+    assert (drift.loc[drift["feature"] == "files_live_streaming", "noise"] > 0).all()
+
+
+def test_weekly_calibration_reports_ece_for_weeks_with_enough_labels():
+    rng = np.random.default_rng(1)
+    frame = frame_of(3_000, date(2024, 3, 4), rng)
+    probability = np.full(len(frame), 0.2)
+    table = weekly_calibration(frame, probability)
+    assert len(table) >= 3 and (table["ece"] < 0.06).all() and np.allclose(table["predicted"], 0.2)
