@@ -36,6 +36,33 @@ Definitions of the dissemination and consumption metrics:
   earlier referral (earlier incident date, ties by referral key); `repeat_reporting_share`:
   repeat referrals / referrals that carry an account pseudonym.
 
+Media matching metrics, from `rollup_perceptual_daily` (day x country x platform x category; files
+are attributed to where and when they were seen; exact clusters = same MD5/SHA1, perceptual
+clusters = exact clusters whose PDQ hashes lie within Hamming distance T = 31 of each other,
+transitively):
+- `perceptually_new_files`: files that are the first sighting of their perceptual cluster (new
+  material, near-duplicates counted as the same material); `perceptually_known_files`: all other
+  files (files - perceptually new files: material seen before, exactly or as a near-duplicate);
+  `perceptually_new_share`: perceptually new files / files;
+- `near_duplicate_variants`: files that are the first sighting of their exact cluster but not of
+  their perceptual cluster (a new exact variant - re-encoded, resized, cropped ... - of material
+  seen before);
+- `variants_per_new_item`: exact clusters first seen in the period / perceptual clusters first seen
+  in the period (= 1 + near-duplicate variants / perceptually new files). A flow ratio over the
+  same selection and period, not a per-cluster count: the numerator includes new variants of
+  older material, so it reads "new file variants appearing per new item appearing"; 1 means no new
+  variant of anything, 0 is reported for periods without a new item. A per-cluster "variants per
+  cluster" is not additive over days and the rollup does not hold it (`perceptual_cluster.variants`
+  is today's total per cluster, not a series);
+- `cross_platform_reshares` / `cross_country_reshares`: files of a perceptual cluster that is not
+  their first sighting, seen on a platform / in a country other than where the perceptual cluster
+  was first seen; `cross_platform_reshare_share` / `cross_country_reshare_share`: those / files;
+- `bank_matched_files`: files whose media cluster matches an enabled entry of a positive hash bank
+  (not suppressed by a negative bank); 0 until a bank is imported; `bank_match_share`: those /
+  files; split by `category`, it is the file's category code (not the bank entry's).
+These metrics take country, platform and category filters and splits; the rollup carries no
+annotations, channels or incident types, so asking for them is a `SeriesRequestError`.
+
 Annotation as a dimension: referral metrics know sextortion, solicitation and minor_to_minor;
 file metrics know viral, self_generated, generative_ai, live_streaming and known. Filtering by
 annotations keeps the rows that carry any of them; splitting gives one series per annotation (a
@@ -68,6 +95,7 @@ from warehouse.reference import EU27_ISO3
 
 # Sources: the table a metric is read from.
 REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT = "referral", "file", "backlog", "spread", "distinct"
+PERCEPTUAL = "perceptual"  # rollup_perceptual_daily: perceptual clusters (PDQ near-duplicates) and hash banks
 ALL = "*"  # the mart's "all countries / all platforms" value
 
 
@@ -256,6 +284,98 @@ METRICS: dict[str, Metric] = {
             kind="mix",
             description="referrals of the platform / referrals of all platforms (platform mix)",
         ),
+        # perceptual matching (rollup_perceptual_daily; see "Media matching metrics" above)
+        Metric(
+            "perceptually_new_files",
+            PERCEPTUAL,
+            "new_items",
+            group="production",
+            description="files that are the first sighting of their perceptual cluster (new material, "
+            "near-duplicates counted as the same material)",
+        ),
+        Metric(
+            "perceptually_known_files",
+            PERCEPTUAL,
+            "files - new_items",
+            group="production",
+            description="files of material seen before, exactly or as a near-duplicate (files - perceptually new files)",
+        ),
+        Metric(
+            "perceptually_new_share",
+            PERCEPTUAL,
+            "new_items",
+            "files",
+            unit="share",
+            group="production",
+            description="perceptually new files / files",
+        ),
+        Metric(
+            "near_duplicate_variants",
+            PERCEPTUAL,
+            "new_variants",
+            group="production",
+            description="first sightings of a new exact variant (new MD5/SHA1) of material seen before "
+            "(a near-duplicate of an earlier file)",
+        ),
+        Metric(
+            "variants_per_new_item",
+            PERCEPTUAL,
+            "new_exact_clusters",
+            "new_items",
+            unit="ratio",
+            group="production",
+            description="exact variants first seen in the period / perceptually new items first seen in the "
+            "period (1 + near-duplicate variants per new item; a flow ratio, not a per-cluster count)",
+        ),
+        Metric(
+            "cross_platform_reshares",
+            PERCEPTUAL,
+            "cross_platform_reshares",
+            group="dissemination",
+            description="files of a perceptual cluster seen on a platform other than the one it was first seen on",
+        ),
+        Metric(
+            "cross_platform_reshare_share",
+            PERCEPTUAL,
+            "cross_platform_reshares",
+            "files",
+            unit="share",
+            group="dissemination",
+            description="cross-platform re-shares / files",
+        ),
+        Metric(
+            "cross_country_reshares",
+            PERCEPTUAL,
+            "cross_country_reshares",
+            group="dissemination",
+            description="files of a perceptual cluster seen in a country other than the one it was first seen in",
+        ),
+        Metric(
+            "cross_country_reshare_share",
+            PERCEPTUAL,
+            "cross_country_reshares",
+            "files",
+            unit="share",
+            group="dissemination",
+            description="cross-country re-shares / files",
+        ),
+        Metric(
+            "bank_matched_files",
+            PERCEPTUAL,
+            "bank_matched_files",
+            group="dissemination",
+            description="files whose media cluster matches an enabled entry of a positive hash bank "
+            "(not suppressed by a negative bank); 0 until a bank is imported",
+        ),
+        Metric(
+            "bank_match_share",
+            PERCEPTUAL,
+            "bank_matched_files",
+            "files",
+            unit="share",
+            group="dissemination",
+            description="files matching a positive hash bank / files",
+        ),
         # consumption
         Metric(
             "reported_accounts",
@@ -322,11 +442,11 @@ ANNOTATION = "annotation"
 
 # dimension name -> (table column, which sources have it); annotation is a set of flag columns
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "country": ("country_iso3", (REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT)),
-    "platform": ("platform_name", (REFERRAL, FILE, BACKLOG, DISTINCT)),
+    "country": ("country_iso3", (REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT, PERCEPTUAL)),
+    "platform": ("platform_name", (REFERRAL, FILE, BACKLOG, DISTINCT, PERCEPTUAL)),
     "channel": ("channel", (REFERRAL, BACKLOG)),
     "incident_type": ("incident_type_code", (REFERRAL, BACKLOG)),
-    "category": ("category_code", (FILE,)),
+    "category": ("category_code", (FILE, PERCEPTUAL)),
     ANNOTATION: ("", (REFERRAL, FILE, BACKLOG)),
 }
 _ANNOTATIONS = {REFERRAL: REFERRAL_ANNOTATIONS, BACKLOG: REFERRAL_ANNOTATIONS, FILE: FILE_ANNOTATIONS}
@@ -344,6 +464,7 @@ _TABLES = {
     FILE: "rollup_file_daily",
     BACKLOG: "rollup_backlog_daily",
     SPREAD: "rollup_cluster_spread_daily",
+    PERCEPTUAL: "rollup_perceptual_daily",
     DISTINCT: "(SELECT period_start AS date_key, * EXCLUDE (period_start, grain) "
     "FROM mart_distinct_period WHERE grain = $grain)",
 }
@@ -353,6 +474,13 @@ _CALENDARS = {
     BACKLOG: "rollup_referral_daily",
     SPREAD: "rollup_referral_daily",
     DISTINCT: "rollup_referral_daily",
+    PERCEPTUAL: "rollup_perceptual_daily",
+}
+# Why a source lacks a dimension, when the list of what it has does not say enough.
+_MISSING = {
+    (PERCEPTUAL, ANNOTATION): "rollup_perceptual_daily carries no annotations",
+    (PERCEPTUAL, "channel"): "rollup_perceptual_daily counts files, which have no channel",
+    (PERCEPTUAL, "incident_type"): "rollup_perceptual_daily counts files, which have no incident type",
 }
 _TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
 
@@ -391,7 +519,10 @@ def _dimension(name: str, m: Metric, role: str) -> str:
     key = str(name).strip().lower()
     allowed = [d for d, (_, sources) in DIMENSIONS.items() if m.source in sources]
     if key not in allowed:
-        raise SeriesRequestError(f"cannot {role} metric {m.name!r} by {name!r}; choose from {', '.join(allowed)}")
+        why = _MISSING.get((m.source, key))
+        raise SeriesRequestError(
+            f"cannot {role} metric {m.name!r} by {name!r}{f' ({why})' if why else ''}; choose from {', '.join(allowed)}"
+        )
     return key
 
 

@@ -31,6 +31,13 @@ _METRIC_WORDS = {
     "generative_ai_files": "generative-AI files",
     "self_generated_share": "self-generated share",
     "self_generated_files": "self-generated files",
+    "near_duplicate_variants": "near-duplicate variants",
+    "cross_platform_reshares": "cross-platform re-shares",
+    "cross_country_reshares": "cross-country re-shares",
+    "cross_platform_reshare_share": "cross-platform re-shares (share of files)",
+    "cross_country_reshare_share": "cross-country re-shares (share of files)",
+    "bank_matched_files": "files matching a hash bank",
+    "bank_match_share": "hash-bank matches (share of files)",
 }
 
 _SERIES_ID = re.compile(r"^([a-z_]+)\|(day|week|month|quarter|year)\|(none|country|platform)\|(.+)$")

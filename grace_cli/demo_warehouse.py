@@ -30,7 +30,7 @@ DEMO_DELIVERY = "year"
 # A first `grace analyse` run so the Overview, Alerts and Forecasts pages have results on first
 # start: the headline metrics of each indicator group, monthly and weekly, EU total + countries +
 # platforms. `grace analyse` with its defaults covers every metric.
-DEMO_ANALYSIS_METRICS = ("referrals", "new_media_clusters", "reported_accounts", "backlog")
+DEMO_ANALYSIS_METRICS = ("referrals", "new_media_clusters", "perceptually_new_files", "reported_accounts", "backlog")
 DEMO_ANALYSIS_GRAINS = ("month", "week")
 
 

@@ -16,10 +16,15 @@ from dashboards.app_factory import ASSETS_DIR
 from dashboards.callbacks import dissemination as page
 from dashboards.charts import charts_for_page
 from dashboards.figures.dissemination import (
+    ALL_SUPPRESSED,
     MAP_RESOLUTION,
     MAP_SCOPE,
+    NO_BANK,
+    NO_BANK_MATCH,
     OTHER_PLATFORMS,
     TOPOJSON_FILE,
+    bank_matches_figure,
+    perceptual_reshares_figure,
     platform_mix_figure,
     topojson_uri,
 )
@@ -300,7 +305,10 @@ def test_every_dissemination_chart_is_registered_for_export():
         "dissemination-cluster-spread",
         "dissemination-cluster-countries",
         "dissemination-cluster-days",
+        "dissemination-near-duplicate-reshares",
+        "dissemination-bank-matches",
     ]
+    assert not any(chart.eu_wide for chart in charts_for_page("/dissemination"))
 
 
 @pytest.mark.slow
@@ -327,3 +335,144 @@ def test_both_reach_charts_are_drawn_from_one_run_of_their_query_and_match_the_s
     for both, single in zip(together, alone):
         assert both.figure.to_dict()["data"] == single.figure.to_dict()["data"]
         assert (both.subtitle, both.note) == (single.subtitle, single.note)
+
+
+# --- near-duplicate re-shares and hash-bank matches ---------------------------------------------
+
+RESHARES_BY_YEAR = """
+    SELECT CAST(date_trunc('year', o.incident_date) AS DATE) AS period,
+           count(*) FILTER (WHERE o.platform_name <> pc.first_seen_platform) AS cross_platform,
+           count(*) FILTER (WHERE o.country_iso3 <> pc.first_seen_country) AS cross_country
+    FROM fact_file_occurrence AS o
+    JOIN perceptual_member USING (cluster_id) JOIN perceptual_cluster AS pc USING (perceptual_id)
+    WHERE (o.referral_key, o.file_ordinal) <> (pc.first_referral_key, pc.first_file_ordinal)
+      AND (len(CAST($countries AS VARCHAR[])) = 0 OR list_contains(CAST($countries AS VARCHAR[]), o.country_iso3))
+    GROUP BY ALL ORDER BY period
+"""
+FILES_BY_YEAR = """
+    SELECT CAST(date_trunc('year', incident_date) AS DATE) AS period, count(*) AS files FROM fact_file_occurrence
+    WHERE (len(CAST($countries AS VARCHAR[])) = 0 OR list_contains(CAST($countries AS VARCHAR[]), country_iso3))
+    GROUP BY ALL ORDER BY period
+"""
+
+
+def years(frame: pd.DataFrame, column: str) -> dict[int, int]:
+    return {pd.Timestamp(p).year: int(v) for p, v in zip(frame["period"], frame[column])}
+
+
+@pytest.mark.parametrize("country", [None, "LUX"])
+def test_near_duplicate_reshares_match_the_file_facts(reader, built, country):
+    countries = [country] if country else []
+    view = ViewState.from_query("grain=year" + (f"&country={country}" if country else ""))
+    data = page.RESHARES_CHART.data(reader, view)
+    later = truth(built, RESHARES_BY_YEAR, {"countries": countries})  # files that are not the first sighting
+    files = truth(built, FILES_BY_YEAR, {"countries": countries})
+    assert years(data.frame, "files") == years(files, "files")
+    assert years(data.frame, "cross_platform_reshares") == years(later, "cross_platform")
+    assert years(data.frame, "cross_country_reshares") == years(later, "cross_country")
+    assert data.frame["cross_country_reshares"].sum() > 0
+    shares = (data.frame["cross_platform_reshares"] / data.frame["files"]).tolist()
+    assert data.frame["cross_platform_share"].tolist() == pytest.approx(shares)
+    figure = page.draw_chart(page.RESHARES_CHART, reader, view).figure
+    assert [trace.name for trace in figure.data] == [
+        "On another platform than first seen",
+        "In another country than first seen",
+    ]
+    assert list(figure.data[0].y) == pytest.approx(shares)
+
+
+def test_a_user_scoped_to_one_country_gets_its_reshares_and_bank_rows_only(reader):
+    scoped = ViewState.from_query("grain=year").within(Scope.of_countries(["MLT"]))
+    filtered = ViewState.from_query("grain=year&country=MLT")
+    for chart in (page.RESHARES_CHART, page.BANK_CHART):
+        pd.testing.assert_frame_equal(chart.data(reader, scoped).frame, chart.data(reader, filtered).frame)
+    everyone = page.BANK_CHART.data(reader, ViewState.from_query("grain=year")).frame
+    assert page.BANK_CHART.data(reader, scoped).frame["files"].sum() < everyone["files"].sum()
+
+
+def test_without_a_hash_bank_the_bank_chart_says_none_is_imported(reader, built):
+    view = ViewState.from_query("grain=year")
+    data = page.BANK_CHART.data(reader, view)
+    assert data.extras == page.BankStatus(0, 0)
+    assert int(data.frame["bank_matched_files"].sum()) == 0
+    assert int(data.frame["files"].sum()) == int(truth(built, "SELECT count(*) AS n FROM fact_file_occurrence")["n"][0])
+    drawn = page.draw_chart(page.BANK_CHART, reader, view)
+    assert drawn.figure.layout.annotations[0].text == NO_BANK and drawn.figure.data == ()
+    assert "No positive hash bank is imported yet" in drawn.note
+
+
+@pytest.fixture(scope="module")
+def banked(built, tmp_path_factory):
+    """The warehouse with one positive bank and, as if it matched, the known files of DEU's category A1 and
+    FRA's B1 counted as bank matches in the perceptual rollup."""
+    import shutil
+
+    from dashboard_warehouse import insert
+
+    from warehouse import connect
+
+    path = tmp_path_factory.mktemp("banked") / "warehouse.duckdb"
+    shutil.copy(built, path)
+    con = connect(path)
+    insert(con, "hash_bank", "SELECT 'test-bank' AS bank_name, false AS is_negative, 'test' AS scheme")
+    insert(con, "hash_bank_entry", "SELECT 'test-bank' AS bank_name, 1 AS entry_id, true AS is_enabled")
+    con.execute(
+        "UPDATE rollup_perceptual_daily SET bank_matched_files = files - new_items "
+        "WHERE (country_iso3, category_code) IN (('DEU', 'A1'), ('FRA', 'B1'))"
+    )
+    con.close()
+    return path
+
+
+def test_bank_matches_are_stacked_by_the_files_category(banked):
+    reader = WarehouseReader(banked)
+    view = ViewState.from_query("grain=year&country=DEU&country=FRA")
+    data = page.BANK_CHART.data(reader, view)
+    assert data.extras == page.BankStatus(1, 1)
+    expected = truth(
+        banked,
+        "SELECT year(date_key) AS y, category_code, sum(bank_matched_files) AS n, sum(files) AS f "
+        "FROM rollup_perceptual_daily WHERE country_iso3 IN ('DEU', 'FRA') GROUP BY ALL ORDER BY ALL",
+    )
+    got = data.frame.assign(y=[pd.Timestamp(p).year for p in data.frame["period"]])
+    assert got[["y", "category_code", "bank_matched_files", "files"]].values.tolist() == expected.values.tolist()
+    figure = page.draw_chart(page.BANK_CHART, reader, view).figure
+    assert figure.layout.barmode == "stack" and figure.layout.legend.title.text == "Category"
+    matched = {trace.name: sum(v or 0 for v in trace.y) for trace in figure.data}
+    assert matched["A1"] > 0 and matched["B1"] > 0 and matched.get("A2", 0) == 0
+    # a selection without matches says so, naming no error
+    elsewhere = page.draw_chart(page.BANK_CHART, reader, ViewState.from_query("grain=year&country=ITA"))
+    assert elsewhere.figure.layout.annotations[0].text == NO_BANK_MATCH
+
+
+def test_new_dissemination_figures_draw_gaps_for_suppressed_counts_and_say_when_all_are():
+    nan = float("nan")
+    periods = pd.to_datetime(["2023-01-01", "2024-01-01"])
+    reshares = pd.DataFrame(
+        {
+            "period": periods,
+            "files": [40, nan],
+            "cross_platform_reshares": [12, nan],
+            "cross_country_reshares": [20, nan],
+            "cross_platform_share": [0.3, nan],
+            "cross_country_share": [0.5, nan],
+        }
+    )
+    figure = perceptual_reshares_figure(reshares, "year")
+    assert list(figure.data[0].y) == [0.3, None] and figure.data[0].customdata[1][0] == "–"
+    hidden = reshares.assign(**{c: nan for c in reshares.columns if c != "period"})
+    assert perceptual_reshares_figure(hidden, "year").layout.annotations[0].text == ALL_SUPPRESSED
+    matches = pd.DataFrame(
+        {
+            "period": periods,
+            "category_code": ["A1", "A1"],
+            "files": [40, nan],
+            "bank_matched_files": [15, nan],
+            "bank_match_share": [0.375, nan],
+        }
+    )
+    bars = bank_matches_figure(matches, "year", positive_banks=1)
+    assert list(bars.data[0].y) == [15, None]
+    all_hidden = matches.assign(files=nan, bank_matched_files=nan)
+    assert bank_matches_figure(all_hidden, "year", 1).layout.annotations[0].text == ALL_SUPPRESSED
+    assert bank_matches_figure(matches, "year", positive_banks=0).layout.annotations[0].text == NO_BANK

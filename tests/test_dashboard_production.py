@@ -13,7 +13,15 @@ from builders import query_frame, simulated_warehouse
 
 from dashboards.callbacks import production as page
 from dashboards.charts import charts_for_page
-from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
+from dashboards.figures.production import (
+    NO_PERCEPTUAL_FILES,
+    accounts_figure,
+    material_figure,
+    perceptual_material_figure,
+    repeat_figure,
+    shares_figure,
+    variants_figure,
+)
 from dashboards.state import ViewState
 from warehouse import WarehouseReader
 
@@ -62,10 +70,12 @@ def top_platform(path) -> str:
 # --- the registry ------------------------------------------------------------------------------
 
 
-def test_the_page_registers_its_four_charts_for_the_export_routes():
+def test_the_page_registers_its_six_charts_for_the_export_routes():
     assert [chart.chart_id for chart in charts_for_page(page.PAGE)] == [
         "production-new-known",
         "production-annotation-shares",
+        "production-perceptual-new-known",
+        "production-near-duplicate-variants",
         "production-accounts",
         "production-repeat-reporting",
     ]
@@ -109,6 +119,83 @@ def test_the_period_filter_keeps_whole_periods_that_overlap_it(reader):
     assert [d.date().isoformat() for d in data.frame["ds"]] == ["2023-04-01", "2023-07-01", "2023-10-01", "2024-01-01"]
     yearly = page.shares_data(reader, state("grain=year&start=2024-03-01"))
     assert [d.year for d in yearly.frame["ds"]] == [2024]
+
+
+# --- perceptual matching -----------------------------------------------------------------------
+
+PERCEPTUAL_BY_QUARTER = """
+    WITH f AS (
+        SELECT o.incident_date, o.is_first_sighting,
+               o.referral_key = pc.first_referral_key AND o.file_ordinal = pc.first_file_ordinal AS is_new_item
+        FROM fact_file_occurrence AS o
+        JOIN perceptual_member USING (cluster_id) JOIN perceptual_cluster AS pc USING (perceptual_id)
+        WHERE (len(CAST($countries AS VARCHAR[])) = 0 OR list_contains(CAST($countries AS VARCHAR[]), o.country_iso3))
+          AND (len(CAST($platforms AS VARCHAR[])) = 0 OR list_contains(CAST($platforms AS VARCHAR[]), o.platform_name))
+    )
+    SELECT CAST(date_trunc('quarter', incident_date) AS DATE) AS ds, count(*) AS files,
+           count(*) FILTER (WHERE is_new_item) AS new_items,
+           count(*) FILTER (WHERE is_first_sighting AND NOT is_new_item) AS variants
+    FROM f GROUP BY ALL ORDER BY ds
+"""
+
+
+def test_perceptually_new_and_known_material_match_the_file_facts_of_a_country(reader, built):
+    view = state("grain=quarter&country=DEU")
+    data = page.perceptual_material_data(reader, view)
+    facts = truth(built, PERCEPTUAL_BY_QUARTER, {"countries": ["DEU"], "platforms": []})
+    assert len(data.frame) == 8
+    assert by_period(data.frame, "perceptually_new_files") == by_period(facts, "new_items")
+    assert by_period(data.frame, "files") == by_period(facts, "files")
+    assert (data.frame["perceptually_new_files"] + data.frame["perceptually_known_files"] == data.frame["files"]).all()
+    assert data.frame["perceptually_new_share"].tolist() == pytest.approx(
+        (facts["new_items"] / facts["files"]).tolist()
+    )
+    # near-duplicates make perceptually new material rarer than new exact clusters
+    exact = page.material_data(reader, view).frame
+    assert data.frame["perceptually_new_files"].sum() < exact["new_media_clusters"].sum()
+    figure = page.draw_chart(page.PERCEPTUAL_CHART, reader, view).figure
+    assert [trace.name for trace in figure.data] == [
+        "New material (first of its near-duplicates)",
+        "Material seen before",
+        "Share new (right axis)",
+    ]
+    assert figure.layout.barmode == "stack" and figure.data[2].yaxis == "y2"
+    assert list(figure.data[0].y) == [float(v) for v in facts["new_items"]]
+
+
+def test_near_duplicate_variants_and_variants_per_new_item_match_the_file_facts_of_a_platform(reader, built):
+    platform = top_platform(built)
+    view = state(f"grain=quarter&platform={platform}")
+    data = page.variants_data(reader, view)
+    facts = truth(built, PERCEPTUAL_BY_QUARTER, {"countries": [], "platforms": [platform]})
+    assert by_period(data.frame, "perceptually_new_files") == by_period(facts, "new_items")
+    assert by_period(data.frame, "near_duplicate_variants") == by_period(facts, "variants")
+    assert data.frame["near_duplicate_variants"].sum() > 0
+    expected = ((facts["new_items"] + facts["variants"]) / facts["new_items"]).tolist()
+    assert data.frame["variants_per_new_item"].tolist() == pytest.approx(expected)
+    figure = page.draw_chart(page.VARIANTS_CHART, reader, view).figure
+    assert [trace.name for trace in figure.data] == [
+        "New material",
+        "New variant of material seen before",
+        "Variants per new item (right axis)",
+    ]
+    assert figure.layout.yaxis2.tickformat == ",.2f"
+
+
+def test_perceptual_charts_say_so_when_matching_has_not_run(reader, built, tmp_path):
+    import shutil
+
+    from warehouse import connect
+
+    copy = tmp_path / "unmatched.duckdb"
+    shutil.copy(built, copy)
+    con = connect(copy)
+    con.execute("DELETE FROM rollup_perceptual_daily")  # a warehouse upgraded to schema 6, before its next batch
+    con.close()
+    drawn = page.draw_chart(page.PERCEPTUAL_CHART, WarehouseReader(copy), state("grain=quarter"))
+    assert drawn.figure.layout.annotations[0].text == NO_PERCEPTUAL_FILES and drawn.figure.data == ()
+    variants = page.draw_chart(page.VARIANTS_CHART, WarehouseReader(copy), state("grain=quarter"))
+    assert "No new material" in variants.figure.layout.annotations[0].text
 
 
 # --- consumption -------------------------------------------------------------------------------
@@ -273,6 +360,29 @@ def test_figures_turn_suppressed_counts_into_gaps():
         )
     )
     assert list(repeat.data[0].y) == [15.0, None]
+    perceptual = perceptual_material_figure(
+        pd.DataFrame(
+            {
+                "ds": ds,
+                "perceptually_new_files": [12, nan],
+                "perceptually_known_files": [30, nan],
+                "files": [42, nan],
+                "perceptually_new_share": [12 / 42, nan],
+            }
+        )
+    )
+    assert list(perceptual.data[0].y) == [12.0, None] and list(perceptual.data[2].y)[1] is None
+    variants = variants_figure(
+        pd.DataFrame(
+            {
+                "ds": ds,
+                "perceptually_new_files": [nan, 20],
+                "near_duplicate_variants": [nan, 5],
+                "variants_per_new_item": [nan, 1.25],
+            }
+        )
+    )
+    assert list(variants.data[1].y) == [None, 5.0] and list(variants.data[2].y) == [None, 1.25]
     empty = material_figure(
         pd.DataFrame({"ds": ds, "new_media_clusters": [0, 0], "known_files": [0, 0], "files": [0, 0]})
     )

@@ -441,3 +441,124 @@ def test_every_metric_has_a_group_and_a_description():
     groups = {m.group for m in METRICS.values()}
     assert {"production", "dissemination", "consumption", "operations"} <= groups
     assert all(m.description for m in METRICS.values())
+
+
+# --- media matching: the perceptual rollup -------------------------------------------------------
+
+# metric -> (numerator, denominator) as SQL over rollup_perceptual_daily
+PERCEPTUAL_METRICS = {
+    "perceptually_new_files": ("new_items", None),
+    "perceptually_known_files": ("files - new_items", None),
+    "perceptually_new_share": ("new_items", "files"),
+    "near_duplicate_variants": ("new_variants", None),
+    "variants_per_new_item": ("new_exact_clusters", "new_items"),
+    "cross_platform_reshares": ("cross_platform_reshares", None),
+    "cross_platform_reshare_share": ("cross_platform_reshares", "files"),
+    "cross_country_reshares": ("cross_country_reshares", None),
+    "cross_country_reshare_share": ("cross_country_reshares", "files"),
+    "bank_matched_files": ("bank_matched_files", None),
+    "bank_match_share": ("bank_matched_files", "files"),
+}
+
+
+def on_perceptual_rollup(con, name: str, grain: str, where: str = "true", params: dict | None = None) -> pd.Series:
+    """The metric per period straight from rollup_perceptual_daily (0 where a ratio's denominator is 0)."""
+    numerator, denominator = PERCEPTUAL_METRICS[name]
+    value = f"sum({numerator})" + (f" / nullif(sum({denominator}), 0)" if denominator else "")
+    return direct(
+        con,
+        f"SELECT date_trunc($g, date_key), coalesce({value}, 0) FROM rollup_perceptual_daily WHERE {where} GROUP BY 1",
+        {"g": grain, **(params or {})},
+    )
+
+
+def test_every_perceptual_metric_reads_the_perceptual_rollup():
+    assert {n for n, m in METRICS.items() if m.source == "perceptual"} == set(PERCEPTUAL_METRICS)
+
+
+@pytest.mark.parametrize("name", [n for n in PERCEPTUAL_METRICS if n not in ("bank_matched_files", "bank_match_share")])
+def test_perceptual_metrics_match_the_rollup_per_month(con, name):
+    assert_matches(load_series(con, name, "month", drop_partial=False), on_perceptual_rollup(con, name, "month"))
+
+
+def test_perceptual_counts_match_the_file_facts_and_variants_per_new_item_is_one_plus_variants_per_item(con):
+    facts = (
+        "SELECT date_trunc('quarter', o.incident_date), count(*) FILTER (WHERE o.referral_key = pc.first_referral_key "
+        "AND o.file_ordinal = pc.first_file_ordinal) FROM fact_file_occurrence AS o "
+        "JOIN perceptual_member USING (cluster_id) JOIN perceptual_cluster AS pc USING (perceptual_id) GROUP BY 1"
+    )
+    assert_matches(load_series(con, "perceptually_new_files", "quarter", drop_partial=False), direct(con, facts))
+    files = load_series(con, "files", "quarter", drop_partial=False)["y"]
+    new = load_series(con, "perceptually_new_files", "quarter", drop_partial=False)["y"]
+    known = load_series(con, "perceptually_known_files", "quarter", drop_partial=False)["y"]
+    np.testing.assert_allclose(new + known, files)  # every file is in the perceptual rollup
+    ratio = load_series(con, "variants_per_new_item", "quarter", parts=True, drop_partial=False)
+    variants = load_series(con, "near_duplicate_variants", "quarter", drop_partial=False)["y"]
+    np.testing.assert_allclose(ratio["numerator"], ratio["denominator"] + variants)
+    assert (ratio["y"] >= 1).all() and variants.sum() > 0
+
+
+@pytest.mark.parametrize("name", ["perceptually_new_files", "cross_country_reshares", "cross_platform_reshare_share"])
+def test_a_perceptual_split_by_country_sums_to_the_total_and_a_small_country_filter_matches_the_rollup(con, name):
+    total = load_series(con, name, "quarter", drop_partial=False, parts=True)
+    split = load_series(con, name, "quarter", split="country", drop_partial=False, parts=True)
+    sums = split.groupby("ds")[["numerator", "denominator"]].sum()
+    np.testing.assert_allclose(sums["numerator"].to_numpy(), total["numerator"].to_numpy())
+    np.testing.assert_allclose(sums["denominator"].to_numpy(), total["denominator"].to_numpy())
+    small = con.execute(
+        "SELECT country_iso3 FROM rollup_perceptual_daily GROUP BY 1 HAVING sum(files) > 0 ORDER BY sum(files), 1 LIMIT 1"
+    ).fetchone()[0]
+    one = load_series(con, name, "quarter", filters={"country": small}, drop_partial=False)
+    expected = on_perceptual_rollup(con, name, "quarter", "country_iso3 = $c", {"c": small})
+    got = as_series(one)
+    np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index, fill_value=0).to_numpy(), rtol=1e-12)
+    assert len(one) == len(total)  # the small country shares the rollup's calendar
+    mine = split[split["entity"] == small].reset_index(drop=True)
+    np.testing.assert_allclose(mine["y"].to_numpy(), one["y"].to_numpy())
+
+
+def test_bank_matches_are_zero_until_a_bank_is_imported_and_split_by_the_files_category(built, tmp_path):
+    con = connect(built, read_only=True)
+    try:
+        assert load_series(con, "bank_matched_files", "year", drop_partial=False)["y"].sum() == 0
+        assert (load_series(con, "bank_match_share", "year", drop_partial=False)["y"] == 0).all()
+    finally:
+        con.close()
+    copy = tmp_path / "banked.duckdb"
+    shutil.copy(built, copy)
+    con = connect(copy)
+    try:  # as if a bank matched the known files of every category but one
+        con.execute(
+            "UPDATE rollup_perceptual_daily SET bank_matched_files = files - new_items WHERE category_code <> 'B2'"
+        )
+        for name in ("bank_matched_files", "bank_match_share"):
+            assert_matches(
+                load_series(con, name, "month", drop_partial=False), on_perceptual_rollup(con, name, "month")
+            )
+        split = load_series(con, "bank_matched_files", "year", split="category", drop_partial=False)
+        per_category = dict(
+            con.execute(
+                "SELECT category_code, sum(bank_matched_files) FROM rollup_perceptual_daily GROUP BY 1"
+            ).fetchall()
+        )
+        assert split.groupby("entity")["y"].sum().to_dict() == {k: float(v) for k, v in per_category.items()}
+        assert per_category["B2"] == 0 and len(per_category) > 2
+        a1 = load_series(con, "bank_match_share", "year", filters={"category": "A1"}, drop_partial=False)
+        expected = on_perceptual_rollup(con, "bank_match_share", "year", "category_code = 'A1'")
+        np.testing.assert_allclose(as_series(a1).to_numpy(), expected.reindex(a1["ds"]).to_numpy())
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"filters": {"annotation": "viral"}}, r"by 'annotation' \(rollup_perceptual_daily carries no annotations\)"),
+        ({"split": "annotation"}, "carries no annotations"),
+        ({"split": "channel"}, r"which have no channel\); choose from country, platform, category"),
+        ({"filters": {"incident_type": "IT_CP"}}, "no incident type"),
+    ],
+)
+def test_perceptual_metrics_refuse_dimensions_the_rollup_does_not_have(con, kwargs, message):
+    with pytest.raises(SeriesRequestError, match=message):
+        load_series(con, "perceptually_new_share", **kwargs)

@@ -5,7 +5,11 @@ Charts (registered, so the export routes rebuild them from the URL alone):
 - a choropleth of Europe (referrals per country; the selected countries outlined),
 - the platform x country matrix (heatmap),
 - cross-border spread of media clusters over time (first sightings and clusters reaching a second
-  country) and two distributions: countries reached per cluster, days to the second country.
+  country) and two distributions: countries reached per cluster, days to the second country;
+- re-shares of near-duplicate material (perceptual clusters) on another platform or in another
+  country than where it was first seen, as shares of files over time;
+- files matching a positive hash bank over time, by the files' category code (saying so when no
+  bank is imported yet).
 
 Everything is read from the rollups and the per-cluster tables through the `dissemination_*`
 named queries. Cross-filtering: a click on the map toggles that country in the filter, a click on a
@@ -16,16 +20,18 @@ the page writes the new filter values to the filter bar, whose state sync puts t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.dissemination import (
     OTHER_PLATFORMS,
+    bank_matches_figure,
     cluster_reach_figure,
     cluster_spread_figure,
     country_map_figure,
+    perceptual_reshares_figure,
     platform_country_figure,
     platform_mix_figure,
 )
@@ -38,6 +44,15 @@ GRAINS = PERIOD_GRAINS
 TOP_PLATFORMS = 7  # named in the platform mix; the rest become "Other platforms" (8 palette colours)
 ROLLUP_SOURCE = "GRACE warehouse, daily referral rollup"
 CLUSTER_SOURCE = "GRACE warehouse, media clusters (first sightings and cross-border reach)"
+PERCEPTUAL_SOURCE = "GRACE warehouse, daily perceptual-matching rollup"
+BANK_SOURCE = "GRACE warehouse, daily perceptual-matching rollup (hash-bank matches) and hash banks"
+
+
+class BankStatus(NamedTuple):
+    """Whether files can match a hash bank at all (the bank chart's extras)."""
+
+    positive_banks: int  # positive banks with at least one enabled entry
+    enabled_entries: int
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -142,6 +157,57 @@ def _reach_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     )
 
 
+def _reshares_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    grain = grain_of(state)
+    with reader.session() as session:
+        reshares = session.run(
+            "dissemination_perceptual_reshares",
+            countries=list(state.country),
+            platforms=list(state.platform),
+            grain=grain,
+            **_period(state),
+        )
+    return ChartData(
+        frame=reshares,
+        count_columns=("files", "cross_platform_reshares", "cross_country_reshares"),
+        cell_columns=("period",),
+        subtitle=f"Share of files re-sharing near-duplicate material seen first elsewhere, per {grain} "
+        f"({state.filters_text()})",
+        note=(
+            "Near-duplicate material: files whose PDQ hashes lie within 31 bits of each other, across exact "
+            "MD5/SHA1 variants. A re-share is any later file of it; counted here when its platform (country) "
+            "differs from where the material was first seen, anywhere in the warehouse."
+        ),
+    )
+
+
+def _bank_data(reader: WarehouseReader, state: ViewState) -> ChartData[BankStatus]:
+    grain = grain_of(state)
+    with reader.session() as session:
+        matches = session.run(
+            "dissemination_bank_matches",
+            countries=list(state.country),
+            platforms=list(state.platform),
+            grain=grain,
+            **_period(state),
+        )
+        banks = session.run("dissemination_hash_banks")
+    status = BankStatus(int(banks["positive_banks"].iloc[0]), int(banks["enabled_entries"].iloc[0]))
+    return ChartData(
+        frame=matches,
+        count_columns=("files", "bank_matched_files"),
+        cell_columns=("period", "category_code"),
+        subtitle=f"Files whose media cluster matches a positive hash bank per {grain}, by the file's category "
+        f"({state.filters_text()})",
+        note=(
+            "A file matches when its exact media cluster matches an enabled entry of a positive hash bank (MD5, "
+            "SHA1 or PDQ within the bank's threshold) and no negative bank matches it too. Categories are the "
+            "files' own category codes." + ("" if status.positive_banks else " No positive hash bank is imported yet.")
+        ),
+        extras=status,
+    )
+
+
 MIX_CHART = register_chart(
     Chart(
         "dissemination-platform-mix",
@@ -202,7 +268,38 @@ REACH_DAYS_CHART = register_chart(
         lambda data, state: cluster_reach_figure(data.frame, "days"),
     )
 )
-CHARTS = (MIX_CHART, MAP_CHART, MATRIX_CHART, SPREAD_CHART, REACH_COUNTRIES_CHART, REACH_DAYS_CHART)
+RESHARES_CHART = register_chart(
+    Chart(
+        "dissemination-near-duplicate-reshares",
+        PAGE,
+        "Re-shares of near-duplicate material across platforms and countries",
+        PERCEPTUAL_SOURCE,
+        _reshares_data,
+        lambda data, state: perceptual_reshares_figure(data.frame, grain_of(state)),
+    )
+)
+BANK_CHART = register_chart(
+    Chart(
+        "dissemination-bank-matches",
+        PAGE,
+        "Files matching a hash bank, by category",
+        BANK_SOURCE,
+        _bank_data,
+        lambda data, state: bank_matches_figure(
+            data.frame, grain_of(state), data.extras.positive_banks if data.extras else None
+        ),
+    )
+)
+CHARTS = (
+    MIX_CHART,
+    MAP_CHART,
+    MATRIX_CHART,
+    SPREAD_CHART,
+    REACH_COUNTRIES_CHART,
+    REACH_DAYS_CHART,
+    RESHARES_CHART,
+    BANK_CHART,
+)
 # Both reach charts come from one costly query (a join of every media cluster with its spread), so
 # the page draws them together from one run of it.
 REACH_CHARTS = (REACH_COUNTRIES_CHART, REACH_DAYS_CHART)

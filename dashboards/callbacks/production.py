@@ -1,10 +1,14 @@
 """Production & consumption page: what its callbacks compute, as plain functions of a `WarehouseReader`.
 
-Four charts (registered, so the export routes rebuild them from the URL alone), each made of
+Six charts (registered, so the export routes rebuild them from the URL alone), each made of
 metrics of `analytics.warehouse_series.METRICS` read with `load_series` from the rollups and the
 distinct-count mart (never the fact tables), for the global filters (country, platform, period)
 at the page's grain:
 - new vs known material: `new_media_clusters` against `known_files` (with all `files`);
+- new vs known material, measured perceptually: `perceptually_new_files` and
+  `perceptually_known_files` (adding up to all files) and `perceptually_new_share`;
+- near-duplicate variants: `perceptually_new_files` and `near_duplicate_variants` (adding up to
+  every new exact file variant) and `variants_per_new_item`;
 - self-generated and generative-AI shares: `self_generated_share`, `generative_ai_share`;
 - distinct accounts: `reported_accounts` (distinct per period) and `new_reported_accounts`;
 - repeat reporting: `new_reported_accounts` and `repeat_referrals` over referrals with an account
@@ -26,7 +30,14 @@ from analytics.warehouse_series import SeriesRequestError, load_series
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
-from dashboards.figures.production import accounts_figure, material_figure, repeat_figure, shares_figure
+from dashboards.figures.production import (
+    accounts_figure,
+    material_figure,
+    perceptual_material_figure,
+    repeat_figure,
+    shares_figure,
+    variants_figure,
+)
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 from grace.vocabulary import TOTAL
@@ -35,6 +46,7 @@ from warehouse import WarehouseReader
 PAGE = "/production"
 GRAINS = PERIOD_GRAINS
 FILE_SOURCE = "GRACE warehouse, daily file rollup via analytics.warehouse_series"
+PERCEPTUAL_SOURCE = "GRACE warehouse, daily perceptual-matching rollup via analytics.warehouse_series"
 ACCOUNT_SOURCE = "GRACE warehouse, distinct-count mart and daily referral rollup via analytics.warehouse_series"
 PERIOD_CODES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 DIMENSION_LABELS = {"country": "Country", "platform": "Platform"}
@@ -153,6 +165,59 @@ def shares_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     )
 
 
+def perceptual_material_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """Files of perceptually new material and of material seen before, and the new share, per period."""
+    with _open(reader) as con:
+        share = _series(con, state, "perceptually_new_share")
+    frame = pd.DataFrame(
+        {"ds": share["ds"], "perceptually_new_files": share["numerator"], "files": share["denominator"]}
+    ).astype({"perceptually_new_files": "int64", "files": "int64"})
+    frame["perceptually_known_files"] = frame["files"] - frame["perceptually_new_files"]
+    frame["perceptually_new_share"] = share["y"].to_numpy()
+    frame = frame[["ds", "perceptually_new_files", "perceptually_known_files", "files", "perceptually_new_share"]]
+    return ChartData(
+        frame=frame,
+        count_columns=("perceptually_new_files", "perceptually_known_files", "files"),
+        cell_columns=("ds",),
+        subtitle=f"Files of new material and of material seen before, near-duplicates counted as the same "
+        f"material, per {state.grain} ({state.filters_text()})",
+        note=(
+            "New: the file is the first sighting of its perceptual cluster (files whose PDQ hashes are within "
+            "31 bits of each other, across exact MD5/SHA1 variants). Seen before: every other file. A period "
+            "without files shows 0 %. Click a bar to zoom into its period."
+        ),
+    )
+
+
+def variants_data(reader: WarehouseReader, state: ViewState) -> ChartData:
+    """New material, new near-duplicate variants of material seen before, and variants per new item, per period."""
+    with _open(reader) as con:
+        ratio = _series(con, state, "variants_per_new_item")
+        variants = _series(con, state, "near_duplicate_variants")
+    frame = pd.DataFrame(
+        {"ds": ratio["ds"], "perceptually_new_files": ratio["denominator"], "variants_per_new_item": ratio["y"]}
+    ).merge(
+        variants[["ds", "numerator"]].rename(columns={"numerator": "near_duplicate_variants"}), on="ds", how="outer"
+    )
+    frame = frame.fillna(0).sort_values("ds", kind="stable").reset_index(drop=True)
+    counts = ["perceptually_new_files", "near_duplicate_variants"]
+    frame[counts] = frame[counts].astype("int64")
+    frame = frame[["ds", *counts, "variants_per_new_item"]]
+    return ChartData(
+        frame=frame,
+        count_columns=tuple(counts),
+        cell_columns=("ds",),
+        subtitle=f"First sightings of new material and of new variants of material seen before per {state.grain} "
+        f"({state.filters_text()})",
+        note=(
+            "A variant is a new exact file (new MD5/SHA1) whose PDQ hash is a near-duplicate of material seen "
+            "before. Variants per new item = (new material + new variants) / new material in the same period; "
+            "the variants need not be of that period's new items. 0 where a period has no new material. "
+            "Click a bar to zoom into its period."
+        ),
+    )
+
+
 def accounts_split(state: ViewState) -> str | None:
     """How distinct accounts are drawn for the view: None (one series) or the dimension split by.
 
@@ -248,6 +313,26 @@ SHARES_CHART = register_chart(
         lambda data, state: shares_figure(data.frame, grain_of(state)),
     )
 )
+PERCEPTUAL_CHART = register_chart(
+    Chart(
+        "production-perceptual-new-known",
+        PAGE,
+        "New vs known material, measured perceptually",
+        PERCEPTUAL_SOURCE,
+        perceptual_material_data,
+        lambda data, state: perceptual_material_figure(data.frame, grain_of(state)),
+    )
+)
+VARIANTS_CHART = register_chart(
+    Chart(
+        "production-near-duplicate-variants",
+        PAGE,
+        "Near-duplicate variants",
+        PERCEPTUAL_SOURCE,
+        variants_data,
+        lambda data, state: variants_figure(data.frame, grain_of(state)),
+    )
+)
 ACCOUNTS_CHART = register_chart(
     Chart(
         "production-accounts",
@@ -270,7 +355,7 @@ REPEAT_CHART = register_chart(
         lambda data, state: repeat_figure(data.frame, grain_of(state)),
     )
 )
-CHARTS = (MATERIAL_CHART, SHARES_CHART, ACCOUNTS_CHART, REPEAT_CHART)
+CHARTS = (MATERIAL_CHART, SHARES_CHART, PERCEPTUAL_CHART, VARIANTS_CHART, ACCOUNTS_CHART, REPEAT_CHART)
 
 
 # --- the page's updates (one callback per chart) ---------------------------------------------

@@ -258,3 +258,101 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
     fig.update_xaxes(type="category", title_text=axis)
     fig.update_yaxes(title_text="Media clusters")
     return fig
+
+
+RESHARE_COLUMNS = (
+    "period",
+    "files",
+    "cross_platform_reshares",
+    "cross_country_reshares",
+    "cross_platform_share",
+    "cross_country_share",
+)
+BANK_COLUMNS = ("period", "category_code", "files", "bank_matched_files", "bank_match_share")
+NO_BANK = "No positive hash bank has been imported yet, so no file can match one."
+NO_BANK_MATCH = "No file in this selection matches an active entry of a positive hash bank."
+ALL_SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
+
+
+def _counts_hidden(frame: pd.DataFrame, columns: Iterable[str]) -> bool:
+    """True when every count is suppressed (NaN) or zero and at least one is suppressed (an export)."""
+    numbers = frame[list(columns)].apply(pd.to_numeric, errors="coerce")
+    return bool(numbers.isna().any().any()) and bool((numbers.isna() | (numbers == 0)).all().all())
+
+
+def perceptual_reshares_figure(reshares: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Shares of files that re-share near-duplicate material on another platform / in another country
+    than where it was first seen, per period (the counts on hover)."""
+    _require(reshares, RESHARE_COLUMNS, "near-duplicate re-shares")
+    title = f"Re-shares of near-duplicate material per {grain}"
+    if reshares.empty or bool((reshares["files"] == 0).all()):
+        return empty_figure("No files in this selection, or perceptual matching has not run on them yet.", title)
+    if _counts_hidden(reshares, ("files", "cross_platform_reshares", "cross_country_reshares")):
+        return empty_figure(ALL_SUPPRESSED, title)
+    frame = reshares.sort_values("period")
+    fig = go.Figure(layout=base_layout(title))
+    traces = (
+        ("cross_platform", "On another platform than first seen"),
+        ("cross_country", "In another country than first seen"),
+    )
+    for index, (column, name) in enumerate(traces):
+        counts = [
+            ["–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
+            for n, d in zip(frame[f"{column}_reshares"], frame["files"])
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(frame["period"]),
+                y=[None if pd.isna(v) else float(v) for v in frame[f"{column}_share"]],
+                name=name,
+                customdata=counts,
+                mode="lines+markers",
+                line={"color": PALETTE[index], "width": 2.2},
+                marker={"symbol": MARKER_SYMBOLS[index], "size": 6},
+                hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]} files)<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_yaxes(title_text="Share of files", tickformat=",.1~%")
+    period_axis(fig, grain)
+    return fig
+
+
+def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_banks: int | None = None) -> go.Figure:
+    """Files matching a positive hash bank per period, stacked by the files' category code.
+
+    `positive_banks`: positive banks with enabled entries in the warehouse (None: unknown); with none,
+    the figure says that no bank is imported rather than showing empty bars.
+    """
+    _require(matches, BANK_COLUMNS, "hash-bank matches")
+    title = f"Files matching a hash bank per {grain}, by category"
+    if positive_banks == 0:
+        return empty_figure(NO_BANK, title)
+    if matches.empty:
+        return empty_figure("No files in this selection.", title)
+    if _counts_hidden(matches, ("files", "bank_matched_files")):
+        return empty_figure(ALL_SUPPRESSED, title)
+    if (matches["bank_matched_files"].fillna(0) == 0).all():
+        return empty_figure(NO_BANK_MATCH, title)
+    fig = go.Figure(layout=base_layout(title))
+    categories = sorted(set(matches["category_code"].astype(str)))
+    for index, category in enumerate(categories):
+        part = matches[matches["category_code"].astype(str) == category].sort_values("period")
+        counts = [
+            ["–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
+            for n, d in zip(part["bank_matched_files"], part["files"])
+        ]
+        fig.add_trace(
+            go.Bar(
+                x=_dates(part["period"]),
+                y=whole_or_gap(part["bank_matched_files"]),
+                name=category,
+                customdata=counts,
+                marker={"color": PALETTE[index % len(PALETTE)]},
+                marker_pattern_shape=("", "/", "x", ".", "\\", "+", "-", "|")[index % 8],
+                hovertemplate="%{customdata[0]} of %{customdata[1]} files<extra>" + category + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="stack", legend_title_text="Category")
+    fig.update_yaxes(title_text="Files matching a bank")
+    period_axis(fig, grain)
+    return fig

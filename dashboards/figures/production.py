@@ -1,5 +1,6 @@
-"""Figures of the Production & consumption page: new vs known material, self-generated and
-generative-AI shares, distinct pseudonymous accounts, repeat reporting.
+"""Figures of the Production & consumption page: new vs known material (exactly and perceptually),
+near-duplicate variants, self-generated and generative-AI shares, distinct pseudonymous accounts,
+repeat reporting.
 
 DataFrames in (the frames built by `dashboards.callbacks.production`), plotly figures out. Counts may
 be NaN (a cell suppressed by the small-cell rule in an export): such points become gaps, never
@@ -28,6 +29,9 @@ MATERIAL_COLUMNS = ("ds", "new_media_clusters", "known_files", "files")
 SHARE_COLUMNS = ("ds", "files", "self_generated", "generative_ai", "self_generated_share", "generative_ai_share")
 ACCOUNT_COLUMNS = ("ds", "entity", "reported_accounts")
 REPEAT_COLUMNS = ("ds", "referrals_with_account", "first_reports", "repeat_reports", "repeat_share")
+PERCEPTUAL_COLUMNS = ("ds", "perceptually_new_files", "perceptually_known_files", "files", "perceptually_new_share")
+VARIANT_COLUMNS = ("ds", "perceptually_new_files", "near_duplicate_variants", "variants_per_new_item")
+NO_PERCEPTUAL_FILES = "No files in this selection, or perceptual matching has not run on them yet."
 CONTEXT_COLOUR = "#9AA5B1"  # neutral grey for context lines (all files)
 SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
 
@@ -210,21 +214,22 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
     return _finish(fig, grain, "Accounts", frame["ds"])
 
 
-def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
-    """Referrals with an account: first reports and repeat reports stacked, the repeat share on the right."""
-    _require(frame, REPEAT_COLUMNS, "repeat reporting")
-    title = f"Repeat reporting of accounts per {grain}"
-    empty = _nothing_to_draw(
-        frame, ("referrals_with_account",), title, "No referrals with an account pseudonym in this selection."
-    )
-    if empty is not None:
-        return empty
+def _bars_and_ratio(
+    frame: pd.DataFrame,
+    grain: str,
+    title: str,
+    bars: tuple[tuple[str, str], ...],
+    line: tuple[str, str],
+    y_title: str,
+    line_title: str,
+    line_format: str = SHARE_TICKS,
+    line_hover: str = "%{y:.1%}",
+) -> go.Figure:
+    """Stacked count bars per period (the first plain, the next hatched) and a ratio line on a right axis."""
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
     fig = go.Figure(layout=base_layout(title))
-    for index, (column, name) in enumerate(
-        (("first_reports", "First report of the account"), ("repeat_reports", "Repeat report"))
-    ):
+    for index, (column, name) in enumerate(bars):
         fig.add_trace(
             go.Bar(
                 x=x,
@@ -237,17 +242,18 @@ def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
                 hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
             )
         )
+    column, name = line
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=_values(frame["repeat_share"]),
-            name="Repeat share (right axis)",
+            y=_values(frame[column]),
+            name=f"{name} (right axis)",
             yaxis="y2",
             customdata=custom,
             mode="lines+markers",
             line={"color": "#000000", "width": 2, "dash": "dash"},
             marker={"symbol": "diamond", "size": 7, "color": "#000000"},
-            hovertemplate="%{y:.1%}<extra>Repeat share</extra>",
+            hovertemplate=line_hover + "<extra>" + name + "</extra>",
         )
     )
     fig.update_layout(
@@ -259,8 +265,79 @@ def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
             "side": "right",
             "showgrid": False,
             "rangemode": "tozero",
-            "tickformat": SHARE_TICKS,
-            "title": {"text": "Repeat share"},
+            "tickformat": line_format,
+            "title": {"text": line_title},
         },
     )
-    return _finish(fig, grain, "Referrals with an account", frame["ds"])
+    return _finish(fig, grain, y_title, frame["ds"])
+
+
+def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Referrals with an account: first reports and repeat reports stacked, the repeat share on the right."""
+    _require(frame, REPEAT_COLUMNS, "repeat reporting")
+    title = f"Repeat reporting of accounts per {grain}"
+    empty = _nothing_to_draw(
+        frame, ("referrals_with_account",), title, "No referrals with an account pseudonym in this selection."
+    )
+    if empty is not None:
+        return empty
+    return _bars_and_ratio(
+        frame,
+        grain,
+        title,
+        (("first_reports", "First report of the account"), ("repeat_reports", "Repeat report")),
+        ("repeat_share", "Repeat share"),
+        "Referrals with an account",
+        "Repeat share",
+    )
+
+
+def perceptual_material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """Files of perceptually new material and of material seen before (stacked: all files), with the
+    perceptually new share on the right axis."""
+    _require(frame, PERCEPTUAL_COLUMNS, "new vs known material, measured perceptually")
+    title = f"New and known material, measured perceptually, per {grain}"
+    empty = _nothing_to_draw(frame, ("files",), title, NO_PERCEPTUAL_FILES)
+    if empty is not None:
+        return empty
+    return _bars_and_ratio(
+        frame,
+        grain,
+        title,
+        (
+            ("perceptually_new_files", "New material (first of its near-duplicates)"),
+            ("perceptually_known_files", "Material seen before"),
+        ),
+        ("perceptually_new_share", "Share new"),
+        "Files",
+        "Share of files that are new",
+    )
+
+
+def variants_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
+    """New material and new near-duplicate variants of material seen before (stacked: every new exact
+    file variant), with the variants per new item on the right axis."""
+    _require(frame, VARIANT_COLUMNS, "near-duplicate variants")
+    title = f"Near-duplicate variants per {grain}"
+    empty = _nothing_to_draw(
+        frame,
+        ("perceptually_new_files", "near_duplicate_variants"),
+        title,
+        "No new material or variants in this selection.",
+    )
+    if empty is not None:
+        return empty
+    return _bars_and_ratio(
+        frame,
+        grain,
+        title,
+        (
+            ("perceptually_new_files", "New material"),
+            ("near_duplicate_variants", "New variant of material seen before"),
+        ),
+        ("variants_per_new_item", "Variants per new item"),
+        "First sightings of a file variant",
+        "Variants per new item",
+        line_format=",.2f",
+        line_hover="%{y:.2f}",
+    )

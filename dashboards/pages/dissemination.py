@@ -1,4 +1,5 @@
-"""Dissemination (`/dissemination`): platform mix, a map of Europe, platform x country, cross-border spread.
+"""Dissemination (`/dissemination`): platform mix, a map of Europe, platform x country, cross-border spread,
+re-shares of near-duplicate material, hash-bank matches by category.
 
 Filters (country, platform, period) and the grain live in the URL. Clicking a country on the map
 toggles it in the country filter, clicking a matrix cell filters by its platform and country,
@@ -48,7 +49,8 @@ def layout(**kwargs) -> html.Div:
             page_header(
                 PAGE,
                 "Dissemination",
-                "Where referrals come from and how media clusters spread across borders. "
+                "Where referrals come from, how media clusters and near-duplicate material spread across "
+                "platforms and borders, and which files match a hash bank. "
                 "Click a country, a cell or a platform to filter.",
             ),
             filter_bar(PAGE, state, extra=[grain]),
@@ -64,6 +66,13 @@ def layout(**kwargs) -> html.Div:
                 [
                     dbc.Col(chart_card(logic.REACH_COUNTRIES_CHART, height=340), lg=6),
                     dbc.Col(chart_card(logic.REACH_DAYS_CHART, height=340), lg=6),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.RESHARES_CHART, height=400), lg=6),
+                    dbc.Col(chart_card(logic.BANK_CHART, height=400), lg=6),
                 ],
                 className="g-3",
             ),

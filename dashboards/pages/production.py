@@ -1,5 +1,5 @@
-"""Production & consumption (`/production`): new vs known material, self-generated and generative-AI
-shares, distinct pseudonymous accounts, repeat reporting.
+"""Production & consumption (`/production`): new vs known material (exactly and perceptually), near-duplicate
+variants, self-generated and generative-AI shares, distinct pseudonymous accounts, repeat reporting.
 
 Filters (country, platform, period) and the grain live in the URL. Clicking a point zooms the page
 to its period (the period filter), clicking a country's or platform's line in the split accounts
@@ -40,7 +40,8 @@ def layout(**kwargs) -> html.Div:
             page_header(
                 PAGE,
                 "Production & consumption",
-                "New versus known material, self-generated and generative-AI shares, the accounts "
+                "New versus known material (exactly and perceptually), near-duplicate variants, "
+                "self-generated and generative-AI shares, the accounts "
                 "reported and how often they come back. Click a point to zoom into its period.",
             ),
             filter_bar(PAGE, state, extra=[grain]),
@@ -52,6 +53,13 @@ def layout(**kwargs) -> html.Div:
                 [
                     dbc.Col(chart_card(logic.MATERIAL_CHART, height=400), lg=6),
                     dbc.Col(chart_card(logic.SHARES_CHART, height=400), lg=6),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(logic.PERCEPTUAL_CHART, height=400), lg=6),
+                    dbc.Col(chart_card(logic.VARIANTS_CHART, height=400), lg=6),
                 ],
                 className="g-3",
             ),

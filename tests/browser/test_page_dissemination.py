@@ -1,5 +1,6 @@
 """Dissemination page in Chromium: the map draws from local shapes (no request leaves the server),
-the grain control redraws the platform mix, and clicking a country on the map filters the page."""
+the near-duplicate re-shares draw and the hash-bank chart says no bank is imported (the demo has
+none), the grain control redraws the platform mix, and clicking a country on the map filters the page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ pytestmark = pytest.mark.browser
 MAP = ids.chart_graph("dissemination-map")
 MIX = ids.chart_graph("dissemination-platform-mix")
 MATRIX = ids.chart_graph("dissemination-platform-country")
+RESHARES = ids.chart_graph("dissemination-near-duplicate-reshares")
+BANKS = ids.chart_graph("dissemination-bank-matches")
 
 
 def plotted(graph_id: str) -> str:
@@ -39,6 +42,13 @@ def test_the_map_draws_offline_and_a_click_on_a_country_filters_the_page(
     page.goto(url + "dissemination")
     page.wait_for_function(f"() => ({plotted(MIX)})() !== null")
     page.wait_for_function(f"() => ({plotted(MATRIX)})() !== null")
+    page.wait_for_function(f"() => ({plotted(RESHARES)})() !== null")
+    reshares = json.loads(page.evaluate(plotted(RESHARES)))
+    assert len(reshares) == 2 and any(v for v in reshares[1][1])  # cross-country shares of files
+    # No hash bank in the demo: the chart says so instead of drawing empty bars or an error.
+    page.wait_for_function(
+        f"() => (document.querySelector('#{BANKS} .annotation-text')?.textContent ?? '').includes('No positive hash bank')"
+    )
     # The map is drawn: country shapes from the local topojson file became paths.
     page.wait_for_function(f"() => document.querySelectorAll('#{MAP} .choroplethlocation').length >= 27")
     assert any(request.endswith("/assets/topojson/world_50m.json") for request in requests)

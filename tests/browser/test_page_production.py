@@ -1,4 +1,4 @@
-"""Production & consumption page in Chromium: the four charts draw, the grain control redraws them
+"""Production & consumption page in Chromium: the six charts draw (the perceptual ones too), the grain control redraws them
 and puts the grain in the URL, and clicking a point zooms the page into that period."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ MATERIAL = ids.chart_graph("production-new-known")
 SHARES = ids.chart_graph("production-annotation-shares")
 ACCOUNTS = ids.chart_graph("production-accounts")
 REPEAT = ids.chart_graph("production-repeat-reporting")
+PERCEPTUAL = ids.chart_graph("production-perceptual-new-known")
+VARIANTS = ids.chart_graph("production-near-duplicate-variants")
 
 
 def plotted(graph_id: str) -> str:
@@ -35,8 +37,17 @@ def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.goto(url + "production?grain=quarter")
-    for graph in (MATERIAL, SHARES, ACCOUNTS, REPEAT):
+    for graph in (MATERIAL, SHARES, PERCEPTUAL, VARIANTS, ACCOUNTS, REPEAT):
         page.wait_for_function(f"() => ({plotted(graph)})() !== null")
+    perceptual = json.loads(page.evaluate(plotted(PERCEPTUAL)))
+    assert [trace[0] for trace in perceptual] == [
+        "New material (first of its near-duplicates)",
+        "Material seen before",
+        "Share new (right axis)",
+    ]
+    assert sum(v or 0 for v in perceptual[0][2]) > 0  # the demo's files were matched perceptually
+    variants = json.loads(page.evaluate(plotted(VARIANTS)))
+    assert variants[1][0] == "New variant of material seen before" and sum(v or 0 for v in variants[1][2]) > 0
     before = page.evaluate(plotted(MATERIAL))
     quarterly = json.loads(before)
     assert [trace[0] for trace in quarterly] == [
