@@ -96,6 +96,7 @@ from warehouse.reference import EU27_ISO3
 # Sources: the table a metric is read from.
 REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT = "referral", "file", "backlog", "spread", "distinct"
 PERCEPTUAL = "perceptual"  # rollup_perceptual_daily: perceptual clusters (PDQ near-duplicates) and hash banks
+TRIAGE = "triage"  # rollup_triage_daily: referrals' current triage tiers, by received day
 ALL = "*"  # the mart's "all countries / all platforms" value
 
 
@@ -376,6 +377,23 @@ METRICS: dict[str, Metric] = {
             group="dissemination",
             description="files matching a positive hash bank / files",
         ),
+        # triage (by received date; referrals' current tiers)
+        Metric(
+            "high_priority_referrals",
+            TRIAGE,
+            "p1 + p2",
+            group="operations",
+            description="referrals whose current triage tier is P1 or P2 (by received date)",
+        ),
+        Metric(
+            "high_priority_share",
+            TRIAGE,
+            "p1 + p2",
+            "scored",
+            unit="share",
+            group="operations",
+            description="referrals in tier P1 or P2 / scored referrals (by received date)",
+        ),
         # consumption
         Metric(
             "reported_accounts",
@@ -442,8 +460,8 @@ ANNOTATION = "annotation"
 
 # dimension name -> (table column, which sources have it); annotation is a set of flag columns
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "country": ("country_iso3", (REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT, PERCEPTUAL)),
-    "platform": ("platform_name", (REFERRAL, FILE, BACKLOG, DISTINCT, PERCEPTUAL)),
+    "country": ("country_iso3", (REFERRAL, FILE, BACKLOG, SPREAD, DISTINCT, PERCEPTUAL, TRIAGE)),
+    "platform": ("platform_name", (REFERRAL, FILE, BACKLOG, DISTINCT, PERCEPTUAL, TRIAGE)),
     "channel": ("channel", (REFERRAL, BACKLOG)),
     "incident_type": ("incident_type_code", (REFERRAL, BACKLOG)),
     "category": ("category_code", (FILE, PERCEPTUAL)),
@@ -465,6 +483,7 @@ _TABLES = {
     BACKLOG: "rollup_backlog_daily",
     SPREAD: "rollup_cluster_spread_daily",
     PERCEPTUAL: "rollup_perceptual_daily",
+    TRIAGE: "rollup_triage_daily",
     DISTINCT: "(SELECT period_start AS date_key, * EXCLUDE (period_start, grain) "
     "FROM mart_distinct_period WHERE grain = $grain)",
 }
@@ -475,12 +494,16 @@ _CALENDARS = {
     SPREAD: "rollup_referral_daily",
     DISTINCT: "rollup_referral_daily",
     PERCEPTUAL: "rollup_perceptual_daily",
+    TRIAGE: "rollup_triage_daily",
 }
 # Why a source lacks a dimension, when the list of what it has does not say enough.
 _MISSING = {
     (PERCEPTUAL, ANNOTATION): "rollup_perceptual_daily carries no annotations",
     (PERCEPTUAL, "channel"): "rollup_perceptual_daily counts files, which have no channel",
     (PERCEPTUAL, "incident_type"): "rollup_perceptual_daily counts files, which have no incident type",
+    (TRIAGE, ANNOTATION): "rollup_triage_daily carries no annotations",
+    (TRIAGE, "channel"): "rollup_triage_daily is kept by country and platform only",
+    (TRIAGE, "incident_type"): "rollup_triage_daily is kept by country and platform only",
 }
 _TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
 

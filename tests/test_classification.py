@@ -157,6 +157,11 @@ def test_rescoring_is_a_new_run_and_only_its_scores_are_current(con):
     assert current == {first: count - again, second: again}
     totals = con.execute("SELECT sum(scored), sum(p1 + p2 + p3 + p4) FROM rollup_triage_daily").fetchone()
     assert totals == (count, count)
+    from analytics.warehouse_series import load_series
+
+    share = load_series(con, "high_priority_share", "year", parts=True)
+    direct = con.execute("SELECT sum(p1 + p2), sum(scored) FROM rollup_triage_daily").fetchone()
+    assert (share["numerator"].sum(), share["denominator"].sum()) == direct
     explained = con.execute("SELECT contributions, rules_fired FROM triage_score LIMIT 1").fetchone()
     assert isinstance(json.loads(explained[0]), list) and isinstance(json.loads(explained[1]), list)
 
