@@ -18,12 +18,13 @@ from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "6"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
+SCHEMA_VERSION = "7"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
 #   of a run in analytics_alert, replaced published statistics in published_statistic_history; 5: the PDQ
 #   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
 #   (calibration factor and calibrated coverage) in the forecast tables; 6: media matching (perceptual
-#   clusters, their merges and daily rollup, hash banks, their entries, changes and matches)
+#   clusters, their merges and daily rollup, hash banks, their entries, changes and matches); 7: content-classifier codes
+#   and scores of every file occurrence (fact_file_occurrence.classifier_category, _confidence, _model, _version)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 UNCLASSIFIED = "UNCLASSIFIED"
 
