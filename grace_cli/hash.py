@@ -40,10 +40,19 @@ def register(cli: click.Group) -> None:
     help="Write every problem to this local CSV (path,reason,detail,file_id). It names files: keep it "
     "on this machine; it may not be inside the delivery (nor inside FOLDER).",
 )
+@click.option(
+    "--classifier",
+    "classifier",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Content-classifier manifest (JSON) of the agency's certified model: adds classifier_category, "
+    "classifier_confidence, classifier_model and classifier_version to every classified image. The "
+    "artefact's SHA-256 is checked first. See docs/MATCHING.md, 'Content classifier plug-in'.",
+)
 @jobs_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing DELIVERY/files.csv.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no problem lines (the summary and --report remain).")
-def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet) -> None:
+def hash_command(folder, delivery, referral_map, report, classifier, jobs, overwrite, quiet) -> None:
     """Hash every file under FOLDER (MD5, SHA1, PDQ) into DELIVERY/files.csv.
 
     \b
@@ -54,7 +63,9 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
     \b
     What leaves: one row per file with report_id, file_id, md5, sha1, pdq, pdq_quality — nothing
     else. No file names, paths, sizes, dates, pixels or EXIF. file_id is a sequence number
-    (F00000001 …) in the order of the sorted paths.
+    (F00000001 …) in the order of the sorted paths. With --classifier, four more columns:
+    classifier_category (a code: A1 A2 B1 B2, 0-3 or N), classifier_confidence (0-1),
+    classifier_model and classifier_version — codes and scores only.
 
     \b
     Which referral a file belongs to:
@@ -77,6 +88,7 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
       image_too_small          a side under 5 pixels: MD5 and SHA1 only
       image_too_large          over Pillow's decompression-bomb limit: MD5 and SHA1 only
       pdq_low_quality          PDQ quality below 50, unreliable for matching: kept with its quality
+      classifier_failed        the content classifier failed on the image: no classifier columns
       map_entry_unused         a referral-map row that matches no file
     The report names relative paths: it is for the operator and stays on this machine.
     Exit status: 0 when every file is in the delivery or reported as not hashable by design,
@@ -88,6 +100,7 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
       grace hash /evidence/2024-06 --out /exports/2024-06 --report ~/hash-2024-06.csv
       grace hash /evidence/CT-2024-00000001 --out /exports/2024-06 --jobs 4
       grace hash /media --referral-map ~/media-map.csv --out /exports/2024-06
+      grace hash /evidence/2024-06 --out /exports/2024-06 --classifier /models/agency-model.json
     """
     from matching.hashing import ReferralLinker, check_report_path, hash_folder, write_report
 
@@ -95,7 +108,9 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
         check_report_path(report, folder, delivery)
     linker = ReferralLinker.from_map(referral_map, folder) if referral_map else ReferralLinker.from_layout(folder)
     with progress_bar(enabled=not quiet) as progress:
-        summary = hash_folder(folder, delivery, linker, jobs=jobs, overwrite=overwrite, progress=progress)
+        summary = hash_folder(
+            folder, delivery, linker, jobs=jobs, overwrite=overwrite, progress=progress, classifier=classifier
+        )
     if report is not None:
         write_report(report, summary.problems)
     if not quiet:
@@ -112,6 +127,14 @@ def hash_command(folder, delivery, referral_map, report, jobs, overwrite, quiet)
         f"({summary.with_pdq:,} with PDQ; {megabytes:,.1f} MB in {summary.seconds:.1f} s, {rate:,.0f} files/s, "
         f"{jobs} worker(s))"
     )
+    if classifier is not None:
+        from matching.classifiers import read_manifest
+
+        manifest = read_manifest(classifier)
+        click.echo(
+            f"classifier {manifest.name} {manifest.version} (sha256 {manifest.sha256[:16]}…): "
+            f"{summary.classified:,} images classified"
+        )
     if summary.problems:
         counts = ", ".join(f"{count:,} {reason}" for reason, count in summary.reasons().items())
         where = f"; listed in {report} (local only)" if report is not None else ""

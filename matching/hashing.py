@@ -24,6 +24,13 @@ device, an I/O error), is empty, or has no referral is left out of the delivery;
 cannot decode as an image, a damaged image, one under `MIN_PDQ_SIDE` pixels or over Pillow's
 decompression-bomb limit keeps its MD5 and SHA1 with an empty PDQ; a PDQ of quality below
 `PDQ_MIN_QUALITY` is kept, with its quality, and reported (unreliable for matching).
+
+Content classifier (optional, `classifier=` a manifest, `grace hash --classifier`): each decoded image is
+also given to a model behind a checked manifest (`matching.classifiers`), in the same worker, from the same
+decoded pixels; the delivery then has four more columns (`CLASSIFIER_COLUMNS`): the category code, the
+confidence (0-1, four decimals), the model's name and version. A file without decoded pixels (not an image,
+damaged, too small or too large: already reported) has them empty; an image the model fails on has them
+empty and is reported as `classifier_failed`. Nothing else about the image leaves.
 """
 
 from __future__ import annotations
@@ -43,9 +50,12 @@ from pathlib import Path, PurePosixPath
 
 from grace.errors import ConfigError, InputFileError
 from grace.progress import ProgressCallback, no_progress
+from matching.classifiers.base import ContentClassifier, load_classifier
 
 # The delivery's columns, all in the case-export contract's `files` dataset (a test checks it).
 DELIVERY_COLUMNS = ("report_id", "file_id", "md5", "sha1", "pdq", "pdq_quality")
+# Added with a content classifier (also in the contract, optional there).
+CLASSIFIER_COLUMNS = ("classifier_category", "classifier_confidence", "classifier_model", "classifier_version")
 FILES_CSV = "files.csv"
 # The contract's pattern for files.report_id (a test checks they agree).
 REPORT_ID = re.compile(r"^CT-[0-9]{4}-[0-9]{8}$")
@@ -68,6 +78,8 @@ IMAGE_TOO_SMALL = "image_too_small"
 IMAGE_TOO_LARGE = "image_too_large"
 # Written with its PDQ and quality:
 PDQ_LOW_QUALITY = "pdq_low_quality"
+# Written without classifier columns (a classifier was given and failed on this decoded image):
+CLASSIFIER_FAILED = "classifier_failed"
 # About the referral map, not a file:
 MAP_ENTRY_UNUSED = "map_entry_unused"
 
@@ -81,6 +93,7 @@ REASONS = {
     IMAGE_TOO_SMALL: f"a side under {MIN_PDQ_SIDE} pixels, too small for PDQ: MD5 and SHA1 only",
     IMAGE_TOO_LARGE: "over Pillow's decompression-bomb limit (about 89 megapixels): MD5 and SHA1 only",
     PDQ_LOW_QUALITY: f"PDQ quality below {PDQ_MIN_QUALITY}, unreliable for matching: written with its quality",
+    CLASSIFIER_FAILED: "the content classifier failed on this image: written without classifier columns",
     MAP_ENTRY_UNUSED: "a referral-map row that matches no file",
 }
 # Reasons that leave a file out of the delivery: the run is incomplete (exit status 1 in the CLI).
@@ -110,6 +123,10 @@ class FileHashes:
     pdq_quality: int | None = None
     problem: str | None = None
     detail: str = ""
+    category: str | None = None
+    confidence: float | None = None
+    classifier_problem: str | None = None
+    classifier_detail: str = ""
 
 
 @dataclass
@@ -119,6 +136,7 @@ class HashSummary:
     files_found: int = 0
     rows_written: int = 0
     with_pdq: int = 0
+    classified: int = 0
     bytes_hashed: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
@@ -267,10 +285,12 @@ def _map_key(path: Path, number: int, text: str) -> str:
 # Hashing one file (runs in the worker processes)
 
 
-def hash_file(folder: str, relative: str) -> FileHashes:
-    """MD5, SHA1 and (for an image) PDQ with its quality, reading the file once in chunks.
+def hash_file(folder: str, relative: str, classifier: ContentClassifier | None = None) -> FileHashes:
+    """MD5, SHA1 and (for an image) PDQ with its quality, reading the file once in chunks; with a
+    `classifier`, also its category code and confidence from the same decoded pixels.
 
-    Never raises for a bad file: what went wrong is the result's `problem` and `detail`.
+    Never raises for a bad file: what went wrong is the result's `problem` and `detail` (for the
+    classifier, `classifier_problem` and `classifier_detail`).
     """
     path = os.path.join(folder, relative)
     try:
@@ -299,12 +319,47 @@ def hash_file(folder: str, relative: str) -> FileHashes:
         if size == 0:
             return FileHashes(relative, problem=EMPTY_FILE)
         handle.seek(0)
-        pdq, quality, problem, detail = pdq_of(handle)
-    return FileHashes(relative, size, md5.hexdigest(), sha1.hexdigest(), pdq, quality, problem, detail)
+        pdq, quality, problem, detail, pixels = _decode_and_pdq(handle)
+    hashes = FileHashes(relative, size, md5.hexdigest(), sha1.hexdigest(), pdq, quality, problem, detail)
+    if classifier is None or pixels is None:
+        return hashes
+    return _classified(hashes, classifier, pixels)
+
+
+def _classified(hashes: FileHashes, classifier: ContentClassifier, pixels) -> FileHashes:
+    """`hashes` with the classifier's code and confidence for the decoded `pixels` (or its problem)."""
+    import math
+    from dataclasses import replace
+
+    from matching.classifiers.base import CATEGORY_PATTERN
+
+    try:
+        codes, confidences = classifier.classify([pixels])
+        code, confidence = str(codes[0]), float(confidences[0])
+    except Exception as error:  # the model's failure is this file's problem, not the run's
+        return replace(hashes, classifier_problem=CLASSIFIER_FAILED, classifier_detail=_error_detail(error))
+    if code not in classifier.categories or not CATEGORY_PATTERN.match(code):
+        return replace(
+            hashes, classifier_problem=CLASSIFIER_FAILED, classifier_detail=f"code {code[:20]!r} not declared"
+        )
+    if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+        return replace(
+            hashes, classifier_problem=CLASSIFIER_FAILED, classifier_detail=f"confidence {confidence} not in 0-1"
+        )
+    return replace(hashes, category=code, confidence=confidence)
+
+
+def _error_detail(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def pdq_of(handle) -> tuple[str | None, int | None, str | None, str]:
     """(pdq hex, quality, problem, detail) of the image in an open binary file."""
+    return _decode_and_pdq(handle)[:4]
+
+
+def _decode_and_pdq(handle) -> tuple[str | None, int | None, str | None, str, object]:
+    """(pdq hex, quality, problem, detail, decoded RGB pixels or None) of the image in an open binary file."""
     import numpy as np
     import pdqhash
     from PIL import Image, UnidentifiedImageError
@@ -316,19 +371,19 @@ def pdq_of(handle) -> tuple[str | None, int | None, str | None, str]:
             with Image.open(handle) as image:
                 width, height = image.size
                 if min(width, height) < MIN_PDQ_SIDE:
-                    return None, None, IMAGE_TOO_SMALL, f"{width}x{height} pixels"
+                    return None, None, IMAGE_TOO_SMALL, f"{width}x{height} pixels", None
                 pixels = np.asarray(image.convert("RGB"))
         vector, quality = pdqhash.compute(pixels)
     except UnidentifiedImageError:
-        return None, None, NOT_AN_IMAGE, ""
+        return None, None, NOT_AN_IMAGE, "", None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        return None, None, IMAGE_TOO_LARGE, str(error)[:200]
+        return None, None, IMAGE_TOO_LARGE, str(error)[:200], None
     except Exception as error:  # any decoder failure is this file's problem, not the run's
-        return None, None, IMAGE_DAMAGED, f"{type(error).__name__}: {str(error)[:200]}"
+        return None, None, IMAGE_DAMAGED, _error_detail(error), None
     pdq = pdq_hex(vector)
     if quality < PDQ_MIN_QUALITY:
-        return pdq, int(quality), PDQ_LOW_QUALITY, f"quality {quality}"
-    return pdq, int(quality), None, ""
+        return pdq, int(quality), PDQ_LOW_QUALITY, f"quality {quality}", pixels
+    return pdq, int(quality), None, "", pixels
 
 
 def pdq_hex(vector) -> str:
@@ -357,8 +412,17 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
+# The classifier of a worker process, loaded once by `_load_worker_classifier` (the pool's initializer).
+_worker_classifier: ContentClassifier | None = None
+
+
+def _load_worker_classifier(manifest: str | None) -> None:
+    global _worker_classifier
+    _worker_classifier = None if manifest is None else load_classifier(Path(manifest))
+
+
 def _hash_task(task: tuple[str, str]) -> FileHashes:
-    return hash_file(*task)
+    return hash_file(*task, classifier=_worker_classifier)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,16 +436,20 @@ def hash_folder(
     jobs: int = 1,
     overwrite: bool = False,
     progress: ProgressCallback = no_progress,
+    classifier: Path | None = None,
 ) -> HashSummary:
     """Hash every file under `folder` into `delivery/files.csv` (see the module docstring).
 
     `delivery` may already hold the case system's `referrals.csv`; an existing `files.csv` is
     replaced only with `overwrite`. Raises `ConfigError` for a delivery inside `folder` and when
-    there is no file to hash; the delivery file is written whole or not at all.
+    there is no file to hash; the delivery file is written whole or not at all. `classifier`: a
+    content-classifier manifest, checked (with its artefact's SHA-256) before any file is read;
+    refused with `InputFileError` naming the file and field.
     """
     started = time.perf_counter()
     folder, delivery = Path(folder), Path(delivery)
     _check_paths(folder, delivery, overwrite)
+    model = None if classifier is None else load_classifier(Path(classifier))
     linker = linker or ReferralLinker.from_layout(folder)
     paths, problems = list_files(folder)
     if not paths:
@@ -404,9 +472,9 @@ def hash_folder(
     try:
         with open(temporary, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(DELIVERY_COLUMNS)
+            writer.writerow(DELIVERY_COLUMNS + (CLASSIFIER_COLUMNS if model is not None else ()))
             progress("hashing files", 0, len(tasks))
-            for done, result in enumerate(_hash_all(tasks, jobs), 1):  # runs the pool to its end
+            for done, result in enumerate(_hash_all(tasks, jobs, model, classifier), 1):  # runs the pool to its end
                 report_id = report_ids[done - 1]
                 summary.bytes_hashed += result.size
                 file_id = ""
@@ -415,9 +483,17 @@ def hash_folder(
                     summary.with_pdq += result.pdq is not None
                     file_id = f"F{summary.rows_written:08d}"
                     quality = "" if result.pdq_quality is None else str(result.pdq_quality)
-                    writer.writerow((report_id, file_id, result.md5, result.sha1, result.pdq or "", quality))
+                    row: tuple[str, ...] = (report_id, file_id, result.md5, result.sha1, result.pdq or "", quality)
+                    if model is not None:
+                        row += _classifier_cells(result, model)
+                        summary.classified += result.category is not None
+                    writer.writerow(row)
                 if result.problem is not None:
                     problems.append(Problem(result.relative, result.problem, result.detail, file_id))
+                if result.classifier_problem is not None:
+                    problems.append(
+                        Problem(result.relative, result.classifier_problem, result.classifier_detail, file_id)
+                    )
                 if done % 16 == 0 or done == len(tasks):
                     progress("hashing files", done, len(tasks))
         os.replace(temporary, target)
@@ -428,13 +504,27 @@ def hash_folder(
     return summary
 
 
-def _hash_all(tasks: list[tuple[str, str]], jobs: int) -> Iterator[FileHashes]:
-    """Results in the order of `tasks`, whatever the number of workers."""
+def _classifier_cells(result: FileHashes, model: ContentClassifier) -> tuple[str, str, str, str]:
+    """The four classifier columns of a row: all empty when the file was not classified."""
+    if result.category is None or result.confidence is None:
+        return ("", "", "", "")
+    return (result.category, f"{result.confidence:.4f}", model.name, model.version)
+
+
+def _hash_all(
+    tasks: list[tuple[str, str]],
+    jobs: int,
+    model: ContentClassifier | None = None,
+    manifest: Path | None = None,
+) -> Iterator[FileHashes]:
+    """Results in the order of `tasks`, whatever the number of workers. A worker process loads the
+    classifier from its `manifest` once (checking the artefact's SHA-256 again)."""
     if jobs <= 1 or len(tasks) < 2:
-        yield from map(_hash_task, tasks)
+        yield from (hash_file(folder, relative, model) for folder, relative in tasks)
         return
     chunk = max(1, min(32, len(tasks) // (16 * jobs)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    initargs = (None if model is None or manifest is None else os.fspath(manifest),)
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_load_worker_classifier, initargs=initargs) as pool:
         yield from pool.map(_hash_task, tasks, chunksize=chunk)
 
 

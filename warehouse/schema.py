@@ -24,7 +24,8 @@ SCHEMA_VERSION = "7"  # 2: pseudonyms and cluster ids stored as 128-bit integers
 #   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
 #   (calibration factor and calibrated coverage) in the forecast tables; 6: media matching (perceptual
 #   clusters, their merges and daily rollup, hash banks, their entries, changes and matches); 7: triage
-#   (model registry, rule sets, scoring runs, scores, the daily tier rollup)
+#   (model registry, rule sets, scoring runs, scores, the daily tier rollup) and the content-classifier codes
+#   and scores of every file occurrence (fact_file_occurrence.classifier_category, _confidence, _model, _version)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 UNCLASSIFIED = "UNCLASSIFIED"
 

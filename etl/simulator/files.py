@@ -58,6 +58,11 @@ PDQ_LIST_MIN_QUALITY = 50  # lower PDQ quality is not shared in the PDQ list
 VICS_CATEGORIES = (0, 1, 2, 3, 4)
 VICS_WEIGHTS = (0.08, 0.5, 0.3, 0.08, 0.04)
 CLASSIFICATION_WEIGHTS = (0.3, 0.2, 0.25, 0.15)  # A1, A2, B1, B2; the rest of the mass is empty
+# A fictitious content classifier at the agency (`grace hash --classifier`): a share of the files with a PDQ
+# carry its code and confidence. Plumbing for the demo only: the codes are drawn, nothing is classified.
+CLASSIFIER_SHARE = 0.3
+CLASSIFIER_MODEL, CLASSIFIER_VERSION = "standin", "1.0.0"
+CLASSIFIER_CODES = (*INDUSTRY_CLASSIFICATIONS, "N")
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,23 @@ def classifications(item: np.ndarray, rng: np.random.Generator) -> pa.Array:
     return null_where(pick(INDUSTRY_CLASSIFICATIONS, np.minimum(code, 3)), missing)
 
 
+def standin_classifier(has_pdq: np.ndarray, config: SimulationConfig) -> dict[str, pa.Array]:
+    """The four classifier columns: for about CLASSIFIER_SHARE of the files with a PDQ, a drawn code of
+    CLASSIFIER_CODES and a confidence 0.5-1 from a fictitious model; empty elsewhere. Its own random stream,
+    so the other columns do not change."""
+    rng = child_rng(config.seed, "files", "classifier")
+    n = len(has_pdq)
+    missing = ~(has_pdq & (rng.random(n) < CLASSIFIER_SHARE))
+    code = pick(CLASSIFIER_CODES, rng.integers(0, len(CLASSIFIER_CODES), size=n))
+    confidence = pc.cast(pa.array(np.round(rng.uniform(0.5, 1.0, size=n), 4)), pa.string())
+    constant = {"classifier_model": CLASSIFIER_MODEL, "classifier_version": CLASSIFIER_VERSION}
+    return {
+        "classifier_category": null_where(code, missing),
+        "classifier_confidence": null_where(confidence, missing),
+        **{name: null_where(pa.array(np.full(n, value)), missing) for name, value in constant.items()},
+    }
+
+
 def optional_booleans(p_true: float, p_missing: float, n: int, rng: np.random.Generator) -> pa.Array:
     """`true`/`false` with some empty cells."""
     u = rng.random(n)
@@ -244,6 +266,7 @@ def build_files(world: World, referrals: Referrals, config: SimulationConfig) ->
             "sha1": null_where(media.sha1.take(spread), (u >= 0.03) & (u < 0.08)),
             "pdq": null_where(media.pdq.take(spread), ~has_pdq),
             "pdq_quality": null_where(int_strings(media.quality).take(spread), ~has_quality),
+            **standin_classifier(has_pdq, config),
             "file_annotations": bitmask_labels(masks, FILE_ANNOTATIONS),
             "industry_classification": classifications(item, rng),
             "publicly_available": optional_booleans(0.15, 0.1, n, rng),

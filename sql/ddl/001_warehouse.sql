@@ -152,7 +152,12 @@ CREATE TABLE IF NOT EXISTS fact_file_occurrence (
     is_live_streaming       BOOLEAN NOT NULL,
     is_publicly_available   BOOLEAN,
     is_viewed_by_esp        BOOLEAN,
-    pdq_quality             SMALLINT
+    pdq_quality             SMALLINT,
+    -- From a content classifier at the agency (grace hash --classifier): code, confidence 0-1, model, version.
+    classifier_category     VARCHAR,
+    classifier_confidence   DOUBLE,
+    classifier_model        VARCHAR,
+    classifier_version      VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS hash_set_entry (

@@ -6,7 +6,8 @@ WITH final AS (
            c.incident_date, c.country_iso3, c.agency_code, c.platform_name, c.category_code,
            c.rowid IN (SELECT first_rowid FROM batch_cluster_stats WHERE first_rowid IS NOT NULL) AS is_first_sighting,
            c.is_viral, c.is_self_generated, c.is_generative_ai, c.is_live_streaming,
-           c.is_publicly_available, c.is_viewed_by_esp, c.pdq_quality
+           c.is_publicly_available, c.is_viewed_by_esp, c.pdq_quality,
+           c.classifier_category, c.classifier_confidence, c.classifier_model, c.classifier_version
     FROM batch_clustered AS c
 )
 SELECT * FROM final

@@ -22,7 +22,8 @@ final AS (
            keyed.cluster_md5, keyed.sha1, keyed.pdq, keyed.pdq_quality,
            keyed.incident_date, keyed.country_iso3, keyed.agency_code, keyed.platform_name,
            keyed.category_code, keyed.is_viral, keyed.is_self_generated, keyed.is_generative_ai,
-           keyed.is_live_streaming, keyed.is_publicly_available, keyed.is_viewed_by_esp
+           keyed.is_live_streaming, keyed.is_publicly_available, keyed.is_viewed_by_esp,
+           keyed.classifier_category, keyed.classifier_confidence, keyed.classifier_model, keyed.classifier_version
     FROM keyed
     LEFT JOIN clusters_by_md5 AS m ON m.md5 = keyed.cluster_md5
     LEFT JOIN clusters_by_sha1 AS s ON m.cluster_id IS NULL AND s.sha1 = keyed.sha1
