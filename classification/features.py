@@ -3,7 +3,8 @@
 Features come from one query (`sql/classification/referral_features.sql`) over the warehouse: the
 referral's own metadata (platform, channel, incident type, annotations, bundle size, age band, whether it
 was located abroad), its pseudonymous account's earlier referrals, and its files (categories,
-annotations, material seen before exactly or as a near-duplicate, known material). Nothing decided
+annotations, material seen before exactly or as a near-duplicate, known material, the agency's content
+classifier's codes and confidence when it ran). Nothing decided
 after receipt is a feature: `LEAKY` lists the warehouse columns that must never be one, and a test holds
 the feature list to it. The case system's own escalation flag comes along as `baseline_escalated`, a
 baseline the model is measured against, never an input.
@@ -49,6 +50,8 @@ NUMERIC = (
     "files_viral",
     "files_public",
     "files_viewed_by_esp",
+    "files_classifier_flagged",
+    "classifier_top_confidence",
 )
 FEATURES = CATEGORICAL + BOOLEAN + NUMERIC
 
@@ -87,6 +90,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "files_public",
         "files_viewed_by_esp",
     ),
+    "content classifier": ("files_classifier_flagged", "classifier_top_confidence"),
 }
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)

@@ -35,7 +35,11 @@ files AS (
            count(*) FILTER (WHERE o.is_live_streaming)                         AS files_live_streaming,
            count(*) FILTER (WHERE o.is_viral)                                  AS files_viral,
            count(*) FILTER (WHERE o.is_publicly_available)                     AS files_public,
-           count(*) FILTER (WHERE o.is_viewed_by_esp)                          AS files_viewed_by_esp
+           count(*) FILTER (WHERE o.is_viewed_by_esp)                          AS files_viewed_by_esp,
+           -- The agency's content classifier (grace hash --classifier): files it gave a code other than
+           -- the benign N, and its highest confidence on such a code.
+           count(*) FILTER (WHERE o.classifier_category <> 'N')                AS files_classifier_flagged,
+           max(o.classifier_confidence) FILTER (WHERE o.classifier_category <> 'N') AS classifier_top_confidence
     FROM fact_file_occurrence AS o
     JOIN media_cluster AS m USING (cluster_id)
     LEFT JOIN perceptual_member AS pm USING (cluster_id)
@@ -76,6 +80,8 @@ final AS (
            coalesce(f.files_viral, 0)                     AS files_viral,
            coalesce(f.files_public, 0)                    AS files_public,
            coalesce(f.files_viewed_by_esp, 0)             AS files_viewed_by_esp,
+           coalesce(f.files_classifier_flagged, 0)        AS files_classifier_flagged,
+           coalesce(f.classifier_top_confidence, 0)       AS classifier_top_confidence,
            -- Not features: the case system's own escalation flag (a baseline to beat) and the label.
            c.is_escalated                                                    AS baseline_escalated,
            CASE WHEN c.outcome IN ('investigation_opened', 'arrest') THEN 1
