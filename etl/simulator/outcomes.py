@@ -128,7 +128,7 @@ POLICY_ESCALATION_SHIFT = -0.8  # added to the escalation threshold (more escala
 POLICY_RANGE = (0.45, 0.8)  # fraction of the simulated range in which the date falls
 
 # The injected drift (SimulationConfig.outcome_drift_date).
-DRIFT_COEFFICIENT_CHANGES = {"report_annotations=sextortion": 2.0, "known_material": -0.3}
+DRIFT_COEFFICIENT_CHANGES = {"report_annotations=sextortion": 2.0, "known_material": 0.0}
 RATE_WINDOW_DAYS = 56
 
 
@@ -333,16 +333,32 @@ def _closed_outcomes(
     return np.where(positive, np.where(v < ARREST_SHARE, 2, 1), negative)
 
 
+@dataclass(frozen=True)
+class OutcomeRun:
+    """The outcome model of one run: its dated changes, the features and the draws."""
+
+    scenario: OutcomeScenario
+    model: Design
+    drawn: Outcomes
+
+
+def simulate_outcomes(world: World, referrals: Referrals, files: Files, config: SimulationConfig) -> OutcomeRun:
+    """Features, true probabilities, latent outcomes and the agency's columns of every referral."""
+    scenario = outcome_scenario(world, config)
+    model = design(world, referrals, files, config, scenario)
+    return OutcomeRun(
+        scenario, model, draw_outcomes(world, referrals, model, config, child_rng(config.seed, "outcome"))
+    )
+
+
 def complete_referrals(
     world: World, referrals: Referrals, files: Files, config: SimulationConfig
 ) -> tuple[Referrals, dict]:
     """The referrals with every contract column (in contract order) and the outcome model's ground truth."""
-    scenario = outcome_scenario(world, config)
-    model = design(world, referrals, files, config, scenario)
-    drawn = draw_outcomes(world, referrals, model, config, child_rng(config.seed, "outcome"))
+    run = simulate_outcomes(world, referrals, files, config)
     columns = {name: referrals.table.column(name) for name in referrals.table.column_names}
-    table = in_contract_order({**columns, **drawn.columns}, "referrals")
-    truth = outcome_truth(world, referrals, model, drawn, scenario, config)
+    table = in_contract_order({**columns, **run.drawn.columns}, "referrals")
+    truth = outcome_truth(world, referrals, run.model, run.drawn, run.scenario, config)
     return dataclasses.replace(referrals, table=table), truth
 
 
