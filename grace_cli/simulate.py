@@ -101,9 +101,28 @@ def _parse_countries(_ctx, _param, value: str) -> tuple[str, ...]:
     help="Also append the rows to PostgreSQL (SQLAlchemy URL, e.g. "
     "postgresql+psycopg://postgres@127.0.0.1:5432/test), schema case_system.",
 )
+@click.option(
+    "--outcome-drift-date",
+    default=None,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Inject a drift into the referral outcomes from this date of receipt (sextortion annotations x3, "
+    "two coefficients of the outcome rule changed), recorded in ground_truth.json; for testing drift alarms.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def simulate_command(
-    out, seed, scale, start, end, countries, fmt, delivery, package_share, malformed_rate, to_postgres, quiet
+    out,
+    seed,
+    scale,
+    start,
+    end,
+    countries,
+    fmt,
+    delivery,
+    package_share,
+    malformed_rate,
+    to_postgres,
+    outcome_drift_date,
+    quiet,
 ) -> None:
     """Simulate agencies' case systems: referral and file exports, JSON packages, hash sets.
 
@@ -113,7 +132,11 @@ def simulate_command(
     (Project VIC codes), DIR/hashsets/industry_list.csv and industry_list_pdq.csv (known material,
     industry codes A1-B2), DIR/manifest.json (options, counts per file, injected malformed
     records), DIR/malformed_records.csv and DIR/ground_truth.json (change points, spikes, emerging
-    and vanishing platforms, and which files are near-duplicates of which item).
+    and vanishing platforms, which files are near-duplicates of which item, and the outcome model).
+    Each referral's outcome (positive: investigation_opened or arrest) follows a logistic rule of
+    metadata known at receipt (platform, incident type, annotations, files on the known-material
+    lists, repeat accounts, victim age, location, ...) with noise, label delays (recent referrals
+    still pending) and drift; ground_truth.json `outcome_model` holds the rule and realised rates.
     Metadata only: no media, codes only, synthetic identifiers.
     """
     from etl.simulator import SimulationConfig, simulate
@@ -133,6 +156,7 @@ def simulate_command(
         package_share=package_share,
         malformed_rate=malformed_rate,
         to_postgres=to_postgres,
+        outcome_drift_date=outcome_drift_date.date() if outcome_drift_date else None,
     )
     with progress_bar(enabled=not quiet) as progress:
         result = simulate(config, progress=progress)

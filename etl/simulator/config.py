@@ -22,7 +22,9 @@ class SimulationConfig:
     `scale` 1.0 gives public magnitudes (about 0.6-1.5 M referrals a year for the EU-27);
     volumes are proportional to it. Dates are inclusive. `countries` are ISO 3166-1 alpha-3
     codes of EU member states. `to_postgres` is an SQLAlchemy URL of a PostgreSQL database
-    that additionally receives the rows (schema `case_system`, appended).
+    that additionally receives the rows (schema `case_system`, appended). `outcome_drift_date`
+    injects a drift into the referrals' outcome model from that date of receipt (see
+    `etl.simulator.outcomes`); None = no injected drift.
     """
 
     out: Path
@@ -36,6 +38,7 @@ class SimulationConfig:
     package_share: float = 0.05
     malformed_rate: float = 0.002
     to_postgres: str | None = None
+    outcome_drift_date: dt.date | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -57,6 +60,10 @@ class SimulationConfig:
             raise ConfigError(f"unknown country code(s) {', '.join(unknown)}; use EU-27 ISO 3166-1 alpha-3 codes")
         if len(set(self.countries)) != len(self.countries):
             raise ConfigError("country codes are repeated")
+        if self.outcome_drift_date is not None and not self.start < self.outcome_drift_date <= self.end:
+            raise ConfigError(
+                f"outcome drift date {self.outcome_drift_date} must be after the start date and not after the end date"
+            )
         if self.format not in FORMATS:
             raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.delivery not in DELIVERIES:

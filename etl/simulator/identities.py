@@ -169,15 +169,24 @@ def ip_addresses(key: np.ndarray, rng: np.random.Generator) -> pa.Array:
     return by_case(version6, (v4, v6))
 
 
-def estimated_locations(world: World, country: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    """Mostly the reporting country; some other EU state, some outside the EU, a few unknown."""
+LOCATION_CLASSES = ("reporting_country", "other_eu", "non_eu", "unknown")  # estimated location vs reporting country
+
+
+def estimated_locations(world: World, country: np.ndarray, rng: np.random.Generator) -> tuple[pa.Array, np.ndarray]:
+    """Mostly the reporting country; some other EU state, some outside the EU, a few unknown.
+
+    Also the class of each value (index into LOCATION_CLASSES): another EU state drawn at random
+    can be the reporting country itself, which then counts as the reporting country.
+    """
     n = len(country)
     own = np.array([c.iso3 for c in world.countries], dtype=object)[country]
     others = np.array([c.iso3 for c in world.all_countries], dtype=object)[rng.integers(0, 27, size=n)]
     abroad = np.array(NON_EU_LOCATIONS, dtype=object)[rng.integers(0, len(NON_EU_LOCATIONS), size=n)]
     u = rng.random(n)
     values = np.where(u < 0.86, own, np.where(u < 0.95, others, abroad))
-    return null_where(pa.array(values.astype(str), pa.string()), u >= 0.98)
+    unknown = u >= 0.98
+    location = np.select([unknown, u >= 0.95, values != own], [3, 2, 1], 0)
+    return null_where(pa.array(values.astype(str), pa.string()), unknown), location
 
 
 def identity_columns(

@@ -2,8 +2,10 @@
 
 Built column by column from the volume rows with vectorised draws: report numbers, incident
 types and annotations with time trends, incident date-times in UTC or with offsets, identity
-columns, routing (country, agency, actionable, escalated, bundle size) and the agency's own
-life cycle of each referral (received -> triaged -> closed, with outcomes).
+columns and routing (country, agency, actionable, bundle size): everything known at receipt.
+The agency's own columns (is_escalated and the life cycle received -> triaged -> closed, with
+the outcome) depend on the referral's files too and are added by `etl.simulator.outcomes`
+once the files exist.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pyarrow.compute as pc
 
 from etl.simulator import identities
 from etl.simulator.config import SimulationConfig
-from etl.simulator.contract import in_contract_order
 from etl.simulator.rng import child_rng
 from etl.simulator.strings import (
     bitmask_labels,
@@ -39,28 +40,37 @@ OEC_GROWTH = 0.18  # log growth per year of the enticement weight
 HOUR_WEIGHTS = np.array([3, 2, 1.5, 1, 1, 1, 1.5, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 7, 6, 4.5])
 OFFSET_SUFFIXES = ("+00:00", "+01:00", "+02:00", "+03:00")
 IDS_PER_DAY = 100_000
-STATUSES = ("received", "triaged", "investigating", "closed")
-CLOSED_INFORMATIONAL = (("no_action", 0.75), ("referred_abroad", 0.12), ("other", 0.13))
-CLOSED_ACTIONABLE = (
-    ("investigation_opened", 0.5),
-    ("arrest", 0.1),
-    ("referred_abroad", 0.15),
-    ("no_action", 0.2),
-    ("other", 0.05),
-)
+DRIFT_SEXTORTION_FACTOR = 3.0  # injected outcome drift: sextortion annotations x3 from the drift date
+
+
+@dataclass(frozen=True)
+class ReceiptFeatures:
+    """Numeric values of the receipt-time columns, one entry per referral (delivery order)."""
+
+    incident_type: np.ndarray  # int64 index into TYPE_CODES
+    annotations: np.ndarray  # int64 bit mask in REPORT_ANNOTATIONS order
+    victim_age: np.ndarray  # int64 age 0-17, -1 when not given
+    location: np.ndarray  # int64 index into LOCATION_CLASSES (estimated vs reporting country)
+    agency: np.ndarray  # int64 agency key: EU-27 index of the country x 100 + regional number (0 national)
+    actionable: np.ndarray  # bool
 
 
 @dataclass(frozen=True)
 class Referrals:
-    """The referrals table plus numeric helpers the later stages need."""
+    """The referrals table plus numeric helpers the later stages need.
 
-    table: pa.Table  # contract columns (text), in delivery order
+    `build_referrals` gives the receipt-time columns only; `etl.simulator.outcomes` completes the
+    table with the agency's columns, in contract order.
+    """
+
+    table: pa.Table  # text columns, in delivery order
     rows: Rows  # the volume rows, in the same (delivery) order
     incident_day: np.ndarray  # epoch day (UTC) of each incident
     incident_seconds: np.ndarray  # epoch seconds (UTC)
     received_day: np.ndarray  # epoch day of receipt
     sort_key: np.ndarray  # int64 year * 1e8 + report number, for a stable order
     account_key: np.ndarray  # uint64 reported-account key
+    features: ReceiptFeatures
 
 
 def report_numbers(incident_day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -97,11 +107,16 @@ def incident_types(world: World, grid: np.ndarray, rows: Rows, rng: np.random.Ge
     return np.where(rows.viral >= 0, TYPE_CODES.index("IT_CP"), drawn)
 
 
-def annotation_masks(type_index: np.ndarray, years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bit mask of report annotations (order of REPORT_ANNOTATIONS); sextortion rising over time."""
+def annotation_masks(
+    type_index: np.ndarray, years: np.ndarray, rng: np.random.Generator, sextortion_factor: np.ndarray | float = 1.0
+) -> np.ndarray:
+    """Bit mask of report annotations (order of REPORT_ANNOTATIONS); sextortion rising over time.
+
+    `sextortion_factor` multiplies the sextortion probability (the injected outcome drift).
+    """
     n = len(type_index)
     enticement = type_index == TYPE_CODES.index("IT_OEC")
-    sextortion = np.minimum(0.01 * np.exp(0.38 * years) * np.where(enticement, 6.0, 1.0), 0.8)
+    sextortion = np.minimum(0.01 * np.exp(0.38 * years) * np.where(enticement, 6.0, 1.0) * sextortion_factor, 0.8)
     solicitation = np.where(enticement, 0.1, 0.025)
     minor_to_minor = np.full(n, 0.03)
     infant = np.where(type_index == 0, 0.006, 0.0)
@@ -111,14 +126,15 @@ def annotation_masks(type_index: np.ndarray, years: np.ndarray, rng: np.random.G
     return mask
 
 
-def victim_ages(masks: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    """Estimated victim age 0-17 for about 40 % of referrals, empty otherwise."""
+def victim_ages(masks: np.ndarray, rng: np.random.Generator) -> tuple[pa.Array, np.ndarray]:
+    """Estimated victim age 0-17 for about 40 % of referrals, empty otherwise (and as numbers, -1 = empty)."""
     n = len(masks)
     weights = np.array([1, 1, 1, 1, 1.5, 1.5, 2, 2, 2.5, 3, 4, 5, 6, 7, 7, 6, 5, 4], dtype=float)
     age = rng.choice(18, size=n, p=weights / weights.sum())
     infant = (masks >> REPORT_ANNOTATIONS.index("infant_toddler")) & 1 == 1
     age = np.where(infant, rng.integers(0, 3, size=n), age)
-    return null_where(int_strings(age), rng.random(n) >= 0.4)
+    missing = rng.random(n) >= 0.4
+    return null_where(int_strings(age), missing), np.where(missing, -1, age)
 
 
 def utc_offsets(world: World, country: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -141,15 +157,18 @@ def incident_datetimes(
     return pc.if_else(pa.array(utc_style), utc, local)
 
 
-def agencies(world: World, country: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    """`AGY-<ISO3>`, or `AGY-<ISO3>-NN` for the regional units of some federal states."""
+def agencies(world: World, country: np.ndarray, rng: np.random.Generator) -> tuple[pa.Array, np.ndarray]:
+    """`AGY-<ISO3>`, or `AGY-<ISO3>-NN` for the regional units of some federal states; and the agency
+    key (EU-27 index of the country x 100 + regional number, 0 for the national agency)."""
     n = len(country)
     iso3 = pick([c.iso3 for c in world.countries], country)
     regions = np.array([c.regional_agencies for c in world.countries])[country]
     regional = (regions > 0) & (rng.random(n) < 0.4)
     number = rng.integers(0, 1 << 30, size=n) % np.maximum(regions, 1) + 1
     suffix = null_where(join("-", int_strings(number, 2)), ~regional)
-    return join("AGY-", iso3, pc.fill_null(suffix, ""))
+    eu_index = np.array([[c.iso3 for c in world.all_countries].index(c.iso3) for c in world.countries])[country]
+    key = eu_index.astype(np.int64) * 100 + np.where(regional, number, 0)
+    return join("AGY-", iso3, pc.fill_null(suffix, "")), key
 
 
 def booleans(values: np.ndarray) -> pa.Array:
@@ -163,47 +182,6 @@ def receipt_days(incident_day: np.ndarray, end_day: int, rng: np.random.Generato
     lag = np.minimum(rng.geometric(0.3, size=n) - 1, 30)
     lag = np.where(rng.random(n) < 0.03, rng.integers(7, 31, size=n), lag)
     return np.minimum(incident_day + lag, end_day)
-
-
-def life_cycle(
-    received: np.ndarray,
-    actionable: np.ndarray,
-    country: np.ndarray,
-    world: World,
-    end_day: int,
-    rng: np.random.Generator,
-) -> dict[str, pa.Array]:
-    """triaged_date, closed_date, unit, status and outcome as of the end of the range."""
-    n = len(received)
-    triage_lag = np.minimum(np.floor(rng.lognormal(np.log(4.0), 1.0, size=n) / np.where(actionable, 2, 1)), 60)
-    triaged_day = received + triage_lag.astype(np.int64)
-    triaged = (triaged_day <= end_day) & (rng.random(n) >= 0.06)
-    close_median = np.where(actionable, 30.0, 3.0)
-    close_lag = np.minimum(np.floor(rng.lognormal(np.log(close_median), 0.9)), 180).astype(np.int64)
-    closed_day = triaged_day + close_lag
-    closed = triaged & (closed_day <= end_day)
-    status = np.where(closed, 3, np.where(triaged, np.where(actionable, 2, 1), 0))
-    outcome = _outcomes(status, actionable, rng)
-    units = np.array([c.units for c in world.countries])[country]
-    unit = rng.integers(0, 1 << 30, size=n) % units + 1
-    return {
-        "triaged_date": null_where(date_strings(triaged_day), ~triaged),
-        "closed_date": null_where(date_strings(closed_day), ~closed),
-        "unit": null_where(join("U", int_strings(unit, 2)), ~triaged),
-        "status": pick(STATUSES, status),
-        "outcome": outcome,
-    }
-
-
-def _outcomes(status: np.ndarray, actionable: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    n = len(status)
-    names = ["pending"] + [name for name, _ in CLOSED_INFORMATIONAL] + [name for name, _ in CLOSED_ACTIONABLE]
-    info = rng.choice(len(CLOSED_INFORMATIONAL), size=n, p=[p for _, p in CLOSED_INFORMATIONAL]) + 1
-    act = rng.choice(len(CLOSED_ACTIONABLE), size=n, p=[p for _, p in CLOSED_ACTIONABLE])
-    act = act + 1 + len(CLOSED_INFORMATIONAL)
-    index = np.where(status == 3, np.where(actionable, act, info), 0)
-    missing = (status == 0) & (rng.random(n) < 0.7)
-    return null_where(pick(names, index), missing)
 
 
 def delivery_order(received: np.ndarray, sort_key: np.ndarray) -> np.ndarray:
@@ -232,12 +210,14 @@ def build_referrals(world: World, volumes: Volumes, config: SimulationConfig) ->
     day, seconds, received, sort_key = (a[order] for a in (day, seconds, received, sort_key))
     year, number = year[order], number[order]
     types = incident_types(world, volumes.days, rows, rng)
-    masks = annotation_masks(types, years_since_trend_epoch(day), rng)
+    masks = annotation_masks(types, years_since_trend_epoch(day), rng, drift_sextortion_factor(config, received))
     identity, accounts = identities.identity_columns(world, rows.platform, rows.country, seconds, config.seed, rng)
     actionable_p = np.array([p.actionable for p in world.platforms])[rows.platform]
     actionable_p = np.where(types == TYPE_CODES.index("IT_OEC"), actionable_p + 0.2, actionable_p)
     actionable = rng.random(n) < np.where(rows.viral >= 0, 0.1, actionable_p)
-    escalated = rng.random(n) < np.where(actionable, 0.1, 0.015)
+    locations, location_class = identities.estimated_locations(world, rows.country, rng)
+    ages, age = victim_ages(masks, rng)
+    agency_names, agency = agencies(world, rows.country, rng)
     columns = {
         "report_id": join("CT-", int_strings(year), "-", int_strings(number, 8)),
         "esp_name": pick([p.name for p in world.platforms], rows.platform),
@@ -246,17 +226,22 @@ def build_referrals(world: World, volumes: Volumes, config: SimulationConfig) ->
         "incident_datetime": incident_datetimes(world, rows.platform, rows.country, day, seconds),
         "report_annotations": bitmask_labels(masks, REPORT_ANNOTATIONS),
         **identity,
-        "estimated_location_country": identities.estimated_locations(world, rows.country, rng),
-        "victim_age": victim_ages(masks, rng),
+        "estimated_location_country": locations,
+        "victim_age": ages,
         "reporting_country": pick([c.iso3 for c in world.countries], rows.country),
-        "receiving_agency": agencies(world, rows.country, rng),
+        "receiving_agency": agency_names,
         "is_actionable": booleans(actionable),
-        "is_escalated": booleans(escalated),
         "bundle_size": int_strings(rows.bundle_size),
         "additional_info": identities.additional_info(world, rows.platform, accounts.key, rng),
         "incident_url": identities.incident_urls(world, rows.platform, rng),
         "received_date": date_strings(received),
-        **life_cycle(received, actionable, rows.country, world, end_day, rng),
     }
-    table = in_contract_order(columns, "referrals")
-    return Referrals(table, rows, day, seconds, received, sort_key, accounts.key)
+    features = ReceiptFeatures(types, masks, age, location_class, agency, actionable)
+    return Referrals(pa.table(columns), rows, day, seconds, received, sort_key, accounts.key, features)
+
+
+def drift_sextortion_factor(config: SimulationConfig, received: np.ndarray) -> np.ndarray | float:
+    """The injected outcome drift's covariate shift: sextortion annotations more frequent from its date."""
+    if config.outcome_drift_date is None:
+        return 1.0
+    return np.where(received >= epoch_day(config.outcome_drift_date), DRIFT_SEXTORTION_FACTOR, 1.0)

@@ -26,6 +26,7 @@ from etl.simulator.layout import (
 )
 from etl.simulator.malformed import BAD_UTF8_MARKER, BAD_UTF8_TEXT, MalformedPlan, apply_mutations, plan_malformed
 from etl.simulator.media import Media, media_hashes
+from etl.simulator.outcomes import complete_referrals
 from etl.simulator.packages import package_lines
 from etl.simulator.postgres import PostgresSink, safe_url
 from etl.simulator.referrals import build_referrals
@@ -45,7 +46,7 @@ from etl.simulator.writers import (
 from grace import __version__
 from grace.progress import ProgressCallback, no_progress
 
-SIMULATOR_VERSION = "1.1"  # 1.1: near-duplicate variants, PDQ quality, industry known-material lists
+SIMULATOR_VERSION = "1.2"  # 1.1: near-duplicate variants, PDQ quality, industry lists; 1.2: outcome model
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class _Output:
     malformed: MalformedPlan
     media: Media  # distinct (item, variant) pairs of the generated files (the near-duplicate ground truth)
     media_index: np.ndarray  # every generated file's row in `media`
+    outcome_truth: dict  # the outcome model's section of the ground truth
     entries: list = field(default_factory=list)
 
 
@@ -140,6 +142,7 @@ def _write_run_files(config: SimulationConfig, world: World, volumes, output: _O
         write_bytes(config.out, INDUSTRY_PDQ, csv_bytes(industry_pdq), "pdq_hashset", None, industry_pdq.num_rows)
     )
     truth = build_ground_truth(world, volumes, config, _viral_md5(world, config))
+    truth["outcome_model"] = output.outcome_truth
     truth["near_duplicates"], items = near_duplicates(output.media, output.media_index, config.seed)
     write_json(config.out, GROUND_TRUTH, truth, inline={NEAR_DUPLICATE_ITEMS: items})
     write_malformed_records(config.out, output.malformed.sorted_records())
@@ -176,13 +179,14 @@ def _generate(config: SimulationConfig, report: ProgressCallback):
     referrals = build_referrals(world, volumes, config)
     report(stage, 2, 4)
     files = build_files(world, referrals, config)
+    referrals, outcome_truth = complete_referrals(world, referrals, files, config)
     report(stage, 3, 4)
-    output = _prepare_output(config, referrals, files)
+    output = _prepare_output(config, referrals, files, outcome_truth)
     report(stage, 4, 4)
     return world, volumes, output
 
 
-def _prepare_output(config: SimulationConfig, referrals, files: Files) -> _Output:
+def _prepare_output(config: SimulationConfig, referrals, files: Files, outcome_truth: dict) -> _Output:
     """Sort rows into deliveries, choose packages and malformed records, apply the cell changes."""
     plan = plan_deliveries(
         referrals.received_day, referrals.sort_key, files.referral_index, config.start, config.end, config.delivery
@@ -210,6 +214,7 @@ def _prepare_output(config: SimulationConfig, referrals, files: Files) -> _Outpu
         malformed,
         files.media,
         files.media_index,
+        outcome_truth,
     )
 
 
@@ -300,6 +305,7 @@ def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres:
         "delivery": config.delivery,
         "package_share": config.package_share,
         "malformed_rate": config.malformed_rate,
+        "outcome_drift_date": None if config.outcome_drift_date is None else config.outcome_drift_date.isoformat(),
         "counts": counts,
         "malformed": dict(output.malformed.counts),
         "malformed_records": MALFORMED_RECORDS,
