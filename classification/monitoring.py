@@ -1,10 +1,12 @@
 """Is the active triage model still fit? Weekly calibration, feature drift and score drift.
 
 - **Feature drift**: the population stability index (PSI) of each feature's weekly distribution against
-  the model's training window. Bins: for a numeric feature, the training window's deciles (collapsed where
-  they repeat, so a count that is mostly 0 gets few bins); for a code, its training levels plus "other".
-  PSI = Σ (p_week − p_ref) · ln(p_week / p_ref), with shares floored at 0.0001 (a bin empty on one side
-  would otherwise be infinite). Rule of thumb: < 0.1 stable, 0.1–0.2 watch, > 0.2 shift.
+  the model's training window. Bins: for a numeric feature with at most 10 values in training (flags, small
+  counts), one per value; otherwise the training window's deciles (collapsed where they repeat); for a
+  code, its training levels plus "other".
+  PSI = Σ (p_week − p_ref) · ln(p_week / p_ref), with each side's shares smoothed by half a count per bin
+  (a bin empty on one side would otherwise be infinite, and a floor inflates PSI wherever a small week
+  leaves bins empty). Rule of thumb: < 0.1 stable, 0.1–0.2 watch, > 0.2 shift.
 - **Score drift**: the PSI of the week's calibrated probabilities against the test window's (deciles).
 - **Calibration**: each week's ECE over the referrals whose label is known (closed outcomes, plus the
   analysts' reviews when given) and the mean predicted against the observed rate.
@@ -28,7 +30,7 @@ from classification.features import CATEGORICAL, FEATURES
 from classification.metrics import expected_calibration_error
 from classification.model import TriageModel
 
-FLOOR = 1e-4
+SMOOTHING = 0.5
 MIN_WEEK = 50
 OTHER = "(other)"
 
@@ -40,9 +42,10 @@ class DriftParams:
 
 
 def psi(reference: np.ndarray, current: np.ndarray) -> float:
-    """Population stability index of two distributions given as counts (or shares) over the same bins."""
-    ref = np.maximum(np.asarray(reference, float) / max(float(np.sum(reference)), 1.0), FLOOR)
-    cur = np.maximum(np.asarray(current, float) / max(float(np.sum(current)), 1.0), FLOOR)
+    """Population stability index of two distributions given as counts over the same bins (each side
+    smoothed by half a count per bin)."""
+    ref, cur = np.asarray(reference, float) + SMOOTHING, np.asarray(current, float) + SMOOTHING
+    ref, cur = ref / ref.sum(), cur / cur.sum()
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
@@ -53,7 +56,12 @@ def _bins(values: pd.Series, reference: pd.Series, categorical: bool) -> tuple[n
         lookup = {level: k for k, level in enumerate(levels)}
         index = values.astype(str).map(lookup).fillna(len(levels)).astype(int).to_numpy()
         return index, len(levels) + 1
-    edges = np.unique(np.quantile(reference.astype(float).to_numpy(), np.linspace(0.1, 0.9, 9)))
+    ref = reference.astype(float).to_numpy()
+    distinct = np.unique(ref[np.isfinite(ref)])
+    if len(distinct) <= 10:  # few values (flags, small counts): a bin per value, cut half-way between them
+        edges = (distinct[:-1] + distinct[1:]) / 2
+    else:
+        edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
     return np.searchsorted(edges, values.astype(float).to_numpy(), side="right"), len(edges) + 1
 
 
