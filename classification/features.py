@@ -127,3 +127,33 @@ def feature_matrix(frame: pd.DataFrame, levels: dict[str, list[str]]) -> pd.Data
 def category_levels(frame: pd.DataFrame) -> dict[str, list[str]]:
     """The levels of each categorical feature in a training frame, sorted (stable artefacts)."""
     return {name: sorted(frame[name].dropna().astype(str).unique().tolist()) for name in CATEGORICAL}
+
+
+def with_review_labels(frame: pd.DataFrame, reviews) -> pd.DataFrame:
+    """`frame` with analysts' triage reviews as extra labels: (referral_key, label 0/1, review date) rows, e.g.
+    `dashboards.auth.triage_reviews.TriageReviews.labels()`.
+
+    A review labels a referral whose case-system label is missing (still open): `label` = the review's (1 =
+    judged actionable), `label_date` = the review date, so the time split treats it as known from the day it
+    was given. Where both exist the case-system outcome wins: it is what the model predicts and is measured
+    against, and an analyst's "actionable" at triage is a weaker, earlier judgement of the same thing.
+    Reviews of referrals not in `frame` are ignored. `label_source` says where each label came from
+    ('case', 'review', or missing)."""
+    result = frame.copy()
+    source = pd.Series(pd.NA, index=result.index, dtype="string")
+    source[result["label"].notna()] = "case"
+    table = pd.DataFrame(list(reviews), columns=["referral_key", "review_label", "review_date"])
+    if not table.empty:
+        table["referral_key"] = table["referral_key"].astype(str)
+        table = table.drop_duplicates("referral_key", keep="last").set_index("referral_key")
+        keys = result["referral_key"].astype(str)
+        review_label = keys.map(table["review_label"])
+        review_date = keys.map(table["review_date"])
+        use = result["label"].isna() & review_label.notna()
+        if use.any():
+            result.loc[use, "label"] = review_label[use].astype(result["label"].dtype)
+            result["label_date"] = pd.to_datetime(result["label_date"]).astype("datetime64[us]")
+            result.loc[use, "label_date"] = pd.to_datetime(review_date[use]).astype("datetime64[us]")
+            source[use] = "review"
+    result["label_source"] = source
+    return result

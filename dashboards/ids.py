@@ -188,3 +188,27 @@ ADMIN_AUDIT_USER = "admin-audit-user"
 ADMIN_AUDIT_EVENT = "admin-audit-event-filter"
 ADMIN_AUDIT_TABLE = "admin-audit-table"
 ADMIN_CHAIN = "admin-chain"  # chain verification verdict
+
+# Triage page (analysts and admins): the scoped queue, find by report number, reviews
+TRIAGE_PAGE = "triage-page"
+TRIAGE_STATE = "triage-state"  # dcc.Store: the page's query string (agency, tier, status, show, page)
+TRIAGE_STATUS = "triage-status"
+TRIAGE_AGENCY = "triage-agency"  # dropdown: agencies (empty = every agency of the scope)
+TRIAGE_TIER = "triage-tier"  # checklist: P1-P4 (none ticked = every tier)
+TRIAGE_STATUS_FILTER = "triage-status-filter"  # radio: open | all | one status
+TRIAGE_SHOW = "triage-show"  # radio: queue | sample | audit | uncertain
+TRIAGE_COUNT = "triage-count"
+TRIAGE_TABLE = "triage-table"  # DataTable: one row per referral of the page
+TRIAGE_PREV = "triage-prev"  # button: previous page
+TRIAGE_NEXT = "triage-next"  # button: next page
+TRIAGE_PAGE_TEXT = "triage-page-text"
+TRIAGE_SEARCH_INPUT = "triage-search-input"  # the case-system report number (cleared once submitted)
+TRIAGE_SEARCH_BUTTON = "triage-search-button"
+TRIAGE_SEARCH_STATUS = "triage-search-status"
+TRIAGE_SELECTED = "triage-selected"  # dcc.Store: the selected referral's key (checked against the scope on use)
+TRIAGE_DETAIL = "triage-detail"  # the selected referral's codes, score and explanation
+TRIAGE_REVIEW_TIER = "triage-review-tier"  # radio: P1-P4 (starts at the current tier)
+TRIAGE_REVIEW_ACTIONABLE = "triage-review-actionable"  # radio: yes | no
+TRIAGE_REVIEW_BUTTON = "triage-review-button"
+TRIAGE_REVIEW_STATUS = "triage-review-status"  # what the last review did
+TRIAGE_REVIEWED = "triage-reviewed"  # dcc.Store: bumped after each review, redraws the queue

@@ -8,7 +8,10 @@ path asks about it:
   countries of the scope, and an empty request means the whole scope, never "all countries";
 - whether EU-wide views may be shown (`eu_wide`): the EU total, platform series (a platform's
   series counts every country), ETL lineage and the EU backlog all mix countries;
-- whether one analysed series may be shown (`allows_series`): a country's own series only.
+- whether one analysed series may be shown (`allows_series`): a country's own series only;
+- which agencies' referrals may be listed (`allows_agency`, `sql_agencies`): a user scoped to one agency
+  (e.g. `AGY-NLD`) is also scoped to that agency's country, so every aggregate view stays the country's,
+  and referral-level data (the triage queue, report-number search, reviews) is cut to the agency.
 
 Callers never test a user's country themselves: the dashboard turns the signed-in user into a
 `Scope` (`dashboards.auth.current_scope`), binds it to the view (`ViewState.within`), and every
@@ -32,9 +35,17 @@ class ScopeError(GraceError):
 
 @dataclass(frozen=True)
 class Scope:
-    """The countries a user may see; `countries=None` means every country and the EU-wide views."""
+    """The countries a user may see; `countries=None` means every country and the EU-wide views.
+
+    `agencies`: the agencies whose referrals the user may see (`None` = every agency of the countries).
+    An agency scope never stands alone: it always comes with its agency's country."""
 
     countries: frozenset[str] | None = None
+    agencies: frozenset[str] | None = None
+
+    def __post_init__(self):
+        if self.agencies is not None and (not self.agencies or self.countries is None):
+            raise ValueError("an agency scope needs at least one agency and the agencies' countries")
 
     @classmethod
     def everything(cls) -> Scope:
@@ -49,8 +60,19 @@ class Scope:
         return cls(codes)
 
     @classmethod
-    def of_user(cls, country: str | None) -> Scope:
-        """The scope of a user record: its country, or everything when it has none."""
+    def of_agency(cls, agency: str, country: str) -> Scope:
+        """A scope limited to one agency's referrals and, for aggregates, to its country."""
+        if not agency or not country:
+            raise ValueError("an agency scope needs the agency code and its country")
+        return cls(frozenset([str(country)]), frozenset([str(agency)]))
+
+    @classmethod
+    def of_user(cls, country: str | None, agency: str | None = None) -> Scope:
+        """The scope of a user record: its agency (with its country), its country, or everything."""
+        if agency is not None:
+            if country is None:
+                raise ValueError(f"agency {agency}: a user scoped to an agency needs the agency's country")
+            return cls.of_agency(agency, country)
         return cls.everything() if country is None else cls.of_countries([country])
 
     @property
@@ -67,8 +89,34 @@ class Scope:
         """The scope as a bound query parameter (`$scope_countries`): NULL = everything."""
         return None if self.countries is None else sorted(self.countries)
 
+    @property
+    def sql_agencies(self) -> list[str] | None:
+        """The agencies as a bound query parameter (`$scope_agencies`): NULL = every agency of the countries."""
+        return None if self.agencies is None else sorted(self.agencies)
+
     def describe(self) -> str:
-        return "all countries" if self.countries is None else ", ".join(sorted(self.countries))
+        if self.countries is None:
+            return "all countries"
+        countries = ", ".join(sorted(self.countries))
+        return countries if self.agencies is None else f"{', '.join(sorted(self.agencies))} ({countries})"
+
+    def allows_agency(self, agency: str, country: str) -> bool:
+        """Whether a referral of this agency (in this country) may be shown: both must be in the scope."""
+        return self.allows_country(country) and (self.agencies is None or agency in self.agencies)
+
+    def agencies_for(self, requested: Iterable[str]) -> tuple[str, ...]:
+        """The agency filter to apply: the request cut to the scope (empty = the whole scope), like
+        `countries_for`."""
+        asked = tuple(sorted({str(code) for code in requested if code}))
+        if self.agencies is None:
+            return asked
+        kept = tuple(code for code in asked if code in self.agencies)
+        return kept or tuple(sorted(self.agencies))
+
+    def require_referral(self, agency: str, country: str) -> None:
+        """Raise `ScopeError` unless a referral of this agency and country may be shown."""
+        if not self.allows_agency(agency, country):
+            raise ScopeError(f"this referral is outside your scope ({self.describe()})")
 
     def allows_country(self, iso3: str) -> bool:
         return self.countries is None or iso3 in self.countries

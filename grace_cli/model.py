@@ -43,17 +43,25 @@ def _windows_option(func):
 @_windows_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the booster.")
 @click.option("--promote", "promote_now", is_flag=True, help="Make the new model the active one at once.")
+@click.option(
+    "--with-reviews/--without-reviews",
+    default=True,
+    show_default=True,
+    help="Add analysts' triage reviews ($GRACE_HOME/auth/auth.sqlite) as labels of referrals still open.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
-def train(warehouse, start, train_end, calibration_end, test_end, seed, promote_now, as_json) -> None:
+def train(warehouse, start, train_end, calibration_end, test_end, seed, promote_now, with_reviews, as_json) -> None:
     """Train a model on the warehouse's labelled referrals, split by time; register it as a candidate.
 
     Train on referrals received before --train-end whose outcome was known by then, calibrate on the next
     window, test on the last. Prints the test metrics beside the baselines (prevalence, the case system's
-    escalation flag, rules only, first in first out).
+    escalation flag, rules only, first in first out). With reviews (the default), an analyst's verdict on a
+    referral still open in the case system labels it (actionable = 1) from the review's date; a case-system
+    outcome wins where both exist (classification.features.with_review_labels).
     """
     from classification import registry
     from classification.evaluation import model_card
-    from classification.features import referral_features
+    from classification.features import referral_features, with_review_labels
     from classification.model import Windows, default_windows
     from classification.model import train as fit
     from classification.scoring import active_rules
@@ -63,6 +71,9 @@ def train(warehouse, start, train_end, calibration_end, test_end, seed, promote_
     try:
         ensure_schema(con)
         frame = referral_features(con)
+        reviews = review_labels() if with_reviews else []
+        frame = with_review_labels(frame, reviews)
+        review_count = int((frame["label_source"] == "review").sum())
         windows = default_windows(frame)
         if any((start, train_end, calibration_end, test_end)):
             windows = Windows(
@@ -74,6 +85,7 @@ def train(warehouse, start, train_end, calibration_end, test_end, seed, promote_
         rules = active_rules(con)
         fitted, parts = fit(frame, windows, seed=seed)
         card = model_card(fitted, parts, windows, rules, frame)
+        card["review_labels"] = review_count
         version = registry.register(con, fitted, card)
         if promote_now:
             registry.promote(con, version)
@@ -84,7 +96,18 @@ def train(warehouse, start, train_end, calibration_end, test_end, seed, promote_
         click.echo(json.dumps(card, indent=2, sort_keys=True))
         return
     click.echo(f"registered {version} ({'active' if promote_now else 'candidate'}); windows {card['windows']}")
+    if with_reviews:
+        click.echo(f"labels from triage reviews: {review_count:,} (of {len(reviews):,} reviewed referrals)")
     _print_metrics(card["test"])
+
+
+def review_labels() -> list:
+    """(referral_key, label, review date) of every reviewed referral in the dashboard's auth store ([] without one)."""
+    from dashboards.auth.database import default_store_path
+    from dashboards.auth.triage_reviews import TriageReviews
+
+    path = default_store_path()
+    return TriageReviews(path).labels() if path.exists() else []
 
 
 @model.command()

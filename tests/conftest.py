@@ -37,3 +37,13 @@ def key():
     from grace.config import load_pseudonym_key
 
     return load_pseudonym_key()
+
+
+@pytest.fixture(scope="session")
+def triage_scored(tmp_path_factory):
+    """(root, warehouse path): a small simulated warehouse with a promoted triage model and every referral
+    scored (`triage_warehouse.build`), built once per session; copy it before writing."""
+    import triage_warehouse
+
+    root = tmp_path_factory.mktemp("triage_scored")
+    return root, triage_warehouse.build(root)

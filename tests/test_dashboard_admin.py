@@ -18,6 +18,7 @@ from dashboards.auth.context import AuthContext
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import CurrentUser
+from dashboards.auth.triage_reviews import TriageReviews
 from dashboards.auth.users import UserStore
 from dashboards.callbacks import admin
 
@@ -33,7 +34,14 @@ def context(tmp_path) -> AuthContext:
     audit = AuditLog(users.path)
     users.add("ada", "admin", PASSWORD, actor="(test setup)")
     users.add("vic", "viewer", PASSWORD, actor="(test setup)")
-    return AuthContext(users, audit, LoginRateLimit(audit), timedelta(hours=8), AlertReviews(users.path))
+    return AuthContext(
+        users,
+        audit,
+        LoginRateLimit(audit),
+        timedelta(hours=8),
+        AlertReviews(users.path),
+        TriageReviews(users.path),
+    )
 
 
 @pytest.fixture

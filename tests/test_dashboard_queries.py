@@ -125,7 +125,9 @@ def test_named_queries_bind_values_as_parameters_and_never_format_strings():
 
 
 def test_the_dashboard_never_scans_the_fact_tables():
-    for name in query_names():
+    # The one exception: the triage page is a referral-level tool by design (its queries join the scored
+    # referrals to their metadata and take the user's country and agency scope in SQL).
+    for name in (n for n in query_names() if not n.startswith("triage_")):
         sql = load_query(name).sql.lower()
         assert "fact_referral" not in sql and "fact_file_occurrence" not in sql, name
 

@@ -47,6 +47,9 @@ EVENTS = (
     "alert_acknowledged",
     "alert_dismissed",
     "alert_reopened",
+    "scope_changed",
+    "triage_search",
+    "triage_reviewed",
 )
 FILTER_KEYS = ("event", "user", "since")
 MAX_LIMIT = 10_000

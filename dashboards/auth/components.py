@@ -27,11 +27,12 @@ def page_visible_to(page: Mapping, user: CurrentUser | None) -> bool:
 
 
 def user_label(user: CurrentUser | None = None) -> str:
-    """`name · role` (plus `· DEU` for a country-scoped user) of the current request's user."""
+    """`name · role` (plus `· DEU` for a country-scoped user, `· AGY-NLD` for an agency-scoped one) of the
+    current request's user."""
     user = user or current_user()
     if user is None:
         return ""
-    return " · ".join(part for part in (user.name, user.role, user.country) if part)
+    return " · ".join(part for part in (user.name, user.role, user.agency or user.country) if part)
 
 
 def sign_out_link(class_name: str = "") -> html.A:  # for static layouts

@@ -19,6 +19,7 @@ from dashboards.auth.audit import AuditLog
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import CurrentUser
+from dashboards.auth.triage_reviews import TriageReview, TriageReviews
 from dashboards.auth.users import UserStore
 from grace.scope import Scope
 
@@ -36,6 +37,7 @@ class AuthContext:
     rate_limit: LoginRateLimit
     lifetime: timedelta
     reviews: AlertReviews
+    triage_reviews: TriageReviews
 
 
 def auth_context(app: flask.Flask | None = None) -> AuthContext:
@@ -66,7 +68,7 @@ def current_scope() -> Scope:
     Outside a request (plain-function tests, jobs) and for unscoped users: everything.
     """
     user = current_user()
-    return Scope.everything() if user is None else Scope.of_user(user.country)
+    return Scope.everything() if user is None else Scope.of_user(user.country, user.agency)
 
 
 def scoped_countries(requested: Iterable[str] | None) -> list[str]:
@@ -99,6 +101,29 @@ def review_alerts(keys: Iterable[str], action: str) -> int:
     if user is None or user.role not in REVIEW_ROLES:
         raise PermissionError("only analysts and admins can acknowledge or dismiss alerts")
     return auth_context().reviews.review(user.name, keys, action, client_address())
+
+
+def my_triage_reviews(keys: Iterable[str]) -> dict[str, TriageReview]:
+    """This request's user's reviews of these referrals ({} outside a request)."""
+    user = current_user()
+    if user is None or not flask.has_app_context() or EXTENSION not in flask.current_app.extensions:
+        return {}
+    return auth_context().triage_reviews.of_user(user.name, keys)
+
+
+def review_referral(
+    key: str, tier_before: str, tier_after: str, actionable: bool, run_id: str, model_version: str | None
+) -> TriageReview:
+    """Record this request's user's review of one referral, audited (`TriageReviews.review`).
+
+    Raises `PermissionError` for a role that may not triage; the caller has checked the key against the user's
+    scope and read `tier_before`, `run_id` and `model_version` from the warehouse."""
+    user = current_user()
+    if user is None or user.role not in REVIEW_ROLES:
+        raise PermissionError("only analysts and admins can review referrals")
+    return auth_context().triage_reviews.review(
+        user.name, key, tier_before, tier_after, actionable, run_id, model_version, client_address()
+    )
 
 
 def audit_refusal(path: str, error: Exception) -> None:

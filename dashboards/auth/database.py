@@ -21,6 +21,9 @@ from grace.config import grace_home
 from warehouse import read_sql
 
 BUSY_TIMEOUT_MS = 5000
+# Columns added to a table after stores were made: (table, column, statement in sql/auth/). `schema.sql`
+# creates new stores with them; `open_store` adds them to older ones, once, in a write transaction.
+COLUMN_UPGRADES = (("auth_user", "agency_code", "upgrade_user_agency"),)
 
 
 def default_store_path() -> Path:
@@ -69,7 +72,29 @@ def open_store(path: Path | str | None = None, create: bool = True) -> sqlite3.C
     if create:
         con.execute("PRAGMA journal_mode = WAL")
         con.executescript(auth_sql("schema"))
+        upgrade_columns(con)
     return con
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row["name"] for row in con.execute(f"PRAGMA table_info({table})")}
+
+
+def upgrade_columns(con: sqlite3.Connection) -> list[str]:
+    """Add the columns of `COLUMN_UPGRADES` that an older store lacks; returns what was added.
+
+    Checked again inside the write transaction, so two processes opening an old store at once add a
+    column once."""
+    missing = [item for item in COLUMN_UPGRADES if item[1] not in _columns(con, item[0])]
+    if not missing:
+        return []
+    added = []
+    with transaction(con):
+        for table, column, statement in missing:
+            if column not in _columns(con, table):
+                con.execute(auth_sql(statement))
+                added.append(f"{table}.{column}")
+    return added
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from dashboards.auth.headers import SecurityHeaders
 from dashboards.auth.ratelimit import LoginRateLimit
 from dashboards.auth.reviews import AlertReviews
 from dashboards.auth.session import configure_session, session_lifetime
+from dashboards.auth.triage_reviews import TriageReviews
 from dashboards.auth.users import UserStore
 from dashboards.auth.views import blueprint
 from grace import settings
@@ -33,7 +34,9 @@ def install_security(app: dash.Dash, store_path: Path | str | None = None) -> Au
     server = app.server
     users = UserStore(store_path)
     audit = AuditLog(users.path)
-    context = AuthContext(users, audit, LoginRateLimit(audit), session_lifetime(), AlertReviews(users.path))
+    context = AuthContext(
+        users, audit, LoginRateLimit(audit), session_lifetime(), AlertReviews(users.path), TriageReviews(users.path)
+    )
     server.extensions[EXTENSION] = context
     configure_session(server)
     server.register_blueprint(blueprint)

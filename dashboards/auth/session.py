@@ -77,6 +77,7 @@ class CurrentUser:
     name: str
     role: str
     country: str | None
+    agency: str | None = None
 
 
 def start_session(user: User) -> None:
@@ -107,4 +108,4 @@ def session_user(store: UserStore, lifetime: timedelta) -> CurrentUser | None:
     ):
         end_session()
         return None
-    return CurrentUser(user.name, user.role, user.country)
+    return CurrentUser(user.name, user.role, user.country, user.agency)

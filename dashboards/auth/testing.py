@@ -27,12 +27,17 @@ def csrf_token(html: bytes | str) -> str:
 
 
 def ensure_user(
-    app: dash.Dash, name: str, role: str, password: str = TEST_PASSWORD, country: str | None = None
+    app: dash.Dash,
+    name: str,
+    role: str,
+    password: str = TEST_PASSWORD,
+    country: str | None = None,
+    agency: str | None = None,
 ) -> None:
-    """Add the user to the app's store unless a user of that name exists."""
+    """Add the user to the app's store unless a user of that name exists (`agency` needs its `country`)."""
     users = auth_context(app.server).users
     if users.get(name) is None:
-        users.add(name, role, password, country, actor="(test setup)")
+        users.add(name, role, password, country, actor="(test setup)", agency=agency)
 
 
 def log_in(client, name: str, password: str = TEST_PASSWORD, next_: str = "/"):

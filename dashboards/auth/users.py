@@ -1,4 +1,4 @@
-"""The user store: names, roles, optional country scope, Argon2 password hashes, enabled flag.
+"""The user store: names, roles, optional country or agency scope, Argon2 password hashes, enabled flag.
 
 Every change is written together with its audit row in one SQLite transaction, so the audit
 log cannot miss an administrative action. Password checks take the same time whether or not
@@ -17,7 +17,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from dashboards.auth.audit import append
 from dashboards.auth.database import auth_sql, connection, default_store_path, open_store, transaction, utc_now
-from dashboards.auth.validation import AuthInputError, check_country, check_name, check_password, check_role
+from dashboards.auth.validation import (
+    AuthInputError,
+    check_agency,
+    check_name,
+    check_password,
+    check_role,
+)
 from grace import settings
 from grace.errors import ConfigError
 
@@ -66,6 +72,7 @@ class User:
     session_version: int
     created_at: str
     updated_at: str
+    agency: str | None = None  # one agency's referrals (with `country`, the agency's country)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> User:
@@ -77,6 +84,7 @@ class User:
             row["session_version"],
             row["created_at"],
             row["updated_at"],
+            row["agency_code"],
         )
 
     def as_dict(self) -> dict:
@@ -84,6 +92,7 @@ class User:
             "name": self.name,
             "role": self.role,
             "country": self.country,
+            "agency": self.agency,
             "enabled": self.enabled,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -140,8 +149,12 @@ class UserStore:
         country: str | None = None,
         actor: str = CLI_ACTOR,
         client: str | None = None,
+        agency: str | None = None,
     ) -> User:
-        name, role, country = check_name(name), check_role(role), check_country(country)
+        """Add a user; `agency` scopes them to one agency and needs `country`, the agency's country (the
+        command line looks it up in the warehouse's `dim_agency`)."""
+        name, role = check_name(name), check_role(role)
+        agency, country = check_agency(agency, country)
         password_hash = hasher().hash(check_password(password))
         try:
             with connection(self.path) as con, transaction(con):
@@ -151,11 +164,15 @@ class UserStore:
                         "name": name,
                         "role": role,
                         "country_iso3": country,
+                        "agency_code": agency,
                         "password_hash": password_hash,
                         "now": utc_now(),
                     },
                 )
-                append(con, "user_added", actor, {"name": name, "role": role, "country": country}, client)
+                detail = {"name": name, "role": role, "country": country}
+                if agency:
+                    detail["agency"] = agency
+                append(con, "user_added", actor, detail, client)
         except sqlite3.IntegrityError as error:
             if "UNIQUE" in str(error) or "PRIMARY KEY" in str(error):
                 raise AuthInputError(f"user name {name!r}: a user of that name exists") from None
@@ -177,6 +194,37 @@ class UserStore:
         with connection(self.path) as con, transaction(con):
             con.execute(auth_sql("user_set_role"), {"name": name, "role": role, "now": utc_now()})
             append(con, "role_changed", actor, {"name": name, "role": role, "from": before.role}, client)
+        return self._existing(name)
+
+    def set_scope(
+        self,
+        name: str,
+        country: str | None,
+        agency: str | None = None,
+        actor: str = CLI_ACTOR,
+        client: str | None = None,
+    ) -> User:
+        """Scope NAME to one country, one agency (with its country) or nothing; it applies from the user's
+        next request (the user is re-read on every request)."""
+        before = self._existing(name)
+        agency, country = check_agency(agency, country)
+        with connection(self.path) as con, transaction(con):
+            con.execute(
+                auth_sql("user_set_scope"),
+                {"name": name, "country_iso3": country, "agency_code": agency, "now": utc_now()},
+            )
+            append(
+                con,
+                "scope_changed",
+                actor,
+                {
+                    "name": name,
+                    "country": country,
+                    "agency": agency,
+                    "from": {"country": before.country, "agency": before.agency},
+                },
+                client,
+            )
         return self._existing(name)
 
     def set_password(self, name: str, password: str, actor: str = CLI_ACTOR, client: str | None = None) -> User:

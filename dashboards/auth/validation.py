@@ -13,6 +13,7 @@ from warehouse.reference import EU27_ISO3
 
 ROLES = ("viewer", "analyst", "admin")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+AGENCY_PATTERN = re.compile(r"[A-Z][A-Z0-9]{1,9}(-[A-Z0-9]{1,10}){0,3}")  # AGY-NLD, AGY-DEU-01
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
@@ -46,6 +47,26 @@ def check_country(country: str | None) -> str | None:
             f"country {country!r}: unknown country code; use an EU-27 ISO 3166-1 alpha-3 code such as DEU or FRA"
         )
     return code
+
+
+def check_agency(agency: str | None, country: str | None) -> tuple[str | None, str | None]:
+    """(agency, country) of an agency scope, normalised: an agency code (any case, e.g. `AGY-NLD`) always
+    comes with its EU-27 country; no agency leaves the country as checked by `check_country`.
+
+    Where the agency's country comes from (the warehouse's `dim_agency`) is the caller's business; here a
+    code naming an EU-27 country as one of its parts (`AGY-DEU-01`) must name the country given."""
+    country = check_country(country)
+    if agency is None or agency == "":
+        return None, country
+    code = agency.strip().upper()
+    if not AGENCY_PATTERN.fullmatch(code):
+        raise AuthInputError(f"agency {agency!r}: not an agency code such as AGY-NLD or AGY-DEU-01")
+    if country is None:
+        raise AuthInputError(f"agency {code}: an agency scope needs the agency's country")
+    named = [part for part in code.split("-") if part in EU27_ISO3]
+    if named and country not in named:
+        raise AuthInputError(f"agency {code}: its code names {named[0]}, not {country}")
+    return code, country
 
 
 def check_password(password: str) -> str:

@@ -68,7 +68,7 @@ def users_rows(context: AuthContext, user: CurrentUser | None, client: str | Non
         {
             "name": u.name,
             "role": u.role,
-            "scope": u.country or "all countries",
+            "scope": f"{u.agency} ({u.country})" if u.agency else u.country or "all countries",
             "enabled": "yes" if u.enabled else "no",
             "created": u.created_at,
             "updated": u.updated_at,

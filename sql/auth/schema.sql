@@ -1,10 +1,12 @@
 -- Users and the append-only audit log of the dashboard (SQLite, $GRACE_HOME/auth/auth.sqlite).
--- Idempotent: every statement can run on an existing store.
+-- Idempotent: every statement can run on an existing store. A column added to an existing table is also
+-- added to older stores by `dashboards/auth/database.py` (`COLUMN_UPGRADES`, ALTER TABLE in a transaction).
 
 CREATE TABLE IF NOT EXISTS auth_user (
     name            TEXT PRIMARY KEY,
     role            TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
     country_iso3    TEXT CHECK (country_iso3 IS NULL OR length(country_iso3) = 3),
+    agency_code     TEXT,                        -- one agency (e.g. AGY-NLD), always with its country_iso3
     password_hash   TEXT NOT NULL,
     enabled         INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     session_version INTEGER NOT NULL DEFAULT 1,  -- bumped on password change / disable: ends old sessions
@@ -56,3 +58,22 @@ CREATE TABLE IF NOT EXISTS alert_review (
     at        TEXT NOT NULL,   -- UTC, ISO 8601 with microseconds and Z
     PRIMARY KEY (user_name, alert_key)
 ) STRICT;
+
+-- Each analyst's review of a referral in the triage queue (triage_score, classification/): the priority
+-- confirmed or changed (tier_before = the current tier when reviewed, tier_after = the analyst's), and
+-- whether the referral is actionable. referral_key is the warehouse's pseudonym as decimal text, never the
+-- case-system report number. One row per user and referral, replaced by a later review; every review is also
+-- audited (triage_reviewed). `grace model train` reads them as labels (actionable = 1).
+CREATE TABLE IF NOT EXISTS triage_review (
+    user_name     TEXT NOT NULL,
+    referral_key  TEXT NOT NULL CHECK (length(referral_key) BETWEEN 1 AND 40),
+    tier_before   TEXT NOT NULL CHECK (tier_before IN ('P1', 'P2', 'P3', 'P4')),
+    tier_after    TEXT NOT NULL CHECK (tier_after IN ('P1', 'P2', 'P3', 'P4')),
+    actionable    INTEGER NOT NULL CHECK (actionable IN (0, 1)),
+    model_version TEXT,            -- the model whose score was shown (NULL: rules only)
+    run_id        TEXT NOT NULL,   -- the scoring run of the tier shown
+    reviewed_at   TEXT NOT NULL,   -- UTC, ISO 8601 with microseconds and Z
+    PRIMARY KEY (user_name, referral_key)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS triage_review_key_at ON triage_review (referral_key, reviewed_at);

@@ -1,4 +1,4 @@
 -- Every user, by name.
-SELECT name, role, country_iso3, password_hash, enabled, session_version, created_at, updated_at
+SELECT name, role, country_iso3, agency_code, password_hash, enabled, session_version, created_at, updated_at
 FROM auth_user
 ORDER BY name

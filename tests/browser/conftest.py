@@ -10,7 +10,7 @@ Fixtures for page tests:
   at the overview; `goto(demo_server[0] + "trends?…")` from there.
 - `sign_in(page, name=..., password=...)`: sign a page in through the form (any user).
 - `browser_problems(page)`: a list that collects console errors and page errors (assert it is empty).
-- `make_user(name, role, country=None)`: add a user with `grace users add` (password
+- `make_user(name, role, country=None, agency=None)`: add a user with `grace users add` (password
   `USER_PASSWORD`) to the running server's store, e.g. a viewer to check exports are hidden.
 """
 
@@ -156,13 +156,16 @@ def sign_in(demo_server):
 
 @pytest.fixture(scope="session")
 def make_user(demo_server):
-    """`make_user(name, role, country=None)`: add a user to the running server with `grace users add`."""
+    """`make_user(name, role, country=None, agency=None)`: add a user to the running server with `grace users
+    add` (an agency's country comes from the server's warehouse)."""
     _url, _log, home = demo_server
 
-    def add(name: str, role: str, country: str | None = None) -> str:
+    def add(name: str, role: str, country: str | None = None, agency: str | None = None) -> str:
         command = [str(REPO_ROOT / ".venv" / "bin" / "grace"), "users", "add", name, "--role", role, "--password-stdin"]
         if country:
             command += ["--country", country]
+        if agency:
+            command += ["--agency", agency]
         done = subprocess.run(
             command,
             input=USER_PASSWORD + "\n",
