@@ -10,6 +10,7 @@ COPY warehouse ./warehouse
 COPY etl ./etl
 COPY analytics ./analytics
 COPY matching ./matching
+COPY classification ./classification
 COPY dashboards ./dashboards
 COPY grace_cli ./grace_cli
 COPY sql ./sql
