@@ -129,7 +129,8 @@ DRIFTED = ("has_sextortion", "")  # what the injected drift changes at receipt: 
 
 
 def drift_detection(root: Path, scale: float, seed: int, drift: date) -> dict:
-    """Weekly batches from the injected drift until the monitor flags the feature it changes (or the score)."""
+    """Weekly batches from the injected drift until the monitor flags the feature it changes (or the score) as a
+    sudden shift (each week against the 12 before it), and what it flagged in the 8 weeks before."""
     from classification.features import referral_features
     from classification.model import Windows, train
     from classification.monitoring import DriftParams, monitor
@@ -146,8 +147,9 @@ def drift_detection(root: Path, scale: float, seed: int, drift: date) -> dict:
     model, _ = train(frame, windows, seed=seed)
     table, _ = monitor(model, frame, windows.as_dict(), since=drift - timedelta(days=56), params=DriftParams())
     drift_week = drift - timedelta(days=drift.weekday())
-    after = table.loc[(table["week"] >= drift_week) & table["drifted"]]
-    before = table.loc[(table["week"] < drift_week) & table["drifted"]]
+    shifts = table.loc[table["measure"].str.endswith("_shift")]  # week against the 12 before it
+    after = shifts.loc[(shifts["week"] >= drift_week) & shifts["drifted"]]
+    before = shifts.loc[(shifts["week"] < drift_week) & shifts["drifted"]]
     caught = after.loc[after["feature"].isin(DRIFTED)]
     first = min(caught["week"]) if len(caught) else None
     return {

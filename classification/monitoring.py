@@ -8,6 +8,10 @@
   (a bin empty on one side would otherwise be infinite, and a floor inflates PSI wherever a small week
   leaves bins empty). Rule of thumb: < 0.1 stable, 0.1–0.2 watch, > 0.2 shift.
 - **Score drift**: the PSI of the week's calibrated probabilities against the test window's (deciles).
+- **Sudden shifts**: the same PSI of each week against the 12 weeks just before it (`feature_shift`,
+  `score_shift`). Against the training window, a feature that trends slowly (a platform mix that moves
+  year on year) is flagged every week once it has moved; against the recent weeks only a step change is,
+  in its first full week.
 - **Calibration**: each week's ECE over the referrals whose label is known (closed outcomes, plus the
   analysts' reviews when given) and the mean predicted against the observed rate.
 
@@ -21,7 +25,7 @@ referrals.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,7 @@ from classification.model import TriageModel
 
 SMOOTHING = 0.5
 MIN_WEEK = 50
+SHIFT_WEEKS = 12
 OTHER = "(other)"
 
 
@@ -65,6 +70,27 @@ def _bins(values: pd.Series, reference: pd.Series, categorical: bool) -> tuple[n
     return np.searchsorted(edges, values.astype(float).to_numpy(), side="right"), len(edges) + 1
 
 
+def _weeks(frame: pd.DataFrame) -> np.ndarray:
+    return pd.to_datetime(frame["received_date"]).dt.to_period("W-SUN").dt.start_time.dt.date.to_numpy()
+
+
+def _row(week, measure: str, column: str, ref_counts: np.ndarray, counts: np.ndarray, params: DriftParams) -> dict:
+    """One PSI row: the value, its sampling noise and the verdict (see the module docstring)."""
+    value = psi(ref_counts, counts)
+    used = int(np.count_nonzero(ref_counts + counts))
+    n = int(counts.sum())
+    noise = max(used - 1, 0) * (1 / max(n, 1) + 1 / max(int(ref_counts.sum()), 1))
+    return {
+        "week": week,
+        "measure": measure,
+        "feature": "" if column == "__score__" else column,
+        "value": value,
+        "noise": noise,
+        "referrals": n,
+        "drifted": bool(value > params.threshold + noise and n >= params.min_week),
+    }
+
+
 def weekly_drift(
     frame: pd.DataFrame,
     reference: pd.DataFrame,
@@ -72,11 +98,11 @@ def weekly_drift(
     reference_probability: np.ndarray,
     params: DriftParams = DriftParams(),
 ) -> pd.DataFrame:
-    """One row per (week, measure, feature): the PSI of each feature and of the score, per received week."""
-    weeks = pd.to_datetime(frame["received_date"]).dt.to_period("W-SUN").dt.start_time.dt.date.to_numpy()
+    """One row per (week, measure, feature): the PSI of each feature and of the score, per received week,
+    against a fixed reference (the model's training window; its test window for the score)."""
+    weeks = _weeks(frame)
     rows = []
-    columns = [*FEATURES, "__score__"]
-    for column in columns:
+    for column in [*FEATURES, "__score__"]:
         if column == "__score__":
             values, ref_values, categorical = pd.Series(probability), pd.Series(reference_probability), False
         else:
@@ -85,22 +111,44 @@ def weekly_drift(
         ref_index, _ = _bins(ref_values, ref_values, categorical)
         ref_counts = np.bincount(ref_index, minlength=size)
         table = pd.DataFrame({"week": weeks, "bin": index})
+        measure = "score_psi" if column == "__score__" else "feature_psi"
         for week, group in table.groupby("week", sort=True):
-            counts = np.bincount(group["bin"].to_numpy(), minlength=size)
-            value = psi(ref_counts, counts)
-            used = int(np.count_nonzero(ref_counts + counts))
-            noise = max(used - 1, 0) * (1 / len(group) + 1 / max(int(ref_counts.sum()), 1))
             rows.append(
-                {
-                    "week": week,
-                    "measure": "score_psi" if column == "__score__" else "feature_psi",
-                    "feature": "" if column == "__score__" else column,
-                    "value": value,
-                    "noise": noise,
-                    "referrals": len(group),
-                    "drifted": bool(value > params.threshold + noise and len(group) >= params.min_week),
-                }
+                _row(week, measure, column, ref_counts, np.bincount(group["bin"].to_numpy(), minlength=size), params)
             )
+    return pd.DataFrame(rows)
+
+
+def weekly_shift(
+    frame: pd.DataFrame,
+    probability: np.ndarray,
+    since: date,
+    params: DriftParams = DriftParams(),
+    weeks_back: int = SHIFT_WEEKS,
+) -> pd.DataFrame:
+    """A sudden shift: each week from `since` against the `weeks_back` weeks just before it (measures
+    'feature_shift', 'score_shift'). A slow trend moves the reference with it and stays quiet; a step
+    change shows in its first full week. `frame` must hold the weeks before `since` too."""
+    weeks = _weeks(frame)
+    rows = []
+    for week in sorted({w for w in weeks if w >= since}):
+        current = weeks == week
+        before = (weeks < week) & (weeks >= week - timedelta(weeks=weeks_back))
+        if not before.any():
+            continue
+        for column in [*FEATURES, "__score__"]:
+            if column == "__score__":
+                values, categorical = pd.Series(probability), False
+            else:
+                values, categorical = frame[column].reset_index(drop=True), column in CATEGORICAL
+            ref_values = values[before]
+            index, size = _bins(values[current | before], ref_values, categorical)
+            inside = np.flatnonzero(current | before)
+            bins = np.full(len(values), -1)
+            bins[inside] = index
+            measure = "score_shift" if column == "__score__" else "feature_shift"
+            ref_counts = np.bincount(bins[before], minlength=size)
+            rows.append(_row(week, measure, column, ref_counts, np.bincount(bins[current], minlength=size), params))
     return pd.DataFrame(rows)
 
 
@@ -151,4 +199,7 @@ def monitor(
         )
     probability = model.predict(watched)
     drift = weekly_drift(watched, reference, probability, model.predict(test_rows), params)
-    return drift, weekly_calibration(watched, probability, params.min_week)
+    first = since or test_start
+    recent = frame.loc[(received >= first - timedelta(weeks=SHIFT_WEEKS + 1)).to_numpy()].reset_index(drop=True)
+    shift = weekly_shift(recent, model.predict(recent), first, params)
+    return pd.concat([drift, shift], ignore_index=True), weekly_calibration(watched, probability, params.min_week)

@@ -51,3 +51,17 @@ def test_weekly_calibration_reports_ece_for_weeks_with_enough_labels():
     probability = np.full(len(frame), 0.2)
     table = weekly_calibration(frame, probability)
     assert len(table) >= 3 and (table["ece"] < 0.06).all() and np.allclose(table["predicted"], 0.2)
+
+
+def test_a_step_change_is_a_sudden_shift_in_its_first_week_while_steady_weeks_are_not():
+    from classification.monitoring import weekly_shift
+
+    rng = np.random.default_rng(9)
+    steady = frame_of(12 * 700, date(2024, 3, 4), rng)  # twelve weeks of 700
+    step = frame_of(1_400, date(2024, 5, 27), rng, live_share=0.5)
+    frame = pd.concat([steady, step], ignore_index=True)
+    table = weekly_shift(frame, rng.random(len(frame)), since=date(2024, 5, 20))
+    flagged = table.loc[table["drifted"]]
+    assert set(flagged["feature"]) == {"files_live_streaming"}
+    assert sorted(flagged["week"])[0] == date(2024, 5, 27)
+    assert not table.loc[table["week"] == date(2024, 5, 20), "drifted"].any()
