@@ -102,22 +102,35 @@ class TriageModel:
         return self.calibrated.predict_proba(self.matrix(frame))[:, 1]
 
     def explain(self, frame: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Per referral, the `top` feature groups that raise its log-odds most (group, log-odds added)."""
+        """Per referral, the `top` feature groups that raise its log-odds most (group, log-odds added).
+
+        A group's effect is exactly 0 where its features already hold their typical values, so the booster
+        is re-run only on the rows where they do not (most rows, for the sparse groups)."""
         if frame.empty:
             return []
         matrix = self.matrix(frame)
         base = self.booster.decision_function(matrix)
-        effects = np.empty((len(frame), len(GROUPS)))
+        effects = np.zeros((len(frame), len(GROUPS)))
         for k, columns in enumerate(GROUPS.values()):
-            occluded = matrix.copy()
+            differs = np.zeros(len(matrix), dtype=bool)
+            for column in columns:
+                typical = self.typical[column]
+                if column in CATEGORICAL:
+                    differs |= (matrix[column].astype("string") != typical).fillna(True).to_numpy(dtype=bool)
+                else:
+                    differs |= ~np.isclose(matrix[column].to_numpy(dtype=float), float(typical))  # type: ignore[arg-type]
+            rows = np.flatnonzero(differs)
+            if not len(rows):
+                continue
+            occluded = matrix.iloc[rows].copy()
             for column in columns:
                 if column in CATEGORICAL:
                     occluded[column] = pd.Categorical(
-                        [self.typical[column]] * len(occluded), categories=self.levels[column]
+                        [self.typical[column]] * len(rows), categories=self.levels[column]
                     )
                 else:
                     occluded[column] = float(self.typical[column])  # type: ignore[arg-type]
-            effects[:, k] = base - self.booster.decision_function(occluded)
+            effects[rows, k] = base[rows] - self.booster.decision_function(occluded)
         names = list(GROUPS)
         order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
         return [

@@ -189,3 +189,28 @@ def test_the_model_and_rules_commands_train_promote_score_preview_and_activate(w
     assert "P1: 0.90" in grace("rules", "show")
     windows = Windows(date(2023, 1, 1), date(2023, 9, 1), date(2023, 12, 1), date(2024, 12, 31))
     assert windows.train_end < windows.calibration_end
+
+
+def test_explanations_are_the_log_odds_each_feature_group_adds_over_its_typical_values(con):
+    from classification.features import CATEGORICAL, GROUPS
+
+    frame = referral_features(con)
+    model, parts = train(frame, default_windows(frame))
+    rows = parts["test"].head(40)
+    explained = model.explain(rows, top=len(GROUPS))
+    matrix = model.matrix(rows)
+    base = model.booster.decision_function(matrix)
+    for name, columns in GROUPS.items():
+        occluded = matrix.copy()
+        for column in columns:
+            if column in CATEGORICAL:
+                occluded[column] = pd.Categorical([model.typical[column]] * len(rows), categories=model.levels[column])
+            else:
+                occluded[column] = float(model.typical[column])
+        effect = base - model.booster.decision_function(occluded)
+        for i, pairs in enumerate(explained):
+            stated = dict(pairs).get(name)
+            if effect[i] > 0.005:
+                assert stated == pytest.approx(round(float(effect[i]), 3), abs=1e-3)
+            else:
+                assert stated is None
