@@ -219,6 +219,7 @@ def main() -> None:
         "date": date.today().isoformat(),
         "machine": machine(),
         "target_referrals": args.referrals,
+        "load_average": round(os.getloadavg()[0], 1),
         "formats": {},
     }
     with tempfile.TemporaryDirectory(prefix="grace-bench-") as tmp:
@@ -247,7 +248,8 @@ def write_markdown(results: dict) -> None:
     lines = [
         "## ETL (`benchmarks/etl.py`)",
         "",
-        f"Run {results['date']} on {results['machine']}.",
+        f"Run {results['date']} on {results['machine']}; load average {results['load_average']} when it started "
+        "(other jobs on the machine).",
         f"Command: `.venv/bin/python benchmarks/etl.py --referrals {results['target_referrals']} --write`.",
         "Full = every stage of `grace etl run` (validate, anonymise, dedupe, cluster, load, perceptual matching,",
         "rollups, lineage; one transaction per quarterly delivery). Plain = DuckDB reading the same files into tables",
