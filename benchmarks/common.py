@@ -1,10 +1,12 @@
-"""What every benchmark shares: a description of the machine and updating its own section
-of docs/BENCHMARKS.md without touching the others."""
+"""What every benchmark and validation script shares: a description of the machine, updating its own
+section of docs/BENCHMARKS.md without touching the others, and rewriting a block between markers in
+any document (the validation scripts' tables)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
@@ -40,3 +42,16 @@ def update_section(title: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     BENCHMARKS_MD.write_text(text)
+
+
+def write_block(path: Path, part: str, body: str, template: str | None = None) -> None:
+    """Replace the text between `<!-- validation:PART:start -->` and `...:end -->` in `path`; the prose
+    around the markers is left as it is. A missing document is created from `template` (if given)."""
+    text = path.read_text() if path.is_file() else (template or "")
+    start, end = f"<!-- validation:{part}:start -->", f"<!-- validation:{part}:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: markers {start} / {end} not found")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    text = pattern.sub(lambda _: f"{start}\n{body.strip()}\n{end}", text, count=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
