@@ -107,7 +107,6 @@ def referral_features(
         read_sql("classification/referral_features.sql"),
         {"start": start or EARLIEST, "end": end or LATEST, "batch_id": batch_id},
     ).df()
-    frame["referral_key"] = frame["referral_key"].map(str)
     return frame
 
 
@@ -129,6 +128,14 @@ def category_levels(frame: pd.DataFrame) -> dict[str, list[str]]:
     return {name: sorted(frame[name].dropna().astype(str).unique().tolist()) for name in CATEGORICAL}
 
 
+def key_text(key: object) -> str:
+    """A referral key as the features carry it ('0x' + 32 upper-case hex digits), from that form, decimal
+    text or an integer (the auth store keeps reviews' keys as decimal text)."""
+    text = str(key).strip()
+    number = int(text, 16) if text.lower().startswith("0x") else int(text)
+    return f"0x{number:032X}"
+
+
 def with_review_labels(frame: pd.DataFrame, reviews) -> pd.DataFrame:
     """`frame` with analysts' triage reviews as extra labels: (referral_key, label 0/1, review date) rows, e.g.
     `dashboards.auth.triage_reviews.TriageReviews.labels()`.
@@ -144,9 +151,9 @@ def with_review_labels(frame: pd.DataFrame, reviews) -> pd.DataFrame:
     source[result["label"].notna()] = "case"
     table = pd.DataFrame(list(reviews), columns=["referral_key", "review_label", "review_date"])
     if not table.empty:
-        table["referral_key"] = table["referral_key"].astype(str)
+        table["referral_key"] = table["referral_key"].map(key_text)
         table = table.drop_duplicates("referral_key", keep="last").set_index("referral_key")
-        keys = result["referral_key"].astype(str)
+        keys = result["referral_key"].map(key_text)
         review_label = keys.map(table["review_label"])
         review_date = keys.map(table["review_date"])
         use = result["label"].isna() & review_label.notna()

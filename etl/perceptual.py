@@ -108,14 +108,16 @@ def cluster_pending(
     """Place every media cluster without a perceptual cluster (see the module docstring).
 
     `in_batch`: the batch's temp tables (`batch_clustered`, `batch_cluster_stats`, `moved_first`) exist;
-    the batch's new clusters are then read from them — unless the warehouse has older unclustered
-    media clusters too, when every unclustered one is read from the warehouse.
+    the batch's new clusters are then read from them, with the older clusters it brings a first usable
+    PDQ for (reopened: always alone in their perceptual cluster, as nothing links to an unindexed hash) —
+    unless the warehouse has older unplaced media clusters too, when every unplaced one is read from the
+    warehouse.
     """
     check_settings(con, params)
     _store_settings(con, params)
     if index.radius != params.radius:
         raise MatchingSettingsChanged(f"index radius {index.radius} differs from the radius set, {params.radius}")
-    pending = _pending(con, in_batch)
+    pending = _pending(con, in_batch, params)
     result = PerceptualBatch(pending=len(pending), first_slot=len(index))
     usable = pending["pdq"].notna() & (pending["pdq_quality"].isna() | (pending["pdq_quality"] >= params.min_quality))
     result.low_quality = int((pending["pdq"].notna() & ~usable).sum())
@@ -137,15 +139,22 @@ def cluster_pending(
     return result
 
 
-def _pending(con: duckdb.DuckDBPyConnection, in_batch: bool) -> pd.DataFrame:
-    """The clusters to place, in (first-seen date, cluster id) order, ids as 39-digit decimal keys."""
+def _pending(con: duckdb.DuckDBPyConnection, in_batch: bool, params: MatchingParams) -> pd.DataFrame:
+    """The clusters to place, in (first-seen date, cluster id) order, ids as fixed-width hex keys ('0x' + 32
+    digits: they sort like the numbers and cast back; decimal text of a 128-bit integer is slow to make)."""
     if in_batch:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE perceptual_reopened AS " + read_sql("etl/perceptual_reopen.sql"),
+            {"min_quality": params.min_quality},
+        )
+        con.execute(read_sql("etl/perceptual_reopen_apply.sql"))
         counts = con.execute(
             "SELECT (SELECT count(*) FROM media_cluster), (SELECT count(*) FROM perceptual_member), "
-            "(SELECT count(*) FROM batch_cluster_stats WHERE is_new_cluster)"
+            "(SELECT count(*) FROM batch_cluster_stats WHERE is_new_cluster), (SELECT count(*) FROM perceptual_reopened)"
         ).fetchone()
-        if counts is not None and counts[0] == counts[1] + counts[2]:
+        if counts is not None and counts[0] == counts[1] + counts[2] + counts[3]:
             return con.execute(read_sql("etl/perceptual_pending_batch.sql")).df()
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS previous_quality (cluster_id UHUGEINT, pdq_quality SMALLINT)")
     return con.execute(read_sql("etl/perceptual_pending_backlog.sql")).df()
 
 
@@ -288,6 +297,9 @@ def rebuild(
     index = ClusterIndex(PdqIndex(params.radius), directory)
     con.execute("BEGIN TRANSACTION")
     try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE previous_quality AS SELECT cluster_id, pdq_quality FROM perceptual_member"
+        )
         for table in ("perceptual_member", "perceptual_cluster", "perceptual_merge", "rollup_perceptual_daily"):
             con.execute(f"DELETE FROM {table}")
         result = cluster_pending(con, index, f"rebuild-{started}", params, in_batch=False, progress=progress)
@@ -299,8 +311,8 @@ def rebuild(
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS affected_perceptual")
-        con.execute("DROP TABLE IF EXISTS perceptual_dates")
+        for temp in ("affected_perceptual", "perceptual_dates", "previous_quality"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     result.commit_to(index)
     index.compact(force=True)
     return result

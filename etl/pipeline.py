@@ -401,6 +401,8 @@ def _drop_temp_tables(con) -> None:
         "mart_distinct_increments",
         "affected_perceptual",
         "perceptual_dates",
+        "perceptual_reopened",
+        "previous_quality",
     ):
         with suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {name}")

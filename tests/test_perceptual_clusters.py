@@ -326,3 +326,27 @@ def test_a_bank_imported_later_updates_the_perceptual_rollup(fresh_db, key, tmp_
         source="test",
     )
     assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (2,)
+
+
+def test_a_cluster_first_delivered_without_a_pdq_is_placed_again_when_a_later_file_brings_one(fresh_db, key, tmp_path):
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "a", A, {}), (2, "a-variant", "", {})]))
+    assert perceptual_of(fresh_db)[md5("a-variant")] == md5("a-variant")  # alone: no hash to match
+    [report] = load(fresh_db, key, delivery(tmp_path, "d2", [(3, "a-variant", flipped(A, 7), {})]))
+    assert report.matching["pending"] == 1 and report.matching["linked"] == 1
+    assert perceptual_of(fresh_db)[md5("a-variant")] == md5("a")
+    assert fresh_db.execute("SELECT count(*), max(variants) FROM perceptual_cluster").fetchone() == (1, 2)
+    assert fresh_db.execute("SELECT sum(new_items), sum(new_variants) FROM rollup_perceptual_daily").fetchone() == (
+        1,
+        1,
+    )
+
+
+def test_a_rebuild_places_each_cluster_with_the_quality_it_was_placed_with(fresh_db, key, tmp_path):
+    from etl.perceptual import MatchingParams, rebuild
+
+    # The first file of "b2" has no score (matched); a later file of it scores 10 (would be cut).
+    load(fresh_db, key, delivery(tmp_path, "d1", [(1, "b", B, {}), (2, "b2", flipped(B, 4), {})]))
+    load(fresh_db, key, delivery(tmp_path, "d2", [(3, "b2", flipped(B, 4), {"pdq_quality": "10"})]))
+    before = perceptual_of(fresh_db)
+    rebuild(fresh_db, MatchingParams())
+    assert perceptual_of(fresh_db) == before and before[md5("b2")] == md5("b")

@@ -91,4 +91,5 @@ final AS (
     LEFT JOIN account_history AS h USING (referral_key)
     LEFT JOIN files AS f USING (referral_key)
 )
-SELECT * REPLACE (CAST(referral_key AS VARCHAR) AS referral_key) FROM final ORDER BY received_date, final.referral_key
+-- Keys as fixed-width hex text ('0x' + 32 digits): casting a 128-bit integer to decimal text is slow.
+SELECT * REPLACE ('0x' || lpad(hex(referral_key), 32, '0') AS referral_key) FROM final ORDER BY received_date, final.referral_key
