@@ -331,14 +331,14 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
         f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
         f"vanishing, {int(row['findings']):,} findings."
     )
-    matching = int(alerts["matching"].iloc[0]) if not alerts.empty else 0
-    count = _count_text(alerts, view.show) + (
-        f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
-        if matching > TABLE_LIMIT
-        else "."
-    )
-    if alerts.empty:
+    if alerts.empty:  # the count line reads the query's totals off its first row
         count = EMPTY_TEXT[view.show]
+    else:
+        count = _count_text(alerts, view.show) + (
+            f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
+            if int(alerts["matching"].iloc[0]) > TABLE_LIMIT
+            else "."
+        )
     return TableView(alert_rows(alerts, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
 
 
