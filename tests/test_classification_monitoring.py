@@ -51,3 +51,15 @@ def test_weekly_calibration_reports_ece_for_weeks_with_enough_labels():
     probability = np.full(len(frame), 0.2)
     table = weekly_calibration(frame, probability)
     assert len(table) >= 3 and (table["ece"] < 0.06).all() and np.allclose(table["predicted"], 0.2)
+
+
+def test_a_flag_that_is_mostly_false_in_training_and_turns_true_is_flagged():
+    """Deciles that collapse to 0 still separate zeros from non-zeros (a rare flag, a count mostly 0)."""
+    rng = np.random.default_rng(2)
+    reference = frame_of(20_000, date(2024, 1, 1), rng)
+    reference["has_minor_to_minor"] = rng.random(len(reference)) < 0.03
+    watched = frame_of(700, date(2024, 6, 3), rng)
+    watched["has_minor_to_minor"] = True
+    drift = weekly_drift(watched, reference, rng.random(len(watched)), rng.random(5_000), DriftParams())
+    row = drift.loc[drift["feature"] == "has_minor_to_minor"].iloc[0]
+    assert row["drifted"] and row["value"] > 3
