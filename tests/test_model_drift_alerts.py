@@ -233,3 +233,29 @@ def test_a_schema_7_warehouse_is_upgraded_with_the_monitor_table_and_the_alert_s
     finally:
         old.close()
         fresh.close()
+
+
+def test_the_threshold_comes_from_grace_drift_psi_or_the_drift_psi_option(modelled, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grace.errors import ConfigError
+    from grace.settings import drift_psi
+    from grace_cli import cli
+
+    monkeypatch.setenv("GRACE_DRIFT_PSI", "0.35")
+    assert drift_psi() == 0.35
+    monkeypatch.setenv("GRACE_DRIFT_PSI", "lots")
+    with pytest.raises(ConfigError, match="GRACE_DRIFT_PSI"):
+        drift_psi()
+    monkeypatch.setenv("GRACE_DRIFT_PSI", "0.35")
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(modelled, path)
+    shutil.copytree(str(modelled) + ".models", str(path) + ".models")
+    args = ["analyse", "--warehouse", str(path), "--metrics", "referrals", "--grain", "month", "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--drift-psi", "10"])
+    assert result.exit_code == 0, result.output
+    assert '"drift_psi": 10.0' in query_frame(path, "SELECT parameters FROM analytics_run")["parameters"].iloc[0]
+    assert drift_rows(path).empty  # nothing drifts by a PSI of 10 plus its noise
+    run_analysis(path, metrics=["referrals"], grains=["month"], splits=(None,))  # no threshold given: the setting
+    latest = "SELECT parameters FROM analytics_run ORDER BY created_at DESC LIMIT 1"
+    assert '"drift_psi": 0.35' in query_frame(path, latest)["parameters"].iloc[0]
