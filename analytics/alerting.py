@@ -5,7 +5,8 @@ moving from 3 to 6 is a 100 % anomaly). Each alert row of a run (`analytics.dete
 marked here before it is stored in `analytics_alert`:
 
 - `material`: the rule of `analytics.results.AlertParams` (relative change and absolute change, the
-  absolute threshold by the metric's unit), recorded with the run's parameters;
+  absolute threshold by the metric's unit), recorded with the run's parameters — unless the row comes
+  material by construction (a model-drift alert passed its threshold plus the noise: `material` set);
 - `is_new`: its key (series | kind | date) was not among the alerts of the latest earlier run of the
   same series (`sql/analytics/previous_alert_keys.sql`); a series analysed for the first time has only
   new alerts.
@@ -63,7 +64,11 @@ def mark_alerts(rows: Iterable[dict], params: AlertParams, previous: frozenset[s
     return [
         {
             **row,
-            "material": is_material(row["metric"], row["before"], row["after"], params),
+            "material": (
+                bool(row["material"])
+                if row.get("material") is not None
+                else is_material(row["metric"], row["before"], row["after"], params)
+            ),
             "is_new": row["alert_key"] not in previous,
         }
         for row in rows

@@ -36,6 +36,8 @@ FINDING_KINDS = (
     FindingKind("anomaly", "Anomaly", 0.8, "anomalies_robust_z", "analytics_anomaly", True, "period"),
     FindingKind("backlog", "Backlog", 0.7, "backlog_projection", "analytics_backlog"),
     FindingKind("forecast", "Forecast", 0.6, "forecast_backtested", "analytics_forecast"),
+    # The active triage model's drift (analytics.model_monitoring): alerts only, never a narrative finding.
+    FindingKind("drift", "Model drift", 0.5, "triage_model_monitoring", "analytics_model_monitor", alert=True),
 )
 KINDS = {kind.name: kind for kind in FINDING_KINDS}
 KIND_RANK = {kind.name: rank for rank, kind in enumerate(FINDING_KINDS)}

@@ -7,6 +7,10 @@ change points, anomalies, backtested forecast), and the results are written to t
 tables of the same warehouse (`sql/ddl/002_analytics.sql`) in one transaction — the only moment the
 warehouse is opened read-write.
 
+When a triage model is active, its weekly monitoring (feature and score drift, calibration, the
+latest full quarter's reliability curve) is stored in `analytics_model_monitor` with the run, and its
+drifted weeks of the latest 13 weeks become `drift` alerts (`analytics.model_monitoring`).
+
 Series with too few periods, or without a single non-zero value, are skipped and counted. Work can
 be spread over several processes (`jobs`); results are collected in the fixed order of the series
 (metric, grain, split, entity), so the stored rows do not depend on `jobs`. The run id is new on
@@ -31,9 +35,11 @@ import pandas as pd
 from analytics import detectors
 from analytics.alerting import mark_alerts, previous_alert_keys
 from analytics.detectors import ALERT_TABLE, alert_rows
+from analytics.model_monitoring import ALERT_WEEKS, MONITOR_TABLE, drift_alerts, monitoring_rows
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
 from analytics.series import RegularSeries
 from analytics.warehouse_series import GRAIN_FREQ, grain_name, load_series, metric
+from classification.monitoring import DriftParams
 from grace.errors import GraceError, WarehouseError
 from grace.progress import ProgressCallback, no_progress
 from grace.vocabulary import FORECAST_HORIZON, NO_SPLIT, TOTAL, SeriesId
@@ -170,9 +176,17 @@ def run_analysis(
     params: AnalysisParams | None = None,
     jobs: int = 1,
     progress: ProgressCallback = no_progress,
+    drift: DriftParams | None = None,
+    reviews: pd.DataFrame | None = None,
 ) -> RunSummary:
-    """Analyse every series of the warehouse and persist the results as one new run."""
+    """Analyse every series of the warehouse and persist the results as one new run.
+
+    `drift`: the active triage model's drift threshold (default: `GRACE_DRIFT_PSI`); `reviews`: the
+    analysts' reviewed labels of referrals (referral_key, label, reviewed_at) for the calibration on
+    reviewed labels, when there are any."""
+    from classification.registry import RegistryError
     from grace import __version__
+    from grace.settings import drift_psi
     from warehouse import connect, is_initialised
 
     started = time.perf_counter()
@@ -181,6 +195,8 @@ def run_analysis(
     if not metrics or not grains:
         raise GraceError("choose at least one metric and one grain")
     params = params or AnalysisParams()
+    drift = drift or DriftParams(threshold=drift_psi())
+    monitoring_skipped: list[tuple[str, str]] = []
 
     con = connect(warehouse, read_only=True)
     try:
@@ -188,6 +204,13 @@ def run_analysis(
             raise WarehouseError(f"{warehouse}: not a GRACE warehouse (schema missing)")
         todo = collect_series(con, metrics, grains, splits)
         previous = previous_alert_keys(con)
+        progress("monitoring the triage model", 0, 1)
+        try:
+            model_version, monitored = monitoring_rows(con, drift, reviews)
+        except RegistryError as error:  # e.g. the model directory did not move with the warehouse
+            model_version, monitored = None, []
+            monitoring_skipped.append(("triage model monitoring", str(error)))
+        progress("monitoring the triage model", 1, 1)
     finally:
         con.close()
 
@@ -226,8 +249,11 @@ def run_analysis(
     from analytics.warehouse_derived import derived_tables  # statuses, attribution, reconciliation, backlog, findings
 
     tables.update(derived_tables(warehouse, run_id, todo, [r for r, _ in results], per_grain, tables))
-    tables[ALERT_TABLE] = mark_alerts(alert_rows(tables), params.alerts, previous)
+    tables[MONITOR_TABLE] = [{"run_id": run_id, **row} for row in monitored]
+    drifted = [{"run_id": run_id, **row} for row in drift_alerts(monitored, drift)]
+    tables[ALERT_TABLE] = mark_alerts(alert_rows(tables) + drifted, params.alerts, previous)
     analysed = total - len(skipped)
+    skipped.extend(monitoring_skipped)  # listed with the skipped series, not counted as one
     parameters = {
         "metrics": metrics,
         "grains": grains,
@@ -235,13 +261,21 @@ def run_analysis(
         "horizons": {g: per_grain[g].forecast.horizon for g in grains},
         "jobs": jobs,
         "analysis": params.to_dict(),
+        "model_monitoring": {
+            "model_version": model_version,
+            "drift_psi": drift.threshold,
+            "min_week": drift.min_week,
+            "alert_weeks": ALERT_WEEKS,
+            "reviewed_labels": reviews is not None,
+            "skipped": monitoring_skipped[0][1] if monitoring_skipped else None,
+        },
     }
     seconds = time.perf_counter() - started
-    _write(warehouse, run_id, __version__, parameters, analysed, len(skipped), seconds, tables)
+    _write(warehouse, run_id, __version__, parameters, analysed, total - analysed, seconds, tables)
     return RunSummary(
         run_id=run_id,
         series_count=analysed,
-        skipped_count=len(skipped),
+        skipped_count=total - analysed,
         seconds=time.perf_counter() - started,
         rows={k: len(v) for k, v in tables.items()},
         skipped=skipped,

@@ -12,8 +12,12 @@
   `score_shift`). Against the training window, a feature that trends slowly (a platform mix that moves
   year on year) is flagged every week once it has moved; against the recent weeks only a step change is,
   in its first full week.
-- **Calibration**: each week's ECE over the referrals whose label is known (closed outcomes, plus the
-  analysts' reviews when given) and the mean predicted against the observed rate.
+- **Calibration**: each week's ECE over the referrals whose label is known (closed outcomes) and the mean
+  predicted against the observed rate; separately, when the analysts' reviews are given (a frame of
+  referral_key, label 0/1, reviewed_at; the latest review of a referral counts), the weekly ECE on those
+  reviewed labels (`ece_reviewed`); and the reliability curve (ten equal-width bins of the predicted
+  probability: referrals, mean predicted, observed rate) of the latest full calendar quarter of received
+  referrals, on the labels known now.
 
 Small weeks inflate PSI by chance alone: with k bins, n referrals in the week and m in the reference,
 PSI of two samples of one distribution is about (k − 1)(1/n + 1/m) (it is a chi-square statistic scaled
@@ -24,14 +28,14 @@ referrals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from classification.features import CATEGORICAL, FEATURES
-from classification.metrics import expected_calibration_error
+from classification.metrics import expected_calibration_error, reliability
 from classification.model import TriageModel
 
 SMOOTHING = 0.5
@@ -66,8 +70,10 @@ def _bins(values: pd.Series, reference: pd.Series, categorical: bool) -> tuple[n
     if len(distinct) <= 10:  # few values (flags, small counts): a bin per value, cut half-way between them
         edges = (distinct[:-1] + distinct[1:]) / 2
     else:
+        # Deciles as inclusive upper bounds: (-inf, e0], (e0, e1], …, (e_last, inf). A count that is mostly 0
+        # has e0 = 0, so its zeros and its non-zeros fall in different bins.
         edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
-    return np.searchsorted(edges, values.astype(float).to_numpy(), side="right"), len(edges) + 1
+    return np.searchsorted(edges, values.astype(float).to_numpy(), side="left"), len(edges) + 1
 
 
 def _weeks(frame: pd.DataFrame) -> np.ndarray:
@@ -175,15 +181,75 @@ def weekly_calibration(frame: pd.DataFrame, probability: np.ndarray, min_week: i
     return pd.DataFrame(rows, columns=["week", "labelled", "ece", "predicted", "observed"])
 
 
-def monitor(
+REVIEW_COLUMNS = ("referral_key", "label", "reviewed_at")
+CALIBRATION_COLUMNS = ["week", "labelled", "ece", "predicted", "observed"]
+RELIABILITY_COLUMNS = ["quarter", "bin", "count", "predicted", "observed"]
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Everything `monitor_model` measures for one model (each frame may be empty)."""
+
+    drift: pd.DataFrame  # week, measure, feature, value, noise, referrals, drifted
+    calibration: pd.DataFrame  # CALIBRATION_COLUMNS, on the labels known now (closed outcomes)
+    reviewed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CALIBRATION_COLUMNS))
+    reliability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RELIABILITY_COLUMNS))
+
+
+def reviewed_labels(frame: pd.DataFrame, reviews: pd.DataFrame) -> pd.Series:
+    """The reviewed label (0/1, missing when never reviewed) of each referral of `frame`, from a frame of
+    reviews (referral_key, label, reviewed_at): a referral's latest review counts."""
+    missing = [c for c in REVIEW_COLUMNS if c not in reviews.columns]
+    if missing:
+        raise ValueError(f"reviews: missing column(s) {', '.join(missing)}")
+    latest = (
+        reviews.assign(referral_key=reviews["referral_key"].map(str))
+        .sort_values(["referral_key", "reviewed_at"], kind="mergesort")
+        .drop_duplicates("referral_key", keep="last")
+        .set_index("referral_key")["label"]
+    )
+    return pd.Series(
+        frame["referral_key"].map(str).map(latest).to_numpy(), index=frame.index, dtype="Int64", name="label"
+    )
+
+
+def latest_full_quarter(received: pd.Series) -> pd.Period | None:
+    """The latest calendar quarter that ends on or before the last received date (None when there is none)."""
+    if received.empty:
+        return None
+    last = pd.Timestamp(pd.to_datetime(received).max())
+    quarter = last.to_period("Q")
+    if last.normalize() < quarter.end_time.normalize():
+        quarter -= 1
+    first = pd.Timestamp(pd.to_datetime(received).min()).to_period("Q")
+    return quarter if quarter >= first else None
+
+
+def quarter_reliability(frame: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
+    """The reliability curve of the latest full quarter of `frame` on its known labels (RELIABILITY_COLUMNS)."""
+    received = pd.to_datetime(frame["received_date"])
+    quarter = latest_full_quarter(received)
+    if quarter is None:
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    inside = (received.dt.to_period("Q") == quarter).to_numpy() & frame["label"].notna().to_numpy()
+    if not inside.any():
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    table = reliability(probability[inside], frame.loc[inside, "label"].astype(int).to_numpy())
+    table.insert(0, "quarter", quarter.start_time.date())
+    return table[RELIABILITY_COLUMNS]
+
+
+def monitor_model(
     model: TriageModel,
     frame: pd.DataFrame,
     windows_card: dict,
     since: date | None = None,
     params: DriftParams = DriftParams(),
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(weekly drift, weekly calibration) of `model` on the referrals received after its test window (or
-    since `since`), against its training window (features) and test window (scores)."""
+    reviews: pd.DataFrame | None = None,
+) -> Monitoring:
+    """Drift, calibration (known labels; reviewed labels when `reviews` is given) and the latest full
+    quarter's reliability curve of `model` on the referrals received after its test window (or since
+    `since`), against its training window (features) and test window (scores)."""
     received = pd.to_datetime(frame["received_date"]).dt.date
     train_start = date.fromisoformat(windows_card["start"])
     train_end = date.fromisoformat(windows_card["train_end"])
@@ -192,14 +258,20 @@ def monitor(
     reference = frame.loc[((received >= train_start) & (received < train_end)).to_numpy()]
     test_rows = frame.loc[((received >= test_start) & (received < test_end)).to_numpy()]
     watched = frame.loc[(received >= (since or test_start)).to_numpy()]
+    probability = model.predict(watched) if not watched.empty else np.empty(0)
+    calibration = weekly_calibration(watched, probability, params.min_week)
     if reference.empty or test_rows.empty or watched.empty:
-        empty = pd.DataFrame(columns=["week", "measure", "feature", "value", "noise", "referrals", "drifted"])
-        return empty, weekly_calibration(watched, np.empty(0)) if watched.empty else weekly_calibration(
-            watched, model.predict(watched)
-        )
-    probability = model.predict(watched)
-    drift = weekly_drift(watched, reference, probability, model.predict(test_rows), params)
-    first = since or test_start
-    recent = frame.loc[(received >= first - timedelta(weeks=SHIFT_WEEKS + 1)).to_numpy()].reset_index(drop=True)
-    shift = weekly_shift(recent, model.predict(recent), first, params)
-    return pd.concat([drift, shift], ignore_index=True), weekly_calibration(watched, probability, params.min_week)
+        drift = pd.DataFrame(columns=["week", "measure", "feature", "value", "noise", "referrals", "drifted"])
+    else:
+        drift = weekly_drift(watched, reference, probability, model.predict(test_rows), params)
+        first = since or test_start
+        recent = frame.loc[(received >= first - timedelta(weeks=SHIFT_WEEKS + 1)).to_numpy()].reset_index(drop=True)
+        drift = pd.concat([drift, weekly_shift(recent, model.predict(recent), first, params)], ignore_index=True)
+    result = Monitoring(drift, calibration)
+    if watched.empty:
+        return result
+    reviewed = pd.DataFrame(columns=CALIBRATION_COLUMNS)
+    if reviews is not None:
+        relabelled = watched.assign(label=reviewed_labels(watched, reviews))
+        reviewed = weekly_calibration(relabelled, probability, params.min_week)
+    return Monitoring(drift, calibration, reviewed, quarter_reliability(watched, probability))

@@ -44,6 +44,7 @@ SETTINGS = (
     Setting("GRACE_SERVER_THREADS", "8", "worker threads of the dashboard's web server"),
     Setting("GRACE_PDQ_RADIUS", "31", "PDQ Hamming distance that links near-duplicates"),
     Setting("GRACE_PDQ_MIN_QUALITY", "50", "PDQ quality below which a hash is never matched"),
+    Setting("GRACE_DRIFT_PSI", "0.2", "PSI above which (plus its sampling noise) a week of the triage model drifted"),
 )
 
 
@@ -167,6 +168,13 @@ def pdq_min_quality() -> int:
     """`GRACE_PDQ_MIN_QUALITY` (default 50): a PDQ with a lower quality score (flat, near-blank pictures,
     whose hashes collide) is kept but never matched. A file delivered without a quality score is matched."""
     return int(number_setting("GRACE_PDQ_MIN_QUALITY", 50, 0, 100, whole=True))
+
+
+def drift_psi() -> float:
+    """`GRACE_DRIFT_PSI` (default 0.2): a week of the active triage model's monitoring is flagged as drifted
+    (and `grace analyse` raises a drift alert) when a feature's or the score's PSI exceeds this plus the
+    PSI expected by chance (`classification/monitoring.py`)."""
+    return number_setting("GRACE_DRIFT_PSI", 0.2, 0.0, 10.0)
 
 
 def duckdb_memory_limit() -> str:

@@ -78,8 +78,17 @@ def _names(kind: str):
     show_default=True,
     help="Materiality, shares and ratios: and an absolute change of at least this (0.02 = 2 points).",
 )
+@click.option(
+    "--drift-psi",
+    type=click.FloatRange(min=0, max=10),
+    default=None,
+    help="Triage model monitoring: a week drifted when a feature's or the score's PSI exceeds this plus the "
+    "PSI expected by chance [default: $GRACE_DRIFT_PSI, else 0.2].",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def analyse(warehouse, grains, metrics, jobs, alert_min_relative, alert_min_count, alert_min_share, quiet) -> None:
+def analyse(
+    warehouse, grains, metrics, jobs, alert_min_relative, alert_min_count, alert_min_share, drift_psi, quiet
+) -> None:
     """Analyse every series of the warehouse and store the results as a new run.
 
     \b
@@ -93,16 +102,26 @@ def analyse(warehouse, grains, metrics, jobs, alert_min_relative, alert_min_coun
     warehouse is only opened read-write for that write. Every alert (anomaly, change point, emerging
     or vanishing entity) is also stored in analytics_alert, marked material or not (the --alert-*
     options; immaterial alerts are kept but not shown as needing attention) and new or not since the
-    series' previous run. Each run gets a new run id. Series are spread over --jobs
+    series' previous run. When a triage model is active, its weekly monitoring (feature and score
+    drift as PSI, calibration, the latest full quarter's reliability curve) is stored in
+    analytics_model_monitor, and its drifted weeks of the latest 13 become "Model drift" alerts
+    (--drift-psi). Each run gets a new run id. Series are spread over --jobs
     worker processes, each limited to one BLAS thread (many small fits run fastest that way).
     """
     from analytics.results import AlertParams, AnalysisParams
     from analytics.warehouse_run import run_analysis
+    from classification.monitoring import DriftParams
     from grace.progress import progress_bar
+    from grace.settings import drift_psi as configured_drift_psi
 
     params = AnalysisParams(alerts=AlertParams(alert_min_relative, alert_min_count, alert_min_share))
+    drift = DriftParams(threshold=configured_drift_psi() if drift_psi is None else drift_psi)
+    # Calibration on the analysts' reviewed labels needs those labels: the auth store does not record
+    # triage reviews yet, so none are passed (run_analysis(reviews=...) takes them once it does).
     with progress_bar(enabled=not quiet) as report:
-        summary = run_analysis(warehouse, metrics=metrics, grains=grains, params=params, jobs=jobs, progress=report)
+        summary = run_analysis(
+            warehouse, metrics=metrics, grains=grains, params=params, jobs=jobs, progress=report, drift=drift
+        )
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
     click.echo(
         f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "

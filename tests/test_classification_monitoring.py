@@ -65,3 +65,15 @@ def test_a_step_change_is_a_sudden_shift_in_its_first_week_while_steady_weeks_ar
     assert set(flagged["feature"]) == {"files_live_streaming"}
     assert sorted(flagged["week"])[0] == date(2024, 5, 27)
     assert not table.loc[table["week"] == date(2024, 5, 20), "drifted"].any()
+
+
+def test_a_flag_that_is_mostly_false_in_training_and_turns_true_is_flagged():
+    """Deciles that collapse to 0 still separate zeros from non-zeros (a rare flag, a count mostly 0)."""
+    rng = np.random.default_rng(2)
+    reference = frame_of(20_000, date(2024, 1, 1), rng)
+    reference["has_minor_to_minor"] = rng.random(len(reference)) < 0.03
+    watched = frame_of(700, date(2024, 6, 3), rng)
+    watched["has_minor_to_minor"] = True
+    drift = weekly_drift(watched, reference, rng.random(len(watched)), rng.random(5_000), DriftParams())
+    row = drift.loc[drift["feature"] == "has_minor_to_minor"].iloc[0]
+    assert row["drifted"] and row["value"] > 3

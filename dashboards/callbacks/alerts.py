@@ -1,8 +1,9 @@
 """Alerts page: what its callbacks compute, as plain functions of a `WarehouseReader` and an `AlertsView`.
 
-The latest `grace analyse` run's anomalies, change points and emerging / vanishing entities
-(`sql/queries/analytics_alerts.sql`) and its ranked narrative findings (`analytics_findings.sql`),
-as two sortable, filterable tables. By default the alerts table lists what still needs the user's
+The latest `grace analyse` run's anomalies, change points, emerging / vanishing entities and the active
+triage model's drift (`sql/queries/analytics_alerts.sql`; a drift alert is EU-wide, on the weekly share
+of high-priority referrals, its headline naming the feature and its PSI) and its ranked narrative
+findings (`analytics_findings.sql`), as two sortable, filterable tables. By default the alerts table lists what still needs the user's
 attention: material alerts (`analytics.alerting`) the user has not acknowledged or dismissed; an
 analyst acknowledges, dismisses or reopens selected rows (`review`, audited per user). Every row opens the chart that shows it: the page's inline
 chart of that series with the run's events marked and the row's date ringed, and a link to the
@@ -10,7 +11,7 @@ Trend explorer with the series and a window around the date.
 
 The view is a URL: the shared `ViewState` (country, platform, period; `series` = the selected
 row's series) plus this page's own keys, validated here: `kind` (anomaly, changepoint, emerging,
-vanishing; repeatable, none = all), `metrics` (repeatable, none = all), `sort` (importance, date,
+vanishing, drift; repeatable, none = all), `metrics` (repeatable, none = all), `sort` (importance, date,
 magnitude), `show` (attention, new, all, reviewed) and `at` (the selected row's date).
 """
 
@@ -249,6 +250,10 @@ def alert_params(view: AlertsView, reviewed: Mapping[str, str]) -> dict:
     }
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -> list[dict]:
     """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them)."""
     reviewed = reviewed or {}
@@ -258,7 +263,8 @@ def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -
         arrow = "▲ up" if a.direction == "up" else "▼ down"
         rows.append(
             {
-                "id": row_key(a.kind, a.series_id, a.date),
+                # a drift alert names the feature it is about: several share a series and a week
+                "id": row_key(f"{a.kind}:{a.subject}" if _text(a.subject) else a.kind, a.series_id, a.date),
                 "kind": KIND_LABELS.get(a.kind, a.kind),
                 "date": pd.Timestamp(a.date).date().isoformat(),
                 "period": date_text(a.date, a.grain),
@@ -331,14 +337,14 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
         f"{int(row['changepoints']):,} change points, {int(row['emerging_or_vanishing']):,} emerging or "
         f"vanishing, {int(row['findings']):,} findings."
     )
-    matching = int(alerts["matching"].iloc[0]) if not alerts.empty else 0
-    count = _count_text(alerts, view.show) + (
-        f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
-        if matching > TABLE_LIMIT
-        else "."
-    )
-    if alerts.empty:
+    if alerts.empty:  # the count line reads the query's totals off its first row
         count = EMPTY_TEXT[view.show]
+    else:
+        count = _count_text(alerts, view.show) + (
+            f"; the first {TABLE_LIMIT:,} are listed — narrow the filters to see the rest."
+            if int(alerts["matching"].iloc[0]) > TABLE_LIMIT
+            else "."
+        )
     return TableView(alert_rows(alerts, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
 
 

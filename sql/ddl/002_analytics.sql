@@ -231,5 +231,26 @@ CREATE TABLE IF NOT EXISTS analytics_alert (
     strength   DOUBLE,
     alert_key  VARCHAR NOT NULL,
     material   BOOLEAN,  -- the run's materiality rule (analytics/alerting.py); NULL: copied from schema 3
-    is_new     BOOLEAN   -- not among the alerts of the series' previous run; NULL: copied from schema 3
+    is_new     BOOLEAN,  -- not among the alerts of the series' previous run; NULL: copied from schema 3
+    subject    VARCHAR   -- what in the series the alert is about: a 'drift' alert's feature, or 'score'; else NULL
+);
+
+-- The active triage model's monitoring (classification/monitoring.py), per run, when a model is active:
+-- per received week, the PSI of every feature ('feature_psi', feature = its name) and of the score
+-- ('score_psi') against the model's training / test windows with the PSI expected by chance (noise) and
+-- the drifted flag; the ECE, mean predicted and observed rate on the labels known now ('ece', 'predicted',
+-- 'observed'; referrals = labelled referrals) and on the analysts' reviewed labels when there are any
+-- ('ece_reviewed'); and the reliability curve of the latest full quarter ('reliability_predicted',
+-- 'reliability_observed': week = the quarter's first day, feature = the probability bin, e.g. '0.3-0.4',
+-- referrals = labelled referrals in the bin). Drifted weeks become 'drift' alerts in analytics_alert.
+CREATE TABLE IF NOT EXISTS analytics_model_monitor (
+    run_id         VARCHAR NOT NULL,
+    model_version  VARCHAR NOT NULL,
+    week           DATE NOT NULL,
+    measure        VARCHAR NOT NULL,
+    feature        VARCHAR,
+    value          DOUBLE,
+    noise          DOUBLE,
+    referrals      BIGINT NOT NULL,
+    drifted        BOOLEAN
 );

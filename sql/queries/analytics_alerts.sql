@@ -1,8 +1,11 @@
 -- Alerts of the latest run (or the one named) from analytics_alert, where every alerting detector's
 -- rows are copied in one shape (anomalies, change points, emerging / vanishing entities), with the
--- finding (rank, headline) that states each one when there is one.
+-- finding (rank, headline) that states each one when there is one. A model-drift alert ('drift': the active
+-- triage model's feature or score distribution shifted, analytics/model_monitoring.py) has no finding; its
+-- headline says what drifted in words: "feature X: PSI 0.45 (chance 0.08)". Drift alerts are EU-wide (series
+-- high_priority_share|week|none|total), so a country-scoped reader never sees them.
 -- Parameters: $run_id VARCHAR ('' = latest); $metrics, $kinds ('anomaly', 'changepoint', 'emerging',
---             'vanishing'), $countries, $platforms VARCHAR[] (empty = all; a country or platform
+--             'vanishing', 'drift'), $countries, $platforms VARCHAR[] (empty = all; a country or platform
 --             filter keeps that split's entities only); $sort_by VARCHAR: 'importance' (finding score),
 --             'date' (newest first) or 'magnitude' (largest relative change first); $limit BIGINT;
 --             $scope_countries VARCHAR[]: NULL = the reader may see everything; otherwise only alerts
@@ -13,7 +16,9 @@
 --             $start, $end VARCHAR: ISO dates or NULL, the period the alert's date must fall in (inclusive).
 -- Columns: before = expected value / level before / baseline mean; after = value / level after /
 -- recent mean; relative = after / before - 1 as the detector computed it; strength = robust z
--- (anomaly), confidence (change point) or recent share of the split (emerging / vanishing);
+-- (anomaly), confidence (change point) or recent share of the split (emerging / vanishing); for drift,
+-- before = the PSI expected by chance, after = the PSI, strength = PSI / (threshold + chance), subject = the
+-- feature or 'score';
 -- matching / matching_new / matching_material = how many alerts match (of them, new or not known to be old;
 -- material or not assessed) before $limit, so a caller can fetch one page and still count them all.
 WITH params AS (
@@ -58,8 +63,13 @@ selected AS (
 
 final AS (
     SELECT s.kind, s.series_id, s.metric, s.grain, s.split_by, s.entity, s.date, s.direction, s.before, s.after,
-           s.relative, s.strength, s.alert_key, s.material, s.is_new, f.rank AS finding_rank, f.score AS importance,
-           f.headline, count(*) OVER () AS matching, count_if(coalesce(s.is_new, TRUE)) OVER () AS matching_new,
+           s.relative, s.strength, s.alert_key, s.material, s.is_new, s.subject, f.rank AS finding_rank,
+           f.score AS importance,
+           coalesce(f.headline, CASE WHEN s.kind = 'drift' THEN
+               CASE WHEN s.subject LIKE 'score%' THEN 'model ' || s.subject ELSE 'feature ' || coalesce(s.subject, '?') END
+               || ': PSI ' || printf('%.2f', s.after) || ' (chance ' || printf('%.2f', s.before) || ')'
+           END) AS headline,
+           count(*) OVER () AS matching, count_if(coalesce(s.is_new, TRUE)) OVER () AS matching_new,
            count_if(coalesce(s.material, TRUE)) OVER () AS matching_material,
            CASE WHEN p.sort_by = 'date' THEN s.date END AS by_date,
            CASE WHEN p.sort_by = 'magnitude' THEN abs(s.relative) END AS by_magnitude
@@ -70,7 +80,8 @@ final AS (
 )
 
 SELECT kind, series_id, metric, grain, split_by, entity, date, direction, before, after, relative, strength,
-       alert_key, material, is_new, finding_rank, importance, headline, matching, matching_new, matching_material
+       alert_key, material, is_new, subject, finding_rank, importance, headline, matching, matching_new,
+       matching_material
 FROM final
 ORDER BY by_date DESC NULLS LAST, by_magnitude DESC NULLS LAST, importance DESC NULLS LAST, date DESC, series_id, kind
 LIMIT $limit
