@@ -34,7 +34,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from classification.features import CATEGORICAL, FEATURES
+from classification.features import CATEGORICAL, FEATURES, key_text
 from classification.metrics import expected_calibration_error, reliability
 from classification.model import TriageModel
 
@@ -203,13 +203,13 @@ def reviewed_labels(frame: pd.DataFrame, reviews: pd.DataFrame) -> pd.Series:
     if missing:
         raise ValueError(f"reviews: missing column(s) {', '.join(missing)}")
     latest = (
-        reviews.assign(referral_key=reviews["referral_key"].map(str))
+        reviews.assign(referral_key=reviews["referral_key"].map(key_text))
         .sort_values(["referral_key", "reviewed_at"], kind="mergesort")
         .drop_duplicates("referral_key", keep="last")
         .set_index("referral_key")["label"]
     )
     return pd.Series(
-        frame["referral_key"].map(str).map(latest).to_numpy(), index=frame.index, dtype="Int64", name="label"
+        frame["referral_key"].map(key_text).map(latest).to_numpy(), index=frame.index, dtype="Int64", name="label"
     )
 
 

@@ -108,19 +108,30 @@ def analyse(
     (--drift-psi). Each run gets a new run id. Series are spread over --jobs
     worker processes, each limited to one BLAS thread (many small fits run fastest that way).
     """
+    import pandas as pd
+
     from analytics.results import AlertParams, AnalysisParams
     from analytics.warehouse_run import run_analysis
     from classification.monitoring import DriftParams
     from grace.progress import progress_bar
     from grace.settings import drift_psi as configured_drift_psi
+    from grace_cli.model import review_labels
 
     params = AnalysisParams(alerts=AlertParams(alert_min_relative, alert_min_count, alert_min_share))
     drift = DriftParams(threshold=configured_drift_psi() if drift_psi is None else drift_psi)
-    # Calibration on the analysts' reviewed labels needs those labels: the auth store does not record
-    # triage reviews yet, so none are passed (run_analysis(reviews=...) takes them once it does).
+    # Calibration on the analysts' reviewed labels (the Triage page's reviews, in the auth store).
+    reviewed = review_labels()
+    reviews = pd.DataFrame(reviewed, columns=["referral_key", "label", "reviewed_at"]) if reviewed else None
     with progress_bar(enabled=not quiet) as report:
         summary = run_analysis(
-            warehouse, metrics=metrics, grains=grains, params=params, jobs=jobs, progress=report, drift=drift
+            warehouse,
+            metrics=metrics,
+            grains=grains,
+            params=params,
+            jobs=jobs,
+            progress=report,
+            drift=drift,
+            reviews=reviews,
         )
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
     click.echo(

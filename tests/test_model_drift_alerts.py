@@ -134,7 +134,10 @@ def test_drift_alerts_are_listed_in_words_linked_to_the_score_series_and_drawn(s
     rows = [r for r in found.alerts if f"feature {SHIFTED}" in r["headline"]]
     assert len(rows) == 2 and {r["kind"] for r in found.alerts} == {"Model drift"}
     assert len({r["id"] for r in found.alerts}) == len(found.alerts)  # one row id per feature and week
-    assert rows[0]["headline"].startswith(f"feature {SHIFTED} (sudden shift): PSI ") and "(chance 0." in rows[0]["headline"]
+    assert (
+        rows[0]["headline"].startswith(f"feature {SHIFTED} (sudden shift): PSI ")
+        and "(chance 0." in rows[0]["headline"]
+    )
     assert all("metric=high_priority_share" in r["open"] and "grain=week" in r["open"] for r in rows)
     view = alerts.select(alerts.AlertsView(kinds=("drift",), show="all"), rows[0]["id"])
     assert view.state.series == DRIFT_SERIES.text and view.at == rows[0]["date"]
