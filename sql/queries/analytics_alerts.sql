@@ -66,7 +66,7 @@ final AS (
            s.relative, s.strength, s.alert_key, s.material, s.is_new, s.subject, f.rank AS finding_rank,
            f.score AS importance,
            coalesce(f.headline, CASE WHEN s.kind = 'drift' THEN
-               CASE WHEN s.subject LIKE 'score%' THEN 'model ' || s.subject ELSE 'feature ' || coalesce(s.subject, '?') END
+               CASE WHEN s.subject LIKE 'score%' THEN 'model ' || s.subject ELSE 'feature ' || coalesce(s.subject, 'unnamed') END
                || ': PSI ' || printf('%.2f', s.after) || ' (chance ' || printf('%.2f', s.before) || ')'
            END) AS headline,
            count(*) OVER () AS matching, count_if(coalesce(s.is_new, TRUE)) OVER () AS matching_new,
