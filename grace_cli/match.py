@@ -22,16 +22,6 @@ import click
 from grace_cli.banks import table
 from grace_cli.options import OneLineErrors, warehouse_option
 
-BANK_FIELDS = [
-    "bank_name",
-    "bank_version",
-    "entry_id",
-    "match_kind",
-    "distance",
-    "category",
-    "is_suppressed",
-    "is_negative",
-]
 CLUSTER_FIELDS = [
     "match_kind",
     "cluster_id",
@@ -109,8 +99,10 @@ def _plain(record: dict) -> dict:
 
 
 def _payload(file: Path, found: dict, banks: list[dict]) -> dict:
+    from matching.bank_matcher import MATCH_COLUMNS
+
     queries = found["queries"]
-    bank_rows = _records(found["bank_matches"], BANK_FIELDS)
+    bank_rows = _records(found["bank_matches"], [c for c in MATCH_COLUMNS if c != "query_index"])
     cluster_rows = _records(found["cluster_matches"], CLUSTER_FIELDS)
     results = []
     summary = dict.fromkeys(
