@@ -8,7 +8,7 @@ subprocess so peak memory is its own:
              one transaction per delivery: the reference the issue asks for.
 Perceptual matching is always on in the ETL. Its cost is measured inside the full run: the `match`
 stage (from `etl_batch.stage_seconds`, summed over batches), the perceptual rollup (timed within the
-`rollup` stage by wrapping `etl.pipeline.refresh_perceptual_rollup`) and the index update after each
+`rollup` stage by wrapping `etl.pipeline.refresh_rollup`) and the index update after each
 commit (`PerceptualBatch.commit_to`); the parts of `etl.perceptual.cluster_pending` are timed the same
 way. "Without matching" is an estimate: the full time minus those three, not a run with matching off.
 Prints a JSON result and, with --write, updates the ETL section of docs/BENCHMARKS.md.
@@ -72,7 +72,8 @@ def simulate(out: Path, referrals: int, fmt: str, seed: int) -> dict:
 # What is timed inside the full run, by wrapping module attributes (the calls go through them):
 # (module, attribute, key). Wrapping adds one clock read per call, a few per batch.
 MATCHING_TIMERS = (
-    ("etl.pipeline", "refresh_perceptual_rollup", "perceptual_rollup"),
+    ("etl.pipeline", "refresh_rollup", "perceptual_rollup"),
+    ("etl.pipeline", "record_bank_matches", "match.bank_matches"),
     ("etl.perceptual", "_pending", "match.pending_query"),
     ("etl.perceptual", "_search_among", "match.search_within_batch"),
     ("etl.perceptual", "_slot_owners", "match.slot_owners_query"),
