@@ -275,3 +275,15 @@ def monitor_model(
         relabelled = watched.assign(label=reviewed_labels(watched, reviews))
         reviewed = weekly_calibration(relabelled, probability, params.min_week)
     return Monitoring(drift, calibration, reviewed, quarter_reliability(watched, probability))
+
+
+def monitor(
+    model: TriageModel,
+    frame: pd.DataFrame,
+    windows_card: dict,
+    since: date | None = None,
+    params: DriftParams = DriftParams(),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(weekly drift, weekly calibration) of `model`: `monitor_model` without reviews or reliability."""
+    found = monitor_model(model, frame, windows_card, since, params)
+    return found.drift, found.calibration
