@@ -13,13 +13,14 @@ in its ground truth):
      and the number of weekly batches until the monitor flags it.
 Prints JSON; with --write updates the "Classification" section of docs/BENCHMARKS.md.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/classification.py --write
+    .venv/bin/python benchmarks/classification.py --write
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -188,6 +189,7 @@ def main() -> None:
             "speed": speed(path, model, frame),
             "drift": drift_detection(root / "drift", args.scale, args.seed, args.drift_date),
         }
+    result["threads"] = os.environ.get("OMP_NUM_THREADS") or f"default ({os.cpu_count()} cores)"
     print(json.dumps(result, indent=2, default=float))
     if args.write:
         update_section("Classification", report(result))
@@ -223,10 +225,14 @@ def report(r: dict) -> str:
         )
         + f" ({'met' if drift['weekly_batches_to_flag'] and drift['weekly_batches_to_flag'] <= 2 else 'missed'}, target ≤ 2)",
     ]
+    threads = r.get("threads", "?")
+    command = ("OMP_NUM_THREADS=" + threads + " " if threads.isdigit() else "") + ".venv/bin/python"
     return "\n".join(
         [
+            "## Classification (`benchmarks/classification.py`)",
+            "",
             f"Run {date.today().isoformat()} on {machine()}.",
-            f"Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/classification.py --write` (scale {r['scale']}, seed "
+            f"Command: `{command} benchmarks/classification.py --write` (scale {r['scale']}, seed "
             f"{r['seed']}; simulation + ETL {r['build_s']:.0f} s). Windows by received date: {r['windows']}; labelled "
             f"rows train / calibrate / test: {r['rows']['train']:,} / {r['rows']['calibration']:,} / {r['rows']['test']:,}.",
             "Targets (issue 11): precision of the top 10 % ≥ 3× the base rate, ECE ≤ 0.03, ≥ 30 % fewer reviews per "
@@ -240,7 +246,7 @@ def report(r: dict) -> str:
             f"by score ({savings['found_by_score']:,} found), {savings['reviews_per_positive_fifo']:.2f} first in first out "
             f"({savings['found_fifo']:,} found) of {savings['reviews']:,} reviews. Training took {r['train_seconds']:.1f} s.",
             "",
-            f"Speed on {speed_['referrals']:,} referrals (one process, OMP_NUM_THREADS=1): features from the warehouse "
+            f"Speed on {speed_['referrals']:,} referrals (one process; OpenMP threads: {threads}): features from the warehouse "
             f"{speed_['features_per_s']:,.0f}/s; probability + rules + tier {speed_['score_and_tier_per_s']:,.0f}/s; "
             f"explanations (feature-group occlusion) {speed_['explanations_per_s']:,.0f}/s; a whole re-scoring run "
             f"written to the warehouse {speed_['rescore_run_per_s']:,.0f}/s ({speed_['rescore_run_s']:.1f} s).",
