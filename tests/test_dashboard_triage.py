@@ -107,7 +107,7 @@ def test_the_review_sample_is_the_keyed_audit_sample_and_the_most_uncertain_firs
     salt = triage.AUDIT_SALT
 
     def sampled(key: str, received) -> bool:
-        bucket = int(hashlib.md5(f"{salt}:{key}".encode()).hexdigest()[:8], 16) % 1000
+        bucket = int(hashlib.md5(f"{salt}:{int(key):032x}".encode()).hexdigest()[:8], 16) % 1000
         return bucket < triage.SAMPLE_PER_MILLE and (newest - pd.Timestamp(received).date()).days < triage.SAMPLE_DAYS
 
     expected = {k for k, r in zip(rows["referral_key"], rows["received_date"]) if sampled(k, r)}

@@ -9,7 +9,7 @@ groups that raised the model's score most, and status.
 
 **Review sample** (so the labels analysts give are not only the model's own choices): the queue carries
 - an *audit sample*: about 5 % (`SAMPLE_PER_MILLE` / 1000) of the referrals received in the last
-  `SAMPLE_DAYS` days up to the newest received date in the warehouse, chosen by md5(`AUDIT_SALT`:key) —
+  `SAMPLE_DAYS` days up to the newest received date in the warehouse, chosen by md5(`AUDIT_SALT`:key as 32 lower-case hex digits) —
   a pure function of the key, so it is the same on every reload and for every user, and independent of
   the score;
 - the `UNCERTAIN_N` most *uncertain* referrals: the highest p(1 − p), i.e. probability closest to 0.5.

@@ -6,7 +6,7 @@
 --             $limit, $offset BIGINT: one page.
 -- Review sample (so labels are not only the model's own choices, see dashboards/callbacks/triage.py):
 --   audit sample = referrals received in the $sample_days days up to the newest received date in the
---   warehouse whose md5($salt:key) falls in the first $sample_per_mille of 1000 (a pure function of the key:
+--   warehouse whose md5($salt:key as 32 lower-case hex digits) falls in the first $sample_per_mille of 1000 (a pure function of the key:
 --   stable across reloads and users); uncertain = the $uncertain_n referrals with the highest p(1 - p)
 --   (probability closest to 0.5), ties by key. Both are taken among the referrals in scope that match the
 --   agency and status filters; they come first, then the rest by priority score.
@@ -61,7 +61,7 @@ marked AS (
     SELECT
         q.*,
         q.received_date > n.newest_date - CAST(p.sample_days AS INTEGER)
-            AND CAST(('0x' || left(md5(p.salt || ':' || CAST(q.referral_key AS VARCHAR)), 8)) AS UBIGINT) % 1000
+            AND CAST(('0x' || left(md5(p.salt || ':' || lpad(lower(hex(q.referral_key)), 32, '0')), 8)) AS UBIGINT) % 1000
                 < p.sample_per_mille AS audit_sample,
         q.probability IS NOT NULL
             AND row_number() OVER (
@@ -74,7 +74,7 @@ marked AS (
 
 final AS (
     SELECT
-        CAST(m.referral_key AS VARCHAR) AS referral_key,
+        m.referral_key,
         left(lpad(lower(hex(m.referral_key)), 32, '0'), 10) AS short_id,
         m.received_date,
         m.agency_code,
@@ -103,7 +103,12 @@ final AS (
       )
 )
 
-SELECT *
-FROM final
-ORDER BY (audit_sample OR uncertain) DESC, priority_score DESC, received_date, referral_key
-LIMIT $limit OFFSET $offset
+-- The key becomes decimal text only for the page's rows: casting a 128-bit integer to text is slow.
+SELECT * REPLACE (CAST(referral_key AS VARCHAR) AS referral_key)
+FROM (
+    SELECT *
+    FROM final
+    ORDER BY (audit_sample OR uncertain) DESC, priority_score DESC, received_date, referral_key
+    LIMIT $limit OFFSET $offset
+) AS page
+ORDER BY (audit_sample OR uncertain) DESC, priority_score DESC, received_date, page.referral_key
