@@ -249,6 +249,12 @@ def filter_field(label: str, control, help_text: str = "", help_id: str | None =
     )
 
 
+def radio_field(label: str, control_id: str, value: Any, choices: Mapping[Any, str], help_text: str = "") -> html.Div:
+    """`filter_field` holding one inline radio group: `choices` maps each value to its label, in order."""
+    options = [{"label": text, "value": choice} for choice, text in choices.items()]
+    return filter_field(label, dbc.RadioItems(id=control_id, value=value, inline=True, options=options), help_text)
+
+
 def status_area(status_id: str) -> html.Div:
     """A live region for messages (warehouse unavailable, no analytics run …); empty = hidden."""
     return html.Div(id=status_id, className="status-area", role="status", **aria(live="polite"))

@@ -28,6 +28,7 @@ from dashboards.components import (
     filter_field,
     invalid_view,
     page_header,
+    radio_field,
     section_card,
     status_area,
 )
@@ -153,25 +154,14 @@ def layout(**kwargs) -> html.Div:
                 options=[{"label": metric_title(m), "value": m} for m in sorted(METRICS)],
             ),
         ),
-        filter_field(
+        radio_field(
             "Show",
-            dbc.RadioItems(
-                id=ids.ALERTS_SHOW,
-                value=view.show,
-                inline=True,
-                options=[{"label": logic.SHOW_LABELS[s], "value": s} for s in logic.SHOWS],
-            ),
+            ids.ALERTS_SHOW,
+            view.show,
+            {s: logic.SHOW_LABELS[s] for s in logic.SHOWS},
             help_text="Needs attention: material alerts you have not acknowledged or dismissed.",
         ),
-        filter_field(
-            "Order",
-            dbc.RadioItems(
-                id=ids.ALERTS_SORT,
-                value=view.sort,
-                inline=True,
-                options=[{"label": SORT_LABELS[s], "value": s} for s in logic.SORTS],
-            ),
-        ),
+        radio_field("Order", ids.ALERTS_SORT, view.sort, {s: SORT_LABELS[s] for s in logic.SORTS}),
     ]
     return html.Div(
         [

@@ -26,6 +26,7 @@ from dashboards.components import (
     filter_field,
     invalid_view,
     page_header,
+    radio_field,
     section_card,
     status_area,
 )
@@ -102,15 +103,7 @@ def layout(**kwargs) -> html.Div:
             ),
             help_text="Metrics forecast by the latest run.",
         ),
-        filter_field(
-            "Grain",
-            dbc.RadioItems(
-                id=ids.FORECASTS_GRAIN,
-                value=state.grain,
-                inline=True,
-                options=[{"label": logic.GRAIN_LABELS[state.grain], "value": state.grain}],
-            ),
-        ),
+        radio_field("Grain", ids.FORECASTS_GRAIN, state.grain, {state.grain: logic.GRAIN_LABELS[state.grain]}),
     ]
     slider = filter_field(
         "Capacity: referrals triaged per day",

@@ -20,10 +20,10 @@ from dashboards.components import (
     alert,
     aria,
     chart_card,
-    filter_field,
     freshness_id,
     invalid_view,
     page_header,
+    radio_field,
     section_card,
 )
 from dashboards.figures import FONT_FAMILY
@@ -149,14 +149,11 @@ def layout(**kwargs) -> html.Div:
         kind = logic.record_kind(state)
     except ViewStateError as error:
         return invalid_view(logic.PAGE, error)
-    kind_control = filter_field(
+    kind_control = radio_field(
         "Records",
-        dbc.RadioItems(
-            id=ids.OPERATIONS_KIND,
-            value=kind,
-            inline=True,
-            options=[{"label": KIND_LABELS[k], "value": k} for k in KIND_LABELS],
-        ),
+        ids.OPERATIONS_KIND,
+        kind,
+        KIND_LABELS,
         help_text="Whose row accounting and quarantine the charts show.",
     )
     return html.Div(

@@ -15,7 +15,16 @@ from dash import Input, Output, State, callback, dcc, html
 from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
 from dashboards.callbacks import trends as logic
-from dashboards.components import GRAIN_LABELS, aria, chart_card, filter_bar, filter_field, invalid_view, page_header
+from dashboards.components import (
+    GRAIN_LABELS,
+    aria,
+    chart_card,
+    filter_bar,
+    filter_field,
+    invalid_view,
+    page_header,
+    radio_field,
+)
 from dashboards.readers import reader_of
 from dashboards.state import GRAINS, ViewState, ViewStateError
 from dashboards.wiring import register_filter_bar, register_state_sync, scope_state
@@ -96,15 +105,7 @@ def controls(state: ViewState) -> html.Div:
                     className="filter__control",
                 ),
             ),
-            filter_field(
-                "Grain",
-                dbc.RadioItems(
-                    id=ids.TRENDS_GRAIN,
-                    value=state.grain,
-                    inline=True,
-                    options=[{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS],
-                ),
-            ),
+            radio_field("Grain", ids.TRENDS_GRAIN, state.grain, {g: GRAIN_LABELS[g] for g in GRAINS}),
             filter_field("Channel", _multi(ids.TRENDS_CHANNEL, state.channel, "All channels")),
             filter_field("Incident type", _multi(ids.TRENDS_INCIDENT_TYPE, state.incident_type, "All incident types")),
             filter_field("Category", _multi(ids.TRENDS_CATEGORY, state.category, "All categories")),

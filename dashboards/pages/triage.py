@@ -21,7 +21,15 @@ from dashboards import ids
 from dashboards.auth.context import audit_event, current_scope, current_user, my_triage_reviews, review_referral
 from dashboards.auth.triage_reviews import TriageReviewError
 from dashboards.callbacks import triage as logic
-from dashboards.components import filter_field, freshness_id, invalid_view, page_header, section_card, status_area
+from dashboards.components import (
+    filter_field,
+    freshness_id,
+    invalid_view,
+    page_header,
+    radio_field,
+    section_card,
+    status_area,
+)
 from dashboards.readers import reader_of
 from dashboards.state import ViewStateError
 from dashboards.wiring import record_view
@@ -147,24 +155,18 @@ def layout(**kwargs) -> html.Div:
                 ),
                 help_text="None ticked: every tier.",
             ),
-            filter_field(
+            radio_field(
                 "Status",
-                dbc.RadioItems(
-                    id=ids.TRIAGE_STATUS_FILTER,
-                    value=view.status,
-                    inline=True,
-                    options=[{"label": logic.STATUS_LABELS[s], "value": s} for s in logic.STATUS_CHOICES],
-                ),
+                ids.TRIAGE_STATUS_FILTER,
+                view.status,
+                {s: logic.STATUS_LABELS[s] for s in logic.STATUS_CHOICES},
                 help_text="Open: received, triaged or investigating.",
             ),
-            filter_field(
+            radio_field(
                 "Show",
-                dbc.RadioItems(
-                    id=ids.TRIAGE_SHOW,
-                    value=view.show,
-                    inline=True,
-                    options=[{"label": logic.SHOW_LABELS[s], "value": s} for s in logic.SHOWS],
-                ),
+                ids.TRIAGE_SHOW,
+                view.show,
+                {s: logic.SHOW_LABELS[s] for s in logic.SHOWS},
                 help_text="Review sample: the audit sample and the most uncertain referrals (listed first).",
             ),
         ],
@@ -240,25 +242,14 @@ def _review_panel() -> html.Div:
     return html.Div(
         [
             html.Div(html.P("Select a referral in the queue or find one by its report number."), id=ids.TRIAGE_DETAIL),
-            filter_field(
+            radio_field(
                 "Priority",
-                dbc.RadioItems(
-                    id=ids.TRIAGE_REVIEW_TIER,
-                    value=None,
-                    inline=True,
-                    options=[{"label": t, "value": t} for t in logic.TIERS],
-                ),
+                ids.TRIAGE_REVIEW_TIER,
+                None,
+                {t: t for t in logic.TIERS},
                 help_text="Keep the current tier to confirm it, or choose another.",
             ),
-            filter_field(
-                "Actionable",
-                dbc.RadioItems(
-                    id=ids.TRIAGE_REVIEW_ACTIONABLE,
-                    value=None,
-                    inline=True,
-                    options=[{"label": "Yes", "value": "yes"}, {"label": "No", "value": "no"}],
-                ),
-            ),
+            radio_field("Actionable", ids.TRIAGE_REVIEW_ACTIONABLE, None, {"yes": "Yes", "no": "No"}),
             html.Div(
                 [
                     dbc.Button(
