@@ -41,7 +41,6 @@ from classification.model import TriageModel
 SMOOTHING = 0.5
 MIN_WEEK = 50
 SHIFT_WEEKS = 12
-OTHER = "(other)"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ model scores at a time); `retire`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -24,6 +23,7 @@ import joblib
 import pandas as pd
 
 from classification.model import TriageModel
+from grace.checksums import file_checksum
 from grace.errors import GraceError
 from warehouse import read_sql
 
@@ -50,7 +50,7 @@ def register(con: duckdb.DuckDBPyConnection, model: TriageModel, card: dict) -> 
     directory.mkdir(parents=True, exist_ok=True)
     artefact = directory / "model.joblib"
     joblib.dump(model, artefact)
-    checksum = _sha256(artefact)
+    checksum = file_checksum(artefact)
     card = {**card, "version": version, "artefact_sha256": checksum}
     (directory / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
     now = _now()
@@ -71,7 +71,7 @@ def load(con: duckdb.DuckDBPyConnection, version: str) -> TriageModel:
     path, expected = models_directory(con) / found[0], found[1]
     if not path.is_file():
         raise RegistryError(f"{path}: the artefact of {version} is missing")
-    if _sha256(path) != expected:
+    if file_checksum(path) != expected:
         raise RegistryError(f"{path}: checksum differs from the one registered for {version}; refused (not loaded)")
     model = joblib.load(path)
     if not isinstance(model, TriageModel):
@@ -132,14 +132,6 @@ def _status(con: duckdb.DuckDBPyConnection, version: str) -> str:
     if not found:
         raise RegistryError(f"no triage model {version!r} (grace model list shows the registered ones)")
     return str(found[0])
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> datetime:

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from grace.checksums import file_checksum
 from grace.errors import ConfigError, GraceError, InputFileError
 from matching.bank_file import SCHEMES, stage_bank_file
 from matching.bank_matcher import BankMatcher
@@ -38,16 +39,6 @@ SOURCE_MAX_LENGTH = 200
 
 class BankError(GraceError, ValueError):
     """A bank operation that cannot be done as asked (unknown bank or entry, wrong scheme, bad option)."""
-
-
-def _checksum(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_bank_options(bank: str, *, scheme: str, version: str, source: str, pdq_threshold: int, negative: bool):
@@ -107,7 +98,7 @@ def import_bank(
         raise BankError(
             f"bank {bank!r} is a {kind} bank of scheme {existing['scheme']!r}; a new version cannot change that"
         )
-    checksum = _checksum(path)
+    checksum = file_checksum(path)
     import_id = f"import:{bank}:{version}"
     earlier = con.execute(
         read_sql("matching/bank_imports_of_version.sql"), {"bank": bank, "version": version}

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from etl.contracts import load_contract
-from grace.errors import InputFileError
+from grace.checksums import file_checksum
 
 CASE_EXPORT = "case_export"
 REFERRAL_PACKAGE = "referral_package"
@@ -38,18 +38,6 @@ class BatchSource:
     @property
     def batch_id(self) -> str:
         return "b-" + hashlib.sha256(f"{self.kind}\x1f{self.checksum}".encode()).hexdigest()[:20]
-
-
-def file_checksum(path: Path) -> str:
-    """SHA-256 of a file's bytes, streamed."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as error:
-        raise InputFileError(path, f"cannot read ({error.strerror})") from error
-    return digest.hexdigest()
 
 
 def combined_checksum(paths: list[Path]) -> str:

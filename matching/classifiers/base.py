@@ -218,14 +218,6 @@ def _input_spec(path: Path, value: Any) -> InputSpec:
     return InputSpec(value["width"], value["height"], **chosen, mean=norms["mean"], std=norms["std"])
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verified_artefact(manifest: Manifest) -> bytes:
     """The artefact's bytes, read once, after checking them against the manifest's SHA-256."""
     try:
