@@ -38,11 +38,19 @@ class ChartData(Generic[E]):
     cell_columns: tuple[str, ...] = ()
     subtitle: str = ""  # what exactly is drawn, e.g. "Referrals per month, by country"
     note: str = ""  # caveats shown under the chart (missing population figures, partial periods …)
+    # How to interact with the chart ("Click a line to filter to it"): shown on the page only, never in an
+    # export, where it would mean nothing on paper.
+    hint: str = ""
     # Count columns that hold modelled counts (forecasts, interval bounds, projections): exports round them
     # to whole non-negative numbers before the small-cell rule, which then treats them as counts.
     estimate_columns: tuple[str, ...] = ()
     # What the figure needs besides the frame (the run's events, the stored forecast …), typed per chart.
     extras: E | None = None
+
+    @property
+    def page_note(self) -> str:
+        """What the page prints under the chart: the caveats, then how to interact with it."""
+        return " ".join(part for part in (self.note, self.hint) if part)
 
     def countable(self) -> ChartData:
         """This data with its estimate columns rounded to whole counts (below zero becomes zero)."""
@@ -67,6 +75,10 @@ class Chart:
     # The chart mixes every country (ETL lineage, the EU backlog): only users who may see EU-wide
     # views get it, whatever the filters say (`grace.scope.Scope.eu_wide`).
     eu_wide: bool = False
+    # What a static copy is titled before its scope: a template naming metric and grain ("Referrals per
+    # {grain}"; `{metric}` is the view's metric) or a function of the view. `dashboards.titles.export_title`
+    # adds the scope ("— Germany, France"); empty means `title` (the page's short card title) is used.
+    headline: str | Callable[[ViewState], str] = ""
 
 
 _REGISTRY: dict[str, Chart] = {}
