@@ -101,7 +101,7 @@ TRENDS_GRAPH = "trends-explorer-graph"  # chart_graph("trends-explorer")
 
 
 # Exports (dashboards/exports/ui.py): pattern-matching ids inside each chart card's export area
-EXPORT_LINK = "export-link"  # {"type": EXPORT_LINK, "chart": chart_id, "format": "png"|"svg"|"pdf"|"csv"|"zip"}
+EXPORT_LINK = "export-link"  # {"type": EXPORT_LINK, "chart": chart_id, "format": "png"|…|"zip", "preset": name or ""}
 EXPORT_MENU = "export-menu"  # {"type": EXPORT_MENU, "chart": chart_id}: the dropdown of one chart
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dashboards.charts import Chart
 from dashboards.state import ViewState
-from grace.vocabulary import metric_title
+from grace.vocabulary import SeriesId, metric_title
 from warehouse.reference import EU27
 
 COUNTRY_NAMES = {iso3: name for iso3, _, name in EU27}
@@ -24,11 +24,19 @@ def country_name(iso3: str) -> str:
 
 def scope_label(state: ViewState) -> str:
     """The countries a view covers, in words: 'EU-27', 'Malta', 'Germany, France, Italy, Spain',
-    'Germany, France, Italy, Spain and 3 more'. A scoped user's view names their countries."""
+    'Germany, France, Italy, Spain and 3 more'. A scoped user's view names their countries; a view of one
+    analysed series (`series`) names its entity."""
+    series = SeriesId.parse(state.series)
+    if series is not None and series.split_by == "country":
+        return country_name(series.entity)
+    if series is not None and series.split_by == "platform":
+        return f"{series.entity}, EU-27"
+    if series is not None:
+        return "EU-27"
     countries = state.scope.countries_for(state.country)
     if not countries:
         return "EU-27"
-    names = [country_name(code) for code in countries]
+    names = sorted(country_name(code) for code in countries)
     if len(names) > NAMED_COUNTRIES:
         return f"{', '.join(names[:NAMED_COUNTRIES])} and {len(names) - NAMED_COUNTRIES} more"
     return ", ".join(names)

@@ -272,7 +272,7 @@ def chart_outputs(chart) -> list[Output]:
 
 def chart_values(data, figure: go.Figure) -> tuple[go.Figure, str, str]:
     """Values for `chart_outputs` from a chart's `ChartData` and figure."""
-    return figure, data.subtitle, data.note
+    return figure, data.subtitle, data.page_note
 
 
 def register_chart_page(store_id: str, charts, draw_chart, page_texts, scope_id: str, status_id: str) -> None:

@@ -196,7 +196,7 @@ def test_clicking_a_row_draws_its_series_with_the_alert_ringed(reader, analysed)
 
 def test_nothing_selected_asks_for_a_click_and_a_bad_row_id_changes_nothing(reader):
     drawn = alerts.draw_series(reader, alerts.AlertsView())
-    assert drawn.link == "" and "Select a row" in drawn.figure.layout.annotations[0].text
+    assert drawn.link == "" and "No alert selected" in drawn.figure.layout.annotations[0].text
     assert alerts.select(alerts.AlertsView(), "not-a-row") == alerts.AlertsView()
 
 

@@ -60,7 +60,7 @@ def draw(chart, reader, query: str = ""):
 def test_the_platform_mix_stacks_shares_that_add_up_to_100_percent_each_period(reader):
     figure = draw(page.MIX_CHART, reader, "grain=quarter").figure
     assert len(figure.data) == page.TOP_PLATFORMS + 1 and figure.data[-1].name == OTHER_PLATFORMS
-    assert {trace.stackgroup for trace in figure.data} == {"mix"}
+    assert {trace.type for trace in figure.data} == {"bar"} and figure.layout.barmode == "stack"
     totals = [sum(values) for values in zip(*(trace.y for trace in figure.data))]
     assert len(totals) == 8 and all(abs(total - 100) < 0.1 for total in totals)
 

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 
 from dashboards import charts
@@ -23,6 +24,7 @@ from dashboards.auth.testing import signed_in_client
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.exports.build import export_filename, page_slug, prepare
 from dashboards.exports.marking import CLASSIFICATION
+from dashboards.exports.presets import A4
 from dashboards.exports.renderer import ExportUnavailable, find_chromium, renderer
 from dashboards.exports.ui import export_href, export_menu, link_hrefs
 from dashboards.state import ViewState
@@ -182,14 +184,17 @@ def test_the_figure_carries_every_part_of_the_marking(warehouse, test_charts):
     state = ViewState(country=("BEL", "DEU", "FRA"), start="2024-01-01")
     prepared = prepare(grid, WarehouseReader(warehouse), state, k=10)
     figure = prepared.figure()
-    texts = " ".join(a.text for a in figure.layout.annotations)
-    assert CLASSIFICATION in texts
-    assert "Source: Synthetic test grid" in texts
-    assert "Filters: Countries: BEL, DEU, FRA · Platforms: all · Period: 2024-01-01 to latest" in texts
-    assert "Data: Incidents up to 29 Apr 2024" in texts
-    assert "k=10" in texts
-    assert "Referrals by country" in figure.layout.title.text
-    assert figure.layout.title.subtitle.text == "Referrals per month, by country (synthetic)"
+    texts = [a.text.replace("<br>", " ").replace("<b>", "").replace("</b>", "") for a in figure.layout.annotations]
+    everything = " ".join(texts)
+    assert texts.count(CLASSIFICATION) == 2  # top and bottom
+    assert "Source: Synthetic test grid" in everything
+    assert "Data: Incidents up to 29 Apr 2024" in everything
+    assert "k=10" in everything
+    assert "Referrals by country — Belgium, France, Germany" in texts
+    assert (
+        "Referrals per month, by country (synthetic) · Countries: BEL, DEU, FRA · Platforms: all · "
+        "Period: 2024-01-01 to latest" in texts
+    )
 
 
 def test_export_file_names_are_descriptive_and_safe():
@@ -218,8 +223,10 @@ def test_the_export_menu_is_absent_for_users_who_may_not_export():
     assert export_menu("overview-monthly-referrals", "/") is None  # nobody signed in
     menu = export_menu("overview-monthly-referrals", "/", search="?country=DEU", force=True)
     hrefs = [item.href for item in menu.children if getattr(item, "href", None)]
-    assert "/export/overview-monthly-referrals.pdf?country=DEU" in hrefs
-    assert "/export/pack/overview.zip?country=DEU" in hrefs
+    for preset in ("slide", "a4", "a4-landscape"):
+        assert f"/export/overview-monthly-referrals.pdf?country=DEU&preset={preset}" in hrefs
+    assert "/export/overview-monthly-referrals.csv?country=DEU" in hrefs
+    assert "/export/pack/overview.zip?country=DEU&preset=slide" in hrefs
 
 
 def test_a_missing_chromium_is_a_clear_error(monkeypatch):
@@ -311,7 +318,10 @@ def test_png_svg_and_pdf_exports_are_valid_and_marked(analyst, service):
     png = analyst.get(f"/export/export-test-grid.png{query}")
     assert png.status_code == 200 and png.content_type == "image/png"
     assert png.data.startswith(b"\x89PNG\r\n\x1a\n")
-    assert png.headers["Content-Disposition"].endswith('.png"')
+    assert png.headers["Content-Disposition"].endswith('_slide.png"')
+    assert Image.open(io.BytesIO(png.data)).size == (1920, 1080)  # the slide, by default
+    a4 = analyst.get(f"/export/export-test-grid.png{query}&preset=a4")
+    assert Image.open(io.BytesIO(a4.data)).size == A4.png_size == (1654, 2339)
 
     svg = analyst.get(f"/export/export-test-grid.svg{query}")
     assert svg.content_type == "image/svg+xml"
@@ -320,7 +330,7 @@ def test_png_svg_and_pdf_exports_are_valid_and_marked(analyst, service):
         CLASSIFICATION,
         "Referrals by country",
         "Source: Synthetic test grid",
-        "Filters: Countries: AUT, BEL, DEU",
+        "Countries: AUT, BEL, DEU",
         "Data: Incidents up to 29 Apr 2024",
         "k=10",
     ):
@@ -329,6 +339,14 @@ def test_png_svg_and_pdf_exports_are_valid_and_marked(analyst, service):
     pdf = analyst.get(f"/export/export-test-grid.pdf{query}")
     assert pdf.content_type == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert len(PdfReader(io.BytesIO(pdf.data)).pages) == 1
+    landscape = analyst.get(f"/export/export-test-grid.pdf{query}&preset=a4-landscape")
+    page = PdfReader(io.BytesIO(landscape.data)).pages[0]
+    # A4 landscape is 842 × 595 pt (297 × 210 mm)
+    assert abs(float(page.mediabox.width) - 842) < 2 and abs(float(page.mediabox.height) - 595) < 2
+
+    refused = analyst.get(f"/export/export-test-grid.png{query}&preset=poster")
+    assert refused.status_code == 400
+    assert "preset 'poster' is not one of slide, a4, a4-landscape" in refused.get_json()["error"]
 
 
 def test_the_briefing_pack_holds_every_chart_of_the_page_in_every_format(analyst, app, service):

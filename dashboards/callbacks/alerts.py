@@ -468,10 +468,18 @@ def _statuses(con, metric: str, split_by: str, entity: str, state: ViewState) ->
 
 def series_figure_for(data: ChartData[AlertExtras], state: ViewState, at: str | None = None) -> go.Figure:
     if data.extras is None:
-        return empty_figure("Select a row of a table to see the alert on its series.")
+        return empty_figure("No alert selected.")
     return alert_series_figure(
         data.frame, data.extras.events, data.extras.statuses, title=data.subtitle, at=pd.Timestamp(at) if at else None
     )
+
+
+def alert_headline(state: ViewState) -> str:
+    """'Referrals per month: the selected alert on its series' (the series' entity goes in the scope)."""
+    parts = _series_parts(state.series or "")
+    if parts is None:
+        return "The selected alert on its series"
+    return f"{metric_title(parts[0])} per {parts[1]}: the selected alert on its series"
 
 
 ALERT_CHART = register_chart(
@@ -482,6 +490,7 @@ ALERT_CHART = register_chart(
         source=SOURCE,
         data=series_data,
         figure=series_figure_for,
+        headline=alert_headline,
     )
 )
 

@@ -81,10 +81,8 @@ def _mix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         count_columns=("referrals",),
         cell_columns=("period", "platform"),
         subtitle=f"Share of referrals per platform and {grain} ({state.filters_text()})",
-        note=(
-            f"The {TOP_PLATFORMS} largest platforms of the selection are named; the rest are "
-            f"'{OTHER_PLATFORMS}'. Click a platform to filter the page by it."
-        ),
+        note=(f"The {TOP_PLATFORMS} largest platforms of the selection are named; the rest are '{OTHER_PLATFORMS}'."),
+        hint="Click a platform to filter the page by it.",
     )
 
 
@@ -119,7 +117,7 @@ def _matrix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         count_columns=("referrals",),
         cell_columns=("platform_name", "country_iso3"),
         subtitle=f"Referrals per platform and country ({state.filters_text()})",
-        note="Click a cell to filter the page by its platform and country.",
+        hint="Click a cell to filter the page by its platform and country.",
     )
 
 
@@ -216,6 +214,7 @@ MIX_CHART = register_chart(
         ROLLUP_SOURCE,
         _mix_data,
         lambda data, state: platform_mix_figure(data.frame, grain_of(state)),
+        headline="Platform mix of referrals per {grain}",
     )
 )
 MAP_CHART = register_chart(
@@ -236,6 +235,7 @@ MATRIX_CHART = register_chart(
         ROLLUP_SOURCE,
         _matrix_data,
         lambda data, state: platform_country_figure(data.frame),
+        headline="Referrals by platform and country",
     )
 )
 SPREAD_CHART = register_chart(
@@ -246,6 +246,7 @@ SPREAD_CHART = register_chart(
         CLUSTER_SOURCE,
         _spread_data,
         lambda data, state: cluster_spread_figure(data.frame, grain_of(state)),
+        headline="Media clusters first seen and reaching a second country, per {grain}",
     )
 )
 REACH_COUNTRIES_CHART = register_chart(
@@ -256,6 +257,7 @@ REACH_COUNTRIES_CHART = register_chart(
         CLUSTER_SOURCE,
         _reach_data,
         lambda data, state: cluster_reach_figure(data.frame, "countries"),
+        headline="Media clusters by number of countries reached",
     )
 )
 REACH_DAYS_CHART = register_chart(
@@ -266,6 +268,7 @@ REACH_DAYS_CHART = register_chart(
         CLUSTER_SOURCE,
         _reach_data,
         lambda data, state: cluster_reach_figure(data.frame, "days"),
+        headline="Media clusters by days from first sighting to a second country",
     )
 )
 RESHARES_CHART = register_chart(
@@ -276,6 +279,7 @@ RESHARES_CHART = register_chart(
         PERCEPTUAL_SOURCE,
         _reshares_data,
         lambda data, state: perceptual_reshares_figure(data.frame, grain_of(state)),
+        headline="Near-duplicate re-shares on another platform or in another country, per {grain}",
     )
 )
 BANK_CHART = register_chart(
@@ -288,6 +292,7 @@ BANK_CHART = register_chart(
         lambda data, state: bank_matches_figure(
             data.frame, grain_of(state), data.extras.positive_banks if data.extras else None
         ),
+        headline="Files matching a hash bank per {grain}, by category",
     )
 )
 CHARTS = (
@@ -315,7 +320,7 @@ def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
         data, figure = render(chart, reader, state)
     except (WarehouseError, ViewStateError) as error:
         return ChartView(empty_figure("Not available: see the message above."), "", str(error))
-    return ChartView(figure, data.subtitle, data.note)
+    return ChartView(figure, data.subtitle, data.page_note)
 
 
 def draw_reach_charts(reader: WarehouseReader, state: ViewState) -> tuple[ChartView, ...]:
@@ -327,7 +332,7 @@ def draw_reach_charts(reader: WarehouseReader, state: ViewState) -> tuple[ChartV
         return tuple(
             ChartView(empty_figure("Not available: see the message above."), "", str(error)) for _ in REACH_CHARTS
         )
-    return tuple(ChartView(chart.figure(data, state), data.subtitle, data.note) for chart in REACH_CHARTS)
+    return tuple(ChartView(chart.figure(data, state), data.subtitle, data.page_note) for chart in REACH_CHARTS)
 
 
 def page_texts(state: ViewState) -> PageTexts:

@@ -270,6 +270,12 @@ def forecast_data(reader: WarehouseReader, state: ViewState) -> ChartData[Foreca
     )
 
 
+def forecast_headline(choice: SeriesChoice) -> str:
+    """'Referrals per month, PhotoShare: forecast with prediction interval' (countries go in the scope)."""
+    platform = f", {choice.entity}" if choice.split_by == "platform" else ""
+    return f"{metric_title(choice.metric)} per {choice.grain}{platform}: forecast with prediction interval"
+
+
 def forecast_subtitle(choice: SeriesChoice, stored: pd.DataFrame, state: ViewState) -> str:
     parts = [f"{metric_title(choice.metric)} per {choice.grain}, {choice.label}"]
     if not stored.empty:
@@ -396,6 +402,7 @@ FORECAST_CHART = register_chart(
         source=SOURCE,
         data=forecast_data,
         figure=forecast_figure_for,
+        headline=lambda state: forecast_headline(series_choice(state)),
     )
 )
 
@@ -648,6 +655,7 @@ BACKLOG_CHART = register_chart(
         source=SOURCE,
         data=backlog_data,
         figure=backlog_figure_for,
+        headline="Referral backlog projected per {grain} against analyst capacity",
         eu_wide=True,
     )
 )

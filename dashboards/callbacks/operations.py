@@ -168,6 +168,9 @@ ACCOUNTING_CHART = register_chart(
         _accounting_data,
         lambda data, state: row_accounting_figure(data.frame, record_kind(state)),
         eu_wide=True,
+        headline=lambda state: (
+            f"{record_kind(state).capitalize()} read, loaded, quarantined and duplicate per ETL batch"
+        ),
     )
 )
 QUARANTINE_TIME_CHART = register_chart(
@@ -179,6 +182,7 @@ QUARANTINE_TIME_CHART = register_chart(
         _quarantine_time_data,
         lambda data, state: quarantine_over_time_figure(data.frame),
         eu_wide=True,
+        headline=lambda state: f"Quarantined {record_kind(state)} per ETL batch, by reason",
     )
 )
 QUARANTINE_FIELDS_CHART = register_chart(
@@ -190,6 +194,7 @@ QUARANTINE_FIELDS_CHART = register_chart(
         _quarantine_fields_data,
         lambda data, state: quarantine_fields_figure(data.frame),
         eu_wide=True,
+        headline=lambda state: f"Quarantined {record_kind(state)} by failing field and reason",
     )
 )
 THROUGHPUT_CHART = register_chart(
@@ -201,6 +206,7 @@ THROUGHPUT_CHART = register_chart(
         _throughput_data,
         lambda data, state: throughput_figure(data.frame),
         eu_wide=True,
+        headline="ETL throughput: referrals read per second of batch time",
     )
 )
 CHARTS = (ACCOUNTING_CHART, QUARANTINE_TIME_CHART, QUARANTINE_FIELDS_CHART, THROUGHPUT_CHART)
@@ -378,7 +384,7 @@ def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
         data, figure = render(chart, reader, state)
     except (WarehouseError, ViewStateError) as error:
         return ChartView(empty_figure("Not available: see the message above."), "", str(error))
-    return ChartView(figure, data.subtitle, data.note)
+    return ChartView(figure, data.subtitle, data.page_note)
 
 
 def update_lineage(reader: WarehouseReader, state: ViewState) -> LineageView:

@@ -201,8 +201,9 @@ def monthly_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         frame=frame,
         count_columns=("referrals",),
         cell_columns=("month", "series_key"),
-        subtitle=f"Referrals per month by incident date, {platforms}; click a country's line to filter to it",
+        subtitle=f"Referrals per month by incident date, {platforms}",
         note=note,
+        hint="Click a country's line to filter to it.",
     )
 
 
@@ -221,6 +222,7 @@ MONTHLY_CHART = register_chart(
         source="GRACE warehouse, daily referral rollup (rollup_referral_daily)",
         data=monthly_data,
         figure=monthly_figure,
+        headline="Referrals per month",
     )
 )
 
@@ -231,7 +233,7 @@ def draw_monthly(reader: WarehouseReader, state: ViewState) -> tuple[go.Figure, 
         data = monthly_data(reader, state)
     except WarehouseError as error:
         return empty_figure("The warehouse cannot be read right now."), "", f"Warehouse unavailable: {error}"
-    return monthly_figure(data, state), data.subtitle, data.note
+    return monthly_figure(data, state), data.subtitle, data.page_note
 
 
 def chart_title(countries: list[str], split: bool, monthly: pd.DataFrame) -> str:

@@ -129,8 +129,9 @@ def material_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         subtitle=f"New media clusters and files of known material per {state.grain} ({state.filters_text()})",
         note=(
             "New: a media cluster (files with the same MD5 or SHA1) seen for the first time anywhere. Known: "
-            "files matching an imported hash set. Click a point to zoom into its period."
+            "files matching an imported hash set."
         ),
+        hint="Click a point to zoom into its period.",
     )
 
 
@@ -159,9 +160,9 @@ def shares_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         cell_columns=("ds",),
         subtitle=f"Share of files flagged self-generated or generative AI per {state.grain} ({state.filters_text()})",
         note=(
-            "Flags come from the providers' file annotations; a file may carry both. A period without files "
-            "shows 0 %. Click a point to zoom into its period."
+            "Flags come from the providers' file annotations; a file may carry both. A period without files shows 0 %."
         ),
+        hint="Click a point to zoom into its period.",
     )
 
 
@@ -184,8 +185,9 @@ def perceptual_material_data(reader: WarehouseReader, state: ViewState) -> Chart
         note=(
             "New: the file is the first sighting of its perceptual cluster (files whose PDQ hashes are within "
             "31 bits of each other, across exact MD5/SHA1 variants). Seen before: every other file. A period "
-            "without files shows 0 %. Click a bar to zoom into its period."
+            "without files shows 0 %."
         ),
+        hint="Click a bar to zoom into its period.",
     )
 
 
@@ -212,9 +214,9 @@ def variants_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         note=(
             "A variant is a new exact file (new MD5/SHA1) whose PDQ hash is a near-duplicate of material seen "
             "before. Variants per new item = (new material + new variants) / new material in the same period; "
-            "the variants need not be of that period's new items. 0 where a period has no new material. "
-            "Click a bar to zoom into its period."
+            "the variants need not be of that period's new items. 0 where a period has no new material."
         ),
+        hint="Click a bar to zoom into its period.",
     )
 
 
@@ -255,15 +257,19 @@ def accounts_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         subtitle = f"Distinct accounts reported per {state.grain}, one line per {split} ({state.filters_text()})"
         note = (
             "Distinct accounts do not add up across countries or platforms (one account can appear in "
-            f"several), so each {split} is drawn on its own. Click a line to filter by its {split}."
+            f"several), so each {split} is drawn on its own."
         )
+        hint = f"Click a line to filter by its {split}."
     else:
         subtitle = f"Distinct pseudonymous accounts and first-time accounts per {state.grain} ({state.filters_text()})"
         note = (
             "An account is counted once per period however many referrals name it; first-time accounts are "
-            "those reported for the first time ever. Click a point to zoom into its period."
+            "those reported for the first time ever."
         )
-    return ChartData(frame=frame, count_columns=counts, cell_columns=("ds", "entity"), subtitle=subtitle, note=note)
+        hint = "Click a point to zoom into its period."
+    return ChartData(
+        frame=frame, count_columns=counts, cell_columns=("ds", "entity"), subtitle=subtitle, note=note, hint=hint
+    )
 
 
 def repeat_data(reader: WarehouseReader, state: ViewState) -> ChartData:
@@ -288,9 +294,16 @@ def repeat_data(reader: WarehouseReader, state: ViewState) -> ChartData:
         f"({state.filters_text()})",
         note=(
             "A repeat report names an account already reported on an earlier referral (earlier incident date). "
-            "Referrals without an account pseudonym are left out. Click a bar to zoom into its period."
+            "Referrals without an account pseudonym are left out."
         ),
+        hint="Click a bar to zoom into its period.",
     )
+
+
+def accounts_headline(state: ViewState) -> str:
+    """'Distinct accounts reported per month, by country' (the split the view asks for)."""
+    split = accounts_split(state)
+    return f"Distinct accounts reported per {state.grain}" + (f", by {split}" if split else "")
 
 
 MATERIAL_CHART = register_chart(
@@ -301,6 +314,7 @@ MATERIAL_CHART = register_chart(
         FILE_SOURCE,
         material_data,
         lambda data, state: material_figure(data.frame, grain_of(state)),
+        headline="New media clusters and files of known material per {grain}",
     )
 )
 SHARES_CHART = register_chart(
@@ -311,6 +325,7 @@ SHARES_CHART = register_chart(
         FILE_SOURCE,
         shares_data,
         lambda data, state: shares_figure(data.frame, grain_of(state)),
+        headline="Shares of files flagged self-generated or generative AI per {grain}",
     )
 )
 PERCEPTUAL_CHART = register_chart(
@@ -321,6 +336,7 @@ PERCEPTUAL_CHART = register_chart(
         PERCEPTUAL_SOURCE,
         perceptual_material_data,
         lambda data, state: perceptual_material_figure(data.frame, grain_of(state)),
+        headline="Files of new and of previously seen material (near-duplicates matched), per {grain}",
     )
 )
 VARIANTS_CHART = register_chart(
@@ -331,6 +347,7 @@ VARIANTS_CHART = register_chart(
         PERCEPTUAL_SOURCE,
         variants_data,
         lambda data, state: variants_figure(data.frame, grain_of(state)),
+        headline="New material and new near-duplicate variants per {grain}",
     )
 )
 ACCOUNTS_CHART = register_chart(
@@ -343,6 +360,7 @@ ACCOUNTS_CHART = register_chart(
         lambda data, state: accounts_figure(
             data.frame, grain_of(state), DIMENSION_LABELS.get(accounts_split(state) or "", "")
         ),
+        headline=accounts_headline,
     )
 )
 REPEAT_CHART = register_chart(
@@ -353,6 +371,7 @@ REPEAT_CHART = register_chart(
         ACCOUNT_SOURCE,
         repeat_data,
         lambda data, state: repeat_figure(data.frame, grain_of(state)),
+        headline="Referrals naming a new or an already reported account, per {grain}",
     )
 )
 CHARTS = (MATERIAL_CHART, SHARES_CHART, PERCEPTUAL_CHART, VARIANTS_CHART, ACCOUNTS_CHART, REPEAT_CHART)
@@ -370,7 +389,7 @@ def draw_chart(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
         return ChartView(empty_figure(str(error)), "", str(error))
     except WarehouseError as error:
         return ChartView(empty_figure("The warehouse cannot be read right now."), "", f"Warehouse unavailable: {error}")
-    return ChartView(figure, data.subtitle, data.note)
+    return ChartView(figure, data.subtitle, data.page_note)
 
 
 def scope_text(state: ViewState) -> str:

@@ -224,6 +224,7 @@ def trend_data(reader: WarehouseReader, state: ViewState) -> ChartData[TrendExtr
         cell_columns=("metric", "entity", "ds"),
         subtitle=subtitle(state),
         note=note(state, frame, shown, events, missing),
+        hint=hint(state),
         extras=TrendExtras(events=events, top_entities=shown),
     )
 
@@ -249,7 +250,7 @@ def subtitle(state: ViewState) -> str:
 
 
 def note(state: ViewState, frame: pd.DataFrame, shown: list[str], events: pd.DataFrame, missing: list[str]) -> str:
-    """Caveats: lines left out, missing population figures, what the markers are, how to drill down."""
+    """Caveats: lines left out, missing population figures, what the markers are."""
     notes = []
     entities = frame["entity"].nunique()
     if entities > len(shown):
@@ -267,10 +268,12 @@ def note(state: ViewState, frame: pd.DataFrame, shown: list[str], events: pd.Dat
         )
     elif analysed_series(state) is None:
         notes.append("Change points and anomalies are stored for the EU total and per country / platform only.")
-    notes.append(
-        "Click a line to filter to it" + ("" if state.split else ", or a point to zoom into that period") + "."
-    )
     return " ".join(notes)
+
+
+def hint(state: ViewState) -> str:
+    """How to interact with the trend chart (page only)."""
+    return "Click a line to filter to it" + ("" if state.split else ", or a point to zoom into that period") + "."
 
 
 def trend_figure_for(data: ChartData[TrendExtras], state: ViewState) -> go.Figure:
@@ -295,6 +298,17 @@ def trend_figure_for(data: ChartData[TrendExtras], state: ViewState) -> go.Figur
     )
 
 
+def trend_headline(state: ViewState) -> str:
+    """'Referrals per 100,000 inhabitants per month, by country, vs actionable referrals'."""
+    text = metric_title(state.metric) + (" per 100,000 inhabitants" if state.per_capita else "")
+    text += f" per {state.grain}"
+    if state.split:
+        text += f", by {DIMENSION_LABELS[state.split].lower()}"
+    if state.compare and state.compare != state.metric:
+        text += f", vs {metric_title(state.compare).lower()}"
+    return text
+
+
 TREND_CHART = register_chart(
     Chart(
         chart_id="trends-explorer",
@@ -304,6 +318,7 @@ TREND_CHART = register_chart(
         "from the latest `grace analyse` run",
         data=trend_data,
         figure=trend_figure_for,
+        headline=lambda state: trend_headline(state),
     )
 )
 
@@ -327,7 +342,7 @@ def draw(reader: WarehouseReader, state: ViewState) -> TrendView:
         return TrendView(
             empty_figure("The warehouse cannot be read right now."), "", "", f"Warehouse unavailable: {error}"
         )
-    return TrendView(trend_figure_for(data, state), data.subtitle, data.note, "")
+    return TrendView(trend_figure_for(data, state), data.subtitle, data.page_note, "")
 
 
 # --- drill-down ------------------------------------------------------------------------------

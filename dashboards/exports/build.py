@@ -19,10 +19,13 @@ import plotly.graph_objects as go
 
 from dashboards.catalogue import all_charts, charts_for_page
 from dashboards.charts import Chart, ChartData, chart_data
-from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes, marked_figure
+from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes
+from dashboards.exports.presets import Preset, preset_named
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
+from dashboards.exports.static import static_figure
 from dashboards.freshness import data_freshness
 from dashboards.state import ViewState
+from dashboards.titles import export_title
 from grace.disclosure import Suppression, min_cell, no_counts, suppress
 from warehouse import WarehouseReader
 
@@ -59,10 +62,11 @@ class PreparedChart:
     suppression: Suppression
     marking: Marking
     state: ViewState
+    preset: Preset
 
     def figure(self) -> go.Figure:
-        """The chart's figure built from the suppressed data, with the marking drawn in (images only)."""
-        return marked_figure(self.chart.figure(self.data, self.state), self.marking)
+        """The chart's static figure for the preset, built from the suppressed data, marking drawn in."""
+        return static_figure(self.chart.figure(self.data, self.state), self.marking, self.preset)
 
 
 def page_slug(page_path: str) -> str:
@@ -85,8 +89,10 @@ def prepare(
     k: int | None = None,
     fresh: str | None = None,
     now: datetime | None = None,
+    preset: Preset | str | None = None,
 ) -> PreparedChart:
-    """Data → small-cell rule → figure → marking, for one chart and one view."""
+    """Data → small-cell rule → figure → marking, for one chart and one view (images laid out for
+    `preset`, a `Preset` or its name; default: the slide)."""
     k = min_cell(k)
     raw = chart_data(chart, reader, state).countable()
     # A chart declaring no count columns (ETL timings, ratios of batches) has nothing to protect.
@@ -95,8 +101,8 @@ def prepare(
     )
     data = replace(raw, frame=suppression.frame)
     marking = Marking(
-        title=chart.title,
-        subtitle=raw.subtitle,
+        title=export_title(chart, state),
+        subtitle=export_subtitle(raw.subtitle, state),
         source=chart.source,
         filters=state.filters_text(),
         freshness=fresh if fresh is not None else data_freshness(reader),
@@ -104,7 +110,14 @@ def prepare(
         note=raw.note,
         generated_at=_stamp(now),
     )
-    return PreparedChart(chart, data, suppression, marking, state)
+    chosen = preset if isinstance(preset, Preset) else preset_named(preset)
+    return PreparedChart(chart, data, suppression, marking, state, chosen)
+
+
+def export_subtitle(described: str, state: ViewState) -> str:
+    """What is drawn and the filters, once: the chart's own subtitle, plus the filters unless it names them."""
+    filters = state.filters_text()
+    return described if filters in described else " · ".join(part for part in (described, filters) if part)
 
 
 def serialise(
@@ -119,11 +132,16 @@ def serialise(
         body = csv_bytes(prepared.suppression.csv_frame(), prepared.marking)
     elif fmt in FORMATS:
         figure = figure or prepared.figure()
-        body = (service or renderer()).render(figure, fmt, width=figure.layout.width, height=figure.layout.height)
+        body = (service or renderer()).render(
+            figure, fmt, width=figure.layout.width, height=figure.layout.height, scale=prepared.preset.scale
+        )
     else:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    preset = prepared.preset.name if fmt in FORMATS else ""
     return ExportFile(
-        export_filename(prepared.chart.chart_id, state, fmt, prepared.marking.generated_at), CONTENT_TYPES[fmt], body
+        export_filename(prepared.chart.chart_id, state, fmt, prepared.marking.generated_at, preset),
+        CONTENT_TYPES[fmt],
+        body,
     )
 
 
@@ -134,11 +152,12 @@ def export_chart(
     fmt: str,
     k: int | None = None,
     service: ExportRenderer | None = None,
+    preset: Preset | str | None = None,
 ) -> ExportFile:
-    """One chart of one view in one format (png, svg, pdf or csv), small cells suppressed."""
+    """One chart of one view in one format (png, svg, pdf or csv) for a preset, small cells suppressed."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
-    return serialise(prepare(chart, reader, state, k), fmt, state, service)
+    return serialise(prepare(chart, reader, state, k, preset=preset), fmt, state, service)
 
 
 def briefing_pack(
@@ -147,8 +166,10 @@ def briefing_pack(
     state: ViewState,
     k: int | None = None,
     service: ExportRenderer | None = None,
+    preset: Preset | str | None = None,
 ) -> ExportFile:
-    """Every chart of a page in PNG, SVG, PDF and CSV, with README.txt and manifest.json, as a ZIP."""
+    """Every chart of a page in PNG, SVG, PDF and CSV laid out for one preset, with README.txt and
+    manifest.json, as a ZIP."""
     charts = charts_for_page(page_path)
     if not charts:
         raise UnknownPageError(page_path)
@@ -157,6 +178,7 @@ def briefing_pack(
     if not charts:  # every chart of the page mixes all countries
         state.scope.require_eu_wide(f"every chart of the page {page_path}")
     k = min_cell(k)
+    chosen = preset if isinstance(preset, Preset) else preset_named(preset)
     now = datetime.now(UTC)
     fresh = data_freshness(reader)
     slug = page_slug(page_path)
@@ -164,7 +186,7 @@ def briefing_pack(
     entries = []
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for chart in charts:
-            prepared = prepare(chart, reader, state, k, fresh=fresh, now=now)
+            prepared = prepare(chart, reader, state, k, fresh=fresh, now=now, preset=chosen)
             files = []
             figure = prepared.figure()  # built once for the three image formats
             for fmt in EXPORT_FORMATS:
@@ -174,7 +196,7 @@ def briefing_pack(
             entries.append(
                 {
                     "chart_id": chart.chart_id,
-                    "title": chart.title,
+                    "title": prepared.marking.title,
                     "subtitle": prepared.marking.subtitle,
                     "source": chart.source,
                     "files": files,
@@ -189,6 +211,7 @@ def briefing_pack(
             "filters": state.filters_text(),
             "data_freshness": fresh,
             "k": k,
+            "preset": {"name": chosen.name, "label": chosen.label, "png_size": list(chosen.png_size)},
             "generated_at": _stamp(now),
             "charts": entries,
             "withheld": [
@@ -206,14 +229,17 @@ def briefing_pack(
     return ExportFile(_safe(filename), CONTENT_TYPES["zip"], buffer.getvalue())
 
 
-def export_filename(chart_id: str, state: ViewState, fmt: str, generated_at: str) -> str:
-    """'overview-monthly-referrals_DEU-FRA_2024-01-01-to-latest_2026-11-25.png' — only safe characters."""
+def export_filename(chart_id: str, state: ViewState, fmt: str, generated_at: str, preset: str = "") -> str:
+    """'overview-monthly-referrals_DEU-FRA_2024-01-01-to-latest_2026-11-25_slide.png' — only safe characters
+    (images name their preset; a CSV has none)."""
     parts = [chart_id]
     if state.country:
         parts.append("-".join(state.country[:4]) + ("-etc" if len(state.country) > 4 else ""))
     if state.start or state.end:
         parts.append(f"{state.start or 'first'}-to-{state.end or 'latest'}")
     parts.append(generated_at[:10])
+    if preset:
+        parts.append(preset)
     return _safe("_".join(parts) + f".{fmt}")
 
 
@@ -236,6 +262,8 @@ def _readme(manifest: dict) -> str:
         "complementary suppression so totals cannot reveal them; suppressed cells are gaps in the "
         "images and 'suppressed' in the CSV files. Zero counts are shown.",
         f"Generated: {manifest['generated_at']}",
+        f"Images laid out for: {manifest['preset']['label']} (PNG {manifest['preset']['png_size'][0]} × "
+        f"{manifest['preset']['png_size'][1]} px)",
         "",
         "Charts (PNG, SVG, PDF and CSV each):",
     ]

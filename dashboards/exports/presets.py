@@ -50,8 +50,8 @@ class Preset:
 
     @property
     def png_size(self) -> tuple[int, int]:
-        """(width, height) of the PNG in pixels."""
-        return round(self.width_px * self.scale), round(self.height_px * self.scale)
+        """(width, height) of the PNG in pixels (the browser truncates fractional pixels)."""
+        return int(self.width_px * self.scale), int(self.height_px * self.scale)
 
     @property
     def margin_px(self) -> int:

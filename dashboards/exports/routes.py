@@ -3,6 +3,8 @@
 - `GET /export/<chart_id>.<png|svg|pdf|csv>?<view query>` — a registered chart rebuilt for the
   view in the query string (the page's own URL query), small cells suppressed, marked.
 - `GET /export/pack/<page>.zip?<view query>` — every chart of a page (`overview`, `trends`, …).
+- `&preset=slide|a4|a4-landscape` on either: where the images go (size and type scale,
+  `dashboards/exports/presets.py`); the slide is the default.
 
 Only analysts and admins may export (`dashboards.auth.require_role`). The view is bound to the
 user's scope (`ViewState.within(current_scope())`): a user scoped to one country exports only that country, and asking
@@ -36,6 +38,7 @@ from dashboards.exports.build import (
     export_chart,
     page_of_slug,
 )
+from dashboards.exports.presets import Preset, UnknownPresetError, preset_named
 from dashboards.exports.renderer import ExportUnavailable
 from dashboards.state import ViewState, ViewStateError
 from grace.disclosure import DisclosureError
@@ -81,7 +84,7 @@ def install_exports(app: dash.Dash) -> None:
     server = app.server
     slots = ExportSlots(exports_per_user())
 
-    def run_export(what: str, fmt: str, build: Callable[[ViewState], ExportFile]) -> flask.Response:
+    def run_export(what: str, fmt: str, build: Callable[[ViewState, Preset], ExportFile]) -> flask.Response:
         """Scope the view, build the file in one of the user's export slots, audit the outcome."""
         user = current_user()
         with slots.slot(user.name if user else "") as granted:
@@ -89,19 +92,33 @@ def install_exports(app: dash.Dash) -> None:
                 return json_error(429, f"you have {slots.limit} export(s) running; wait for them to finish")
             try:
                 asked = ViewState.from_query(flask.request.query_string.decode())
-            except ViewStateError as error:
+                preset = preset_named(flask.request.args.get("preset"))
+            except (ViewStateError, UnknownPresetError) as error:
                 return json_error(400, f"invalid view: {error}")
             state = asked.within(current_scope())  # outside the scope: ScopeError, answered 403 and audited
             try:
-                exported = build(state)
+                exported = build(state, preset)
             except Exception as error:
                 audit_event(
                     "export_failed",
-                    {"chart": what, "format": fmt, "error": type(error).__name__, "query": state.to_query()},
+                    {
+                        "chart": what,
+                        "format": fmt,
+                        "preset": preset.name,
+                        "error": type(error).__name__,
+                        "query": state.to_query(),
+                    },
                 )
                 return _failure(error)
         audit_event(
-            "export", {"chart": what, "format": fmt, "filters": state.filters_text(), "query": state.to_query()}
+            "export",
+            {
+                "chart": what,
+                "format": fmt,
+                "preset": preset.name,
+                "filters": state.filters_text(),
+                "query": state.to_query(),
+            },
         )
         return _send(exported)
 
@@ -115,7 +132,11 @@ def install_exports(app: dash.Dash) -> None:
             page = page_of_slug(match["page"])
         except UnknownPageError:
             return json_error(404, f"no page {match['page']!r} with exportable charts")
-        return run_export(f"pack:{match['page']}", "zip", lambda state: briefing_pack(page, reader_of(app), state))
+        return run_export(
+            f"pack:{match['page']}",
+            "zip",
+            lambda state, preset: briefing_pack(page, reader_of(app), state, preset=preset),
+        )
 
     @server.get("/export/<name>")
     @require_role(*EXPORT_ROLES)
@@ -128,7 +149,9 @@ def install_exports(app: dash.Dash) -> None:
         except UnknownChartError:
             return json_error(404, f"no chart {match['chart']!r}")
         return run_export(
-            chart.chart_id, match["fmt"], lambda state: export_chart(chart, reader_of(app), state, match["fmt"])
+            chart.chart_id,
+            match["fmt"],
+            lambda state, preset: export_chart(chart, reader_of(app), state, match["fmt"], preset=preset),
         )
 
 

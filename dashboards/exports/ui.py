@@ -1,4 +1,5 @@
-"""The export menu of a chart card: PNG, SVG, PDF, CSV and the page's briefing pack (ZIP).
+"""The export menu of a chart card: images for a slide, an A4 page or an A4 landscape page (PNG, SVG,
+PDF, see `dashboards/exports/presets.py`), the CSV data and the page's briefing pack (ZIP).
 
 The shell's `chart_card` places `export_menu(chart_id, page)` in the card's export area. Links
 point at the Flask export routes and carry the current view's query string: the layout sets
@@ -16,17 +17,21 @@ from dashboards import ids
 from dashboards.auth.context import user_may_export
 from dashboards.exports.build import page_slug
 
-FORMAT_LABELS = (
-    ("png", "PNG image"),
-    ("svg", "SVG (vector)"),
-    ("pdf", "PDF"),
-    ("csv", "CSV data"),
+# (heading, [(format, preset, label)]): the menu's sections, the slide first (the default).
+MENU = (
+    ("Slide 16:9", (("png", "slide", "PNG image"), ("svg", "slide", "SVG (vector)"), ("pdf", "slide", "PDF"))),
+    ("A4 portrait", (("png", "a4", "PNG image"), ("pdf", "a4", "PDF"))),
+    ("A4 landscape", (("png", "a4-landscape", "PNG image"), ("pdf", "a4-landscape", "PDF"))),
+    ("Data", (("csv", None, "CSV data"),)),
 )
+PACKS = (("slide", "Briefing pack (ZIP), slides: every chart of this page"), ("a4", "Briefing pack (ZIP), A4"))
 
 
-def export_href(chart_id: str, page: str, fmt: str, search: str | None = "") -> str:
-    """The route of one export, with the view's query string (`?…`, or empty)."""
+def export_href(chart_id: str, page: str, fmt: str, search: str | None = "", preset: str | None = None) -> str:
+    """The route of one export, with the view's query string (`?…`, or empty) and the preset, if any."""
     query = search if (search or "").startswith("?") else (f"?{search}" if search else "")
+    if preset:
+        query += ("&" if query else "?") + f"preset={preset}"
     if fmt == "zip":
         return f"/export/pack/{page_slug(page)}.zip{query}"
     return f"/export/{chart_id}.{fmt}{query}"
@@ -46,25 +51,13 @@ def export_menu(chart_id: str, page: str, search: str = "", force: bool = False)
             search = flask.request.query_string.decode() if flask.has_request_context() else ""
         except RuntimeError:  # pragma: no cover
             search = ""
-    items = [
-        dbc.DropdownMenuItem(
-            label,
-            href=export_href(chart_id, page, fmt, search),
-            external_link=True,
-            id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": fmt},
-        )
-        for fmt, label in FORMAT_LABELS
-    ]
-    items += [
-        dbc.DropdownMenuItem(divider=True),
-        dbc.DropdownMenuItem(
-            "Briefing pack (ZIP): every chart of this page",
-            href=export_href(chart_id, page, "zip", search),
-            external_link=True,
-            id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": "zip"},
-        ),
-        dbc.DropdownMenuItem(html.Small("Counts below k are suppressed in every export."), header=True),
-    ]
+    items = []
+    for heading, entries in MENU:
+        items.append(dbc.DropdownMenuItem(heading, header=True))
+        items += [_link(chart_id, page, fmt, preset, label, search) for fmt, preset, label in entries]
+    items.append(dbc.DropdownMenuItem(divider=True))
+    items += [_link(chart_id, page, "zip", preset, label, search) for preset, label in PACKS]
+    items.append(dbc.DropdownMenuItem(html.Small("Counts below k are suppressed in every export."), header=True))
     return dbc.DropdownMenu(
         items,
         label="Export",
@@ -77,9 +70,21 @@ def export_menu(chart_id: str, page: str, search: str = "", force: bool = False)
     )
 
 
+def _link(chart_id: str, page: str, fmt: str, preset: str | None, label: str, search: str):
+    return dbc.DropdownMenuItem(
+        label,
+        href=export_href(chart_id, page, fmt, search, preset),
+        external_link=True,
+        id={"type": ids.EXPORT_LINK, "chart": chart_id, "format": fmt, "preset": preset or ""},
+    )
+
+
 def link_hrefs(link_ids: list[dict], search: str | None, page_of_chart) -> list[str]:
     """Hrefs of the export links on the page for the current query string (plain, testable)."""
-    return [export_href(link["chart"], page_of_chart(link["chart"]), link["format"], search) for link in link_ids]
+    return [
+        export_href(link["chart"], page_of_chart(link["chart"]), link["format"], search, link.get("preset") or None)
+        for link in link_ids
+    ]
 
 
 def _chart_page(chart_id: str) -> str:
@@ -89,9 +94,9 @@ def _chart_page(chart_id: str) -> str:
 
 
 @callback(
-    Output({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL}, "href"),
+    Output({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL, "preset": ALL}, "href"),
     Input(ids.URL_SYNC, "search"),
-    State({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL}, "id"),
+    State({"type": ids.EXPORT_LINK, "chart": ALL, "format": ALL, "preset": ALL}, "id"),
 )
 def _follow_view(search, link_ids):
     """Keep every export link on the page pointing at the current view."""

@@ -21,6 +21,15 @@ OKABE_ITO = (
     "#F0E442",  # yellow
 )
 PALETTE = OKABE_ITO  # the one palette every figure uses
+# Line styles by series: with more than `SOLID_UP_TO` lines, lines differ by dash as well as colour and marker.
+LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "5px,2px,1px,2px")
+SOLID_UP_TO = 4
+# Annotations and shapes whose `name` starts with this are for the interactive page only (click hints,
+# labels the page staggers); static exports drop them (`dashboards.exports.static`).
+PAGE_ONLY = "page-only"
+# `layout.meta[CAPTION_META]` = {"title": ..., "items": [[colour, text], ...]}: what a static export lists under
+# the chart instead of labels on it (e.g. the change points).
+CAPTION_META = "caption"
 MARKER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "cross", "star")
 MAX_SERIES = len(OKABE_ITO)
 DENSE_MONTHS = 36  # beyond three years of months, markers shrink so the lines stay readable
@@ -30,6 +39,11 @@ TEXT_COLOUR = "#1F2933"
 GRID_COLOUR = "#E4E7EB"
 
 MONTHLY_COLUMNS = ("month", "series_key", "series_name", "referrals", "is_partial")
+
+
+def line_dash(index: int, lines: int) -> str:
+    """The dash of the `index`-th of `lines` lines: solid up to four lines, then a style per line."""
+    return "solid" if lines <= SOLID_UP_TO else LINE_DASHES[index % len(LINE_DASHES)]
 
 
 def base_layout(title: str) -> dict:
@@ -132,6 +146,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
 
     fig = go.Figure(layout=base_layout(title))
     marker_size = 7 if frame["month"].nunique() <= DENSE_MONTHS else 4
+    lines = frame["series_name"].nunique()
     for index, (name, series) in enumerate(frame.groupby("series_name", sort=False)):
         series = series.sort_values("month")
         colour = OKABE_ITO[index % MAX_SERIES]
@@ -149,7 +164,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
                 legendgroup=str(name),
                 customdata=custom,
                 mode="lines+markers",
-                line={"color": colour, "width": 2.5},
+                line={"color": colour, "width": 2.5, "dash": line_dash(index, lines)},
                 marker={"color": colour, "size": marker_size, "symbol": symbol},
                 hovertemplate="%{y:,d}<extra>%{fullData.name}</extra>",
             )

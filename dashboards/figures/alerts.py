@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import PALETTE, base_layout
+from dashboards.figures import CAPTION_META, PAGE_ONLY, PALETTE, base_layout
 
 LINE, UP, DOWN, MARK = PALETTE[0], PALETTE[3], PALETTE[5], PALETTE[6]
 STATUS_FILL = {"emerging": "rgba(0,158,115,0.12)", "vanishing": "rgba(204,121,167,0.14)"}
@@ -80,6 +80,19 @@ def alert_series_figure(
             yanchor="bottom",
             text=f"break {'▲' if row.direction == 'up' else '▼'}",
             font={"size": 11, "color": "#52606D"},
+            name=f"{PAGE_ONLY}:changepoint",  # exports list the breaks under the chart instead
+        )
+    if not breaks.empty:
+        fig.update_layout(
+            meta={
+                CAPTION_META: {
+                    "title": "Change points",
+                    "items": [
+                        [MARK, f"{pd.Timestamp(row.date):%-d %b %Y} {'up' if row.direction == 'up' else 'down'}"]
+                        for row in breaks.sort_values("date").itertuples(index=False)
+                    ],
+                }
+            }
         )
     if statuses is not None and not statuses.empty and x:
         for row in statuses.itertuples(index=False):

@@ -76,36 +76,43 @@ def platform_colours(platforms: Iterable[str]) -> dict[str, str]:
     return colours
 
 
+PATTERNS = ("", "", "", "", "/", "x", ".", "\\", "+", "-", "|")  # beyond four series, a fill pattern as well
+
+
 def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
-    """Stacked shares of referrals per platform and period (each period adds up to 100 %)."""
+    """Stacked bars of the shares of referrals per platform and period (each period adds up to 100 %).
+
+    Bars rather than areas: a suppressed cell of an export is a missing segment, not a spike to zero.
+    From the fifth platform on, segments carry a fill pattern as well as a colour.
+    """
     _require(mix, MIX_COLUMNS, "platform mix")
     title = f"Platform mix of referrals per {grain}"
     if mix.empty or int(mix["referrals"].sum()) == 0:
         return empty_figure("No referrals in this selection.", title)
-    order = (
-        mix[["platform", "platform_rank"]]
-        .drop_duplicates()
-        .sort_values(["platform_rank", "platform"])["platform"]
-        .tolist()
-    )
+    # The rank, not the row order: the small-cell rule blanks the rank of suppressed cells.
+    ranks = mix.groupby("platform", sort=False)["platform_rank"].min()
+    order = sorted(ranks.index, key=lambda name: (pd.isna(ranks[name]), ranks[name], name))
     colours = platform_colours(order)
     fig = go.Figure(layout=base_layout(title))
-    for platform in order:
+    for index, platform in enumerate(order):
         part = mix[mix["platform"] == platform].sort_values("period")
         fig.add_trace(
-            go.Scatter(
+            go.Bar(
                 x=_dates(part["period"]),
-                y=[round(100 * float(v), 2) for v in part["share"]],
+                y=[None if pd.isna(v) else round(100 * float(v), 2) for v in part["share"]],
                 name=str(platform),
-                mode="lines",
-                stackgroup="mix",
-                line={"width": 0.8, "color": colours[platform]},
-                fillcolor=colours[platform],
+                marker={
+                    "color": colours[platform],
+                    "line": {"width": 0.5, "color": "white"},
+                    "pattern": {"shape": PATTERNS[index % len(PATTERNS)], "fgcolor": "white", "solidity": 0.3},
+                },
                 customdata=[[platform, v] for v in whole_or_gap(part["referrals"])],
                 hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
             )
         )
     fig.update_layout(
+        barmode="stack",
+        bargap=0.08,
         legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left", "traceorder": "normal"},
         margin={"r": 170},
     )

@@ -2,8 +2,8 @@
 
 DataFrames in, a plotly figure out (no queries). Colours and marker symbols come from the shared
 Okabe-Ito palette so lines differ by more than colour; the compared metric is a dashed black line
-on the right axis; change points are dashed vertical lines labelled with their relative change;
-anomalies are crosses in vermillion.
+on the right axis; change points are dashed vertical lines in their series' colour, labelled with their
+relative change on the page and listed under the chart in exports; anomalies are crosses in vermillion.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+from dashboards.figures import (
+    CAPTION_META,
+    MARKER_SYMBOLS,
+    PAGE_ONLY,
+    PALETTE,
+    base_layout,
+    empty_figure,
+    line_dash,
+)
+from dashboards.figures.colour import readable_on
 
 MAX_LINES = len(PALETTE) - 1  # black is kept for the compared metric
 COMPARE_COLOUR = "#000000"
@@ -44,6 +53,83 @@ def _values(series: pd.Series, log: bool) -> list:
 
 def _dates(series: pd.Series) -> list[str]:
     return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in series]
+
+
+LABEL_LANES = 4
+PAGE_PLOT_PX = 900  # the page's plot width the label layout assumes (labels are ~7 px per character)
+PAGE_CHAR_PX = 7.0
+
+
+def _change_text(relative) -> str:
+    return "" if relative is None or pd.isna(relative) else f"{relative * 100:+.0f} %".replace("-", "−")
+
+
+def _add_change_points(
+    fig: go.Figure, frame: pd.DataFrame, changes: pd.DataFrame, shown: list[str], label: str
+) -> None:
+    """Lines, page labels and the export caption of the change points (see `_add_events`)."""
+    changes["day"] = pd.to_datetime(changes["date"]).dt.strftime("%Y-%m-%d")
+    changes["index"] = [shown.index(str(entity)) for entity in changes["entity"]]
+    changes = changes.sort_values(["day", "index"], kind="stable")
+    shapes, caption = [], []
+    for row in changes.itertuples(index=False):
+        colour = PALETTE[row.index % MAX_LINES]
+        shapes.append(
+            {
+                "type": "line",
+                "name": "changepoint",
+                "xref": "x",
+                "yref": "paper",
+                "x0": row.day,
+                "x1": row.day,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": colour, "dash": "dash", "width": 1.6},
+            }
+        )
+        name = label if row.entity == "total" else str(row.entity)
+        when = pd.Timestamp(row.day).strftime("%-d %b %Y")
+        caption.append([colour, f"{name} {when} {_change_text(row.relative)}".strip()])
+    # Page labels: one per date, laid out left to right in the first lane where they fit.
+    first, last = pd.to_datetime(frame["ds"]).min(), pd.to_datetime(frame["ds"]).max()
+    span = max((last - first).days, 1)
+    lane_ends = [-1.0] * LABEL_LANES
+    labels = []
+    for day, group in changes.groupby("day", sort=True):
+        parts = [
+            (
+                PALETTE[row.index % MAX_LINES],
+                ("" if row.entity == "total" else f"{row.entity} ") + (_change_text(row.relative) or "change"),
+            )
+            for row in group.itertuples(index=False)
+        ]
+        width = (sum(len(text) for _, text in parts) + 3 * (len(parts) - 1) + 2) * PAGE_CHAR_PX / PAGE_PLOT_PX
+        start = (pd.Timestamp(day) - first).days / span
+        lane = next((i for i, end in enumerate(lane_ends) if end < start), None)
+        if lane is None:  # every lane is busy here: the lane that frees first
+            lane = min(range(LABEL_LANES), key=lambda i: lane_ends[i])
+        lane_ends[lane] = start + width
+        labels.append(
+            {
+                "name": f"{PAGE_ONLY}:changepoint",
+                "xref": "x",
+                "yref": "paper",
+                "x": day,
+                "y": 1,
+                "yshift": -16 * lane,
+                "text": " · ".join(f'<span style="color:{readable_on(c)}">{t}</span>' for c, t in parts),
+                "showarrow": False,
+                "font": {"size": 11},
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "xanchor": "left",
+                "yanchor": "top",
+            }
+        )
+    fig.update_layout(
+        shapes=list(fig.layout.shapes) + shapes,
+        annotations=list(fig.layout.annotations) + labels,
+        meta={CAPTION_META: {"title": "Change points", "items": caption}},
+    )
 
 
 def trend_figure(
@@ -88,7 +174,7 @@ def trend_figure(
                 name=name,
                 customdata=[f"entity:{entity}"] * len(series),
                 mode="lines" if dense else "lines+markers",
-                line={"color": PALETTE[index % MAX_LINES], "width": 2.2},
+                line={"color": PALETTE[index % MAX_LINES], "width": 2.2, "dash": line_dash(index, len(order))},
                 marker={"symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
                 hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
             )
@@ -140,46 +226,19 @@ def trend_figure(
 def _add_events(
     fig: go.Figure, frame: pd.DataFrame, events: pd.DataFrame | None, shown: Sequence[str], label: str
 ) -> None:
-    """Change points as dashed vertical lines, anomalies as crosses on their line."""
+    """Change points as vertical lines in their series' colour and dash, anomalies as crosses on their line.
+
+    On the page the change points carry short labels at the top, one per date (several series changing
+    on the same date share it), staggered over up to `LABEL_LANES` rows so labels never sit on each other.
+    Static exports drop those labels (`PAGE_ONLY`) and list the change points under the chart instead
+    (`CAPTION_META`).
+    """
     if events is None or events.empty:
         return
-    shown_set = set(shown)
-    events = events[events["entity"].astype(str).isin(shown_set)]
-    # Shapes and labels are set in one layout update: `fig.add_vline` per change point re-scans every
-    # shape already on the figure, which made split views with many breaks slow to draw.
-    lines, labels = [], []
-    for row in events[events["kind"] == "changepoint"].itertuples(index=False):
-        relative = "" if row.relative is None or pd.isna(row.relative) else f" {row.relative * 100:+.0f} %"
-        name = "" if row.entity == "total" else f" {row.entity}"
-        day = pd.Timestamp(row.date).strftime("%Y-%m-%d")
-        lines.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": day,
-                "x1": day,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#52606D", "dash": "dash", "width": 1.5},
-            }
-        )
-        labels.append(
-            {
-                "xref": "x",
-                "yref": "paper",
-                "x": day,
-                "y": 1,
-                "text": f"change{name}{relative}",
-                "showarrow": False,
-                "font": {"size": 11, "color": "#52606D"},
-                "textangle": -90,
-                "xanchor": "right",
-                "yanchor": "top",
-            }
-        )
-    if lines:
-        fig.update_layout(shapes=list(fig.layout.shapes) + lines, annotations=list(fig.layout.annotations) + labels)
+    events = events[events["entity"].astype(str).isin(set(shown))]
+    changes = events[events["kind"] == "changepoint"].copy()
+    if not changes.empty:
+        _add_change_points(fig, frame, changes, list(shown), label)
     anomalies = events[events["kind"] == "anomaly"]
     if anomalies.empty:
         return

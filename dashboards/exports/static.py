@@ -1,0 +1,444 @@
+"""A page's interactive figure made into a static one for a slide or a report page.
+
+What the page draws for a screen and a mouse is not what a projected slide or a printed page needs.
+`static_figure` takes the chart's own figure and, for one `Preset`:
+- sizes it to the page and sets every text in the preset's type scale (points; ≥ 14 pt on a slide);
+- drops what only makes sense interactively: annotations and shapes named `page-only…` (click
+  hints, change-point labels that the page staggers), the range slider, hover-only subtitles;
+- writes the specific title, the filters as subtitle, the classification banner and a footer with
+  the chart's caption (e.g. the change points as a list, coloured like their series), the figure's
+  own legend notes, source, data freshness, the small-cell rule and the export time;
+- puts the legend beside the plot and, with more than four lines, labels each line at its end
+  (line styles already differ), so no series is told apart by colour alone.
+
+Layout is computed, not left to chance: the title block and the footer get measured bands (text is
+wrapped to the width it has, from a conservative glyph width), so no text lands on another —
+`tests/test_chart_presets.py` measures every text of every chart in Chromium to hold us to that.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from dashboards.exports.marking import Marking
+from dashboards.exports.presets import Preset
+from dashboards.figures import CAPTION_META, PAGE_ONLY, TEXT_COLOUR
+from dashboards.figures.colour import readable_on
+
+MARK_COLOUR = "#8A1C1C"
+MUTED = "#3E4C59"  # secondary text: 9.6:1 on white (WCAG AA needs 4.5)
+# Average glyph width in em of the sans-serif font Chromium uses here (Liberation Sans for Arial: about 0.47
+# on mixed text, 0.45 bold at title size), with room for capitals and digits.
+GLYPH_EM = 0.52
+BOLD_GLYPH_EM = 0.55
+MAX_PLOT_ASPECT = 0.75  # plot height / width at most: a portrait page leaves the rest of the page blank
+LINE_EM = 1.32  # line height
+DIRECT_LABEL_FROM = 5  # lines in one chart from which each is labelled at its end
+MAX_CAPTION_ITEMS = 12
+LEGEND_WIDTH_SHARE = 0.28  # at most this share of the width for a legend beside the plot
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of wrapped text at one size: what it takes vertically."""
+
+    lines: tuple[str, ...]
+    size_px: float
+
+    @property
+    def height(self) -> float:
+        return len(self.lines) * self.size_px * LINE_EM
+
+    def html(self) -> str:
+        return "<br>".join(self.lines)
+
+
+def wrap(text: str, width_px: float, size_px: float, bold: bool = False) -> TextBlock:
+    """`text` (already HTML-escaped, no markup) wrapped to `width_px` at `size_px`."""
+    per_char = size_px * (BOLD_GLYPH_EM if bold else GLYPH_EM)
+    chars = max(12, int(width_px / per_char))
+    return TextBlock(tuple(textwrap.wrap(text, chars, break_on_hyphens=False)) or ("",), size_px)
+
+
+def _escape(text: str) -> str:
+    return html.escape(" ".join(str(text).split()), quote=False)
+
+
+def static_figure(
+    figure: go.Figure, marking: Marking, preset: Preset, caption_title: str = "", caption: Sequence[tuple] = ()
+) -> go.Figure:
+    """A copy of `figure` laid out for `preset`, with the marking drawn in (see the module docstring).
+
+    `caption`: (colour, text) items listed under the chart after `caption_title` (e.g. change points);
+    when not given, the figure's own `layout.meta["caption"]` is used.
+    """
+    fig = go.Figure(figure)  # a deep copy
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    if not caption and meta.get(CAPTION_META):
+        caption_title, caption = meta[CAPTION_META]["title"], meta[CAPTION_META]["items"]
+    figure_note = _figure_subtitle(fig)
+    _drop_page_only(fig)
+    _apply_type_scale(fig, preset)
+    width, height, pad = preset.width_px, preset.height_px, preset.margin_px
+    text_width = width - 2 * pad
+    body, small = preset.px(preset.body_pt), preset.px(preset.small_pt)
+
+    banner = wrap(_escape(marking.classification), text_width, small, bold=True)
+    title = wrap(_escape(marking.title), text_width, preset.px(preset.title_pt), bold=True)
+    subtitle = wrap(_escape(marking.subtitle), text_width, preset.px(preset.subtitle_pt))
+    top = pad + banner.height + 0.4 * small + title.height + 0.25 * body + subtitle.height + 1.2 * body
+
+    footer = _footer_blocks(marking, preset, text_width, caption_title, caption, figure_note)
+    left = pad + _left_band(fig, preset)
+    right = pad + _right_band(fig, preset, [])
+    _label_categories(fig, preset, plot_width=width - left - right)
+    axis_band = _x_axis_band(fig, preset)
+    bottom = axis_band + sum(block.height for block in footer) + 0.35 * small * (len(footer) - 1) + pad
+    plot_height = height - top - bottom
+    tallest = MAX_PLOT_ASPECT * (width - left - right)
+    if plot_height > tallest:  # no towering plots on a portrait page: the footer follows the plot up
+        bottom += plot_height - tallest
+        plot_height = tallest
+    direct = _direct_labels(fig, preset, plot_height=plot_height)
+    right = pad + _right_band(fig, preset, direct)
+    fig.update_layout(
+        width=width,
+        height=height,
+        autosize=False,
+        margin={"t": top, "b": bottom, "l": left, "r": right, "pad": 0, "autoexpand": False},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        title={"text": ""},  # drawn as annotations below: plotly misplaces multi-line titles anchored at the top
+        meta=None,
+    )
+    head = top - pad  # from the plot's top edge up to the page's top margin
+    annotations = list(fig.layout.annotations) + direct
+    banner_note = _block(banner, MARK_COLOUR, head, left, pad, bold=True, centred=True)
+    banner_note["xshift"] = (right - left) / 2  # centred on the page, not on the plot
+    annotations.append(banner_note)
+    head -= banner.height + 0.4 * small
+    annotations.append(_block(title, TEXT_COLOUR, head, left, pad, bold=True))
+    head -= title.height + 0.25 * body
+    annotations.append(_block(subtitle, MUTED, head, left, pad))
+    y = -axis_band
+    for index, block in enumerate(footer):
+        last = index == len(footer) - 1
+        annotations.append(_block(block, MARK_COLOUR if last else MUTED, y, left, pad, bold=last, anchor_y=0))
+        y -= block.height + 0.35 * small
+    fig.layout.annotations = annotations
+    _place_legend(fig, preset, direct)
+    return fig
+
+
+def _figure_subtitle(fig: go.Figure) -> str:
+    """The figure's own subtitle (a legend note such as 'Dotted: latest month, still in progress')."""
+    subtitle = fig.layout.title.subtitle
+    return str(subtitle.text) if subtitle is not None and subtitle.text else ""
+
+
+def _drop_page_only(fig: go.Figure) -> None:
+    """Remove annotations and shapes meant for the page only, and the interactive widgets."""
+    keep = [a for a in fig.layout.annotations if not str(a.name or "").startswith(PAGE_ONLY)]
+    shapes = [s for s in fig.layout.shapes if not str(s.name or "").startswith(PAGE_ONLY)]
+    fig.layout.annotations, fig.layout.shapes = keep, shapes  # assigned: update_layout would merge by index
+    fig.update_layout(updatemenus=[], sliders=[])
+    for axis in _axes(fig, "xaxis"):
+        axis.rangeslider = None
+        axis.rangeselector = None
+
+
+def _axes(fig: go.Figure, prefix: str) -> list:
+    return [fig.layout[name] for name in fig.layout if name.startswith(prefix) and fig.layout[name] is not None]
+
+
+def _apply_type_scale(fig: go.Figure, preset: Preset) -> None:
+    """Every text of the figure at the preset's body size (annotations: at least that size)."""
+    body = preset.px(preset.body_pt)
+    fig.update_layout(font={"size": body}, legend={"font": {"size": body}, "title": {"font": {"size": body}}})
+    for axis in _axes(fig, "xaxis") + _axes(fig, "yaxis"):
+        axis.tickfont.size = body
+        axis.title.font.size = body
+        axis.automargin = True
+        if axis.title.standoff is None:
+            axis.title.standoff = 0.5 * body
+    for annotation in fig.layout.annotations:
+        annotation.font.size = max(body, annotation.font.size or 0)
+    for trace in fig.data:
+        if "colorbar" in trace and trace.colorbar is not None:
+            trace.colorbar.tickfont.size = body
+            trace.colorbar.title.font.size = body
+        if "textfont" in trace:
+            trace.textfont.size = body
+        if trace.type == "table":
+            trace.header.font.size = body
+            trace.cells.font.size = body
+    if fig.layout.geo is not None:
+        pass  # geo labels are traces (Scattergeo text), sized above
+
+
+def _footer_blocks(
+    marking: Marking,
+    preset: Preset,
+    width: float,
+    caption_title: str,
+    caption: Sequence[tuple],
+    figure_note: str,
+) -> list[TextBlock]:
+    """The footer, top to bottom: caption, legend note, chart note, then one run of marking lines."""
+    small = preset.px(preset.small_pt)
+    blocks = []
+    if caption:
+        blocks.append(_caption_block(caption_title, caption, width, small))
+    notes = " ".join(part for part in (_escape(figure_note), _escape(marking.note)) if part)
+    if notes:
+        blocks.append(wrap(notes, width, small))
+    provenance = " · ".join(
+        part
+        for part in (
+            f"Source: {_escape(marking.source)}",
+            f"Data: {_escape(marking.freshness)}" if marking.freshness else "",
+            _escape(marking.rule),
+            f"Exported {_escape(marking.generated_at)}",
+        )
+        if part
+    )
+    blocks.append(wrap(provenance, width, small))
+    blocks.append(wrap(_escape(marking.classification), width, small, bold=True))
+    return blocks  # the last one is the classification, printed in its colour
+
+
+def _caption_block(title: str, items: Sequence[tuple], width: float, size: float) -> TextBlock:
+    """'Change points: ■ Spain 1 Mar 2024 −12 % · ■ Italy …' — each square in its series' colour,
+    wrapped on item boundaries (markup is added after wrapping so it does not count as width)."""
+    shown = list(items)[:MAX_CAPTION_ITEMS]
+    words = [f"{_escape(title)}:"] + [f"■ {_escape(text)}" for _, text in shown]
+    if len(items) > len(shown):
+        words.append(f"and {len(items) - len(shown)} more")
+    per_char = size * GLYPH_EM
+    limit = max(12, int(width / per_char))
+    lines, current = [], ""
+    for word in words:
+        candidate = f"{current} · {word}" if current and not current.endswith(":") else f"{current} {word}".strip()
+        if current and len(candidate) > limit:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    colours = iter(readable_on(str(colour)) for colour, _ in shown)
+    painted = []
+    for line in lines:
+        parts = line.split("■")
+        out = parts[0]
+        for part in parts[1:]:
+            out += f'<span style="color:{next(colours)}">■</span>{part}'
+        painted.append(out)
+    return TextBlock(tuple(painted), size)
+
+
+def _block(
+    block: TextBlock,
+    colour: str,
+    shift: float,
+    left: float,
+    pad: float,
+    bold: bool = False,
+    centred: bool = False,
+    anchor_y: float = 1,
+) -> dict:
+    """A block of text outside the plot, its top `shift` px above the plot's top (`anchor_y` 1) or below its
+    bottom (`anchor_y` 0, negative shift), starting at the page's left margin or centred on the plot."""
+    text = block.html()
+    return {
+        "text": f"<b>{text}</b>" if bold else text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5 if centred else 0,
+        "y": anchor_y,
+        "xanchor": "center" if centred else "left",
+        "yanchor": "top",
+        "xshift": 0 if centred else pad - left,
+        "yshift": shift,
+        "showarrow": False,
+        "align": "left",
+        "font": {"size": block.size_px, "color": colour},
+    }
+
+
+def _label_categories(fig: go.Figure, preset: Preset, plot_width: float) -> None:
+    """Category axes label every category (plotly would skip some at large type); x labels stand upright
+    (rotated 90°) only when they do not fit side by side."""
+    body = preset.px(preset.body_pt)
+    for axis_name, labels in (("xaxis", _category_labels(fig, "x")), ("yaxis", _category_labels(fig, "y"))):
+        axis = fig.layout[axis_name]
+        if axis is None or axis.type != "category" or not labels:
+            continue
+        axis.dtick = 1
+        if axis_name == "xaxis":
+            longest = max(len(label) for label in labels)
+            fits = len(set(labels)) * (longest * body * GLYPH_EM + 0.6 * body) <= plot_width
+            axis.tickangle = 0 if fits else -90
+
+
+def _x_axis_band(fig: go.Figure, preset: Preset) -> float:
+    """Room under the plot for the x-axis tick labels and title (rotated labels take more)."""
+    body = preset.px(preset.body_pt)
+    axes = [axis for axis in _axes(fig, "xaxis") if axis.visible is not False]
+    if not axes or (fig.layout.geo is not None and not any(t.type in ("scatter", "bar", "heatmap") for t in fig.data)):
+        return body
+    band = 0.0
+    for axis in axes:
+        labels = _category_labels(fig, "x")
+        angle = abs(float(axis.tickangle)) if isinstance(axis.tickangle, (int, float)) else 0.0
+        longest = max((len(label) for label in labels), default=8) if axis.type == "category" else 8
+        tick = body * LINE_EM
+        if angle:
+            tick = body * GLYPH_EM * longest * math.sin(math.radians(angle)) + body
+        title = body * LINE_EM + 0.5 * body if axis.title.text else 0
+        band = max(band, tick + title + 0.6 * body)
+    return band
+
+
+def _category_labels(fig: go.Figure, axis: str) -> list[str]:
+    """The labels bars and heatmaps put on the `axis` ('x' or 'y')."""
+    labels: list[str] = []
+    for trace in fig.data:
+        if trace.type not in ("bar", "heatmap"):
+            continue
+        values = trace.x if axis == "x" else trace.y
+        if values is not None:
+            labels += [str(value) for value in values]
+    return labels
+
+
+def _left_band(fig: go.Figure, preset: Preset) -> float:
+    """Room left of the plot: axis automargin works inside the margin we give, so give enough."""
+    body = preset.px(preset.body_pt)
+    if fig.layout.geo is not None and not _axes(fig, "yaxis"):
+        return 0.0
+    axis = fig.layout.yaxis
+    labels = _category_labels(fig, "y") if axis is not None and axis.type == "category" else []
+    longest = max((len(label) for label in labels), default=7)
+    return body * GLYPH_EM * max(longest, 7) + 2.6 * body
+
+
+def _legend_names(fig: go.Figure) -> list[str]:
+    names = []
+    for trace in fig.data:
+        if trace.showlegend is False or not trace.name or trace.type in ("choropleth", "heatmap"):
+            continue
+        if trace.name not in names:
+            names.append(str(trace.name))
+    return names
+
+
+def _right_band(fig: go.Figure, preset: Preset, direct: list[dict]) -> float:
+    """Room right of the plot: the legend or the direct labels, a colour bar, a second axis."""
+    body = preset.px(preset.body_pt)
+    band = 0.5 * body
+    names = _legend_names(fig)
+    if fig.layout.showlegend is not False and len(names) > 1:
+        longest = max(len(name) for name in names)
+        band = max(band, min(body * GLYPH_EM * longest + 3.2 * body, LEGEND_WIDTH_SHARE * preset.width_px))
+    if direct:
+        longest = max(len(label["text"]) for label in direct)
+        band = max(band, body * GLYPH_EM * longest + body)
+    if "yaxis2" in fig.layout and fig.layout.yaxis2.overlaying:
+        band += 5 * body
+    if any("colorbar" in trace and trace.showscale is not False for trace in fig.data if trace.type == "heatmap"):
+        band += 7 * body
+    return band
+
+
+def _place_legend(fig: go.Figure, preset: Preset, direct: list[dict]) -> None:
+    """The legend beside the plot, top-aligned; lines labelled at their ends leave it."""
+    labelled = {label["text"] for label in direct}
+    for trace in fig.data:
+        if trace.name in labelled:
+            trace.showlegend = False
+    offset = 1.0 + (0.06 if "yaxis2" in fig.layout and fig.layout.yaxis2.overlaying else 0.01)
+    fig.update_layout(
+        legend={
+            "orientation": "v",
+            "x": offset,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+            "bgcolor": "rgba(255,255,255,0)",
+            "itemwidth": 30,
+        }
+    )
+
+
+def _direct_labels(fig: go.Figure, preset: Preset, plot_height: float) -> list[dict]:
+    """With five or more lines, a label at each line's last point, nudged apart vertically so none
+    covers another (their order is kept)."""
+    lines = [
+        trace
+        for trace in fig.data
+        if trace.type == "scatter"
+        and "lines" in str(trace.mode or "lines")
+        and trace.showlegend is not False
+        and not trace.stackgroup
+        and trace.yaxis in (None, "y")
+        and trace.y is not None
+    ]
+    if len(lines) < DIRECT_LABEL_FROM:
+        return []
+    body = preset.px(preset.body_pt)
+    ends = []
+    for trace in lines:
+        points = [(x, y) for x, y in zip(trace.x, trace.y) if y is not None]
+        if points:
+            ends.append((trace, points[-1]))
+    values = [float(y) for trace in lines for y in trace.y if y is not None]
+    low = 0.0 if fig.layout.yaxis.rangemode != "normal" else min(values, default=0.0)
+    high = max(values, default=1.0)
+    span = (high - low) or 1.0
+    positions = sorted(
+        ((float(point[1]) - low) / span * plot_height, trace, point) for trace, point in ends
+    )  # px above the axis
+    gap = body * LINE_EM
+    placed = _spread([p for p, _, _ in positions], gap=gap, ceiling=plot_height)
+    labels = []
+    for (want, trace, point), at in zip(positions, placed):
+        labels.append(
+            {
+                "text": _escape(str(trace.name)),
+                "x": point[0],
+                "y": point[1],
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "left",
+                "yanchor": "middle",
+                "xshift": 0.4 * body,
+                "yshift": at - want,
+                "showarrow": False,
+                "font": {"size": body, "color": readable_on(_trace_colour(trace))},
+            }
+        )
+    return labels
+
+
+def _spread(positions: Iterable[float], gap: float, ceiling: float) -> list[float]:
+    """Sorted positions moved apart as little as possible so neighbours are at least `gap` apart and
+    none is above `ceiling` (a crowded top is pushed down, keeping the gaps)."""
+    out: list[float] = []
+    for position in positions:
+        out.append(max(position, out[-1] + gap) if out else position)
+    if out:
+        out[-1] = min(out[-1], ceiling)
+    for index in range(len(out) - 2, -1, -1):
+        out[index] = min(out[index], out[index + 1] - gap)
+    return out
+
+
+def _trace_colour(trace) -> str:
+    colour = trace.line.color if trace.line is not None else None
+    return str(colour or TEXT_COLOUR)
