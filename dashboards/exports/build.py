@@ -133,7 +133,11 @@ def serialise(
     elif fmt in FORMATS:
         figure = figure or prepared.figure()
         body = (service or renderer()).render(
-            figure, fmt, width=figure.layout.width, height=figure.layout.height, scale=prepared.preset.scale
+            figure,
+            fmt,
+            width=figure.layout.width,
+            height=figure.layout.height,
+            scale=prepared.preset.scale if fmt == "png" else 1.0,  # SVG and PDF at the page's real size
         )
     else:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
