@@ -29,8 +29,10 @@ import atexit
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, NamedTuple
@@ -157,6 +159,7 @@ class _Browser:
         self._jobs: queue.Queue[tuple[Callable[[Any], Any], Future] | None] = queue.Queue()
         self._started = False
         self._lock = threading.Lock()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="rendered-text-chromium", daemon=True)
 
     def run(self, job: Callable[[Any], Any]) -> Any:
@@ -167,7 +170,14 @@ class _Browser:
                 atexit.register(self.close)
         result: Future = Future()
         self._jobs.put((job, result))
-        return result.result(timeout=CALL_TIMEOUT_S)
+        deadline = time.monotonic() + CALL_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                return result.result(timeout=0.2)
+            except FutureTimeout:
+                if not self._thread.is_alive():  # Chromium did not start, or died
+                    raise RuntimeError(f"the measuring browser is not running: {self._failure!r}") from self._failure
+        raise TimeoutError(f"measuring took over {CALL_TIMEOUT_S} s")
 
     def close(self) -> None:
         """Close the browser (at exit; waits for it briefly)."""
@@ -176,6 +186,12 @@ class _Browser:
             self._thread.join(timeout=10)
 
     def _serve(self) -> None:
+        try:
+            self._serve_jobs()
+        except BaseException as error:
+            self._failure = error
+
+    def _serve_jobs(self) -> None:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
