@@ -106,6 +106,16 @@ class Suppression:
     residual: pd.Series | None = None
 
     @property
+    def reveals_nothing(self) -> bool:
+        """True when some cell is hidden and every cell still shown has zero counts: a chart of it would
+        draw nothing but empty axes, so it should say so instead."""
+        if not bool(self.suppressed.any()):
+            return False
+        counts = [column for column in self.blanked_columns if column in self.original.columns]
+        shown = self.original.loc[~self.suppressed, counts].apply(pd.to_numeric, errors="coerce")
+        return not bool((shown.fillna(0) != 0).any().any())
+
+    @property
     def complementary(self) -> pd.Series:
         """Rows hidden only so that margins cannot reveal a small cell."""
         return self.suppressed & ~self.primary

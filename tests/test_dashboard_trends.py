@@ -157,7 +157,7 @@ def test_without_an_analysis_there_is_nothing_to_annotate(reader):
 def test_the_eu_total_shows_its_change_point_and_anomaly(analysed):
     data = trends.trend_data(WarehouseReader(analysed), ViewState())
     figure = trends.trend_figure_for(data, ViewState())
-    assert [shape.x0 for shape in figure.layout.shapes] == ["2024-03-01"]
+    assert [shape.xanchor for shape in figure.layout.shapes] == ["2024-03-01"]
     anomaly = next(trace for trace in figure.data if trace.name == "Anomaly")
     assert list(anomaly.x) == ["2023-07-01"] and anomaly.marker.symbol == "x"
     assert "1 change point(s) (dashed lines) and 1 anomaly(ies)" in data.note
@@ -166,7 +166,7 @@ def test_the_eu_total_shows_its_change_point_and_anomaly(analysed):
 def test_one_country_shows_that_countrys_stored_change_point(analysed):
     state = ViewState(country=("SWE",))
     figure = trends.trend_figure_for(trends.trend_data(WarehouseReader(analysed), state), state)
-    assert [shape.x0 for shape in figure.layout.shapes] == ["2024-03-01"]
+    assert [shape.xanchor for shape in figure.layout.shapes] == ["2024-03-01"]
     assert "+26 %" in figure.layout.annotations[0].text
 
 

@@ -23,6 +23,7 @@ from dashboards.exports.marking import CLASSIFICATION, Marking, csv_bytes
 from dashboards.exports.presets import Preset, preset_named
 from dashboards.exports.renderer import FORMATS, ExportRenderer, renderer
 from dashboards.exports.static import static_figure
+from dashboards.figures import ALL_SUPPRESSED, empty_figure
 from dashboards.freshness import data_freshness
 from dashboards.state import ViewState
 from dashboards.titles import export_title
@@ -65,8 +66,13 @@ class PreparedChart:
     preset: Preset
 
     def figure(self) -> go.Figure:
-        """The chart's static figure for the preset, built from the suppressed data, marking drawn in."""
-        return static_figure(self.chart.figure(self.data, self.state), self.marking, self.preset)
+        """The chart's static figure for the preset, built from the suppressed data, marking drawn in (a
+        chart whose every count is hidden says so rather than drawing empty axes)."""
+        if self.suppression.reveals_nothing:
+            drawn = empty_figure(ALL_SUPPRESSED)
+        else:
+            drawn = self.chart.figure(self.data, self.state)
+        return static_figure(drawn, self.marking, self.preset)
 
 
 def page_slug(page_path: str) -> str:

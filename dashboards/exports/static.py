@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import plotly.graph_objects as go
 
@@ -41,7 +43,8 @@ MAX_PLOT_ASPECT = 0.75  # plot height / width at most: a portrait page leaves th
 LINE_EM = 1.32  # line height
 DIRECT_LABEL_FROM = 5  # lines in one chart from which each is labelled at its end
 MAX_CAPTION_ITEMS = 12
-LEGEND_WIDTH_SHARE = 0.28  # at most this share of the width for a legend beside the plot
+LEGEND_SYMBOL_EM = 3.4  # a legend entry's symbol and gaps, in em
+LEGEND_ROW_EM = 1.5  # a legend row's height, in em
 
 
 @dataclass(frozen=True)
@@ -92,21 +95,24 @@ def static_figure(
     banner = wrap(_escape(marking.classification), text_width, small, bold=True)
     title = wrap(_escape(marking.title), text_width, preset.px(preset.title_pt), bold=True)
     subtitle = wrap(_escape(marking.subtitle), text_width, preset.px(preset.subtitle_pt))
-    top = pad + banner.height + 0.4 * small + title.height + 0.25 * body + subtitle.height + 1.2 * body
+    labelled = _lines_to_label(fig)
+    legend_top = pad + banner.height + 0.4 * small + title.height + 0.25 * body + subtitle.height + 0.6 * body
+    legend_rows = _legend_rows(fig, preset, text_width, {str(trace.name) for trace in labelled})
+    top = legend_top + legend_rows * body * LEGEND_ROW_EM + 0.8 * body
 
     footer = _footer_blocks(marking, preset, text_width, caption_title, caption, figure_note)
+    _fit_axis_titles(fig, preset, plot_height=height - top - _footer_height(footer, small) - 3 * body)
     left = pad + _left_band(fig, preset)
-    right = pad + _right_band(fig, preset, [])
-    _label_categories(fig, preset, plot_width=width - left - right)
+    right = pad + _right_band(fig, preset, labelled)
+    _tame_axes(fig, preset, plot_width=width - left - right)
     axis_band = _x_axis_band(fig, preset)
-    bottom = axis_band + sum(block.height for block in footer) + 0.35 * small * (len(footer) - 1) + pad
+    bottom = axis_band + _footer_height(footer, small) + pad
     plot_height = height - top - bottom
     tallest = MAX_PLOT_ASPECT * (width - left - right)
     if plot_height > tallest:  # no towering plots on a portrait page: the footer follows the plot up
         bottom += plot_height - tallest
         plot_height = tallest
-    direct = _direct_labels(fig, preset, plot_height=plot_height)
-    right = pad + _right_band(fig, preset, direct)
+    direct = _direct_labels(fig, preset, labelled, plot_height=plot_height)
     fig.update_layout(
         width=width,
         height=height,
@@ -132,7 +138,7 @@ def static_figure(
         annotations.append(_block(block, MARK_COLOUR if last else MUTED, y, left, pad, bold=last, anchor_y=0))
         y -= block.height + 0.35 * small
     fig.layout.annotations = annotations
-    _place_legend(fig, preset, direct)
+    _place_legend(fig, labelled, legend_top, pad, height)
     return fig
 
 
@@ -213,6 +219,19 @@ def _footer_blocks(
     return blocks  # the last one is the classification, printed in its colour
 
 
+def _footer_height(blocks: Sequence[TextBlock], small: float) -> float:
+    return sum(block.height for block in blocks) + 0.35 * small * (len(blocks) - 1)
+
+
+def _fit_axis_titles(fig: go.Figure, preset: Preset, plot_height: float) -> None:
+    """Vertical axis titles longer than the plot is high are wrapped onto lines that fit."""
+    body = preset.px(preset.body_pt)
+    for axis in _axes(fig, "yaxis"):
+        text = str(axis.title.text or "")
+        if text and len(text) * body * GLYPH_EM > plot_height:
+            axis.title.text = wrap(_escape(text), plot_height, body).html()
+
+
 def _caption_block(title: str, items: Sequence[tuple], width: float, size: float) -> TextBlock:
     """'Change points: ■ Spain 1 Mar 2024 −12 % · ■ Italy …' — each square in its series' colour,
     wrapped on item boundaries (markup is added after wrapping so it does not count as width)."""
@@ -271,9 +290,41 @@ def _block(
     }
 
 
-def _label_categories(fig: go.Figure, preset: Preset, plot_width: float) -> None:
-    """Category axes label every category (plotly would skip some at large type); x labels stand upright
-    (rotated 90°) only when they do not fit side by side."""
+DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+DATE_TICK_CHARS = 9  # 'Sep 2024', '2024-10-01'
+
+
+def _is_date_axis(fig: go.Figure, axis) -> bool:
+    if axis.type is not None:
+        return axis.type == "date"
+    for trace in fig.data:
+        if trace.type in ("scatter", "bar") and trace.x is not None and len(trace.x):
+            return bool(DATE_VALUE.match(str(trace.x[0])))
+    return False  # no trace with x values: nothing to tame
+
+
+MONTH_TICKS_FROM_DAYS = 62
+
+
+def _date_span_days(fig: go.Figure) -> int:
+    """Days between the first and the last x value of the figure's date traces."""
+    days = [
+        str(x)[:10]
+        for trace in fig.data
+        if trace.type in ("scatter", "bar") and trace.x is not None
+        for x in trace.x
+        if DATE_VALUE.match(str(x))
+    ]
+    if not days:
+        return 0
+    first, last = min(days), max(days)
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days
+
+
+def _tame_axes(fig: go.Figure, preset: Preset, plot_width: float) -> None:
+    """Tick labels that fit at the preset's type size, level: category axes label every category (plotly
+    would skip some) and x labels stand upright (90°) only when they cannot sit side by side; date axes get
+    as many ticks as fit level (plotly would otherwise tilt them)."""
     body = preset.px(preset.body_pt)
     for axis_name, labels in (("xaxis", _category_labels(fig, "x")), ("yaxis", _category_labels(fig, "y"))):
         axis = fig.layout[axis_name]
@@ -284,10 +335,17 @@ def _label_categories(fig: go.Figure, preset: Preset, plot_width: float) -> None
             longest = max(len(label) for label in labels)
             fits = len(set(labels)) * (longest * body * GLYPH_EM + 0.6 * body) <= plot_width
             axis.tickangle = 0 if fits else -90
+    axis = fig.layout.xaxis
+    if axis is not None and _is_date_axis(fig, axis) and axis.dtick is None:
+        axis.nticks = max(2, int(plot_width / (DATE_TICK_CHARS * body * GLYPH_EM + 2 * body)))
+        axis.tickangle = 0
+        if not axis.tickformat and _date_span_days(fig) > MONTH_TICKS_FROM_DAYS:
+            axis.tickformat = "%b %Y"  # one line ('Jan 2024'), not plotly's day over year
 
 
 def _x_axis_band(fig: go.Figure, preset: Preset) -> float:
-    """Room under the plot for the x-axis tick labels and title (rotated labels take more)."""
+    """Room under the plot for the x-axis tick labels and title (rotated labels take more; a date axis
+    without a tick format may print two lines, time over date)."""
     body = preset.px(preset.body_pt)
     axes = [axis for axis in _axes(fig, "xaxis") if axis.visible is not False]
     if not axes or (fig.layout.geo is not None and not any(t.type in ("scatter", "bar", "heatmap") for t in fig.data)):
@@ -297,11 +355,12 @@ def _x_axis_band(fig: go.Figure, preset: Preset) -> float:
         labels = _category_labels(fig, "x")
         angle = abs(float(axis.tickangle)) if isinstance(axis.tickangle, (int, float)) else 0.0
         longest = max((len(label) for label in labels), default=8) if axis.type == "category" else 8
-        tick = body * LINE_EM
+        lines = 2 if _is_date_axis(fig, axis) and not axis.tickformat else 1
+        tick = body * LINE_EM * lines
         if angle:
             tick = body * GLYPH_EM * longest * math.sin(math.radians(angle)) + body
         title = body * LINE_EM + 0.5 * body if axis.title.text else 0
-        band = max(band, tick + title + 0.6 * body)
+        band = max(band, tick + title + 0.8 * body)
     return band
 
 
@@ -322,10 +381,19 @@ def _left_band(fig: go.Figure, preset: Preset) -> float:
     body = preset.px(preset.body_pt)
     if fig.layout.geo is not None and not _axes(fig, "yaxis"):
         return 0.0
-    axis = fig.layout.yaxis
-    labels = _category_labels(fig, "y") if axis is not None and axis.type == "category" else []
+    labels = [label for label in _category_labels(fig, "y") if not _numeric(label)]
     longest = max((len(label) for label in labels), default=7)
-    return body * GLYPH_EM * max(longest, 7) + 2.6 * body
+    axis = fig.layout.yaxis
+    title_lines = str(axis.title.text or "").count("<br>") + 1 if axis is not None and axis.title.text else 0
+    return body * GLYPH_EM * max(longest, 7) + 1.2 * body + title_lines * body * LINE_EM
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _legend_names(fig: go.Figure) -> list[str]:
@@ -338,47 +406,67 @@ def _legend_names(fig: go.Figure) -> list[str]:
     return names
 
 
-def _right_band(fig: go.Figure, preset: Preset, direct: list[dict]) -> float:
-    """Room right of the plot: the legend or the direct labels, a colour bar, a second axis."""
+def _shows_legend(fig: go.Figure) -> bool:
+    names = _legend_names(fig)
+    return bool(names) and fig.layout.showlegend is not False and (len(names) > 1 or fig.layout.showlegend is True)
+
+
+def _legend_rows(fig: go.Figure, preset: Preset, width: float, labelled: set[str]) -> int:
+    """Rows a horizontal legend of the figure's entries needs across `width` (0: no legend); entries
+    packed left to right as plotly does, each estimated generously."""
+    if not _shows_legend(fig):
+        return 0
+    body = preset.px(preset.body_pt)
+    names = [name for name in _legend_names(fig) if name not in labelled]
+    if not names:
+        return 0
+    title = str(fig.layout.legend.title.text or "") if fig.layout.legend.title else ""
+    rows, used = 1, (len(title) * body * GLYPH_EM + body if title else 0.0)
+    for name in names:
+        item = len(name) * body * GLYPH_EM + LEGEND_SYMBOL_EM * body
+        if used and used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def _right_band(fig: go.Figure, preset: Preset, labelled: list) -> float:
+    """Room right of the plot: a second axis or a colour bar next to it, or the lines' direct labels."""
     body = preset.px(preset.body_pt)
     band = 0.5 * body
-    names = _legend_names(fig)
-    if fig.layout.showlegend is not False and len(names) > 1:
-        longest = max(len(name) for name in names)
-        band = max(band, min(body * GLYPH_EM * longest + 3.2 * body, LEGEND_WIDTH_SHARE * preset.width_px))
-    if direct:
-        longest = max(len(label["text"]) for label in direct)
-        band = max(band, body * GLYPH_EM * longest + body)
     if "yaxis2" in fig.layout and fig.layout.yaxis2.overlaying:
-        band += 5 * body
-    if any("colorbar" in trace and trace.showscale is not False for trace in fig.data if trace.type == "heatmap"):
+        band += 6 * body * GLYPH_EM + 2.6 * body  # tick labels and the rotated axis title
+    if any(trace.type == "heatmap" and trace.showscale is not False for trace in fig.data):
         band += 7 * body
+    if labelled:
+        band += body * GLYPH_EM * max(len(str(trace.name)) for trace in labelled) + body
     return band
 
 
-def _place_legend(fig: go.Figure, preset: Preset, direct: list[dict]) -> None:
-    """The legend beside the plot, top-aligned; lines labelled at their ends leave it."""
-    labelled = {label["text"] for label in direct}
-    for trace in fig.data:
-        if trace.name in labelled:
-            trace.showlegend = False
-    offset = 1.0 + (0.06 if "yaxis2" in fig.layout and fig.layout.yaxis2.overlaying else 0.01)
+def _place_legend(fig: go.Figure, labelled: list, top_px: float, pad: float, height: float) -> None:
+    """The legend as rows across the page under the subtitle (`top_px` from the top); lines labelled at
+    their ends leave it."""
+    for trace in labelled:
+        trace.showlegend = False
     fig.update_layout(
         legend={
-            "orientation": "v",
-            "x": offset,
+            "orientation": "h",
+            "xref": "container",
+            "yref": "container",
+            "x": pad / fig.layout.width,
             "xanchor": "left",
-            "y": 1,
+            "y": 1 - top_px / height,
             "yanchor": "top",
             "bgcolor": "rgba(255,255,255,0)",
             "itemwidth": 30,
+            "entrywidthmode": "pixels",
+            "traceorder": "normal",
         }
     )
 
 
-def _direct_labels(fig: go.Figure, preset: Preset, plot_height: float) -> list[dict]:
-    """With five or more lines, a label at each line's last point, nudged apart vertically so none
-    covers another (their order is kept)."""
+def _lines_to_label(fig: go.Figure) -> list:
+    """The lines to label at their ends: all of them when there are five or more (else none)."""
     lines = [
         trace
         for trace in fig.data
@@ -388,42 +476,41 @@ def _direct_labels(fig: go.Figure, preset: Preset, plot_height: float) -> list[d
         and not trace.stackgroup
         and trace.yaxis in (None, "y")
         and trace.y is not None
+        and any(y is not None for y in trace.y)
     ]
-    if len(lines) < DIRECT_LABEL_FROM:
+    return lines if len(lines) >= DIRECT_LABEL_FROM else []
+
+
+def _direct_labels(fig: go.Figure, preset: Preset, lines: list, plot_height: float) -> list[dict]:
+    """A label at each line's last point, nudged apart vertically so none covers another (order kept)."""
+    if not lines:
         return []
     body = preset.px(preset.body_pt)
-    ends = []
-    for trace in lines:
-        points = [(x, y) for x, y in zip(trace.x, trace.y) if y is not None]
-        if points:
-            ends.append((trace, points[-1]))
+    ends = [(trace, [(x, y) for x, y in zip(trace.x, trace.y) if y is not None][-1]) for trace in lines]
     values = [float(y) for trace in lines for y in trace.y if y is not None]
     low = 0.0 if fig.layout.yaxis.rangemode != "normal" else min(values, default=0.0)
     high = max(values, default=1.0)
     span = (high - low) or 1.0
     positions = sorted(
-        ((float(point[1]) - low) / span * plot_height, trace, point) for trace, point in ends
+        ((float(point[1]) - low) / span * plot_height, index, trace, point) for index, (trace, point) in enumerate(ends)
     )  # px above the axis
-    gap = body * LINE_EM
-    placed = _spread([p for p, _, _ in positions], gap=gap, ceiling=plot_height)
-    labels = []
-    for (want, trace, point), at in zip(positions, placed):
-        labels.append(
-            {
-                "text": _escape(str(trace.name)),
-                "x": point[0],
-                "y": point[1],
-                "xref": "x",
-                "yref": "y",
-                "xanchor": "left",
-                "yanchor": "middle",
-                "xshift": 0.4 * body,
-                "yshift": at - want,
-                "showarrow": False,
-                "font": {"size": body, "color": readable_on(_trace_colour(trace))},
-            }
-        )
-    return labels
+    placed = _spread([p for p, _, _, _ in positions], gap=body * LINE_EM, ceiling=plot_height)
+    return [
+        {
+            "text": _escape(str(trace.name)),
+            "x": point[0],
+            "y": point[1],
+            "xref": "x",
+            "yref": "y",
+            "xanchor": "left",
+            "yanchor": "middle",
+            "xshift": 0.4 * body,
+            "yshift": at - want,
+            "showarrow": False,
+            "font": {"size": body, "color": readable_on(_trace_colour(trace))},
+        }
+        for (want, _, trace, point), at in zip(positions, placed)
+    ]
 
 
 def _spread(positions: Iterable[float], gap: float, ceiling: float) -> list[float]:

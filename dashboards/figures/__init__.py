@@ -38,6 +38,7 @@ FONT_FAMILY = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT_COLOUR = "#1F2933"
 GRID_COLOUR = "#E4E7EB"
 
+ALL_SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
 MONTHLY_COLUMNS = ("month", "series_key", "series_name", "referrals", "is_partial")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
+from dashboards.figures import ALL_SUPPRESSED, MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
 
 OTHER_PLATFORMS = "Other platforms"
 OTHER_COLOUR = "#9AA5B1"  # neutral grey: "everything else" is not a series to compare
@@ -278,7 +278,6 @@ RESHARE_COLUMNS = (
 BANK_COLUMNS = ("period", "category_code", "files", "bank_matched_files", "bank_match_share")
 NO_BANK = "No positive hash bank has been imported yet, so no file can match one."
 NO_BANK_MATCH = "No file in this selection matches an active entry of a positive hash bank."
-ALL_SUPPRESSED = "Every count of this selection is below the small-cell threshold, so none is shown."
 
 
 def _counts_hidden(frame: pd.DataFrame, columns: Iterable[str]) -> bool:

@@ -174,7 +174,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
             text="forecast →",
             showarrow=False,
             xanchor="left",
-            yanchor="bottom",
+            yanchor="top",
             font={"size": 11, "color": "#52606D"},
         )
     if unit not in ("count", "stock", "distinct"):

@@ -56,6 +56,7 @@ def _dates(series: pd.Series) -> list[str]:
 
 
 LABEL_LANES = 4
+SAME_DAY_GAP_PX = 4
 PAGE_PLOT_PX = 900  # the page's plot width the label layout assumes (labels are ~7 px per character)
 PAGE_CHAR_PX = 7.0
 
@@ -72,6 +73,8 @@ def _add_change_points(
     changes["index"] = [shown.index(str(entity)) for entity in changes["entity"]]
     changes = changes.sort_values(["day", "index"], kind="stable")
     shapes, caption = [], []
+    # Series changing on the same date get lines a few pixels apart, so each colour shows.
+    changes["offset"] = changes.groupby("day").cumcount() - (changes.groupby("day")["day"].transform("size") - 1) / 2
     for row in changes.itertuples(index=False):
         colour = PALETTE[row.index % MAX_LINES]
         shapes.append(
@@ -79,9 +82,11 @@ def _add_change_points(
                 "type": "line",
                 "name": "changepoint",
                 "xref": "x",
+                "xsizemode": "pixel",
+                "xanchor": row.day,
+                "x0": SAME_DAY_GAP_PX * row.offset,
+                "x1": SAME_DAY_GAP_PX * row.offset,
                 "yref": "paper",
-                "x0": row.day,
-                "x1": row.day,
                 "y0": 0,
                 "y1": 1,
                 "line": {"color": colour, "dash": "dash", "width": 1.6},
