@@ -209,3 +209,27 @@ def test_many_change_points_on_the_page_get_labels_that_never_overlap():
     boxes = text_boxes(renderer().render(figure, "svg", width=1200, height=520))
     assert not overlaps(boxes), [(a.text, b.text) for a, b in overlaps(boxes)]
     assert not contrast_problems(boxes)
+
+
+def test_grace_export_writes_a_chart_and_a_pack_for_a_preset_and_audits_them(reader, tmp_path):
+    from click.testing import CliRunner
+
+    from dashboards.auth.audit import AuditLog
+    from grace_cli import cli
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["export", "--list", "--warehouse", str(reader.path)])
+    assert listed.exit_code == 0 and all(chart.chart_id in listed.output for chart in all_charts())
+    out = tmp_path / "deck"
+    args = ["--warehouse", str(reader.path), "--out", f"{out}/"]
+    chart = runner.invoke(cli, ["export", "trends-explorer", "--view", f"{FOUR_COUNTRIES}&split=country", *args])
+    assert chart.exit_code == 0, chart.output
+    png = next(out.glob("trends-explorer_*_slide.png"))
+    assert Image.open(png).size == (1920, 1080)
+    pack = runner.invoke(cli, ["export", "--page", "overview", "--preset", "a4", "--scope", "MLT", *args])
+    assert pack.exit_code == 0 and "Countries: MLT" in pack.output
+    events = AuditLog().recent(filters={"event": "export"})
+    assert [e.detail["chart"] for e in events] == ["pack:overview", "trends-explorer"]
+    assert events[0].detail["preset"] == "a4" and events[0].user.startswith("cli:")
+    unknown = runner.invoke(cli, ["export", "no-such-chart", *args])
+    assert unknown.exit_code != 0 and "grace export --list" in unknown.output
