@@ -120,6 +120,14 @@ def test_every_chart_renders_clean_for_a_user_scoped_to_malta(reader, chart):
     check_rendering(prepared, *render(prepared))
 
 
+@pytest.mark.parametrize("chart", all_charts(), ids=lambda chart: chart.chart_id)
+def test_every_chart_on_its_page_passes_wcag_aa_contrast(reader, chart):
+    state = view_of(chart)
+    figure = chart.figure(chart.data(reader, state), state)
+    faint = contrast_problems(text_boxes(renderer().render(figure, "svg", width=1200, height=560)))
+    assert not faint, [(problem.box.text, round(problem.ratio, 2)) for problem in faint]
+
+
 def test_slide_type_is_at_least_14_points_and_the_slide_is_1920_by_1080():
     assert SLIDE.png_size == (1920, 1080) and SLIDE.smallest_pt >= SLIDE_MIN_PT
     assert all(preset.smallest_pt >= 8 for preset in PRESETS.values())

@@ -42,6 +42,18 @@ ALL_SUPPRESSED = "Every count of this selection is below the small-cell threshol
 MONTHLY_COLUMNS = ("month", "series_key", "series_name", "referrals", "is_partial")
 
 
+# Fill patterns by series: with more than `SOLID_UP_TO` stacked series, every series after the fourth has one.
+FILL_PATTERNS = ("/", "x", ".", "\\", "+", "-", "|")
+
+
+def fill_pattern(index: int, series: int) -> str:
+    """The fill pattern of the `index`-th of `series` stacked series: none for the first four; after that, one
+    per series, so bars and areas differ by more than colour."""
+    if series <= SOLID_UP_TO or index < SOLID_UP_TO:
+        return ""
+    return FILL_PATTERNS[(index - SOLID_UP_TO) % len(FILL_PATTERNS)]
+
+
 def line_dash(index: int, lines: int) -> str:
     """The dash of the `index`-th of `lines` lines: solid up to four lines, then a style per line."""
     return "solid" if lines <= SOLID_UP_TO else LINE_DASHES[index % len(LINE_DASHES)]

@@ -16,7 +16,15 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import ALL_SUPPRESSED, MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
+from dashboards.figures import (
+    ALL_SUPPRESSED,
+    MARKER_SYMBOLS,
+    PALETTE,
+    base_layout,
+    empty_figure,
+    fill_pattern,
+    whole_or_gap,
+)
 
 OTHER_PLATFORMS = "Other platforms"
 OTHER_COLOUR = "#9AA5B1"  # neutral grey: "everything else" is not a series to compare
@@ -76,9 +84,6 @@ def platform_colours(platforms: Iterable[str]) -> dict[str, str]:
     return colours
 
 
-PATTERNS = ("", "", "", "", "/", "x", ".", "\\", "+", "-", "|")  # beyond four series, a fill pattern as well
-
-
 def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     """Stacked bars of the shares of referrals per platform and period (each period adds up to 100 %).
 
@@ -104,7 +109,7 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
                 marker={
                     "color": colours[platform],
                     "line": {"width": 0.5, "color": "white"},
-                    "pattern": {"shape": PATTERNS[index % len(PATTERNS)], "fgcolor": "white", "solidity": 0.3},
+                    "pattern": {"shape": fill_pattern(index, len(order)), "fgcolor": "white", "solidity": 0.3},
                 },
                 customdata=[[platform, v] for v in whole_or_gap(part["referrals"])],
                 hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
@@ -354,7 +359,7 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
                 name=category,
                 customdata=counts,
                 marker={"color": PALETTE[index % len(PALETTE)]},
-                marker_pattern_shape=("", "/", "x", ".", "\\", "+", "-", "|")[index % 8],
+                marker_pattern_shape=fill_pattern(index, len(categories)),
                 hovertemplate="%{customdata[0]} of %{customdata[1]} files<extra>" + category + "</extra>",
             )
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, whole_or_gap
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, fill_pattern, whole_or_gap
 
 RECORD_KINDS = ("referrals", "files")
 # Where each input row went; colours keep their meaning across charts.
@@ -120,7 +120,7 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
                 name=str(reason),
                 marker={
                     "color": PALETTE[index % len(PALETTE)],
-                    "pattern": {"shape": "" if index < len(PALETTE) else "/"},
+                    "pattern": {"shape": fill_pattern(index, len(order)), "fgcolor": "white", "solidity": 0.3},
                 },
                 customdata=hover,
                 hovertemplate="%{customdata}<br>" + str(reason) + ": %{y:,d}<extra></extra>",

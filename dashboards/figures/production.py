@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash
 from grace.vocabulary import TOTAL
 
 HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
@@ -205,7 +205,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
                     name=entity,
                     customdata=[f"entity:{entity}"] * len(part),
                     mode="lines+markers",
-                    line={"color": colour, "width": 2.2},
+                    line={"color": colour, "width": 2.2, "dash": line_dash(index, len(entities))},
                     marker={"color": colour, "symbol": MARKER_SYMBOLS[index % len(MARKER_SYMBOLS)], "size": 6},
                     hovertemplate="%{y:,.0f}<extra>%{fullData.name}</extra>",
                 )
