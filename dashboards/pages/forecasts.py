@@ -228,16 +228,23 @@ def _capacity_range(grain, query):
     Input(ids.FORECASTS_CAPACITY, "value"),
     State(ids.FORECASTS_CAPACITY_DEFAULT, "data"),
     State(ids.FORECASTS_STATE, "data"),
+    State(ids.FORECASTS_GRAIN, "value"),
     prevent_initial_call=True,
 )
-def _sync_capacity(value, default, query):
-    """The slider into the page's state and the address bar (the default capacity stays out of the URL)."""
+def _sync_capacity(value, default, query, grain):
+    """The slider into the page's state and the address bar (the default capacity stays out of the URL).
+
+    A grain change moves the slider too (`_capacity_range`), and this may run before the page's state has
+    the new grain: the grain is taken from its control, so the slider never writes the old grain back.
+    """
     try:
         state = ViewState.from_query(query or "")
     except ViewStateError:
         return dash.no_update, dash.no_update
+    if grain and grain != state.grain:
+        state = state.with_changes(grain=grain)
     capacity = logic.capacity_for_state(value, default)
-    if capacity == state.capacity:
+    if capacity == state.capacity and query == state.to_query():
         return dash.no_update, dash.no_update
     query = state.with_changes(capacity=capacity).to_query()
     record_view(logic.PAGE_PATH, query)
