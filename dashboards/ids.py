@@ -122,6 +122,7 @@ DISSEMINATION_STATE = "dissemination-state"  # dcc.Store: the page's ViewState q
 DISSEMINATION_STATUS = "dissemination-status"
 DISSEMINATION_SCOPE = "dissemination-scope"
 DISSEMINATION_GRAIN = "dissemination-grain"
+DISSEMINATION_MAP_MEASURE = "dissemination-map-measure"  # the map's radio: rate per 100,000 or count
 
 # Forecasts page (filter-bar ids follow filter_control("forecasts", field))
 FORECASTS_PAGE = "forecasts-page"

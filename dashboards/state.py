@@ -28,6 +28,9 @@ from grace.vocabulary import GRAINS, PERIOD_CODES, SeriesId
 GLOBAL_KEYS = ("country", "platform", "start", "end")
 MULTI_KEYS = ("country", "platform", "channel", "incident_type", "category", "annotation")
 SPLITS = ("country", "platform", "channel", "incident_type", "category", "annotation")
+# What the Dissemination page's map colours countries by: referrals per 100,000 inhabitants (the default:
+# absolute counts mostly show population) or referrals. Map-only, unlike `per_capita` (off by default).
+MAP_MEASURES = ("rate", "count")
 
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-/+&()]{0,79}$")  # platform names, codes, metric names
@@ -57,6 +60,7 @@ class ViewState:
     split: str | None = None
     log: bool = False
     per_capita: bool = False
+    map_measure: str = "rate"  # one of MAP_MEASURES
     capacity: int | None = None  # referrals triaged per day, for backlog projection
     series: str | None = None  # an analytics series id (metric|grain|split|entity) to drill into
     # Who is looking: never part of the URL, set only by `within` (from the signed-in user).
@@ -78,6 +82,8 @@ class ViewState:
                 values[key] = _code(key, raw[key][-1])
         if "grain" in raw:
             values["grain"] = _choice("grain", raw["grain"][-1], GRAINS)
+        if "map_measure" in raw and raw["map_measure"][-1]:
+            values["map_measure"] = _choice("map_measure", raw["map_measure"][-1], MAP_MEASURES)
         if "split" in raw and raw["split"][-1]:
             values["split"] = _choice("split", raw["split"][-1], SPLITS)
         for key in ("log", "per_capita"):

@@ -11,24 +11,36 @@ import json
 import pandas as pd
 import pytest
 from builders import query_frame, simulated_warehouse
+from plotly.colors import sample_colorscale
 
+from analytics.population import load_population
 from dashboards.app_factory import ASSETS_DIR
 from dashboards.callbacks import dissemination as page
 from dashboards.charts import charts_for_page
+from dashboards.exports.build import prepare, serialise
 from dashboards.figures.dissemination import (
     ALL_SUPPRESSED,
     MAP_RESOLUTION,
     MAP_SCOPE,
     NO_BANK,
     NO_BANK_MATCH,
+    NO_VALUE_COLOUR,
+    NOT_SHOWN,
     OTHER_PLATFORMS,
+    SEQUENTIAL,
+    SMALL_STATES,
     TOPOJSON_FILE,
     bank_matches_figure,
+    country_map_figure,
     perceptual_reshares_figure,
     platform_mix_figure,
+    rate_text,
     topojson_uri,
 )
-from dashboards.state import ViewState
+from dashboards.state import ViewState, ViewStateError
+from dashboards.titles import export_title, headline
+from dashboards.wiring import apply_controls
+from grace.disclosure import MARKER
 from grace.scope import Scope
 from warehouse import WarehouseReader
 from warehouse.reference import EU27
@@ -101,29 +113,225 @@ def test_a_platform_filter_narrows_the_mix_to_that_platform(reader):
 # --- map ---------------------------------------------------------------------------------------
 
 
-def test_the_map_is_an_iso3_choropleth_centred_on_europe_with_counts_from_the_facts(reader, built):
-    figure = draw(page.MAP_CHART, reader, "platform=Streamora").figure
+def trace(figure, name: str):
+    """The figure's trace called `name` (None when it has none)."""
+    return next((t for t in figure.data if t.name == name), None)
+
+
+def facts_per_country(built, where: str = "true") -> dict[str, int]:
+    counts = truth(built, f"SELECT country_iso3, count(*) AS n FROM fact_referral WHERE {where} GROUP BY 1")
+    return dict(zip(counts["country_iso3"], counts["n"].astype(int)))
+
+
+def test_the_map_is_an_iso3_choropleth_of_the_eu_27_with_counts_from_the_facts_when_asked_for_counts(reader, built):
+    figure = draw(page.MAP_CHART, reader, "platform=Streamora&map_measure=count").figure
     choropleth = figure.data[0]
     assert choropleth.type == "choropleth" and choropleth.locationmode == "ISO-3"
     geo = figure.layout.geo
     assert (geo.scope, geo.resolution) == (MAP_SCOPE, MAP_RESOLUTION)
-    assert geo.lonaxis.range == (-25, 45) and geo.lataxis.range == (33, 71)  # Europe, Cyprus included
     drawn = dict(zip(choropleth.locations, choropleth.z))
-    facts = truth(
-        built, "SELECT country_iso3, count(*) AS n FROM fact_referral WHERE platform_name = 'Streamora' GROUP BY 1"
-    )
-    assert {code: n for code, n in drawn.items() if n} == dict(zip(facts["country_iso3"], facts["n"]))
+    facts = facts_per_country(built, "platform_name = 'Streamora'")
+    assert {code: n for code, n in drawn.items() if n} == facts
     assert set(drawn) >= EU27_CODES
+    assert choropleth.colorbar.title.text == "Referrals"
+
+
+def test_the_map_shows_referrals_per_100000_inhabitants_by_default_computed_from_the_sourced_population(reader, built):
+    data = page.MAP_CHART.data(reader, ViewState())
+    frame = data.frame.set_index("country_iso3")
+    population = load_population().set_index("country_iso3")["population"]
+    facts = facts_per_country(built)
+    assert set(frame.index) == EU27_CODES  # countries outside the EU-27 without referrals are left out
+    for code in EU27_CODES:
+        assert frame.loc[code, "referrals"] == facts.get(code, 0)
+        assert frame.loc[code, "population"] == population[code]
+        rate = facts.get(code, 0) / population[code] * 100_000
+        assert frame.loc[code, "rate_per_100k"] == pytest.approx(rate, abs=1e-3)
+    assert {"referrals", "files"} <= set(data.count_columns) and data.cell_columns == ("country_iso3",)
+    figure = page.MAP_CHART.figure(data, ViewState())
+    drawn = dict(zip(figure.data[0].locations, figure.data[0].z))
+    assert drawn["MLT"] == pytest.approx(facts["MLT"] / population["MLT"] * 100_000, abs=1e-3)
+    assert drawn["DEU"] == pytest.approx(facts["DEU"] / population["DEU"] * 100_000, abs=1e-3)
+    assert figure.data[0].colorbar.title.text == "Referrals per 100,000 inhabitants"
+    assert "Eurostat population on 1 January 2024" in data.note
+
+
+def test_the_hover_of_a_country_and_of_a_small_state_gives_its_rate_and_its_count(reader, built):
+    figure = draw(page.MAP_CHART, reader).figure
+    facts = facts_per_country(built)
+    rate = facts["MLT"] / load_population().set_index("country_iso3").loc["MLT", "population"] * 100_000
+    expected = f"Malta: {rate_text(rate)} per 100,000 ({facts['MLT']:,} referrals)"
+    choropleth, markers = figure.data[0], trace(figure, "Small states")
+    assert choropleth.hovertext[list(choropleth.locations).index("MLT")] == expected
+    assert markers.hovertext[list(markers.customdata).index("MLT")] == expected
+    assert choropleth.hovertemplate == "%{hovertext}<extra></extra>"
+    counted = draw(page.MAP_CHART, reader, "map_measure=count").figure.data[0]
+    assert counted.hovertext[list(counted.locations).index("MLT")] == (
+        f"Malta: {facts['MLT']:,} referrals ({rate_text(rate)} per 100,000)"
+    )
+    assert rate_text(12.345) == "12.3" and rate_text(0.4234) == "0.42" and rate_text(0.03125) == "0.031"
+
+
+def test_luxembourg_malta_and_cyprus_are_labelled_markers_carrying_their_iso3_code_and_their_colour(reader):
+    figure = draw(page.MAP_CHART, reader, "country=MLT").figure
+    markers = trace(figure, "Small states")
+    assert markers.type == "scattergeo" and markers.mode == "markers+text"
+    assert sorted(markers.customdata) == ["CYP", "LUX", "MLT"]
+    assert dict(zip(markers.customdata, markers.text)) == {"LUX": "LU", "MLT": "MT", "CYP": "CY"}
+    for code, lon, lat in zip(markers.customdata, markers.lon, markers.lat):
+        assert (lon, lat) == (SMALL_STATES[code].lon, SMALL_STATES[code].lat)
+    choropleth = figure.data[0]
+    values = dict(zip(choropleth.locations, choropleth.z))
+    for code, colour in zip(markers.customdata, markers.marker.color):  # the same colour as its country
+        assert colour == sample_colorscale(SEQUENTIAL, [values[code] / choropleth.zmax])[0]
+    widths = dict(zip(markers.customdata, markers.marker.line.width))
+    assert widths["MLT"] > widths["CYP"]  # the selected one is outlined like its country
+    click = {"points": [{"curveNumber": 3, "pointNumber": 0, "lon": 14.42, "lat": 35.9, "customdata": "MLT"}]}
+    assert page.cross_filter("map", click, None, None, ["MLT"], []) == ([], [])
+    assert page.cross_filter("map", click, None, None, [], []) == (["MLT"], [])
+
+
+def mainland_bounds(topojson: dict, codes) -> dict[str, tuple[float, float, float, float]]:
+    """(lon min, lon max, lat min, lat max) of each country's shapes north of 33° N and east of 12° W
+    (Europe, without the outermost regions: Canaries, Azores, Madeira, overseas France)."""
+    scale, shift = topojson["transform"]["scale"], topojson["transform"]["translate"]
+    arcs = []
+    for arc in topojson["arcs"]:
+        x = y = 0
+        points = []
+        for dx, dy in arc:
+            x, y = x + dx, y + dy
+            points.append((x * scale[0] + shift[0], y * scale[1] + shift[1]))
+        arcs.append(points)
+    bounds = {}
+    for geometry in topojson["objects"]["countries"]["geometries"]:
+        if geometry.get("id") not in codes:
+            continue
+        polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+        points = [point for polygon in polygons for a in polygon[0] for point in arcs[a if a >= 0 else ~a]]
+        europe = [(lon, lat) for lon, lat in points if lat > 33 and lon > -12]
+        lons, lats = [lon for lon, _ in europe], [lat for _, lat in europe]
+        bounds[geometry["id"]] = (min(lons), max(lons), min(lats), max(lats))
+    return bounds
+
+
+def test_the_map_frames_the_eu_27_tightly_in_an_equal_area_projection_with_the_colour_bar_under_it():
+    codes = sorted(EU27_CODES)
+    frame = pd.DataFrame(
+        {"country_iso3": codes, "country_name": codes, "referrals": range(10, 37), "population": [10**6] * 27}
+    )
+    figure = country_map_figure(frame)
+    geo = figure.layout.geo
+    assert geo.projection.type == "azimuthal equal area"
+    assert (geo.projection.rotation.lon, geo.projection.rotation.lat) == (10, 52)  # Eurostat's ETRS89-LAEA
+    (west, east), (south, north) = geo.lonaxis.range, geo.lataxis.range
+    shapes = json.loads((ASSETS_DIR / "topojson" / TOPOJSON_FILE).read_text(encoding="utf-8"))
+    bounds = mainland_bounds(shapes, EU27_CODES)
+    assert set(bounds) == EU27_CODES
+    for code, (lon_min, lon_max, lat_min, lat_max) in bounds.items():
+        assert west <= lon_min and lon_max <= east and south <= lat_min and lat_max <= north, code
+    assert east - west <= 52 and north - south <= 38  # was 70° x 38°, a third of it outside the EU
+    bar = figure.data[0].colorbar
+    assert bar.orientation == "h" and bar.y <= geo.domain.y[0] and bar.x == 0.5  # centred under the map
+    assert not figure.layout.title.text  # the card (page) and the marking (exports) carry the title
+
+
+def test_a_suppressed_count_leaves_a_gap_in_the_rate_on_the_map_and_in_the_csv(reader):
+    state = ViewState.from_query("start=2024-12-01&end=2024-12-31")
+    prepared = prepare(page.MAP_CHART, reader, state, k=25, fresh="")
+    frame = prepared.data.frame.set_index("country_iso3")
+    hidden = frame["referrals"].isna()
+    assert hidden.any() and not hidden.all()
+    assert frame.loc[hidden, "rate_per_100k"].isna().all()  # no rate from a hidden count
+    figure = prepared.chart.figure(prepared.data, state)
+    values = figure.data[0]
+    assert not set(values.locations) & set(frame.index[hidden])
+    grey = trace(figure, NOT_SHOWN["suppressed"])
+    assert set(grey.locations) == set(frame.index[hidden]) and grey.showlegend and figure.layout.showlegend
+    assert all("count suppressed" in text for text in grey.hovertext)
+    markers = trace(figure, "Small states")
+    for code, colour in zip(markers.customdata, markers.marker.color):
+        assert (colour == NO_VALUE_COLOUR) == bool(hidden[code])
+    # A rate left in the frame does not matter: the figure computes the rate from the count it is given.
+    leaky = prepared.data.frame.assign(rate_per_100k=1.0)
+    assert country_map_figure(leaky).data[0].locations == values.locations
+    csv = serialise(prepared, "csv", state).body.decode()
+    rows = [line.split(",") for line in csv.splitlines() if not line.startswith("#")]
+    header = rows[0]
+    suppressed_rows = [row for row in rows[1:] if row[header.index("referrals")] == MARKER]
+    assert suppressed_rows and all(row[header.index("rate_per_100k")] == MARKER for row in suppressed_rows)
+
+
+def test_a_country_without_a_population_figure_gets_no_rate_and_the_note_says_so():
+    totals = pd.DataFrame(
+        {
+            "country_iso3": ["DEU", "MLT", "NOR", "USA"],
+            "country_name": ["Germany", "Malta", "Norway", "USA"],
+            "is_eu27": [True, True, False, False],
+            "referrals": [500, 40, 30, 0],
+            "files": [900, 80, 60, 0],
+        }
+    )
+    population = load_population()
+    frame, missing = page.country_rates(totals, population[population["country_iso3"] != "MLT"])
+    assert list(frame["country_iso3"]) == ["DEU", "MLT", "NOR"]  # outside the EU-27 only with referrals
+    assert missing == ["Malta", "Norway"]
+    assert frame["rate_per_100k"].isna().tolist() == [False, True, True]
+    assert "No population figure for Malta, Norway, so no rate" in page.map_note(missing, population)
+    figure = country_map_figure(frame)
+    assert list(figure.data[0].locations) == ["DEU"]
+    grey = trace(figure, NOT_SHOWN["population"])
+    assert list(grey.locations) == ["MLT", "NOR"] and list(grey.customdata) == ["MLT", "NOR"]
+    assert grey.hovertext[0] == "Malta: 40 referrals (no population figure, so no rate)"
+    counted = country_map_figure(frame, measure="count")
+    assert list(counted.data[0].locations) == ["DEU", "MLT", "NOR"]
+    assert trace(counted, NOT_SHOWN["population"]) is None
+
+
+def test_the_map_measure_round_trips_through_the_url_and_rate_is_the_default():
+    assert ViewState().map_measure == "rate" and ViewState.from_query("").map_measure == "rate"
+    counted = ViewState.from_query("country=MLT&map_measure=count")
+    assert counted.map_measure == "count"
+    assert counted.to_query() == "?country=MLT&map_measure=count"
+    assert ViewState.from_query(counted.to_query()) == counted
+    assert ViewState.from_query("map_measure=rate").to_query() == ""  # the default is not written
+    with pytest.raises(ViewStateError, match="map_measure: 'share' is not one of rate, count"):
+        ViewState.from_query("map_measure=share")
+    assert apply_controls(ViewState(), {"map_measure": "count"}).map_measure == "count"
+    assert apply_controls(counted, {"map_measure": None}).map_measure == "rate"
+    assert counted.global_part().to_query() == "?country=MLT"  # the measure stays on its page
+
+
+def test_the_map_headline_names_the_measure_and_the_period_and_the_click_hint_stays_on_the_page(reader):
+    assert page.map_headline(ViewState()) == "Referrals per 100,000 inhabitants by country"
+    assert headline(page.MAP_CHART, ViewState.from_query("map_measure=count&start=2024-01-01&end=2024-12-31")) == (
+        "Referrals by country, 2024"
+    )
+    assert page.map_headline(ViewState.from_query("start=2024-03-01&end=2024-06-30")) == (
+        "Referrals per 100,000 inhabitants by country, 1 Mar 2024 – 30 Jun 2024"
+    )
+    assert page.map_headline(ViewState.from_query("start=2024-03-01")).endswith("by country, from 1 Mar 2024")
+    assert page.map_headline(ViewState.from_query("end=2024-03-31")).endswith("by country, to 31 Mar 2024")
+    assert export_title(page.MAP_CHART, ViewState.from_query("country=MLT")) == (
+        "Referrals per 100,000 inhabitants by country — Malta"
+    )
+    data = page.MAP_CHART.data(reader, ViewState())
+    assert "Click" in data.hint and "Click" not in data.note
+    assert "Click" in draw(page.MAP_CHART, reader).note  # the page shows the hint under the chart
+    csv = serialise(prepare(page.MAP_CHART, reader, ViewState(), fresh=""), "csv", ViewState()).body.decode()
+    assert "Click" not in csv
 
 
 def test_the_map_keeps_every_country_and_outlines_the_selected_ones(reader):
     everything = draw(page.MAP_CHART, reader).figure
     selected = draw(page.MAP_CHART, reader, "country=DEU&country=POL").figure
     assert list(selected.data[0].z) == list(everything.data[0].z)  # the map itself is not narrowed
-    outline = selected.data[1]
+    outline = trace(selected, "Selected")
     assert list(outline.locations) == ["DEU", "POL"] and outline.showscale is False
     assert outline.marker.line.width > everything.data[0].marker.line.width
-    assert len(everything.data) == 1
+    assert trace(everything, "Selected") is None
+    assert [t.name for t in everything.data] == ["Referrals per 100,000 inhabitants", "Small states"]
+    assert not everything.layout.showlegend  # nothing grey, no legend
 
 
 def test_a_user_limited_to_one_country_gets_only_that_country_on_the_map(reader):

@@ -2,7 +2,9 @@
 
 Charts (registered, so the export routes rebuild them from the URL alone):
 - platform mix over time (stacked shares, `grain` from the URL),
-- a choropleth of Europe (referrals per country; the selected countries outlined),
+- a map of the EU-27: referrals per 100,000 inhabitants per country (`map_measure=rate`, the default;
+  population from `analytics/reference/population.csv`) or referrals (`map_measure=count`), Luxembourg,
+  Malta and Cyprus also as labelled markers, the selected countries outlined,
 - the platform x country matrix (heatmap),
 - cross-border spread of media clusters over time (first sightings and clusters reaching a second
   country) and two distributions: countries reached per cluster, days to the second country;
@@ -20,12 +22,17 @@ the page writes the new filter values to the filter bar, whose state sync puts t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, NamedTuple
 
+import pandas as pd
+
+from analytics.population import PER, load_population
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
 from dashboards.figures.dissemination import (
+    MAP_MEASURE_TITLES,
     OTHER_PLATFORMS,
     bank_matches_figure,
     cluster_reach_figure,
@@ -86,6 +93,48 @@ def _mix_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     )
 
 
+def country_rates(totals: pd.DataFrame, population: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The map's frame: the country totals with each country's `population` and `rate_per_100k` (referrals
+    per 100,000 inhabitants), and the names of the countries that have no population figure (no rate).
+
+    Every EU-27 country stays (zero when nothing was reported); a country outside the EU-27 only when it
+    has referrals. The rate here is what the CSV holds before the small-cell rule, which blanks it with
+    its count; the figure recomputes it from the (possibly suppressed) count.
+    """
+    figures = dict(zip(population["country_iso3"], population["population"]))
+    frame = totals[totals["is_eu27"].astype(bool) | (totals["referrals"] > 0)].copy()
+    frame["population"] = frame["country_iso3"].map(figures).astype("Int64")
+    frame["rate_per_100k"] = (frame["referrals"] / frame["population"].astype(float) * PER).round(3)
+    missing = frame.loc[frame["population"].isna(), "country_name"].astype(str).tolist()
+    return frame.reset_index(drop=True), missing
+
+
+def _period_words(state: ViewState) -> str:
+    """The view's period for a title: '2024', '1 Jan 2024 – 30 Jun 2024', 'from 1 Mar 2024', or ''."""
+    start, end = (date.fromisoformat(day) if day else None for day in (state.start, state.end))
+    if start and end and start.year == end.year and (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return str(start.year)
+    words = [f"{day.day} {day:%b %Y}" if day else "" for day in (start, end)]
+    if start and end:
+        return f"{words[0]} – {words[1]}"
+    return f"from {words[0]}" if start else f"to {words[1]}" if end else ""
+
+
+def map_headline(state: ViewState) -> str:
+    """What the map shows for a view: 'Referrals per 100,000 inhabitants by country, 2024'."""
+    period = _period_words(state)
+    return f"{MAP_MEASURE_TITLES[state.map_measure]} by country" + (f", {period}" if period else "")
+
+
+def map_note(missing: Sequence[str], population: pd.DataFrame) -> str:
+    """The map's caveats: where its population figures come from, and which countries have none."""
+    dates = " and ".join(f"{day.day} {day:%B %Y}" for day in sorted(set(population["reference_date"])))
+    note = f"Rates: referrals per 100,000 inhabitants (Eurostat population on {dates})."
+    if missing:
+        note += f" No population figure for {', '.join(missing)}, so no rate (grey on the map)."
+    return note
+
+
 def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     with reader.session() as session:
         totals = session.run(
@@ -94,13 +143,16 @@ def _map_data(reader: WarehouseReader, state: ViewState) -> ChartData:
             visible=state.scope.sql_countries or [],  # the map never shows a country outside the scope
             **_period(state),
         )
+    population = load_population()
+    frame, missing = country_rates(totals, population)
     platforms = ", ".join(state.platform) if state.platform else "all platforms"
     return ChartData(
-        frame=totals,
+        frame=frame,
         count_columns=("referrals", "files"),
         cell_columns=("country_iso3",),
-        subtitle=f"Referrals per country, {platforms}; selected countries outlined",
-        note="Click a country to add it to the filter or remove it again.",
+        subtitle=f"{MAP_MEASURE_TITLES[state.map_measure]} per country, {platforms}; selected countries outlined",
+        note=map_note(missing, population),
+        hint="Click a country, or the marker of a small state, to add it to the filter or remove it again.",
     )
 
 
@@ -224,7 +276,8 @@ MAP_CHART = register_chart(
         "Referrals across Europe",
         ROLLUP_SOURCE,
         _map_data,
-        lambda data, state: country_map_figure(data.frame, state.country),
+        lambda data, state: country_map_figure(data.frame, state.country, state.map_measure),
+        headline=map_headline,
     )
 )
 MATRIX_CHART = register_chart(

@@ -4,22 +4,27 @@ cross-border spread of media clusters.
 DataFrames in (the frames of the `dissemination_*` named queries), plotly figures out. The map is a
 Plotly geo choropleth on ISO-3 codes (no map tiles): its country shapes are the topojson file
 served from `dashboards/assets/topojson/` (the page points the graph's `topojsonURL` there), so
-nothing is fetched from the internet. Clickable figures carry the value a click selects in
-`customdata` (ISO-3 code, platform name) so the page can turn a click into a filter.
+nothing is fetched from the internet. It frames the EU-27 in Eurostat's equal-area projection and
+draws the states too small to see (Luxembourg, Malta, Cyprus) as labelled markers coloured like their
+country. Clickable figures carry the value a click selects in `customdata` (ISO-3 code, platform name)
+so the page can turn a click into a filter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from dashboards.figures import (
     ALL_SUPPRESSED,
     MARKER_SYMBOLS,
     PALETTE,
+    TEXT_COLOUR,
     base_layout,
     empty_figure,
     fill_pattern,
@@ -126,33 +131,156 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     return fig
 
 
-def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go.Figure:
-    """Choropleth of Europe: referrals per country, with the selected countries outlined."""
-    _require(totals, ("country_iso3", "country_name", "referrals"), "country totals")
-    title = "Referrals per country"
-    if totals.empty or int(totals["referrals"].sum()) == 0:
+MAP_MEASURE_TITLES = {"rate": "Referrals per 100,000 inhabitants", "count": "Referrals"}
+PER_INHABITANTS = 100_000
+NO_VALUE_COLOUR = "#B9C0C8"  # an EU country without a value (count suppressed, no population): mid grey
+OTHER_LAND = "#E9ECEF"  # land outside the data: lighter grey, no borders of its own
+BORDER = "#7B8794"  # borders of the coloured countries: keeps near-white (lowest) values visible on white sea
+# The EU-27 framed in the projection Eurostat uses for statistical maps (ETRS89-LAEA: Lambert azimuthal
+# equal area centred on 52° N 10° E): Portugal and Ireland to Finland and Cyprus, Malta included; the
+# outermost regions (Canaries, Azores, Madeira, overseas France) are left out, as on most EU maps.
+MAP_PROJECTION = {"type": "azimuthal equal area", "rotation": {"lon": 10, "lat": 52}}
+MAP_LON_RANGE, MAP_LAT_RANGE = (-11.5, 38.5), (34.0, 70.6)
+MAP_BOTTOM = 0.13  # share of the plot height under the map, for the colour bar
+# A white halo round the small states' labels, readable on any fill (CSS text-shadow, stacked).
+LABEL_HALO = "white 0px 0px 2px, white 0px 0px 2px, white 0px 0px 3px, white 0px 0px 4px"
+# Why a country is grey: the legend entry of each kind of gap.
+NOT_SHOWN = {"suppressed": "Count suppressed (small-cell rule)", "population": "No population figure, no rate"}
+
+
+class SmallState(NamedTuple):
+    """A member state too small to see on a map of the EU: a marker at its centre, labelled."""
+
+    label: str  # the EU's own country code, short enough to sit beside the marker
+    lon: float
+    lat: float
+    textposition: str  # where the label goes, clear of the other labels and of the coast
+
+
+SMALL_STATES = {
+    "LUX": SmallState("LU", 6.13, 49.78, "middle right"),
+    "MLT": SmallState("MT", 14.42, 35.90, "middle right"),
+    "CYP": SmallState("CY", 33.20, 35.05, "bottom center"),
+}
+
+
+def map_values(totals: pd.DataFrame, measure: str = "rate") -> pd.Series:
+    """What the map colours each row by: referrals per 100,000 inhabitants (`rate`) or referrals (`count`).
+
+    The rate is computed here from the frame's `referrals` and `population`, not read from a stored rate,
+    so a count hidden by the small-cell rule (NaN) or a missing population figure gives no rate (NaN).
+    """
+    if measure not in MAP_MEASURE_TITLES:
+        raise ValueError(f"map measure {measure!r} is not one of {', '.join(MAP_MEASURE_TITLES)}")
+    counts = pd.to_numeric(totals["referrals"], errors="coerce").astype(float)
+    if measure == "count":
+        return counts
+    population = pd.to_numeric(totals["population"], errors="coerce").astype(float)
+    return (counts / population.where(population > 0)) * PER_INHABITANTS
+
+
+def rate_text(rate: float) -> str:
+    """A rate per 100,000 with as many decimals as small rates need: '12.3', '0.42', '0.031'."""
+    decimals = 1 if rate >= 1 or rate == 0 else 2 if rate >= 0.1 else 3
+    return f"{rate:,.{decimals}f}"
+
+
+def _hover(name: str, count: float, rate: float | None, measure: str) -> str:
+    """'Malta: 12.3 per 100,000 (64 referrals)'; the measure shown first, the other in brackets."""
+    if pd.isna(count):
+        return f"{name}: count suppressed (small-cell rule)"
+    counted = f"{int(count):,} referral{'' if int(count) == 1 else 's'}"
+    if rate is None or pd.isna(rate):
+        return f"{name}: {counted} (no population figure, so no rate)"
+    rated = f"{rate_text(rate)} per 100,000"
+    return f"{name}: {rated} ({counted})" if measure == "rate" else f"{name}: {counted} ({rated})"
+
+
+def _colour_of(value: float, top: float) -> str:
+    """The colour scale's colour for `value` (on 0 … `top`), for markers drawn outside the choropleth."""
+    return sample_colorscale(SEQUENTIAL, [min(max(value / top, 0.0), 1.0) if top > 0 else 0.0])[0]
+
+
+def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measure: str = "rate") -> go.Figure:
+    """Choropleth of the EU-27: referrals per 100,000 inhabitants (`measure="rate"`, needs a `population`
+    column) or referrals (`"count"`) per country, small states as labelled markers, the selected countries
+    outlined. Countries without a value (suppressed count, no population figure) are grey; both values are
+    on hover. Every country shape and marker carries its ISO-3 code in `customdata` for click filtering."""
+    columns = ("country_iso3", "country_name", "referrals") + (("population",) if measure == "rate" else ())
+    _require(totals, columns, "country totals")
+    title = MAP_MEASURE_TITLES.get(measure, "")
+    values = map_values(totals, measure)
+    if totals.empty:
         return empty_figure("No referrals in this selection.", title)
-    fig = go.Figure(layout=base_layout(title))
-    codes = list(totals["country_iso3"])
-    counts = whole_or_gap(totals["referrals"])
+    if _counts_hidden(totals, ("referrals",)):
+        return empty_figure(ALL_SUPPRESSED, title)
+    if int(pd.to_numeric(totals["referrals"], errors="coerce").fillna(0).sum()) == 0:
+        return empty_figure("No referrals in this selection.", title)
+    frame = totals.assign(_value=values.to_numpy())
+    counts = pd.to_numeric(frame["referrals"], errors="coerce")
+    rates = map_values(frame, "rate") if "population" in frame.columns else pd.Series(float("nan"), frame.index)
+    frame["_hover"] = [
+        _hover(str(name), count, rate, measure) for name, count, rate in zip(frame["country_name"], counts, rates)
+    ]
+    shown, gaps = frame[frame["_value"].notna()], frame[frame["_value"].isna()]
+    top = float(shown["_value"].max()) if not shown.empty else 0.0
+    top = top if top > 0 else 1.0
+    count_scale = measure == "count"
+    # No title in the figure: the chart card (page) and the marking (exports) carry it, the colour bar names
+    # the measure, and the map gets the height.
+    fig = go.Figure(layout=base_layout(""))
     fig.add_trace(
         go.Choropleth(
-            locations=codes,
+            locations=list(shown["country_iso3"]),
             locationmode="ISO-3",
-            z=counts,
-            text=list(totals["country_name"]),
-            customdata=codes,
+            z=[int(v) if count_scale else round(float(v), 4) for v in shown["_value"]],
+            hovertext=list(shown["_hover"]),
+            customdata=list(shown["country_iso3"]),
             colorscale=SEQUENTIAL,
             zmin=0,
-            zmax=max([c for c in counts if c is not None], default=0) or 1,
+            zmax=top,
             zauto=False,
-            marker={"line": {"color": "white", "width": 0.6}},
-            colorbar={"title": {"text": "Referrals"}, "tickformat": ",d", "thickness": 14},
-            hovertemplate="%{text}: %{z:,d} referrals<extra></extra>",
-            name="Referrals",
+            marker={"line": {"color": BORDER, "width": 0.5}},
+            colorbar={
+                "title": {"text": title, "side": "top"},
+                "orientation": "h",
+                # Centred under the map (which plotly centres in its domain); left of centre when the grey
+                # entries of the legend take the right half.
+                "x": 0.5 if gaps.empty else 0.49,
+                "xanchor": "center" if gaps.empty else "right",
+                "y": MAP_BOTTOM - 0.015,
+                "yanchor": "top",
+                "len": 280,
+                "lenmode": "pixels",
+                "thickness": 12,
+                "tickformat": ",d" if count_scale else "",
+                "outlinewidth": 0,
+            },
+            hovertemplate="%{hovertext}<extra></extra>",
+            name=title,
+            showlegend=False,
         )
     )
-    chosen = [code for code in codes if code in set(selected)]
+    suppressed = counts.reindex(gaps.index).isna()
+    for reason, rows in ((NOT_SHOWN["suppressed"], gaps[suppressed]), (NOT_SHOWN["population"], gaps[~suppressed])):
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Choropleth(
+                locations=list(rows["country_iso3"]),
+                locationmode="ISO-3",
+                z=[0] * len(rows),
+                hovertext=list(rows["_hover"]),
+                customdata=list(rows["country_iso3"]),
+                colorscale=[[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
+                showscale=False,
+                marker={"line": {"color": BORDER, "width": 0.5}},
+                hovertemplate="%{hovertext}<extra></extra>",
+                name=reason,
+                showlegend=True,
+            )
+        )
+    chosen = [code for code in frame["country_iso3"] if code in set(selected)]
     if chosen:
         fig.add_trace(
             go.Choropleth(
@@ -165,25 +293,75 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = ()) -> go
                 marker={"line": {"color": SELECTED_OUTLINE, "width": 2.5}},
                 hoverinfo="skip",
                 name="Selected",
+                showlegend=False,
+            )
+        )
+    small = frame[frame["country_iso3"].isin(list(SMALL_STATES))]
+    if not small.empty:
+        states = [SMALL_STATES[code] for code in small["country_iso3"]]
+        fig.add_trace(
+            go.Scattergeo(
+                lon=[state.lon for state in states],
+                lat=[state.lat for state in states],
+                mode="markers+text",
+                text=[state.label for state in states],
+                textposition=[state.textposition for state in states],
+                textfont={"size": 13, "color": TEXT_COLOUR, "weight": 600, "shadow": LABEL_HALO},
+                hovertext=list(small["_hover"]),
+                customdata=list(small["country_iso3"]),
+                marker={
+                    "size": 13,
+                    "color": [
+                        NO_VALUE_COLOUR if pd.isna(value) else _colour_of(float(value), top)
+                        for value in small["_value"]
+                    ],
+                    "line": {
+                        "color": [
+                            SELECTED_OUTLINE if code in set(selected) else BORDER for code in small["country_iso3"]
+                        ],
+                        "width": [2.5 if code in set(selected) else 1 for code in small["country_iso3"]],
+                    },
+                },
+                hovertemplate="%{hovertext}<extra></extra>",
+                showlegend=False,
+                name="Small states",
             )
         )
     fig.update_geos(
         scope=MAP_SCOPE,
         resolution=MAP_RESOLUTION,
-        projection_type="mercator",
+        projection=MAP_PROJECTION,
+        lonaxis_range=list(MAP_LON_RANGE),
+        lataxis_range=list(MAP_LAT_RANGE),
+        domain={"x": [0, 1], "y": [MAP_BOTTOM, 1]},
         showcountries=True,
         countrycolor="white",
+        countrywidth=0.5,
         showland=True,
-        landcolor="#E4E7EB",
+        landcolor=OTHER_LAND,
         showlakes=False,
         showframe=False,
         showcoastlines=False,
         fitbounds=False,
-        lataxis_range=[33, 71],
-        lonaxis_range=[-25, 45],
         bgcolor="white",
     )
-    fig.update_layout(hovermode="closest", margin={"l": 8, "r": 8, "t": 56, "b": 8}, clickmode="event")
+    fig.update_layout(
+        hovermode="closest",
+        margin={"l": 8, "r": 8, "t": 24, "b": 8},
+        clickmode="event",
+        showlegend=not gaps.empty,
+        # Only the grey "no value" entries: right beside the colour bar, under the map.
+        legend={
+            "orientation": "v",
+            "x": 0.51,
+            "xanchor": "left",
+            "y": MAP_BOTTOM - 0.03,
+            "yanchor": "top",
+            "font": {"size": 12},
+            "itemclick": False,
+            "itemdoubleclick": False,
+        },
+    )
     return fig
 
 

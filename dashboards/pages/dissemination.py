@@ -1,7 +1,8 @@
 """Dissemination (`/dissemination`): platform mix, a map of Europe, platform x country, cross-border spread,
 re-shares of near-duplicate material, hash-bank matches by category.
 
-Filters (country, platform, period) and the grain live in the URL. Clicking a country on the map
+Filters (country, platform, period), the grain and the map's measure (`map_measure`: rate per
+100,000 inhabitants, the default, or referrals) live in the URL. Clicking a country on the map
 toggles it in the country filter, clicking a matrix cell filters by its platform and country,
 clicking a platform in the mix filters by that platform — the filter bar's state sync then
 updates the URL and every chart. Logic: `dashboards.callbacks.dissemination`; the callbacks here
@@ -16,7 +17,15 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 
 from dashboards import ids
 from dashboards.callbacks import dissemination as logic
-from dashboards.components import aria, chart_card, filter_bar, grain_picker, invalid_view, page_header
+from dashboards.components import (
+    aria,
+    chart_card,
+    filter_bar,
+    grain_picker,
+    invalid_view,
+    page_header,
+    radio_field,
+)
 from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, register_chart_page, register_filter_bar, register_state_sync, scope_state
@@ -24,15 +33,26 @@ from dashboards.wiring import chart_outputs, register_chart_page, register_filte
 PAGE = "dissemination"
 dash.register_page(__name__, path=logic.PAGE, name="Dissemination", title="Dissemination · GRACE Trends", order=4)
 register_filter_bar(PAGE)
-register_state_sync(PAGE, logic.PAGE, ids.DISSEMINATION_STATE, {"grain": (ids.DISSEMINATION_GRAIN, "value")})
+register_state_sync(
+    PAGE,
+    logic.PAGE,
+    ids.DISSEMINATION_STATE,
+    {"grain": (ids.DISSEMINATION_GRAIN, "value"), "map_measure": (ids.DISSEMINATION_MAP_MEASURE, "value")},
+)
 
+MAP_MEASURES = {"rate": "Per 100,000 inhabitants", "count": "Referrals"}  # ViewState.map_measure values
 CLICKABLE = {logic.MAP_CHART.chart_id: "map", logic.MATRIX_CHART.chart_id: "matrix", logic.MIX_CHART.chart_id: "mix"}
 
 
-def map_card() -> dbc.Card:
-    """The map's chart card; its graph loads the country shapes from this app's assets."""
+def map_card(state: ViewState) -> dbc.Card:
+    """The map's chart card with its measure (rate per 100,000 inhabitants or referrals) beside it; its graph
+    loads the country shapes from this app's assets."""
+    measure = radio_field("Colour countries by", ids.DISSEMINATION_MAP_MEASURE, state.map_measure, MAP_MEASURES)
     return chart_card(
-        logic.MAP_CHART, height=520, config={"topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False}
+        logic.MAP_CHART,
+        height=520,
+        controls=measure,
+        config={"topojsonURL": dash.get_asset_url("topojson/"), "scrollZoom": False},
     )
 
 
@@ -58,7 +78,8 @@ def layout(**kwargs) -> html.Div:
             html.P(logic.scope_text(state), id=ids.DISSEMINATION_SCOPE, className="scope", **aria(live="polite")),
             html.Div(id=ids.DISSEMINATION_STATUS, className="status-area", role="status"),
             dbc.Row(
-                [dbc.Col(map_card(), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)], className="g-3"
+                [dbc.Col(map_card(state), lg=6), dbc.Col(chart_card(logic.MIX_CHART, height=520), lg=6)],
+                className="g-3",
             ),
             chart_card(logic.MATRIX_CHART, height=460),
             chart_card(logic.SPREAD_CHART, height=400),

@@ -84,3 +84,53 @@ def test_the_map_draws_offline_and_a_click_on_a_country_filters_the_page(
     outside = [r for r in requests if not r.startswith(("data:", "blob:")) and urlparse(r).netloc != server]
     assert outside == [], outside  # no map tiles, shapes or scripts from the internet
     assert problems == [], problems
+
+
+def map_state(graph_id: str) -> str:
+    """JS: the map's colour-bar title and the selected countries' outline, as JSON, or null before the first draw."""
+    return f"""() => {{
+        const plot = document.querySelector('#{graph_id} .js-plotly-plot');
+        if (!plot || !plot.data || plot.data.length === 0 || !plot.data[0].colorbar) return null;
+        const selected = plot.data.find(t => t.name === 'Selected');
+        return JSON.stringify([plot.data[0].colorbar.title.text, selected ? selected.locations : []]);
+    }}"""
+
+
+def test_the_map_measure_radio_switches_rate_and_count_in_the_url_and_a_click_on_a_small_state_filters(
+    demo_server, logged_in_page, browser_problems, artifacts_dir
+):
+    page = logged_in_page
+    url = demo_server[0]
+    problems = browser_problems(page)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    page.goto(url + "dissemination")
+    page.wait_for_function(f"() => ({map_state(MAP)})() !== null")
+    assert json.loads(page.evaluate(map_state(MAP))) == ["Referrals per 100,000 inhabitants", []]  # the default
+    assert page.get_by_label("Per 100,000 inhabitants").is_checked()
+
+    page.get_by_label("Referrals", exact=True).check()
+    page.wait_for_function("() => window.location.search.includes('map_measure=count')")
+    page.wait_for_function(f"() => JSON.parse(({map_state(MAP)})() || '[]')[0] === 'Referrals'")
+    page.get_by_label("Per 100,000 inhabitants").check()
+    page.wait_for_function("() => !window.location.search.includes('map_measure')")  # the default is not written
+    page.wait_for_function(f"() => JSON.parse(({map_state(MAP)})() || '[]')[0] === 'Referrals per 100,000 inhabitants'")
+
+    # Malta is a few pixels on a map of Europe: its labelled marker is what a user clicks.
+    matrix_before = page.evaluate(plotted(MATRIX))
+    box = page.evaluate(f"""() => {{
+        const plot = document.querySelector('#{MAP} .js-plotly-plot');
+        const markers = plot.data.find(t => t.name === 'Small states');
+        const index = markers.customdata.indexOf('MLT');
+        const point = document.querySelectorAll('#{MAP} .scattergeo path.point')[index];
+        const r = point.getBoundingClientRect();
+        return {{x: r.x + r.width / 2, y: r.y + r.height / 2, width: r.width}};
+    }}""")
+    assert box["width"] >= 10  # big enough to see and to hit
+    page.mouse.click(box["x"], box["y"])
+    page.wait_for_function("() => window.location.search.includes('country=MLT')")
+    page.wait_for_function(f"before => ({plotted(MATRIX)})() !== before", arg=matrix_before)
+    assert json.loads(page.evaluate(plotted(MATRIX)))[0][0] == ["MLT"]
+    page.wait_for_function(f"() => JSON.parse(({map_state(MAP)})() || '[]')[1]?.[0] === 'MLT'")  # outlined
+    page.screenshot(path=str(artifacts_dir / "dissemination-map-malta.png"), full_page=True)
+    assert problems == [], problems
