@@ -134,6 +134,17 @@ class Suppression:
             f"marked '{MARKER}' in CSV, gaps in charts). Zero counts are shown."
         )
 
+    @property
+    def short_note(self) -> str:
+        """The rule in few words, for the footer of a chart image (the CSV carries `note`)."""
+        hidden = int(self.suppressed.sum())
+        if not self.blanked_columns or hidden == 0:
+            return f"Small-cell rule k={self.k}: nothing suppressed."
+        return (
+            f"Small-cell rule k={self.k}: {hidden} of {len(self.frame)} cells suppressed (counts 1–{self.k - 1} and "
+            "cells that would reveal them), drawn as gaps."
+        )
+
     def csv_frame(self, marker: str = MARKER) -> pd.DataFrame:
         """The frame for CSV: original values (integers stay integers), hidden ones as `marker`."""
         out = self.original.copy()

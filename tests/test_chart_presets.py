@@ -168,6 +168,7 @@ def test_more_than_four_lines_get_line_styles_and_direct_labels(reader):
     ("name", "chart_id", "query"),
     [
         ("trends-by-country-slide", "trends-explorer", f"{FOUR_COUNTRIES}&split=country"),
+        ("map-per-100k-slide", "dissemination-map", ""),
     ],
 )
 def test_the_readme_showcase_exports_match_their_golden_images(reader, name, chart_id, query):

@@ -113,6 +113,7 @@ def prepare(
         filters=state.filters_text(),
         freshness=fresh if fresh is not None else data_freshness(reader),
         rule=suppression.note,
+        rule_in_brief=suppression.short_note,
         note=raw.note,
         generated_at=_stamp(now),
     )

@@ -30,6 +30,7 @@ class Marking:
     generated_at: str  # ISO UTC timestamp
     note: str = ""
     classification: str = CLASSIFICATION
+    rule_in_brief: str = ""  # the small-cell note in few words, for images (default: `rule`)
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, text) pairs in the order they are printed."""

@@ -113,6 +113,7 @@ def static_figure(
         bottom += plot_height - tallest
         plot_height = tallest
     direct = _direct_labels(fig, preset, labelled, plot_height=plot_height)
+    _layout_map(fig, preset, plot_width=width - left - right, plot_height=plot_height)
     fig.update_layout(
         width=width,
         height=height,
@@ -140,6 +141,36 @@ def static_figure(
     fig.layout.annotations = annotations
     _place_legend(fig, labelled, legend_top, pad, height)
     return fig
+
+
+MAP_ASPECT = 0.98  # width / height of the EU-27 in the map's projection, its small-state labels included
+MAP_SHARE = 0.72  # of the plot width, at most
+
+
+def _layout_map(fig: go.Figure, preset: Preset, plot_width: float, plot_height: float) -> None:
+    """A map and its colour bar as one group, centred: the map as large as the plot's height allows and the
+    colour bar upright right beside it, its title along it (the page puts the bar under the map)."""
+    choropleths = [trace for trace in fig.data if trace.type == "choropleth" and trace.showscale is not False]
+    if fig.layout.geo is None or not choropleths:
+        return
+    body = preset.px(preset.body_pt)
+    map_width = min(plot_height * MAP_ASPECT, plot_width * MAP_SHARE)
+    gap = 2.5 * body  # the small states' labels reach past the map's edge
+    bar_width = 14 + 6 * body * GLYPH_EM + 2 * body
+    start = max(0.0, (plot_width - map_width - gap - bar_width) / 2)
+    fig.update_geos(domain={"x": [start / plot_width, (start + map_width) / plot_width], "y": [0, 1]})
+    for trace in choropleths:
+        trace.colorbar.update(
+            orientation="v",
+            x=(start + map_width + gap) / plot_width,
+            xanchor="left",
+            y=0.5,
+            yanchor="middle",
+            len=0.8,
+            lenmode="fraction",
+            thickness=14,
+        )
+        trace.colorbar.title.side = "right"
 
 
 def _figure_subtitle(fig: go.Figure) -> str:
@@ -209,7 +240,7 @@ def _footer_blocks(
         for part in (
             f"Source: {_escape(marking.source)}",
             f"Data: {_escape(marking.freshness)}" if marking.freshness else "",
-            _escape(marking.rule),
+            _escape(marking.rule_in_brief or marking.rule),
             f"Exported {_escape(marking.generated_at)}",
         )
         if part
