@@ -29,7 +29,8 @@ PACKS = (("slide", "Briefing pack (ZIP), slides: every chart of this page"), ("a
 
 def export_href(chart_id: str, page: str, fmt: str, search: str | None = "", preset: str | None = None) -> str:
     """The route of one export, with the view's query string (`?…`, or empty) and the preset, if any."""
-    query = search if (search or "").startswith("?") else (f"?{search}" if search else "")
+    search = search or ""
+    query = search if search.startswith("?") else (f"?{search}" if search else "")
     if preset:
         query += ("&" if query else "?") + f"preset={preset}"
     if fmt == "zip":

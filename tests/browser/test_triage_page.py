@@ -90,7 +90,9 @@ def test_an_agency_analyst_sees_their_queue_finds_a_referral_by_report_number_an
     problems = browser_problems(page)
     page.set_viewport_size({"width": 1400, "height": 1400})
     sign_in(page, "nia", password)
-    assert page.locator("a.grace-nav__link", has_text="Triage").count() == 1
+    triage_link = page.locator("a.grace-nav__link", has_text="Triage")
+    triage_link.first.wait_for()  # the shell's navigation is drawn after the page loads
+    assert triage_link.count() == 1
     page.goto(url + "triage")
 
     # The queue: only the analyst's agency.
