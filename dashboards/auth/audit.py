@@ -50,6 +50,7 @@ EVENTS = (
     "scope_changed",
     "triage_search",
     "triage_reviewed",
+    "report_run",
 )
 FILTER_KEYS = ("event", "user", "since")
 MAX_LIMIT = 10_000

@@ -1,0 +1,192 @@
+"""One report run's content: a definition, a period and a scope in, a checked `Report` out.
+
+The period is resolved against the warehouse's latest data day; the scope (the EU, a country, an agency's
+country) binds every chart view through `ViewState.within`, exactly as for a signed-in user, so a country
+report holds nothing another country could not see in its own. Charts are the catalogue's, rebuilt for the
+period (history up to the period's end), small cells suppressed and rendered at the presets the outputs use
+(`slide` for the deck, `a4-landscape` for the pages). `verify` refuses a report with any number that does
+not match the warehouse or was not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from dashboards.catalogue import get_chart
+from dashboards.exports.build import prepare
+from dashboards.exports.renderer import renderer
+from dashboards.freshness import data_freshness
+from dashboards.state import ViewState
+from dashboards.titles import country_name
+from grace.disclosure import min_cell
+from grace.errors import GraceError
+from grace.scope import Scope
+from reporting.definition import Definition, SectionDef
+from reporting.figures import figure_sentence
+from reporting.findings import finding_sentences
+from reporting.model import ChartImage, Report, Section, Sentence
+from reporting.period import Period, resolve_period
+from warehouse import WarehouseReader
+
+PRESETS = ("slide", "a4-landscape")  # the deck's slides; the pages of the HTML and PDF
+HISTORY_DAYS = {"week": 26 * 7, "month": 2 * 366, "quarter": 3 * 366}  # what a chart shows before the period ends
+
+
+class ReportCheckError(GraceError):
+    """A number in a report does not match the warehouse (or could not be checked)."""
+
+
+@dataclass(frozen=True)
+class RunScope:
+    scope: Scope
+    label: str
+
+
+def resolve_scope(text: str, reader: WarehouseReader) -> RunScope:
+    """'EU', an ISO-3 code or 'agency:CODE' (the agency's country, looked up in `dim_agency`)."""
+    if text == "EU":
+        return RunScope(Scope.everything(), "EU-27")
+    if text.startswith("agency:"):
+        agency = text.split(":", 1)[1]
+        found = reader.run("agency_country", agency=agency)
+        if found.empty:
+            raise GraceError(f"scope {text!r}: no agency {agency!r} in the warehouse")
+        country = str(found["country_iso3"].iloc[0])
+        return RunScope(Scope.of_countries([country]), f"{agency} ({country_name(country)})")
+    return RunScope(Scope.of_countries([text]), country_name(text))
+
+
+def build_report(
+    definition: Definition, reader: WarehouseReader, now: datetime | None = None, k: int | None = None
+) -> Report:
+    """The report's content for the definition's period and scope (see the module docstring)."""
+    k = min_cell(k if k is not None else definition.k)
+    now = now or datetime.now(UTC)
+    freshness = reader.run("data_freshness")
+    latest = freshness["latest_incident_date"].iloc[0]
+    if latest is None or pd.isna(latest):
+        raise GraceError("the warehouse holds no referrals yet: load a delivery before reporting")
+    period = resolve_period(definition.grain, definition.which, pd.Timestamp(latest).date())
+    scope = resolve_scope(definition.scope, reader)
+    view = ViewState(start=_history_start(period).isoformat(), end=period.end.isoformat()).within(scope.scope)
+    fresh = data_freshness(reader)
+    sections, run_ids = [], set()
+    for section in definition.sections:
+        built, run_id = _section(section, reader, view, period, scope, k, now, fresh)
+        sections.append(built)
+        if run_id:
+            run_ids.add(run_id)
+    return Report(
+        name=definition.name,
+        title=definition.title,
+        audience=definition.audience,
+        marking=definition.marking,
+        period_label=period.label,
+        scope_label=scope.label,
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        data_freshness=fresh,
+        analytics_run=", ".join(sorted(run_ids)),
+        k=k,
+        sections=tuple(sections),
+        sources=definition.sources,
+        kind=definition.kind,
+        extras={"period_start": period.start.isoformat(), "period_end": period.end.isoformat()},
+    )
+
+
+def _history_start(period: Period) -> date:
+    return period.end - timedelta(days=HISTORY_DAYS[period.grain])
+
+
+def _section(
+    section: SectionDef,
+    reader: WarehouseReader,
+    view: ViewState,
+    period: Period,
+    scope: RunScope,
+    k: int,
+    now: datetime,
+    fresh: str,
+) -> tuple[Section, str]:
+    sentences: list[Sentence] = []
+    run_id = ""
+    filters = {"country": list(view.country)} if view.country else {}
+    with reader.cursor() as con:
+        for metric in section.figures:
+            sentences.append(figure_sentence(con, metric, period, filters, scope.label, k))
+        if section.findings is not None:
+            found = finding_sentences(
+                con,
+                section.findings.limit,
+                section.findings.kinds,
+                section.findings.metrics,
+                view.scope.sql_countries,
+                k,
+            )
+            run_id = found.run_id
+            sentences.extend(found.sentences)
+            if found.withheld:
+                sentences.append(Sentence(f"Findings withheld under the small-cell rule (k = {k}): {found.withheld}."))
+            if not found.sentences and not found.withheld:
+                sentences.append(Sentence("No finding of the latest analysis run applies to this scope."))
+    charts = tuple(
+        image
+        for ref in section.charts
+        if (image := _chart(ref.chart, ref.view, reader, view, k, now, fresh)) is not None
+    )
+    withheld = [ref.chart for ref in section.charts if get_chart(ref.chart).eu_wide and not view.scope.eu_wide]
+    if withheld:
+        sentences.append(Sentence(f"Charts covering every country are not part of a {scope.label} report."))
+    return Section(section.title, tuple(sentences), charts, intro=section.text), run_id
+
+
+def _chart(
+    chart_id: str, query: str, reader: WarehouseReader, base: ViewState, k: int, now: datetime, fresh: str
+) -> ChartImage | None:
+    """One catalogue chart for the run's view, at every preset (None: outside the scope)."""
+    chart = get_chart(chart_id)
+    if chart.eu_wide and not base.scope.eu_wide:
+        return None
+    asked = ViewState.from_query(query)
+    state = asked.with_changes(start=asked.start or base.start, end=asked.end or base.end).within(base.scope)
+    images, svgs = {}, {}
+    prepared = None
+    for preset in PRESETS:
+        prepared = prepare(chart, reader, state, k, fresh=fresh, now=now, preset=preset)
+        figure = prepared.figure()
+        size = {"width": figure.layout.width, "height": figure.layout.height}
+        images[preset] = renderer().render(figure, "png", scale=prepared.preset.scale, **size)
+        svgs[preset] = renderer().render(figure, "svg", **size)
+    assert prepared is not None
+    from dashboards.exports.marking import csv_bytes
+
+    return ChartImage(
+        chart_id=chart.chart_id,
+        title=prepared.marking.title,
+        subtitle=prepared.marking.subtitle,
+        note=prepared.marking.note,
+        images=images,
+        svg=svgs,
+        csv=csv_bytes(prepared.suppression.csv_frame(), prepared.marking),
+        suppressed_cells=int(prepared.suppression.suppressed.sum()),
+        cells=len(prepared.suppression.frame),
+    )
+
+
+def verify(report: Report) -> int:
+    """The number of checked numbers; `ReportCheckError` naming every sentence whose number does not match
+    what the warehouse says now (or could not be recomputed)."""
+    problems = [
+        f"{section.title}: “{sentence.text}” — {number.label} is {number.shown} ({number.value:.6g}) but the "
+        f"warehouse says {'nothing (no value)' if number.recomputed is None else f'{number.recomputed:.6g}'}"
+        for section, sentence, number in report.numbers()
+        if not number.matches
+    ]
+    if problems:
+        raise ReportCheckError(
+            f"{len(problems)} number(s) of the report do not match the warehouse:\n  " + "\n  ".join(problems)
+        )
+    return len(report.numbers())

@@ -1,0 +1,161 @@
+"""The analysis run's findings as report sentences, each number recomputed from the warehouse's series.
+
+A finding's wording comes from `grace analyse` (`analytics/narrative.py`, stored in `analytics_finding`);
+the report prints it only when every number in it can be recomputed now from the series it is about:
+- growth: the sums of the last and the previous year of periods (and the interval, by the same formula);
+- emerging / vanishing: the means of the recent and the baseline windows, and their change.
+Other kinds (breaks with fitted levels, anomalies against a model's expectation, forecasts) are drawn in
+the charts instead, where their caveats travel with them. A finding about a series whose counts fall
+below k in the windows it cites is withheld (the small-cell rule holds in text too); the report says how
+many were withheld and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from analytics.narrative import format_percent
+from analytics.series import RegularSeries
+from analytics.trend import growth as period_growth
+from analytics.warehouse_series import METRICS, load_series
+from grace.vocabulary import NO_SPLIT, PERIODS_PER_YEAR
+from reporting.model import CheckedNumber, Sentence
+from warehouse import load_query
+
+CHECKED_KINDS = ("growth", "emerging", "vanishing")
+FREQ = {"day": "D", "week": "W", "month": "MS", "quarter": "QS", "year": "YS"}
+
+
+@dataclass(frozen=True)
+class FindingSentences:
+    sentences: tuple[Sentence, ...]
+    withheld: int  # findings left out under the small-cell rule
+    run_id: str
+
+
+def finding_sentences(
+    con: duckdb.DuckDBPyConnection,
+    limit: int,
+    kinds: Sequence[str],
+    metrics: Sequence[str],
+    scope_countries: list[str] | None,
+    k: int,
+) -> FindingSentences:
+    """The top `limit` checkable findings of the latest run within the scope, as checked sentences."""
+    wanted = [kind for kind in (kinds or CHECKED_KINDS) if kind in CHECKED_KINDS]
+    query = load_query("analytics_findings")
+    rows = con.execute(
+        query.sql,
+        query.bind(
+            {
+                "run_id": "",
+                "metrics": list(metrics),
+                "kinds": wanted,
+                "countries": [],
+                "platforms": [],
+                "scope_countries": scope_countries,
+                "limit": 2**62,
+            }
+        ),
+    ).df()
+    sentences: list[Sentence] = []
+    withheld = 0
+    run_id = str(rows["run_id"].iloc[0]) if not rows.empty else ""
+    for row in rows.itertuples(index=False):
+        if len(sentences) >= limit:
+            break
+        numbers = json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
+        series = _series(con, row.metric, row.grain, row.split_by, row.entity)
+        checked = _check(row.kind, row, numbers, series)
+        if checked is None:
+            continue
+        if _small(row.kind, row.metric, numbers, k):
+            withheld += 1
+            continue
+        sentences.append(Sentence(f"{row.headline}.", checked, source=f"finding {row.rank} of run {row.run_id}"))
+    return FindingSentences(tuple(sentences), withheld, run_id)
+
+
+def _series(con, metric: str, grain: str, split_by: str, entity: str) -> pd.DataFrame:
+    filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
+    return load_series(con, metric, grain, filters=filters)[["ds", "y"]]
+
+
+def _check(kind: str, row, numbers: dict, series: pd.DataFrame) -> tuple[CheckedNumber, ...] | None:
+    if kind == "growth":
+        return _growth_numbers(row, numbers, series)
+    if kind in ("emerging", "vanishing"):
+        return _status_numbers(numbers, series, row)
+    return None
+
+
+def _growth_numbers(row, numbers: dict, series: pd.DataFrame) -> tuple[CheckedNumber, ...]:
+    end = pd.Timestamp(row.end_date)
+    upto = series[pd.to_datetime(series["ds"]) <= end].reset_index(drop=True)
+    n = int(numbers.get("window_periods") or PERIODS_PER_YEAR[row.grain])
+    again = period_growth(RegularSeries(upto, FREQ[row.grain]), n, n, level=float(numbers.get("level") or 0.9))
+    found = {"growth": None, "lower": None, "upper": None}
+    if again is not None:
+        found = {"growth": again.growth, "lower": again.lower, "upper": again.upper}
+    return tuple(
+        CheckedNumber(
+            f"{label} ({row.series_id})",
+            format_percent(float(numbers[key]), signed=key != "growth"),
+            float(numbers[key]),
+            found[key],
+            tolerance=1e-6,
+        )
+        for key, label in (("growth", "growth"), ("lower", "interval low"), ("upper", "interval high"))
+    )
+
+
+def _status_numbers(numbers: dict, series: pd.DataFrame, row) -> tuple[CheckedNumber, ...]:
+    days = pd.to_datetime(series["ds"]).dt.date
+    start, end = _day(numbers["baseline_start"]), _day(numbers["baseline_end"])
+    recent_start, recent_end = _day(row.date), _day(row.end_date)
+    baseline = series.loc[(days >= start) & (days <= end), "y"]
+    recent = series.loc[(days >= recent_start) & (days <= recent_end), "y"]
+    base_mean = float(baseline.mean()) if len(baseline) else None
+    recent_mean = float(recent.mean()) if len(recent) else None
+    again = recent_mean / base_mean - 1 if base_mean and recent_mean is not None else None
+    checked = [
+        CheckedNumber(
+            f"recent mean ({row.series_id})",
+            f"{numbers['recent_mean']:,.1f}",
+            numbers["recent_mean"],
+            recent_mean,
+            1e-6,
+        ),
+        CheckedNumber(
+            f"baseline mean ({row.series_id})",
+            f"{numbers['baseline_mean']:,.1f}",
+            numbers["baseline_mean"],
+            base_mean,
+            1e-6,
+        ),
+    ]
+    if numbers.get("growth") is not None:
+        checked.append(
+            CheckedNumber(
+                f"change ({row.series_id})", format_percent(numbers["growth"], True), numbers["growth"], again, 1e-6
+            )
+        )
+    return tuple(checked)
+
+
+def _small(kind: str, metric: str, numbers: dict, k: int) -> bool:
+    """True when a count the finding rests on is from 1 to k − 1 (window means count per period)."""
+    if METRICS[metric].unit not in ("count", "distinct", "stock"):
+        return False
+    keys = ("recent_mean", "baseline_mean") if kind in ("emerging", "vanishing") else ()
+    return any(0 < float(numbers.get(key) or 0) < k for key in keys)
+
+
+def _day(value) -> date:
+    return pd.Timestamp(value).date()

@@ -1,0 +1,169 @@
+"""Report definitions, periods and the checked content of a report run, on a real simulated warehouse.
+
+The warehouse is the small simulated one the export tests use (every EU country, two years, a real
+`grace analyse` run). Numbers in the text are checked twice here: by the report's own recomputation
+(`verify`) and, for the key figures, against the fact table directly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import duckdb
+import pytest
+from builders import simulated_warehouse
+
+from reporting.content import ReportCheckError, build_report, verify
+from reporting.definition import DefinitionError, load_definition, parse_definition, template_names
+from reporting.period import resolve_period
+from warehouse import WarehouseReader
+from warehouse.reference import EU27_ISO3
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
+MINIMAL = """name: test-report
+title: A test report
+audience: The test suite
+period:
+  grain: month
+sections:
+  - title: Figures
+    figures: [referrals]
+"""
+
+
+@pytest.fixture(scope="module")
+def warehouse_path(tmp_path_factory):
+    from analytics.warehouse_run import run_analysis
+
+    path = simulated_warehouse(tmp_path_factory.mktemp("reports"), scale=0.003)
+    run_analysis(path, metrics=["referrals"], grains=["month"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def reader(warehouse_path):
+    return WarehouseReader(warehouse_path, idle_seconds=60)
+
+
+# --- definitions -----------------------------------------------------------------------------------
+
+
+def test_the_shipped_templates_are_valid():
+    assert template_names() == ["europol-deck", "strategic-monthly", "weekly-brief"]
+    kinds = {name: load_definition(name).kind for name in template_names()}
+    assert kinds == {"europol-deck": "deck", "strategic-monthly": "report", "weekly-brief": "report"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("grain: month", "grain: year"), "line 5, period.grain: 'year' is not one of"),
+        (("figures: [referrals]", "figures: [referrals, actionable_share_x]"), "line 8, sections[0].figures[1]"),
+        (("figures: [referrals]", "figures: [time_to_triage_days]"), "is not a count or share metric"),
+        (
+            ("    figures: [referrals]", "    charts:\n      - chart: nope"),
+            "line 9, sections[0].charts[0].chart: no chart",
+        ),
+        (("    figures: [referrals]", "    charts:\n      - {chart: trends-explorer, view: grain=hour}"), "grain"),
+        (("    figures: [referrals]", "    text: Referrals rose by 12 percent"), "fixed text may hold no digits"),
+        (("    figures: [referrals]", "    colour: red"), "unknown field(s): 'colour'"),
+        (("name: test-report\n", ""), "'name' is required"),
+        (("title: A test report", "title: [unclosed"), "not valid YAML"),
+    ],
+)
+def test_a_bad_definition_is_refused_with_its_line_and_field(change, message):
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(MINIMAL.replace(*change), "bad.yaml")
+    assert str(refused.value).startswith("bad.yaml") and message in str(refused.value)
+
+
+def test_a_run_can_change_period_and_scope_but_only_to_valid_values():
+    definition = parse_definition(MINIMAL, "ok.yaml")
+    assert definition.with_run(period="2024-03-15", scope="MLT").scope == "MLT"
+    for period, scope in (("March", None), (None, "Malta"), (None, "agency:")):
+        with pytest.raises(DefinitionError):
+            definition.with_run(period=period, scope=scope)
+
+
+# --- periods ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("grain", "which", "latest", "expected"),
+    [
+        ("week", "last-complete", date(2024, 12, 31), ("2024-12-23", "2024-12-29", "week of 23 Dec 2024")),
+        ("week", "last-complete", date(2024, 12, 29), ("2024-12-23", "2024-12-29", "week of 23 Dec 2024")),
+        ("month", "last-complete", date(2024, 12, 30), ("2024-11-01", "2024-11-30", "November 2024")),
+        ("month", "last-complete", date(2024, 12, 31), ("2024-12-01", "2024-12-31", "December 2024")),
+        ("quarter", "last-complete", date(2024, 12, 30), ("2024-07-01", "2024-09-30", "Q3 2024")),
+        ("quarter", "2024-02-29", date(2024, 12, 31), ("2024-01-01", "2024-03-31", "Q1 2024")),
+    ],
+)
+def test_the_period_is_the_last_complete_one_or_the_one_holding_a_date(grain, which, latest, expected):
+    period = resolve_period(grain, which, latest)
+    assert (period.start.isoformat(), period.end.isoformat(), period.label) == expected
+
+
+# --- content ------------------------------------------------------------------------------------------
+
+
+def test_every_number_of_the_strategic_report_is_checked_and_key_figures_match_the_fact_table(reader, warehouse_path):
+    report = build_report(load_definition("strategic-monthly"), reader, now=NOW)
+    assert verify(report) == len(report.numbers()) > 10
+    assert report.period_label == "December 2024" and report.scope_label == "EU-27" and report.analytics_run
+    first = report.sections[0].sentences[0]
+    assert first.text.startswith("Referrals (EU-27): ") and "December 2024" in first.text
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        facts = con.execute(
+            "SELECT count(*) FROM fact_referral WHERE incident_date BETWEEN DATE '2024-12-01' AND DATE '2024-12-31'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert first.numbers[0].value == facts and first.numbers[0].shown == f"{facts:,}"
+    assert {chart.chart_id for chart in report.charts()} >= {"dissemination-map", "forecasts-series"}
+    assert all(set(chart.images) == {"slide", "a4-landscape"} for chart in report.charts())
+
+
+def test_a_number_that_no_longer_matches_the_warehouse_fails_the_report_naming_sentence_and_value(
+    warehouse_path, tmp_path
+):
+    """The data moved after the analysis ran: the findings' numbers no longer hold, and the report says so."""
+    copy = tmp_path / "moved.duckdb"
+    shutil.copy(warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE rollup_referral_daily SET referrals = referrals + 50 WHERE date_key = DATE '2024-06-03'")
+    con.close()
+    report = build_report(load_definition("strategic-monthly"), WarehouseReader(copy), now=NOW)
+    with pytest.raises(ReportCheckError) as refused:
+        verify(report)
+    message = str(refused.value)
+    assert "Key findings: “Referrals (EU total) fell" in message and "growth (referrals|month|none|total)" in message
+    assert re.search(r"but the warehouse says -?\d", message)
+
+
+def test_an_unchecked_number_fails_the_report():
+    from reporting.model import CheckedNumber, Report, Section, Sentence
+
+    unchecked = Sentence("Referrals: 12.", (CheckedNumber("referrals", "12", 12.0),))
+    report = Report("x", "X", "a", "m", "p", "s", "t", "f", "", 10, (Section("S", (unchecked,)),))
+    with pytest.raises(ReportCheckError, match="warehouse says nothing"):
+        verify(report)
+    assert verify(replace(report, sections=(Section("S", (replace(unchecked, numbers=()),)),))) == 0
+
+
+@pytest.mark.parametrize("country", EU27_ISO3)
+def test_the_weekly_brief_builds_for_every_country_with_no_small_count_in_its_text(reader, country):
+    definition = load_definition("weekly-brief").with_run(scope=country)
+    report = build_report(definition, reader, now=NOW)
+    verify(report)
+    k = report.k
+    for _, sentence, number in report.numbers():
+        if number.label.startswith(("Referrals", "Actionable", "Files", "New media")) and number.value:
+            assert number.value >= k, sentence.text
+    assert not any(chart.chart_id.startswith("operations") for chart in report.charts())  # EU-wide: withheld
+    text = " ".join(s.text for section in report.sections for s in section.sentences)
+    assert "not part of a" in text  # says what was left out
