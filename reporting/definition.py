@@ -181,8 +181,8 @@ def parse_definition(text: str, where: str = "<definition>") -> Definition:
         raise DefinitionError(f"{where}{line}: not valid YAML ({getattr(error, 'problem', error)})") from error
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        error = errors[0]
-        raise DefinitionError(f"{where}, {_located(node, list(error.absolute_path))}: {_message(error)}")
+        first = errors[0]
+        raise DefinitionError(f"{where}, {_located(node, list(first.absolute_path))}: {_message(first)}")
     definition = _build(data, where, hashlib.sha256(text.encode("utf-8")).hexdigest())
     _check_references(definition, node, where)
     return definition

@@ -100,7 +100,7 @@ def _growth_numbers(row, numbers: dict, series: pd.DataFrame) -> tuple[CheckedNu
     upto = series[pd.to_datetime(series["ds"]) <= end].reset_index(drop=True)
     n = int(numbers.get("window_periods") or PERIODS_PER_YEAR[row.grain])
     again = period_growth(RegularSeries(upto, FREQ[row.grain]), n, n, level=float(numbers.get("level") or 0.9))
-    found = {"growth": None, "lower": None, "upper": None}
+    found: dict[str, float | None] = {"growth": None, "lower": None, "upper": None}
     if again is not None:
         found = {"growth": again.growth, "lower": again.lower, "upper": again.upper}
     return tuple(
