@@ -9,6 +9,7 @@ with a time limit; the HTML is self-contained and forbids every fetch, so printi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,7 +48,8 @@ def render_pdf(report: Report, timeout: float = PRINT_TIMEOUT_S) -> bytes:
 def print_html(html: str, timeout: float = PRINT_TIMEOUT_S) -> bytes:
     """A self-contained HTML document printed to PDF by headless Chromium, as its print stylesheet lays it out."""
     chromium = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="grace-report-pdf-") as work:
+    # A helper process still closing its profile must not turn a printed PDF into a clean-up error.
+    with tempfile.TemporaryDirectory(prefix="grace-report-pdf-", ignore_cleanup_errors=True) as work:
         folder = Path(work)
         page, out = folder / "report.html", folder / "report.pdf"
         page.write_text(html, encoding="utf-8")
@@ -73,7 +75,8 @@ def _run(command: list[str], timeout: float) -> tuple[int, str]:
     try:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended on its own meanwhile
+            os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise PdfPrintError(f"Chromium took longer than {timeout:g} s to print the report") from None
     return process.returncode, _last_lines(stderr)
