@@ -12,6 +12,7 @@ COPY analytics ./analytics
 COPY matching ./matching
 COPY classification ./classification
 COPY dashboards ./dashboards
+COPY reporting ./reporting
 COPY grace_cli ./grace_cli
 COPY sql ./sql
 COPY data_contracts ./data_contracts

@@ -29,12 +29,13 @@ if ! .venv/bin/python -c "import pdqhash" 2>/dev/null; then
 fi
 if [[ $want_test == 1 ]]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-    if ! command -v chromium >/dev/null 2>&1; then
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
         if [[ $(id -u) == 0 ]]; then
-            echo "installing Debian chromium (browser tests)…"
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+            echo "installing Debian chromium (browser tests) and poppler-utils (report PDF tests)…"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+                poppler-utils >/dev/null
         else
-            echo "warning: chromium missing and not root; browser tests will be skipped" >&2
+            echo "warning: chromium or pdftoppm missing and not root; browser and report PDF tests will be skipped" >&2
         fi
     fi
 else

@@ -7,14 +7,19 @@ The warehouse is the small simulated one the export tests use (every EU country,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
+import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
 from builders import simulated_warehouse
+from PIL import Image
 
 from reporting.content import ReportCheckError, build_report, verify
 from reporting.definition import DefinitionError, load_definition, parse_definition, template_names
@@ -167,3 +172,95 @@ def test_the_weekly_brief_builds_for_every_country_with_no_small_count_in_its_te
     assert not any(chart.chart_id.startswith("operations") for chart in report.charts())  # EU-wide: withheld
     text = " ".join(s.text for section in report.sections for s in section.sentences)
     assert "not part of a" in text  # says what was left out
+
+
+# --- whole runs: every output, archived ----------------------------------------------------------------
+
+
+def pdf_pages_as_images(pdf: Path, tmp_path: Path) -> list[Image.Image]:
+    """The PDF's pages as PNGs through poppler's pdftoppm (what a reader would see), 50 dpi."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm not installed (apt-get install poppler-utils)")
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    return [Image.open(path).convert("L") for path in sorted(tmp_path.glob("page-*.png"))]
+
+
+@pytest.fixture(scope="module")
+def weekly_run(warehouse_path, tmp_path_factory):
+    """`grace reports run weekly-brief` end to end (every output), with its archive folder."""
+    from click.testing import CliRunner
+
+    from grace_cli import cli
+
+    out = tmp_path_factory.mktemp("archive")
+    result = CliRunner().invoke(
+        cli, ["reports", "run", "weekly-brief", "--warehouse", str(warehouse_path), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = [path for path in out.iterdir() if path.is_dir()]
+    from dashboards.auth.audit import AuditLog
+
+    audited = AuditLog().recent(filters={"event": "report_run"})  # this test's $GRACE_HOME
+    return folder, result.output, audited
+
+
+def test_a_run_archives_every_output_with_a_manifest_of_checksums_and_is_audited(weekly_run):
+    folder, output, events = weekly_run
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"report.html", "report.pdf", "report.pptx", "annex.zip"}
+    for name, entry in manifest["files"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == entry["sha256"]
+    assert manifest["definition"]["sha256"] == load_definition("weekly-brief").digest
+    assert manifest["period"] == "week of 23 Dec 2024" and manifest["scope"] == "EU-27"
+    assert manifest["numbers_checked"] > 0 and manifest["analytics_run"] and manifest["triggered_by"].startswith("cli:")
+    assert "numbers checked" in output
+    assert events and events[0].detail["report"] == "weekly-brief"
+
+
+def test_the_pdf_has_the_marking_and_page_numbers_on_every_page_no_blank_page_and_the_checked_sentences(
+    weekly_run, tmp_path
+):
+    from pypdf import PdfReader
+
+    folder, _, _ = weekly_run
+    pdf = PdfReader(folder / "report.pdf")
+    texts = [" ".join(page.extract_text().split()) for page in pdf.pages]
+    assert len(texts) >= 6
+    for number, text in enumerate(texts, start=1):
+        assert "RESTRICTED" in text and f"page {number} of {len(texts)}" in text, number
+    everything = " ".join(texts)
+    report_sentences = json.loads((folder / "manifest.json").read_text())
+    assert report_sentences["numbers_checked"] > 0
+    assert re.search(r"Referrals \(EU-27\): [\d,]+ in week of 23 Dec 2024", everything)
+    for image in pdf_pages_as_images(folder / "report.pdf", tmp_path):
+        width, height = image.size
+        body = image.crop((0, int(height * 0.08), width, int(height * 0.92)))  # inside the marking bands
+        assert sum(1 for value in body.get_flattened_data() if value < 200) > 50, "a blank page"
+
+
+def test_the_deck_has_a_slide_per_chart_with_its_image_and_the_marking_on_every_slide(weekly_run):
+    from pptx import Presentation
+
+    folder, _, _ = weekly_run
+    deck = Presentation(str(folder / "report.pptx"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    pictures = [shape for slide in deck.slides for shape in slide.shapes if shape.shape_type == 13]
+    assert len(pictures) == len(manifest["charts"])
+    for slide in deck.slides:
+        text = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+        assert "RESTRICTED" in text
+
+
+def test_a_failed_run_leaves_no_half_written_folder(reader, tmp_path, monkeypatch):
+    from reporting import archive
+
+    report = build_report(load_definition("weekly-brief"), reader, now=NOW)
+
+    def broken(_report):
+        raise RuntimeError("the PDF printer failed")
+
+    writers = archive._writers()
+    monkeypatch.setattr(archive, "_writers", lambda: {**writers, "pdf": ("report.pdf", broken)})
+    with pytest.raises(RuntimeError, match="PDF printer"):
+        archive.write_run(report, load_definition("weekly-brief"), tmp_path, archive.FORMATS, 1, "test")
+    assert list(tmp_path.iterdir()) == []
