@@ -59,6 +59,16 @@ def build(root: Path, scale: float, seed: int) -> Path:
     return warehouse
 
 
+def _referrals(warehouse: Path) -> int:
+    from warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM fact_referral").fetchone()[0])
+    finally:
+        con.close()
+
+
 def timed_run(name: str, warehouse: Path, out: Path) -> dict:
     from reporting.archive import write_run
     from reporting.content import build_report, verify
@@ -89,7 +99,7 @@ def timed_run(name: str, warehouse: Path, out: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.02, help="simulator scale (0.02: about 60 k referrals)")
+    parser.add_argument("--scale", type=float, default=0.02, help="simulator scale (the referral count is reported)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
     args = parser.parse_args()
@@ -98,9 +108,16 @@ def main() -> None:
         started = time.perf_counter()
         warehouse = build(root, args.scale, args.seed)
         setup = time.perf_counter() - started
+        referrals = _referrals(warehouse)
         timed_run("weekly-brief", warehouse, root / "warm-up")  # starts the renderer's Chromium: the warm state
         results = [timed_run(name, warehouse, root / "reports") for name in TARGETS]
-    summary = {"machine": machine(), "scale": args.scale, "setup_seconds": round(setup, 1), "runs": results}
+    summary = {
+        "machine": machine(),
+        "scale": args.scale,
+        "referrals": referrals,
+        "setup_seconds": round(setup, 1),
+        "runs": results,
+    }
     print(json.dumps(summary, indent=2))
     if args.write:
         rows = "\n".join(
@@ -112,7 +129,7 @@ def main() -> None:
             "Reports",
             f"""## Reports ({date.today():%Y-%m-%d})
 `benchmarks/reports.py --scale {args.scale}` on {machine()}: a warm warehouse (simulated EU-27, 2023–2024,
-analysed monthly and weekly; the renderer's Chromium already started), every output (HTML, PDF, PPTX, CSV
+{referrals:,} referrals, analysed monthly and weekly; the renderer's Chromium already started), every output (HTML, PDF, PPTX, CSV
 annex) written to its archive folder. Ratio = time / target (below 1 is within it).
 
 | report | time | target | ratio | numbers checked | charts |
