@@ -74,31 +74,143 @@ def run(definition, warehouse, period, scope, formats, k, out) -> None:
       grace reports run strategic-monthly --period 2024-03-01 --scope MLT
       grace reports run europol-deck --formats pptx,pdf --out /srv/briefings
     """
-    from grace.config import grace_home
-    from reporting.archive import write_run
-    from reporting.content import build_report, verify
-    from reporting.definition import load_definition
-    from warehouse import WarehouseReader
+    from reporting.run import run_report
 
-    chosen = load_definition(definition).with_run(period=period or None, scope=scope or None)
-    reader = WarehouseReader(warehouse)
-    reader.check()
-    report = build_report(chosen, reader, k=k)
-    checked = verify(report)
     trigger = f"cli:{getpass.getuser()}"
-    archived = write_run(
-        report,
-        chosen,
-        out or grace_home() / "reports",
-        [part.strip() for part in formats.split(",") if part.strip()],
-        checked,
-        trigger,
+    archived = run_report(
+        definition, warehouse, out or _archive(), _formats(formats), trigger, period=period, scope=scope, k=k
     )
     _audit(archived.manifest, trigger)
+    manifest = archived.manifest
     click.echo(
-        f"{archived.folder}: {report.title}, {report.period_label}, {report.scope_label}; "
-        f"{checked} numbers checked; {', '.join(archived.manifest['files'])}"
+        f"{archived.folder}: {manifest['title']}, {manifest['period']}, {manifest['scope']}; "
+        f"{manifest['numbers_checked']} numbers checked; {', '.join(manifest['files'])}"
     )
+
+
+@reports.group(name="schedule")
+def schedule() -> None:
+    """Report schedules (cron expressions in UTC), run by `grace reports due` from cron or a systemd timer."""
+
+
+@schedule.command(name="add", cls=OneLineErrors)
+@click.argument("definition")
+@click.option("--cron", required=True, help="When, in UTC: five cron fields, e.g. '0 6 * * MON' (Mondays 06:00).")
+@click.option("--scope", default="", help="EU, an ISO3 country code or agency:CODE [default: the definition's].")
+@click.option("--name", default="", help="The schedule's name [default: DEFINITION, plus the scope when given].")
+@click.option("--formats", default="html,pdf,pptx,csv", show_default=True, help="Comma-separated outputs.")
+def schedule_add(definition, cron, scope, name, formats) -> None:
+    """Schedule a report definition (a template name or a YAML file, checked now)."""
+    from reporting.definition import load_definition
+
+    load_definition(definition).with_run(scope=scope or None)  # refuse a bad definition or scope now
+    name = name or (f"{Path(definition).stem}-{scope.replace(':', '-').lower()}" if scope else Path(definition).stem)
+    added = _store().add(name, str(definition), cron, scope, _formats(formats), f"cli:{getpass.getuser()}")
+    from datetime import UTC, datetime
+
+    click.echo(
+        f"{added.name}: {added.definition} at '{added.cron}' (next {added.next_fire(datetime.now(UTC)):%Y-%m-%d %H:%M} UTC)"
+    )
+
+
+@schedule.command(name="list", cls=OneLineErrors)
+def schedule_list() -> None:
+    """Every schedule with its next run, and the latest runs (failed ones with why)."""
+    from datetime import UTC, datetime
+
+    store = _store()
+    now = datetime.now(UTC)
+    for item in store.schedules():
+        scope = f" scope {item.scope}" if item.scope else ""
+        click.echo(
+            f"{item.name:28} '{item.cron}' {item.definition}{scope} — next {item.next_fire(now):%Y-%m-%d %H:%M} UTC"
+        )
+    for run in store.runs(limit=20):
+        outcome = run["folder"] if run["status"] == "done" else (run["error"] or "")
+        click.echo(f"  {run['fire_time']} {run['schedule']:28} {run['status']:8} attempt {run['attempts']} {outcome}")
+
+
+@schedule.command(name="remove", cls=OneLineErrors)
+@click.argument("name")
+def schedule_remove(name) -> None:
+    """Remove a schedule (its archived runs stay)."""
+    _store().remove(name)
+    click.echo(f"removed {name}")
+
+
+@schedule.command(name="run", cls=OneLineErrors)
+@click.argument("name")
+@warehouse_option
+@click.option("--period", default="", help="'last-complete' or a date inside the period [default: last complete].")
+def schedule_run(name, warehouse, period) -> None:
+    """Run a scheduled report now (outside its schedule), into the archive."""
+    found = {item.name: item for item in _store().schedules()}
+    if name not in found:
+        raise click.ClickException(f"no schedule named {name!r}")
+    item = found[name]
+    from reporting.run import run_report
+
+    trigger = f"cli:{getpass.getuser()} (schedule {name}, by hand)"
+    archived = run_report(
+        item.definition, warehouse, _archive(), item.formats, trigger, period=period, scope=item.scope
+    )
+    _audit(archived.manifest, trigger)
+    click.echo(str(archived.folder))
+
+
+@reports.command(name="due", cls=OneLineErrors)
+@warehouse_option
+def due(warehouse) -> None:
+    """Run every scheduled report that is due (for cron or a systemd timer, e.g. every 5 minutes).
+
+    \b
+    A missed run (the machine was off) is caught up once; a run is never produced twice, even by two
+    processes at once; a failed run is retried on the next calls, three attempts in all. Exit 1 when a
+    run failed.
+    """
+    from datetime import UTC, datetime
+
+    from reporting.run import run_report
+
+    store = _store()
+    failed = 0
+    for claim in store.claim_due(datetime.now(UTC)):
+        trigger = f"schedule {claim.schedule.name} ({claim.fire_time}, attempt {claim.attempt})"
+        try:
+            archived = run_report(
+                claim.schedule.definition,
+                warehouse,
+                _archive(),
+                claim.schedule.formats,
+                trigger,
+                scope=claim.schedule.scope,
+            )
+        except Exception as error:  # recorded and retried; the other due runs still run
+            store.finish(claim, error=f"{type(error).__name__}: {error}")
+            click.echo(f"{claim.schedule.name}: failed (attempt {claim.attempt}): {error}", err=True)
+            failed += 1
+            continue
+        store.finish(claim, folder=str(archived.folder))
+        _audit(archived.manifest, trigger)
+        click.echo(f"{claim.schedule.name}: {archived.folder}")
+    if failed:
+        raise SystemExit(1)
+
+
+def _archive() -> Path:
+    from grace.config import grace_home
+
+    return grace_home() / "reports"
+
+
+def _store():
+    from reporting.schedule import ScheduleStore
+
+    return ScheduleStore(_archive() / "schedule.sqlite")
+
+
+def _formats(text) -> list[str]:
+    return [part.strip() for part in (text if isinstance(text, str) else ",".join(text)).split(",") if part.strip()]
 
 
 def _audit(manifest: dict, trigger: str) -> None:

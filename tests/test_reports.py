@@ -264,3 +264,39 @@ def test_a_failed_run_leaves_no_half_written_folder(reader, tmp_path, monkeypatc
     with pytest.raises(RuntimeError, match="PDF printer"):
         archive.write_run(report, load_definition("weekly-brief"), tmp_path, archive.FORMATS, 1, "test")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grace_reports_due_runs_a_scheduled_report_into_the_archive_and_lists_it(warehouse_path):
+    from click.testing import CliRunner
+
+    from grace_cli import cli
+
+    runner = CliRunner()
+    added = runner.invoke(
+        cli,
+        [
+            "reports",
+            "schedule",
+            "add",
+            "weekly-brief",
+            "--cron",
+            "* * * * *",
+            "--scope",
+            "MLT",
+            "--formats",
+            "html,csv",
+        ],
+    )
+    assert added.exit_code == 0 and added.output.startswith("weekly-brief-mlt: weekly-brief at '* * * * *'"), (
+        added.output
+    )
+    refused = runner.invoke(cli, ["reports", "schedule", "add", "weekly-brief", "--cron", "0 25 * * *"])
+    assert refused.exit_code != 0 and "not valid" in refused.output
+    ran = runner.invoke(cli, ["reports", "due", "--warehouse", str(warehouse_path)])
+    assert ran.exit_code == 0 and ran.output.startswith("weekly-brief-mlt: "), ran.output
+    folder = Path(ran.output.split(": ", 1)[1].strip())
+    assert sorted(path.name for path in folder.iterdir()) == ["annex.zip", "manifest.json", "report.html"]
+    assert json.loads((folder / "manifest.json").read_text())["triggered_by"].startswith("schedule weekly-brief-mlt")
+    listed = runner.invoke(cli, ["reports", "schedule", "list"])
+    assert "weekly-brief-mlt" in listed.output and " done " in listed.output
+    assert runner.invoke(cli, ["reports", "schedule", "remove", "weekly-brief-mlt"]).exit_code == 0
