@@ -30,35 +30,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import machine, update_section  # noqa: E402
+from benchmarks.common import machine, simulated_warehouse, update_section  # noqa: E402
 
 START, END = date(2019, 1, 1), date(2025, 12, 31)
 
 
 def build(root: Path, scale: float, seed: int, drift: date | None = None) -> Path:
     """Simulate and load a warehouse (the real simulator and ETL)."""
-    from etl.runner import run_batches
-    from etl.simulator import SimulationConfig, simulate
-    from etl.sources import discover_batches
-    from grace.config import PseudonymKey
-    from warehouse import connect, ensure_schema
-
-    out = root / "sim"
-    simulate(
-        SimulationConfig(
-            out=out, seed=seed, scale=scale, start=START, end=END, delivery="quarter", outcome_drift_date=drift
-        )
-    )
-    path = root / "warehouse.duckdb"
-    con = connect(path)
-    try:
-        ensure_schema(con)
-        summary = run_batches(con, discover_batches(out / "exports"), PseudonymKey(b"benchmark-key-not-secret", "b"))
-        if not summary.ok:
-            raise SystemExit(f"ETL failed: {summary.failures}")
-    finally:
-        con.close()
-    return path
+    return simulated_warehouse(root, scale, seed, START, END, drift)
 
 
 def quality(path: Path, seed: int) -> tuple[dict, object, object]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+from datetime import date
 from pathlib import Path
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
@@ -55,3 +56,30 @@ def write_block(path: Path, part: str, body: str, template: str | None = None) -
     text = pattern.sub(lambda _: f"{start}\n{body.strip()}\n{end}", text, count=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def simulated_warehouse(root: Path, scale: float, seed: int, start: date, end: date, drift: date | None = None) -> Path:
+    """A warehouse from the real simulator (quarterly deliveries, optional outcome drift) loaded by the real
+    ETL, at `root/warehouse.duckdb`."""
+    from etl.runner import run_batches
+    from etl.simulator import SimulationConfig, simulate
+    from etl.sources import discover_batches
+    from grace.config import PseudonymKey
+    from warehouse import connect, ensure_schema
+
+    out = root / "sim"
+    simulate(
+        SimulationConfig(
+            out=out, seed=seed, scale=scale, start=start, end=end, delivery="quarter", outcome_drift_date=drift
+        )
+    )
+    path = root / "warehouse.duckdb"
+    con = connect(path)
+    try:
+        ensure_schema(con)
+        summary = run_batches(con, discover_batches(out / "exports"), PseudonymKey(b"benchmark-key-not-secret", "b"))
+        if not summary.ok:
+            raise SystemExit(f"ETL failed: {summary.failures}")
+    finally:
+        con.close()
+    return path

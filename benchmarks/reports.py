@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import machine, update_section  # noqa: E402
+from benchmarks.common import machine, simulated_warehouse, update_section  # noqa: E402
 
 TARGETS = {"weekly-brief": 60.0, "strategic-quarterly": 180.0, "europol-deck": 180.0}
 
@@ -34,27 +34,8 @@ TARGETS = {"weekly-brief": 60.0, "strategic-quarterly": 180.0, "europol-deck": 1
 def build(root: Path, scale: float, seed: int) -> Path:
     """A warehouse from the simulator and the ETL, analysed (monthly and weekly referrals)."""
     from analytics.warehouse_run import run_analysis
-    from etl.runner import run_batches
-    from etl.simulator import SimulationConfig, simulate
-    from etl.sources import discover_batches
-    from grace.config import PseudonymKey
-    from warehouse import connect, ensure_schema
 
-    out = root / "sim"
-    simulate(
-        SimulationConfig(
-            out=out, seed=seed, scale=scale, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="quarter"
-        )
-    )
-    warehouse = root / "warehouse.duckdb"
-    con = connect(warehouse)
-    try:
-        ensure_schema(con)
-        summary = run_batches(con, discover_batches(out / "exports"), PseudonymKey(b"benchmark-key-not-secret", "b"))
-        if not summary.ok:
-            raise SystemExit(f"ETL failed: {summary.failures}")
-    finally:
-        con.close()
+    warehouse = simulated_warehouse(root, scale, seed, date(2023, 1, 1), date(2024, 12, 31))
     run_analysis(warehouse, metrics=["referrals"], grains=["month", "week"])
     return warehouse
 
