@@ -45,6 +45,12 @@ SETTINGS = (
     Setting("GRACE_PDQ_RADIUS", "31", "PDQ Hamming distance that links near-duplicates"),
     Setting("GRACE_PDQ_MIN_QUALITY", "50", "PDQ quality below which a hash is never matched"),
     Setting("GRACE_DRIFT_PSI", "0.2", "PSI above which (plus its sampling noise) a week of the triage model drifted"),
+    Setting("GRACE_SMTP_HOST", "(unset: no e-mail)", "SMTP server that delivers scheduled reports by e-mail"),
+    Setting("GRACE_SMTP_PORT", "25", "its port"),
+    Setting("GRACE_SMTP_STARTTLS", "off", "upgrade the SMTP connection with STARTTLS"),
+    Setting("GRACE_SMTP_USER", "(unset: no login)", "SMTP login name"),
+    Setting("GRACE_SMTP_PASSWORD_FILE", "(unset)", "a file holding the SMTP password"),
+    Setting("GRACE_SMTP_FROM", "grace-trends@localhost", "sender address of report e-mails"),
 )
 
 
@@ -131,6 +137,37 @@ def port(default: int) -> int:
 def server_threads() -> int:
     """`GRACE_SERVER_THREADS` (default 8): requests the dashboard's WSGI server (waitress) handles at once."""
     return int(number_setting("GRACE_SERVER_THREADS", 8, 1, 256, whole=True))
+
+
+class SmtpSettings(NamedTuple):
+    host: str
+    port: int
+    starttls: bool
+    user: str | None
+    password: str | None
+    sender: str
+
+
+def smtp_settings() -> SmtpSettings | None:
+    """Where report e-mails go (None: `$GRACE_SMTP_HOST` unset, so no e-mail can be sent)."""
+    host = text_setting("GRACE_SMTP_HOST")
+    if host is None:
+        return None
+    password_file = text_setting("GRACE_SMTP_PASSWORD_FILE")
+    password = None
+    if password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"$GRACE_SMTP_PASSWORD_FILE={password_file}: cannot read ({error.strerror})") from None
+    return SmtpSettings(
+        host=host,
+        port=int(number_setting("GRACE_SMTP_PORT", 25, 1, 65535, whole=True)),
+        starttls=flag_setting("GRACE_SMTP_STARTTLS"),
+        user=text_setting("GRACE_SMTP_USER"),
+        password=password,
+        sender=text_setting("GRACE_SMTP_FROM") or "grace-trends@localhost",
+    )
 
 
 def browser_path() -> str | None:

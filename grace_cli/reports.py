@@ -99,13 +99,29 @@ def schedule() -> None:
 @click.option("--scope", default="", help="EU, an ISO3 country code or agency:CODE [default: the definition's].")
 @click.option("--name", default="", help="The schedule's name [default: DEFINITION, plus the scope when given].")
 @click.option("--formats", default="html,pdf,pptx,csv", show_default=True, help="Comma-separated outputs.")
-def schedule_add(definition, cron, scope, name, formats) -> None:
+@click.option("--deliver-to", default="", type=click.Path(file_okay=False), help="Also copy each run into this folder.")
+@click.option("--email", "emails", multiple=True, help="E-mail each run (PDF attached) to this address; repeatable.")
+def schedule_add(definition, cron, scope, name, formats, deliver_to, emails) -> None:
     """Schedule a report definition (a template name or a YAML file, checked now)."""
     from reporting.definition import load_definition
 
     load_definition(definition).with_run(scope=scope or None)  # refuse a bad definition or scope now
     name = name or (f"{Path(definition).stem}-{scope.replace(':', '-').lower()}" if scope else Path(definition).stem)
-    added = _store().add(name, str(definition), cron, scope, _formats(formats), f"cli:{getpass.getuser()}")
+    if emails:
+        from grace.settings import smtp_settings
+
+        if smtp_settings() is None:
+            raise click.ClickException("--email needs an SMTP server: set $GRACE_SMTP_HOST")
+    added = _store().add(
+        name,
+        str(definition),
+        cron,
+        scope,
+        _formats(formats),
+        f"cli:{getpass.getuser()}",
+        deliver_to=str(Path(deliver_to).resolve()) if deliver_to else "",
+        emails=emails,
+    )
     from datetime import UTC, datetime
 
     click.echo(
@@ -185,6 +201,7 @@ def due(warehouse) -> None:
                 trigger,
                 scope=claim.schedule.scope,
             )
+            _deliver(claim.schedule, archived.folder)
         except Exception as error:  # recorded and retried; the other due runs still run
             store.finish(claim, error=f"{type(error).__name__}: {error}")
             click.echo(f"{claim.schedule.name}: failed (attempt {claim.attempt}): {error}", err=True)
@@ -195,6 +212,16 @@ def due(warehouse) -> None:
         click.echo(f"{claim.schedule.name}: {archived.folder}")
     if failed:
         raise SystemExit(1)
+
+
+def _deliver(item, folder: Path) -> None:
+    """A scheduled run's delivery: the shared folder, then the e-mail (a failure fails the run, retried)."""
+    from reporting.delivery import deliver_to_folder, send_report
+
+    if item.deliver_to:
+        deliver_to_folder(folder, Path(item.deliver_to))
+    if item.emails:
+        send_report(folder, item.emails)
 
 
 def _archive() -> Path:

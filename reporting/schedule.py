@@ -16,6 +16,7 @@ missed one. A failed run is retried on later calls until it has had `max_attempt
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from croniter import croniter
 
 from grace.errors import GraceError
 
+EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(hours=2)  # a run still 'running' after this long died with its process: claim it again
 SCHEMA = """
@@ -37,7 +39,9 @@ CREATE TABLE IF NOT EXISTS report_schedule (
     scope TEXT NOT NULL DEFAULT '',
     formats TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    deliver_to TEXT NOT NULL DEFAULT '',
+    emails TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS report_run (
     schedule TEXT NOT NULL,
@@ -66,6 +70,8 @@ class Schedule:
     formats: tuple[str, ...]
     created_at: str
     created_by: str
+    deliver_to: str = ""  # a folder each run is copied to ('' = none)
+    emails: tuple[str, ...] = ()  # recipients of each run's e-mail
 
     def latest_fire(self, now: datetime) -> datetime:
         """The latest time at or before `now` (UTC) the cron expression fires."""
@@ -115,15 +121,32 @@ class ScheduleStore:
         formats: Sequence[str],
         by: str,
         now: datetime | None = None,
+        deliver_to: str = "",
+        emails: Sequence[str] = (),
     ) -> Schedule:
         if not croniter.is_valid(cron):
             raise ScheduleError(f"cron expression {cron!r} is not valid (five fields: minute hour day month weekday)")
-        schedule = Schedule(name, definition, cron, scope, tuple(formats), _now_text(now), by)
+        bad = [address for address in emails if not EMAIL.match(address)]
+        if bad:
+            raise ScheduleError(f"not an e-mail address: {', '.join(bad)}")
+        schedule = Schedule(
+            name, definition, cron, scope, tuple(formats), _now_text(now), by, deliver_to, tuple(emails)
+        )
         with self._connection() as con:
             try:
                 con.execute(
-                    "INSERT INTO report_schedule VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, definition, cron, scope, ",".join(formats), schedule.created_at, by),
+                    "INSERT INTO report_schedule VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        definition,
+                        cron,
+                        scope,
+                        ",".join(formats),
+                        schedule.created_at,
+                        by,
+                        deliver_to,
+                        ",".join(emails),
+                    ),
                 )
             except sqlite3.IntegrityError:
                 raise ScheduleError(f"a schedule named {name!r} exists; remove it first") from None
@@ -146,6 +169,8 @@ class ScheduleStore:
                 tuple(r["formats"].split(",")),
                 r["created_at"],
                 r["created_by"],
+                r["deliver_to"],
+                tuple(address for address in r["emails"].split(",") if address),
             )
             for r in rows
         ]

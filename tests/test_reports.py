@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -300,3 +301,49 @@ def test_grace_reports_due_runs_a_scheduled_report_into_the_archive_and_lists_it
     listed = runner.invoke(cli, ["reports", "schedule", "list"])
     assert "weekly-brief-mlt" in listed.output and " done " in listed.output
     assert runner.invoke(cli, ["reports", "schedule", "remove", "weekly-brief-mlt"]).exit_code == 0
+
+
+def test_a_scheduled_run_is_delivered_to_a_folder_and_by_e_mail_and_a_failed_delivery_fails_the_run(
+    warehouse_path, tmp_path, monkeypatch
+):
+    from aiosmtpd.controller import Controller
+    from click.testing import CliRunner
+
+    from grace_cli import cli
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.rcpt_tos)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("GRACE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("GRACE_SMTP_PORT", str(port))
+        runner = CliRunner()
+        shared = tmp_path / "shared"
+        args = ["--cron", "* * * * *", "--scope", "CYP", "--formats", "html,pdf"]
+        added = runner.invoke(
+            cli,
+            ["reports", "schedule", "add", "weekly-brief", *args, "--deliver-to", str(shared), "--email", "a@b.test"],
+        )
+        assert added.exit_code == 0, added.output
+        ran = runner.invoke(cli, ["reports", "due", "--warehouse", str(warehouse_path)])
+        assert ran.exit_code == 0, ran.output
+    finally:
+        controller.stop()
+    assert received == [["a@b.test"]]
+    (copy,) = shared.iterdir()
+    assert sorted(p.name for p in copy.iterdir()) == ["manifest.json", "report.html", "report.pdf"]
+    # The SMTP server is gone: the next due run fails, is recorded as failed and exits 1.
+    monkeypatch.setenv("GRACE_SMTP_PORT", str(port))
+    runner.invoke(cli, ["reports", "schedule", "remove", "weekly-brief-cyp"])
+    runner.invoke(cli, ["reports", "schedule", "add", "weekly-brief", *args, "--name", "again", "--email", "a@b.test"])
+    failed = runner.invoke(cli, ["reports", "due", "--warehouse", str(warehouse_path)])
+    assert failed.exit_code == 1 and "again: failed (attempt 1)" in failed.output
