@@ -31,30 +31,16 @@ newest AS (
     FROM fact_referral
 ),
 
+-- @include scored_referrals
+
 in_scope AS (
-    SELECT
-        r.referral_key,
-        r.received_date,
-        r.agency_code,
-        r.country_iso3,
-        r.platform_name,
-        r.incident_type_code,
-        r.status,
-        s.tier,
-        s.probability,
-        s.priority_score,
-        s.rules_fired,
-        s.contributions,
-        s.run_id,
-        t.model_version
-    FROM fact_referral AS r
-    JOIN triage_score AS s ON s.referral_key = r.referral_key AND s.is_current
-    JOIN triage_run AS t ON t.run_id = s.run_id
+    SELECT q.*
+    FROM scored AS q
     CROSS JOIN params AS p
-    WHERE (p.scope_countries IS NULL OR list_contains(p.scope_countries, r.country_iso3))
-      AND (p.scope_agencies IS NULL OR list_contains(p.scope_agencies, r.agency_code))
-      AND (len(p.agencies) = 0 OR list_contains(p.agencies, r.agency_code))
-      AND (len(p.statuses) = 0 OR list_contains(p.statuses, r.status))
+    WHERE (p.scope_countries IS NULL OR list_contains(p.scope_countries, q.country_iso3))
+      AND (p.scope_agencies IS NULL OR list_contains(p.scope_agencies, q.agency_code))
+      AND (len(p.agencies) = 0 OR list_contains(p.agencies, q.agency_code))
+      AND (len(p.statuses) = 0 OR list_contains(p.statuses, q.status))
 ),
 
 marked AS (

@@ -10,30 +10,18 @@ WITH params AS (
         CAST($any_scope AS BOOLEAN) AS any_scope
 ),
 
+-- @include scored_referrals
+
 final AS (
     SELECT
-        CAST(r.referral_key AS VARCHAR) AS referral_key,
-        left(lpad(lower(hex(r.referral_key)), 32, '0'), 10) AS short_id,
-        r.received_date,
-        r.agency_code,
-        r.country_iso3,
-        r.platform_name,
-        r.incident_type_code,
-        r.status,
-        s.tier,
-        s.probability,
-        s.priority_score,
-        s.rules_fired,
-        s.contributions,
-        s.run_id,
-        t.model_version
+        CAST(q.referral_key AS VARCHAR) AS referral_key,
+        left(lpad(lower(hex(q.referral_key)), 32, '0'), 10) AS short_id,
+        q.* EXCLUDE (referral_key)
     FROM params AS p
-    JOIN fact_referral AS r ON r.referral_key = p.referral_key
-    JOIN triage_score AS s ON s.referral_key = r.referral_key AND s.is_current
-    JOIN triage_run AS t ON t.run_id = s.run_id
+    JOIN scored AS q ON q.referral_key = p.referral_key
     WHERE p.any_scope
-       OR ((p.scope_countries IS NULL OR list_contains(p.scope_countries, r.country_iso3))
-           AND (p.scope_agencies IS NULL OR list_contains(p.scope_agencies, r.agency_code)))
+       OR ((p.scope_countries IS NULL OR list_contains(p.scope_countries, q.country_iso3))
+           AND (p.scope_agencies IS NULL OR list_contains(p.scope_agencies, q.agency_code)))
 )
 
 SELECT *
