@@ -13,7 +13,7 @@ rest belongs to the page that set it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
@@ -151,7 +151,7 @@ class ViewState:
         """A copy with some values replaced (lists become sorted tuples)."""
         for key in MULTI_KEYS:
             if key in changes:
-                changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
+                changes[key] = value_set(changes[key])
         changed = replace(self, **changes)
         # A scoped view stays scoped: a derived view (a drill-down, a selected row) is checked again.
         return changed.within(changed.scope) if changed.scope.restricted else changed
@@ -179,6 +179,11 @@ class ViewState:
         if self.per_capita:
             parts.append("per 100,000 inhabitants")
         return " · ".join(parts)
+
+
+def value_set(values: Iterable[Any] | None) -> tuple[str, ...]:
+    """A multi-value filter as views keep it: distinct, non-empty, as text, sorted (so URLs are stable)."""
+    return tuple(sorted({str(v) for v in (values or ()) if v}))
 
 
 def _as_lists(search: str | Mapping[str, Any] | None) -> dict[str, list[str]]:

@@ -33,7 +33,7 @@ from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.alerts import alert_series_figure
-from dashboards.state import ViewState, ViewStateError
+from dashboards.state import ViewState, ViewStateError, value_set
 from grace.errors import WarehouseError
 from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
 from warehouse import WarehouseReader
@@ -111,7 +111,7 @@ class AlertsView:
     def with_changes(self, **changes: Any) -> AlertsView:
         for key in ("kinds", "metrics"):
             if key in changes:
-                changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
+                changes[key] = value_set(changes[key])
         return replace(self, **changes)
 
 

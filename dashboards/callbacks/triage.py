@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from dashboards.state import ViewStateError
+from dashboards.state import ViewStateError, value_set
 from grace.errors import WarehouseError
 from grace.scope import Scope
 from warehouse import WarehouseReader
@@ -106,7 +106,7 @@ class TriageView:
     def with_changes(self, **changes: Any) -> TriageView:
         for key in ("agencies", "tiers"):
             if key in changes:
-                changes[key] = tuple(sorted({str(v) for v in (changes[key] or ()) if v}))
+                changes[key] = value_set(changes[key])
         return replace(self, **changes)
 
     def within(self, scope: Scope) -> TriageView:
