@@ -83,3 +83,14 @@ def simulated_warehouse(root: Path, scale: float, seed: int, start: date, end: d
     finally:
         con.close()
     return path
+
+
+def referral_count(warehouse: Path) -> int:
+    """How many referrals a warehouse holds (opened read-only)."""
+    from warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM fact_referral").fetchone()[0])
+    finally:
+        con.close()

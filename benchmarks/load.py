@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import machine, update_section  # noqa: E402
+from benchmarks.common import machine, referral_count, update_section  # noqa: E402
 
 PASSWORD = "load benchmark password"
 PAGES = ("/", "/trends", "/dissemination", "/production", "/alerts", "/forecasts")
@@ -99,17 +99,6 @@ class Analyst:
                 chart = EXPORTS[(step // 3) % len(EXPORTS)]
                 self._timed("export", urllib.request.Request(f"{self.base}/export/{chart}.csv?grain=month"))
             step += 1
-
-
-def _referrals(warehouse: Path) -> int:
-    """How many referrals the measured warehouse holds (read-only, after the server has stopped)."""
-    from warehouse import connect
-
-    con = connect(warehouse, read_only=True)
-    try:
-        return int(con.execute("SELECT count(*) FROM fact_referral").fetchone()[0])
-    finally:
-        con.close()
 
 
 def start_server(warehouse: Path, home: Path, threads: int) -> tuple[subprocess.Popen, str]:
@@ -195,7 +184,7 @@ def main() -> None:
         errors = (home / "server.log").read_text(errors="replace")
         if "Traceback" in errors:  # what a failed request raised, for the report's reader
             print(errors[errors.index("Traceback") :][:4000], file=sys.stderr)
-    referrals = _referrals(args.warehouse)
+    referrals = referral_count(args.warehouse)
     rows = []
     for kind in ("page", "callback", "export"):
         one, all_ = single.get(kind), many.get(kind)

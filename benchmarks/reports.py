@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import machine, simulated_warehouse, update_section  # noqa: E402
+from benchmarks.common import machine, referral_count, simulated_warehouse, update_section  # noqa: E402
 
 TARGETS = {"weekly-brief": 60.0, "strategic-quarterly": 180.0, "europol-deck": 180.0}
 
@@ -38,16 +38,6 @@ def build(root: Path, scale: float, seed: int) -> Path:
     warehouse = simulated_warehouse(root, scale, seed, date(2023, 1, 1), date(2024, 12, 31))
     run_analysis(warehouse, metrics=["referrals"], grains=["month", "week"])
     return warehouse
-
-
-def _referrals(warehouse: Path) -> int:
-    from warehouse import connect
-
-    con = connect(warehouse, read_only=True)
-    try:
-        return int(con.execute("SELECT count(*) FROM fact_referral").fetchone()[0])
-    finally:
-        con.close()
 
 
 def timed_run(name: str, warehouse: Path, out: Path) -> dict:
@@ -89,7 +79,7 @@ def main() -> None:
         started = time.perf_counter()
         warehouse = build(root, args.scale, args.seed)
         setup = time.perf_counter() - started
-        referrals = _referrals(warehouse)
+        referrals = referral_count(warehouse)
         timed_run("weekly-brief", warehouse, root / "warm-up")  # starts the renderer's Chromium: the warm state
         results = [timed_run(name, warehouse, root / "reports") for name in TARGETS]
     summary = {
