@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboards.catalogue import get_chart
 from dashboards.exports.build import prepare
+from dashboards.exports.marking import csv_bytes
 from dashboards.exports.renderer import renderer
 from dashboards.freshness import data_freshness
 from dashboards.state import ViewState
@@ -161,8 +162,6 @@ def _chart(
         images[preset] = renderer().render(figure, "png", scale=prepared.preset.scale, **size)
         svgs[preset] = renderer().render(figure, "svg", **size)
     assert prepared is not None
-    from dashboards.exports.marking import csv_bytes
-
     return ChartImage(
         chart_id=chart.chart_id,
         title=prepared.marking.title,

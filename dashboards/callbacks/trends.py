@@ -318,7 +318,7 @@ TREND_CHART = register_chart(
         "from the latest `grace analyse` run",
         data=trend_data,
         figure=trend_figure_for,
-        headline=lambda state: trend_headline(state),
+        headline=trend_headline,
     )
 )
 
