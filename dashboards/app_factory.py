@@ -22,7 +22,9 @@ from dashboards.auth import install_security
 from dashboards.auth.components import account_menu
 from dashboards.components import APP_TITLE, app_shell
 from dashboards.exports import install_exports
-from dashboards.readers import attach_reader
+from dashboards.readers import attach_desk, attach_reader
+from dashboards.report_desk import ReportDesk
+from dashboards.report_routes import install_report_files
 from dashboards.wiring import current_role, register_shell_callbacks
 from warehouse import WarehouseReader
 
@@ -31,11 +33,12 @@ PAGES_DIR = PACKAGE_DIR / "pages"
 ASSETS_DIR = PACKAGE_DIR / "assets"
 
 
-def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
+def create_app(warehouse_path: Path | str, check: bool = True, reports: ReportDesk | None = None) -> dash.Dash:
     """Build the dashboard for one warehouse file (opened read-only, per request).
 
     With `check`, the warehouse is opened once now so a missing or foreign file fails with a
-    one-line `WarehouseError` before the server starts.
+    one-line `WarehouseError` before the server starts. `reports`: the report archive and schedules the
+    Reports page shows (`reporting.desk.ArchiveDesk`, given by the composition layer; None = not set up).
     """
     reader = WarehouseReader(warehouse_path)
     if check:
@@ -57,10 +60,12 @@ def create_app(warehouse_path: Path | str, check: bool = True) -> dash.Dash:
         ],
     )
     attach_reader(app, reader)
+    attach_desk(app, reports)
     app.layout = shell_layout
     register_shell_callbacks(app)
     install_security(app)  # login on every route, roles, audit, security headers (dashboards/auth/)
     install_exports(app)  # /export/<chart>.<png|svg|pdf|csv>, /export/pack/<page>.zip (dashboards/exports/)
+    install_report_files(app)  # /reports/file/<run>/<file>: archived reports (dashboards/report_routes.py)
     return app
 
 

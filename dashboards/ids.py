@@ -213,3 +213,23 @@ TRIAGE_REVIEW_ACTIONABLE = "triage-review-actionable"  # radio: yes | no
 TRIAGE_REVIEW_BUTTON = "triage-review-button"
 TRIAGE_REVIEW_STATUS = "triage-review-status"  # what the last review did
 TRIAGE_REVIEWED = "triage-reviewed"  # dcc.Store: bumped after each review, redraws the queue
+
+# Reports (/reports): the archive, run now, preview, schedules
+REPORTS_PAGE = "reports-page"
+REPORTS_REFRESH = "reports-refresh"  # dcc.Store: bumped after a run is asked for or a schedule changes
+REPORTS_POLL = "reports-poll"  # dcc.Interval: redraws while runs are queued or running
+REPORTS_ARCHIVE = "reports-archive"  # the archived runs (a table with download links)
+REPORTS_TEMPLATE = "reports-template"  # dropdown: the template to preview / run / schedule
+REPORTS_SCOPE = "reports-scope"  # dropdown: EU, a country or an agency (only the user's own, if scoped)
+REPORTS_PREVIEW = "reports-preview"  # what a run would hold, with today's data
+REPORTS_RUN = "reports-run"  # button: run now (analysts and admins)
+REPORTS_RUN_STATUS = "reports-run-status"
+REPORTS_JOBS = "reports-jobs"  # the runs asked for on this server
+REPORTS_SCHEDULES = "reports-schedules"  # admins: the schedules table and form
+REPORTS_SCHEDULE_NAME = "reports-schedule-name"
+REPORTS_SCHEDULE_CRON = "reports-schedule-cron"
+REPORTS_SCHEDULE_ADD = "reports-schedule-add"
+REPORTS_SCHEDULE_TARGET = "reports-schedule-target"  # dropdown: the schedule to remove
+REPORTS_SCHEDULE_REMOVE = "reports-schedule-remove"
+REPORTS_SCHEDULE_STATUS = "reports-schedule-status"
+OPERATIONS_REPORT_FAILURES = "operations-report-failures"  # scheduled report runs that failed every attempt

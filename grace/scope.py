@@ -9,6 +9,8 @@ path asks about it:
 - whether EU-wide views may be shown (`eu_wide`): the EU total, platform series (a platform's
   series counts every country), ETL lineage and the EU backlog all mix countries;
 - whether one analysed series may be shown (`allows_series`): a country's own series only;
+- whether aggregates over a set of countries may be shown (`allows_aggregates_of`): an archived report
+  of the EU, of a country or of an agency's country;
 - which agencies' referrals may be listed (`allows_agency`, `sql_agencies`): a user scoped to one agency
   (e.g. `AGY-NLD`) is also scoped to that agency's country, so every aggregate view stays the country's,
   and referral-level data (the triage queue, report-number search, reviews) is cut to the agency.
@@ -144,6 +146,19 @@ class Scope:
         if not self.allows_series(split_by, entity):
             what = "the EU total" if split_by in ("none", "total", "") else f"{split_by} {entity}"
             raise ScopeError(f"{what} is outside your scope ({self.describe()})")
+
+    def allows_aggregates_of(self, countries: Iterable[str] | None) -> bool:
+        """Whether aggregates over these countries (`None` = every country, e.g. an EU-27 report) may be
+        shown: a scoped user sees a report or a table only when every country in it is in the scope."""
+        if self.countries is None:
+            return True
+        return countries is not None and bool(set(countries)) and set(countries) <= self.countries
+
+    def require_aggregates_of(self, countries: Iterable[str] | None, what: str) -> None:
+        """Raise `ScopeError` unless `allows_aggregates_of(countries)`."""
+        if not self.allows_aggregates_of(countries):
+            covered = "every country" if countries is None else ", ".join(sorted(countries)) or "no country"
+            raise ScopeError(f"{what} covers {covered} and is outside your scope ({self.describe()})")
 
     def require_eu_wide(self, what: str) -> None:
         """Raise `ScopeError` when `what` mixes every country and the scope is limited."""

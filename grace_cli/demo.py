@@ -51,3 +51,6 @@ def demo(warehouse, scale, seed, force, analyse, quiet) -> None:
         + (f"; {result.analysis_series:,} series analysed" if result.analysis_series else "")
         + (f"; triage model {result.triage_model} trained, promoted and scored" if result.triage_model else "")
     )
+    from grace_cli.report_desk import schedule_demo_brief
+
+    schedule_demo_brief(click.echo)

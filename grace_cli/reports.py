@@ -106,7 +106,7 @@ def schedule_add(definition, cron, scope, name, formats, deliver_to, emails) -> 
     from reporting.definition import load_definition
 
     load_definition(definition).with_run(scope=scope or None)  # refuse a bad definition or scope now
-    name = name or (f"{Path(definition).stem}-{scope.replace(':', '-').lower()}" if scope else Path(definition).stem)
+    name = name or (f"{Path(definition).stem}-{scope.replace(':', '-')}" if scope else Path(definition).stem).lower()
     if emails:
         from grace.settings import smtp_settings
 
@@ -225,15 +225,15 @@ def _deliver(item, folder: Path) -> None:
 
 
 def _archive() -> Path:
-    from grace.config import grace_home
+    from grace_cli.report_desk import reports_home
 
-    return grace_home() / "reports"
+    return reports_home()
 
 
 def _store():
-    from reporting.schedule import ScheduleStore
+    from grace_cli.report_desk import schedule_store
 
-    return ScheduleStore(_archive() / "schedule.sqlite")
+    return schedule_store()
 
 
 def _formats(text) -> list[str]:
@@ -241,16 +241,6 @@ def _formats(text) -> list[str]:
 
 
 def _audit(manifest: dict, trigger: str) -> None:
-    from dashboards.auth.audit import AuditLog
+    from reporting.audit import record_run
 
-    AuditLog().record(
-        "report_run",
-        trigger,
-        {
-            "report": manifest["report"],
-            "period": manifest["period"],
-            "scope": manifest["scope"],
-            "definition_sha256": manifest["definition"]["sha256"],
-            "files": sorted(manifest["files"]),
-        },
-    )
+    record_run(manifest, trigger)

@@ -69,6 +69,9 @@ def build_demo(path: Path, echo: Echo = print_now) -> None:
     from dashboards.auth.bootstrap import create_demo_user
 
     create_demo_user(echo)  # user `demo` (admin); random password printed once unless $GRACE_DEMO_PASSWORD
+    from grace_cli.report_desk import schedule_demo_brief
+
+    schedule_demo_brief(echo)
 
 
 def ensure_warehouse(explicit: Path | str | None = None, echo: Echo = print_now) -> Path:
@@ -104,13 +107,17 @@ def serve(
     `GRACE_SERVER_THREADS`, 8); `debug` runs Flask's development server with Dash's dev tools instead.
     """
     from dashboards.app_factory import create_app  # imports Dash: only when serving
+    from grace_cli.report_desk import report_desk, start_first_report
 
     port = default_port() if port is None else port
     path = ensure_warehouse(warehouse, echo)
     from dashboards.auth.bootstrap import require_users
 
     require_users()  # nobody could sign in: say how to add a user instead of serving
-    app = create_app(path)
+    desk = report_desk(path)
+    app = create_app(path, reports=desk)
+    if choose_warehouse(warehouse).may_build_demo:
+        start_first_report(desk, echo)  # the demo's first weekly brief, when the archive is empty
     threads = settings.server_threads() if threads is None else threads
     echo(f"GRACE Trends dashboard serving {path} (read-only)" + ("" if debug else f" with {threads} threads"))
     echo(f"Open {url_for(host, port)} in a browser; press Ctrl+C to stop.")

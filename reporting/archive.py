@@ -74,6 +74,8 @@ def write_run(
             "period_start": report.extras.get("period_start"),
             "period_end": report.extras.get("period_end"),
             "scope": report.scope_label,
+            "scope_code": report.extras.get("scope_code"),
+            "scope_countries": report.extras.get("scope_countries"),  # who may see the run (null: EU-wide)
             "k": report.k,
             "marking": report.marking,
             "data_freshness": report.data_freshness,

@@ -94,7 +94,12 @@ def build_report(
         sections=tuple(sections),
         sources=definition.sources,
         kind=definition.kind,
-        extras={"period_start": period.start.isoformat(), "period_end": period.end.isoformat()},
+        extras={
+            "period_start": period.start.isoformat(),
+            "period_end": period.end.isoformat(),
+            "scope_code": definition.scope,
+            "scope_countries": scope.scope.sql_countries,  # None: every country (an EU-27 report)
+        },
     )
 
 

@@ -9,6 +9,7 @@ chart images (rendered once per preset by `dashboards.exports`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -89,7 +90,7 @@ class Report:
     sections: tuple[Section, ...]
     sources: tuple[str, ...] = ()
     kind: str = "report"  # "report" (pages) or "deck" (slides first)
-    extras: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # period bounds, scope code and countries
 
     def numbers(self) -> list[tuple[Section, Sentence, CheckedNumber]]:
         """Every number printed in the report, with the sentence it is in."""

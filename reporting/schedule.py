@@ -28,6 +28,7 @@ from croniter import croniter
 
 from grace.errors import GraceError
 
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(hours=2)  # a run still 'running' after this long died with its process: claim it again
@@ -124,6 +125,8 @@ class ScheduleStore:
         deliver_to: str = "",
         emails: Sequence[str] = (),
     ) -> Schedule:
+        if not NAME.match(name or ""):
+            raise ScheduleError(f"schedule name {name!r}: 1-64 characters, a-z or 0-9 first, then a-z, 0-9, '-' or '_'")
         if not croniter.is_valid(cron):
             raise ScheduleError(f"cron expression {cron!r} is not valid (five fields: minute hour day month weekday)")
         bad = [address for address in emails if not EMAIL.match(address)]

@@ -51,6 +51,10 @@ EVENTS = (
     "triage_search",
     "triage_reviewed",
     "report_run",
+    "report_run_failed",
+    "report_download",
+    "report_scheduled",
+    "report_unscheduled",
 )
 FILTER_KEYS = ("event", "user", "since")
 MAX_LIMIT = 10_000

@@ -15,7 +15,9 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.dash_table.DataTable import DataTable
 
 from dashboards import ids
+from dashboards.auth.context import current_scope
 from dashboards.callbacks import operations as logic
+from dashboards.callbacks import reports as report_logic
 from dashboards.components import (
     alert,
     aria,
@@ -27,7 +29,7 @@ from dashboards.components import (
     section_card,
 )
 from dashboards.figures import FONT_FAMILY
-from dashboards.readers import reader_of
+from dashboards.readers import desk_of, reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, record_view, scope_state
 
@@ -89,6 +91,13 @@ ANALYTICS_COLUMNS = [
     ("seconds", "Seconds"),
     ("code_version", "Code version"),
 ]
+REPORT_FAILURE_COLUMNS = (
+    ("schedule", "Schedule"),
+    ("fire_time", "Due (UTC)"),
+    ("attempts", "Attempts"),
+    ("finished", "Last attempt (UTC)"),
+    ("error", "Error"),
+)
 IMPORT_COLUMNS = [
     ("import_id", "Import"),
     ("dataset", "Dataset"),
@@ -220,6 +229,12 @@ def layout(**kwargs) -> html.Div:
                 ],
                 className="g-3",
             ),
+            section_card(
+                "Scheduled reports that failed",
+                html.Div("Loading…", id=ids.OPERATIONS_REPORT_FAILURES),
+                subtitle="Runs that failed every attempt (three), newest first, within your scope; "
+                "`grace reports schedule list` shows every run.",
+            ),
         ],
         id=ids.OPERATIONS_PAGE,
         className="operations",
@@ -291,4 +306,23 @@ def _lineage(query):
         view.import_rows,
         status,
         view.freshness,
+    )
+
+
+@callback(Output(ids.OPERATIONS_REPORT_FAILURES, "children"), Input(ids.OPERATIONS_STATE, "data"))
+def _report_failures(_query):
+    """Scheduled report runs that failed for good (the report desk's schedule store), scoped to the user."""
+    rows = report_logic.failure_rows(desk_of(dash.get_app()), current_scope())
+    if not rows:
+        return html.P("None: every scheduled report run so far succeeded (or is still being retried).")
+    return dbc.Table(
+        [
+            html.Caption(f"{len(rows)} failed run(s)"),
+            html.Thead(html.Tr([html.Th(label, scope="col") for _key, label in REPORT_FAILURE_COLUMNS])),
+            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in REPORT_FAILURE_COLUMNS]) for row in rows]),
+        ],
+        id=f"{ids.OPERATIONS_REPORT_FAILURES}-rows",
+        striped=True,
+        size="sm",
+        responsive=True,
     )
