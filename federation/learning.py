@@ -1,0 +1,148 @@
+"""The federable triage model: logistic regression on the triage features, trained locally in numpy.
+
+Why not the central triage model (a gradient-boosted tree ensemble): trees do not average. A logistic
+regression's weights do, so FedAvg, FedProx, trimmed means and Krum all apply, and so do clipping and
+Gaussian noise for differential privacy.
+
+Features are the central model's (`classification.features`), encoded so that every agency gets the same
+columns without sharing anything first: categorical codes are hashed into `HASH_BUCKETS` one-hot buckets
+per feature (a platform one agency has never seen still has a column), booleans are 0/1, counts are
+log1p-scaled. No encoding depends on an agency's data, so no statistics cross borders before training.
+
+Local training (`train_locally`) is full-batch gradient descent on the mean log-loss plus an L2 penalty and,
+for FedProx, the proximal term (mu / 2)·||w − w_global||². Deterministic: no sampling, a fixed number of
+steps. Evaluation (`evaluate`): ROC AUC, and macro-F1 at the threshold that flags as many referrals as the
+evaluation data has positives (prevalence-matched, so a model is not judged by an arbitrary 0.5 cut).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, roc_auc_score
+
+from classification.features import BOOLEAN, CATEGORICAL, NUMERIC, referral_features
+from warehouse import connect
+
+HASH_BUCKETS = 32
+N_FEATURES = len(CATEGORICAL) * HASH_BUCKETS + len(BOOLEAN) + len(NUMERIC)
+Weights = list[np.ndarray]  # [coefficients (N_FEATURES,), intercept (1,)], float64
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """One local update: `steps` of gradient descent at `learning_rate`; `proximal_mu` > 0 is FedProx."""
+
+    steps: int = 60
+    learning_rate: float = 0.5
+    l2: float = 1e-4
+    proximal_mu: float = 0.0
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """One agency's labelled referrals, encoded: X (n, N_FEATURES) float32, y (n,) 0/1."""
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def split(self, test_share: float = 0.25) -> tuple[NodeData, NodeData]:
+        """Train and test parts: the last `test_share` of the rows in time order is the test part."""
+        cut = int(round(len(self) * (1 - test_share)))
+        return NodeData(self.X[:cut], self.y[:cut]), NodeData(self.X[cut:], self.y[cut:])
+
+
+def _bucket(name: str, value: object) -> int:
+    digest = hashlib.sha256(f"{name}={value}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") % HASH_BUCKETS
+
+
+def encode(frame: pd.DataFrame) -> np.ndarray:
+    """The model's input for a frame of referral features (see the module docstring)."""
+    X = np.zeros((len(frame), N_FEATURES), dtype=np.float32)
+    for k, name in enumerate(CATEGORICAL):
+        values = frame[name].astype("string").fillna("<missing>")
+        codes = {value: _bucket(name, value) for value in values.unique()}  # few distinct codes: hash each once
+        columns = values.map(codes).to_numpy(dtype=np.int64) + k * HASH_BUCKETS
+        X[np.arange(len(frame)), columns] = 1.0
+    start = len(CATEGORICAL) * HASH_BUCKETS
+    for k, name in enumerate(BOOLEAN):
+        X[:, start + k] = frame[name].astype(float).fillna(0.0).to_numpy()
+    start += len(BOOLEAN)
+    for k, name in enumerate(NUMERIC):
+        X[:, start + k] = np.log1p(np.clip(frame[name].astype(float).fillna(0.0).to_numpy(), 0.0, None))
+    return X
+
+
+def node_dataset(warehouse: Path | str) -> NodeData:
+    """An agency's labelled referrals from its own warehouse, in time order (opened read-only)."""
+    con = connect(Path(warehouse), read_only=True)
+    try:
+        frame = referral_features(con)
+    finally:
+        con.close()
+    labelled = frame[frame["label"].notna()].sort_values(["received_date", "referral_key"], kind="stable")
+    return NodeData(encode(labelled), labelled["label"].astype(np.int8).to_numpy())
+
+
+def initial_weights() -> Weights:
+    return [np.zeros(N_FEATURES), np.zeros(1)]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
+
+
+def predict(weights: Weights, X: np.ndarray) -> np.ndarray:
+    """Probability of an actionable outcome for each row of X."""
+    return _sigmoid(X @ weights[0] + weights[1][0])
+
+
+def train_locally(weights: Weights, data: NodeData, config: TrainingConfig = TrainingConfig()) -> Weights:
+    """`config.steps` of full-batch gradient descent from `weights` (the global model) on one agency's data."""
+    if not len(data):
+        return [w.copy() for w in weights]
+    anchor_coef, anchor_bias = weights[0], weights[1]
+    coef, bias = weights[0].astype(float).copy(), weights[1].astype(float).copy()
+    X, y = data.X.astype(float), data.y.astype(float)
+    n = len(y)
+    for _ in range(config.steps):
+        error = _sigmoid(X @ coef + bias[0]) - y
+        grad_coef = X.T @ error / n + config.l2 * coef + config.proximal_mu * (coef - anchor_coef)
+        grad_bias = error.mean() + config.proximal_mu * (bias[0] - anchor_bias[0])
+        coef -= config.learning_rate * grad_coef
+        bias[0] -= config.learning_rate * grad_bias
+    return [coef, bias]
+
+
+def evaluate(weights: Weights, data: NodeData) -> dict[str, float]:
+    """ROC AUC, prevalence-matched macro-F1 and log-loss on `data` (AUC is NaN with one class only)."""
+    if not len(data):
+        return {"n": 0.0, "auc": float("nan"), "macro_f1": float("nan"), "log_loss": float("nan")}
+    p = predict(weights, data.X.astype(float))
+    y = data.y.astype(int)
+    positives = int(y.sum())
+    auc = float(roc_auc_score(y, p)) if 0 < positives < len(y) else float("nan")
+    flagged = np.zeros(len(y), dtype=int)
+    if positives:
+        order = np.argsort(-p, kind="stable")
+        flagged[order[:positives]] = 1
+    macro_f1 = float(f1_score(y, flagged, average="macro", zero_division=0))
+    eps = 1e-12
+    log_loss = float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+    return {"n": float(len(y)), "auc": auc, "macro_f1": macro_f1, "log_loss": log_loss}
+
+
+def fedavg(updates: list[tuple[Weights, int]]) -> Weights:
+    """The example-weighted mean of the agencies' updated weights (FedAvg's aggregation)."""
+    total = sum(n for _, n in updates)
+    if total <= 0:
+        raise ValueError("no examples in any update")
+    return [sum(w[i] * (n / total) for w, n in updates) for i in range(len(updates[0][0]))]
