@@ -55,7 +55,7 @@ class NodeData:
 
     def split(self, test_share: float = 0.25) -> tuple[NodeData, NodeData]:
         """Train and test parts: the last `test_share` of the rows in time order is the test part."""
-        cut = int(round(len(self) * (1 - test_share)))
+        cut = round(len(self) * (1 - test_share))
         return NodeData(self.X[:cut], self.y[:cut]), NodeData(self.X[cut:], self.y[cut:])
 
 
@@ -145,4 +145,4 @@ def fedavg(updates: list[tuple[Weights, int]]) -> Weights:
     total = sum(n for _, n in updates)
     if total <= 0:
         raise ValueError("no examples in any update")
-    return [sum(w[i] * (n / total) for w, n in updates) for i in range(len(updates[0][0]))]
+    return [np.sum([w[i] * (n / total) for w, n in updates], axis=0) for i in range(len(updates[0][0]))]
