@@ -21,6 +21,7 @@ from grace import settings
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
+from grace_cli.demo_statistics import import_demo_statistics
 from warehouse import connect, ensure_schema
 
 DEFAULT_DEMO_SCALE = 0.03
@@ -85,6 +86,7 @@ def build_demo_warehouse(
             import_hash_set(con, hash_set, name="demo-known")
         batches = discover_batches(inputs / "exports") + discover_batches(inputs / "packages")
         summary = run_batches(con, batches, load_pseudonym_key(), progress=progress)
+        import_demo_statistics(con)  # synthetic published figures for the strategic report's comparison
         con.execute("CHECKPOINT")
     finally:
         con.close()

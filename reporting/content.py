@@ -25,11 +25,15 @@ from dashboards.titles import country_name
 from grace.disclosure import min_cell
 from grace.errors import GraceError
 from grace.scope import Scope
+from reporting.capacity import capacity_sentences
 from reporting.definition import Definition, SectionDef
 from reporting.figures import figure_sentence
 from reporting.findings import finding_sentences
-from reporting.model import ChartImage, Report, Section, Sentence
+from reporting.model import ChartImage, Report, Section, Sentence, Table
+from reporting.outlook import forecast_sentence, series_id_for
 from reporting.period import Period, resolve_period
+from reporting.published import published_comparison
+from reporting.tables import report_table
 from warehouse import WarehouseReader
 
 PRESETS = ("slide", "a4-landscape")  # the deck's slides; the pages of the HTML and PDF
@@ -118,6 +122,7 @@ def _section(
     fresh: str,
 ) -> tuple[Section, str]:
     sentences: list[Sentence] = []
+    tables: list[Table] = []
     run_id = ""
     filters = {"country": list(view.country)} if view.country else {}
     with reader.cursor() as con:
@@ -131,6 +136,7 @@ def _section(
                 section.findings.metrics,
                 view.scope.sql_countries,
                 k,
+                window=(_history_start(period), period.end),
             )
             run_id = found.run_id
             sentences.extend(found.sentences)
@@ -138,6 +144,19 @@ def _section(
                 sentences.append(Sentence(f"Findings withheld under the small-cell rule (k = {k}): {found.withheld}."))
             if not found.sentences and not found.withheld:
                 sentences.append(Sentence("No finding of the latest analysis run applies to this scope."))
+        countries = view.scope.sql_countries
+        for metric in section.outlook:
+            series_id = series_id_for(metric, period.grain, countries)
+            if series_id is not None:
+                sentences.append(forecast_sentence(con, series_id, scope.label, k))
+        if section.capacity:
+            sentences.extend(capacity_sentences(con, period, countries, scope.label, k))
+        if section.published is not None:
+            comparison = published_comparison(con, section.published, period, countries, scope.label, k)
+            sentences.extend(comparison.sentences)
+            if comparison.table is not None:
+                tables.append(comparison.table)
+        tables.extend(report_table(name, con, period, countries, scope.label, k) for name in section.tables)
     charts = tuple(
         image
         for ref in section.charts
@@ -146,7 +165,7 @@ def _section(
     withheld = [ref.chart for ref in section.charts if get_chart(ref.chart).eu_wide and not view.scope.eu_wide]
     if withheld:
         sentences.append(Sentence(f"Charts covering every country are not part of a {scope.label} report."))
-    return Section(section.title, tuple(sentences), charts, intro=section.text), run_id
+    return Section(section.title, tuple(sentences), charts, tuple(tables), intro=section.text), run_id
 
 
 def _chart(

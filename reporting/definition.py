@@ -7,6 +7,13 @@ or the one holding a given date), the scope (the EU, one country or one agency),
   sentences, every number checked against the warehouse at render time;
 - `findings`: the latest analysis run's ranked findings within the scope (`limit`, `kinds`, `metrics`);
 - `charts`: catalogue charts (`chart` id and the `view` as the page's query string);
+- `outlook`: metrics whose stored forecast for the scope's series (the next period's point and interval)
+  is written as a checked sentence;
+- `capacity: true`: the backlog at the period's end against the previous end, and the referrals received
+  and triaged in the period, as checked sentences;
+- `published`: the comparison with imported published figures (`metrics`: the published metric codes,
+  e.g. `cybertipline_reports`; `years`: how many of the latest complete years) as a table and sentences;
+- `tables`: report-level tables for the text and the annex (`country-totals`, `platform-mix`);
 - `text`: fixed wording (methods, caveats) — digits are refused there, since nothing could check them.
 
 Errors name the file, the line and the field: `weekly.yaml, line 12, sections[1].charts[0].chart: no chart
@@ -31,6 +38,7 @@ from grace.errors import GraceError
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 GRAINS = ("week", "month", "quarter")
 KINDS = ("report", "deck")
+TABLES = ("country-totals", "platform-mix")  # report-level tables (reporting/tables.py)
 _ISO3 = r"^[A-Z]{3}$"
 _AGENCY = r"^agency:[A-Z0-9-]{2,40}$"
 
@@ -79,6 +87,22 @@ SCHEMA: dict[str, Any] = {
                             "metrics": {"type": "array", "items": {"type": "string"}},
                         },
                     },
+                    "outlook": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "capacity": {"type": "boolean"},
+                    "published": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["metrics"],
+                        "properties": {
+                            "metrics": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$", "maxLength": 64},
+                            },
+                            "years": {"type": "integer", "minimum": 1, "maximum": 5},
+                        },
+                    },
+                    "tables": {"type": "array", "minItems": 1, "items": {"enum": list(TABLES)}},
                     "charts": {
                         "type": "array",
                         "minItems": 1,
@@ -114,12 +138,24 @@ class FindingsRef:
 
 
 @dataclass(frozen=True)
+class PublishedRef:
+    """Which imported published figures to compare with (metric codes of `published_statistic`)."""
+
+    metrics: tuple[str, ...]
+    years: int = 2
+
+
+@dataclass(frozen=True)
 class SectionDef:
     title: str
     text: str = ""
     figures: tuple[str, ...] = ()
     findings: FindingsRef | None = None
     charts: tuple[ChartRef, ...] = ()
+    outlook: tuple[str, ...] = ()
+    capacity: bool = False
+    published: PublishedRef | None = None
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +238,12 @@ def _build(data: Mapping[str, Any], where: str, digest: str) -> Definition:
             if "findings" in section
             else None,
             charts=tuple(ChartRef(chart["chart"], chart.get("view", "")) for chart in section.get("charts", ())),
+            outlook=tuple(section.get("outlook", ())),
+            capacity=bool(section.get("capacity", False)),
+            published=PublishedRef(tuple(section["published"]["metrics"]), section["published"].get("years", 2))
+            if "published" in section
+            else None,
+            tables=tuple(section.get("tables", ())),
         )
         for section in data["sections"]
     )
@@ -242,6 +284,12 @@ def _check_references(definition: Definition, node: yaml.Node, where: str) -> No
                 raise DefinitionError(
                     f"{where}, {_located(node, [*at, 'figures', f])}: {name!r} is not a count or share metric "
                     "(key figures are period totals and shares)"
+                )
+        for f, name in enumerate(section.outlook):
+            if name not in METRICS:
+                raise DefinitionError(
+                    f"{where}, {_located(node, [*at, 'outlook', f])}: no metric {name!r} (`grace analyse` forecasts "
+                    "the warehouse's metrics)"
                 )
         if section.findings is not None:
             for f, kind in enumerate(section.findings.kinds):

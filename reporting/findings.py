@@ -1,13 +1,21 @@
 """The analysis run's findings as report sentences, each number recomputed from the warehouse's series.
 
 A finding's wording comes from `grace analyse` (`analytics/narrative.py`, stored in `analytics_finding`);
-the report prints it only when every number in it can be recomputed now from the series it is about:
-- growth: the sums of the last and the previous year of periods (and the interval, by the same formula);
-- emerging / vanishing: the means of the recent and the baseline windows, and their change.
-Other kinds (breaks with fitted levels, anomalies against a model's expectation, forecasts) are drawn in
-the charts instead, where their caveats travel with them. A finding about a series whose counts fall
-below k in the windows it cites is withheld (the small-cell rule holds in text too); the report says how
-many were withheld and why.
+the report prints a finding only when every number in it can be checked now, independently of the run:
+- growth: the stored headline; the sums of the last and the previous year of periods (and the interval,
+  by the same formula) recomputed from the series;
+- emerging / vanishing: the stored headline; the means of the recent and the baseline windows, and their
+  change, recomputed from the series;
+- changepoint: the report's own sentence (`reporting/event_findings.py`), since the run's fitted levels are
+  a model's: the series' means over the windows either side of the break, written from the period series
+  and recomputed from the daily one;
+- anomaly: the report's own sentence: the observed value (recomputed from the daily series) against the
+  model's expected value (read again from `analytics_anomaly`) and the change between them;
+- forecast: the outlook sentence (`reporting/outlook.py`): the next period's point and interval, read
+  again from `analytics_forecast` and checked for consistency (the interval holds the point).
+Other kinds (Mann-Kendall trends, backlog projections) and breaks or anomalies of metrics that are not
+daily-additive counts stay in the charts. A finding resting on counts from 1 to k − 1 in what it cites is
+withheld (the small-cell rule holds in text too); the report says how many were withheld and why.
 """
 
 from __future__ import annotations
@@ -25,10 +33,13 @@ from analytics.series import RegularSeries
 from analytics.trend import growth as period_growth
 from analytics.warehouse_series import METRICS, load_series
 from grace.vocabulary import NO_SPLIT, PERIODS_PER_YEAR
+from reporting.event_findings import WITHHELD, anomaly_sentence, changepoint_sentence
 from reporting.model import CheckedNumber, Sentence
+from reporting.outlook import forecast_sentence
 from warehouse import load_query
 
-CHECKED_KINDS = ("growth", "emerging", "vanishing")
+CHECKED_KINDS = ("growth", "emerging", "vanishing", "changepoint", "anomaly", "forecast")
+EVENT_KINDS = ("changepoint", "anomaly")  # dated events: worded only inside the report's window
 FREQ = {"day": "D", "week": "W", "month": "MS", "quarter": "QS", "year": "YS"}
 
 
@@ -46,8 +57,10 @@ def finding_sentences(
     metrics: Sequence[str],
     scope_countries: list[str] | None,
     k: int,
+    window: tuple[date, date] | None = None,
 ) -> FindingSentences:
-    """The top `limit` checkable findings of the latest run within the scope, as checked sentences."""
+    """The top `limit` checkable findings of the latest run within the scope, as checked sentences; breaks and
+    anomalies only when dated inside `window` (first and last day: what the report's charts show)."""
     wanted = [kind for kind in (kinds or CHECKED_KINDS) if kind in CHECKED_KINDS]
     query = load_query("analytics_findings")
     rows = con.execute(
@@ -70,21 +83,46 @@ def finding_sentences(
     for row in rows.itertuples(index=False):
         if len(sentences) >= limit:
             break
-        numbers = json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
-        series = _series(con, row.metric, row.grain, row.split_by, row.entity)
-        checked = _check(row.kind, row, numbers, series)
-        if checked is None:
+        if window is not None and row.kind in EVENT_KINDS and not window[0] <= _day(row.date) <= window[1]:
             continue
-        if _small(row.kind, row.metric, numbers, k):
+        numbers = json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
+        found = _sentence(con, row, numbers, k)
+        if found is None:
+            continue
+        if found == WITHHELD:
             withheld += 1
             continue
-        sentences.append(Sentence(f"{row.headline}.", checked, source=f"finding {row.rank} of run {row.run_id}"))
+        assert isinstance(found, Sentence)
+        sentences.append(found)
     return FindingSentences(tuple(sentences), withheld, run_id)
 
 
-def _series(con, metric: str, grain: str, split_by: str, entity: str) -> pd.DataFrame:
+def _sentence(con, row, numbers: dict, k: int) -> Sentence | str | None:
+    """The finding as a checked sentence; None when its kind or metric cannot be checked; `WITHHELD`
+    when it rests on small counts."""
+    if row.kind == "forecast":
+        return forecast_sentence(con, row.series_id, _label(row.split_by, row.entity), k, row.run_id)
+    if row.kind in ("changepoint", "anomaly"):
+        daily = _series(con, row.metric, "day", row.split_by, row.entity, drop_partial=False)
+        if row.kind == "anomaly":
+            return anomaly_sentence(con, row, numbers, daily, k)
+        return changepoint_sentence(con, row, _series(con, row.metric, row.grain, row.split_by, row.entity), daily, k)
+    series = _series(con, row.metric, row.grain, row.split_by, row.entity)
+    checked = _check(row.kind, row, numbers, series)
+    if checked is None:
+        return None
+    if _small(row.kind, row.metric, numbers, k):
+        return WITHHELD
+    return Sentence(f"{row.headline}.", checked, source=f"finding {row.rank} of run {row.run_id}")
+
+
+def _label(split_by: str, entity: str) -> str:
+    return "EU total" if split_by == NO_SPLIT else entity
+
+
+def _series(con, metric: str, grain: str, split_by: str, entity: str, drop_partial: bool = True) -> pd.DataFrame:
     filters = {} if split_by == NO_SPLIT else {split_by: [entity]}
-    return load_series(con, metric, grain, filters=filters)[["ds", "y"]]
+    return load_series(con, metric, grain, filters=filters, drop_partial=drop_partial)[["ds", "y"]]
 
 
 def _check(kind: str, row, numbers: dict, series: pd.DataFrame) -> tuple[CheckedNumber, ...] | None:

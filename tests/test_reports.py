@@ -13,11 +13,13 @@ import re
 import shutil
 import socket
 import subprocess
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from builders import simulated_warehouse
 from PIL import Image
@@ -173,6 +175,255 @@ def test_the_weekly_brief_builds_for_every_country_with_no_small_count_in_its_te
     assert not any(chart.chart_id.startswith("operations") for chart in report.charts())  # EU-wide: withheld
     text = " ".join(s.text for section in report.sections for s in section.sentences)
     assert "not part of a" in text  # says what was left out
+
+
+# --- comparison with published figures ---------------------------------------------------------------
+
+SYNTHETIC = "Synthetic example (not real data)"
+
+
+def published_csv(path: Path) -> Path:
+    """Synthetic yearly figures for every EU-27 country (2023, 2024), and one IWF-style figure for Germany only."""
+    rows = ["period,period_type,country_iso3,platform,metric,value,source,note"]
+    for year in (2023, 2024):
+        for number, country in enumerate(EU27_ISO3):
+            rows.append(f"{year},year,{country},,cybertipline_reports,{500 + 10 * number + year % 10},{SYNTHETIC},")
+    rows.append(f"2024,year,DEU,,iwf_reports,321,{SYNTHETIC},")
+    rows.append(f"2024,year,,,cybertipline_reports,999999,{SYNTHETIC},a world total: never compared")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def published_path(warehouse_path, tmp_path_factory):
+    """The report warehouse with the synthetic published figures imported (`grace import statistics`)."""
+    from etl.statistics import import_statistics
+    from warehouse import connect
+
+    folder = tmp_path_factory.mktemp("published")
+    copy = folder / "published.duckdb"
+    shutil.copy(warehouse_path, copy)
+    con = connect(copy)
+    try:
+        import_statistics(con, published_csv(folder / "statistics.csv"))
+    finally:
+        con.close()
+    return copy
+
+
+def comparison(path: Path, scope: str, years: int = 2):
+    from reporting.definition import PublishedRef
+    from reporting.published import published_comparison
+
+    period = resolve_period("month", "last-complete", date(2024, 12, 31))
+    countries = None if scope == "EU" else [scope]
+    label = "EU-27" if scope == "EU" else scope
+    reader = WarehouseReader(path, idle_seconds=60)
+    with reader.cursor() as con:
+        return published_comparison(
+            con, PublishedRef(("cybertipline_reports", "iwf_reports"), years), period, countries, label, 10
+        )
+
+
+def fact_referrals(path: Path, year: int, countries=None) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM fact_referral WHERE year(incident_date) = $year "
+            "AND ($countries IS NULL OR list_contains($countries, country_iso3))",
+            {"year": year, "countries": countries},
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_the_eu_comparison_puts_the_warehouse_year_next_to_the_sum_of_the_countries_published_figures(published_path):
+    found = comparison(published_path, "EU")
+    first = found.sentences[0]
+    assert first.text.startswith("2024, EU-27: GRACE holds ") and SYNTHETIC in first.text
+    grace, published, share = first.numbers
+    assert grace.value == fact_referrals(published_path, 2024) and grace.matches
+    assert published.value == sum(500 + 10 * n + 4 for n in range(27)) and published.matches  # not the world total
+    assert share.matches and share.shown.endswith(" %")
+    assert "some of its countries only" in found.sentences[1].text and not found.sentences[1].numbers  # IWF: DEU only
+    assert found.sentences[2].text.startswith("2023, EU-27") and "bundles duplicate reports" in found.sentences[-1].text
+    table = found.table.frame
+    assert list(table.columns[:3]) == ["Year", "Country", "GRACE referrals"] and len(table) == 2 * 28
+    eu = table[(table["Country"] == "EU-27") & (table["Year"] == "2024")].iloc[0]
+    assert eu["GRACE referrals"] == grace.value and eu["cybertipline reports (" + SYNTHETIC + ")"] == published.value
+    germany = table[(table["Country"] == "Germany") & (table["Year"] == "2024")].iloc[0]
+    assert germany["iwf reports (" + SYNTHETIC + ")"] == 321
+
+
+def test_a_small_country_comparison_suppresses_the_warehouse_count_but_shows_the_published_figure(published_path):
+    assert 0 < fact_referrals(published_path, 2024, ["MLT"]) < 10  # the case the rule is for
+    found = comparison(published_path, "MLT", years=1)
+    (first, caveat) = found.sentences
+    assert "GRACE's referrals are not shown (fewer than 10; small-cell rule)" in first.text
+    assert [number.shown for number in first.numbers] == [f"{500 + 10 * EU27_ISO3.index('MLT') + 4:,}"]
+    assert all(number.matches for number in first.numbers) and not caveat.numbers
+    assert found.table.frame["GRACE referrals"].tolist() == ["suppressed"]
+    assert "suppressed" in found.table.note
+
+
+def test_without_imported_figures_the_comparison_says_so_with_no_number_and_no_table(warehouse_path):
+    found = comparison(warehouse_path, "EU")
+    assert found.table is None and len(found.sentences) == 1 and not found.sentences[0].numbers
+    assert found.sentences[0].text.startswith("No published yearly figures (cybertipline_reports, iwf_reports)")
+    assert not re.search(r"\d", found.sentences[0].text.replace("2024", "").replace("EU-27", ""))
+
+
+def test_a_published_section_is_validated_with_its_line():
+    bad = MINIMAL.replace("    figures: [referrals]", "    published: {metrics: [NCMEC Reports]}")
+    with pytest.raises(DefinitionError, match=r"bad.yaml, line 8, sections\[0\].published.metrics\[0\]"):
+        parse_definition(bad, "bad.yaml")
+    for change in ("    published: {years: 2}", "    tables: [everything]", "    outlook: [no_such_metric]"):
+        with pytest.raises(DefinitionError, match="line 8, sections"):
+            parse_definition(MINIMAL.replace("    figures: [referrals]", change), "bad.yaml")
+
+
+# --- findings of every checkable kind -----------------------------------------------------------------
+
+
+def event_findings(path: Path, kinds, scope=None):
+    from reporting.findings import finding_sentences
+
+    with WarehouseReader(path, idle_seconds=60).cursor() as con:
+        return finding_sentences(con, 50, kinds, [], scope, 10)
+
+
+def test_a_break_is_worded_with_window_means_that_match_the_fact_table(warehouse_path):
+    found = event_findings(warehouse_path, ["changepoint"])
+    total = next(s for s in found.sentences if "(EU total) in 2024-01" in s.text)
+    before, after, change = total.numbers
+    assert all(number.matches for number in total.numbers)
+    windows = re.findall(r"over (\d{4}-\d{2}) to (\d{4}-\d{2})", total.text)
+    means = []
+    for first, last in windows:
+        months = pd.period_range(first, last, freq="M")
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+        count = con.execute(
+            "SELECT count(*) FROM fact_referral WHERE incident_date BETWEEN $a AND $b",
+            {"a": months[0].start_time.date(), "b": months[-1].end_time.date()},
+        ).fetchone()[0]
+        con.close()
+        means.append(count / len(months))
+    assert means == pytest.approx([before.value, after.value])
+    assert change.value == pytest.approx(means[1] / means[0] - 1)
+    assert "level fell from" not in total.text  # the model's fitted levels are not printed
+
+
+def test_anomalies_and_forecasts_are_worded_with_checked_numbers_and_small_ones_withheld(warehouse_path):
+    found = event_findings(warehouse_path, ["anomaly", "forecast"])
+    spikes = [s for s in found.sentences if s.text.startswith(("Spike", "Dip"))]
+    assert spikes and all(len(s.numbers) == 3 and all(n.matches for n in s.numbers) for s in spikes)
+    forecast = next(s for s in found.sentences if "forecast for 2025-01" in s.text)
+    assert [n.label.split(" (")[0] for n in forecast.numbers] == [
+        "forecast",
+        "interval level",
+        "interval low",
+        "interval high",
+    ]
+    low, point, high = (forecast.numbers[i].value for i in (2, 0, 3))
+    assert low <= point <= high and all(n.matches for n in forecast.numbers)
+    for sentence in found.sentences:
+        for number in sentence.numbers:
+            assert not 0 < round(number.value) < 10 or number.label.startswith(("interval level", "change")), sentence
+
+
+def test_a_tampered_anomaly_or_forecast_is_refused_by_verify(warehouse_path, tmp_path):
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    spike = con.execute(
+        "SELECT series_id, date, split_by, entity FROM analytics_anomaly WHERE split_by = 'platform' "
+        "AND value >= 10 AND expected >= 10 ORDER BY date DESC LIMIT 1"
+    ).fetchone()
+    day = spike[1]
+    con.execute(
+        "UPDATE rollup_referral_daily SET referrals = referrals + 7 WHERE rowid = (SELECT min(rowid) FROM "
+        "rollup_referral_daily WHERE platform_name = $p AND date_trunc('month', date_key) = $d)",
+        {"p": spike[3], "d": day},
+    )
+    con.execute("UPDATE analytics_forecast SET yhat = yhat_upper + 1 WHERE series_id = 'referrals|month|none|total'")
+    con.close()
+    from reporting.model import Report, Section
+
+    found = event_findings(copy, ["anomaly", "forecast"])
+    report = Report("x", "X", "a", "m", "p", "s", "t", "f", "", 10, (Section("What stood out", found.sentences),))
+    with pytest.raises(ReportCheckError) as refused:
+        verify(report)
+    message = str(refused.value)
+    assert f"observed ({spike[0]}" in message and "forecast (referrals|month|none|total" in message
+    assert "warehouse says nothing" in message  # the forecast's point left its interval: nothing checks it
+
+
+def test_a_number_changed_after_writing_is_refused_naming_the_sentence(published_path):
+    found = comparison(published_path, "EU")
+    first = found.sentences[0]
+    wrong = replace(first.numbers[1], value=first.numbers[1].value + 1)
+    from reporting.model import Report, Section
+
+    tampered = replace(first, numbers=(first.numbers[0], wrong, first.numbers[2]))
+    report = Report("x", "X", "a", "m", "p", "s", "t", "f", "", 10, (Section("Published", (tampered,)),))
+    with pytest.raises(ReportCheckError, match=r"Published: “2024, EU-27: GRACE holds .* cybertipline reports"):
+        verify(report)
+
+
+# --- capacity and annex tables ----------------------------------------------------------------------------
+
+
+def test_the_strategic_report_has_capacity_outlook_comparison_and_annex_tables_all_checked(published_path):
+    report = build_report(load_definition("strategic-monthly"), WarehouseReader(published_path), now=NOW)
+    assert verify(report) == len(report.numbers())
+    sections = {section.title: section for section in report.sections}
+    capacity = [s.text for s in sections["Capacity"].sentences]
+    assert capacity[0].startswith("Backlog (EU-27): ") and "end of November 2024" in capacity[0]
+    assert re.match(r"In December 2024 \(EU-27\), [\d,]+ referrals were received and [\d,]+ triaged", capacity[1])
+    assert {c.chart_id for c in sections["Capacity"].charts} == {"forecasts-backlog"}
+    assert any(s.text.startswith("Referrals (EU-27), forecast for 2025-01: ") for s in sections["Outlook"].sentences)
+    assert [t.title for t in sections["Comparison with published figures"].tables] == [
+        "GRACE referrals and published yearly figures"
+    ]
+    countries, platforms = sections["Annex tables"].tables
+    assert len(countries.frame) == 28 and countries.frame["Country"].iloc[-1] == "Total"
+    shown = countries.frame[countries.frame["Referrals"] != "suppressed"]
+    assert all(value == 0 or value >= 10 for value in shown["Referrals"])
+    december = fact_referrals(published_path, 2024)  # the whole year: the December total is below it
+    assert 0 < countries.frame["Referrals"].iloc[-1] < december
+    assert platforms.frame["Referrals"].iloc[-1] == countries.frame["Referrals"].iloc[-1]
+    assert "suppressed" in countries.note or "nothing suppressed" in countries.note
+
+
+def test_the_tables_appear_in_the_html_the_pdf_text_and_the_annex(published_path, tmp_path):
+    import io
+    import zipfile
+
+    from pypdf import PdfReader
+
+    from reporting.render_annex import render_annex
+    from reporting.render_html import render_html
+    from reporting.render_pdf import render_pdf
+
+    report = build_report(load_definition("strategic-monthly"), WarehouseReader(published_path), now=NOW)
+    html = render_html(report)
+    for title in (
+        "GRACE referrals and published yearly figures",
+        "Referrals per country, December 2024 (EU-27)",
+        "Platform mix, December 2024 (EU-27)",
+    ):
+        assert f"<caption>{title}</caption>" in html
+    pdf = render_pdf(report)
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    text = unicodedata.normalize("NFKC", " ".join(" ".join(page.extract_text().split()) for page in pages))  # ligatures
+    assert "GRACE referrals and published yearly figures" in text and "Platform mix, December 2024" in text
+    assert "EU-27" in text and SYNTHETIC in text
+    with zipfile.ZipFile(io.BytesIO(render_annex(report))) as annex:
+        names = annex.namelist()
+        assert {"table-01-grace-referrals-and-published-yearly-figures.csv", "annex.json"} <= set(names)
+        published = annex.read("table-01-grace-referrals-and-published-yearly-figures.csv").decode()
+        assert "# Classification: RESTRICTED" in published and "EU-27" in published and "suppressed" in published
+        assert any(name.startswith("table-03-platform-mix") for name in names)
 
 
 # --- whole runs: every output, archived ----------------------------------------------------------------
