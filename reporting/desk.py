@@ -314,6 +314,14 @@ def _preview_sections(definition: Definition, eu_wide: bool) -> tuple[tuple[Prev
         if section.findings is not None:
             kinds = ", ".join(section.findings.kinds) or "every checkable kind"
             contents.append(f"Findings of the latest analysis run ({kinds}), up to {section.findings.limit}")
+        if section.outlook:
+            contents.append("Outlook: next-period forecasts with intervals for " + ", ".join(section.outlook))
+        if section.capacity:
+            contents.append("Capacity: the backlog, and referrals received against triaged")
+        if section.published is not None:
+            contents.append("Comparison with imported published yearly figures (where imported)")
+        for table in section.tables:
+            contents.append(f"Table: {table.replace('-', ' ')}")
         for ref in section.charts:
             try:
                 chart = get_chart(ref.chart)

@@ -130,7 +130,10 @@ def test_a_preview_names_the_period_scope_and_contents_and_what_a_country_report
     malta = logic.preview(desk, MALTA, "strategic-monthly", "MLT")
     assert eu.scope == "EU-27" and malta.scope == "Malta" and eu.period == malta.period
     assert eu.sections[0].title == "Key findings"
-    assert any(item.startswith("Chart: ") for section in eu.sections for item in section.contents)
+    contents = [item for section in eu.sections for item in section.contents]
+    assert any(item.startswith("Chart: ") for item in contents)
+    assert any(item.startswith("Outlook: ") for item in contents)
+    assert any(item.startswith("Table: ") for item in contents)
     weekly_eu = logic.preview(desk, EVERYTHING, "weekly-brief", "EU")
     weekly_malta = logic.preview(desk, MALTA, "weekly-brief", "MLT")
     assert weekly_malta.left_out and not weekly_eu.left_out  # the EU backlog and row accounting
