@@ -80,13 +80,20 @@ def finding_sentences(
     sentences: list[Sentence] = []
     withheld = 0
     run_id = str(rows["run_id"].iloc[0]) if not rows.empty else ""
+    # One kind may fill at most half of the findings while others wait (a run's top scores are often all
+    # breaks of one event); what it could not place fills the rest afterwards, in rank order.
+    cap = limit if len(wanted) == 1 else max(1, -(-limit // 2))
+    per_kind: dict[str, int] = {}
+    deferred = []
     for row in rows.itertuples(index=False):
         if len(sentences) >= limit:
             break
         if window is not None and row.kind in EVENT_KINDS and not window[0] <= _day(row.date) <= window[1]:
             continue
-        numbers = json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
-        found = _sentence(con, row, numbers, k)
+        if per_kind.get(row.kind, 0) >= cap:
+            deferred.append(row)
+            continue
+        found = _sentence(con, row, _numbers(row), k)
         if found is None:
             continue
         if found == WITHHELD:
@@ -94,7 +101,20 @@ def finding_sentences(
             continue
         assert isinstance(found, Sentence)
         sentences.append(found)
+        per_kind[row.kind] = per_kind.get(row.kind, 0) + 1
+    for row in deferred:
+        if len(sentences) >= limit:
+            break
+        found = _sentence(con, row, _numbers(row), k)
+        if found == WITHHELD:
+            withheld += 1
+        elif isinstance(found, Sentence):
+            sentences.append(found)
     return FindingSentences(tuple(sentences), withheld, run_id)
+
+
+def _numbers(row) -> dict:
+    return json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
 
 
 def _sentence(con, row, numbers: dict, k: int) -> Sentence | str | None:
