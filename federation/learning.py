@@ -10,8 +10,8 @@ per feature (a platform one agency has never seen still has a column), booleans 
 log1p-scaled. No encoding depends on an agency's data, so no statistics cross borders before training.
 
 Local training (`train_locally`) is full-batch gradient descent on the mean log-loss plus an L2 penalty and,
-for FedProx, the proximal term (mu / 2)·||w − w_global||². Deterministic: no sampling, a fixed number of
-steps. Evaluation (`evaluate`): ROC AUC, and macro-F1 at the threshold that flags as many referrals as the
+for FedProx, the proximal term (mu / 2)·||w − w_global||² (taken as a proximal step, stable for any mu).
+Deterministic: no sampling, a fixed number of steps. Evaluation (`evaluate`): ROC AUC, and macro-F1 at the threshold that flags as many referrals as the
 evaluation data has positives (prevalence-matched, so a model is not judged by an arbitrary 0.5 cut).
 """
 
@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
 from classification.features import BOOLEAN, CATEGORICAL, NUMERIC, referral_features
+from federation.privacy import PrivacyConfig, clipped_gradient_sum, gaussian_noise
 from warehouse import connect
 
 HASH_BUCKETS = 32
@@ -105,20 +106,37 @@ def predict(weights: Weights, X: np.ndarray) -> np.ndarray:
     return _sigmoid(X @ weights[0] + weights[1][0])
 
 
-def train_locally(weights: Weights, data: NodeData, config: TrainingConfig = TrainingConfig()) -> Weights:
-    """`config.steps` of full-batch gradient descent from `weights` (the global model) on one agency's data."""
+def train_locally(
+    weights: Weights,
+    data: NodeData,
+    config: TrainingConfig = TrainingConfig(),
+    privacy: PrivacyConfig | None = None,
+    seed: int = 0,
+) -> Weights:
+    """`config.steps` of full-batch gradient descent from `weights` (the global model) on one agency's data.
+
+    With `privacy`, each step is DP-GD (`federation.privacy`): per-referral gradients clipped, Gaussian noise
+    added to their sum, drawn from a generator seeded by `seed`."""
     if not len(data):
         return [w.copy() for w in weights]
     anchor_coef, anchor_bias = weights[0], weights[1]
     coef, bias = weights[0].astype(float).copy(), weights[1].astype(float).copy()
     X, y = data.X.astype(float), data.y.astype(float)
     n = len(y)
+    rng = np.random.default_rng(seed)
     for _ in range(config.steps):
         error = _sigmoid(X @ coef + bias[0]) - y
-        grad_coef = X.T @ error / n + config.l2 * coef + config.proximal_mu * (coef - anchor_coef)
-        grad_bias = error.mean() + config.proximal_mu * (bias[0] - anchor_bias[0])
-        coef -= config.learning_rate * grad_coef
-        bias[0] -= config.learning_rate * grad_bias
+        if privacy is None:
+            data_coef, data_bias = X.T @ error, float(error.sum())
+        else:
+            data_coef, data_bias = clipped_gradient_sum(X, error, privacy.clip_norm)
+            noise = gaussian_noise(rng, len(coef) + 1, privacy)
+            data_coef, data_bias = data_coef + noise[:-1], data_bias + float(noise[-1])
+        # The proximal term is taken implicitly (a proximal step), so any mu is stable:
+        # w ← (w − lr·∇loss(w) + lr·mu·w_global) / (1 + lr·mu).
+        step, pull = config.learning_rate, config.learning_rate * config.proximal_mu
+        coef = (coef - step * (data_coef / n + config.l2 * coef) + pull * anchor_coef) / (1 + pull)
+        bias[0] = (bias[0] - step * data_bias / n + pull * anchor_bias[0]) / (1 + pull)
     return [coef, bias]
 
 

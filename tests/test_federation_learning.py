@@ -1,0 +1,194 @@
+"""The federable model, its aggregation rules, record-level DP and the agencies' DP counts.
+
+Most tests use synthetic encoded data drawn from a known logistic model (fast, exact expectations); the
+agencies and the DP release use real simulated warehouses built through the ETL.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from federation.agencies import AgencySpec, build_agency_warehouses
+from federation.learning import (
+    N_FEATURES,
+    NodeData,
+    TrainingConfig,
+    encode,
+    evaluate,
+    fedavg,
+    initial_weights,
+    node_dataset,
+    train_locally,
+)
+from federation.privacy import PrivacyConfig, clipped_gradient_sum, epsilon_spent, noise_for_epsilon
+from federation.release import BudgetExceeded, BudgetLedger, laplace_counts, true_counts
+from federation.robust import krum, trimmed_mean
+from federation.rounds import FederationConfig, run_rounds
+
+TRUE_COEF = np.random.default_rng(0).normal(0, 1.0, N_FEATURES)
+
+
+def synthetic(n: int, seed: int, shift: float = 0.0) -> NodeData:
+    """Encoded-like rows (sparse 0/1 and small counts) with labels from a known logistic model."""
+    rng = np.random.default_rng(seed)
+    X = (rng.random((n, N_FEATURES)) < 0.08).astype(np.float32)
+    logits = X @ TRUE_COEF - 1.0 + shift
+    y = (rng.random(n) < 1 / (1 + np.exp(-logits))).astype(np.int8)
+    return NodeData(X, y)
+
+
+@pytest.fixture(scope="module")
+def agencies():
+    return {"A": synthetic(3000, 1), "B": synthetic(1500, 2, 0.3), "C": synthetic(800, 3, -0.3), "D": synthetic(60, 4)}
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return synthetic(4000, 99)
+
+
+def test_the_encoding_needs_no_statistics_from_the_data_so_every_agency_gets_the_same_columns():
+    from classification.features import BOOLEAN, CATEGORICAL, NUMERIC
+
+    row = {name: "X" for name in CATEGORICAL} | {name: False for name in BOOLEAN} | {name: 3 for name in NUMERIC}
+    alone = encode(pd.DataFrame([row]))
+    with_others = encode(pd.DataFrame([row, {**row, "platform_name": "NeverSeenBefore"}]))
+    assert alone.shape == (1, N_FEATURES)
+    assert np.array_equal(alone[0], with_others[0])
+    assert with_others[1].sum() == alone[0].sum()  # an unseen platform still has a bucket
+    assert math.isclose(alone[0].max(), math.log1p(3), rel_tol=1e-6)
+
+
+def test_local_training_learns_and_fedprox_keeps_the_update_near_the_global_model(agencies, test_set):
+    start = initial_weights()
+    learned = train_locally(start, agencies["A"], TrainingConfig(steps=200))
+    assert evaluate(learned, test_set)["auc"] > 0.75
+    assert evaluate(learned, test_set)["log_loss"] < evaluate(start, test_set)["log_loss"]
+    tethered = train_locally(start, agencies["A"], TrainingConfig(steps=200, proximal_mu=50.0))
+    assert np.linalg.norm(tethered[0]) < 0.2 * np.linalg.norm(learned[0])
+
+
+def test_fedavg_is_the_example_weighted_mean():
+    a, b = [np.array([1.0, 2.0]), np.array([0.0])], [np.array([4.0, 8.0]), np.array([3.0])]
+    mean = fedavg([(a, 1), (b, 2)])
+    assert np.allclose(mean[0], [3.0, 6.0]) and np.allclose(mean[1], [2.0])
+
+
+def test_trimmed_mean_and_krum_ignore_one_far_outlier():
+    honest = [[np.full(3, value), np.array([value])] for value in (1.0, 1.1, 0.9, 1.05)]
+    outlier = [np.full(3, 1000.0), np.array([1000.0])]
+    for robust in (trimmed_mean([*honest, outlier], trim=1), krum([*honest, outlier], byzantine=1)):
+        assert np.all(np.abs(robust[0] - 1.0) < 0.1)
+    with pytest.raises(ValueError):
+        krum(honest[:3], byzantine=1)
+
+
+def test_every_clipped_per_referral_gradient_is_within_the_clip_norm():
+    rng = np.random.default_rng(5)
+    X = rng.normal(0, 3, (50, 6))
+    error = rng.normal(0, 1, 50)
+    total_coef, total_bias = clipped_gradient_sum(X, error, clip_norm=0.5)
+    norms = np.abs(error) * np.sqrt((X**2).sum(axis=1) + 1)
+    scale = np.minimum(1.0, 0.5 / norms)
+    assert np.allclose(total_coef, (X * (error * scale)[:, None]).sum(axis=0))
+    assert np.all(norms * scale <= 0.5 + 1e-12) and math.isclose(total_bias, float((error * scale).sum()))
+
+
+def test_the_noise_found_for_an_epsilon_spends_that_epsilon_and_more_steps_spend_more():
+    for target in (1.0, 3.0, 8.0):
+        noise = noise_for_epsilon(target, steps=300)
+        assert epsilon_spent(noise, 300) <= target
+        assert epsilon_spent(noise * 0.99, 300) > target * 0.98
+    assert epsilon_spent(2.0, 600) > epsilon_spent(2.0, 300) > epsilon_spent(4.0, 300)
+
+
+def test_federated_training_is_deterministic_and_close_to_pooled_training(agencies, test_set):
+    config = FederationConfig(rounds=5, training=TrainingConfig(steps=40))
+    first, second = run_rounds(agencies, config), run_rounds(agencies, config)
+    assert all(np.array_equal(a, b) for a, b in zip(first.weights, second.weights))
+    pooled = NodeData(np.vstack([d.X for d in agencies.values()]), np.concatenate([d.y for d in agencies.values()]))
+    central = train_locally(initial_weights(), pooled, TrainingConfig(steps=200))
+    assert evaluate(first.weights, test_set)["auc"] > evaluate(central, test_set)["auc"] - 0.02
+    assert first.lineage["nodes"] == ["A", "B", "C", "D"] and len(first.rounds) == 5 and first.epsilon is None
+    assert all(record.bytes_sent == 4 * (N_FEATURES + 1) * 8 for record in first.rounds)
+
+
+def test_a_scaled_poisoned_node_breaks_fedavg_but_not_krum_or_the_trimmed_mean(agencies, test_set):
+    agencies = {**agencies, "E": synthetic(1000, 5), "F": synthetic(2000, 6, 0.2)}  # one poisoned node of six
+    clean = evaluate(run_rounds(agencies, FederationConfig(rounds=5)).weights, test_set)["auc"]
+    attacked = {"B": "scaled"}
+    fedavg_auc = evaluate(run_rounds(agencies, FederationConfig(rounds=5), attacked).weights, test_set)["auc"]
+    assert fedavg_auc < clean - 0.1
+    for strategy in ("krum", "trimmed-mean"):
+        robust_clean = evaluate(run_rounds(agencies, FederationConfig(rounds=5, strategy=strategy)).weights, test_set)
+        result = run_rounds(agencies, FederationConfig(rounds=5, strategy=strategy), attacked)
+        assert evaluate(result.weights, test_set)["auc"] > robust_clean["auc"] - 0.03, strategy
+        assert result.lineage["poisoned"] == ["B"]
+
+
+def test_dp_training_reports_the_epsilon_it_spent_and_still_learns(agencies, test_set):
+    steps, rounds = 40, 5
+    noise = noise_for_epsilon(8.0, steps * rounds)
+    result = run_rounds(
+        agencies,
+        FederationConfig(rounds=rounds, training=TrainingConfig(steps=steps), privacy=PrivacyConfig(1.0, noise)),
+    )
+    assert result.epsilon is not None and 7.5 < result.epsilon <= 8.0 and result.delta == 1e-5
+    assert evaluate(result.weights, test_set)["auc"] > 0.7
+
+
+# --- simulated agencies and their DP releases --------------------------------------------------------
+
+SMALL = (
+    AgencySpec("AGY-NLD", ("NLD",), 4),
+    AgencySpec("AGY-MLT", ("MLT",), 5, share=0.4),
+    AgencySpec("AGY-LUX", ("LUX",), 6, start=date(2024, 7, 1)),
+)
+
+
+@pytest.fixture(scope="module")
+def agency_warehouses(tmp_path_factory):
+    return build_agency_warehouses(tmp_path_factory.mktemp("agencies"), scale=0.01, agencies=SMALL)
+
+
+def test_simulated_agencies_differ_in_size_and_in_how_many_labels_they_have(agency_warehouses):
+    sizes = {code: len(node_dataset(path)) for code, path in agency_warehouses.items()}
+    assert sizes["AGY-NLD"] > 10 * sizes["AGY-MLT"] > 0
+    assert 0 < sizes["AGY-LUX"] < sizes["AGY-NLD"] / 10
+
+
+def test_a_release_is_noisy_suppressed_under_k_and_spent_once_per_month(agency_warehouses, tmp_path):
+    path = agency_warehouses["AGY-NLD"]
+    platforms = sorted(true_counts(path, "2024-03", ["NLD"], _platforms(path))["platform_name"])
+    ledger = BudgetLedger(tmp_path / "budget.sqlite", budget=2.0)
+    first = ledger.release("AGY-NLD", path, "2024-03", 1.0, ["NLD"], platforms, k=10)
+    again = ledger.release("AGY-NLD", path, "2024-03", 1.0, ["NLD"], platforms, k=10)
+    assert first.spent_now and not again.spent_now and ledger.spent() == 1.0
+    pd.testing.assert_frame_equal(first.cells, again.cells)  # the same noise: repeating never averages it away
+    shown = first.cells.dropna(subset=["referrals"])
+    assert (shown["referrals"] >= 10).all() and first.cells["suppressed"].eq(first.cells["referrals"].isna()).all()
+    ledger.release("AGY-NLD", path, "2024-04", 1.0, ["NLD"], platforms)
+    with pytest.raises(BudgetExceeded, match="budget of 2"):
+        ledger.release("AGY-NLD", path, "2024-05", 0.5, ["NLD"], platforms)
+    assert ledger.spent() == 2.0
+
+
+def test_laplace_counts_at_epsilon_one_keep_large_counts_within_five_percent():
+    noisy = laplace_counts([1000] * 2000, epsilon=1.0)
+    assert sum(abs(value - 1000) <= 50 for value in noisy) / len(noisy) >= 0.95
+    assert len(set(noisy)) > 1  # noise was added
+
+
+def _platforms(path) -> list[str]:
+    from warehouse import connect
+
+    con = connect(path, read_only=True)
+    try:
+        return [row[0] for row in con.execute("SELECT DISTINCT platform_name FROM rollup_referral_daily").fetchall()]
+    finally:
+        con.close()
