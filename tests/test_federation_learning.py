@@ -55,7 +55,7 @@ def test_set():
 def test_the_encoding_needs_no_statistics_from_the_data_so_every_agency_gets_the_same_columns():
     from classification.features import BOOLEAN, CATEGORICAL, NUMERIC
 
-    row = {name: "X" for name in CATEGORICAL} | {name: False for name in BOOLEAN} | {name: 3 for name in NUMERIC}
+    row = dict.fromkeys(CATEGORICAL, "X") | dict.fromkeys(BOOLEAN, False) | dict.fromkeys(NUMERIC, 3)
     alone = encode(pd.DataFrame([row]))
     with_others = encode(pd.DataFrame([row, {**row, "platform_name": "NeverSeenBefore"}]))
     assert alone.shape == (1, N_FEATURES)
