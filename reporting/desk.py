@@ -70,6 +70,7 @@ class ArchiveDesk:
         self.formats = tuple(formats)  # what a run asked for on the page produces (and a schedule added there)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grace-report")
         self._jobs: dict[str, ReportJob] = {}
+        self._templates: list[ReportTemplate] | None = None
         self._lock = threading.Lock()
 
     # --- the archive ------------------------------------------------------------------------------
@@ -102,11 +103,14 @@ class ArchiveDesk:
     # --- templates and previews -------------------------------------------------------------------
 
     def templates(self) -> list[ReportTemplate]:
-        found = []
-        for name in template_names():
-            definition = load_definition(name)
-            found.append(ReportTemplate(name, definition.title, definition.kind, definition.grain))
-        return found
+        """The shipped templates (read and validated once: they do not change while the server runs)."""
+        if self._templates is None:
+            self._templates = [
+                ReportTemplate(name, found.title, found.kind, found.grain)
+                for name in template_names()
+                for found in [load_definition(name)]
+            ]
+        return list(self._templates)
 
     def scope_countries(self, scope: str) -> tuple[str, ...] | None:
         """The countries a scope ('EU', an ISO-3 code, agency:CODE) covers (None: every country)."""
