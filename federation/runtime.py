@@ -53,6 +53,8 @@ CONNECTION = "grace"  # the SuperLink connection's name in the Flower CLI's conf
 APP_NAME = "grace-federated-triage"
 SERVER_APP = "federation.flower.server_app:app"
 CLIENT_APP = "federation.flower.client_app:app"
+SECAGG_SERVER_APP = "federation.flower.secagg_app:server"
+SECAGG_CLIENT_APP = "federation.flower.secagg_app:client"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # holds the `federation` package (source tree or site-packages)
 
 
@@ -159,12 +161,14 @@ def write_flower_config(paths: FederationPaths, address: str, insecure: bool, ca
     return paths.flower_config
 
 
-def write_app(paths: FederationPaths) -> Path:
+def write_app(paths: FederationPaths, secagg: bool = False) -> Path:
     """The Flower app folder `flwr run` submits: only a pyproject.toml naming GRACE's installed apps.
 
     The app's code is GRACE's own (`federation.flower`), installed at the hub and at every agency; the
-    submitted bundle carries no code, only the run configuration's keys and defaults.
+    submitted bundle carries no code, only the run configuration's keys and defaults. With `secagg`, the
+    SecAgg+ pair of apps (`federation.flower.secagg_app`, Flower's legacy workflow API) instead.
     """
+    server, client = (SECAGG_SERVER_APP, SECAGG_CLIENT_APP) if secagg else (SERVER_APP, CLIENT_APP)
     paths.app_dir.mkdir(parents=True, exist_ok=True)
     config = "\n".join(f"{key} = {toml_value(default)}" for key, (default, _) in RUN_CONFIG.items())
     text = f"""[project]
@@ -178,8 +182,8 @@ dependencies = []
 publisher = "grace-trends"
 
 [tool.flwr.app.components]
-serverapp = "{SERVER_APP}"
-clientapp = "{CLIENT_APP}"
+serverapp = "{server}"
+clientapp = "{client}"
 
 [tool.flwr.app.config]
 {config}
@@ -405,7 +409,8 @@ def prepare_hub(
     paths: FederationPaths, host: str, port: int, insecure: bool, names: tuple[str, ...] = ()
 ) -> tuple[HubSettings, list[str]]:
     """Credentials (unless insecure), the Flower CLI's connection, the app folder; returns settings and command."""
-    creds = None if insecure else ensure_hub_credentials([*names, *([host] if host not in ("0.0.0.0", "::") else [])])
+    hosts = [*names, *([host] if host not in ("0.0.0.0", "::") else [])]
+    creds = None if insecure else ensure_hub_credentials(hosts, paths.home)
     settings = HubSettings(host, port, insecure, None if creds is None else str(creds.ca_cert))
     settings.save(paths)
     write_flower_config(paths, settings.address, insecure, None if creds is None else creds.ca_cert)
@@ -521,12 +526,12 @@ def run_config_args(overrides: dict[str, Any]) -> list[str]:
     return ["--run-config", " ".join(f"{key}={toml_value(value)}" for key, value in overrides.items())]
 
 
-def submit_run(paths: FederationPaths, overrides: dict[str, Any]) -> Iterator[str]:
+def submit_run(paths: FederationPaths, overrides: dict[str, Any], secagg: bool = False) -> Iterator[str]:
     """Submit a run with `flwr run … --stream` and yield its output lines until the run ends.
 
     Raises `FederationError` if `flwr run` fails (the hub unreachable, the run refused).
     """
-    app = write_app(paths)
+    app = write_app(paths, secagg)
     command = [flower_tool("flwr"), "run", str(app), CONNECTION, *run_config_args(overrides), "--stream"]
     process = subprocess.Popen(
         command,

@@ -286,6 +286,7 @@ _PROGRESS = re.compile(r"\[ROUND \d+/\d+\]|Received \d+ results|Waiting for node
     default=None,
     help="Folder for the global model [default: $GRACE_HOME/federation/models/<UTC time>].",
 )
+@click.option("--secagg", is_flag=True, help="Secure aggregation (SecAgg+): the hub sees only the sum (FedAvg only).")
 @click.option("--set", "extra", multiple=True, help="Any other run setting KEY=VALUE (see docs/FEDERATION.md).")
 @click.option("--verbose", is_flag=True, help="Stream every line of the run's log, not only the progress.")
 def train(
@@ -297,6 +298,7 @@ def train(
     dp_noise_multiplier: float | None,
     dp_clipping_norm: float | None,
     out: Path | None,
+    secagg: bool,
     extra: tuple[str, ...],
     verbose: bool,
 ) -> None:
@@ -338,7 +340,9 @@ def train(
 
     RunSettings.from_config(dict(overrides))  # refuse bad settings before submitting
     started = time.monotonic()
-    for line in runtime.submit_run(paths, overrides):
+    if secagg and (strategy != "fedavg" or proximal_mu or dp_noise_multiplier):
+        raise ConfigError("--secagg runs plain FedAvg only (Flower's SecAgg+ workflow; see docs/FEDERATION.md)")
+    for line in runtime.submit_run(paths, overrides, secagg):
         if verbose or _PROGRESS.search(line) or line.startswith("Successfully started run"):
             click.echo(re.sub(r"\x1b\[[0-9;]*m", "", line))
     if not (output / "lineage.json").exists():
@@ -352,8 +356,12 @@ def train(
     click.echo(
         f"global model: {output} — {lineage['rounds_completed']} rounds, {lineage['nodes']} nodes, "
         f"AUC {metrics.get('auc', float('nan')):.3f}, macro-F1 {metrics.get('macro-f1', float('nan')):.3f}, "
-        f"{lineage['bytes'] / 1024:.0f} KiB, {time.monotonic() - started:.0f} s"
+        + (f"{lineage['bytes'] / 1024:.0f} KiB, " if lineage.get("bytes") else "")
+        + f"{time.monotonic() - started:.0f} s"
     )
+    dp = lineage.get("differential_privacy")
+    if dp:
+        click.echo(f"client-side DP: ε = {dp['epsilon']:.2f} at δ = {dp['delta']:g} over {dp['releases']} rounds")
 
 
 @federation.command(name="status", cls=OneLineErrors)
@@ -392,14 +400,25 @@ def status(as_json: bool) -> None:
     )
     click.echo(f"{'round':>5} {'nodes':>5} {'KiB':>8} {'seconds':>8} {'AUC':>6} {'macro-F1':>8}  agencies")
     for record in run["rounds"]:
-        metrics = record.get("evaluate_metrics") or {}
-        agencies = ",".join(sorted(node.get("agency", str(node["node_id"])) for node in record["nodes"]))
-        auc, f1 = metrics.get("auc"), metrics.get("macro-f1")
-        click.echo(
-            f"{record['round']:>5} {record['participants']:>5} {record['bytes'] / 1024:>8.1f} {record['seconds']:>8.1f} "
-            f"{auc if auc is None else format(auc, '.3f'):>6} {f1 if f1 is None else format(f1, '.3f'):>8}  {agencies}"
-            + (f"  ({len(record['failures'])} failed)" if record.get("failures") else "")
-        )
+        click.echo(_round_line(record))
+
+
+def _number(value: Any, spec: str, width: int) -> str:
+    return f"{value:{width}{spec}}" if isinstance(value, int | float) else f"{'-':>{width}}"
+
+
+def _round_line(record: dict[str, Any]) -> str:
+    metrics = record.get("evaluate_metrics") or {}
+    nodes = record.get("nodes") or []
+    agencies = ",".join(sorted(str(node.get("agency", node.get("node_id"))) for node in nodes))
+    size = record.get("bytes")
+    return (
+        f"{record.get('round', '?'):>5} {record.get('participants', len(nodes)):>5} "
+        f"{_number(size / 1024 if isinstance(size, int | float) else None, '.1f', 8)} "
+        f"{_number(record.get('seconds'), '.1f', 8)} {_number(metrics.get('auc'), '.3f', 6)} "
+        f"{_number(metrics.get('macro-f1'), '.3f', 8)}  {agencies}"
+        + (f"  ({len(record['failures'])} failed)" if record.get("failures") else "")
+    )
 
 
 @federation.command(name="stop", cls=OneLineErrors)
