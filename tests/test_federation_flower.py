@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from federation import runtime
 from federation.credentials import ensure_hub_credentials, ensure_node_keys
+from federation.flower.server_app import gaussian_epsilon
 from federation.learning import evaluate, node_dataset
 from federation.model_store import read_global_model
 from federation.run_config import RunConfigError, RunSettings
@@ -163,3 +164,37 @@ def test_a_node_without_valid_credentials_is_refused_and_never_participates(agen
         stop_everything(paths, started)
     assert not any(runtime.alive(pid) for pid in started)
     assert os.environ["GRACE_HOME"] in str(paths.home)
+
+
+@pytest.mark.slow
+def test_client_side_dp_and_secagg_plus_runs_produce_a_global_model(agency_warehouses):
+    """One round with client-side DP (clipped at the nodes, noise and ε at the hub), then one with SecAgg+."""
+    paths = runtime.FederationPaths.default()
+    started: list[int] = []
+    try:
+        assert grace("federation", "hub", "start", "--port", str(runtime.free_port()), "--detach").exit_code == 0
+        for code, warehouse in agency_warehouses.items():
+            result = grace("federation", "node", "start", "--agency", code, "--warehouse", str(warehouse), "--detach")
+            assert result.exit_code == 0, result.output
+        started = recorded_pids(paths)
+
+        dp_out = paths.home / "models" / "dp"
+        result = grace(
+            "federation", "train", "--rounds", "1", "--min-nodes", "3", "--out", str(dp_out),
+            "--dp-noise-multiplier", "1.0", "--dp-clipping-norm", "5",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        _, lineage = read_global_model(dp_out)
+        assert lineage["differential_privacy"]["epsilon"] == pytest.approx(gaussian_epsilon(1.0, 1, 1e-5))
+        assert "ε =" in result.output
+        assert "fixedclipping_mod: parameters are clipped" in paths.log_file("node-BE").read_text()
+
+        secagg_out = paths.home / "models" / "secagg"
+        result = grace("federation", "train", "--rounds", "1", "--min-nodes", "3", "--secagg", "--out", str(secagg_out))
+        assert result.exit_code == 0, result.output
+        weights, lineage = read_global_model(secagg_out)
+        assert lineage["secure_aggregation"].startswith("SecAgg+") and lineage["rounds_completed"] == 1
+        _, held_out = node_dataset(agency_warehouses["NL"]).split()
+        assert evaluate(weights, held_out)["auc"] > 0.6
+    finally:
+        stop_everything(paths, started)
