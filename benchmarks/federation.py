@@ -159,7 +159,10 @@ def dp_counts(root: Path, seed: int) -> dict:
     truths, noisy = [], []
     started = time.perf_counter()
     for spec in DEFAULT_AGENCIES:
-        path = build_agency_warehouse(replace(spec, start=max(spec.start, first)), root / "scale-1", 1.0, seed, last)
+        if spec.start > last:
+            continue  # joined after the quarter: nothing to release
+        counted = replace(spec, start=max(spec.start, first), outcome_drift=None)  # outcomes do not change counts
+        path = build_agency_warehouse(counted, root / "scale-1", 1.0, seed, last)
         con = connect(path, read_only=True)
         platforms = [row[0] for row in con.execute("SELECT platform_name FROM dim_platform ORDER BY 1").fetchall()]
         con.close()
