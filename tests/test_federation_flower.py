@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from federation import runtime
 from federation.credentials import ensure_hub_credentials, ensure_node_keys
-from federation.flower.server_app import gaussian_epsilon
 from federation.learning import evaluate, node_dataset
 from federation.model_store import read_global_model
+from federation.privacy import epsilon_spent
 from federation.run_config import RunConfigError, RunSettings
 from grace_cli import cli
 
@@ -185,7 +185,7 @@ def test_client_side_dp_and_secagg_plus_runs_produce_a_global_model(agency_wareh
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         _, lineage = read_global_model(dp_out)
-        assert lineage["differential_privacy"]["epsilon"] == pytest.approx(gaussian_epsilon(1.0, 1, 1e-5))
+        assert lineage["differential_privacy"]["epsilon"] == pytest.approx(epsilon_spent(1.0, 1, 1e-5))
         assert "ε =" in result.output
         assert "fixedclipping_mod: parameters are clipped" in paths.log_file("node-BE").read_text()
 

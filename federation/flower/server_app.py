@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
@@ -22,6 +21,7 @@ from federation.flower.observe import ObservedStrategy, append_event
 from federation.flower.strategies import build_strategy
 from federation.learning import N_FEATURES, initial_weights
 from federation.model_store import write_global_model
+from federation.privacy import epsilon_spent
 from federation.run_config import RunSettings
 
 app = ServerApp()
@@ -52,18 +52,6 @@ def wait_for_nodes(grid: Grid, settings: RunSettings) -> list[int]:
                 f"{settings.min_nodes} needed (are the agencies' nodes started and registered?)"
             )
         time.sleep(0.5)
-
-
-def gaussian_epsilon(noise_multiplier: float, releases: int, delta: float) -> float:
-    """ε at `delta` after `releases` Gaussian releases of noise `noise_multiplier` × sensitivity, node-level.
-
-    Rényi DP of the Gaussian mechanism (α / 2σ² per release, composed by addition) converted with
-    ε = RDP(α) + log(1/δ)/(α − 1), minimised over α > 1; every node takes part in every round, so no
-    sampling amplification is claimed. (Stand-in until `federation.privacy` owns the accounting.)
-    """
-    orders = np.concatenate([np.linspace(1.01, 10, 900), np.linspace(10, 1024, 2000)])
-    rdp = releases * orders / (2 * noise_multiplier**2)
-    return float(np.min(rdp + np.log(1 / delta) / (orders - 1)))
 
 
 def train_config(settings: RunSettings) -> ConfigRecord:
@@ -116,8 +104,8 @@ def main(grid: Grid, context: Context) -> None:
                     "clipping_norm": settings.dp_clipping_norm,
                     "delta": settings.dp_delta,
                     "releases": len(strategy.rounds),
-                    "epsilon": gaussian_epsilon(settings.dp_noise_multiplier, len(strategy.rounds), settings.dp_delta),
-                    "accounting": "RDP of the Gaussian mechanism, node-level, no sampling amplification",
+                    "epsilon": epsilon_spent(settings.dp_noise_multiplier, len(strategy.rounds), settings.dp_delta),
+                    "accounting": "Rényi DP (dp-accounting) of the Gaussian mechanism, node-level, no sampling amplification",
                 }
                 if settings.dp
                 else None
