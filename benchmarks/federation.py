@@ -201,6 +201,54 @@ def dp_counts(root: Path, seed: int) -> dict:
     }
 
 
+def flower_speed(warehouses: dict[str, Path], home: Path, nodes: int = 4, rounds: int = 5) -> dict:
+    """Real processes: a hub (TLS, node authentication) and `nodes` agencies' SuperNodes, `rounds` of FedAvg
+    through `grace federation train`; the time of the training run and the global model's AUC on those
+    agencies' pooled test data."""
+    import os
+    import subprocess
+
+    from federation.learning import evaluate, node_dataset
+    from federation.model_store import read_global_model
+    from federation.runtime import free_port
+
+    chosen = dict(sorted(warehouses.items())[:nodes])
+    env = {**os.environ, "GRACE_HOME": str(home), "FLWR_DISABLE_UPDATE_CHECK": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    grace = [str(Path(sys.executable).parent / "grace"), "federation"]
+
+    def run(*args: str, timeout: float = 600) -> None:
+        done = subprocess.run([*grace, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"grace federation {' '.join(args)} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+
+    out = home / "model"
+    try:
+        started = time.perf_counter()
+        run("hub", "start", "--port", str(free_port()), "--detach")
+        for code, path in chosen.items():
+            run("node", "start", "--agency", code, "--warehouse", str(path), "--detach")
+        ready = time.perf_counter() - started
+        started = time.perf_counter()
+        run("train", "--rounds", str(rounds), "--min-nodes", str(nodes), "--out", str(out), timeout=1800)
+        trained = time.perf_counter() - started
+    finally:
+        subprocess.run([*grace, "stop"], env=env, capture_output=True, text=True, timeout=120)
+    weights, lineage = read_global_model(out)
+    test = _pooled([node_dataset(path).split()[1] for path in chosen.values()])
+    return {
+        "nodes": nodes,
+        "agencies": sorted(chosen),
+        "rounds": lineage["rounds_completed"],
+        "start_seconds": round(ready, 1),
+        "train_seconds": round(trained, 1),
+        "ratio_to_target": round(trained / 180.0, 2),
+        "seconds_per_round": [round(r["seconds"], 1) for r in lineage["per_round"]],
+        "bytes_per_round": [r["bytes"] for r in lineage["per_round"]],
+        **_scores(evaluate(weights, test)),
+    }
+
+
 def write(summary: dict, scale: float) -> None:
     q = summary["quality"]
     central = q["pooled_test"][0]
@@ -226,6 +274,17 @@ def write(summary: dict, scale: float) -> None:
         for r in q["poisoning"]
     )
     dp = summary["dp_counts"]
+    speed = summary.get("flower")
+    flower = (
+        f"**Speed with real processes** (`grace federation`: a hub with TLS and node authentication, "
+        f"{speed['nodes']} SuperNodes ({', '.join(speed['agencies'])}), {speed['rounds']} rounds of FedAvg): "
+        f"training took {speed['train_seconds']} s against the 3-minute target (ratio {speed['ratio_to_target']}); "
+        f"hub and nodes started in {speed['start_seconds']} s; seconds per round {speed['seconds_per_round']}; "
+        f"{speed['bytes_per_round'][0]:,} bytes per round; AUC {speed['auc']}, macro-F1 {speed['macro_f1']} on "
+        "those agencies' pooled test data.\n"
+        if speed
+        else "**Speed with real processes**: not measured in this run (`--flower`).\n"
+    )
     update_section(
         "Federation",
         f"""## Federation ({summary["date"]})
@@ -263,7 +322,8 @@ OpenDP discrete Laplace, k = 10): {dp["cells"]:,} country × platform × month c
 {dp["cells_suppressed"]} suppressed); cells ≥ 1,000: {dp["cells_at_least_1000"]}, of which within ±5 %:
 {dp["share_within_5pct_at_least_1000"]} (target 0.95); cells 100–999: {dp["cells_100_to_999"]}, within ±5 %:
 {dp["share_within_5pct_100_to_999"]}.
-""",
+
+{flower}""",
     )
 
 
@@ -272,6 +332,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1, help="simulator scale of the agencies (quality part)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument("--flower", action="store_true", help="also time 4 real SuperNodes × 5 rounds")
     args = parser.parse_args()
     from federation.agencies import build_agency_warehouses
 
@@ -288,6 +349,8 @@ def main() -> None:
             "quality": quality(warehouses),
             "dp_counts": dp_counts(root, args.seed),
         }
+        if args.flower:
+            summary["flower"] = flower_speed(warehouses, root / "flower-home")
     print(json.dumps(summary, indent=2))
     if args.write:
         write(summary, args.scale)

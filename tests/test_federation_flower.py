@@ -13,15 +13,17 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from builders import simulated_warehouse
 from click.testing import CliRunner
 
 from federation import runtime
 from federation.credentials import ensure_hub_credentials, ensure_node_keys
-from federation.learning import evaluate, node_dataset
+from federation.learning import TrainingConfig, evaluate, node_dataset
 from federation.model_store import read_global_model
 from federation.privacy import epsilon_spent
+from federation.rounds import FederationConfig, run_rounds
 from federation.run_config import RunConfigError, RunSettings
 from grace_cli import cli
 
@@ -116,6 +118,12 @@ def test_a_hub_and_three_agencies_train_two_rounds_of_fedavg_with_tls_and_authen
         assert all(r["bytes"] > 0 and r["seconds"] > 0 for r in lineage["per_round"])
         _, held_out = node_dataset(agency_warehouses["PT"]).split()
         assert evaluate(weights, held_out)["auc"] > 0.6
+        # The deployment computes exactly what the in-process reference computes (federation/rounds.py).
+        reference = run_rounds(
+            {code: node_dataset(path).split()[0] for code, path in agency_warehouses.items()},
+            FederationConfig(rounds=2, training=TrainingConfig(steps=60, learning_rate=0.5, l2=1e-4)),
+        )
+        assert all(np.allclose(ours, theirs, rtol=1e-9, atol=1e-12) for ours, theirs in zip(weights, reference.weights))
 
         rounds = [json.loads(line) for line in paths.events.read_text().splitlines()]
         assert [e["event"] for e in rounds] == ["run-start", "round", "round", "run-end"]
