@@ -18,6 +18,7 @@ import pytest
 from builders import simulated_warehouse
 from click.testing import CliRunner
 
+from dashboards.callbacks.federation_status import federation_view
 from federation import runtime
 from federation.credentials import ensure_hub_credentials, ensure_node_keys
 from federation.learning import TrainingConfig, evaluate, node_dataset
@@ -25,6 +26,7 @@ from federation.model_store import read_global_model
 from federation.privacy import epsilon_spent
 from federation.rounds import FederationConfig, run_rounds
 from federation.run_config import RunConfigError, RunSettings
+from grace.scope import Scope
 from grace_cli import cli
 
 AGENCIES = ("BE", "NL", "PT")
@@ -134,6 +136,10 @@ def test_a_hub_and_three_agencies_train_two_rounds_of_fedavg_with_tls_and_authen
         status = grace("federation", "status")
         assert status.exit_code == 0
         assert "2/2 rounds, done" in status.output and "BE,NL,PT" in status.output
+        hub_view = federation_view(Scope.everything())  # the Operations page's section
+        assert "2 of 2 rounds, done" in hub_view.summary
+        assert [row["round"] for row in hub_view.rows] == [1, 2] and hub_view.rows[0]["agencies"] == "BE, NL, PT"
+        assert federation_view(Scope.of_countries(["BEL"])).rows == []  # mixes countries: EU-wide users only
     finally:
         stop_everything(paths, started)
     assert "processes: none" in grace("federation", "status").output

@@ -18,6 +18,7 @@ from dashboards import ids
 from dashboards.auth.context import current_scope
 from dashboards.callbacks import operations as logic
 from dashboards.callbacks import reports as report_logic
+from dashboards.callbacks.federation_status import federation_view
 from dashboards.components import (
     alert,
     aria,
@@ -230,6 +231,12 @@ def layout(**kwargs) -> html.Div:
                 className="g-3",
             ),
             section_card(
+                "Federated training (hub)",
+                html.Div("Loading…", id=ids.OPERATIONS_FEDERATION),
+                subtitle="The latest `grace federation train` run on this hub, round by round: sizes, times and the "
+                "global model's evaluation, never data.",
+            ),
+            section_card(
                 "Scheduled reports that failed",
                 html.Div("Loading…", id=ids.OPERATIONS_REPORT_FAILURES),
                 subtitle="Runs that failed every attempt (three), newest first, within your scope; "
@@ -325,4 +332,40 @@ def _report_failures(_query):
         striped=True,
         size="sm",
         responsive=True,
+    )
+
+
+FEDERATION_COLUMNS = (
+    ("round", "Round"),
+    ("nodes", "Nodes"),
+    ("agencies", "Agencies"),
+    ("kib", "KiB"),
+    ("seconds", "Seconds"),
+    ("auc", "AUC"),
+    ("macro_f1", "Macro-F1"),
+)
+
+
+@callback(Output(ids.OPERATIONS_FEDERATION, "children"), Input(ids.OPERATIONS_STATE, "data"))
+def _federation(_query):
+    """The hub's latest federated run (EU-wide users only), from its observability file."""
+    view = federation_view(current_scope())
+    if not view.rows:
+        return html.P(view.summary)
+    return html.Div(
+        [
+            html.P(view.summary),
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th(label, scope="col") for _key, label in FEDERATION_COLUMNS])),
+                    html.Tbody(
+                        [html.Tr([html.Td(str(row[key])) for key, _ in FEDERATION_COLUMNS]) for row in view.rows]
+                    ),
+                ],
+                id=f"{ids.OPERATIONS_FEDERATION}-rows",
+                striped=True,
+                size="sm",
+                responsive=True,
+            ),
+        ]
     )
