@@ -19,14 +19,14 @@ import sklearn
 
 from classification.features import FEATURES
 from classification.metrics import reliability, review_savings, score_report
-from classification.model import TriageModel, Windows, data_hash
+from classification.model import ScoringModel, TriageModel, Windows, data_hash
 from classification.rules import RuleSet
 from grace import __version__
 
 CAPACITY_SHARE = 0.1
 
 
-def evaluate(model: TriageModel, rows: pd.DataFrame, rules: RuleSet, base_rate: float) -> dict:
+def evaluate(model: ScoringModel, rows: pd.DataFrame, rules: RuleSet, base_rate: float) -> dict:
     """Metrics of the model and the baselines on `rows` (labelled referrals), and the calibration curve."""
     label = rows["label"].astype(int).to_numpy()
     probability = model.predict(rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,15 @@ def split(frame: pd.DataFrame, windows: Windows) -> dict[str, pd.DataFrame]:
         "calibration": window(windows.train_end, windows.calibration_end, windows.calibration_end),
         "test": window(windows.calibration_end, windows.test_end, windows.test_end + timedelta(days=36500)),
     }
+
+
+class ScoringModel(Protocol):
+    """What scoring, monitoring and evaluation need of a triage model, whoever trained it: the central
+    `TriageModel` or a federated `classification.linear.LinearTriageModel`."""
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    def explain(self, frame: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]: ...
 
 
 @dataclass

@@ -36,7 +36,7 @@ import pandas as pd
 
 from classification.features import CATEGORICAL, FEATURES, key_text
 from classification.metrics import expected_calibration_error, reliability
-from classification.model import TriageModel
+from classification.model import ScoringModel
 
 SMOOTHING = 0.5
 MIN_WEEK = 50
@@ -239,7 +239,7 @@ def quarter_reliability(frame: pd.DataFrame, probability: np.ndarray) -> pd.Data
 
 
 def monitor_model(
-    model: TriageModel,
+    model: ScoringModel,
     frame: pd.DataFrame,
     windows_card: dict,
     since: date | None = None,
@@ -277,7 +277,7 @@ def monitor_model(
 
 
 def monitor(
-    model: TriageModel,
+    model: ScoringModel,
     frame: pd.DataFrame,
     windows_card: dict,
     since: date | None = None,

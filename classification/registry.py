@@ -22,7 +22,8 @@ import duckdb
 import joblib
 import pandas as pd
 
-from classification.model import TriageModel
+from classification.linear import LinearTriageModel
+from classification.model import ScoringModel, TriageModel
 from grace.checksums import file_checksum
 from grace.errors import GraceError
 from warehouse import read_sql
@@ -42,7 +43,7 @@ def models_directory(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(tempfile.gettempdir()) / f"grace-models-{os.getpid()}"
 
 
-def register(con: duckdb.DuckDBPyConnection, model: TriageModel, card: dict) -> str:
+def register(con: duckdb.DuckDBPyConnection, model: ScoringModel, card: dict) -> str:
     """Write the artefact and its card, record it as a candidate; returns the new version."""
     count = con.execute("SELECT count(*) FROM triage_model").fetchone()
     version = f"triage-{(count[0] if count else 0) + 1}"
@@ -61,7 +62,7 @@ def register(con: duckdb.DuckDBPyConnection, model: TriageModel, card: dict) -> 
     return version
 
 
-def load(con: duckdb.DuckDBPyConnection, version: str) -> TriageModel:
+def load(con: duckdb.DuckDBPyConnection, version: str) -> ScoringModel:
     """The model of `version`, after checking its artefact against the recorded checksum."""
     found = con.execute(
         "SELECT artefact_path, artefact_sha256 FROM triage_model WHERE version = ?", [version]
@@ -74,7 +75,7 @@ def load(con: duckdb.DuckDBPyConnection, version: str) -> TriageModel:
     if file_checksum(path) != expected:
         raise RegistryError(f"{path}: checksum differs from the one registered for {version}; refused (not loaded)")
     model = joblib.load(path)
-    if not isinstance(model, TriageModel):
+    if not isinstance(model, TriageModel | LinearTriageModel):
         raise RegistryError(f"{path}: not a triage model")
     return model
 

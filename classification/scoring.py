@@ -19,7 +19,7 @@ import pandas as pd
 
 from classification import registry
 from classification.features import referral_features
-from classification.model import TriageModel
+from classification.model import ScoringModel
 from classification.rules import DEFAULT_RULES, TIERS, RuleSet, load_rule_set, parse_rule_set
 from grace.progress import ProgressCallback, no_progress
 from warehouse import read_sql
@@ -31,7 +31,7 @@ CHUNK = 200_000
 class Scorer:
     """The active model (if any) and rule set, loaded once per ETL run."""
 
-    model: TriageModel | None
+    model: ScoringModel | None
     model_version: str | None
     rules: RuleSet
 

@@ -4,10 +4,10 @@ Why not the central triage model (a gradient-boosted tree ensemble): trees do no
 regression's weights do, so FedAvg, FedProx, trimmed means and Krum all apply, and so do clipping and
 Gaussian noise for differential privacy.
 
-Features are the central model's (`classification.features`), encoded so that every agency gets the same
-columns without sharing anything first: categorical codes are hashed into `HASH_BUCKETS` one-hot buckets
-per feature (a platform one agency has never seen still has a column), booleans are 0/1, counts are
-log1p-scaled. No encoding depends on an agency's data, so no statistics cross borders before training.
+Features are the central model's (`classification.features`), encoded by `classification.linear.encode` so
+that every agency gets the same columns without sharing anything first (hashed categorical codes, 0/1
+booleans, log1p counts): no statistic crosses a border before training. The trained weights become a
+`classification.linear.LinearTriageModel`, which the model registry stores and the ETL scores with.
 
 Local training (`train_locally`) is full-batch gradient descent on the mean log-loss plus an L2 penalty and,
 for FedProx, the proximal term (mu / 2)·||w − w_global||² (taken as a proximal step, stable for any mu).
@@ -17,20 +17,17 @@ evaluation data has positives (prevalence-matched, so a model is not judged by a
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
-from classification.features import BOOLEAN, CATEGORICAL, NUMERIC, referral_features
+from classification.features import referral_features
+from classification.linear import N_FEATURES, encode, sigmoid
 from federation.privacy import PrivacyConfig, clipped_gradient_sum, gaussian_noise
 from warehouse import connect
 
-HASH_BUCKETS = 32
-N_FEATURES = len(CATEGORICAL) * HASH_BUCKETS + len(BOOLEAN) + len(NUMERIC)
 Weights = list[np.ndarray]  # [coefficients (N_FEATURES,), intercept (1,)], float64
 
 
@@ -60,28 +57,6 @@ class NodeData:
         return NodeData(self.X[:cut], self.y[:cut]), NodeData(self.X[cut:], self.y[cut:])
 
 
-def _bucket(name: str, value: object) -> int:
-    digest = hashlib.sha256(f"{name}={value}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") % HASH_BUCKETS
-
-
-def encode(frame: pd.DataFrame) -> np.ndarray:
-    """The model's input for a frame of referral features (see the module docstring)."""
-    X = np.zeros((len(frame), N_FEATURES), dtype=np.float32)
-    for k, name in enumerate(CATEGORICAL):
-        values = frame[name].astype("string").fillna("<missing>")
-        codes = {value: _bucket(name, value) for value in values.unique()}  # few distinct codes: hash each once
-        columns = values.map(codes).to_numpy(dtype=np.int64) + k * HASH_BUCKETS
-        X[np.arange(len(frame)), columns] = 1.0
-    start = len(CATEGORICAL) * HASH_BUCKETS
-    for k, name in enumerate(BOOLEAN):
-        X[:, start + k] = frame[name].astype(float).fillna(0.0).to_numpy()
-    start += len(BOOLEAN)
-    for k, name in enumerate(NUMERIC):
-        X[:, start + k] = np.log1p(np.clip(frame[name].astype(float).fillna(0.0).to_numpy(), 0.0, None))
-    return X
-
-
 def node_dataset(warehouse: Path | str) -> NodeData:
     """An agency's labelled referrals from its own warehouse, in time order (opened read-only)."""
     con = connect(Path(warehouse), read_only=True)
@@ -97,13 +72,9 @@ def initial_weights() -> Weights:
     return [np.zeros(N_FEATURES), np.zeros(1)]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
-
-
 def predict(weights: Weights, X: np.ndarray) -> np.ndarray:
     """Probability of an actionable outcome for each row of X."""
-    return _sigmoid(X @ weights[0] + weights[1][0])
+    return sigmoid(X @ weights[0] + weights[1][0])
 
 
 def train_locally(
@@ -125,7 +96,7 @@ def train_locally(
     n = len(y)
     rng = np.random.default_rng(seed)
     for _ in range(config.steps):
-        error = _sigmoid(X @ coef + bias[0]) - y
+        error = sigmoid(X @ coef + bias[0]) - y
         if privacy is None:
             data_coef, data_bias = X.T @ error, float(error.sum())
         else:

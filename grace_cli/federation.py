@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from grace.errors import ConfigError
-from grace_cli.options import OneLineErrors
+from grace_cli.options import OneLineErrors, warehouse_option
 
 
 def register(cli: click.Group) -> None:
@@ -362,6 +362,48 @@ def train(
     dp = lineage.get("differential_privacy")
     if dp:
         click.echo(f"client-side DP: ε = {dp['epsilon']:.2f} at δ = {dp['delta']:g} over {dp['releases']} rounds")
+
+
+@federation.command(name="adopt", cls=OneLineErrors)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@warehouse_option
+@click.option(
+    "--fine-tune-steps",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Local gradient steps on this agency's training window before registering (0: as it is).",
+)
+@click.option("--promote", is_flag=True, help="Make it the active model that scores new batches.")
+def adopt(model_dir: Path, warehouse: Path, fine_tune_steps: int, promote: bool) -> None:
+    """Register the federation's global model (MODEL_DIR: model.npz + lineage.json) in this agency's registry.
+
+    \b
+    It becomes a candidate triage model whose card carries its lineage (run, strategy, rounds, agencies,
+    ε with DP), evaluated on this agency's own test window like a centrally trained model.
+    Examples:
+      grace federation adopt $GRACE_HOME/federation/models/run-1 --warehouse be.duckdb
+      grace federation adopt ./global-model --warehouse be.duckdb --fine-tune-steps 60 --promote
+    """
+    from federation.adopt import adopt_global_model
+
+    adopted = adopt_global_model(model_dir, warehouse, fine_tune_steps, promote)
+    test = (adopted.card.get("test") or {}).get("model") or {}
+    quality = ", ".join(
+        f"{label} {test[key]:.3f}" for key, label in (("roc_auc", "AUC"), ("average_precision", "AP")) if key in test
+    )
+    click.echo(
+        f"{adopted.version}: federated model from {model_dir}"
+        + (f", fine-tuned {fine_tune_steps} steps" if fine_tune_steps else "")
+        + (f"; test window {quality}" if quality else "")
+        + (
+            f"; active (replaced {adopted.replaced})"
+            if promote and adopted.replaced
+            else "; active"
+            if promote
+            else "; candidate"
+        )
+    )
 
 
 @federation.command(name="status", cls=OneLineErrors)

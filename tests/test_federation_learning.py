@@ -6,6 +6,7 @@ agencies and the DP release use real simulated warehouses built through the ETL.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
 
@@ -192,3 +193,40 @@ def _platforms(path) -> list[str]:
         return [row[0] for row in con.execute("SELECT DISTINCT platform_name FROM rollup_referral_daily").fetchall()]
     finally:
         con.close()
+
+
+def test_an_agency_adopts_the_global_model_into_its_registry_and_scores_with_it(agency_warehouses, tmp_path):
+    from classification import registry
+    from classification.features import referral_features
+    from classification.linear import LinearTriageModel
+    from classification.scoring import Scorer
+    from federation.adopt import adopt_global_model
+    from federation.model_store import write_global_model
+    from warehouse import connect
+
+    result = run_rounds(
+        {code: node_dataset(path).split()[0] for code, path in agency_warehouses.items()},
+        FederationConfig(rounds=2, training=TrainingConfig(steps=30)),
+    )
+    model_dir = write_global_model(
+        tmp_path / "global", result.weights, {"run_id": 7, "strategy": "fedavg", "rounds_completed": 2, "nodes": 3}
+    )
+    home = agency_warehouses["AGY-NLD"]
+    as_is = adopt_global_model(model_dir, home)
+    tuned = adopt_global_model(model_dir, home, fine_tune_steps=20, promote=True)
+    assert as_is.card["lineage"]["federated"]["rounds"] == 2 and as_is.card["lineage"]["fine_tuned"] is None
+    assert tuned.card["lineage"]["fine_tuned"]["steps"] == 20 and tuned.card["kind"] == "triage-federated"
+    assert 0.5 < tuned.card["test"]["model"]["roc_auc"] <= 1.0
+
+    con = connect(home, read_only=True)
+    try:
+        listed = registry.list_models(con).set_index("version")["status"].to_dict()
+        assert listed[as_is.version] == "candidate" and listed[tuned.version] == "active"
+        loaded = registry.load(con, tuned.version)
+        assert isinstance(loaded, LinearTriageModel)
+        assert not np.allclose(loaded.coefficients, registry.load(con, as_is.version).coefficients)  # fine-tuned
+        scored = Scorer.active(con).score(referral_features(con).head(50))
+    finally:
+        con.close()
+    assert scored["probability"].between(0, 1).all() and scored["tier"].isin(["P1", "P2", "P3", "P4"]).all()
+    assert any(json.loads(pairs) for pairs in scored["contributions"])  # explained by feature group
