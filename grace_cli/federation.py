@@ -406,6 +406,62 @@ def adopt(model_dir: Path, warehouse: Path, fine_tune_steps: int, promote: bool)
     )
 
 
+@federation.command(name="release", cls=OneLineErrors)
+@click.option("--agency", required=True, help="This agency's code (as the hub knows it).")
+@warehouse_option
+@click.option("--month", required=True, help="The month to release, YYYY-MM.")
+@click.option(
+    "--epsilon", type=click.FloatRange(min=0.01, max=10), default=1.0, show_default=True, help="ε of this release."
+)
+@click.option(
+    "--budget", type=click.FloatRange(min=0.01), default=12.0, show_default=True, help="This agency's total ε."
+)
+@click.option("--countries", required=True, help="Comma-separated ISO-3 codes of the agency's countries (the domain).")
+@click.option(
+    "--platforms",
+    default="",
+    help="Comma-separated platform names the hub asks for [default: every platform in the warehouse].",
+)
+@click.option("--k", type=click.IntRange(min=2), default=None, help="Small-cell threshold [default: GRACE_MIN_CELL].")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The release file (JSON) to send."
+)
+def release(agency, warehouse, month, epsilon, budget, countries, platforms, k, out) -> None:
+    """Release one month of referral counts per country × platform with differential privacy (at the agency).
+
+    \b
+    OpenDP's discrete Laplace noise of scale 1/ε (each referral is in one cell); noisy cells under k are
+    suppressed. The agency's budget ledger ($GRACE_HOME/federation/budget.sqlite) refuses a release past
+    --budget; asking again for a released month returns the stored release and spends nothing.
+    Example:
+      grace federation release --agency BE --warehouse be.duckdb --month 2024-03 --countries BEL --out be-2024-03.json
+    """
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter(f"{month!r}: use YYYY-MM", param_hint="--month")
+    from federation.credentials import federation_home
+    from federation.release import BudgetLedger, release_json
+    from warehouse import connect
+
+    chosen = [code.strip().upper() for code in countries.split(",") if code.strip()]
+    if platforms:
+        domain = [name.strip() for name in platforms.split(",") if name.strip()]
+    else:
+        con = connect(warehouse, read_only=True)
+        try:
+            domain = [row[0] for row in con.execute("SELECT platform_name FROM dim_platform ORDER BY 1").fetchall()]
+        finally:
+            con.close()
+    ledger = BudgetLedger(federation_home() / "budget.sqlite", budget)
+    done = ledger.release(agency, warehouse, month, epsilon, chosen, domain, k)
+    out.write_text(release_json(done), encoding="utf-8")
+    shown = int(done.cells["referrals"].notna().sum())
+    click.echo(
+        f"{out}: {agency} {month}, {len(done.cells)} cells ({shown} shown, {len(done.cells) - shown} suppressed), "
+        + (f"ε = {done.epsilon:g} spent now" if done.spent_now else "the stored release (nothing spent)")
+        + f"; budget spent {ledger.spent():g} of {budget:g}"
+    )
+
+
 @federation.command(name="status", cls=OneLineErrors)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:

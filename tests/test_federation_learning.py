@@ -230,3 +230,25 @@ def test_an_agency_adopts_the_global_model_into_its_registry_and_scores_with_it(
         con.close()
     assert scored["probability"].between(0, 1).all() and scored["tier"].isin(["P1", "P2", "P3", "P4"]).all()
     assert any(json.loads(pairs) for pairs in scored["contributions"])  # explained by feature group
+
+
+def test_grace_federation_release_writes_a_release_and_refuses_past_the_budget(agency_warehouses, tmp_path):
+    from click.testing import CliRunner
+
+    from grace_cli import cli
+
+    warehouse = str(agency_warehouses["AGY-NLD"])
+    common = ["federation", "release", "--agency", "AGY-NLD", "--warehouse", warehouse, "--countries", "NLD"]
+    runner = CliRunner()
+    first = runner.invoke(cli, [*common, "--month", "2024-03", "--budget", "1.5", "--out", str(tmp_path / "a.json")])
+    assert first.exit_code == 0, first.output
+    assert "ε = 1 spent now" in first.output and "budget spent 1 of 1.5" in first.output
+    released = json.loads((tmp_path / "a.json").read_text())
+    assert released["epsilon"] == 1.0 and released["delta"] == 0.0 and released["cells"]
+    assert {cell["country_iso3"] for cell in released["cells"]} == {"NLD"}
+    again = runner.invoke(cli, [*common, "--month", "2024-03", "--budget", "1.5", "--out", str(tmp_path / "b.json")])
+    assert "nothing spent" in again.output and (tmp_path / "b.json").read_text() == (tmp_path / "a.json").read_text()
+    refused = runner.invoke(cli, [*common, "--month", "2024-04", "--budget", "1.5", "--out", str(tmp_path / "c.json")])
+    assert refused.exit_code != 0 and "budget of 1.5" in refused.output and not (tmp_path / "c.json").exists()
+    bad = runner.invoke(cli, [*common, "--month", "2024-13", "--out", str(tmp_path / "d.json")])
+    assert bad.exit_code != 0 and "YYYY-MM" in bad.output
