@@ -11,6 +11,7 @@ COPY etl ./etl
 COPY analytics ./analytics
 COPY matching ./matching
 COPY classification ./classification
+COPY federation ./federation
 COPY dashboards ./dashboards
 COPY reporting ./reporting
 COPY grace_cli ./grace_cli
