@@ -20,7 +20,9 @@ echo "checks: import layers, ruff, mypy"
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
+# Two workers (the machines have two cores); whole files per worker, so a module's expensive fixtures
+# (simulated warehouses, the browser tests' demo server) are built once.
 if [[ $# -eq 0 ]]; then
-    set -- -m "not slow"
+    set -- -m "not slow" -n 2 --dist loadfile
 fi
 exec .venv/bin/python -m pytest "$@"
