@@ -127,7 +127,7 @@ class ForecastParams(_Serialisable):
     """
 
     horizon: int = 12
-    models: tuple[str, ...] = ("seasonal_naive", "drift", "ets")
+    models: tuple[str, ...] = ("seasonal_naive", "drift", "theta", "arima", "ets", "ets_log", "combo")
     folds: int = 3
     level: float = 0.8
     calibration_origins: int = 2
@@ -344,6 +344,8 @@ class ForecastResult(_Serialisable):
     level: float
     notes: tuple[str, ...] = ()
     interval: str = "model"
+    spec: str = ""  # the fitted model for people, e.g. "ETS(M,Ad,M)", "mean of ETS(A,A,A), Theta"
+    transform: str = "none"  # "log": fitted to log(y + 1); "mixed": a combination with log members
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
