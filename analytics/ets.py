@@ -39,8 +39,9 @@ _BIG = 1e300
 
 @njit(cache=True, nogil=True)
 def _filter(y, m, trend, season, damped, alpha, beta, gamma, phi, l0, b0, s0, out_fitted):
-    """Run the ETS recursions over y from the initial states; returns (sse, sum log|yhat|, ok) and the
-    final level, trend and seasonal ring (s0 is copied). `out_fitted` receives the one-step forecasts."""
+    """Run the ETS recursions over y from the initial states; returns (sse, sum log yhat — -inf when a
+    one-step forecast is not positive, which only multiplicative errors cannot take —, ok) and the final
+    level, trend and seasonal ring (s0 is copied). `out_fitted` receives the one-step forecasts."""
     n = y.shape[0]
     level, slope = l0, b0
     s = s0.copy()
@@ -63,7 +64,7 @@ def _filter(y, m, trend, season, damped, alpha, beta, gamma, phi, l0, b0, s0, ou
         if yhat > 0:
             logsum += np.log(yhat)
         else:
-            ok = False
+            logsum = -np.inf
         if season == MUL:
             if s[j] <= 0 or mu <= 0:
                 ok = False
@@ -103,6 +104,8 @@ def _objective(x, y, m, error, trend, season, damped, s0, fitted):
     if not ok or not np.isfinite(sse):
         return _BIG
     if error == MUL:
+        if not np.isfinite(logsum):
+            return _BIG
         rel = 0.0
         for t in range(n):
             r = (y[t] - fitted[t]) / fitted[t]
