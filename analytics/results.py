@@ -114,9 +114,11 @@ class AnomalyParams(_Serialisable):
 class ForecastParams(_Serialisable):
     """Forecast models, rolling-origin backtest and prediction intervals.
 
-    models: candidates, cheapest first (ties go to the earlier one). The default set is cheap
-        (seasonal naive, drift, damped ETS ~20 ms per fit); "theta" (~0.1 s), "sarima" (~0.15 s)
-        and "prophet" (~0.15-0.5 s per fit) are opt-in — see analytics.forecast.
+    models: candidates, cheapest first (ties go to the earlier one). The default set: seasonal naive,
+        drift, Theta, the autoregressive ARIMA search, the ETS search by AICc, the same on log(y + 1)
+        and their combination (together ~10 ms per fit on a monthly series); "theta_log",
+        "ets_damped", "sarima" (~0.15 s) and "prophet" (~0.15-0.5 s per fit) are opt-in. Expensive
+        candidates are skipped where they cannot pay off (cost rules) — see analytics.forecast.
     prophet_min_days: daily series at least this long also try Prophet (0 = never automatically).
     folds: rolling origins; each tests a block of `backtest horizon` = min(horizon, n // 4) points.
     level: nominal coverage of the prediction intervals; the measured coverage is reported.

@@ -193,3 +193,11 @@ def test_the_same_series_gives_the_same_forecast_twice():
     series = series_of(exponential_multiplicative(seed=14))
     first, second = (forecast(series, ForecastParams(horizon=12), seasonal=True) for _ in range(2))
     assert first.to_dict() == second.to_dict()
+
+
+def test_the_command_lines_model_sets_match_the_forecast_module():
+    from analytics.forecast import MODELS
+    from grace_cli.series import ALL_MODELS, DEFAULT_MODELS
+
+    assert tuple(DEFAULT_MODELS.split(",")) == ForecastParams().models
+    assert set(ALL_MODELS.split(",")) == set(MODELS)
