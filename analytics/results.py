@@ -401,6 +401,8 @@ class SeriesAnalysis(_Serialisable):
             if forecast is None
             else {
                 "name": forecast.model,
+                "spec": forecast.spec,
+                "transform": forecast.transform,
                 "backtest": forecast.backtest.to_dict(),
                 "candidates": jsonable(forecast.candidates),
                 "level": jsonable(forecast.level),
