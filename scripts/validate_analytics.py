@@ -1075,6 +1075,8 @@ def suite_tables(frame: pd.DataFrame) -> str:
     lines.append(f"| **median MASE** | | | | | {' | '.join(f'**{frame[m].median():.3f}**' for m in methods)} |")
     lines.append(f"| mean MASE | | | | | {' | '.join(f'{frame[m].mean():.3f}' for m in methods)} |")
     lines.append(f"| mean coverage | | | | | {' | '.join(_pct(frame[f'{m}_cover'].mean()) for m in methods)} |")
+    pooled = [_pct(np.average(frame[f"{m}_cover"], weights=frame["horizon"])) for m in methods]
+    lines.append(f"| coverage pooled over every held-out point | | | | | {' | '.join(pooled)} |")
     lines.append(
         "| series within 10 points of nominal | | | | | "
         f"{' | '.join(_count_within(frame[f'{m}_cover'], level) for m in methods)} |"
