@@ -1250,6 +1250,8 @@ def demo_accuracy_tables(frame: pd.DataFrame, sample: int) -> str:
             if f"{method}_mae" not in part:
                 continue
             sub = part[part[f"{method}_mae"].notna()]
+            if sub.empty:  # e.g. AutoARIMA on weekly series
+                continue
             lines.append(
                 f"| {grain} | {METHOD_NAMES[method]} | {len(sub)} | {_ratio(sub, f'{method}_mae'):.3f} "
                 f"| {_ratio(sub, f'{method}_last_mae', 'naive_last_mae'):.3f} | {sub[f'{method}_seconds'].sum():.1f} "
