@@ -1,23 +1,47 @@
 """Forecasts: candidate models, rolling-origin backtests, choice by MASE, calibrated intervals with measured coverage.
 
-Models (sklearn-like: `fit(y, ds)` then `predict(horizon, level)` -> mean, lower, upper):
+Models (sklearn-like: `fit(y, ds)` then `predict(horizon, level)` -> mean, lower, upper; `extend` runs a
+fit over a longer history without re-estimating, `describe` names the fitted form):
 - `seasonal_naive` — the last season repeated (lag 1, i.e. naive, when the series is not seasonal);
   interval sd_h = sigma sqrt(floor((h-1)/m) + 1) (Hyndman & Athanasopoulos, FPP3 5.5);
 - `drift` — random walk with drift; sd_h = sigma sqrt(h (1 + h/T));
-- `theta` — statsmodels ThetaModel (deseasonalised when seasonal); its own intervals;
-- `ets` — statsmodels ETSModel, additive errors, damped additive trend, additive season when seasonal
-  and two seasons are available; heuristic initialisation (4x faster than estimating the states);
+- `theta` — the standard Theta method (SES with half the slope of a line as drift, on classically
+  deseasonalised data when seasonal; analytics.ets);
+- `arima` — ARIMA(p,d,0)(P,D,0)m by least squares, d by KPSS tests, orders by AICc (analytics.arima);
+- `ets` — every admissible ETS(error, trend, season) form estimated and the lowest AICc kept, like
+  R's `ets` and statsforecast's AutoETS, compiled with Numba (analytics.ets);
+- `ets_log` — the same search (additive-error forms) on log(y + 1), back-transformed; `theta_log` too
+  (opt-in). The transform is a candidate of its own, so the backtest decides whether it pays off;
+- `combo` — the mean of the forecasts (and bounds) of the members that were backtested among `ets`,
+  `theta`, `arima`, `ets_log`, `theta_log` and `sarima`: a fixed set, not the best-scoring ones (chosen by
+  the same backtest that scores it, a "top-k" combination would look better than it is). It costs no
+  fit of its own in the backtest: it averages the members' forecasts from the same origins;
+- `ets_damped` — statsmodels' ETSModel, additive errors, damped trend (the product's ETS until issue 15;
+  opt-in, for comparison);
 - `sarima` — statsmodels SARIMAX (1,1,1)(0,1,1)m ("airline" plus AR term); (1,1,1) when not seasonal
   or m > 24 (a seasonal fit with m = 52 takes seconds);
 - `prophet` — Prophet with yearly (and, for daily data, weekly) seasonality, Stan seed and interval
   sampling seeded.
-Cost decides the default set, because every model is fitted twice per backtest fold (the second fit
-calibrates the intervals, see below) and once more if chosen (measured per fit on 60 monthly / 156
-weekly points, 2 shared cores): seasonal naive and drift < 1 ms, ETS ~20 ms, Theta ~100 ms (its
-interval variance comes from an ARIMA fit), SARIMA ~0.15 s (monthly), Prophet ~0.15-0.5 s. The
-default is seasonal naive, drift and ETS, plus Prophet for daily series of at least `prophet_min_days`
-points (two years: Prophet's yearly seasonality is what ETS with a 7-day season lacks). Theta, SARIMA
-and Prophet can be asked for through `ForecastParams.models`.
+Default: seasonal naive, drift, theta, arima, ets, ets_log and combo, plus Prophet for daily series of at
+least `prophet_min_days` points (two years: Prophet's yearly seasonality is what ETS with a 7-day season
+lacks). Measured per fit on 84 monthly points (one thread): seasonal naive and drift < 0.1 ms, theta
+~0.2 ms, arima ~1 ms, the ETS search ~6 ms (15 forms; statsforecast's AutoETS ~120 ms on the same
+series, AutoARIMA ~1.5 s), statsmodels' damped ETS ~4-20 ms, SARIMA ~0.15 s, Prophet ~0.15-0.5 s.
+
+Cost rules (`plan_candidates`; cheap candidates are always tried, the rules skip the others where they
+cannot pay off, and never the last candidate):
+- intermittent series (at least 30 % zeros): no arima, ets, ets_log, theta_log, sarima, prophet —
+  smoothing a level (theta) and the naive forecasts are what such counts support;
+- short series (fewer than 16 points before the first backtest origin): the same list skipped;
+- weekly seasonality (season of 52 > 24): no log variants, and the ETS search keeps its additive-error
+  forms (6 instead of 15: multiplicative seasons of 52 indices estimated from a few years; see
+  docs/ANALYTICS_VALIDATION.md part 5 for what it costs and saves); ARIMA and SARIMA drop their seasonal
+  terms there;
+- negative values: no log variants.
+Fits are reused across origins where the model allows: the calibration origins inside a backtest block
+(see below) run the fold's estimated model over the longer history (`extend`) instead of re-estimating
+it (theta, arima and the ETS searches; seasonal naive and drift cost less than the bookkeeping), which
+halves their fits.
 
 Backtest: the last `folds` non-overlapping blocks of `bh` = min(horizon, n // 4) points, each forecast
 from the data before it (rolling origin); at least two seasons (or 8 points) of training data per
@@ -67,6 +91,7 @@ would depend on the warm start rather than on the data.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import warnings
@@ -85,7 +110,28 @@ from analytics.series import RegularSeries
 
 MIN_TRAIN = 8
 SARIMA_MAX_SEASON = 24  # a seasonal SARIMA with m = 52 takes seconds per fit; weekly data get (1,1,1)
-MODELS = ("seasonal_naive", "drift", "theta", "ets", "sarima", "prophet")
+MODELS = (
+    "seasonal_naive",
+    "drift",
+    "theta",
+    "arima",
+    "ets",
+    "ets_log",
+    "theta_log",
+    "combo",
+    "ets_damped",
+    "sarima",
+    "prophet",
+)
+COMBINATION = "combo"
+COMBINATION_MEMBERS = ("ets", "theta", "arima", "ets_log", "theta_log", "sarima")  # fixed, never chosen by score
+TRANSFORMED = ("ets_log", "theta_log")
+# cost rules (module docstring): which candidates are skipped where they cannot pay off
+EXPENSIVE = ("arima", "ets", "ets_log", "theta_log", "sarima", "prophet")
+INTERMITTENT_ZERO_SHARE = 0.3  # a series with at least this share of zeros is intermittent
+SHORT_TRAIN = 16  # fewer points before the first backtest origin: a short series
+TRANSFORM_MAX_SEASON = 24  # no log variants on weekly series (season 52)
+ETS_MAX_MUL_SEASON = 24  # ETS with a longer season (weekly: 52) searches additive-error forms only
 # whether this thread already runs with BLAS/OpenMP limited to one thread (see `single_threaded`)
 _SINGLE_THREADED: ContextVar[bool] = ContextVar("grace_single_threaded", default=False)
 
@@ -99,6 +145,8 @@ class _Model(ABC):
     """A forecasting model: `fit` on a history, then `predict` point forecasts with an interval."""
 
     name = "model"
+    transform = "none"
+    additive_only = False  # ETS: additive-error forms only (set for the log-scale variant)
 
     def __init__(self, season_length: int, seasonal: bool, freq: str, seed: int = 0):
         self.season_length, self.seasonal, self.freq, self.seed = season_length, seasonal, freq, seed
@@ -113,6 +161,15 @@ class _Model(ABC):
     @abstractmethod
     def predict(self, horizon: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, lower, upper) for the next `horizon` periods at interval `level`."""
+
+    def extend(self, y: np.ndarray, ds: pd.DatetimeIndex) -> _Model | None:
+        """This fit (its estimated parameters) conditioned on a longer history `y` that starts with the data
+        it was fitted on, without re-estimating; None when the model cannot (then it is refitted)."""
+        return None
+
+    def describe(self) -> str:
+        """The fitted model for people, e.g. the ETS form chosen."""
+        return self.name
 
 
 class SeasonalNaive(_Model):
@@ -155,24 +212,88 @@ class Theta(_Model):
     name = "theta"
 
     def fit(self, y, ds):
-        from statsmodels.tsa.forecasting.theta import ThetaModel
+        from analytics.ets import theta
 
-        y = np.asarray(y, dtype=float)
-        seasonal = self.uses_season(len(y))
-        method = "multiplicative" if seasonal and np.all(y > 0) else "additive"
-        self.result = ThetaModel(
-            y, period=self.season_length if seasonal else 1, deseasonalize=seasonal, use_test=False, method=method
-        ).fit()
+        self.result = theta(np.asarray(y, dtype=float), self.season_length, self.uses_season(len(y)))
         return self
 
+    def extend(self, y, ds):
+        """The fitted smoothing parameter, drift and seasonal indices run over a longer history (no re-estimation)."""
+        from analytics.ets import ThetaFit
+
+        y = np.asarray(y, dtype=float)
+        fit = self.result
+        x = y
+        if fit.season is not None:
+            x = y / np.resize(fit.season, len(y)) if fit.multiplicative else y - np.resize(fit.season, len(y))
+        other = copy.copy(self)
+        other.result = ThetaFit(fit.ses.extend(x), fit.slope, fit.season, fit.multiplicative, len(y), fit.m)
+        return other
+
     def predict(self, horizon, level):
-        mean = np.asarray(self.result.forecast(horizon), dtype=float)
-        bounds = self.result.prediction_intervals(horizon, alpha=1 - level)
-        return mean, bounds["lower"].to_numpy(dtype=float), bounds["upper"].to_numpy(dtype=float)
+        return self.result.predict(horizon, level)
+
+    def describe(self) -> str:
+        return "Theta (seasonally adjusted)" if self.result.season is not None else "Theta"
 
 
 class ETS(_Model):
+    """The ETS form with the lowest AICc among the admissible ones (analytics.ets), re-selected at every
+    fit; on weekly data (season > `ETS_MAX_MUL_SEASON`) additive-error forms only (cost rule)."""
+
     name = "ets"
+
+    def fit(self, y, ds):
+        from analytics.ets import ADD, auto_ets, forms
+
+        y = np.asarray(y, dtype=float)
+        candidates = forms(y, self.season_length, self.uses_season(len(y)))
+        if self.additive_only or self.season_length > ETS_MAX_MUL_SEASON:
+            candidates = [f for f in candidates if f[0] == ADD]
+        self.result = auto_ets(y, self.season_length, self.uses_season(len(y)), candidates)
+        return self
+
+    def extend(self, y, ds):
+        other = copy.copy(self)
+        other.result = self.result.extend(np.asarray(y, dtype=float))
+        return other
+
+    def predict(self, horizon, level):
+        return self.result.predict(horizon, level)
+
+    def describe(self) -> str:
+        return self.result.label
+
+
+class ARIMA(_Model):
+    """ARIMA(p, d, 0)(P, D, 0)m by least squares, orders by KPSS tests and AICc (analytics.arima)."""
+
+    name = "arima"
+
+    def fit(self, y, ds):
+        from analytics.arima import auto_ar
+
+        self.result = auto_ar(np.asarray(y, dtype=float), self.season_length, self.uses_season(len(y)), self.freq)
+        return self
+
+    def extend(self, y, ds):
+        other = copy.copy(self)
+        other.result = self.result.extend(np.asarray(y, dtype=float))
+        return other
+
+    def predict(self, horizon, level):
+        return self.result.predict(horizon, level)
+
+    def describe(self) -> str:
+        return self.result.label
+
+
+class DampedETS(_Model):
+    """statsmodels' ETSModel, additive errors, damped additive trend, additive season when seasonal and
+    two seasons are available; heuristic initialisation. The product's ETS before the AICc search
+    (kept for comparison: `ForecastParams(models=(..., "ets_damped"))`)."""
+
+    name = "ets_damped"
 
     def fit(self, y, ds):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
@@ -258,11 +379,59 @@ class ProphetModel(_Model):
         )
 
 
+class _LogOf(_Model):
+    """A model fitted to log(y + 1), its mean and bounds mapped back with exp(.) - 1 (so the mean is the
+    forecast median on the original scale; no bias adjustment). Only for non-negative series. For
+    ETS, additive-error forms only (a multiplicative form on the log scale adds nothing)."""
+
+    base: type[_Model]
+    transform = "log"
+
+    def __init__(self, season_length: int, seasonal: bool, freq: str, seed: int = 0):
+        super().__init__(season_length, seasonal, freq, seed)
+        self.inner = self.base(season_length, seasonal, freq, seed)
+        self.inner.additive_only = True
+
+    def fit(self, y, ds):
+        self.inner.fit(np.log1p(np.asarray(y, dtype=float)), ds)
+        return self
+
+    def extend(self, y, ds):
+        inner = self.inner.extend(np.log1p(np.asarray(y, dtype=float)), ds)
+        if inner is None:
+            return None
+        other = copy.copy(self)
+        other.inner = inner
+        return other
+
+    def predict(self, horizon, level):
+        mean, lower, upper = (np.asarray(a, dtype=float) for a in self.inner.predict(horizon, level))
+        with np.errstate(over="ignore"):
+            return tuple(np.expm1(np.minimum(a, 700.0)) for a in (mean, lower, upper))
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} on log(y + 1)"
+
+
+class ETSLog(_LogOf):
+    name = "ets_log"
+    base = ETS
+
+
+class ThetaLog(_LogOf):
+    name = "theta_log"
+    base = Theta
+
+
 _REGISTRY: dict[str, type[_Model]] = {
     "seasonal_naive": SeasonalNaive,
     "drift": Drift,
     "theta": Theta,
     "ets": ETS,
+    "ets_log": ETSLog,
+    "theta_log": ThetaLog,
+    "arima": ARIMA,
+    "ets_damped": DampedETS,
     "sarima": SARIMA,
     "prophet": ProphetModel,
 }
@@ -356,30 +525,94 @@ def _half_widths(mean, lower, upper, train) -> tuple[np.ndarray, np.ndarray]:
     return below, above
 
 
-def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal: bool) -> Backtest:
-    """Rolling-origin backtest of one model, and the calibration of its intervals (module docstring)."""
+Raw = tuple[np.ndarray, np.ndarray, np.ndarray]  # a forecast's (mean, lower, upper), unclipped
+
+
+def plan_candidates(series: RegularSeries, params: ForecastParams) -> tuple[list[str], list[str]]:
+    """The candidates worth backtesting on this series, and a note for each one skipped (cost rules, in
+    the module docstring). A rule never removes the last candidate."""
+    names = list(dict.fromkeys(params.models))
+    if (
+        series.freq == "D"
+        and params.prophet_min_days
+        and series.n >= params.prophet_min_days
+        and "prophet" not in names
+    ):
+        names.append("prophet")
+    y = series.y
+    _, origins = fold_layout(len(y), series.season_length, params.horizon, params.folds)
+    first_train = origins[0] if origins else len(y)
+    zero_share = float(np.mean(y == 0)) if len(y) else 0.0
+    reasons: dict[str, str] = {}
+    for name in names:
+        if name in EXPENSIVE and zero_share >= INTERMITTENT_ZERO_SHARE:
+            reasons[name] = f"intermittent series ({zero_share:.0%} zeros)"
+        elif name in EXPENSIVE and first_train < SHORT_TRAIN:
+            reasons[name] = f"short series ({first_train} points before the first backtest origin)"
+        elif name in TRANSFORMED and np.any(y < 0):
+            reasons[name] = "negative values (no log transform)"
+        elif name in TRANSFORMED and series.season_length > TRANSFORM_MAX_SEASON:
+            reasons[name] = f"season of {series.season_length} periods (log variants do not pay off there)"
+    kept = [name for name in names if name not in reasons] or names[:1]
+    notes = [f"model {name} skipped: {reasons[name]}" for name in names if name not in kept]
+    return kept, notes
+
+
+def origin_forecasts(
+    series: RegularSeries, name: str, params: ForecastParams, seasonal: bool, origins: list[int], fitted_at: list[int]
+) -> tuple[dict[int, Raw], int]:
+    """Forecasts of one model from every origin in `fitted_at` ({origin: (mean, lower, upper)}) and the
+    number of estimations. A model is estimated at each backtest origin; an origin that only calibrates
+    reuses the estimate of the fold it lies in (`_Model.extend`) when the model allows it. A failure at a
+    backtest origin raises (the model fails); at a calibration origin that origin is left out."""
     y, ds = series.y, series.ds
-    bh, origins = fold_layout(len(y), series.season_length, params.horizon, params.folds)
+    bh = _block(len(y), origins)
+    raw: dict[int, Raw] = {}
+    fits = 0
+    fold_model: _Model | None = None
+    for origin in fitted_at:
+        try:
+            model = None
+            if origin not in origins and fold_model is not None:
+                model = fold_model.extend(y[:origin], ds[:origin])
+            if model is None:
+                model = make_model(name, series.season_length, seasonal, series.freq, params.seed).fit(
+                    y[:origin], ds[:origin]
+                )
+                fits += 1
+                if origin in origins:
+                    fold_model = model
+            raw[origin] = _finite(*model.predict(bh, params.level))
+        except (ValueError, np.linalg.LinAlgError, RuntimeError, ZeroDivisionError, FloatingPointError):
+            if origin in origins:
+                raise
+    return raw, fits
+
+
+def _block(n: int, origins: list[int]) -> int:
+    return origins[1] - origins[0] if len(origins) > 1 else n - origins[0]
+
+
+def score_backtest(
+    series: RegularSeries, name: str, raw: dict[int, Raw], origins: list[int], params: ForecastParams, seasonal: bool
+) -> Backtest:
+    """MASE, MAE, RMSE, coverage on the backtest folds and the calibration of the intervals, from forecasts
+    made at the origins (`origin_forecasts`)."""
+    y = series.y
+    bh = _block(len(y), origins)
     mase_lag = series.season_length if seasonal else 1
     clip = params.nonnegative and bool(np.all(y >= 0))
     calibrate = params.calibration_origins > 0
-    fitted_at = calibration_origins(len(y), bh, origins, params.calibration_origins) if calibrate else origins
     maes, mases, errors, covered = [], [], [], []
     scores: dict[int, np.ndarray] = {}  # origin -> scores of the actuals at origin, origin + 1, ...
-    for origin in fitted_at:
+    for origin, forecast_ in sorted(raw.items()):
         train, test = y[:origin], y[origin : origin + bh]
-        try:
-            model = make_model(name, series.season_length, seasonal, series.freq, params.seed)
-            raw = _finite(*model.fit(train, ds[:origin]).predict(bh, params.level))
-        except (ValueError, np.linalg.LinAlgError, RuntimeError):
-            if origin in origins:
-                raise  # a backtest fold: the model fails (see `forecast`)
-            continue  # an origin that only calibrates: calibrate without it
         if calibrate:
-            scores[origin] = interval_scores(test, *raw, train, clip)
+            scores[origin] = interval_scores(test, *forecast_, train, clip)
         if origin not in origins:
             continue
-        mean, lower, upper = _clip(*raw, clip)
+        mean, lower, upper = _clip(*forecast_, clip)
+        mean, lower, upper = mean[: len(test)], lower[: len(test)], upper[: len(test)]
         error = test - mean
         lag = mase_lag if len(train) > mase_lag else 1
         scale = float(np.mean(np.abs(train[lag:] - train[:-lag])))
@@ -403,6 +636,25 @@ def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal:
         calibration_points=len(every),
         errors=np.vstack(errors),
     )
+
+
+def _layout(series: RegularSeries, params: ForecastParams) -> tuple[int, list[int], list[int]]:
+    bh, origins = fold_layout(series.n, series.season_length, params.horizon, params.folds)
+    calibrate = params.calibration_origins > 0
+    fitted_at = calibration_origins(series.n, bh, origins, params.calibration_origins) if calibrate else origins
+    return bh, origins, fitted_at
+
+
+def backtest(series: RegularSeries, name: str, params: ForecastParams, seasonal: bool) -> Backtest:
+    """Rolling-origin backtest of one model, and the calibration of its intervals (module docstring)."""
+    _, origins, fitted_at = _layout(series, params)
+    raw, _ = origin_forecasts(series, name, params, seasonal, origins, fitted_at)
+    return score_backtest(series, name, raw, origins, params, seasonal)
+
+
+def combine(forecasts: list[Raw]) -> Raw:
+    """The combination forecast: the mean of the members' means, and of their bounds."""
+    return tuple(np.mean([f[i] for f in forecasts], axis=0) for i in range(3))
 
 
 def _chained_coverage(scores: dict[int, np.ndarray], origins: list[int], level: float) -> float | None:
@@ -431,38 +683,51 @@ def _selection_key(b: Backtest) -> tuple[float, float]:
 def forecast(
     series: RegularSeries, params: ForecastParams = ForecastParams(), seasonal: bool = False
 ) -> ForecastResult:
-    """Backtest every candidate, keep the lowest MASE, refit it on the whole series and forecast."""
+    """Backtest every candidate the cost rules keep, keep the lowest MASE, refit it on the whole series and
+    forecast with its calibrated interval."""
     if params.horizon < 1:
         raise ValueError("horizon must be at least 1")
     series.require(min_points(params.horizon), f"a {params.horizon}-period forecast with a backtest")
-    notes = []
-    candidates = []
-    names = list(dict.fromkeys(params.models))
-    if (
-        series.freq == "D"
-        and params.prophet_min_days
-        and series.n >= params.prophet_min_days
-        and "prophet" not in names
-    ):
-        names.append("prophet")
+    names, notes = plan_candidates(series, params)
+    _, origins, fitted_at = _layout(series, params)
+    candidates: list[Backtest] = []
+    raws: dict[str, dict[int, Raw]] = {}
     for name in names:
+        if name == COMBINATION:
+            continue
         try:
             with _quiet_fitting():
-                candidates.append(backtest(series, name, params, seasonal))
-        except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
+                raws[name], _ = origin_forecasts(series, name, params, seasonal, origins, fitted_at)
+                candidates.append(score_backtest(series, name, raws[name], origins, params, seasonal))
+        except (ValueError, np.linalg.LinAlgError, RuntimeError, ZeroDivisionError, FloatingPointError) as error:
             if name not in _REGISTRY:
                 raise
             notes.append(f"model {name} failed and was skipped ({type(error).__name__}: {error})")
+    members = [name for name in COMBINATION_MEMBERS if name in raws]
+    if COMBINATION in names and len(members) >= 2:
+        combined = {
+            origin: combine([raws[m][origin] for m in members])
+            for origin in fitted_at
+            if all(origin in raws[m] for m in members)
+        }
+        candidates.append(score_backtest(series, COMBINATION, combined, origins, params, seasonal))
     if not candidates:
         raise RuntimeError("no forecast model could be fitted")
     best = min(candidates, key=_selection_key)
     if best.horizon < params.horizon:
         notes.append(f"backtested {best.horizon} period(s) ahead (series too short for {params.horizon})")
+    chosen = members if best.model == COMBINATION else [best.model]
+    finals, specs = [], []
     with _quiet_fitting():
-        model = make_model(best.model, series.season_length, seasonal, series.freq, params.seed).fit(
-            series.y, series.ds
-        )
-        mean, lower, upper = _finite(*model.predict(params.horizon, params.level))
+        for name in chosen:
+            model = make_model(name, series.season_length, seasonal, series.freq, params.seed).fit(series.y, series.ds)
+            finals.append(_finite(*model.predict(params.horizon, params.level)))
+            specs.append(model.describe())
+    mean, lower, upper = combine(finals) if len(finals) > 1 else finals[0]
+    spec = f"mean of {', '.join(specs)}" if best.model == COMBINATION else specs[0]
+    transform = "log" if all(name in TRANSFORMED for name in chosen) else "none"
+    if best.model == COMBINATION and any(name in TRANSFORMED for name in chosen):
+        transform = "mixed"
     interval = "model"
     if best.calibration_factor is not None:
         lower, upper = calibrated_interval(mean, lower, upper, series.y, best.calibration_factor)
@@ -485,6 +750,8 @@ def forecast(
         level=params.level,
         notes=tuple(notes),
         interval=interval,
+        spec=spec,
+        transform=transform,
     )
 
 

@@ -114,9 +114,11 @@ class AnomalyParams(_Serialisable):
 class ForecastParams(_Serialisable):
     """Forecast models, rolling-origin backtest and prediction intervals.
 
-    models: candidates, cheapest first (ties go to the earlier one). The default set is cheap
-        (seasonal naive, drift, damped ETS ~20 ms per fit); "theta" (~0.1 s), "sarima" (~0.15 s)
-        and "prophet" (~0.15-0.5 s per fit) are opt-in — see analytics.forecast.
+    models: candidates, cheapest first (ties go to the earlier one). The default set: seasonal naive,
+        drift, Theta, the autoregressive ARIMA search, the ETS search by AICc, the same on log(y + 1)
+        and their combination (together ~10 ms per fit on a monthly series); "theta_log",
+        "ets_damped", "sarima" (~0.15 s) and "prophet" (~0.15-0.5 s per fit) are opt-in. Expensive
+        candidates are skipped where they cannot pay off (cost rules) — see analytics.forecast.
     prophet_min_days: daily series at least this long also try Prophet (0 = never automatically).
     folds: rolling origins; each tests a block of `backtest horizon` = min(horizon, n // 4) points.
     level: nominal coverage of the prediction intervals; the measured coverage is reported.
@@ -127,7 +129,7 @@ class ForecastParams(_Serialisable):
     """
 
     horizon: int = 12
-    models: tuple[str, ...] = ("seasonal_naive", "drift", "ets")
+    models: tuple[str, ...] = ("seasonal_naive", "drift", "theta", "arima", "ets", "ets_log", "combo")
     folds: int = 3
     level: float = 0.8
     calibration_origins: int = 2
@@ -344,6 +346,8 @@ class ForecastResult(_Serialisable):
     level: float
     notes: tuple[str, ...] = ()
     interval: str = "model"
+    spec: str = ""  # the fitted model for people, e.g. "ETS(M,Ad,M)", "mean of ETS(A,A,A), Theta"
+    transform: str = "none"  # "log": fitted to log(y + 1); "mixed": a combination with log members
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -397,6 +401,8 @@ class SeriesAnalysis(_Serialisable):
             if forecast is None
             else {
                 "name": forecast.model,
+                "spec": forecast.spec,
+                "transform": forecast.transform,
                 "backtest": forecast.backtest.to_dict(),
                 "candidates": jsonable(forecast.candidates),
                 "level": jsonable(forecast.level),

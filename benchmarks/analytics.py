@@ -9,10 +9,18 @@ unless --rebuild), then, each in a fresh subprocess so CPU time and peak memory 
               the same series and asked for the same horizon (`make_future_dataframe` + `predict`,
               12 months or 13 weeks), spread over the same number of worker processes. Its time is
               extrapolated from the sample to every series, and the report says so.
-The ratio is Prophet's (extrapolated) seconds over `grace analyse`'s. Note what each side does:
-`grace analyse` fits several models on three backtest folds plus the detectors; Prophet here is one
-fit and one predict per series, no backtest. Prints a JSON result and, with --write, updates the
-Analytics section of docs/BENCHMARKS.md.
+  * forecasts — our forecast alone (`analytics.forecast.forecast`: every candidate the cost rules keep,
+              backtested at the product's rolling origins, the calibration origins and the final fit)
+              on a seeded sample of the same series, in the same number of worker processes;
+  * autoets   — statsforecast's `AutoETS(season_length=m)` on the same sample, fitted at the same
+              backtest origins (`fold_layout`) plus once on the whole series (what a product choosing
+              AutoETS would run to measure and then forecast). Skipped, with a message, when
+              statsforecast is not installed (a reference only, in the `bench` extra; see
+              docs/BENCHMARKS.md for installing it beside pandas 3).
+The ratios are Prophet's (extrapolated) seconds over `grace analyse`'s, and AutoETS's over our
+forecasts' on the same sample. Note what each side does: `grace analyse` fits several models on three
+backtest folds plus the detectors; Prophet here is one fit and one predict per series, no backtest.
+Prints a JSON result and, with --write, updates the Analytics section of docs/BENCHMARKS.md.
 
     .venv/bin/python benchmarks/analytics.py --write
 """
@@ -20,6 +28,7 @@ Analytics section of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -36,6 +45,12 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import machine, update_section  # noqa: E402
 
+STATSFORECAST_MISSING = (
+    "statsforecast is not installed: the AutoETS speed ratio is skipped. It is a reference only (the `bench` "
+    "extra); statsforecast 2.1 declares pandas < 3, so to keep pandas 3 install it beside the project with "
+    "`pip install --no-deps --target DIR statsforecast==2.1.1 coreforecast utilsforecast fugue triad adagio fsspec` "
+    "and run with PYTHONPATH=DIR."
+)
 TARGET_SERIES = 1_000
 TARGET_SECONDS = 120.0
 DEFAULT_HOME = Path("/tmp/grace-bench-analytics")
@@ -185,6 +200,110 @@ def _fit_default_prophet(task) -> tuple[int, float]:
     return points, _cpu_seconds() - cpu
 
 
+def _sample_tasks(warehouse: Path, metrics: str, grains: str, sample: int, seed: int) -> tuple[list, int]:
+    """(seeded sample of the series `grace analyse` collects as (frame, freq, horizon, seasonal), total)."""
+    from analytics.seasonality import seasonality
+    from analytics.series import RegularSeries
+    from analytics.warehouse_run import DEFAULT_METRICS, HORIZON, collect_series
+    from analytics.warehouse_series import GRAIN_FREQ, METRICS
+    from warehouse import connect
+
+    names = list(METRICS) if metrics == "all" else list(DEFAULT_METRICS) if metrics == "default" else metrics.split(",")
+    con = connect(warehouse, read_only=True)
+    try:
+        todo = [job for job in collect_series(con, names, grains.split(",")) if (job.frame["y"] != 0).any()]
+    finally:
+        con.close()
+    chosen = sorted(random.Random(seed).sample(range(len(todo)), min(sample, len(todo))))
+    tasks = []
+    for i in chosen:
+        job = todo[i]
+        series = RegularSeries(job.frame.reset_index(drop=True), GRAIN_FREQ[job.grain])
+        horizon = min(HORIZON[job.grain], series.n)
+        if series.n < 9 or series.n < horizon:
+            continue
+        tasks.append((series, horizon, seasonality(series).seasonal))
+    return tasks, len(todo)
+
+
+def phase_reference(warehouse: Path, metrics: str, grains: str, jobs: int, sample: int, seed: int, which: str) -> dict:
+    """Our forecasts or AutoETS on the same seeded sample, in `jobs` worker processes."""
+    tasks, total = _sample_tasks(warehouse, metrics, grains, sample, seed)
+    function = _our_forecast if which == "forecasts" else _autoets_at_origins
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(which,)) as pool:
+        list(pool.map(_no_op, range(jobs)))  # workers started, imports and JIT compilation done before timing
+
+        def work() -> dict:
+            cpu = sum(pool.map(function, tasks, chunksize=max(1, len(tasks) // (4 * jobs))))
+            return {"series_total": total, "series_fitted": len(tasks), "fit_cpu_seconds": cpu}
+
+        result = _measured(work)
+    result["cpu_seconds"] = result.pop("fit_cpu_seconds")
+    return result
+
+
+def _worker_start(which: str) -> None:
+    """Import and compile before the clock starts: one small fit of the method measured."""
+    import warnings
+
+    import numpy as np
+
+    warnings.simplefilter("ignore")
+    y = 100 + 10 * np.sin(np.arange(48) * np.pi / 6) + np.arange(48)
+    if which == "forecasts":
+        import pandas as pd
+
+        from analytics.forecast import forecast
+        from analytics.results import ForecastParams
+        from analytics.series import RegularSeries
+
+        frame = pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=48, freq="MS"), "y": y})
+        forecast(RegularSeries(frame, "M"), ForecastParams(horizon=6), True)
+    else:
+        from statsforecast.models import AutoETS
+
+        AutoETS(season_length=12).forecast(y=y, h=6, level=[80])
+
+
+def _our_forecast(task) -> float:
+    from analytics.forecast import forecast, single_threaded
+    from analytics.results import ForecastParams
+
+    series, horizon, seasonal = task
+    cpu = _cpu_seconds()
+    with single_threaded():
+        forecast(series, ForecastParams(horizon=horizon), seasonal)
+    return _cpu_seconds() - cpu
+
+
+def _autoets_at_origins(task) -> float:
+    """AutoETS at the product's backtest origins and once on the whole series (CPU seconds)."""
+    from statsforecast.models import AutoETS
+
+    from analytics.forecast import fold_layout, single_threaded
+    from analytics.results import ForecastParams
+
+    series, horizon, _ = task
+    params = ForecastParams(horizon=horizon)
+    bh, origins = fold_layout(series.n, series.season_length, horizon, params.folds)
+    m = series.season_length  # 52 on weekly series: statsforecast 2.x fits seasonal forms there too
+    y = series.y
+    cpu = _cpu_seconds()
+    with single_threaded():
+        for origin, h in [*((o, bh) for o in origins), (series.n, horizon)]:
+            with contextlib.suppress(Exception):  # a failed fit still cost its time; the reference has no fallback
+                AutoETS(season_length=m).forecast(y=y[:origin], h=h, level=[80])
+    return _cpu_seconds() - cpu
+
+
+def statsforecast_available() -> bool:
+    try:
+        import statsforecast.models  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def run_phase(args: list[str], env: dict) -> dict:
     """Run one phase in a fresh interpreter; its JSON result is the last line it prints."""
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
@@ -234,12 +353,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the Prophet sample [default: 7]")
     parser.add_argument("--note", default="", help="a sentence about the machine's state for the report")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
-    parser.add_argument("--phase", choices=["analyse", "prophet"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--autoets-sample",
+        type=int,
+        default=100,
+        help="series forecast by ours and by statsforecast AutoETS for the speed ratio, a seeded sample [default: 100]",
+    )
+    parser.add_argument("--phase", choices=["analyse", "prophet", "forecasts", "autoets"], help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase == "analyse":
         print(json.dumps(phase_analyse(args.warehouse, args.metrics, args.grains, args.jobs)))
+        return
+    if args.phase in ("forecasts", "autoets"):
+        print(
+            json.dumps(
+                phase_reference(
+                    args.warehouse, args.metrics, args.grains, args.jobs, args.autoets_sample, args.seed, args.phase
+                )
+            )
+        )
         return
     if args.phase == "prophet":
         print(
@@ -249,7 +383,9 @@ def main() -> None:
         )
         return
 
-    env = {**os.environ, "GRACE_HOME": str(args.home), "PYTHONPATH": str(REPO)}
+    # the repository first; a PYTHONPATH already set (e.g. statsforecast installed beside the project) kept after it
+    python_path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "GRACE_HOME": str(args.home), "PYTHONPATH": python_path}
     warehouse, build_seconds = build_warehouse(args.home, args.rebuild, env)
     common = [
         "--warehouse",
@@ -266,6 +402,13 @@ def main() -> None:
     prophet = run_phase(
         ["--phase", "prophet", *common, "--prophet-sample", str(args.prophet_sample), "--seed", str(args.seed)], env
     )
+    sample = ["--autoets-sample", str(args.autoets_sample), "--seed", str(args.seed)]
+    ours = run_phase(["--phase", "forecasts", *common, *sample], env)
+    autoets = None
+    if statsforecast_available():
+        autoets = run_phase(["--phase", "autoets", *common, *sample], env)
+    else:
+        print(STATSFORECAST_MISSING, file=sys.stderr)
     per_series = prophet["wall_seconds"] / prophet["series_fitted"]
     prophet["extrapolated_seconds"] = per_series * prophet["series_total"]
     prophet["extrapolated_cpu_seconds"] = prophet["cpu_seconds"] / prophet["series_fitted"] * prophet["series_total"]
@@ -279,6 +422,13 @@ def main() -> None:
         "series_per_second": analyse["series"] / analyse["wall_seconds"],
         "ratio_prophet_to_analyse": prophet["extrapolated_seconds"] / analyse["wall_seconds"],
         "ratio_prophet_to_analyse_cpu": prophet["extrapolated_cpu_seconds"] / analyse["cpu_seconds"],
+        "forecasts": ours,
+        "autoets": autoets,
+        "ratio_autoets_to_forecasts": None if autoets is None else autoets["wall_seconds"] / ours["wall_seconds"],
+        "ratio_autoets_to_forecasts_cpu": None if autoets is None else autoets["cpu_seconds"] / ours["cpu_seconds"],
+        "ratio_autoets_to_analyse": None
+        if autoets is None
+        else autoets["wall_seconds"] / autoets["series_fitted"] * autoets["series_total"] / analyse["wall_seconds"],
         "meets_target": analyse["series"] >= TARGET_SERIES and analyse["wall_seconds"] <= TARGET_SECONDS,
     }
     print(json.dumps({k: v for k, v in results.items() if k != "analyse"}, indent=2))
@@ -299,8 +449,9 @@ def write_markdown(r: dict) -> None:
         f"Workload: `grace analyse {flags}` on the default demo warehouse (`grace demo`, default scale and seed):",
         f"{len(a['metrics'])} metrics ({', '.join(a['metrics'])}) × {' and '.join(a['grains'])} × (EU total, each",
         "country, each platform where the metric has that split); per series seasonality, Mann-Kendall trend and",
-        "growth, change points, anomalies and the forecast chosen by a 3-fold rolling-origin backtest of seasonal",
-        f"naive, drift and ETS (horizons {', '.join(f'{g} {h}' for g, h in a['horizons'].items())}), results",
+        "growth, change points, anomalies and the forecast chosen by a 3-fold rolling-origin backtest of the",
+        "candidates the cost rules keep (seasonal naive, drift, Theta, ARIMA, the ETS search, ETS on log(y + 1),",
+        f"their combination; horizons {', '.join(f'{g} {h}' for g, h in a['horizons'].items())}), results",
         "written to the warehouse. Target: ≥ 1,000 series in ≤ 120 s on 2 cores.",
         "",
         "| series | skipped | wall s | CPU s | series/s | peak RSS main (MB) | peak RSS largest worker (MB) | load avg before → after |",
@@ -320,6 +471,30 @@ def write_markdown(r: dict) -> None:
         f"{r['ratio_prophet_to_analyse_cpu']:.2f}× CPU (above 1: `grace analyse` with its backtests and detectors is",
         "faster than Prophet alone).",
     ]
+    o, e = r["forecasts"], r["autoets"]
+    lines += [
+        "",
+        f"Forecasts alone against statsforecast `AutoETS` in the same run: a seeded sample of {o['series_fitted']} of "
+        f"the {o['series_total']:,} series, {args['jobs']} worker processes (imports and JIT compilation done before "
+        "timing), one BLAS thread each. Ours: `analytics.forecast.forecast` — every candidate the cost rules keep, "
+        "backtested at the product's origins, the calibration origins and the final fit. AutoETS: "
+        "`AutoETS(season_length=m)` (m = 12 monthly, 52 weekly) fitted at the same backtest origins and once on "
+        "the whole series.",
+        "",
+        "| method | series | wall s | CPU s |",
+        "|---|---:|---:|---:|",
+        f"| ours (`forecast`) | {o['series_fitted']} | {o['wall_seconds']:.1f} | {o['cpu_seconds']:.1f} |",
+    ]
+    if e is None:
+        lines += ["", STATSFORECAST_MISSING]
+    else:
+        lines += [
+            f"| statsforecast `AutoETS` | {e['series_fitted']} | {e['wall_seconds']:.1f} | {e['cpu_seconds']:.1f} |",
+            "",
+            f"Ratio AutoETS ÷ ours: **{r['ratio_autoets_to_forecasts']:.1f}×** wall, "
+            f"{r['ratio_autoets_to_forecasts_cpu']:.1f}× CPU (target ≥ 5×). AutoETS alone, extrapolated to every "
+            f"series, would take {r['ratio_autoets_to_analyse']:.1f}× the wall time of the whole `grace analyse` above.",
+        ]
     if args.get("note"):
         lines += ["", args["note"]]
     update_section("Analytics", "\n".join(lines) + "\n")

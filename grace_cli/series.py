@@ -14,8 +14,8 @@ from grace_cli.options import OneLineErrors
 FREQ_CHOICE = click.Choice(["D", "W", "M", "Q", "Y"], case_sensitive=False)
 # The shared default horizon (grace.vocabulary.FORECAST_HORIZON), by the series' frequency code.
 DEFAULT_HORIZON = {code: FORECAST_HORIZON[grain] for grain, code in GRAIN_FREQ.items()}
-DEFAULT_MODELS = "seasonal_naive,drift,ets"
-ALL_MODELS = "seasonal_naive,drift,theta,ets,sarima,prophet"
+DEFAULT_MODELS = "seasonal_naive,drift,theta,arima,ets,ets_log,combo"  # analytics.results.ForecastParams.models
+ALL_MODELS = "seasonal_naive,drift,theta,arima,ets,ets_log,theta_log,combo,ets_damped,sarima,prophet"
 
 
 def register(cli: click.Group) -> None:
@@ -80,8 +80,9 @@ def series_group() -> None:
     default="default",
     show_default=True,
     callback=_models,
-    help="Comma-separated forecast candidates (seasonal_naive, drift, theta, ets, sarima, prophet), "
-    "'default' (seasonal_naive,drift,ets; plus prophet for daily series of 2+ years) or 'all'.",
+    help="Comma-separated forecast candidates (seasonal_naive, drift, theta, arima, ets, ets_log, theta_log, "
+    "combo, ets_damped, sarima, prophet), 'default' (seasonal_naive,drift,theta,arima,ets,ets_log,combo; plus "
+    "prophet for daily series of 2+ years; expensive ones skipped on short, intermittent or weekly series) or 'all'.",
 )
 @click.option(
     "--level",

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from analytics.results import ForecastParams
 from grace_cli import cli
 
 
@@ -66,7 +67,8 @@ def test_series_analyse_prints_one_json_object_with_the_contract_keys(monthly_cs
     assert "2020-09-01" in [a["date"] for a in payload["anomalies"]]
     assert len(payload["forecast"]) == 6 and payload["forecast"][0]["date"] == "2024-01-01"
     assert set(payload["forecast"][0]) == {"date", "yhat", "yhat_lower", "yhat_upper"}
-    assert payload["model"]["name"] in {"seasonal_naive", "drift", "ets"}
+    assert payload["model"]["name"] in ForecastParams().models
+    assert payload["model"]["spec"] and payload["model"]["transform"] in ("none", "log", "mixed")
     assert {"mase", "coverage", "level", "calibrated_coverage", "calibration_factor"} <= set(
         payload["model"]["backtest"]
     )

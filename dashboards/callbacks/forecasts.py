@@ -331,7 +331,8 @@ def why_text(stored: pd.DataFrame, candidates: pd.DataFrame | None = None) -> st
             + ", ".join(f"{model_label(m)} {_number(v)}" for m, v in zip(others["model"], others["mase"]))
             + ")"
         )
-    text += ". " + coverage_text(
+    text += ". " + transform_text(str(row["model"]), candidates)
+    text += coverage_text(
         level,
         _finite(coverage),
         _finite(row.get("backtest_calibrated_coverage")),
@@ -342,6 +343,33 @@ def why_text(stored: pd.DataFrame, candidates: pd.DataFrame | None = None) -> st
         "(or season) to the next in the training data; lower is better."
     )
     return text
+
+
+COMBINATION_MEMBERS = ("ets", "theta", "arima", "ets_log", "theta_log", "sarima")  # analytics.forecast
+
+
+def transform_text(model: str, candidates: pd.DataFrame | None = None) -> str:
+    """What the chosen model's scale and make-up are, and what the backtest said about the alternative:
+    a log-scale model against the same model on the original scale, and the reverse; a combination's members."""
+    scores = {} if candidates is None else dict(zip(candidates["model"], candidates["mase"]))
+    if model.endswith("_log"):
+        base = model.removesuffix("_log")
+        text = (
+            "It was fitted to log(y + 1) and its forecast mapped back, which turns growth and seasonal swings "
+            "proportional to the level into additive ones"
+        )
+        if base in scores:
+            text += f"; on the original scale the same model scored MASE {_number(scores[base])}"
+        return text + ". "
+    if model == "combo":
+        members = [model_label(m) for m in COMBINATION_MEMBERS if m in scores]
+        return "Its forecast and band are the means of those of " + ", ".join(members) + ". " if members else ""
+    if f"{model}_log" in scores:
+        return (
+            f"It was fitted on the original scale; on log(y + 1) the same model scored MASE "
+            f"{_number(scores[f'{model}_log'])}. "
+        )
+    return ""
 
 
 def coverage_text(level: float, own: float | None, calibrated: float | None, factor: float | None) -> str:

@@ -18,7 +18,12 @@ MODEL_LABELS = {
     "seasonal_naive": "Seasonal naive",
     "drift": "Drift (random walk with drift)",
     "theta": "Theta",
-    "ets": "ETS (damped trend)",
+    "theta_log": "Theta on the log scale",
+    "arima": "ARIMA (autoregressive)",
+    "ets": "ETS (exponential smoothing)",
+    "ets_log": "ETS on the log scale",
+    "ets_damped": "ETS (damped trend)",
+    "combo": "Combination (mean of the statistical models)",
     "sarima": "SARIMA",
     "prophet": "Prophet",
 }
@@ -36,7 +41,7 @@ BACKLOG_COLUMNS = ("date", "arrivals", "capacity", "backlog", "backlog_lower", "
 
 
 def model_label(name: str) -> str:
-    """A forecasting model's name for people: 'ets' -> 'ETS (damped trend)'."""
+    """A forecasting model's name for people: 'ets_log' -> 'ETS on the log scale'."""
     return MODEL_LABELS.get(name, name)
 
 
