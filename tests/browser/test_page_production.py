@@ -63,7 +63,10 @@ def test_the_grain_redraws_the_charts_and_a_click_zooms_into_a_period(
     yearly = json.loads(page.evaluate(plotted(MATERIAL)))
     assert len(yearly[0][1]) < len(quarterly[0][1])
     page.wait_for_function("() => window.location.search.includes('grain=year')")
-    assert "per year" in page.inner_text(f"#{ids.PRODUCTION_SCOPE}")
+    # The scope line is its own callback: it may land after the charts under load.
+    page.wait_for_function(
+        f"() => (document.getElementById('{ids.PRODUCTION_SCOPE}')?.textContent ?? '').includes('per year')"
+    )
 
     # A click on a point zooms into its year: the period filter and the URL follow.
     repeat_before = page.evaluate(plotted(REPEAT))
