@@ -99,6 +99,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -237,7 +238,26 @@ class Theta(_Model):
         return "Theta (seasonally adjusted)" if self.result.season is not None else "Theta"
 
 
-class ETS(_Model):
+class _SearchedModel(_Model):
+    """A model whose fit is a searched result object that can extend itself over a longer history (reused
+    at the calibration origins instead of refitting), predict and name its form (`analytics.ets`,
+    `analytics.arima`)."""
+
+    result: Any
+
+    def extend(self, y, ds):
+        other = copy.copy(self)
+        other.result = self.result.extend(np.asarray(y, dtype=float))
+        return other
+
+    def predict(self, horizon, level):
+        return self.result.predict(horizon, level)
+
+    def describe(self) -> str:
+        return self.result.label
+
+
+class ETS(_SearchedModel):
     """The ETS form with the lowest AICc among the admissible ones (analytics.ets), re-selected at every
     fit; on weekly data (season > `ETS_MAX_MUL_SEASON`) additive-error forms only (cost rule)."""
 
@@ -253,19 +273,8 @@ class ETS(_Model):
         self.result = auto_ets(y, self.season_length, self.uses_season(len(y)), candidates)
         return self
 
-    def extend(self, y, ds):
-        other = copy.copy(self)
-        other.result = self.result.extend(np.asarray(y, dtype=float))
-        return other
 
-    def predict(self, horizon, level):
-        return self.result.predict(horizon, level)
-
-    def describe(self) -> str:
-        return self.result.label
-
-
-class ARIMA(_Model):
+class ARIMA(_SearchedModel):
     """ARIMA(p, d, 0)(P, D, 0)m by least squares, orders by KPSS tests and AICc (analytics.arima)."""
 
     name = "arima"
@@ -275,17 +284,6 @@ class ARIMA(_Model):
 
         self.result = auto_ar(np.asarray(y, dtype=float), self.season_length, self.uses_season(len(y)), self.freq)
         return self
-
-    def extend(self, y, ds):
-        other = copy.copy(self)
-        other.result = self.result.extend(np.asarray(y, dtype=float))
-        return other
-
-    def predict(self, horizon, level):
-        return self.result.predict(horizon, level)
-
-    def describe(self) -> str:
-        return self.result.label
 
 
 class DampedETS(_Model):

@@ -388,6 +388,30 @@ def chart_card(
     return dbc.Card(dbc.CardBody(body), className="chart-card mb-3", id=f"{chart.chart_id}-card")
 
 
+def rows_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    caption: str,
+    table_id: str,
+    class_name: str = "",
+) -> dbc.Table:
+    """A small server-rendered table (users, audit events, schedules, runs): a caption, one header cell per
+    (key, label) column and each row's values as text."""
+    return dbc.Table(
+        [
+            html.Caption(caption) if caption else None,
+            html.Thead(html.Tr([html.Th(label, scope="col") for _key, label in columns])),
+            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in columns]) for row in rows]),
+        ],
+        id=table_id,
+        striped=True,
+        hover=True,
+        size="sm",
+        responsive=True,
+        className=class_name,
+    )
+
+
 def section_card(title: str, children, card_id: str | None = None, subtitle: str = "") -> dbc.Card:
     """A titled card for tables and lists (top movers, findings …)."""
     heading: list[Component] = [html.H2(title, className="chart-card__title")]

@@ -64,17 +64,21 @@ def resolve_scope(text: str, reader: WarehouseReader) -> RunScope:
     return RunScope(Scope.of_countries([text]), country_name(text))
 
 
+def report_period(definition: Definition, reader: WarehouseReader) -> Period:
+    """The period a run of the definition covers, resolved against the warehouse's latest incident day."""
+    latest = reader.run("data_freshness")["latest_incident_date"].iloc[0]
+    if latest is None or pd.isna(latest):
+        raise GraceError("the warehouse holds no referrals yet: load a delivery before reporting")
+    return resolve_period(definition.grain, definition.which, pd.Timestamp(latest).date())
+
+
 def build_report(
     definition: Definition, reader: WarehouseReader, now: datetime | None = None, k: int | None = None
 ) -> Report:
     """The report's content for the definition's period and scope (see the module docstring)."""
     k = min_cell(k if k is not None else definition.k)
     now = now or datetime.now(UTC)
-    freshness = reader.run("data_freshness")
-    latest = freshness["latest_incident_date"].iloc[0]
-    if latest is None or pd.isna(latest):
-        raise GraceError("the warehouse holds no referrals yet: load a delivery before reporting")
-    period = resolve_period(definition.grain, definition.which, pd.Timestamp(latest).date())
+    period = report_period(definition, reader)
     scope = resolve_scope(definition.scope, reader)
     view = ViewState(start=_history_start(period).isoformat(), end=period.end.isoformat()).within(scope.scope)
     fresh = data_freshness(reader)

@@ -24,8 +24,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from dashboards.catalogue import UnknownChartError, get_chart
 from dashboards.report_desk import (
     ArchivedReport,
@@ -41,9 +39,8 @@ from grace.disclosure import min_cell
 from grace.errors import GraceError
 from reporting.archive import FORMATS
 from reporting.audit import run_audit_detail
-from reporting.content import resolve_scope
+from reporting.content import report_period, resolve_scope
 from reporting.definition import Definition, load_definition, template_names
-from reporting.period import resolve_period
 from reporting.run import run_report
 from reporting.schedule import ScheduleStore
 from warehouse import WarehouseReader
@@ -125,10 +122,10 @@ class ArchiveDesk:
         """What a run would hold with today's data: period, scope and contents, nothing rendered."""
         definition = self._definition(template, scope)
         reader = self._reader()
-        latest = reader.run("data_freshness")["latest_incident_date"].iloc[0]
-        if latest is None or pd.isna(latest):
-            raise ReportDeskError("the warehouse holds no referrals yet")
-        period = resolve_period(definition.grain, definition.which, pd.Timestamp(latest).date())
+        try:
+            period = report_period(definition, reader)
+        except GraceError as error:
+            raise ReportDeskError(str(error)) from error
         resolved = resolve_scope(definition.scope, reader)
         sections, left_out = _preview_sections(definition, resolved.scope.eu_wide)
         countries = resolved.scope.sql_countries

@@ -19,7 +19,7 @@ from dashboards.auth.audit import EVENTS
 from dashboards.auth.context import auth_context, client_address, current_user
 from dashboards.auth.validation import ROLES
 from dashboards.callbacks import admin as logic
-from dashboards.components import alert, aria, filter_field, section_card
+from dashboards.components import alert, aria, filter_field, rows_table, section_card
 from warehouse.reference import EU27
 
 dash.register_page(
@@ -196,22 +196,6 @@ def layout(**_kwargs) -> html.Div:
     return html.Div([refusal, body], id=ids.ADMIN_CONSOLE, className="admin")
 
 
-def _table(rows: list[dict], columns, caption: str, table_id: str) -> dbc.Table:
-    return dbc.Table(
-        [
-            html.Caption(caption),
-            html.Thead(html.Tr([html.Th(label, scope="col") for _, label in columns])),
-            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in columns]) for row in rows]),
-        ],
-        id=table_id,
-        striped=True,
-        hover=True,
-        size="sm",
-        responsive=True,
-        className="admin-table",
-    )
-
-
 @callback(
     Output(ids.ADMIN_RESULT, "children"),
     Output(ids.ADMIN_REFRESH, "data"),
@@ -283,14 +267,15 @@ def _tables(_refresh, user_filter, event_filter):
         if part
     )
     return (
-        _table(users, USER_COLUMNS, f"{len(users)} users", f"{ids.ADMIN_USERS_TABLE}-rows"),
+        rows_table(users, USER_COLUMNS, f"{len(users)} users", f"{ids.ADMIN_USERS_TABLE}-rows", "admin-table"),
         names,
         names,
-        _table(
+        rows_table(
             events,
             AUDIT_COLUMNS,
             f"Newest {len(events)} events" + (shown if user_filter or event_filter else ""),
             f"{ids.ADMIN_AUDIT_TABLE}-rows",
+            "admin-table",
         ),
         chain.text,
         "admin-chain admin-chain--ok text-success"

@@ -27,6 +27,7 @@ from dashboards.components import (
     invalid_view,
     page_header,
     radio_field,
+    rows_table,
     section_card,
 )
 from dashboards.figures import FONT_FAMILY
@@ -322,16 +323,8 @@ def _report_failures(_query):
     rows = report_logic.failure_rows(desk_of(dash.get_app()), current_scope())
     if not rows:
         return html.P("None: every scheduled report run so far succeeded (or is still being retried).")
-    return dbc.Table(
-        [
-            html.Caption(f"{len(rows)} failed run(s)"),
-            html.Thead(html.Tr([html.Th(label, scope="col") for _key, label in REPORT_FAILURE_COLUMNS])),
-            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in REPORT_FAILURE_COLUMNS]) for row in rows]),
-        ],
-        id=f"{ids.OPERATIONS_REPORT_FAILURES}-rows",
-        striped=True,
-        size="sm",
-        responsive=True,
+    return rows_table(
+        rows, REPORT_FAILURE_COLUMNS, f"{len(rows)} failed run(s)", f"{ids.OPERATIONS_REPORT_FAILURES}-rows"
     )
 
 
@@ -355,17 +348,6 @@ def _federation(_query):
     return html.Div(
         [
             html.P(view.summary),
-            dbc.Table(
-                [
-                    html.Thead(html.Tr([html.Th(label, scope="col") for _key, label in FEDERATION_COLUMNS])),
-                    html.Tbody(
-                        [html.Tr([html.Td(str(row[key])) for key, _ in FEDERATION_COLUMNS]) for row in view.rows]
-                    ),
-                ],
-                id=f"{ids.OPERATIONS_FEDERATION}-rows",
-                striped=True,
-                size="sm",
-                responsive=True,
-            ),
+            rows_table(view.rows, FEDERATION_COLUMNS, "", f"{ids.OPERATIONS_FEDERATION}-rows"),
         ]
     )

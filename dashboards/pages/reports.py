@@ -19,7 +19,7 @@ from dashboards import ids
 from dashboards.auth.context import audit_event, audit_refusal, auth_context, client_address, current_scope
 from dashboards.auth.context import current_user as signed_in_user
 from dashboards.callbacks import reports as logic
-from dashboards.components import alert, aria, filter_field, section_card
+from dashboards.components import alert, aria, filter_field, rows_table, section_card
 from dashboards.readers import desk_of
 from dashboards.report_desk import ReportDesk, ReportDeskError, ReportJob, RunPreview
 from grace.scope import ScopeError
@@ -193,21 +193,6 @@ def _schedules_card() -> dbc.Card:
     )
 
 
-def _table(rows: list[dict], columns, caption: str, table_id: str) -> dbc.Table:
-    return dbc.Table(
-        [
-            html.Caption(caption),
-            html.Thead(html.Tr([html.Th(label, scope="col") for _, label in columns])),
-            html.Tbody([html.Tr([html.Td(str(row[key])) for key, _ in columns]) for row in rows]),
-        ],
-        id=table_id,
-        striped=True,
-        hover=True,
-        size="sm",
-        responsive=True,
-    )
-
-
 def _data(name: str, value: str) -> dict[str, Any]:
     """A `data-*` attribute (tests and assistive tools find rows and links by them)."""
     return {f"data-{name}": value}
@@ -366,7 +351,7 @@ def _tables(_refresh, _ticks):
     archive = _archive_table(logic.archive_rows(desk, user, scope), logic.may_download(user))
     jobs = logic.job_rows(desk, scope)
     jobs_view = (
-        _table(jobs, JOB_COLUMNS, f"{len(jobs)} run(s) asked for", f"{ids.REPORTS_JOBS}-rows")
+        rows_table(jobs, JOB_COLUMNS, f"{len(jobs)} run(s) asked for", f"{ids.REPORTS_JOBS}-rows")
         if jobs
         else html.P("None since the server started.", className="text-muted")
     )
@@ -375,7 +360,7 @@ def _tables(_refresh, _ticks):
         return archive, jobs_view, not busy, "", []
     schedules = logic.schedule_rows(desk, user, scope)
     schedules_view = (
-        _table(schedules, SCHEDULE_COLUMNS, f"{len(schedules)} schedule(s)", f"{ids.REPORTS_SCHEDULES}-rows")
+        rows_table(schedules, SCHEDULE_COLUMNS, f"{len(schedules)} schedule(s)", f"{ids.REPORTS_SCHEDULES}-rows")
         if schedules
         else html.P("No schedule yet.", className="text-muted")
     )
