@@ -156,8 +156,10 @@ def freshness_id(page: str) -> str:
     return f"{page}-freshness"
 
 
-def page_header(page: str, title: str, lead: str = "") -> html.Header:
-    """Page title, a one-line description and the data-freshness line (`freshness_id(page)`)."""
+def page_header(page: str, title: str, lead: str = "", freshness: bool = True) -> html.Header:
+    """Page title, a one-line description and (for pages of warehouse data) the data-freshness line
+    (`freshness_id(page)`)."""
+    line = html.P("Loading…", id=freshness_id(page), className="page-header__freshness", **aria(live="polite"))
     return html.Header(
         [
             html.Div(
@@ -166,7 +168,7 @@ def page_header(page: str, title: str, lead: str = "") -> html.Header:
                     html.P(lead, className="page-header__lead") if lead else None,
                 ]
             ),
-            html.P("Loading…", id=freshness_id(page), className="page-header__freshness", **aria(live="polite")),
+            line if freshness else None,
         ],
         className="page-header",
     )

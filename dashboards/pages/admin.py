@@ -19,7 +19,7 @@ from dashboards.auth.audit import EVENTS
 from dashboards.auth.context import auth_context, client_address, current_user
 from dashboards.auth.validation import ROLES
 from dashboards.callbacks import admin as logic
-from dashboards.components import alert, aria, filter_field, rows_table, section_card
+from dashboards.components import alert, aria, filter_field, page_header, rows_table, section_card
 from warehouse.reference import EU27
 
 dash.register_page(
@@ -150,18 +150,12 @@ def layout(**_kwargs) -> html.Div:
     events = [{"label": event, "value": event} for event in EVENTS]
     body = html.Div(
         [
-            html.Header(
-                html.Div(
-                    [
-                        html.H1("Admin", className="page-header__title"),
-                        html.P(
-                            "Users and roles, and the append-only audit log of sign-ins, page views, exports and "
-                            "user changes. Every change here is audited.",
-                            className="page-header__lead",
-                        ),
-                    ]
-                ),
-                className="page-header",
+            page_header(
+                "admin",
+                "Admin",
+                "Users and roles, and the append-only audit log of sign-ins, page views, exports and user changes. "
+                "Every change here is audited.",
+                freshness=False,
             ),
             dcc.Store(id=ids.ADMIN_REFRESH, data=0),
             dcc.Input(id=ids.ADMIN_CSRF, type="hidden", value=_csrf_token() if allowed else ""),

@@ -19,7 +19,7 @@ from dashboards import ids
 from dashboards.auth.context import audit_event, audit_refusal, auth_context, client_address, current_scope
 from dashboards.auth.context import current_user as signed_in_user
 from dashboards.callbacks import reports as logic
-from dashboards.components import alert, aria, filter_field, rows_table, section_card
+from dashboards.components import alert, aria, filter_field, page_header, rows_table, section_card
 from dashboards.readers import desk_of
 from dashboards.report_desk import ReportDesk, ReportDeskError, ReportJob, RunPreview
 from grace.scope import ScopeError
@@ -98,18 +98,12 @@ def layout(**_kwargs) -> html.Div:
         ]
     )
     body = [
-        html.Header(
-            html.Div(
-                [
-                    html.H1("Reports", className="page-header__title"),
-                    html.P(
-                        "Strategic reports and briefing decks: every number in their text is recomputed from the "
-                        "warehouse when they are built, and small cells are suppressed in text, tables and charts.",
-                        className="page-header__lead",
-                    ),
-                ]
-            ),
-            className="page-header",
+        page_header(
+            "reports",
+            "Reports",
+            "Strategic reports and briefing decks: every number in their text is recomputed from the warehouse "
+            "when they are built, and small cells are suppressed in text, tables and charts.",
+            freshness=False,
         ),
         alert(logic.NOT_SET_UP, color="warning") if desk is None else None,
         dcc.Store(id=ids.REPORTS_REFRESH, data=0),
