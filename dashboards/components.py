@@ -28,6 +28,7 @@ from dashboards.state import ViewState
 
 APP_TITLE = "GRACE Trends"
 CLASSIFICATION = "RESTRICTED — law-enforcement use only"
+BACKGROUND_POLL_MS = 3000
 
 GRAPH_CONFIG: dcc.Graph.Config = {
     "displaylogo": False,
@@ -58,6 +59,17 @@ def classification_banner() -> html.Div:
         className="classification-banner",
         role="note",
         **aria(label="Classification"),
+    )
+
+
+def background_note() -> html.Div:
+    """Where the shell says what is still being added to the warehouse in the background (hidden when
+    nothing is; filled by `wiring.register_shell_callbacks`, refreshed by `ids.BACKGROUND_POLL`)."""
+    return html.Div(
+        [
+            html.P(id=ids.BACKGROUND_NOTE, className="background-note", hidden=True, **aria(live="polite")),
+            dcc.Interval(id=ids.BACKGROUND_POLL, interval=BACKGROUND_POLL_MS, disabled=False),
+        ]
     )
 
 
@@ -141,6 +153,7 @@ def app_shell(page_container, pages: Iterable[Mapping] = (), role: str | None = 
             dcc.Location(id=ids.URL_SYNC, refresh=False),
             classification_banner(),
             navbar(pages, role, account),
+            background_note(),
             html.Main(dbc.Container(page_container, fluid="xxl", id=ids.PAGE_CONTENT), className="page"),
         ],
         id=ids.SHELL,

@@ -13,6 +13,8 @@ NAV_LINK = "grace-nav-link"  # pattern-matching type: {"type": NAV_LINK, "path":
 URL = "url"  # dcc.Location(refresh="callback-nav"): navigation; set its href to go to another page
 URL_SYNC = "url-sync"  # dcc.Location(refresh=False): pages write their state's query string here
 PAGE_CONTENT = "grace-page-content"
+BACKGROUND_NOTE = "background-note"  # what work on the warehouse is still running in the background
+BACKGROUND_POLL = "background-poll"  # dcc.Interval refreshing that note while the work runs
 
 # Overview page (filter-bar ids follow filter_control("overview", field))
 OVERVIEW_PAGE = "overview-page"

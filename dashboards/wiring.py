@@ -29,8 +29,11 @@ from dash import ALL, Input, Output, State
 
 from dashboards import ids
 from dashboards.auth.context import current_scope, current_user
+from dashboards.background import background_note
 from dashboards.components import freshness_id
+from dashboards.readers import reader_of
 from dashboards.state import ViewState, ViewStateError
+from grace.background import read_status
 
 # --- security --------------------------------------------------------------------------------
 
@@ -91,6 +94,17 @@ def register_shell_callbacks(app: dash.Dash) -> None:
         return nav_targets([link["path"] for link in link_ids], pathname, search)
 
     @app.callback(
+        Output(ids.BACKGROUND_NOTE, "children"),
+        Output(ids.BACKGROUND_NOTE, "hidden"),
+        Output(ids.BACKGROUND_POLL, "disabled"),
+        Input(ids.BACKGROUND_POLL, "n_intervals"),
+        State(ids.BACKGROUND_NOTE, "children"),
+    )
+    def _background(_ticks, shown):
+        note = background_note(read_status(reader_of(app).path), shown_before=bool(shown))
+        return note.text, note.text is None, not note.poll
+
+    @app.callback(
         Output(f"{ids.NAVBAR}-collapse", "is_open"),
         Input(f"{ids.NAVBAR}-toggler", "n_clicks"),
         State(f"{ids.NAVBAR}-collapse", "is_open"),
@@ -149,7 +163,6 @@ def register_filter_bar(page: str) -> None:
         Input(ids.filter_control(page, "country"), "id"),
     )
     def _fill_filter_bar(_id):
-        from dashboards.readers import reader_of
 
         return filter_options(reader_of(dash.get_app()))
 
@@ -279,7 +292,6 @@ def register_chart_page(store_id: str, charts, draw_chart, page_texts, scope_id:
     """The drawing callbacks of a page of registered charts: one per chart (`draw_chart(chart, reader,
     state)` → `ChartView`) and one for the scope line and status (`page_texts(state)`), all driven by
     the page's state store and with the user's country scope applied."""
-    from dashboards.readers import reader_of
 
     def state_of(query) -> ViewState:
         return scope_state(ViewState.from_query(query or ""))

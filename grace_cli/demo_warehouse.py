@@ -18,6 +18,7 @@ from etl.hashsets import import_hash_set
 from etl.runner import RunSummary, run_batches
 from etl.sources import discover_batches
 from grace import settings
+from grace.background import StatusWriter, mark_pending, read_status
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
@@ -33,6 +34,7 @@ DEMO_DELIVERY = "year"
 # platforms. `grace analyse` with its defaults covers every metric.
 DEMO_ANALYSIS_METRICS = ("referrals", "new_media_clusters", "perceptually_new_files", "reported_accounts", "backlog")
 DEMO_ANALYSIS_GRAINS = ("month", "week")
+FINISH_TASK = "finishing the demo (first triage model and first analysis)"
 
 
 @dataclass
@@ -44,6 +46,14 @@ class DemoResult:
     summary: RunSummary
     analysis_series: int = 0  # series analysed by the first `grace analyse` run (0 = not run)
     triage_model: str | None = None  # the first triage model, trained, promoted and scored with (None = not)
+
+
+@dataclass(frozen=True)
+class DemoFinish:
+    """What finishing the demo added: the series analysed and the triage model (None = too few labels)."""
+
+    analysis_series: int
+    triage_model: str | None
 
 
 def demo_scale(scale: float | None) -> float:
@@ -63,8 +73,14 @@ def build_demo_warehouse(
     analyse: bool = True,
     jobs: int = 2,
     triage: bool = True,
+    finish_later: bool = False,
 ) -> DemoResult:
-    """Simulate case-system data under `inputs` (default `$GRACE_HOME/demo`) and load it into `path`."""
+    """Simulate case-system data under `inputs` (default `$GRACE_HOME/demo`) and load it into `path`.
+
+    `triage` trains, promotes and scores with the first triage model; `analyse` runs the first analysis.
+    With `finish_later`, neither runs: the warehouse is marked as still to be finished
+    (`grace.background`), and `finish_demo_warehouse` does both later, while the dashboard already serves.
+    """
     from etl.simulator import SimulationConfig, simulate
 
     path = Path(path)
@@ -76,8 +92,7 @@ def build_demo_warehouse(
     )
     simulate(config, progress=progress)
     building = path.with_name(path.name + ".building")
-    for leftover in (building, building.with_name(building.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_beside(building)
     con = connect(building)
     try:
         ensure_schema(con)
@@ -93,13 +108,70 @@ def build_demo_warehouse(
     if not summary.ok:
         source, reason = summary.failures[0]
         raise GraceError(f"demo build failed at {source}: {reason}")
-    model = _first_triage_model(building, progress) if triage else None
-    analysed = _analyse(building, jobs, progress) if analyse else 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(building, path)
-    for beside in (".pdq-index", ".models"):  # the near-duplicate index and the model registry move with it
-        _replace_directory(building.with_name(building.name + beside), path.with_name(path.name + beside))
+    model, analysed = None, 0
+    if finish_later:
+        mark_pending(path, FINISH_TASK)
+    else:
+        model = _first_triage_model(building, progress) if triage else None
+        analysed = _analyse(building, jobs, progress) if analyse else 0
+    _move_into_place(building, path)
     return DemoResult(warehouse=path, inputs=inputs, summary=summary, analysis_series=analysed, triage_model=model)
+
+
+def finish_demo_warehouse(path: Path, jobs: int = 2, progress: ProgressCallback = no_progress) -> DemoFinish:
+    """Add what `build_demo_warehouse(..., finish_later=True)` left out: the first triage model and its
+    scores, then the first analysis run.
+
+    The work happens on a copy (`<path>.finishing`) that replaces `path` only when complete, so the
+    dashboard keeps serving the loaded warehouse meanwhile (its reader reopens a replaced file) and an
+    interrupted run leaves the served warehouse as it was; the status file beside `path` says how far it
+    got (`grace.background`), and `failed` with the reason when it stops on an error.
+    """
+    path = Path(path)
+    status = StatusWriter(path, FINISH_TASK)
+
+    def report(step: str, completed: int, total: int | None) -> None:
+        status(step, completed, total)
+        progress(step, completed, total)
+
+    try:
+        finishing = path.with_name(path.name + ".finishing")
+        _remove_beside(finishing)
+        shutil.copyfile(path, finishing)
+        models = path.with_name(path.name + ".models")
+        if models.is_dir():
+            shutil.copytree(models, finishing.with_name(finishing.name + ".models"))
+        model = _first_triage_model(finishing, report)
+        analysed = _analyse(finishing, jobs, report)
+        _move_into_place(finishing, path, beside=(".models",))
+    except BaseException as error:
+        status.failed(f"{type(error).__name__}: {error}"[:500])
+        raise
+    status.done(f"{analysed:,} series analysed" + (f", triage model {model}" if model else ""))
+    return DemoFinish(analysis_series=analysed, triage_model=model)
+
+
+def demo_needs_finishing(path: Path) -> bool:
+    """Whether the warehouse at `path` was built with `finish_later` and has not been finished since."""
+    status = read_status(path)
+    return status is not None and status.task == FINISH_TASK and status.unfinished
+
+
+def _move_into_place(source: Path, target: Path, beside: tuple[str, ...] = (".pdq-index", ".models")) -> None:
+    """Replace `target` by `source`; the directories beside it (the near-duplicate index, the model
+    registry) move with it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    for suffix in beside:
+        _replace_directory(source.with_name(source.name + suffix), target.with_name(target.name + suffix))
+
+
+def _remove_beside(copy: Path) -> None:
+    """Remove a copy left by an interrupted run, with its write-ahead log, index and model registry."""
+    for leftover in (copy, copy.with_name(copy.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    for beside in (".pdq-index", ".models"):
+        shutil.rmtree(copy.with_name(copy.name + beside), ignore_errors=True)
 
 
 def _replace_directory(source: Path, target: Path) -> None:

@@ -6,6 +6,10 @@ Shared by `python app.py` and `grace serve`. Which warehouse is served:
 2. else `$GRACE_WAREHOUSE`, which must exist;
 3. else `$GRACE_HOME/warehouse.duckdb`; when it does not exist yet, the demo warehouse is built
    there first (synthetic case-system data through the real ETL; `$GRACE_DEMO_SCALE` sets its size).
+
+On that first start the server serves as soon as the referrals are loaded; the first triage model and
+the first analysis are added by a background process (`grace_cli/demo_finish.py`), and the pages say so
+until they are done. A start that finds the demo unfinished (stopped midway) starts that process again.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def build_demo(path: Path, echo: Echo = print_now) -> None:
     size = f" at scale {scale:g}" if scale is not None else ""
     echo(f"No warehouse at {path}: building the demo warehouse{size} (synthetic metadata through the real ETL)…")
     started = time.monotonic()
-    build_demo_warehouse(path, scale=scale, progress=LineProgress(echo))
-    echo(f"Demo warehouse ready in {time.monotonic() - started:.1f} s: {path}")
+    build_demo_warehouse(path, scale=scale, progress=LineProgress(echo), finish_later=True)
+    echo(f"Demo referrals loaded in {time.monotonic() - started:.1f} s: {path}")
     from dashboards.auth.bootstrap import create_demo_user
 
     create_demo_user(echo)  # user `demo` (admin); random password printed once unless $GRACE_DEMO_PASSWORD
@@ -107,6 +111,8 @@ def serve(
     `GRACE_SERVER_THREADS`, 8); `debug` runs Flask's development server with Dash's dev tools instead.
     """
     from dashboards.app_factory import create_app  # imports Dash: only when serving
+    from grace_cli.demo_finish import BackgroundFinish
+    from grace_cli.demo_warehouse import demo_needs_finishing
     from grace_cli.report_desk import report_desk, start_first_report
 
     port = default_port() if port is None else port
@@ -116,16 +122,29 @@ def serve(
     require_users()  # nobody could sign in: say how to add a user instead of serving
     desk = report_desk(path)
     app = create_app(path, reports=desk)
+    finishing = None
     if choose_warehouse(warehouse).may_build_demo:
-        start_first_report(desk, echo)  # the demo's first weekly brief, when the archive is empty
+        # the demo's first weekly brief, when the archive is empty: after the analysis it reports on
+        if demo_needs_finishing(path):
+            finishing = BackgroundFinish(path, on_done=lambda: start_first_report(desk, echo), echo=echo)
+        else:
+            start_first_report(desk, echo)
     threads = settings.server_threads() if threads is None else threads
     echo(f"GRACE Trends dashboard serving {path} (read-only)" + ("" if debug else f" with {threads} threads"))
     echo(f"Open {url_for(host, port)} in a browser; press Ctrl+C to stop.")
     sys.stdout.flush()
-    if debug:
-        app.run(host=host, port=port, debug=True)
-        return
-    from waitress import serve as serve_wsgi
+    if finishing is not None:
+        finishing.start()
+        if debug:  # Flask's reloader runs this function twice: finish first, so only one child ever runs
+            finishing.wait()
+    try:
+        if debug:
+            app.run(host=host, port=port, debug=True)
+            return
+        from waitress import serve as serve_wsgi
 
-    # ident: no server name or version in the Server header (the app sets its own).
-    serve_wsgi(app.server, host=host, port=port, threads=threads, ident="", clear_untrusted_proxy_headers=True)
+        # ident: no server name or version in the Server header (the app sets its own).
+        serve_wsgi(app.server, host=host, port=port, threads=threads, ident="", clear_untrusted_proxy_headers=True)
+    finally:
+        if finishing is not None:
+            finishing.stop()

@@ -97,6 +97,22 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
     pytest.fail(f"app.py did not serve {url} within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
 
 
+def wait_until_finished(warehouse: Path, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Wait for the demo's background finishing (first triage model, first analysis) to be done, so the
+    page tests see its results; fail with the server's output if it fails or times out."""
+    from grace.background import DONE, FAILED, read_status
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = read_status(warehouse)
+        if status is not None and status.state == DONE:
+            return
+        if process.poll() is not None or (status is not None and status.state == FAILED):
+            pytest.fail(f"the demo was not finished ({status}):\n{log.read_text()[-4000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"the demo was not finished within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """`python app.py --port N` on a fresh $GRACE_HOME; yields (url, log path, GRACE_HOME)."""
@@ -116,6 +132,7 @@ def demo_server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log, STARTUP_TIMEOUT)
+        wait_until_finished(home / "warehouse.duckdb", process, log, STARTUP_TIMEOUT)
         yield url, log, home
     finally:
         stop(process)

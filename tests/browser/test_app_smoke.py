@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
 from dashboards import ids
+from warehouse import connect
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +34,25 @@ def kpi_number(page, card_id: str) -> int:
 
 def test_a_fresh_start_builds_the_demo_and_says_where_to_browse(demo_server):
     url, log, home = demo_server
+    deadline = time.monotonic() + 60  # the server says so once its background child has exited
+    while "The demo is finished" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
     output = log.read_text()
     assert "building the demo warehouse at scale 0.002" in output
-    assert "Demo warehouse ready" in output
+    assert "Demo referrals loaded" in output
     assert f"Open {url} in a browser" in output
+    assert "being added in the background" in output and "The demo is finished" in output
     assert "Sign in as user 'demo' (role admin, sees every page) with password: (from $GRACE_DEMO_PASSWORD)" in output
     assert (home / "warehouse.duckdb").is_file()
     assert (home / "auth" / "auth.sqlite").is_file()
+    # finished in the background: the first analysis and triage model replaced the served file, no copy left
+    con = connect(home / "warehouse.duckdb", read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM analytics_run").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM triage_model WHERE status = 'active'").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert [p.name for p in home.iterdir() if "finishing" in p.name] == []
 
 
 def test_a_browser_without_a_session_gets_the_login_page_and_can_sign_in_and_out(
@@ -132,4 +146,39 @@ def test_page_views_with_their_filters_are_audited_and_the_admin_page_shows_the_
     views = AuditLog(home / "auth" / "auth.sqlite").recent(50, {"event": "page_view", "user": "demo"})
     assert {"path": "/", "filters": {"country": ["DEU"]}} in [view.detail for view in views]
     assert {"path": "/admin", "filters": {}} in [view.detail for view in views]
+    assert problems == [], problems
+
+
+def test_the_shell_says_what_still_runs_in_the_background_and_asks_for_a_reload_when_it_is_done(
+    demo_server, logged_in_page, browser_problems
+):
+    """The served demo is finished (the fixture waits for it); a status file written as if it were still
+    running must show on the page, and its end must turn into a request to reload."""
+    from grace.background import DONE, RUNNING, BackgroundStatus, read_status, write_status
+
+    url, _log, home = demo_server
+    warehouse = home / "warehouse.duckdb"
+    finished = read_status(warehouse)
+    assert finished is not None and finished.state == DONE
+    page = logged_in_page
+    problems = browser_problems(page)
+    note = page.locator(f"#{ids.BACKGROUND_NOTE}")
+    assert note.is_hidden()
+    running = BackgroundStatus(task="finishing the demo", state=RUNNING, step="Scoring referrals", completed=1, total=2)
+    write_status(warehouse, running)
+    try:
+        page.goto(url + "trends")
+        note.wait_for(state="visible")
+        assert "Still running in the background: finishing the demo — now scoring referrals (50 %)" in note.inner_text()
+        write_status(warehouse, finished)
+        page.wait_for_function(
+            f"() => document.querySelector('#{ids.BACKGROUND_NOTE}').innerText.includes('Reload the page')",
+            timeout=15_000,
+        )
+    finally:
+        write_status(warehouse, finished)
+    page.reload()
+    page.wait_for_selector(f"#{ids.CLASSIFICATION_BANNER}")
+    page.wait_for_timeout(500)
+    assert note.is_hidden()
     assert problems == [], problems
