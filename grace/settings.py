@@ -190,6 +190,12 @@ def reader_idle_seconds() -> float:
     return number_setting("GRACE_READER_IDLE_SECONDS", 5.0, 0.0, 86_400.0)
 
 
+def result_cache_bytes() -> int:
+    """`GRACE_RESULT_CACHE_MB` (default 256, 0 = off): memory for the dashboard's cached query results, per
+    served warehouse (`warehouse/result_cache.py`)."""
+    return int(number_setting("GRACE_RESULT_CACHE_MB", 256, 0, 65_536) * 1024 * 1024)
+
+
 def lock_wait_seconds() -> float:
     """`GRACE_LOCK_WAIT_SECONDS` (default 30): how long a writer waits for another process's lock."""
     return number_setting("GRACE_LOCK_WAIT_SECONDS", 30.0, 0.0, 86_400.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ import duckdb
 import pandas as pd
 
 from grace.errors import WarehouseError
-from grace.settings import query_timeout_seconds, reader_idle_seconds
+from grace.settings import query_timeout_seconds, reader_idle_seconds, result_cache_bytes
 from warehouse.connection import connect
+from warehouse.result_cache import ResultCache
 from warehouse.schema import check_schema
 from warehouse.sql_files import load_query
 
@@ -32,15 +33,27 @@ class QueryTimeout(WarehouseError):
 
 
 class Session:
-    """One read-only connection, used for the queries of a single callback."""
+    """One read-only connection, used for the queries of a single callback; results come from the
+    reader's `ResultCache` when the same query with the same parameters ran on the same data version."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, cache: ResultCache | None = None, version: Hashable = None):
         self._con = con
+        self._cache = cache
+        self._version = version
 
     def run(self, name: str, **params: Any) -> pd.DataFrame:
         """Run a named query with its parameters; return the rows as a DataFrame."""
         query = load_query(name)
-        return self._con.execute(query.sql, query.bind(params)).df()
+        bound = query.bind(params)
+        if self._cache is None:
+            return self._con.execute(query.sql, bound).df()
+        key = self._cache.key(name, bound)
+        found = self._cache.get(self._version, key)
+        if found is not None:
+            return found
+        frame = self._con.execute(query.sql, bound).df()
+        self._cache.put(self._version, key, frame)
+        return frame
 
 
 class SharedConnection:
@@ -52,7 +65,7 @@ class SharedConnection:
         self.timeout_seconds = timeout_seconds
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._active = 0
         self._last_release = 0.0
         self._timer: threading.Timer | None = None
@@ -61,12 +74,25 @@ class SharedConnection:
     def is_open(self) -> bool:
         return self._con is not None
 
-    def _file_stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
+    @property
+    def version(self) -> Hashable:
+        """The data version of the open connection: the file's stamp when it was opened."""
+        return self._stamp
+
+    def _file_stamp(self) -> tuple[int, ...] | None:
+        """Modification time and size of the file and of its write-ahead log (a commit may sit there)."""
+        stamp: list[int] = []
+        for file in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                stat = file.stat()
+            except FileNotFoundError:
+                if file == self.path:
+                    return None
+                continue
+            except OSError:
+                return None
+            stamp += [stat.st_ino, stat.st_mtime_ns, stat.st_size]
+        return tuple(stamp)
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -151,13 +177,20 @@ class WarehouseReader:
     query texts and the shared, idle-closing connection described in the module docstring.
     """
 
-    def __init__(self, path: Path | str, idle_seconds: float | None = None, timeout_seconds: float | None = None):
+    def __init__(
+        self,
+        path: Path | str,
+        idle_seconds: float | None = None,
+        timeout_seconds: float | None = None,
+        cache_bytes: int | None = None,
+    ):
         self.path = Path(path)
         self._shared = SharedConnection(
             self.path,
             reader_idle_seconds() if idle_seconds is None else idle_seconds,
             query_timeout_seconds() if timeout_seconds is None else timeout_seconds,
         )
+        self.cache = ResultCache(result_cache_bytes() if cache_bytes is None else cache_bytes)
 
     def __repr__(self) -> str:
         return f"WarehouseReader({str(self.path)!r})"
@@ -171,7 +204,7 @@ class WarehouseReader:
     def session(self) -> Iterator[Session]:
         """A cursor on the shared read-only connection, for the queries of one callback."""
         with self._shared.cursor() as cursor:
-            yield Session(cursor)
+            yield Session(cursor, self.cache if self.cache.enabled else None, self._shared.version)
 
     def cursor(self):
         """A raw cursor on the shared connection (context manager), for readers such as
