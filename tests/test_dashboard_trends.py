@@ -289,3 +289,40 @@ def test_on_a_log_scale_empty_periods_are_gaps_and_ticks_are_powers_of_ten():
     assert list(figure.data[0].y) == [10.0, None, 100.0]
     assert figure.layout.yaxis.type == "log" and figure.layout.yaxis.dtick == 1
     assert list(trend_figure(frame, "Referrals").data[0].y) == [10.0, 0.0, 100.0]
+
+
+def test_long_daily_lines_are_drawn_with_fewer_points_but_every_extreme_and_a_note_saying_so():
+    import numpy as np
+
+    from dashboards.figures.downsample import MAX_POINTS_PER_LINE
+
+    days = pd.date_range("2019-01-01", "2025-12-31", freq="D")
+    rng = np.random.default_rng(5)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"ds": days, "y": rng.poisson(40, len(days)).astype(float), "entity": entity})
+            for entity in ("DEU", "MLT")
+        ]
+    )
+    frame.loc[(frame["entity"] == "MLT") & (frame["ds"] == "2023-05-17"), "y"] = 900.0  # one spike
+    figure = trend_figure(frame, "Referrals", grain="day", entities=["DEU", "MLT"])
+    for trace, entity in zip(figure.data, ("DEU", "MLT"), strict=True):
+        full = frame[frame["entity"] == entity]
+        assert len(trace.x) <= MAX_POINTS_PER_LINE + 2 < len(full)
+        assert max(trace.y) == full["y"].max() and min(trace.y) == full["y"].min()
+        assert (trace.x[0], trace.x[-1]) == ("2019-01-01", "2025-12-31")
+        assert list(trace.x) == sorted(trace.x)
+    assert "2023-05-17" in figure.data[1].x
+    notes = [a.text for a in figure.layout.annotations if a.text.startswith("Drawn at")]
+    drawn = len(figure.data[0].x) + len(figure.data[1].x)
+    assert notes == [
+        f"Drawn at {drawn:,} of {2 * len(days):,} points (each stretch's minimum and maximum kept; CSV has all)"
+    ]
+
+
+def test_monthly_lines_are_drawn_with_every_point_and_no_note():
+    months = pd.date_range("2019-01-01", periods=84, freq="MS")
+    frame = pd.DataFrame({"ds": months, "y": range(84), "entity": "total"})
+    figure = trend_figure(frame, "Referrals")
+    assert len(figure.data[0].x) == 84
+    assert not [a for a in figure.layout.annotations if (a.text or "").startswith("Drawn at")]

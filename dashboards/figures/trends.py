@@ -23,6 +23,7 @@ from dashboards.figures import (
     line_dash,
 )
 from dashboards.figures.colour import readable_on
+from dashboards.figures.downsample import keep_extremes
 
 MAX_LINES = len(PALETTE) - 1  # black is kept for the compared metric
 COMPARE_COLOUR = "#000000"
@@ -169,8 +170,12 @@ def trend_figure(
     fig = go.Figure(layout=base_layout(title))
     value = _hover_value(unit, per_capita)
     dense = frame["ds"].nunique() > 60
+    drawn = total = 0
     for index, entity in enumerate(order):
         series = frame[frame["entity"].astype(str) == entity].sort_values("ds")
+        total += len(series)
+        series = series.iloc[keep_extremes(series["y"])]  # long daily lines: extremes kept (downsample.py)
+        drawn += len(series)
         name = label if entity == "total" else entity
         fig.add_trace(
             go.Scatter(
@@ -211,6 +216,18 @@ def trend_figure(
             }
         )
     _add_events(fig, frame, events, order, label)
+    if drawn < total:
+        fig.add_annotation(
+            text=f"Drawn at {drawn:,} of {total:,} points (each stretch's minimum and maximum kept; CSV has all)",
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=1.02,
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 11},
+        )
     fig.update_xaxes(hoverformat=HOVER_DATES.get(grain, "%d %b %Y"))
     fig.layout.yaxis.update(
         title_text=title,
