@@ -1,0 +1,305 @@
+"""The hub's EU warehouse of differentially private releases: the release file at the door, the merge (all or
+nothing, idempotent, one release per agency-month), the monthly-only grain, `grace analyse` and the dashboard's
+marking of noisy figures — on real DuckDB warehouses, with real simulated agencies for the end-to-end part."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from analytics.warehouse_series import SeriesRequestError, load_series
+from federation import hub_warehouse
+from federation.hub_warehouse import merge_releases
+from federation.release_file import ReleaseFileError, read_release, release_document
+from grace.errors import WarehouseError
+from grace_cli import cli
+from warehouse import SCHEMA_VERSION, connect, ensure_schema, upgrade_schema
+
+TABLES = ("dp_release", "dp_release_cell", "rollup_referral_daily", "dim_platform", "dim_agency", "warehouse_meta")
+
+
+def cells(rows: list[tuple[str, str, int | None]]) -> pd.DataFrame:
+    """A release's cells from (country, platform, noisy count or None for suppressed)."""
+    return pd.DataFrame(
+        {
+            "country_iso3": [row[0] for row in rows],
+            "platform_name": [row[1] for row in rows],
+            "referrals": pd.array([row[2] for row in rows], dtype="Int64"),
+            "suppressed": [row[2] is None for row in rows],
+        }
+    )
+
+
+def write_release(folder: Path, agency: str, month: str, rows, epsilon: float = 1.0, k: int = 10) -> Path:
+    path = folder / f"{agency}-{month}.json"
+    path.write_text(json.dumps(release_document(agency, month, epsilon, k, "discrete Laplace", cells(rows))))
+    return path
+
+
+def edited(path: Path, change, name: str = "edited.json", checksum: bool = True) -> Path:
+    """A copy of a release file with `change(body)` applied and (unless told not to) a matching checksum,
+    so the field itself is what the hub refuses."""
+    from federation.release_file import checksum_of
+
+    body = json.loads(path.read_text())
+    change(body)
+    if checksum:
+        body["checksum"] = checksum_of(body)
+    out = path.parent / name
+    out.write_text(json.dumps(body))
+    return out
+
+
+def snapshot(warehouse: Path) -> dict[str, pd.DataFrame]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return {table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").df() for table in TABLES}
+    finally:
+        con.close()
+
+
+def assert_unchanged(before: dict[str, pd.DataFrame], warehouse: Path) -> None:
+    after = snapshot(warehouse)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(before[table], after[table], obj=table)
+
+
+@pytest.fixture
+def releases(tmp_path) -> list[Path]:
+    """Two agencies, two months: NLD shows two cells and suppresses one; BEL shows one."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    return [
+        write_release(folder, "AGY-NLD", "2024-01", [("NLD", "Chatterly", 120), ("NLD", "Glimmr", None)]),
+        write_release(folder, "AGY-NLD", "2024-02", [("NLD", "Chatterly", 131), ("NLD", "Glimmr", 12)]),
+        write_release(folder, "AGY-BEL", "2024-01", [("BEL", "Chatterly", 40), ("BEL", "Glimmr", None)], k=12),
+        write_release(folder, "AGY-BEL", "2024-02", [("BEL", "Chatterly", None), ("BEL", "Glimmr", None)], k=12),
+    ]
+
+
+@pytest.fixture
+def hub(tmp_path, releases) -> Path:
+    path = tmp_path / "hub.duckdb"
+    merge_releases(releases, path)
+    return path
+
+
+# --- the release file ------------------------------------------------------------------------
+
+
+def test_a_release_file_reads_back_with_its_checksum_and_suppressed_cells_as_missing(releases):
+    found = read_release(releases[0])
+    assert (found.agency, found.month, found.epsilon, found.delta, found.k) == ("AGY-NLD", "2024-01", 1.0, 0.0, 10)
+    assert found.checksum.startswith("sha256:") and len(found.checksum) == 7 + 64
+    assert found.cells["suppressed"].tolist() == [False, True]
+    assert found.cells["referrals"].iloc[0] == 120 and pd.isna(found.cells["referrals"].iloc[1])
+
+
+def _set(field, value):
+    return lambda body: body.__setitem__(field, value)
+
+
+def _cell(i, field, value):
+    return lambda body: body["cells"][i].__setitem__(field, value)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (_cell(0, "country_iso3", "USA"), "cells[0].country_iso3", "unknown country code 'USA'"),
+        (_cell(0, "referrals", -4), "cells[0].referrals", "-4 is negative"),
+        (_cell(0, "referrals", 12.5), "cells[0].referrals", "12.5 is not a whole number"),
+        (_cell(0, "referrals", 3), "cells[0].referrals", "3 is shown but under k = 10"),
+        (_cell(1, "referrals", 50), "cells[1].referrals", "given for a suppressed cell"),
+        (_cell(1, "platform_name", "Chatterly"), "cells[1].platform_name", "duplicate cell"),
+        (_cell(0, "platform_name", "=cmd|x\n"), "cells[0].platform_name", "is not a platform name"),
+        (_set("month", "2024-1"), "month", "'2024-1' is not a month as YYYY-MM"),
+        (_set("month", "2024-13"), "month", "is not a month"),
+        (lambda body: body.pop("epsilon"), "epsilon", "missing"),
+        (_set("epsilon", 0), "epsilon", "outside (0, 10]"),
+        (_set("epsilon", "1"), "epsilon", "is not a number"),
+        (_set("delta", 1e-5), "delta", "pure ε-DP releases only"),
+        (lambda body: body.pop("k"), "k", "missing"),
+        (_set("agency", "AGY NLD; DROP"), "agency", "letters, digits"),
+        (_set("format", "csv"), "format", "is not 'grace-dp-release/1'"),
+        (_set("cells", []), "cells", "not a non-empty list"),
+        (lambda body: body["cells"][0].pop("suppressed"), "cells[0]", "missing suppressed"),
+    ],
+)
+def test_a_bad_release_file_is_refused_naming_the_file_and_the_field(releases, change, field, problem):
+    bad = edited(releases[0], change)
+    with pytest.raises(ReleaseFileError) as refused:
+        read_release(bad)
+    assert refused.value.field == field and problem in refused.value.problem
+    assert str(refused.value).startswith(f"{bad}: {field}: ")
+
+
+def test_a_file_changed_after_its_release_fails_its_checksum(releases):
+    tampered = edited(releases[0], _cell(0, "referrals", 999), checksum=False)
+    with pytest.raises(ReleaseFileError, match="checksum: does not match the content"):
+        read_release(tampered)
+
+
+def test_a_file_that_is_not_json_is_refused(tmp_path):
+    (tmp_path / "x.json").write_text('{"format": NaN')
+    with pytest.raises(ReleaseFileError, match=r"x.json: file: "):
+        read_release(tmp_path / "x.json")
+
+
+# --- the merge -------------------------------------------------------------------------------
+
+
+def test_the_hub_rollup_is_the_sum_of_the_shown_noisy_cells_dated_on_each_months_first_day(hub):
+    con = connect(hub, read_only=True)
+    try:
+        rollup = con.execute(
+            "SELECT date_key, country_iso3, platform_name, referrals FROM rollup_referral_daily ORDER BY ALL"
+        ).fetchall()
+        lineage = con.execute(
+            "SELECT agency_code, strftime(month, '%Y-%m'), epsilon, k, cells, suppressed_cells, "
+            "referrals FROM dp_release ORDER BY ALL"
+        ).fetchall()
+        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+        suppressed = con.execute(
+            "SELECT count(*) FROM dp_release_cell WHERE suppressed AND referrals IS NULL"
+        ).fetchone()
+    finally:
+        con.close()
+    day = pd.Timestamp
+    assert [(day(d).strftime("%Y-%m-%d"), c, p, n) for d, c, p, n in rollup] == [
+        ("2024-01-01", "BEL", "Chatterly", 40),
+        ("2024-01-01", "NLD", "Chatterly", 120),
+        ("2024-02-01", "NLD", "Chatterly", 131),
+        ("2024-02-01", "NLD", "Glimmr", 12),
+    ]  # suppressed cells add nothing and leave no zero row behind
+    assert lineage == [
+        ("AGY-BEL", "2024-01", 1.0, 12, 2, 1, 40),
+        ("AGY-BEL", "2024-02", 1.0, 12, 2, 2, 0),
+        ("AGY-NLD", "2024-01", 1.0, 10, 2, 1, 120),
+        ("AGY-NLD", "2024-02", 1.0, 10, 2, 0, 143),
+    ]
+    assert meta["data_grain"] == "month" and meta["covered_until"] == "2024-02-29" and suppressed == (4,)
+
+
+def test_merging_the_same_files_again_changes_nothing(hub, releases):
+    before = snapshot(hub)
+    again = merge_releases(releases, hub)
+    assert not again.merged and len(again.unchanged) == 4
+    assert_unchanged(before, hub)
+
+
+def test_a_second_release_of_an_agency_month_with_other_numbers_is_refused(hub, tmp_path):
+    before = snapshot(hub)
+    other = write_release(tmp_path, "AGY-NLD", "2024-01", [("NLD", "Chatterly", 118), ("NLD", "Glimmr", None)])
+    with pytest.raises(ReleaseFileError, match="AGY-NLD 2024-01 is already merged with other numbers"):
+        merge_releases([other], hub)
+    assert_unchanged(before, hub)
+
+
+def test_two_different_releases_of_one_agency_month_in_one_merge_are_refused(tmp_path, releases):
+    folder = tmp_path / "second"
+    folder.mkdir()
+    other = write_release(folder, "AGY-NLD", "2024-01", [("NLD", "Chatterly", 118), ("NLD", "Glimmr", None)])
+    with pytest.raises(ReleaseFileError, match="noise is drawn once"):
+        merge_releases([releases[0], other], tmp_path / "new-hub.duckdb")
+    assert not (tmp_path / "new-hub.duckdb").exists()  # refused before the warehouse was opened
+
+
+def test_a_bad_file_among_good_ones_refuses_the_whole_merge(hub, releases, tmp_path):
+    before = snapshot(hub)
+    folder = tmp_path / "later"
+    folder.mkdir()
+    good = write_release(folder, "AGY-NLD", "2024-03", [("NLD", "Chatterly", 140), ("NLD", "Glimmr", 11)])
+    bad = edited(good, _cell(0, "country_iso3", "XXX"), name="bad.json")
+    with pytest.raises(ReleaseFileError, match=r"bad.json: cells\[0\].country_iso3: unknown country code 'XXX'"):
+        merge_releases([good, bad], hub)
+    assert_unchanged(before, hub)
+
+
+def test_a_merge_that_fails_inside_its_transaction_leaves_the_warehouse_as_it_was(hub, tmp_path, monkeypatch):
+    before = snapshot(hub)
+    folder = tmp_path / "later"
+    folder.mkdir()
+    good = write_release(folder, "AGY-NLD", "2024-03", [("NLD", "Chatterly", 140), ("NLD", "Glimmr", 11)])
+    # the cells and lineage are written, then a rebuild step fails
+    monkeypatch.setattr(hub_warehouse, "REBUILD", (*hub_warehouse.REBUILD, "federation/no_such_step.sql"))
+    with pytest.raises(FileNotFoundError):
+        merge_releases([good], hub)
+    assert_unchanged(before, hub)
+
+
+def test_an_agency_warehouse_is_not_a_hub_and_a_hub_takes_no_deliveries(tmp_path, hub):
+    from builders import file_row, referral_row, write_delivery
+
+    from etl.runner import run_batches
+    from etl.sources import discover_batches
+    from grace.config import load_pseudonym_key
+
+    delivery = write_delivery(tmp_path / "in" / "2024-05", [referral_row(1)], [file_row(1)])
+    agency = tmp_path / "agency.duckdb"
+    con = connect(agency)
+    try:
+        ensure_schema(con)
+        assert run_batches(con, discover_batches(delivery.parent), load_pseudonym_key()).ok
+    finally:
+        con.close()
+    release = write_release(tmp_path, "AGY-NLD", "2024-05", [("NLD", "Chatterly", 50)])
+    with pytest.raises(WarehouseError, match="holds 1 ETL batches"):
+        merge_releases([release], agency)
+    con = connect(hub)
+    try:
+        summary = run_batches(con, discover_batches(delivery.parent), load_pseudonym_key())
+    finally:
+        con.close()
+    assert not summary.ok and "the warehouse is a hub's" in str(summary.failures)
+
+
+def test_a_schema_8_warehouse_is_upgraded_with_the_release_tables(tmp_path):
+    old = connect(tmp_path / "old.duckdb")
+    try:
+        ensure_schema(old)
+        old.execute("DROP TABLE dp_release_cell")
+        old.execute("DROP TABLE dp_release")
+        old.execute("UPDATE warehouse_meta SET value = '8' WHERE key = 'schema_version'")
+        assert upgrade_schema(old) == ("8", SCHEMA_VERSION) and SCHEMA_VERSION == "9"
+        tables = {row[0] for row in old.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        old.close()
+    assert {"dp_release", "dp_release_cell"} <= tables
+
+
+def test_grace_federation_hub_merge_reports_what_it_merged_and_refuses_a_bad_file_in_one_line(releases, tmp_path):
+    hub = str(tmp_path / "cli-hub.duckdb")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["federation", "hub", "merge", *map(str, releases), "--warehouse", hub])
+    assert first.exit_code == 0, first.output
+    assert "AGY-NLD 2024-01 merged, ε = 1, k = 10, 2 cells (1 suppressed)" in first.output
+    assert "4 releases merged, 0 already held" in first.output
+    again = runner.invoke(cli, ["federation", "hub", "merge", str(releases[0]), "--warehouse", hub])
+    assert again.exit_code == 0 and "already merged (same checksum); nothing changed" in again.output
+    bad = edited(releases[0], _cell(0, "referrals", -1))
+    refused = runner.invoke(cli, ["federation", "hub", "merge", str(bad), "--warehouse", hub])
+    assert refused.exit_code != 0
+    assert refused.output.strip().splitlines()[-1] == f"error: {bad}: cells[0].referrals: -1 is negative"
+
+
+# --- the monthly grain -----------------------------------------------------------------------
+
+
+def test_a_hub_warehouse_offers_released_metrics_by_month_with_its_latest_month_whole(hub):
+    con = connect(hub, read_only=True)
+    try:
+        monthly = load_series(con, "referrals", "month")
+        by_country = load_series(con, "referrals", "month", split="country")
+        with pytest.raises(SeriesRequestError, match="monthly differentially private releases only: no series by week"):
+            load_series(con, "referrals", "week")
+        with pytest.raises(SeriesRequestError, match="'files' is not in the monthly releases"):
+            load_series(con, "files", "month")
+    finally:
+        con.close()
+    assert monthly["y"].tolist() == [160.0, 143.0]  # February is whole (covered_until), not dropped as partial
+    assert by_country.groupby("entity")["y"].sum().to_dict() == {"BEL": 40.0, "NLD": 263.0}
