@@ -120,7 +120,18 @@ def chart_data(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
     may not see this chart. Pages, exports and packs all read chart data through here."""
     if chart.eu_wide:
         state.scope.require_eu_wide(f"the chart {chart.title!r}")
-    return chart.data(reader, state)
+    return with_release_note(chart.data(reader, state), reader)
+
+
+def with_release_note(data: ChartData, reader: WarehouseReader) -> ChartData:
+    """On a hub warehouse of differentially private releases, the chart's note starts with the marking of
+    noisy figures (ε, k, suppressed cells not zero), on the page and in every export."""
+    from dashboards.freshness import has_releases, release_note
+
+    releases = reader.run("dp_release_summary")
+    if not has_releases(releases):
+        return data
+    return replace(data, note=" ".join(part for part in (release_note(releases), data.note) if part))
 
 
 def render(chart: Chart, reader: WarehouseReader, state: ViewState) -> tuple[ChartData, go.Figure]:

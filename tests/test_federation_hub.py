@@ -303,3 +303,167 @@ def test_a_hub_warehouse_offers_released_metrics_by_month_with_its_latest_month_
         con.close()
     assert monthly["y"].tolist() == [160.0, 143.0]  # February is whole (covered_until), not dropped as partial
     assert by_country.groupby("entity")["y"].sum().to_dict() == {"BEL": 40.0, "NLD": 263.0}
+
+
+# --- the dashboard on a hub warehouse --------------------------------------------------------
+
+
+def test_the_page_headers_and_chart_notes_mark_the_figures_as_differentially_private_with_epsilon(hub):
+    import dashboards.catalogue  # noqa: F401  registers every chart
+    from dashboards.callbacks import overview
+    from dashboards.charts import chart_data, get_chart
+    from dashboards.state import ViewState
+    from dashboards.wiring import filter_options
+    from warehouse import WarehouseReader
+
+    reader = WarehouseReader(hub)
+    header = filter_options(reader).freshness
+    assert header.startswith("Differentially private counts: ε = 1 per agency-month (δ = 0); noisy cells under ")
+    assert "k = 10 to 12 suppressed by the agencies (4 of 8 cells)" in header and "4 releases from 2 agencies" in header
+    assert "Jan 2024 – Feb 2024" in header
+    data = chart_data(get_chart(overview.MONTHLY_CHART.chart_id), reader, ViewState(country=("BEL", "NLD")))
+    assert data.note.startswith("Differentially private counts (ε = 1 per agency-month); cells under k = 10 to 12")
+    assert overview.WITHHELD_NOTE in data.note
+    belgium = data.frame[data.frame["series_key"] == "BEL"]
+    assert belgium["referrals"].iloc[0] == 40 and pd.isna(belgium["referrals"].iloc[1])  # every cell suppressed: a gap
+    cards = overview.update_kpis(reader, ViewState())
+    assert cards.referrals.value == "303" and cards.files.note == overview.NOT_RELEASED
+    assert cards.quarantined.value == "–"
+
+
+def test_an_ordinary_warehouse_keeps_its_freshness_line_and_notes(fresh_db, tmp_path):
+    from dashboards.freshness import data_freshness
+    from warehouse import WarehouseReader
+
+    fresh_db.close()
+    assert data_freshness(WarehouseReader(tmp_path / "warehouse.duckdb")) == "No referrals loaded yet."
+
+
+# --- end to end: simulated agencies release, the hub merges, analyses and serves ------------
+
+MONTHS = [f"{year}-{month:02d}" for year in (2023, 2024) for month in range(1, 13)]
+
+
+@pytest.fixture(scope="module")
+def federation_run(tmp_path_factory):
+    """Three simulated agencies (real ETL, tiny scale), 24 monthly releases each at ε = 1 under their own
+    budget ledgers, written as release files; and the hub's warehouse with all of them merged."""
+    from federation.agencies import AgencySpec, build_agency_warehouses
+    from federation.release import BudgetLedger, release_json
+
+    root = tmp_path_factory.mktemp("federation_hub")
+    specs = (
+        AgencySpec("AGY-NLD", ("NLD",), 4),
+        AgencySpec("AGY-BEL", ("BEL",), 7, share=0.5),
+        AgencySpec("AGY-MLT", ("MLT",), 5, share=0.4),
+    )
+    warehouses = build_agency_warehouses(root / "agencies", scale=0.01, agencies=specs)
+    platforms = set()
+    for path in warehouses.values():
+        con = connect(path, read_only=True)
+        try:
+            platforms |= {row[0] for row in con.execute("SELECT platform_name FROM dim_platform").fetchall()}
+        finally:
+            con.close()
+    files = []
+    for spec in specs:
+        ledger = BudgetLedger(root / f"{spec.code}-budget.sqlite", budget=24.0)
+        for month in MONTHS:
+            release = ledger.release(
+                spec.code, warehouses[spec.code], month, 1.0, spec.countries, sorted(platforms), 10
+            )
+            path = root / "outgoing" / f"{spec.code}-{month}.json"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(release_json(release), encoding="utf-8")
+            files.append(path)
+    hub = root / "eu-hub.duckdb"
+    merged = CliRunner().invoke(cli, ["federation", "hub", "merge", *map(str, files), "--warehouse", str(hub)])
+    assert merged.exit_code == 0, merged.output
+    return {"files": files, "hub": hub, "output": merged.output}
+
+
+def test_end_to_end_the_hub_rollup_equals_the_sum_of_the_released_noisy_cells(federation_run):
+    released = pd.DataFrame(
+        [
+            {"month": body["month"], **cell}
+            for body in (json.loads(path.read_text()) for path in federation_run["files"])
+            for cell in body["cells"]
+        ]
+    )
+    assert len(released) and released["suppressed"].any() and (~released["suppressed"]).any()
+    expected = (
+        released[~released["suppressed"]]
+        .groupby(["month", "country_iso3", "platform_name"])["referrals"]
+        .sum()
+        .astype("int64")
+    )
+    con = connect(federation_run["hub"], read_only=True)
+    try:
+        rollup = con.execute(
+            "SELECT strftime(date_key, '%Y-%m') AS month, country_iso3, platform_name, referrals "
+            "FROM rollup_referral_daily"
+        ).df()
+        lineage = con.execute(
+            "SELECT count(*), count(DISTINCT agency_code), min(epsilon), max(epsilon) FROM dp_release"
+        ).fetchone()
+    finally:
+        con.close()
+    found = rollup.set_index(["month", "country_iso3", "platform_name"])["referrals"].sort_index()
+    pd.testing.assert_series_equal(found, expected.sort_index(), check_names=False)
+    assert lineage == (72, 3, 1.0, 1.0)
+    assert "72 releases merged, 0 already held" in federation_run["output"]
+
+
+def test_end_to_end_merging_again_changes_nothing_and_a_tampered_file_is_refused(federation_run, tmp_path):
+    hub = federation_run["hub"]
+    before = snapshot(hub)
+    runner = CliRunner()
+    again = runner.invoke(
+        cli, ["federation", "hub", "merge", *map(str, federation_run["files"]), "--warehouse", str(hub)]
+    )
+    assert again.exit_code == 0 and "0 releases merged, 72 already held" in again.output
+    body = json.loads(federation_run["files"][5].read_text())
+    shown = next(i for i, cell in enumerate(body["cells"]) if not cell["suppressed"])
+    body["cells"][shown]["referrals"] += 100  # edited on the way to the hub
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(body))
+    refused = runner.invoke(cli, ["federation", "hub", "merge", str(tampered), "--warehouse", str(hub)])
+    assert refused.exit_code != 0 and f"{tampered}: checksum: does not match the content" in refused.output
+    assert_unchanged(before, hub)
+
+
+def test_end_to_end_grace_analyse_runs_on_the_hub_warehouse_at_the_monthly_grain(federation_run, tmp_path):
+    import shutil
+
+    hub = tmp_path / "analysed-hub.duckdb"
+    shutil.copy(federation_run["hub"], hub)
+    result = CliRunner().invoke(cli, ["analyse", "--warehouse", str(hub), "--quiet", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "note: grains week left out: the warehouse holds monthly releases only" in result.output
+    assert "metrics left out: the releases carry only referrals, platform_share" in result.output
+    con = connect(hub, read_only=True)
+    try:
+        runs = con.execute("SELECT series_count, parameters FROM analytics_run").fetchall()
+        trends = con.execute("SELECT DISTINCT metric, grain FROM analytics_trend ORDER BY ALL").fetchall()
+        total = con.execute(
+            "SELECT count(*) FROM analytics_forecast WHERE series_id = 'referrals|month|none|total'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert len(runs) == 1 and runs[0][0] > 0 and json.loads(runs[0][1])["grains"] == ["month"]
+    assert trends == [("platform_share", "month"), ("referrals", "month")]
+    assert total[0] > 0  # the EU total was forecast
+
+
+def test_end_to_end_the_dashboard_serves_the_hub_with_the_noisy_marking_in_its_exports(federation_run, tmp_path):
+    from dashboards.app_factory import create_app
+    from dashboards.auth.testing import signed_in_client
+
+    app = create_app(federation_run["hub"])
+    analyst = signed_in_client(app, "eu-analyst", "analyst")
+    response = analyst.get("/export/overview-monthly-referrals.csv")
+    assert response.status_code == 200
+    text = response.data.decode("utf-8")
+    assert "# Data: Differentially private counts: ε = 1 per agency-month (δ = 0)" in text
+    assert "72 releases from 3 agencies" in text
+    assert "# Note: Differentially private counts (ε = 1 per agency-month); cells under k = 10" in text
