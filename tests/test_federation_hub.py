@@ -422,8 +422,13 @@ def test_end_to_end_merging_again_changes_nothing_and_a_tampered_file_is_refused
         cli, ["federation", "hub", "merge", *map(str, federation_run["files"]), "--warehouse", str(hub)]
     )
     assert again.exit_code == 0 and "0 releases merged, 72 already held" in again.output
-    body = json.loads(federation_run["files"][5].read_text())
-    shown = next(i for i, cell in enumerate(body["cells"]) if not cell["suppressed"])
+    # the noise is drawn afresh each run: take the first release that shows a cell
+    body, shown = next(
+        (body, i)
+        for body in (json.loads(path.read_text()) for path in federation_run["files"])
+        for i, cell in enumerate(body["cells"])
+        if not cell["suppressed"]
+    )
     body["cells"][shown]["referrals"] += 100  # edited on the way to the hub
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(body))

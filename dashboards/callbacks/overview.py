@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.charts import Chart, ChartData, register_chart, with_release_note
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
 from dashboards.formatting import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
 from dashboards.freshness import has_releases
@@ -251,7 +251,7 @@ MONTHLY_CHART = register_chart(
 def draw_monthly(reader: WarehouseReader, state: ViewState) -> tuple[go.Figure, str, str]:
     """Figure, subtitle and note of the monthly chart; a message figure when the warehouse is unreadable."""
     try:
-        data = monthly_data(reader, state)
+        data = with_release_note(monthly_data(reader, state), reader)
     except WarehouseError as error:
         return empty_figure("The warehouse cannot be read right now."), "", f"Warehouse unavailable: {error}"
     return monthly_figure(data, state), data.subtitle, data.page_note

@@ -32,7 +32,7 @@ from analytics.warehouse_series import (
 from analytics.warehouse_series import (
     metric as metric_named,
 )
-from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.charts import Chart, ChartData, register_chart, with_release_note
 from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
 from dashboards.state import ViewState, ViewStateError
@@ -335,7 +335,7 @@ class TrendView(NamedTuple):
 def draw(reader: WarehouseReader, state: ViewState) -> TrendView:
     """The chart for a view, or a figure and status that say why it cannot be drawn."""
     try:
-        data = trend_data(reader, state)
+        data = with_release_note(trend_data(reader, state), reader)
     except (TrendRequestError, SeriesRequestError) as error:
         return TrendView(empty_figure(str(error)), subtitle(state), "", str(error))
     except WarehouseError as error:
