@@ -379,7 +379,7 @@ def federation_run(tmp_path_factory):
     hub = root / "eu-hub.duckdb"
     merged = CliRunner().invoke(cli, ["federation", "hub", "merge", *map(str, files), "--warehouse", str(hub)])
     assert merged.exit_code == 0, merged.output
-    return {"files": files, "hub": hub, "output": merged.output}
+    return {"files": files, "hub": hub, "output": merged.output, "warehouses": warehouses}
 
 
 def test_end_to_end_the_hub_rollup_equals_the_sum_of_the_released_noisy_cells(federation_run):
@@ -472,3 +472,30 @@ def test_end_to_end_the_dashboard_serves_the_hub_with_the_noisy_marking_in_its_e
     assert "# Data: Differentially private counts: ε = 1 per agency-month (δ = 0)" in text
     assert "72 releases from 3 agencies" in text
     assert "# Note: Differentially private counts (ε = 1 per agency-month); cells under k = 10" in text
+
+
+def test_end_to_end_the_file_grace_federation_release_writes_is_read_at_the_hub_and_a_redrawn_month_refused(
+    federation_run, tmp_path
+):
+    """This test's $GRACE_HOME holds a new, empty budget ledger: as if the agency had lost its ledger and
+    released 2024-03 again (at ε = 0.5, so the file surely differs) — a second draw, which the hub refuses."""
+    out = tmp_path / "nl-2024-03.json"
+    runner = CliRunner()
+    warehouse = str(federation_run["warehouses"]["AGY-NLD"])
+    released = runner.invoke(
+        cli,
+        [
+            *("federation", "release", "--agency", "AGY-NLD", "--warehouse", warehouse, "--month", "2024-03"),
+            *("--epsilon", "0.5", "--countries", "NLD", "--out", str(out)),
+        ],
+    )
+    assert released.exit_code == 0, released.output
+    found = read_release(out)
+    assert (found.agency, found.month, found.epsilon, found.k) == ("AGY-NLD", "2024-03", 0.5, 10)
+    before = snapshot(federation_run["hub"])
+    refused = runner.invoke(cli, ["federation", "hub", "merge", str(out), "--warehouse", str(federation_run["hub"])])
+    assert refused.exit_code != 0 and "AGY-NLD 2024-03 is already merged with other numbers" in refused.output
+    assert_unchanged(before, federation_run["hub"])
+    fresh = tmp_path / "fresh-hub.duckdb"
+    merged = runner.invoke(cli, ["federation", "hub", "merge", str(out), "--warehouse", str(fresh)])
+    assert merged.exit_code == 0 and "1 releases merged" in merged.output
