@@ -499,3 +499,21 @@ def test_end_to_end_the_file_grace_federation_release_writes_is_read_at_the_hub_
     fresh = tmp_path / "fresh-hub.duckdb"
     merged = runner.invoke(cli, ["federation", "hub", "merge", str(out), "--warehouse", str(fresh)])
     assert merged.exit_code == 0 and "1 releases merged" in merged.output
+
+
+def test_the_operations_page_lists_the_merged_releases_for_eu_wide_users_only(hub):
+    from dashboards.callbacks.dp_releases import releases_view
+    from grace.scope import Scope
+    from warehouse import WarehouseReader
+
+    reader = WarehouseReader(hub)
+    view = releases_view(reader, Scope())
+    assert view.summary.startswith("Differentially private releases merged into this hub warehouse (4)")
+    assert [(row["agency"], row["month"], row["epsilon"], row["k"], row["suppressed"]) for row in view.rows] == [
+        ("AGY-BEL", "2024-02", "1", 12, 2),
+        ("AGY-NLD", "2024-02", "1", 10, 0),
+        ("AGY-BEL", "2024-01", "1", 12, 1),
+        ("AGY-NLD", "2024-01", "1", 10, 1),
+    ]
+    assert all(row["checksum"].startswith("sha256:") for row in view.rows)
+    assert not releases_view(reader, Scope(countries=frozenset({"NLD"}))).rows

@@ -1,6 +1,6 @@
 """The dashboard serving a hub's EU warehouse of differentially private releases, in Chromium: every page
-header marks the figures as noisy and shows ε, the monthly chart's note says so too, and the Overview's
-cards for what the releases do not carry say so instead of showing 0.
+header marks the figures as noisy and shows ε, the charts' notes say so too, the Overview's cards for what
+the releases do not carry say so instead of showing 0, and Operations lists the merged releases.
 
 Its own `python app.py` process (`own_server`) on a hub warehouse merged from synthetic releases, with an
 analyst added by `grace users add`; stopped by its PID.
@@ -90,4 +90,12 @@ def test_the_hub_dashboard_marks_every_figure_as_differentially_private_and_show
         f"() => (document.getElementById('{ids.chart_note('trends-explorer')}')?.textContent ?? '')"
         ".includes('Differentially private counts (ε = 1 per agency-month)')"
     )
+
+    page.goto(url + "operations")  # the lineage of every figure: the merged releases
+    page.wait_for_function(
+        f"() => (document.getElementById('{ids.OPERATIONS_DP_RELEASES}')?.textContent ?? '').includes('AGY-NLD')"
+    )
+    releases = page.inner_text(f"#{ids.OPERATIONS_DP_RELEASES}")
+    assert "merged into this hub warehouse (28)" in releases and "sha256:" in releases
+    assert page.inner_text(f"#{freshness_id('operations')}").startswith(MARKING)
     assert problems == []
