@@ -517,3 +517,26 @@ def test_the_operations_page_lists_the_merged_releases_for_eu_wide_users_only(hu
     ]
     assert all(row["checksum"].startswith("sha256:") for row in view.rows)
     assert not releases_view(reader, Scope(countries=frozenset({"NLD"}))).rows
+
+
+def test_dissemination_on_a_hub_leaves_unreleased_countries_and_data_unknown_never_zero(hub):
+    import dashboards.catalogue  # noqa: F401  registers every chart
+    from dashboards.callbacks import dissemination
+    from dashboards.charts import NOT_ON_HUB, get_chart, render
+    from dashboards.exports.build import prepare
+    from dashboards.exports.marking import csv_bytes
+    from dashboards.state import ViewState
+    from warehouse import WarehouseReader
+
+    reader = WarehouseReader(hub)
+    data, _figure = render(get_chart("dissemination-map"), reader, ViewState())
+    shown = data.frame.set_index("country_iso3")
+    assert shown.loc["NLD", "referrals"] == 263 and shown.loc["BEL", "referrals"] == 40
+    assert pd.isna(shown.loc["DEU", "referrals"]) and shown["files"].isna().all()  # nobody released DEU; no files
+    for chart in (dissemination.SPREAD_CHART, dissemination.RESHARES_CHART, dissemination.BANK_CHART):
+        data, _figure = render(chart, reader, ViewState())
+        assert data.frame.empty and data.note == NOT_ON_HUB
+    assert all(view.note == NOT_ON_HUB for view in dissemination.draw_reach_charts(reader, ViewState()))
+    exported = prepare(get_chart("dissemination-cluster-countries"), reader, ViewState())
+    text = csv_bytes(exported.suppression.csv_frame(), exported.marking).decode("utf-8")
+    assert f"# Note: {NOT_ON_HUB}" in text and text.rstrip().endswith("measure,bucket_order,bucket,clusters")
