@@ -38,6 +38,7 @@ MAX_EPSILON = 10.0  # the agency's command refuses more per month; a file claimi
 AGENCY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 PLATFORM_MAX = 100
+MAX_COUNT = 10**12  # far above any month's referrals, and exact as a BIGINT and a float
 CELL_FIELDS = ("country_iso3", "platform_name", "referrals", "suppressed")
 
 
@@ -117,6 +118,8 @@ def read_release(path: Path) -> ReleaseFile:
         raise ReleaseFileError(path, "file", f"not JSON ({error.msg} at line {error.lineno})") from error
     except ValueError as error:
         raise ReleaseFileError(path, "file", str(error)) from error
+    except RecursionError as error:
+        raise ReleaseFileError(path, "file", "nested too deeply to be a release") from error
     if not isinstance(body, dict):
         raise ReleaseFileError(path, "file", "not a JSON object")
     if body.get("format") != FORMAT:
@@ -187,6 +190,8 @@ def _cells(path: Path, raw: object, k: int) -> pd.DataFrame:
     _check(path, frame, "referrals", ~(is_int | counts.isna()), "{v} is not a whole number")
     _check(path, frame, "referrals", flags & counts.notna(), "{v} given for a suppressed cell (must be null)")
     _check(path, frame, "referrals", ~flags & counts.isna(), "null for a cell that is not suppressed")
+    too_big = counts.map(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_COUNT).astype(bool)
+    _check(path, frame, "referrals", too_big, f"{{v}} is beyond any monthly count (over {MAX_COUNT:,})")
     number = pd.to_numeric(counts.where(is_int), errors="coerce")
     _check(path, frame, "referrals", number < 0, "{v} is negative")
     _check(path, frame, "referrals", ~flags & (number < k), f"{{v}} is shown but under k = {k} (must be suppressed)")

@@ -113,6 +113,8 @@ def _cell(i, field, value):
         (_cell(0, "country_iso3", "USA"), "cells[0].country_iso3", "unknown country code 'USA'"),
         (_cell(0, "referrals", -4), "cells[0].referrals", "-4 is negative"),
         (_cell(0, "referrals", 12.5), "cells[0].referrals", "12.5 is not a whole number"),
+        (_cell(0, "referrals", 10**30), "cells[0].referrals", "is beyond any monthly count"),
+        (_cell(0, "referrals", True), "cells[0].referrals", "True is not a whole number"),
         (_cell(0, "referrals", 3), "cells[0].referrals", "3 is shown but under k = 10"),
         (_cell(1, "referrals", 50), "cells[1].referrals", "given for a suppressed cell"),
         (_cell(1, "platform_name", "Chatterly"), "cells[1].platform_name", "duplicate cell"),
@@ -144,10 +146,20 @@ def test_a_file_changed_after_its_release_fails_its_checksum(releases):
         read_release(tampered)
 
 
-def test_a_file_that_is_not_json_is_refused(tmp_path):
-    (tmp_path / "x.json").write_text('{"format": NaN')
-    with pytest.raises(ReleaseFileError, match=r"x.json: file: "):
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"format": NaN}', "NaN is not a JSON number"),
+        ('{"format": ', "not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("[1, 2]", "not a JSON object"),
+    ],
+)
+def test_a_file_that_is_not_a_json_object_is_refused(tmp_path, text, problem):
+    (tmp_path / "x.json").write_text(text)
+    with pytest.raises(ReleaseFileError, match=r"x.json: file: ") as refused:
         read_release(tmp_path / "x.json")
+    assert problem in refused.value.problem
 
 
 # --- the merge -------------------------------------------------------------------------------
