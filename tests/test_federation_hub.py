@@ -552,3 +552,17 @@ def test_dissemination_on_a_hub_leaves_unreleased_countries_and_data_unknown_nev
     exported = prepare(get_chart("dissemination-cluster-countries"), reader, ViewState())
     text = csv_bytes(exported.suppression.csv_frame(), exported.marking).decode("utf-8")
     assert f"# Note: {NOT_ON_HUB}" in text and text.rstrip().endswith("measure,bucket_order,bucket,clusters")
+
+
+def test_the_trend_explorer_offers_only_months_and_released_metrics_on_a_hub(hub, fresh_db, tmp_path):
+    from dashboards.callbacks.trends import warehouse_limits
+    from warehouse import WarehouseReader
+
+    limits = warehouse_limits(WarehouseReader(hub))
+    disabled = {option["value"] for option in limits.grain_options if option["disabled"]}
+    assert disabled == {"day", "week"}
+    offered = {option["value"] for option in limits.metric_options if not option["disabled"]}
+    assert offered == {"referrals", "platform_share"}
+    fresh_db.close()
+    ordinary = warehouse_limits(WarehouseReader(tmp_path / "warehouse.duckdb"))
+    assert not any(option.get("disabled") for option in ordinary.grain_options + ordinary.metric_options)

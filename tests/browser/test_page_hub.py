@@ -86,6 +86,9 @@ def test_the_hub_dashboard_marks_every_figure_as_differentially_private_and_show
         f"() => (document.getElementById('{freshness_id('trends')}')?.textContent ?? '').includes('ε = 1')"
     )
     assert page.inner_text(f"#{freshness_id('trends')}").startswith(MARKING)
+    week = page.locator(f"#{ids.TRENDS_GRAIN} input[value='week']")
+    page.wait_for_function(f"() => document.querySelector(\"#{ids.TRENDS_GRAIN} input[value='week']\")?.disabled")
+    assert week.is_disabled() and not page.locator(f"#{ids.TRENDS_GRAIN} input[value='month']").is_disabled()
     page.wait_for_function(
         f"() => (document.getElementById('{ids.chart_note('trends-explorer')}')?.textContent ?? '')"
         ".includes('Differentially private counts (ε = 1 per agency-month)')"
