@@ -251,8 +251,10 @@ def capacity_inputs(con, grain: str, recent_periods: int) -> CapacityInputs | No
     period. A warehouse without the backlog rollup falls back to the triaged referrals of those
     periods (by incident date) and, as the start, the referrals of those periods not yet triaged.
     """
-    from warehouse import load_query
+    from warehouse import is_monthly, load_query
 
+    if is_monthly(con):  # a hub's monthly releases carry no triage flows: no backlog projection
+        return None
     triaged = load_series(con, CAPACITY_METRIC, grain)
     if triaged.empty or len(triaged) < recent_periods:
         return None

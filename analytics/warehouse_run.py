@@ -43,6 +43,7 @@ from classification.monitoring import DriftParams
 from grace.errors import GraceError, WarehouseError
 from grace.progress import ProgressCallback, no_progress
 from grace.vocabulary import FORECAST_HORIZON, NO_SPLIT, TOTAL, SeriesId
+from warehouse.grain import MONTHLY, RELEASED_METRICS, grains_within, is_monthly
 
 # Every indicator group of the design, 17 metrics: about 1,300 series (EU total, 27 countries and 13
 # platforms, monthly and weekly) on the default demo warehouse, the volume benchmarks/analytics.py times.
@@ -93,6 +94,7 @@ class RunSummary:
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    narrowed: list[str] = field(default_factory=list)  # metrics or grains the warehouse cannot answer, left out
 
 
 def collect_series(
@@ -197,11 +199,13 @@ def run_analysis(
     params = params or AnalysisParams()
     drift = drift or DriftParams(threshold=drift_psi())
     monitoring_skipped: list[tuple[str, str]] = []
+    narrowed: list[str] = []
 
     con = connect(warehouse, read_only=True)
     try:
         if not is_initialised(con):
             raise WarehouseError(f"{warehouse}: not a GRACE warehouse (schema missing)")
+        metrics, grains, narrowed = _within_warehouse(con, metrics, grains)
         todo = collect_series(con, metrics, grains, splits)
         previous = previous_alert_keys(con)
         progress("monitoring the triage model", 0, 1)
@@ -260,6 +264,7 @@ def run_analysis(
         "splits": [s or NO_SPLIT for s in splits],
         "horizons": {g: per_grain[g].forecast.horizon for g in grains},
         "jobs": jobs,
+        "narrowed": narrowed,
         "analysis": params.to_dict(),
         "model_monitoring": {
             "model_version": model_version,
@@ -279,7 +284,30 @@ def run_analysis(
         seconds=time.perf_counter() - started,
         rows={k: len(v) for k, v in tables.items()},
         skipped=skipped,
+        narrowed=narrowed,
     )
+
+
+def _within_warehouse(con, metrics: list[str], grains: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The metrics and grains the warehouse can answer, and what was left out and why: a hub's warehouse of
+    monthly releases (`warehouse/grain.py`) has no grain finer than a month and only the released metrics.
+    Refuses (`GraceError`) when nothing asked for is left."""
+    if not is_monthly(con):
+        return metrics, grains, []
+    kept_grains, finer = grains_within(grains, MONTHLY)
+    kept_metrics = [name for name in metrics if name in RELEASED_METRICS]
+    dropped = [name for name in metrics if name not in RELEASED_METRICS]
+    narrowed = []
+    if finer:
+        narrowed.append(f"grains {', '.join(finer)} left out: the warehouse holds monthly releases only")
+    if dropped:
+        narrowed.append(f"{len(dropped)} metrics left out: the releases carry only {', '.join(RELEASED_METRICS)}")
+    if not kept_grains or not kept_metrics:
+        raise GraceError(
+            "nothing to analyse: this warehouse holds monthly differentially private releases "
+            f"({', '.join(RELEASED_METRICS)} by month, quarter or year); " + "; ".join(narrowed)
+        )
+    return kept_metrics, kept_grains, narrowed
 
 
 def _with_grain_horizon(params: AnalysisParams, grain: str) -> AnalysisParams:

@@ -90,7 +90,8 @@ import pandas as pd
 
 from grace.errors import GraceError
 from grace.vocabulary import GRAINS, TOTAL
-from warehouse import read_sql
+from warehouse import is_monthly, read_sql
+from warehouse.grain import MONTHLY, RELEASED_METRICS, finer_than
 from warehouse.reference import EU27_ISO3
 
 # Sources: the table a metric is read from.
@@ -527,6 +528,21 @@ def grain_name(grain: str) -> str:
     return text
 
 
+def check_monthly(metric_name: str, grain: str) -> None:
+    """Refuse what a warehouse of monthly releases (a hub's, `warehouse/grain.py`) cannot answer: a grain
+    finer than a month (a month's counts sit on its first day) or a metric the releases do not carry."""
+    if finer_than(grain, MONTHLY):
+        raise SeriesRequestError(
+            f"this warehouse holds monthly differentially private releases only: no series by {grain}; "
+            "choose month, quarter or year"
+        )
+    if metric_name not in RELEASED_METRICS:
+        raise SeriesRequestError(
+            f"metric {metric_name!r} is not in the monthly releases this warehouse holds "
+            f"(only {', '.join(RELEASED_METRICS)})"
+        )
+
+
 def dimensions_of(metric_name: str) -> tuple[str, ...]:
     """The dimensions a metric can be filtered and split by."""
     source = metric(metric_name).source
@@ -714,6 +730,8 @@ def load_series(
     """
     m = metric(metric_name)
     grain = grain_name(grain)
+    if is_monthly(con):
+        check_monthly(m.name, grain)
     split_key = _dimension(split, m, "split") if split is not None else None
     if m.kind == "mix" and split_key != "platform" and not (filters or {}).get("platform"):
         raise SeriesRequestError(f"metric {m.name!r} is the platform mix: split by platform or filter platforms")

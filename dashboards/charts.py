@@ -79,6 +79,9 @@ class Chart:
     # {grain}"; `{metric}` is the view's metric) or a function of the view. `dashboards.titles.export_title`
     # adds the scope ("— Germany, France"); empty means `title` (the page's short card title) is used.
     headline: str | Callable[[ViewState], str] = ""
+    # False: the chart reads data that a hub's differentially private releases do not carry (media clusters,
+    # hash banks): on a hub warehouse it is drawn empty with a note saying so, never as zeros.
+    on_hub: bool = True
 
 
 _REGISTRY: dict[str, Chart] = {}
@@ -120,7 +123,24 @@ def chart_data(chart: Chart, reader: WarehouseReader, state: ViewState) -> Chart
     may not see this chart. Pages, exports and packs all read chart data through here."""
     if chart.eu_wide:
         state.scope.require_eu_wide(f"the chart {chart.title!r}")
-    return chart.data(reader, state)
+    return with_release_note(chart.data(reader, state), reader, chart)
+
+
+NOT_ON_HUB = "Not in the agencies' differentially private releases: this hub warehouse holds no such data."
+
+
+def with_release_note(data: ChartData, reader: WarehouseReader, chart: Chart | None = None) -> ChartData:
+    """On a hub warehouse of differentially private releases, the chart's note starts with the marking of
+    noisy figures (ε, k, suppressed cells left out), on the page and in every export; a chart whose data the
+    releases do not carry (`Chart.on_hub` False) is emptied and says so instead of drawing zeros."""
+    from dashboards.freshness import has_releases, release_note
+
+    releases = reader.run("dp_release_summary")
+    if not has_releases(releases):
+        return data
+    if chart is not None and not chart.on_hub:
+        return replace(data, frame=data.frame.iloc[0:0], note=NOT_ON_HUB)
+    return replace(data, note=" ".join(part for part in (release_note(releases), data.note) if part))
 
 
 def render(chart: Chart, reader: WarehouseReader, state: ViewState) -> tuple[ChartData, go.Figure]:

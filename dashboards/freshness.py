@@ -1,4 +1,11 @@
-"""The data-freshness line every page header and every export marking shows."""
+"""The data-freshness line every page header and every export marking shows.
+
+On a hub warehouse of merged differentially private releases (`federation/hub_warehouse.py`) the line is the
+marking of noisy figures instead: ε and k of the releases, the cells the agencies suppressed (left out of
+every total), how many releases from how many agencies, the months and the latest merge.
+Every page's header, every export (image and CSV) and every report carries it, so a figure from the EU view
+cannot be mistaken for an exact count.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,11 @@ import pandas as pd
 from warehouse import WarehouseReader
 
 
-def freshness_text(frame: pd.DataFrame) -> str:
-    """'Incidents up to 30 Jun 2024 · last ETL batch finished 01 Jul 2024 03:12 UTC (12 batches loaded).'"""
+def freshness_text(frame: pd.DataFrame, releases: pd.DataFrame | None = None) -> str:
+    """'Incidents up to 30 Jun 2024 · last ETL batch finished 01 Jul 2024 03:12 UTC (12 batches loaded).';
+    on a warehouse holding DP releases (`releases`: named query `dp_release_summary`), `release_text`."""
+    if has_releases(releases):
+        return release_text(releases)
     row = frame.iloc[0] if not frame.empty else None
     if row is None or pd.isna(row["latest_incident_date"]):
         return "No referrals loaded yet."
@@ -21,6 +31,47 @@ def freshness_text(frame: pd.DataFrame) -> str:
     return f"{text} · last ETL batch finished {batch} UTC ({count:,} batch{'es' if count != 1 else ''} loaded)."
 
 
+def has_releases(releases: pd.DataFrame | None) -> bool:
+    """True when the summary says the warehouse holds differentially private releases."""
+    return releases is not None and not releases.empty and int(releases["releases"].iloc[0] or 0) > 0
+
+
+def release_text(releases: pd.DataFrame) -> str:
+    """'Differentially private counts: ε = 1 per agency-month (δ = 0); noisy cells under k = 10 suppressed by
+    the agencies (893 of 936 cells) and left out of every total · 72 releases from 3 agencies,
+    Jan 2023 – Dec 2024, last merged 06 Dec 2026 11:37 UTC.'"""
+    row = releases.iloc[0]
+    epsilon = _range(float(row["epsilon_min"]), float(row["epsilon_max"]), "g")
+    k = _range(int(row["k_min"]), int(row["k_max"]), "d")
+    count, agencies = int(row["releases"]), int(row["agencies"])
+    months = " – ".join(dict.fromkeys(pd.Timestamp(row[c]).strftime("%b %Y") for c in ("first_month", "last_month")))
+    merged = pd.Timestamp(row["last_received_at"]).strftime("%d %b %Y %H:%M")
+    return (
+        f"Differentially private counts: ε = {epsilon} per agency-month (δ = {float(row['delta_max']):g}); "
+        f"noisy cells under k = {k} suppressed by the agencies ({int(row['suppressed_cells']):,} of "
+        f"{int(row['cells']):,} cells) and left out of every total · {count:,} "
+        f"release{'s' if count != 1 else ''} from {agencies} agenc{'ies' if agencies != 1 else 'y'}, {months}, "
+        f"last merged {merged} UTC."
+    )
+
+
+def release_note(releases: pd.DataFrame) -> str:
+    """The marking in brief, for a chart's note: 'Differentially private counts (ε = 1 per agency-month);
+    cells under k = 10 suppressed by the agencies are left out of the totals.'"""
+    row = releases.iloc[0]
+    epsilon = _range(float(row["epsilon_min"]), float(row["epsilon_max"]), "g")
+    k = _range(int(row["k_min"]), int(row["k_max"]), "d")
+    return (
+        f"Differentially private counts (ε = {epsilon} per agency-month); cells under k = {k} suppressed by the "
+        "agencies are left out of the totals."
+    )
+
+
+def _range(low: float, high: float, spec: str) -> str:
+    return f"{low:{spec}}" if low == high else f"{low:{spec}} to {high:{spec}}"
+
+
 def data_freshness(reader: WarehouseReader) -> str:
-    """The freshness line of a warehouse (named query `data_freshness`)."""
-    return freshness_text(reader.run("data_freshness"))
+    """The freshness line of a warehouse (named queries `data_freshness` and `dp_release_summary`)."""
+    with reader.session() as session:
+        return freshness_text(session.run("data_freshness"), session.run("dp_release_summary"))

@@ -235,4 +235,5 @@ REPORTS_SCHEDULE_TARGET = "reports-schedule-target"  # dropdown: the schedule to
 REPORTS_SCHEDULE_REMOVE = "reports-schedule-remove"
 REPORTS_SCHEDULE_STATUS = "reports-schedule-status"
 OPERATIONS_REPORT_FAILURES = "operations-report-failures"  # scheduled report runs that failed every attempt
+OPERATIONS_DP_RELEASES = "operations-dp-releases"  # a hub warehouse's merged differentially private releases
 OPERATIONS_FEDERATION = "operations-federation"  # the hub's latest federated training run, round by round

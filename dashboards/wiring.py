@@ -139,6 +139,7 @@ def filter_options(reader) -> FilterOptions:
             countries = session.run("filter_countries")
             platforms = session.run("filter_platforms")
             freshness = session.run("data_freshness")
+            releases = session.run("dp_release_summary")
     except WarehouseError as error:
         return FilterOptions([], [], f"Warehouse unavailable: {error}")
     scoped = scope_state(ViewState()).country
@@ -149,7 +150,7 @@ def filter_options(reader) -> FilterOptions:
             {"label": row.country_name, "value": row.country_iso3} for row in countries.itertuples(index=False)
         ],
         platform_options=[{"label": name, "value": name} for name in platforms["platform_name"]],
-        freshness=freshness_text(freshness),
+        freshness=freshness_text(freshness, releases),
     )
 
 

@@ -30,11 +30,11 @@ from etl.perceptual import MatchingParams, PerceptualBatch, cluster_pending, ref
 from etl.sources.base import BatchSource, create_staging_tables
 from grace import settings
 from grace.config import PseudonymKey
-from grace.errors import GraceError
+from grace.errors import GraceError, WarehouseError
 from matching.bank_matcher import BankMatcher
 from matching.banks import record_bank_matches
 from matching.cluster_index import ClusterIndex
-from warehouse import ensure_schema, read_sql
+from warehouse import ensure_schema, is_monthly, read_sql
 from warehouse.lineage import BatchReport, code_version
 
 STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "score", "rollup")
@@ -96,6 +96,11 @@ def run_batch(
     the batch's referrals are not scored (`grace model score` scores them later).
     """
     ensure_schema(con)
+    if is_monthly(con):
+        raise WarehouseError(
+            f"{source.path}: the warehouse is a hub's (merged differentially private monthly releases); "
+            "referral deliveries load into an agency's warehouse"
+        )
     con.execute("SET TimeZone = 'UTC'")
     report = BatchReport(batch_id=source.batch_id, source_kind=source.kind, source_path=source.path)
     already = con.execute("SELECT status FROM etl_batch WHERE batch_id = ?", [source.batch_id]).fetchall()

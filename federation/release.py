@@ -158,17 +158,13 @@ def _suppressed(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     return shown
 
 
+MECHANISM = "discrete Laplace (OpenDP), L1 sensitivity 1 per referral"
+
+
 def release_json(release: Release) -> str:
-    """The release as it crosses the border to the hub: the cells, ε, δ = 0, k and the mechanism."""
-    return json.dumps(
-        {
-            "agency": release.agency,
-            "month": release.month,
-            "epsilon": release.epsilon,
-            "delta": 0.0,
-            "mechanism": "discrete Laplace (OpenDP), L1 sensitivity 1 per referral",
-            "k": release.k,
-            "cells": json.loads(release.cells.to_json(orient="records")),
-        },
-        sort_keys=True,
-    )
+    """The release as it crosses the border to the hub: the release file (`federation/release_file.py`,
+    format grace-dp-release/1) with the cells, ε, δ = 0, k, the mechanism and the content checksum."""
+    from federation.release_file import release_document
+
+    document = release_document(release.agency, release.month, release.epsilon, release.k, MECHANISM, release.cells)
+    return json.dumps(document, sort_keys=True, indent=1)

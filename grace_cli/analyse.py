@@ -133,6 +133,8 @@ def analyse(
             drift=drift,
             reviews=reviews,
         )
+    for note in summary.narrowed:
+        click.echo(f"note: {note}")
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
     click.echo(
         f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "

@@ -92,6 +92,43 @@ def hub_start(host: str, port: int, names: tuple[str, ...], insecure: bool, deta
     runtime.run_foreground(paths, runtime.HUB, command)
 
 
+@hub.command(name="merge", cls=OneLineErrors)
+@click.argument("release_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--warehouse",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The hub's EU warehouse (created on first use; holds merged releases only).",
+)
+def hub_merge(release_files: tuple[Path, ...], warehouse: Path) -> None:
+    """At the hub: merge agencies' release files (`grace federation release --out`) into the EU warehouse.
+
+    \b
+    Every file is checked first (format, agency, month, ε, δ = 0, k, EU-27 country codes, whole
+    non-negative counts, no shown count under k, no duplicate cell, the checksum); one bad file
+    refuses the merge, naming the file and field. Then, in one transaction, each new release's
+    cells and lineage (dp_release: agency, month, ε, k, checksum, received time) are stored and the
+    monthly rollup is rebuilt from all of them. The same file again changes nothing; a second
+    release of an agency-month with other numbers is refused (noise is drawn once). The dashboard
+    (`grace serve --warehouse HUB`) and `grace analyse` read the result (monthly grain only).
+    Examples:
+      grace federation hub merge incoming/*.json --warehouse eu-hub.duckdb
+      grace federation hub merge be-2024-03.json nl-2024-03.json --warehouse eu-hub.duckdb
+    """
+    from federation.hub_warehouse import merge_releases
+
+    summary = merge_releases(list(release_files), warehouse)
+    for release in summary.merged:
+        suppressed = int(release.cells["suppressed"].sum())
+        click.echo(
+            f"{release.path}: {release.agency} {release.month} merged, ε = {release.epsilon:g}, k = {release.k}, "
+            f"{len(release.cells)} cells ({suppressed} suppressed)"
+        )
+    for release in summary.unchanged:
+        click.echo(f"{release.path}: {release.agency} {release.month} already merged (same checksum); nothing changed")
+    click.echo(f"{warehouse}: {len(summary.merged)} releases merged, {len(summary.unchanged)} already held")
+
+
 @federation.group(name="node")
 def node() -> None:
     """An agency's node: the Flower SuperNode that trains on the agency's own warehouse."""

@@ -6,6 +6,7 @@
   (readers): a warehouse of another schema version is refused either way; `upgrade_schema()` migrates an
   older one in place (`sql/migrations/`).
 - `sql_files.py`: the one loader of `sql/` files (`read_sql`) and the named queries (`load_query`).
+- `grain.py`: daily data or monthly only (a hub's merged DP releases): which grains and metrics exist.
 - `reader.py`: `WarehouseReader`, the shared, idle-closing read-only connection with a query timeout,
   through which the dashboard and reports run named queries.
 - `lineage.py`: batch reports and the code version that loaded a batch.
@@ -16,6 +17,7 @@
 """
 
 from warehouse.connection import connect
+from warehouse.grain import data_grain, is_monthly
 from warehouse.reader import QueryTimeout, WarehouseReader
 from warehouse.schema import (
     SCHEMA_VERSION,
@@ -36,8 +38,10 @@ __all__ = [
     "WarehouseReader",
     "check_schema",
     "connect",
+    "data_grain",
     "ensure_schema",
     "is_initialised",
+    "is_monthly",
     "load_query",
     "query_names",
     "read_sql",

@@ -18,7 +18,7 @@ from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "8"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
+SCHEMA_VERSION = "9"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
 #   of a run in analytics_alert, replaced published statistics in published_statistic_history; 5: the PDQ
 #   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
@@ -27,7 +27,8 @@ SCHEMA_VERSION = "8"  # 2: pseudonyms and cluster ids stored as 128-bit integers
 #   (model registry, rule sets, scoring runs, scores, the daily tier rollup) and the content-classifier codes
 #   and scores of every file occurrence (fact_file_occurrence.classifier_category, _confidence, _model, _version);
 #   8: the triage model's weekly monitoring (analytics_model_monitor) and the subject of an alert
-#   (analytics_alert.subject: a drift's feature)
+#   (analytics_alert.subject: a drift's feature); 9: the hub's differentially private releases (dp_release,
+#   dp_release_cell; federation/hub.py)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 UNCLASSIFIED = "UNCLASSIFIED"
 

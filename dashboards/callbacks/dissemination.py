@@ -29,7 +29,7 @@ import pandas as pd
 
 from analytics.population import PER, load_population
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
-from dashboards.charts import Chart, ChartData, register_chart, render
+from dashboards.charts import Chart, ChartData, register_chart, render, with_release_note
 from dashboards.figures import empty_figure
 from dashboards.figures.dissemination import (
     MAP_MEASURE_TITLES,
@@ -300,6 +300,7 @@ SPREAD_CHART = register_chart(
         _spread_data,
         lambda data, state: cluster_spread_figure(data.frame, grain_of(state)),
         headline="Media clusters first seen and reaching a second country, per {grain}",
+        on_hub=False,
     )
 )
 REACH_COUNTRIES_CHART = register_chart(
@@ -311,6 +312,7 @@ REACH_COUNTRIES_CHART = register_chart(
         _reach_data,
         lambda data, state: cluster_reach_figure(data.frame, "countries"),
         headline="Media clusters by number of countries reached",
+        on_hub=False,
     )
 )
 REACH_DAYS_CHART = register_chart(
@@ -322,6 +324,7 @@ REACH_DAYS_CHART = register_chart(
         _reach_data,
         lambda data, state: cluster_reach_figure(data.frame, "days"),
         headline="Media clusters by days from first sighting to a second country",
+        on_hub=False,
     )
 )
 RESHARES_CHART = register_chart(
@@ -333,6 +336,7 @@ RESHARES_CHART = register_chart(
         _reshares_data,
         lambda data, state: perceptual_reshares_figure(data.frame, grain_of(state)),
         headline="Near-duplicate re-shares on another platform or in another country, per {grain}",
+        on_hub=False,
     )
 )
 BANK_CHART = register_chart(
@@ -346,6 +350,7 @@ BANK_CHART = register_chart(
             data.frame, grain_of(state), data.extras.positive_banks if data.extras else None
         ),
         headline="Files matching a hash bank per {grain}, by category",
+        on_hub=False,
     )
 )
 CHARTS = (
@@ -385,7 +390,8 @@ def draw_reach_charts(reader: WarehouseReader, state: ViewState) -> tuple[ChartV
         return tuple(
             ChartView(empty_figure("Not available: see the message above."), "", str(error)) for _ in REACH_CHARTS
         )
-    return tuple(ChartView(chart.figure(data, state), data.subtitle, data.page_note) for chart in REACH_CHARTS)
+    drawn = [(chart, with_release_note(data, reader, chart)) for chart in REACH_CHARTS]
+    return tuple(ChartView(chart.figure(mine, state), mine.subtitle, mine.page_note) for chart, mine in drawn)
 
 
 def page_texts(state: ViewState) -> PageTexts:

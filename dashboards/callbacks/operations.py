@@ -400,6 +400,7 @@ def update_lineage(reader: WarehouseReader, state: ViewState) -> LineageView:
             runs = session.run("operations_analytics_runs", limit=LIST_LIMIT)
             imports = session.run("operations_imports", limit=LIST_LIMIT)
             latest = session.run("data_freshness")
+            releases = session.run("dp_release_summary")
     except (WarehouseError, ViewStateError) as error:
         prefix = "Invalid view" if isinstance(error, ViewStateError) else "Warehouse unavailable"
         return unavailable(f"{prefix}: {error}")
@@ -414,7 +415,7 @@ def update_lineage(reader: WarehouseReader, state: ViewState) -> LineageView:
         analytics_note="" if not runs.empty else "No `grace analyse` run is stored in this warehouse yet.",
         import_rows=import_rows(imports),
         status="",
-        freshness=freshness_text(latest),
+        freshness=freshness_text(latest, releases),
     )
 
 

@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.charts import Chart, ChartData, register_chart, with_release_note
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
 from dashboards.formatting import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
+from dashboards.freshness import has_releases
 from dashboards.state import ViewState
 from grace.errors import WarehouseError
 from warehouse import WarehouseReader
@@ -31,6 +32,8 @@ MOVER_MONTHS = 3
 MOVER_LIMIT = 5
 INSIGHT_LIMIT = 5
 SPARK_MONTHS = 24
+WITHHELD_NOTE = "Months whose every cell the agencies suppressed are gaps (blank in CSV), not zeros."
+NOT_RELEASED = "not in the agencies' differentially private releases"
 NO_RUN_HINT = "Run `grace analyse` to compute trends, change points, anomalies and findings."
 
 
@@ -135,8 +138,11 @@ def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
         with reader.session() as session:
             monthly = session.run("overview_kpi_monthly", **params, start=state.start, end=state.end)
             quarantine = session.run("overview_quarantine_monthly")
+            releases = session.run("dp_release_summary")
     except WarehouseError as error:
         return unavailable(state, str(error))
+    if has_releases(releases):
+        return released_kpis(monthly, state)
     filtered = bool(state.country or state.platform)
     return KpiState(
         referrals=_kpi(monthly, "referrals", "in the selected countries, platforms and period", OKABE_ITO[0]),
@@ -148,6 +154,19 @@ def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
             OKABE_ITO[4],
         ),
         quarantined=_kpi(quarantine, "quarantined", "all ETL batches, unfiltered (by batch month)", OKABE_ITO[3]),
+        scope=scope_text(list(state.country), list(state.platform), state.start, state.end),
+        status="",
+    )
+
+
+def released_kpis(monthly: pd.DataFrame, state: ViewState) -> KpiState:
+    """The cards of a hub warehouse of differentially private releases: noisy referrals; files, media
+    clusters and quarantine are not released, so they say so instead of showing 0."""
+    return KpiState(
+        referrals=_kpi(monthly, "referrals", "noisy (differentially private) sum of the cells shown", OKABE_ITO[0]),
+        files=_blank_kpi(NOT_RELEASED),
+        media_clusters=_blank_kpi(NOT_RELEASED),
+        quarantined=_blank_kpi(NOT_RELEASED),
         scope=scope_text(list(state.country), list(state.platform), state.start, state.end),
         status="",
     )
@@ -192,6 +211,8 @@ def monthly_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     note = "The latest month is still in progress (dotted)." if frame["is_partial"].astype(bool).any() else ""
     if len(countries) > MAX_SERIES:
         note = (note + " " if note else "") + f"More than {MAX_SERIES} countries: shown as one combined line."
+    if frame["referrals"].isna().any():  # a hub warehouse: every released cell of those months was suppressed
+        note = (note + " " if note else "") + WITHHELD_NOTE
     platforms = (
         f"{len(state.platform)} platform{'s' if len(state.platform) != 1 else ''}"
         if state.platform
@@ -230,7 +251,7 @@ MONTHLY_CHART = register_chart(
 def draw_monthly(reader: WarehouseReader, state: ViewState) -> tuple[go.Figure, str, str]:
     """Figure, subtitle and note of the monthly chart; a message figure when the warehouse is unreadable."""
     try:
-        data = monthly_data(reader, state)
+        data = with_release_note(monthly_data(reader, state), reader)
     except WarehouseError as error:
         return empty_figure("The warehouse cannot be read right now."), "", f"Warehouse unavailable: {error}"
     return monthly_figure(data, state), data.subtitle, data.page_note

@@ -32,13 +32,14 @@ from analytics.warehouse_series import (
 from analytics.warehouse_series import (
     metric as metric_named,
 )
-from dashboards.charts import Chart, ChartData, register_chart
+from dashboards.charts import Chart, ChartData, register_chart, with_release_note
 from dashboards.figures import empty_figure
 from dashboards.figures.trends import MAX_LINES, trend_figure
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
-from grace.vocabulary import NO_SPLIT, PERIOD_CODES, TOTAL, metric_title
+from grace.vocabulary import GRAINS, NO_SPLIT, PERIOD_CODES, TOTAL, metric_title
 from warehouse import WarehouseReader
+from warehouse.grain import MONTHLY, RELEASED_METRICS, finer_than
 
 PAGE_PATH = "/trends"
 PAGE_FILTERS = ("channel", "incident_type", "category", "annotation")
@@ -73,6 +74,29 @@ def metric_options() -> list[dict]:
     """Every metric, grouped (production, dissemination, consumption, operations, harm) and labelled."""
     ordered = sorted(METRICS.values(), key=lambda m: (m.group, m.name))
     return [{"label": f"{metric_title(m.name)} ({m.group})", "value": m.name, "title": m.description} for m in ordered]
+
+
+class WarehouseLimits(NamedTuple):
+    """The grain and metric choices a warehouse can answer (a hub's DP releases: months and released metrics)."""
+
+    grain_options: list[dict]
+    metric_options: list[dict]
+
+
+def warehouse_limits(reader: WarehouseReader) -> WarehouseLimits:
+    """Every grain and metric, with those a hub warehouse of monthly releases cannot answer disabled
+    (`warehouse/grain.py`): a link asking for one still gets the chart's one-line reason."""
+    from dashboards.formatting import GRAIN_LABELS
+    from dashboards.freshness import has_releases
+
+    grains = [{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS]
+    metrics = metric_options()
+    if not has_releases(reader.run("dp_release_summary")):
+        return WarehouseLimits(grains, metrics)
+    return WarehouseLimits(
+        [dict(option, disabled=finer_than(option["value"], MONTHLY)) for option in grains],
+        [dict(option, disabled=option["value"] not in RELEASED_METRICS) for option in metrics],
+    )
 
 
 def control_options(metric_name: str) -> ControlOptions:
@@ -335,7 +359,7 @@ class TrendView(NamedTuple):
 def draw(reader: WarehouseReader, state: ViewState) -> TrendView:
     """The chart for a view, or a figure and status that say why it cannot be drawn."""
     try:
-        data = trend_data(reader, state)
+        data = with_release_note(trend_data(reader, state), reader)
     except (TrendRequestError, SeriesRequestError) as error:
         return TrendView(empty_figure(str(error)), subtitle(state), "", str(error))
     except WarehouseError as error:

@@ -2,7 +2,8 @@
 
 For data officers: did every batch load, does every row add up (read = loaded + quarantined +
 duplicate), why were records quarantined, how fresh is each source, how fast is the ETL, which
-analytics runs and reference imports exist. The one control is the record kind (referrals or
+analytics runs and reference imports exist, and on a hub which differentially private releases were merged
+(`dashboards.callbacks.dp_releases`). The one control is the record kind (referrals or
 files, `?metric=files` in the URL). Lineage has no country or platform, so there is no filter bar;
 the global filters stay in the URL for the other pages. Logic: `dashboards.callbacks.operations`.
 """
@@ -18,6 +19,8 @@ from dashboards import ids
 from dashboards.auth.context import current_scope
 from dashboards.callbacks import operations as logic
 from dashboards.callbacks import reports as report_logic
+from dashboards.callbacks.dp_releases import COLUMNS as RELEASE_COLUMNS
+from dashboards.callbacks.dp_releases import releases_view
 from dashboards.callbacks.federation_status import federation_view
 from dashboards.components import (
     alert,
@@ -34,6 +37,7 @@ from dashboards.figures import FONT_FAMILY
 from dashboards.readers import desk_of, reader_of
 from dashboards.state import ViewState, ViewStateError
 from dashboards.wiring import chart_outputs, record_view, scope_state
+from grace.errors import WarehouseError
 
 PAGE = "operations"
 dash.register_page(
@@ -232,6 +236,12 @@ def layout(**kwargs) -> html.Div:
                 className="g-3",
             ),
             section_card(
+                "Differentially private releases (hub)",
+                html.Div("Loading…", id=ids.OPERATIONS_DP_RELEASES),
+                subtitle="Agencies' monthly releases merged by `grace federation hub merge`: ε, k, suppressed cells, "
+                "the file's checksum and when it was received.",
+            ),
+            section_card(
                 "Federated training (hub)",
                 html.Div("Loading…", id=ids.OPERATIONS_FEDERATION),
                 subtitle="The latest `grace federation train` run on this hub, round by round: sizes, times and the "
@@ -325,6 +335,20 @@ def _report_failures(_query):
         return html.P("None: every scheduled report run so far succeeded (or is still being retried).")
     return rows_table(
         rows, REPORT_FAILURE_COLUMNS, f"{len(rows)} failed run(s)", f"{ids.OPERATIONS_REPORT_FAILURES}-rows"
+    )
+
+
+@callback(Output(ids.OPERATIONS_DP_RELEASES, "children"), Input(ids.OPERATIONS_STATE, "data"))
+def _dp_releases(_query):
+    """The hub warehouse's merged releases (EU-wide users only)."""
+    try:
+        view = releases_view(reader_of(dash.get_app()), current_scope())
+    except WarehouseError as error:
+        return html.P(f"Warehouse unavailable: {error}")
+    if not view.rows:
+        return html.P(view.summary)
+    return html.Div(
+        [html.P(view.summary), rows_table(view.rows, RELEASE_COLUMNS, "", f"{ids.OPERATIONS_DP_RELEASES}-rows")]
     )
 
 

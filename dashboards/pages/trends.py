@@ -11,6 +11,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from analytics.warehouse_series import SeriesRequestError
 from dashboards import ids
@@ -28,6 +29,7 @@ from dashboards.components import (
 from dashboards.readers import reader_of
 from dashboards.state import GRAINS, ViewState, ViewStateError
 from dashboards.wiring import register_filter_bar, register_state_sync, scope_state
+from grace.errors import WarehouseError
 
 PAGE = "trends"
 dash.register_page(
@@ -174,6 +176,21 @@ def _reader():
 def _load_dimension_options(_id):
     options = logic.dimension_options(_reader())
     return options["channel"], options["incident_type"], options["category"]
+
+
+@callback(
+    Output(ids.TRENDS_GRAIN, "options"),
+    Output(ids.TRENDS_METRIC, "options"),
+    Output(ids.TRENDS_COMPARE, "options"),
+    Input(ids.TRENDS_GRAIN, "id"),
+)
+def _load_warehouse_limits(_id):
+    """On a hub warehouse of monthly DP releases: no day or week, only the released metrics."""
+    try:
+        limits = logic.warehouse_limits(_reader())
+    except WarehouseError:
+        raise PreventUpdate from None
+    return limits.grain_options, limits.metric_options, limits.metric_options
 
 
 @callback(

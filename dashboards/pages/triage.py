@@ -308,11 +308,11 @@ def _fill_options(_id):
     """The agencies of the user's scope that have scored referrals, and the data-freshness line."""
     if not _may_triage():
         return [], ""
-    from dashboards.freshness import freshness_text
+    from dashboards.freshness import data_freshness
 
     reader = _reader()
     try:
-        freshness = freshness_text(reader.run("data_freshness"))
+        freshness = data_freshness(reader)
     except WarehouseError as error:
         freshness = f"Warehouse unavailable: {error}"
     return logic.agency_options(reader, current_scope()), freshness

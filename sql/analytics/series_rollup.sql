@@ -20,9 +20,12 @@ WITH params AS (
         CAST($split AS BOOLEAN) AS split
 ),
 
+-- @include covered_until
+
 data_range AS (
-    SELECT min(date_key) AS first_day, max(date_key) AS last_day
-    FROM {calendar}
+    SELECT min(r.date_key) AS first_day, greatest(max(r.date_key), any_value(c.until)) AS last_day
+    FROM {calendar} AS r
+    CROSS JOIN covered AS c
 ),
 
 calendar AS (

@@ -30,15 +30,27 @@ countries AS (
     WHERE t.country_iso3 NOT IN (SELECT country_iso3 FROM dim_country)
 ),
 
+-- On a hub warehouse of differentially private releases (dp_release): a country no agency released is
+-- unknown (NULL, no colour), not zero, and files are not released at all.
+hub AS (
+    SELECT count(*) > 0 AS is_hub FROM dp_release
+),
+
+released AS (
+    SELECT DISTINCT country_iso3 FROM dp_release_cell
+),
+
 final AS (
     SELECT
         c.country_iso3,
         c.country_name,
         c.is_eu27,
-        CAST(coalesce(t.referrals, 0) AS BIGINT) AS referrals,
-        CAST(coalesce(t.files, 0) AS BIGINT) AS files
+        CASE WHEN NOT h.is_hub OR c.country_iso3 IN (SELECT country_iso3 FROM released)
+             THEN CAST(coalesce(t.referrals, 0) AS BIGINT) END AS referrals,
+        CASE WHEN NOT h.is_hub THEN CAST(coalesce(t.files, 0) AS BIGINT) END AS files
     FROM countries AS c
     CROSS JOIN params AS p
+    CROSS JOIN hub AS h
     LEFT JOIN per_country AS t ON t.country_iso3 = c.country_iso3
     WHERE len(p.visible) = 0 OR list_contains(p.visible, c.country_iso3)
 )

@@ -12,9 +12,12 @@ WITH params AS (
         CAST($end AS DATE) AS end_date
 ),
 
+-- @include covered_until
+
 data_range AS (
-    SELECT min(date_key) AS first_day, max(date_key) AS last_day
-    FROM rollup_referral_daily
+    SELECT min(r.date_key) AS first_day, greatest(max(r.date_key), any_value(c.until)) AS last_day
+    FROM rollup_referral_daily AS r
+    CROSS JOIN covered AS c
 ),
 
 bounds AS (

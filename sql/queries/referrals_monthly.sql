@@ -3,7 +3,8 @@
 --             $split_by_country BOOLEAN (one series per selected country instead of one total).
 -- Every month between the first and last month of the whole rollup is present (zero-filled),
 -- so the x axis does not move when filters change; `is_partial` marks a month whose data end
--- before the month does (the latest month is usually incomplete).
+-- before the month does (the latest month is usually incomplete). On a hub warehouse, a month whose every
+-- released cell in the selection was suppressed has referrals NULL (unknown, not zero).
 WITH params AS (
     SELECT
         CAST($countries AS VARCHAR[]) AS countries,
@@ -11,12 +12,15 @@ WITH params AS (
         CAST($split_by_country AS BOOLEAN) AS split_by_country
 ),
 
+-- @include covered_until
+
 data_range AS (
     SELECT
-        CAST(date_trunc('month', min(date_key)) AS DATE) AS first_month,
-        CAST(date_trunc('month', max(date_key)) AS DATE) AS last_month,
-        max(date_key) AS last_date
-    FROM rollup_referral_daily
+        CAST(date_trunc('month', min(r.date_key)) AS DATE) AS first_month,
+        CAST(date_trunc('month', max(r.date_key)) AS DATE) AS last_month,
+        greatest(max(r.date_key), any_value(c.until)) AS last_date
+    FROM rollup_referral_daily AS r
+    CROSS JOIN covered AS c
 ),
 
 months AS (
@@ -55,17 +59,32 @@ monthly AS (
     GROUP BY month, series_key
 ),
 
+-- On a hub warehouse of differentially private releases: the months of a series whose every released cell
+-- was suppressed by the agencies. Their count is unknown, not zero: NULL, drawn as a gap.
+withheld AS (
+    SELECT
+        r.month,
+        CASE WHEN p.split_by_country THEN r.country_iso3 ELSE 'ALL' END AS series_key
+    FROM dp_release_cell AS r
+    CROSS JOIN params AS p
+    WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
+      AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
+    GROUP BY ALL
+    HAVING bool_and(r.suppressed)
+),
+
 final AS (
     SELECT
         m.month,
         s.series_key,
         s.series_name,
-        CAST(coalesce(t.referrals, 0) AS BIGINT) AS referrals,
+        CASE WHEN w.month IS NULL THEN CAST(coalesce(t.referrals, 0) AS BIGINT) END AS referrals,
         (m.month + INTERVAL 1 MONTH - INTERVAL 1 DAY) > d.last_date AS is_partial
     FROM months AS m
     CROSS JOIN series AS s
     CROSS JOIN data_range AS d
     LEFT JOIN monthly AS t ON t.month = m.month AND t.series_key = s.series_key
+    LEFT JOIN withheld AS w ON w.month = m.month AND w.series_key = s.series_key
 )
 
 SELECT month, series_key, series_name, referrals, is_partial

@@ -12,6 +12,8 @@ Fixtures for page tests:
 - `browser_problems(page)`: a list that collects console errors and page errors (assert it is empty).
 - `make_user(name, role, country=None, agency=None)`: add a user with `grace users add` (password
   `USER_PASSWORD`) to the running server's store, e.g. a viewer to check exports are hidden.
+- `own_server(home, warehouse, users)`: another `python app.py` serving a given warehouse (e.g. a hub's),
+  with its own users; `sign_in_at(page, url, name)` signs a page in there.
 """
 
 from __future__ import annotations
@@ -136,6 +138,64 @@ def demo_server(tmp_path_factory):
         yield url, log, home
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    """`own_server(home, warehouse, users)`: `python app.py` serving `warehouse` (GRACE_WAREHOUSE) from its own
+    $GRACE_HOME, after adding `users` ({name: role}, password `USER_PASSWORD`) with `grace users add`; returns
+    its URL. Every server started is stopped by its PID when the module ends."""
+    started: list[subprocess.Popen] = []
+
+    def start(home: Path, warehouse: Path, users: dict[str, str]) -> str:
+        env = server_env(home)
+        for name, role in users.items():
+            added = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from grace_cli import cli; cli()",
+                    "users",
+                    "add",
+                    name,
+                    "--role",
+                    role,
+                    "--password-stdin",
+                ],
+                input=USER_PASSWORD + "\n",
+                env=env,
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if added.returncode != 0:
+                pytest.fail(f"grace users add {name} failed: {added.stderr}")
+        env.update({"GRACE_WAREHOUSE": str(warehouse), "PYTHONUNBUFFERED": "1"})
+        port = free_port()
+        log = home / "server.log"
+        with open(log, "wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(url, process, log, STARTUP_TIMEOUT)
+        return url
+
+    yield start
+    for process in started:
+        stop(process)
+
+
+@pytest.fixture
+def sign_in_at():
+    """`sign_in_at(page, url, name)`: sign a page in at another server (password `USER_PASSWORD`)."""
+    return lambda page, url, name: sign_in_through_the_form(page, url, name, USER_PASSWORD)
 
 
 def sign_in_through_the_form(page, url: str, name: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
