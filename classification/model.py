@@ -24,6 +24,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 
 from classification.features import CATEGORICAL, FEATURES, GROUPS, category_levels, feature_matrix
+from classification.threads import booster_threads
 from grace.errors import GraceError
 
 MIN_LABELS = 200  # fewer labelled referrals in a window than this: refuse to train (the numbers would mislead)
@@ -109,7 +110,8 @@ class TriageModel:
         """Calibrated probability that the referral leads to an investigation or an arrest."""
         if frame.empty:
             return np.empty(0)
-        return self.calibrated.predict_proba(self.matrix(frame))[:, 1]
+        with booster_threads():
+            return self.calibrated.predict_proba(self.matrix(frame))[:, 1]
 
     def explain(self, frame: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
         """Per referral, the `top` feature groups that raise its log-odds most (group, log-odds added).
@@ -118,9 +120,19 @@ class TriageModel:
         is re-run only on the rows where they do not (most rows, for the sparse groups)."""
         if frame.empty:
             return []
-        matrix = self.matrix(frame)
+        with booster_threads():
+            effects = self._effects(self.matrix(frame))
+        names = list(GROUPS)
+        order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
+        return [
+            [(names[j], round(float(effects[i, j]), 3)) for j in order[i] if effects[i, j] > 0.005]
+            for i in range(len(frame))
+        ]
+
+    def _effects(self, matrix: pd.DataFrame) -> np.ndarray:
+        """Log-odds each feature group adds to each row (rows × groups), by occluding it with typical values."""
         base = self.booster.decision_function(matrix)
-        effects = np.zeros((len(frame), len(GROUPS)))
+        effects = np.zeros((len(matrix), len(GROUPS)))
         for k, columns in enumerate(GROUPS.values()):
             differs = np.zeros(len(matrix), dtype=bool)
             for column in columns:
@@ -141,12 +153,7 @@ class TriageModel:
                 else:
                     occluded[column] = float(self.typical[column])  # type: ignore[arg-type]
             effects[rows, k] = base[rows] - self.booster.decision_function(occluded)
-        names = list(GROUPS)
-        order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
-        return [
-            [(names[j], round(float(effects[i, j]), 3)) for j in order[i] if effects[i, j] > 0.005]
-            for i in range(len(frame))
-        ]
+        return effects
 
 
 def train(frame: pd.DataFrame, windows: Windows, seed: int = 0) -> tuple[TriageModel, dict[str, pd.DataFrame]]:
@@ -171,11 +178,12 @@ def train(frame: pd.DataFrame, windows: Windows, seed: int = 0) -> tuple[TriageM
         categorical_features="from_dtype", early_stopping=False, random_state=seed, **params
     )
     train_rows = parts["train"]
-    booster.fit(feature_matrix(train_rows, levels), train_rows["label"].astype(int))
     calibration_rows = parts["calibration"]
     method = "isotonic" if len(calibration_rows) >= ISOTONIC_MIN else "sigmoid"
     calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method=method)
-    calibrated.fit(feature_matrix(calibration_rows, levels), calibration_rows["label"].astype(int))
+    with booster_threads():
+        booster.fit(feature_matrix(train_rows, levels), train_rows["label"].astype(int))
+        calibrated.fit(feature_matrix(calibration_rows, levels), calibration_rows["label"].astype(int))
     typical: dict[str, object] = {}
     for name in FEATURES:
         column = train_rows[name]

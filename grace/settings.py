@@ -134,6 +134,12 @@ def port(default: int) -> int:
     return int(number_setting("PORT", default, 1, 65535, whole=True))
 
 
+def model_threads() -> int:
+    """`GRACE_MODEL_THREADS` (default 1): OpenMP threads the triage model's booster may use to train, score
+    and explain (`classification/threads.py` says why one is the default)."""
+    return int(number_setting("GRACE_MODEL_THREADS", 1, 1, 256, whole=True))
+
+
 def server_threads() -> int:
     """`GRACE_SERVER_THREADS` (default 8): requests the dashboard's WSGI server (waitress) handles at once."""
     return int(number_setting("GRACE_SERVER_THREADS", 8, 1, 256, whole=True))
