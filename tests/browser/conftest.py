@@ -115,6 +115,18 @@ def wait_until_finished(warehouse: Path, process: subprocess.Popen, log: Path, t
     pytest.fail(f"the demo was not finished within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
 
 
+def start_app(env: dict, port: int, log: Path) -> subprocess.Popen:
+    """`python app.py --port N` with `env`, its output in `log`."""
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """`python app.py --port N` on a fresh $GRACE_HOME; yields (url, log path, GRACE_HOME)."""
@@ -123,14 +135,7 @@ def demo_server(tmp_path_factory):
     port = free_port()
     env = server_env(home)
     env.update({"GRACE_DEMO_SCALE": DEMO_SCALE, "GRACE_DEMO_PASSWORD": DEMO_PASSWORD, "PYTHONUNBUFFERED": "1"})
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_app(env, port, log)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log, STARTUP_TIMEOUT)
@@ -174,14 +179,7 @@ def own_server():
         env.update({"GRACE_WAREHOUSE": str(warehouse), "PYTHONUNBUFFERED": "1"})
         port = free_port()
         log = home / "server.log"
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_app(env, port, log)
         started.append(process)
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url, process, log, STARTUP_TIMEOUT)
