@@ -741,6 +741,8 @@ def measure_cached_loads(browser, reader, platform: str, reps: int, cache_bytes:
                 if rep:
                     cached.setdefault(path, []).append(sum(s for _, _, s in browser.timings))
     log(f"cached page loads: {reader.cache.hits} hits, {reader.cache.misses} misses")
+    for path, seconds in cached.items():
+        log(f"  cached load {path:<16} p50 {percentile(seconds, 50):.2f} s")
     reader.cache.max_bytes = 0
     return cached
 
