@@ -194,17 +194,15 @@ def _section(
             if comparison.table is not None:
                 tables.append(comparison.table)
         tables.extend(report_table(name, con, period, countries, scope.label, k, monthly) for name in section.tables)
-    views = {ref.chart: ViewState.from_query(ref.view) for ref in section.charts}
-    if monthly:
-        hub_views = {ref.chart: chart_view(get_chart(ref.chart), ref.view) for ref in section.charts}
-        omitted.extend(f"the chart {get_chart(chart).title!r}" for chart, found in hub_views.items() if found is None)
-        views = {chart: found for chart, found in hub_views.items() if found is not None}
-    charts = tuple(
-        image
+    # (chart id, view) in the definition's order; on a hub, the charts the releases carry at their hub view
+    asked = [
+        (ref.chart, ViewState.from_query(ref.view) if not monthly else chart_view(get_chart(ref.chart), ref.view))
         for ref in section.charts
-        if ref.chart in views and (image := _chart(ref.chart, views[ref.chart], reader, view, k, now, fresh))
-    )
-    withheld = [chart for chart in views if get_chart(chart).eu_wide and not view.scope.eu_wide]
+    ]
+    omitted.extend(f"the chart {get_chart(chart).title!r}" for chart, found in asked if found is None)
+    views = [(chart, found) for chart, found in asked if found is not None]
+    charts = tuple(image for chart, found in views if (image := _chart(chart, found, reader, view, k, now, fresh)))
+    withheld = [chart for chart, _ in views if get_chart(chart).eu_wide and not view.scope.eu_wide]
     if withheld:
         sentences.append(Sentence(f"Charts covering every country are not part of a {scope.label} report."))
     stated = left_out(omitted)

@@ -159,3 +159,13 @@ def test_a_hub_report_draws_a_chart_only_for_released_metrics_and_at_least_month
     assert chart_view(get_chart("production-new-known"), "") is None
     assert chart_view(get_chart("forecasts-backlog"), "grain=week") is None
     assert chart_view(get_chart("dissemination-map"), "") is not None
+
+
+def test_the_reports_page_preview_on_a_hub_names_what_the_releases_leave_out(hub, tmp_path):
+    from reporting.desk import ArchiveDesk
+
+    preview = ArchiveDesk(hub, tmp_path, formats=("html",)).preview("weekly-brief", "EU")
+    assert preview.period == "December 2024"
+    assert preview.sections[0].contents == ("Key figures: referrals",)
+    assert f"files ({NOT_RELEASED})" in preview.left_out
+    assert f"Backlog projection against analyst capacity ({NOT_RELEASED})" in preview.left_out
