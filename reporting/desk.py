@@ -41,7 +41,7 @@ from reporting.archive import FORMATS
 from reporting.audit import run_audit_detail
 from reporting.content import monthly_warehouse, report_period, resolve_scope
 from reporting.definition import Definition, load_definition, template_names
-from reporting.releases import NOT_RELEASED, chart_view, released
+from reporting.releases import NOT_RELEASED, chart_view, grain_note, released
 from reporting.run import run_report
 from reporting.schedule import ScheduleStore
 from warehouse import WarehouseReader
@@ -134,7 +134,7 @@ class ArchiveDesk:
             title=definition.title,
             audience=definition.audience,
             marking=definition.marking,
-            period=period.label,
+            period=_period_text(period.label, grain_note(definition.grain, period.grain)),
             scope=resolved.label,
             scope_countries=None if countries is None else tuple(countries),
             k=min_cell(definition.k),
@@ -355,6 +355,11 @@ def _preview_sections(
             contents.append("Fixed text")
         sections.append(PreviewSection(section.title, tuple(contents)))
     return tuple(sections), tuple(left_out)
+
+
+def _period_text(label: str, note: str) -> str:
+    """'December 2024', or on a hub for a weekly template 'December 2024 (a whole month: …)'."""
+    return f"{label} ({note})" if note else label
 
 
 def _now() -> str:

@@ -165,7 +165,7 @@ def test_the_reports_page_preview_on_a_hub_names_what_the_releases_leave_out(hub
     from reporting.desk import ArchiveDesk
 
     preview = ArchiveDesk(hub, tmp_path, formats=("html",)).preview("weekly-brief", "EU")
-    assert preview.period == "December 2024"
+    assert preview.period.startswith("December 2024 (a whole month: the differentially private releases")
     assert preview.sections[0].contents == ("Key figures: referrals",)
     assert f"files ({NOT_RELEASED})" in preview.left_out
     assert f"Backlog projection against analyst capacity ({NOT_RELEASED})" in preview.left_out
