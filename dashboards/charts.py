@@ -80,7 +80,8 @@ class Chart:
     # adds the scope ("— Germany, France"); empty means `title` (the page's short card title) is used.
     headline: str | Callable[[ViewState], str] = ""
     # False: the chart reads data that a hub's differentially private releases do not carry (media clusters,
-    # hash banks): on a hub warehouse it is drawn empty with a note saying so, never as zeros.
+    # hash banks, files, accounts, the backlog, ETL batches): on a hub warehouse it is drawn empty with a note
+    # saying so, never as zeros, and a report leaves it out (`reporting/releases.py`).
     on_hub: bool = True
 
 

@@ -39,8 +39,9 @@ from grace.disclosure import min_cell
 from grace.errors import GraceError
 from reporting.archive import FORMATS
 from reporting.audit import run_audit_detail
-from reporting.content import report_period, resolve_scope
+from reporting.content import monthly_warehouse, report_period, resolve_scope
 from reporting.definition import Definition, load_definition, template_names
+from reporting.releases import NOT_RELEASED, chart_view, grain_note, released
 from reporting.run import run_report
 from reporting.schedule import ScheduleStore
 from warehouse import WarehouseReader
@@ -127,13 +128,13 @@ class ArchiveDesk:
         except GraceError as error:
             raise ReportDeskError(str(error)) from error
         resolved = resolve_scope(definition.scope, reader)
-        sections, left_out = _preview_sections(definition, resolved.scope.eu_wide)
+        sections, left_out = _preview_sections(definition, resolved.scope.eu_wide, monthly_warehouse(reader))
         countries = resolved.scope.sql_countries
         return RunPreview(
             title=definition.title,
             audience=definition.audience,
             marking=definition.marking,
-            period=period.label,
+            period=_period_text(period.label, grain_note(definition.grain, period.grain)),
             scope=resolved.label,
             scope_countries=None if countries is None else tuple(countries),
             k=min_cell(definition.k),
@@ -306,20 +307,35 @@ def _archived(run_id: str, manifest: dict) -> ArchivedReport:
     )
 
 
-def _preview_sections(definition: Definition, eu_wide: bool) -> tuple[tuple[PreviewSection, ...], tuple[str, ...]]:
-    sections, left_out = [], []
+def _preview_sections(
+    definition: Definition, eu_wide: bool, monthly: bool = False
+) -> tuple[tuple[PreviewSection, ...], tuple[str, ...]]:
+    """Each section's contents and what the run leaves out: charts covering every country for a narrower
+    scope; on a hub warehouse, whatever the differentially private releases do not carry."""
+    sections: list[PreviewSection] = []
+    left_out: list[str] = []
     for section in definition.sections:
         contents = []
-        if section.figures:
-            contents.append("Key figures: " + ", ".join(name.replace("_", " ") for name in section.figures))
+        figures = [name for name in section.figures if not monthly or released(name)]
+        left_out.extend(f"{name.replace('_', ' ')} ({NOT_RELEASED})" for name in section.figures if name not in figures)
+        if figures:
+            contents.append("Key figures: " + ", ".join(name.replace("_", " ") for name in figures))
         if section.findings is not None:
             kinds = ", ".join(section.findings.kinds) or "every checkable kind"
             contents.append(f"Findings of the latest analysis run ({kinds}), up to {section.findings.limit}")
-        if section.outlook:
-            contents.append("Outlook: next-period forecasts with intervals for " + ", ".join(section.outlook))
-        if section.capacity:
+        outlook = [name for name in section.outlook if not monthly or released(name)]
+        left_out.extend(
+            f"outlook for {name.replace('_', ' ')} ({NOT_RELEASED})" for name in section.outlook if name not in outlook
+        )
+        if outlook:
+            contents.append("Outlook: next-period forecasts with intervals for " + ", ".join(outlook))
+        if section.capacity and monthly:
+            left_out.append(f"capacity: the backlog and referrals triaged ({NOT_RELEASED})")
+        elif section.capacity:
             contents.append("Capacity: the backlog, and referrals received against triaged")
-        if section.published is not None:
+        if section.published is not None and monthly:
+            left_out.append(f"comparison with published yearly figures ({NOT_RELEASED})")
+        elif section.published is not None:
             contents.append("Comparison with imported published yearly figures (where imported)")
         for table in section.tables:
             contents.append(f"Table: {table.replace('-', ' ')}")
@@ -327,6 +343,9 @@ def _preview_sections(definition: Definition, eu_wide: bool) -> tuple[tuple[Prev
             try:
                 chart = get_chart(ref.chart)
             except UnknownChartError:
+                continue
+            if monthly and chart_view(chart, ref.view) is None:
+                left_out.append(f"{chart.title} ({NOT_RELEASED})")
                 continue
             if chart.eu_wide and not eu_wide:
                 left_out.append(chart.title)
@@ -336,6 +355,11 @@ def _preview_sections(definition: Definition, eu_wide: bool) -> tuple[tuple[Prev
             contents.append("Fixed text")
         sections.append(PreviewSection(section.title, tuple(contents)))
     return tuple(sections), tuple(left_out)
+
+
+def _period_text(label: str, note: str) -> str:
+    """'December 2024', or on a hub for a weekly template 'December 2024 (a whole month: …)'."""
+    return f"{label} ({note})" if note else label
 
 
 def _now() -> str:

@@ -16,13 +16,19 @@ def report_facts(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs in the order the outputs print them; empty ones (no analysis run) left out."""
     pairs = [
         ("Audience", report.audience),
-        ("Period", report.period_label),
+        ("Period", _period(report)),
         ("Scope", report.scope_label),
         ("Generated", report.generated_at),
         ("Data freshness", report.data_freshness),
         ("Analysis run", report.analytics_run),
     ]
     return [(label, text) for label, text in pairs if text]
+
+
+def _period(report: Report) -> str:
+    """'March 2024', or on a hub run of a weekly definition 'March 2024 (a whole month: …)'."""
+    note = report.extras.get("period_note", "")
+    return f"{report.period_label} ({note})" if note else report.period_label
 
 
 def small_cell_rule(k: int) -> str:

@@ -2,8 +2,9 @@
 whose every number is recomputed by a second, independent path and compared.
 
 The sentence is written from the period series (`load_series` at the report's grain); the check sums the
-daily series over the period's days (counts), or the daily numerators and denominators (shares). Counts
-from 1 to k − 1 are not printed ("fewer than 10"), and no change is given next to one.
+daily series over the period's days (counts), or the daily numerators and denominators (shares); on a hub
+warehouse of monthly releases it sums the release cells the agencies showed (`reporting/releases.py`).
+Counts from 1 to k − 1 are not printed ("fewer than 10"), and no change is given next to one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from analytics.warehouse_series import METRICS, load_series
 from grace.vocabulary import metric_title
 from reporting.model import CheckedNumber, Sentence
 from reporting.period import Period
+from reporting.releases import check_series
 
 FIGURE_UNITS = ("count", "share")
 
@@ -29,14 +31,20 @@ class PeriodValue:
 
 
 def figure_sentence(
-    con: duckdb.DuckDBPyConnection, metric: str, period: Period, filters: Mapping[str, list[str]], scope: str, k: int
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    period: Period,
+    filters: Mapping[str, list[str]],
+    scope: str,
+    k: int,
+    monthly: bool = False,
 ) -> Sentence:
     """'Referrals: 1,234 in March 2024, +5.2 % on February 2024.' with its numbers checked."""
     unit = METRICS[metric].unit
     if unit not in FIGURE_UNITS:
         raise ValueError(f"metric {metric!r} is a {unit}; key figures are counts or shares")
     series = load_series(con, metric, period.grain, filters=filters, drop_partial=False, parts=unit == "share")
-    daily = load_series(con, metric, "day", filters=filters, drop_partial=False, parts=unit == "share")
+    daily = check_series(con, metric, filters, monthly, parts=unit == "share")
     now, before = _at(series, period.start, unit), _at(series, period.previous_start, unit)
     now_check = _summed(daily, period.start, period.end, unit)
     before_check = _summed(daily, period.previous_start, period.previous_end, unit)
@@ -67,7 +75,8 @@ def figure_sentence(
             change_text = f"{change * 100:+.1f} percentage points"
             numbers.append(CheckedNumber(f"change on {period.previous_label}", change_text, change, check, 0.0005))
         text += f", {change_text} on {period.previous_label}"
-    return Sentence(text + ".", tuple(numbers), source=f"key figure: {metric} (period series, checked on daily sums)")
+    checked_on = "the release cells" if monthly else "daily sums"
+    return Sentence(text + ".", tuple(numbers), source=f"key figure: {metric} (period series, checked on {checked_on})")
 
 
 def _at(series: pd.DataFrame, start, unit: str) -> PeriodValue:

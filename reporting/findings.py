@@ -11,6 +11,8 @@ the report prints a finding only when every number in it can be checked now, ind
   and recomputed from the daily one;
 - anomaly: the report's own sentence: the observed value (recomputed from the daily series) against the
   model's expected value (read again from `analytics_anomaly`) and the change between them;
+On a hub warehouse of monthly releases the release cells summed per month stand in for the daily series
+(`reporting/releases.py`); a finding they cannot recompute is not printed.
 - forecast: the outlook sentence (`reporting/outlook.py`): the next period's point and interval, read
   again from `analytics_forecast` and checked for consistency (the interval holds the point).
 Other kinds (Mann-Kendall trends, backlog projections) and breaks or anomalies of metrics that are not
@@ -36,6 +38,7 @@ from grace.vocabulary import NO_SPLIT, PERIODS_PER_YEAR
 from reporting.event_findings import WITHHELD, anomaly_sentence, changepoint_sentence
 from reporting.model import CheckedNumber, Sentence
 from reporting.outlook import forecast_sentence
+from reporting.releases import NotCheckable, check_series
 from warehouse import load_query
 
 CHECKED_KINDS = ("growth", "emerging", "vanishing", "changepoint", "anomaly", "forecast")
@@ -58,6 +61,7 @@ def finding_sentences(
     scope_countries: list[str] | None,
     k: int,
     window: tuple[date, date] | None = None,
+    monthly: bool = False,
 ) -> FindingSentences:
     """The top `limit` checkable findings of the latest run within the scope, as checked sentences; breaks and
     anomalies only when dated inside `window` (first and last day: what the report's charts show)."""
@@ -93,7 +97,7 @@ def finding_sentences(
         if per_kind.get(row.kind, 0) >= cap:
             deferred.append(row)
             continue
-        found = _sentence(con, row, _numbers(row), k)
+        found = _sentence(con, row, _numbers(row), k, monthly)
         if found is None:
             continue
         if found == WITHHELD:
@@ -105,7 +109,7 @@ def finding_sentences(
     for row in deferred:
         if len(sentences) >= limit:
             break
-        found = _sentence(con, row, _numbers(row), k)
+        found = _sentence(con, row, _numbers(row), k, monthly)
         if found == WITHHELD:
             withheld += 1
         elif isinstance(found, Sentence):
@@ -117,13 +121,17 @@ def _numbers(row) -> dict:
     return json.loads(row.numbers) if isinstance(row.numbers, str) else dict(row.numbers or {})
 
 
-def _sentence(con, row, numbers: dict, k: int) -> Sentence | str | None:
+def _sentence(con, row, numbers: dict, k: int, monthly: bool = False) -> Sentence | str | None:
     """The finding as a checked sentence; None when its kind or metric cannot be checked; `WITHHELD`
     when it rests on small counts."""
     if row.kind == "forecast":
         return forecast_sentence(con, row.series_id, _label(row.split_by, row.entity), k, row.run_id)
     if row.kind in ("changepoint", "anomaly"):
-        daily = _series(con, row.metric, "day", row.split_by, row.entity, drop_partial=False)
+        filters = {} if row.split_by == NO_SPLIT else {row.split_by: [row.entity]}
+        try:
+            daily = check_series(con, row.metric, filters, monthly)[["ds", "y"]]
+        except NotCheckable:
+            return None
         if row.kind == "anomaly":
             return anomaly_sentence(con, row, numbers, daily, k)
         return changepoint_sentence(con, row, _series(con, row.metric, row.grain, row.split_by, row.entity), daily, k)

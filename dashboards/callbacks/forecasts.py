@@ -685,6 +685,7 @@ BACKLOG_CHART = register_chart(
         figure=backlog_figure_for,
         headline="Referral backlog projected per {grain} against analyst capacity",
         eu_wide=True,
+        on_hub=False,
     )
 )
 

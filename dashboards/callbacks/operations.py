@@ -171,6 +171,7 @@ ACCOUNTING_CHART = register_chart(
         headline=lambda state: (
             f"{record_kind(state).capitalize()} read, loaded, quarantined and duplicate per ETL batch"
         ),
+        on_hub=False,
     )
 )
 QUARANTINE_TIME_CHART = register_chart(
@@ -183,6 +184,7 @@ QUARANTINE_TIME_CHART = register_chart(
         lambda data, state: quarantine_over_time_figure(data.frame),
         eu_wide=True,
         headline=lambda state: f"Quarantined {record_kind(state)} per ETL batch, by reason",
+        on_hub=False,
     )
 )
 QUARANTINE_FIELDS_CHART = register_chart(
@@ -195,6 +197,7 @@ QUARANTINE_FIELDS_CHART = register_chart(
         lambda data, state: quarantine_fields_figure(data.frame),
         eu_wide=True,
         headline=lambda state: f"Quarantined {record_kind(state)} by failing field and reason",
+        on_hub=False,
     )
 )
 THROUGHPUT_CHART = register_chart(
@@ -207,6 +210,7 @@ THROUGHPUT_CHART = register_chart(
         lambda data, state: throughput_figure(data.frame),
         eu_wide=True,
         headline="ETL throughput: referrals read per second of batch time",
+        on_hub=False,
     )
 )
 CHARTS = (ACCOUNTING_CHART, QUARANTINE_TIME_CHART, QUARANTINE_FIELDS_CHART, THROUGHPUT_CHART)

@@ -315,6 +315,7 @@ MATERIAL_CHART = register_chart(
         material_data,
         lambda data, state: material_figure(data.frame, grain_of(state)),
         headline="New media clusters and files of known material per {grain}",
+        on_hub=False,
     )
 )
 SHARES_CHART = register_chart(
@@ -326,6 +327,7 @@ SHARES_CHART = register_chart(
         shares_data,
         lambda data, state: shares_figure(data.frame, grain_of(state)),
         headline="Shares of files flagged self-generated or generative AI per {grain}",
+        on_hub=False,
     )
 )
 PERCEPTUAL_CHART = register_chart(
@@ -337,6 +339,7 @@ PERCEPTUAL_CHART = register_chart(
         perceptual_material_data,
         lambda data, state: perceptual_material_figure(data.frame, grain_of(state)),
         headline="Files of new and of previously seen material (near-duplicates matched), per {grain}",
+        on_hub=False,
     )
 )
 VARIANTS_CHART = register_chart(
@@ -348,6 +351,7 @@ VARIANTS_CHART = register_chart(
         variants_data,
         lambda data, state: variants_figure(data.frame, grain_of(state)),
         headline="New material and new near-duplicate variants per {grain}",
+        on_hub=False,
     )
 )
 ACCOUNTS_CHART = register_chart(
@@ -361,6 +365,7 @@ ACCOUNTS_CHART = register_chart(
             data.frame, grain_of(state), DIMENSION_LABELS.get(accounts_split(state) or "", "")
         ),
         headline=accounts_headline,
+        on_hub=False,
     )
 )
 REPEAT_CHART = register_chart(
@@ -372,6 +377,7 @@ REPEAT_CHART = register_chart(
         repeat_data,
         lambda data, state: repeat_figure(data.frame, grain_of(state)),
         headline="Referrals naming a new or an already reported account, per {grain}",
+        on_hub=False,
     )
 )
 CHARTS = (MATERIAL_CHART, SHARES_CHART, PERCEPTUAL_CHART, VARIANTS_CHART, ACCOUNTS_CHART, REPEAT_CHART)
