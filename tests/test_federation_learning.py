@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from federation.agencies import AgencySpec, build_agency_warehouses
+from classification.features import referral_features
+from federation.agencies import (
+    DEFAULT_AGENCIES,
+    AgencySpec,
+    build_agency_warehouse,
+    build_agency_warehouses,
+    build_evaluation_warehouse,
+)
 from federation.learning import (
     N_FEATURES,
     NodeData,
@@ -30,6 +38,7 @@ from federation.privacy import PrivacyConfig, clipped_gradient_sum, epsilon_spen
 from federation.release import BudgetExceeded, BudgetLedger, laplace_counts, true_counts
 from federation.robust import krum, trimmed_mean
 from federation.rounds import FederationConfig, run_rounds
+from warehouse import connect
 
 TRUE_COEF = np.random.default_rng(0).normal(0, 1.0, N_FEATURES)
 
@@ -161,6 +170,38 @@ def test_simulated_agencies_differ_in_size_and_in_how_many_labels_they_have(agen
     sizes = {code: len(node_dataset(path)) for code, path in agency_warehouses.items()}
     assert sizes["AGY-NLD"] > 10 * sizes["AGY-MLT"] > 0
     assert 0 < sizes["AGY-LUX"] < sizes["AGY-NLD"] / 10
+
+
+def _labels(path) -> pd.Series:
+    """Label of every labelled referral of a warehouse, by referral key."""
+    con = connect(path, read_only=True)
+    try:
+        frame = referral_features(con)
+    finally:
+        con.close()
+    return frame.dropna(subset=["label"]).set_index("referral_key")["label"].astype(int)
+
+
+SCARCE = [spec for spec in DEFAULT_AGENCIES if spec.outcome_feedback < 1]
+
+
+@pytest.mark.parametrize("spec", SCARCE, ids=[spec.code for spec in SCARCE])
+def test_a_label_scarce_agency_has_the_few_dozen_labels_its_spec_promises_and_no_others(spec, tmp_path):
+    scarce = _labels(build_agency_warehouse(spec, tmp_path / "scarce", scale=0.1))  # the benchmark's scale
+    full = _labels(build_agency_warehouse(replace(spec, outcome_feedback=1.0), tmp_path / "full", scale=0.1))
+    assert 20 <= len(scarce) <= 100  # a few dozen labelled outcomes
+    # the same referrals with their outcome reported back on one in ten, at random, with the same outcomes
+    assert scarce.index.isin(full.index).all() and (full[scarce.index] == scarce).all()
+    share = spec.outcome_feedback
+    assert abs(len(scarce) - share * len(full)) < 4 * math.sqrt(share * (1 - share) * len(full))
+
+
+def test_an_evaluation_draw_is_another_sample_of_the_agency_with_every_outcome(tmp_path):
+    spec = SCARCE[0]
+    own = _labels(build_agency_warehouse(spec, tmp_path, scale=0.1))
+    evaluation = _labels(build_evaluation_warehouse(spec, tmp_path, scale=0.3))
+    assert len(evaluation) > 20 * len(own) and 0 < evaluation.mean() < 0.5
+    assert len(evaluation.index.intersection(own.index)) < 0.05 * len(own)  # other referrals
 
 
 def test_a_release_is_noisy_suppressed_under_k_and_spent_once_per_month(agency_warehouses, tmp_path):

@@ -8,6 +8,7 @@ referrals; nothing is written); the tests of the written output use tiny runs.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -346,3 +347,50 @@ def test_the_same_seed_and_drift_date_give_byte_identical_outcomes_and_ground_tr
     assert "injected_drift" not in {
         e["kind"] for e in json.loads(c.ground_truth_path.read_text())["outcome_model"]["events"]
     }
+
+
+# ---------------------------------------------------------------- independent draws and scarce outcome feedback
+
+
+@pytest.fixture(scope="module")
+def two_countries(tmp_path_factory):
+    return SimulationConfig(
+        out=tmp_path_factory.mktemp("draws") / "sim",
+        seed=11,
+        scale=0.05,
+        start=dt.date(2024, 1, 1),
+        end=dt.date(2024, 12, 31),
+        countries=("NLD", "MLT"),
+    )
+
+
+def test_a_second_draw_keeps_the_world_and_the_outcome_model_but_redraws_every_referral(two_countries):
+    world, referrals, _, run = generate(two_countries)
+    world2, referrals2, _, run2 = generate(dataclasses.replace(two_countries, draw=1))
+    assert world2.scenario == world.scenario and run2.scenario == run.scenario
+    assert np.array_equal(np.unique(run2.model.agency_effect), np.unique(run.model.agency_effect))
+    assert len(referrals2.received_day) != len(referrals.received_day) or not np.array_equal(
+        referrals2.received_day, referrals.received_day
+    )
+    # the same distribution: a close mean probability of a positive outcome (about 1,500 referrals each; the
+    # spread over draws 0-4 is 0.115-0.135)
+    assert run2.model.probability.mean() == pytest.approx(run.model.probability.mean(), abs=0.03)
+
+
+def test_scarce_outcome_feedback_only_hides_labels_and_at_random(two_countries):
+    _, _, _, full = generate(two_countries)
+    _, _, _, scarce = generate(dataclasses.replace(two_countries, outcome_feedback=0.1))
+    closed, positive = labels(full)
+    kept, kept_positive = labels(scarce)
+    assert np.array_equal(scarce.drawn.positive, full.drawn.positive)  # the latent outcomes do not change
+    assert not (kept & ~closed).any() and np.array_equal(kept_positive, positive & kept)
+    share, n = kept.sum() / closed.sum(), closed.sum()
+    assert abs(share - 0.1) < 4 * np.sqrt(0.1 * 0.9 / n)
+    rate, kept_rate = positive[closed].mean(), kept_positive[kept].mean()
+    assert abs(kept_rate - rate) < 4 * np.sqrt(rate * (1 - rate) / kept.sum())  # no selection on the outcome
+
+
+@pytest.mark.parametrize("options", [{"outcome_feedback": 0.0}, {"outcome_feedback": 1.5}, {"draw": -1}])
+def test_an_impossible_feedback_share_or_draw_is_refused(tmp_path, options):
+    with pytest.raises(ConfigError):
+        SimulationConfig(out=tmp_path, **options)

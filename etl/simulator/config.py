@@ -24,7 +24,12 @@ class SimulationConfig:
     codes of EU member states. `to_postgres` is an SQLAlchemy URL of a PostgreSQL database
     that additionally receives the rows (schema `case_system`, appended). `outcome_drift_date`
     injects a drift into the referrals' outcome model from that date of receipt (see
-    `etl.simulator.outcomes`); None = no injected drift.
+    `etl.simulator.outcomes`); None = no injected drift. `draw` > 0 re-draws every row of the same
+    world (same seed: scenario, country mixes, agencies' random intercepts), an independent sample of
+    the same case systems (`etl.simulator.rng.draw_rng`). `outcome_feedback` is the share of the
+    referrals whose outcome is ever reported back to the case system: the rest stay open (no closure,
+    no label), chosen at random — how a small unit that passes cases on to local forces rarely learns
+    their outcome.
     """
 
     out: Path
@@ -39,6 +44,8 @@ class SimulationConfig:
     malformed_rate: float = 0.002
     to_postgres: str | None = None
     outcome_drift_date: dt.date | None = None
+    draw: int = 0
+    outcome_feedback: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -64,6 +71,10 @@ class SimulationConfig:
             raise ConfigError(
                 f"outcome drift date {self.outcome_drift_date} must be after the start date and not after the end date"
             )
+        if not isinstance(self.draw, int) or self.draw < 0:
+            raise ConfigError(f"draw must be a non-negative integer, got {self.draw!r}")
+        if not 0 < self.outcome_feedback <= 1:
+            raise ConfigError(f"outcome feedback must be > 0 and <= 1, got {self.outcome_feedback:g}")
         if self.format not in FORMATS:
             raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.delivery not in DELIVERIES:

@@ -28,7 +28,7 @@ from etl.simulator.config import SimulationConfig
 from etl.simulator.contract import in_contract_order
 from etl.simulator.media import MAX_VARIANT, Media, describe_media, distinct_media
 from etl.simulator.referrals import Referrals
-from etl.simulator.rng import child_rng, mix, unit_interval
+from etl.simulator.rng import draw_rng, mix, unit_interval
 from etl.simulator.strings import (
     bitmask_labels,
     by_case,
@@ -192,7 +192,7 @@ def standin_classifier(has_pdq: np.ndarray, config: SimulationConfig) -> dict[st
     """The four classifier columns: for about CLASSIFIER_SHARE of the files with a PDQ, a drawn code of
     CLASSIFIER_CODES and a confidence 0.5-1 from a fictitious model; empty elsewhere. Its own random stream,
     so the other columns do not change."""
-    rng = child_rng(config.seed, "files", "classifier")
+    rng = draw_rng(config, "files", "classifier")
     n = len(has_pdq)
     missing = ~(has_pdq & (rng.random(n) < CLASSIFIER_SHARE))
     code = pick(CLASSIFIER_CODES, rng.integers(0, len(CLASSIFIER_CODES), size=n))
@@ -240,7 +240,7 @@ def file_names(seconds: np.ndarray, rng: np.random.Generator) -> pa.Array:
 
 def build_files(world: World, referrals: Referrals, config: SimulationConfig) -> Files:
     """File rows for every referral, grouped by referral, in the referrals' (delivery) order."""
-    rng = child_rng(config.seed, "files")
+    rng = draw_rng(config, "files")
     rows = referrals.rows
     counts = files_per_referral(rows.viral, rng)
     ref = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
@@ -249,7 +249,7 @@ def build_files(world: World, referrals: Referrals, config: SimulationConfig) ->
     viral = rows.viral[ref]
     platform = rows.platform[ref]
     channel = np.array([p.channel for p in world.platforms])[platform]
-    variants = child_rng(config.seed, "files", "variants")
+    variants = draw_rng(config, "files", "variants")
     item, variant = media_items(day, viral, world, config, rng, variants)
     media, media_index = distinct_media(item, variant, config.seed)
     spread = pa.array(media_index)

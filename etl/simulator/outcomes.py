@@ -18,8 +18,10 @@ makes the receipt-time columns and `complete_referrals` adds these ones.
 The label becomes visible only when the referral is closed: closure takes days for
 informational referrals and weeks for actionable ones, longest for positives, so the labels of
 the last weeks of the range are mostly still pending (right censoring, correlated with the
-outcome). `is_escalated` is the agency's own noisy judgement of the same latent score (a weak
-to moderate signal). Drift over time: the emerging platforms have their own coefficients
+outcome). With `SimulationConfig.outcome_feedback` < 1, only that share of the referrals (at
+random, independent of the outcome) ever has its outcome reported back; the others stay open.
+`is_escalated` is the agency's own noisy judgement of the same latent score (a weak to moderate
+signal). Drift over time: the emerging platforms have their own coefficients
 (Tandemo's referrals are positive more often, Glimmr's less), one country's escalation
 practice changes on a date drawn from the seed, and `SimulationConfig.outcome_drift_date`
 injects a drift (sextortion annotations x3 and two coefficients changed) from that date.
@@ -40,7 +42,7 @@ from etl.simulator.contract import in_contract_order
 from etl.simulator.files import KNOWN_BASE, NEW_BASE, Files, item_classifications
 from etl.simulator.identities import LOCATION_CLASSES
 from etl.simulator.referrals import DRIFT_SEXTORTION_FACTOR, TYPE_CODES, Referrals, booleans
-from etl.simulator.rng import child_rng
+from etl.simulator.rng import child_rng, draw_rng
 from etl.simulator.strings import date_strings, int_strings, join, null_where, pick
 from etl.simulator.world import VIRAL_ITEM_BASE, World, epoch_day
 from warehouse.reference import AGE_BANDS, EU27_ISO3, REPORT_ANNOTATIONS
@@ -299,7 +301,7 @@ def draw_outcomes(
     )
     close_lag = np.minimum(np.floor(rng.lognormal(np.log(median), CLOSE_SIGMA)), CLOSE_MAX_DAYS).astype(np.int64)
     closed_day = triaged_day + close_lag
-    closed = triaged & (closed_day <= end_day)
+    closed = triaged & (closed_day <= end_day) & _fed_back(n, config)
     status = np.where(closed, 3, np.where(triaged, np.where(actionable, 2, 1), 0))
     outcome = np.where(closed, _closed_outcomes(positive, actionable, model.location, rng), 0)
     missing = (status == 0) & (rng.random(n) < EMPTY_PENDING)
@@ -314,6 +316,14 @@ def draw_outcomes(
         "outcome": null_where(pick(OUTCOMES, outcome), missing),
     }
     return Outcomes(positive, closed, escalated, columns)
+
+
+def _fed_back(n: int, config: SimulationConfig) -> np.ndarray:
+    """Whether each referral's outcome is ever reported back (`SimulationConfig.outcome_feedback`): at random,
+    independent of the outcome, from its own stream (so the other draws do not move)."""
+    if config.outcome_feedback >= 1.0:
+        return np.ones(n, dtype=bool)
+    return draw_rng(config, "outcome", "feedback").random(n) < config.outcome_feedback
 
 
 def _closed_outcomes(
@@ -346,9 +356,7 @@ def simulate_outcomes(world: World, referrals: Referrals, files: Files, config: 
     """Features, true probabilities, latent outcomes and the agency's columns of every referral."""
     scenario = outcome_scenario(world, config)
     model = design(world, referrals, files, config, scenario)
-    return OutcomeRun(
-        scenario, model, draw_outcomes(world, referrals, model, config, child_rng(config.seed, "outcome"))
-    )
+    return OutcomeRun(scenario, model, draw_outcomes(world, referrals, model, config, draw_rng(config, "outcome")))
 
 
 def complete_referrals(
@@ -516,6 +524,11 @@ def outcome_truth(
                 "max": CLOSE_MAX_DAYS,
             },
             "as_of": config.end.isoformat(),
+            "outcome_feedback": {
+                "share": config.outcome_feedback,
+                "rule": "a referral's outcome is ever reported back with this probability, independent of the "
+                "outcome; the others stay open (never closed, no label)",
+            },
         },
         "events": events,
         "rates_by_year": {

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from etl.simulator import identities
 from etl.simulator.config import SimulationConfig
-from etl.simulator.rng import child_rng
+from etl.simulator.rng import draw_rng
 from etl.simulator.strings import (
     bitmask_labels,
     date_strings,
@@ -195,7 +195,7 @@ def build_referrals(world: World, volumes: Volumes, config: SimulationConfig) ->
     Dates and report numbers are drawn first; the rows are then put in delivery order, so every
     text column is built once, already sorted, instead of sorting a large table afterwards.
     """
-    rng = child_rng(config.seed, "referrals")
+    rng = draw_rng(config, "referrals")
     rows = volumes.rows
     n = len(rows)
     day = volumes.days[rows.day]

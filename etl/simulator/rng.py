@@ -2,15 +2,23 @@
 
 Every component draws from its own child generator, keyed by a name, so adding draws to one
 component never shifts the numbers another one sees, and the same seed always gives the same
-output. `mix` is a vectorised SplitMix64 hash used where a value must be a pure function of an
-id (media hashes, account attributes), independent of draw order.
+output. The seed fixes the world (scenario dates, country mixes, agencies' random intercepts) and,
+with `SimulationConfig.draw`, the rows: `draw_rng` gives the per-row components (volumes, referrals,
+files, outcomes, packages, malformed records) an independent stream for each draw number, so draw 1
+is a second sample of the same world (e.g. an evaluation set), and draw 0 is the seed's usual output.
+`mix` is a vectorised SplitMix64 hash used where a value must be a pure function of an id (media
+hashes, account attributes), independent of draw order.
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from etl.simulator.config import SimulationConfig
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -22,6 +30,13 @@ def child_rng(seed: int, *keys: str) -> np.random.Generator:
     words = [int(seed) & 0xFFFFFFFF, (int(seed) >> 32) & 0xFFFFFFFF]
     words += [zlib.crc32(str(key).encode()) for key in keys]
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(words)))
+
+
+def draw_rng(config: SimulationConfig, *keys: str) -> np.random.Generator:
+    """The generator of one per-row component: `child_rng(seed, *keys)` for draw 0 (the seed's usual
+    output), an independent stream of the same world for any other `config.draw`."""
+    draw = () if config.draw == 0 else (f"draw:{config.draw}",)
+    return child_rng(config.seed, *keys, *draw)
 
 
 def _u64(value) -> np.ndarray:

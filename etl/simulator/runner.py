@@ -30,7 +30,7 @@ from etl.simulator.outcomes import complete_referrals
 from etl.simulator.packages import package_lines
 from etl.simulator.postgres import PostgresSink, safe_url
 from etl.simulator.referrals import build_referrals
-from etl.simulator.rng import child_rng
+from etl.simulator.rng import draw_rng
 from etl.simulator.volumes import simulate_volumes
 from etl.simulator.world import World, build_world
 from etl.simulator.writers import (
@@ -193,7 +193,7 @@ def _prepare_output(config: SimulationConfig, referrals, files: Files, outcome_t
     )
     clean_referrals = _reordered(referrals.table, plan.referral_order)
     clean_files = _reordered(files.table, plan.file_order)
-    packaged = child_rng(config.seed, "packages").random(clean_referrals.num_rows) < config.package_share
+    packaged = draw_rng(config, "packages").random(clean_referrals.num_rows) < config.package_share
     malformed = plan_malformed(
         clean_referrals,
         clean_files,
@@ -201,7 +201,7 @@ def _prepare_output(config: SimulationConfig, referrals, files: Files, outcome_t
         config.format,
         packaged,
         config.malformed_rate,
-        child_rng(config.seed, "malformed"),
+        draw_rng(config, "malformed"),
     )
     return _Output(
         config,
@@ -306,6 +306,8 @@ def _manifest(config: SimulationConfig, counts: dict, output: _Output, postgres:
         "package_share": config.package_share,
         "malformed_rate": config.malformed_rate,
         "outcome_drift_date": None if config.outcome_drift_date is None else config.outcome_drift_date.isoformat(),
+        "draw": config.draw,
+        "outcome_feedback": config.outcome_feedback,
         "counts": counts,
         "malformed": dict(output.malformed.counts),
         "malformed_records": MALFORMED_RECORDS,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl.simulator.config import SimulationConfig
-from etl.simulator.rng import child_rng
+from etl.simulator.rng import child_rng, draw_rng
 from etl.simulator.world import TREND_EPOCH, World, epoch_day
 
 # EU-27 referrals per year at scale 1 before bundling (mid-year anchors, log-linear between).
@@ -227,7 +227,7 @@ def viral_rows(world: World, days: np.ndarray, shares: np.ndarray, rng: np.rando
 
 def simulate_volumes(world: World, config: SimulationConfig) -> Volumes:
     """Expected counts, drawn counts and one row per referral (ordinary rows first, then viral)."""
-    rng = child_rng(config.seed, "volumes", "draws")
+    rng = draw_rng(config, "volumes", "draws")
     days = day_grid(config.start, config.end)
     expected, _ = expected_counts(world, config, days)
     counts = draw_counts(expected, rng)
