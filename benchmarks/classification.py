@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -168,7 +167,9 @@ def main() -> None:
             "speed": speed(path, model, frame),
             "drift": drift_detection(root / "drift", args.scale, args.seed, args.drift_date),
         }
-    result["threads"] = os.environ.get("OMP_NUM_THREADS") or f"default ({os.cpu_count()} cores)"
+    from grace.settings import model_threads
+
+    result["threads"] = str(model_threads())  # the booster's OpenMP limit (GRACE_MODEL_THREADS)
     print(json.dumps(result, indent=2, default=float))
     if args.write:
         update_section("Classification", report(result))
@@ -205,7 +206,7 @@ def report(r: dict) -> str:
         + f" ({'met' if drift['weekly_batches_to_flag'] and drift['weekly_batches_to_flag'] <= 2 else 'missed'}, target ≤ 2)",
     ]
     threads = r.get("threads", "?")
-    command = ("OMP_NUM_THREADS=" + threads + " " if threads.isdigit() else "") + ".venv/bin/python"
+    command = ("GRACE_MODEL_THREADS=" + threads + " " if threads.isdigit() else "") + ".venv/bin/python"
     return "\n".join(
         [
             "## Classification (`benchmarks/classification.py`)",
