@@ -331,6 +331,8 @@ class Backtest(_Serialisable):
     calibration_points: int = 0
     # fold x step errors (actual - forecast), kept for reconciliation; not serialised
     errors: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # MASE of each fold, kept for the selection-honest calibration (analytics.forecast); not serialised
+    fold_mase: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
