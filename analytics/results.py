@@ -314,7 +314,9 @@ class Backtest(_Serialisable):
         honest measure: never on the errors it is calibrated with); None when no fold could be
         calibrated (too few earlier errors, or calibration off).
     calibration_factor: what the model's interval half-widths are multiplied by when this model is
-        chosen (the conformal quantile of every calibration error); None when uncalibrated.
+        chosen (the conformal quantile of every calibration error; in `forecast`, errors free of the
+        model choice: each fold's actuals against the model chosen without that fold, see
+        analytics.forecast); None when uncalibrated.
     calibration_points: the calibration errors behind that factor.
     """
 
