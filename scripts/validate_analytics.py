@@ -859,7 +859,8 @@ def interval_tables(real: pd.DataFrame, demo: pd.DataFrame) -> str:
     level = float(demo["level"].iloc[0]) if len(demo) else 0.8
     lines = [
         f"Nominal level {_pct(level)}. *Own* = the chosen model's own interval; *calibrated* = the interval "
-        "the product stores (the model's half-widths x the conformal quantile of its backtest errors). "
+        "the product stores (the model's half-widths x the conformal quantile of the backtest errors, each fold's "
+        "from the model chosen without that fold). "
         "Backtest columns: the backtest run on the data before the held-out periods; its calibrated coverage "
         "is measured on every fold but the first, each calibrated on earlier actuals only. (!) marks a "
         "coverage more than 10 points from nominal.",
