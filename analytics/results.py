@@ -314,7 +314,9 @@ class Backtest(_Serialisable):
         honest measure: never on the errors it is calibrated with); None when no fold could be
         calibrated (too few earlier errors, or calibration off).
     calibration_factor: what the model's interval half-widths are multiplied by when this model is
-        chosen (the conformal quantile of every calibration error); None when uncalibrated.
+        chosen (the conformal quantile of every calibration error; in `forecast`, errors free of the
+        model choice: each fold's actuals against the model chosen without that fold, see
+        analytics.forecast); None when uncalibrated.
     calibration_points: the calibration errors behind that factor.
     """
 
@@ -331,6 +333,8 @@ class Backtest(_Serialisable):
     calibration_points: int = 0
     # fold x step errors (actual - forecast), kept for reconciliation; not serialised
     errors: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # MASE of each fold, kept for the selection-honest calibration (analytics.forecast); not serialised
+    fold_mase: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,31 @@ def test_validation_script_rewrites_only_the_text_between_its_markers(tmp_path):
     script.write_block(doc, "real", "second table")
     text = doc.read_text()
     assert "Hand-written." in text and "second table" in text and "first table" not in text
+
+
+def test_the_suite_table_reports_the_development_blocks_coverage_beside_the_held_out_one():
+    script = _script()
+    frame = pd.DataFrame(
+        {
+            "key": ["a", "b"],
+            "name": ["Series A", "Series B"],
+            "freq": ["Q", "M"],
+            "points": [100, 300],
+            "horizon": [8, 24],
+            "ours_model": ["ets", "drift"],
+            "ours_spec": ["ETS(A,A,N)", "drift"],
+            "ours": [1.0, 2.0],
+            "ours_cover": [0.5, 1.0],
+            "ours_seconds": [0.1, 0.2],
+            "seasonal_naive": [1.5, 1.5],
+            "seasonal_naive_cover": [0.75, 0.75],
+            "seasonal_naive_seconds": [0.0, 0.0],
+            "dev_cover": [[1.0, 0.5], [0.75]],
+        }
+    )
+    text = script.suite_tables(frame)
+    assert "| mean coverage | | | | | 75 % | 75 % |" in text
+    assert "| coverage pooled over every held-out point | | | | | 88 % | 75 % |" in text  # (8 x 0.5 + 24) / 32
+    # blocks 1.0, 0.5 (8 points each) and 0.75 (24 points): mean 75 %, pooled (8 + 4 + 18) / 40 = 75 %
+    assert "Development set (ours only): 3 blocks" in text and "coverage 75 % on average" in text
+    assert "1 of 3 blocks within 10 points" in text
