@@ -26,7 +26,7 @@ SETTINGS = (
     Setting("GRACE_WAREHOUSE", "$GRACE_HOME/warehouse.duckdb", "the warehouse file"),
     Setting("GRACE_HMAC_KEY", "(unset)", "the pseudonymisation key itself"),
     Setting("GRACE_HMAC_KEY_FILE", "$GRACE_HOME/secrets/hmac.key", "a file holding the pseudonymisation key"),
-    Setting("GRACE_DEMO_SCALE", "0.03", "volume of the demo"),
+    Setting("GRACE_DEMO_SCALE", "0.015", "volume of the demo"),
     Setting("PORT", "8050", "dashboard port"),
     Setting("GRACE_MIN_CELL", "10", "small-cell threshold k of every export"),
     Setting("GRACE_DEMO_PASSWORD", "random, printed once", "password of the demo user"),

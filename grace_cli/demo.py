@@ -19,7 +19,7 @@ def register(cli: click.Group) -> None:
     "--scale",
     type=click.FloatRange(min=0.0001, max=10),
     default=None,
-    help="Volume scale; 1.0 is EU-27 public magnitudes [default: $GRACE_DEMO_SCALE or 0.03].",
+    help="Volume scale; 1.0 is EU-27 public magnitudes [default: $GRACE_DEMO_SCALE or 0.015].",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--force", is_flag=True, help="Replace an existing warehouse at --warehouse.")

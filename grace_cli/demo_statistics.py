@@ -2,8 +2,8 @@
 
 `data_contracts/examples/published_statistics_demo.csv` holds yearly `cybertipline_reports` (2023-2025) and
 `iwf_reports` (2024-2025) for the EU-27 countries, every row's source "Synthetic example (not real data)":
-invented figures, sized from the demo warehouse at its default scale (about 1.6 reports per referral before
-2024 and 1.05 from 2024, when bundling lowers the count; IWF-style figures about a tenth), never real NCMEC
+invented figures, sized from the demo warehouse at its default scale, 0.015 (about 1.6 reports per referral
+before 2024 and 1.05 from 2024, when bundling lowers the count; IWF-style figures about a tenth), never real NCMEC
 or IWF numbers. It is imported exactly as `grace import statistics FILE` would, validated against its contract.
 """
 

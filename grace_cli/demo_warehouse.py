@@ -25,7 +25,9 @@ from grace.progress import ProgressCallback, no_progress
 from grace_cli.demo_statistics import import_demo_statistics
 from warehouse import connect, ensure_schema
 
-DEFAULT_DEMO_SCALE = 0.03
+# About 115,000 referrals over 2019-2025: every page filled (small member states with suppressed cells, as in
+# life), and the first `python app.py` serves within 30 s on 2 cores (docs/BENCHMARKS.md, "First start").
+DEFAULT_DEMO_SCALE = 0.015
 DEMO_START, DEMO_END = dt.date(2019, 1, 1), dt.date(2025, 12, 31)
 # Yearly deliveries keep the number of batches (and so the fixed cost per batch) small.
 DEMO_DELIVERY = "year"
