@@ -86,6 +86,11 @@ def read_status(warehouse: Path | str) -> BackgroundStatus | None:
         return None
 
 
+def clear_status(warehouse: Path | str) -> None:
+    """Remove the status beside `warehouse` (nothing runs or remains to run on it)."""
+    status_path(warehouse).unlink(missing_ok=True)
+
+
 def mark_pending(warehouse: Path | str, task: str) -> BackgroundStatus:
     """Record that `task` still has to run on `warehouse` (before anything has started)."""
     status = BackgroundStatus(task=task, state=PENDING, updated_at=_now())

@@ -18,7 +18,7 @@ from etl.hashsets import import_hash_set
 from etl.runner import RunSummary, run_batches
 from etl.sources import discover_batches
 from grace import settings
-from grace.background import StatusWriter, mark_pending, read_status
+from grace.background import StatusWriter, clear_status, mark_pending, read_status
 from grace.config import demo_dir, load_pseudonym_key
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
@@ -116,6 +116,7 @@ def build_demo_warehouse(
     else:
         model = _first_triage_model(building, progress) if triage else None
         analysed = _analyse(building, jobs, progress) if analyse else 0
+        clear_status(path)  # a demo rebuilt in full leaves nothing for a background run to finish
     _move_into_place(building, path)
     return DemoResult(warehouse=path, inputs=inputs, summary=summary, analysis_series=analysed, triage_model=model)
 

@@ -163,3 +163,10 @@ def test_stopping_the_background_process_leaves_the_demo_to_finish_at_the_next_s
     finish.stop()
     assert finish.wait(timeout=30) not in (0, None)
     assert count(demo_copy, "analytics_run") == 0 and demo_needs_finishing(demo_copy)
+
+
+def test_a_demo_rebuilt_in_full_is_not_finished_again(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    mark_pending(path, FINISH_TASK)  # left by an earlier first start that never finished
+    build_demo_warehouse(path, scale=0.001, inputs=tmp_path / "demo", analyse=False, triage=False)
+    assert read_status(path) is None and not demo_needs_finishing(path)
