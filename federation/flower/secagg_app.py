@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,9 @@ from flwr.serverapp import Grid
 
 from federation.flower.client_app import node_data
 from federation.flower.observe import append_event
-from federation.flower.server_app import default_events_file, default_output_dir, wait_for_nodes
+from federation.flower.server_app import begin_run, wait_for_nodes
 from federation.learning import N_FEATURES, TrainingConfig, evaluate, initial_weights, train_locally
 from federation.model_store import write_global_model
-from federation.run_config import RunSettings
 
 MAX_WEIGHT = 1e5  # examples per agency counted at most (SecAgg+ caps each node's weight)
 
@@ -86,13 +84,15 @@ server = ServerApp()
 
 @server.main()
 def main(grid: Grid, context: Context) -> None:
-    settings = RunSettings.from_config(dict(context.run_config))
-    run_id = int(context.run_id)
-    events = Path(settings.observability_file) if settings.observability_file else default_events_file()
-    output = Path(settings.output_dir) if settings.output_dir else default_output_dir(run_id)
-    started = time.time()
-    base = {"run_id": run_id, "strategy": "fedavg+secagg+", "rounds": settings.rounds}
-    append_event(events, {"event": "run-start", "time": started, "config": settings.as_dict(), **base})
+    run = begin_run(context, strategy="fedavg+secagg+")
+    settings, run_id, events, output, started, base = (
+        run.settings,
+        run.run_id,
+        run.events,
+        run.output,
+        run.started,
+        run.base,
+    )
     try:
         connected = wait_for_nodes(grid, settings)
         train_config = {"local-steps": settings.local_steps, "learning-rate": settings.learning_rate, "l2": settings.l2}

@@ -10,6 +10,7 @@ weights, example counts and metrics — never data.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,31 @@ def default_output_dir(run_id: int) -> Path:
     return federation_home() / "models" / f"run-{run_id}"
 
 
+@dataclass(frozen=True)
+class RunStart:
+    """What a hub run knows from its start: settings, run id, where events and the model go, the start
+    time and the fields every event of the run carries."""
+
+    settings: RunSettings
+    run_id: int
+    events: Path
+    output: Path
+    started: float
+    base: dict[str, Any]
+
+
+def begin_run(context: Context, strategy: str | None = None) -> RunStart:
+    """Read the run's settings and record its `run-start` event (shared by the Message-API and SecAgg+ apps)."""
+    settings = RunSettings.from_config(dict(context.run_config))
+    run_id = int(context.run_id)
+    events = Path(settings.observability_file) if settings.observability_file else default_events_file()
+    output = Path(settings.output_dir) if settings.output_dir else default_output_dir(run_id)
+    started = time.time()
+    base: dict[str, Any] = {"run_id": run_id, "strategy": strategy or settings.strategy, "rounds": settings.rounds}
+    append_event(events, {"event": "run-start", "time": started, "config": settings.as_dict(), **base})
+    return RunStart(settings, run_id, events, output, started, base)
+
+
 def wait_for_nodes(grid: Grid, settings: RunSettings) -> list[int]:
     """The connected node ids once `min-nodes` are connected; `NodesMissing` after `wait-for-nodes` seconds."""
     deadline = time.monotonic() + settings.wait_for_nodes
@@ -63,13 +89,15 @@ def train_config(settings: RunSettings) -> ConfigRecord:
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    settings = RunSettings.from_config(dict(context.run_config))
-    run_id = int(context.run_id)
-    events = Path(settings.observability_file) if settings.observability_file else default_events_file()
-    output = Path(settings.output_dir) if settings.output_dir else default_output_dir(run_id)
-    started = time.time()
-    base: dict[str, Any] = {"run_id": run_id, "strategy": settings.strategy, "rounds": settings.rounds}
-    append_event(events, {"event": "run-start", "time": started, "config": settings.as_dict(), **base})
+    run = begin_run(context)
+    settings, run_id, events, output, started, base = (
+        run.settings,
+        run.run_id,
+        run.events,
+        run.output,
+        run.started,
+        run.base,
+    )
     try:
         connected = wait_for_nodes(grid, settings)
         strategy = ObservedStrategy(build_strategy(settings), events, run_id)
