@@ -92,6 +92,7 @@ from grace.errors import GraceError
 from grace.vocabulary import GRAINS, TOTAL
 from warehouse import is_monthly, read_sql
 from warehouse.grain import MONTHLY, RELEASED_METRICS, finer_than
+from warehouse.period_rollups import PERIOD_ROLLUPS, period_table
 from warehouse.reference import EU27_ISO3
 
 # Sources: the table a metric is read from.
@@ -506,6 +507,8 @@ _MISSING = {
     (TRIAGE, "channel"): "rollup_triage_daily is kept by country and platform only",
     (TRIAGE, "incident_type"): "rollup_triage_daily is kept by country and platform only",
 }
+# the period copy a grain can be summed from (warehouse/period_rollups.py); day reads the daily rollup
+_PERIOD_SOURCE_GRAIN = {"week": "week", "month": "month", "quarter": "month", "year": "month"}
 _TEMPLATES = {"sum": "series_rollup", "mix": "series_rollup", "stock": "series_stock"}
 
 FilterValue = str | Iterable[str]
@@ -589,14 +592,25 @@ def _entity(source: str, split: str | None) -> str:
     return f"r.{DIMENSIONS[split][0]}"
 
 
-def _table(source: str, split: str | None) -> str:
+def _rollup_table(source: str, grain: str) -> str:
+    """The table a source is read from at `grain`: the weekly or monthly copy of a daily rollup when one
+    exists (`warehouse.period_rollups`; quarters and years sum whole months), else the daily one."""
+    table = _TABLES[source]
+    coarse = _PERIOD_SOURCE_GRAIN.get(grain)
+    if coarse and table in PERIOD_ROLLUPS:
+        return period_table(table, coarse)
+    return table
+
+
+def _table(source: str, split: str | None, grain: str) -> str:
     """The table read; split by annotation, one copy of each row per annotation it carries."""
+    table = _rollup_table(source, grain)
     if split != ANNOTATION:
-        return _TABLES[source]
+        return table
     return (
         "("
         + " UNION ALL ".join(
-            f"SELECT *, '{name}' AS annotation FROM {_TABLES[source]} WHERE {column}"
+            f"SELECT *, '{name}' AS annotation FROM {table} WHERE {column}"
             for name, column in _ANNOTATIONS[source].items()
         )
         + ")"
@@ -631,14 +645,14 @@ def _filters(m: Metric, split: str | None) -> tuple[str, dict[str, str]]:
     return "\n      ".join(lines), params
 
 
-def series_sql(m: Metric, split: str | None) -> str:
+def series_sql(m: Metric, split: str | None, grain: str = "day") -> str:
     """The query text for a metric and split, identifiers filled in from the allow-lists only."""
     filters, _ = _filters(m, split)
     denominator = _expression(m.denominator) if m.denominator and m.kind != "mix" else "0"
     return (
         _template(_TEMPLATES[m.kind])
         .replace("{calendar}", _CALENDARS[m.source])
-        .replace("{rollup}", _table(m.source, split))
+        .replace("{rollup}", _table(m.source, split, grain))
         .replace("{numerator}", _expression(m.numerator))
         .replace("{denominator}", denominator)
         .replace("{entity}", _entity(m.source, split))
@@ -680,7 +694,7 @@ def _run(
     con: duckdb.DuckDBPyConnection, m: Metric, grain: str, bound: dict, split: str | None, drop_partial: bool
 ) -> pd.DataFrame:
     parameters = dict(bound, grain=grain, drop_partial=bool(drop_partial), split=split is not None)
-    table = con.execute(series_sql(m, split), parameters).df()
+    table = con.execute(series_sql(m, split, grain), parameters).df()
     table["ds"] = pd.to_datetime(table["ds"])
     return table
 

@@ -18,6 +18,7 @@ from etl.sources.base import file_checksum
 from etl.sources.text_reader import read_header, read_text_table
 from grace.errors import InputFileError
 from warehouse import ensure_schema, read_sql
+from warehouse.period_rollups import refresh_period_rollups
 
 HASH_SET_COLUMNS = ["md5", "sha1", "category"]
 
@@ -67,6 +68,7 @@ def import_hash_set(con: duckdb.DuckDBPyConnection, path: Path, name: str | None
         con.execute("CREATE OR REPLACE TEMP TABLE affected_dates AS SELECT DISTINCT date_key FROM rollup_file_daily")
         con.execute("DELETE FROM rollup_file_daily")
         con.execute("INSERT INTO rollup_file_daily BY NAME " + read_sql("etl/rollup_file_daily.sql"))
+        refresh_period_rollups(con, "affected_dates")
         con.execute(
             "INSERT INTO import_log VALUES (?, 'hash_set', ?, ?, ?, ?)",
             [import_id, str(path), file_checksum(path), rows, datetime.now(UTC).replace(tzinfo=None)],

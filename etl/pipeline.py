@@ -36,6 +36,7 @@ from matching.banks import record_bank_matches
 from matching.cluster_index import ClusterIndex
 from warehouse import ensure_schema, is_monthly, read_sql
 from warehouse.lineage import BatchReport, code_version
+from warehouse.period_rollups import refresh_period_rollups
 
 STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "score", "rollup")
 
@@ -208,6 +209,7 @@ def _run_stages(
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
             _replace_rows(con, rollup, "affected_dates")
+        refresh_period_rollups(con, "affected_dates")
         table("affected_flow_dates", "affected_flow_dates")
         _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
         _refresh_cluster_spread(con, table)

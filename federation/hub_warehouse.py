@@ -26,6 +26,7 @@ from pathlib import Path
 from federation.release_file import ReleaseFile, ReleaseFileError, read_release
 from grace.errors import WarehouseError
 from warehouse import connect, ensure_schema, read_sql
+from warehouse.period_rollups import refresh_period_rollups
 
 REBUILD = (
     "federation/hub_clear_rollup.sql",
@@ -131,6 +132,7 @@ def _write(con, releases: list[ReleaseFile], received: datetime) -> None:
             )
         for step in REBUILD:
             con.execute(read_sql(step))
+        refresh_period_rollups(con, None)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from matching.bank_matcher import BankMatcher
 from warehouse import read_sql
+from warehouse.period_rollups import PERIOD_ROLLUPS, refresh_period_rollups
 
 CLUSTER_CHUNK = 1 << 18  # cluster PDQ hashes parsed and searched per step
 FOUND_COLUMNS = "cluster_id UHUGEINT, bank_name VARCHAR, bank_version VARCHAR, entry_id BIGINT, match_kind VARCHAR, distance SMALLINT, category VARCHAR"
@@ -146,6 +147,8 @@ def _recompute(con: duckdb.DuckDBPyConnection, clusters: str, query: str, rollup
     if dates:
         con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM {dates_table})")
         con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(query))
+        if rollup in PERIOD_ROLLUPS:
+            refresh_period_rollups(con, dates_table)
     con.execute("DROP TABLE bank_dates_of")
     con.execute(f"DROP TABLE {dates_table}")
     return dates

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from warehouse import connect, ensure_schema
+from warehouse.period_rollups import refresh_period_rollups
 
 COUNTRIES = ("AUT", "BEL", "DEU", "FRA", "ITA", "NLD", "POL", "ESP", "SWE")
 PLATFORMS = ("ChatApp", "PhotoShare")
@@ -154,6 +155,7 @@ def build(path: Path) -> Path:
         FROM rollup_referral_daily
     """,
     )
+    refresh_period_rollups(con, None)
     insert(
         con,
         "media_cluster",

@@ -11,6 +11,7 @@ from dashboard_warehouse import insert
 
 from grace.errors import WarehouseError
 from warehouse import QueryError, WarehouseReader, connect, ensure_schema, load_query, query_names
+from warehouse.period_rollups import refresh_period_rollups
 from warehouse.sql_files import QUERIES_DIR, parameters_of
 
 # (date, country, platform, referrals, files) — deliberately sparse: no referrals in Feb 2024 for BEL,
@@ -57,6 +58,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT d AS date_key, c AS country_iso3, p AS platform_name, 'A1' AS category_code, "
         "f AS files, n AS new_clusters FROM file_rows",
     )
+    refresh_period_rollups(con, None)
     con.execute(
         "INSERT INTO media_cluster SELECT i, NULL, NULL, NULL, false, DATE '2024-01-10', 'AUT', "
         "'AGY-AUT', DATE '2024-01-10', 1, 1, 1, 1 FROM range(?) AS t(i)",

@@ -29,6 +29,7 @@ from dashboards.exports.renderer import ExportUnavailable, find_chromium, render
 from dashboards.exports.ui import export_href, export_menu, link_hrefs
 from dashboards.state import ViewState
 from warehouse import WarehouseReader, connect, ensure_schema
+from warehouse.period_rollups import refresh_period_rollups
 
 TEST_PAGE = "/export-test"
 MONTHS = pd.date_range("2024-01-01", periods=4, freq="MS")
@@ -101,6 +102,7 @@ def insert_rollup(con, frame: pd.DataFrame) -> None:
     con.register("new_rows", full[[name for name, _ in columns]])
     con.execute("INSERT INTO rollup_referral_daily SELECT * FROM new_rows")
     con.unregister("new_rows")
+    refresh_period_rollups(con, None)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from reporting.content import ReportCheckError, build_report, verify
 from reporting.definition import DefinitionError, load_definition, parse_definition, template_names
 from reporting.period import resolve_period
 from warehouse import WarehouseReader
+from warehouse.period_rollups import refresh_period_rollups
 from warehouse.reference import EU27_ISO3
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -144,6 +145,8 @@ def test_a_number_that_no_longer_matches_the_warehouse_fails_the_report_naming_s
     shutil.copy(warehouse_path, copy)
     con = duckdb.connect(str(copy))
     con.execute("UPDATE rollup_referral_daily SET referrals = referrals + 50 WHERE date_key = DATE '2024-06-03'")
+    con.execute("CREATE TEMP TABLE moved_dates AS SELECT DATE '2024-06-03' AS date_key")
+    refresh_period_rollups(con, "moved_dates")
     con.close()
     report = build_report(load_definition("strategic-monthly"), WarehouseReader(copy), now=NOW)
     with pytest.raises(ReportCheckError) as refused:

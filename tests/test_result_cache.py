@@ -16,12 +16,14 @@ from warehouse.result_cache import ResultCache, frozen
 WRITER = """
 import sys
 from warehouse import connect
+from warehouse.period_rollups import refresh_period_rollups
 con = connect(sys.argv[1])
 con.execute(
     "INSERT INTO rollup_referral_daily SELECT DATE '2024-03-05', ?, 'PlatformA', 'c', 'T1', false, false, false, "
     "7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0",
     [sys.argv[2]],
 )
+refresh_period_rollups(con, None)
 con.close()
 """
 

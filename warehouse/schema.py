@@ -16,9 +16,10 @@ import duckdb
 from grace import __version__
 from grace.config import SQL_DIR
 from grace.errors import WarehouseError
+from warehouse.period_rollups import refresh_period_rollups
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "9"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
+SCHEMA_VERSION = "10"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
 #   of a run in analytics_alert, replaced published statistics in published_statistic_history; 5: the PDQ
 #   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
@@ -28,8 +29,11 @@ SCHEMA_VERSION = "9"  # 2: pseudonyms and cluster ids stored as 128-bit integers
 #   and scores of every file occurrence (fact_file_occurrence.classifier_category, _confidence, _model, _version);
 #   8: the triage model's weekly monitoring (analytics_model_monitor) and the subject of an alert
 #   (analytics_alert.subject: a drift's feature); 9: the hub's differentially private releases (dp_release,
-#   dp_release_cell; federation/hub.py)
+#   dp_release_cell; federation/hub.py); 10: weekly and monthly copies of the referral and file rollups
+#   (warehouse/period_rollups.py)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+# Steps a migration's SQL cannot do alone: filling new tables by the code that keeps them afterwards.
+_AFTER_STEP = {"9_to_10": lambda con: refresh_period_rollups(con, None)}
 UNCLASSIFIED = "UNCLASSIFIED"
 
 
@@ -88,6 +92,8 @@ def upgrade_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         _apply_ddl(con)
         for step in steps:
             con.execute(step.read_text(encoding="utf-8"))
+            if step.stem in _AFTER_STEP:
+                _AFTER_STEP[step.stem](con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

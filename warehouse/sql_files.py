@@ -22,7 +22,8 @@ QUERIES_DIR = SQL_DIR / "queries"
 FRAGMENTS_DIR = SQL_DIR / "fragments"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_INCLUDE = re.compile(r"^-- @include ([a-z][a-z0-9_]*)$", re.MULTILINE)
+_INCLUDE = re.compile(r"^-- @include ([a-z][a-z0-9_]*)(?: ([a-z][a-z0-9_]*))?$", re.MULTILINE)
+_FRAGMENT_ARGUMENT = "{rollup}"  # a fragment written for several rollups names the one included by this
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -89,12 +90,21 @@ def load_query(name: str) -> NamedQuery:
 
 def _with_fragments(sql: str, path: Path) -> str:
     """`sql` with each line `-- @include <fragment>` replaced by `sql/fragments/<fragment>.sql` (e.g. the
-    `chosen` CTE that picks the analysis run to show, shared by every analytics query)."""
+    `chosen` CTE that picks the analysis run to show, shared by every analytics query). A fragment written
+    for several rollups (`period_rows`) is included as `-- @include <fragment> <rollup>`: its `{rollup}`
+    becomes that name, an identifier written in our own SQL file, never input."""
 
     def fragment(found: re.Match[str]) -> str:
-        source = FRAGMENTS_DIR / f"{found.group(1)}.sql"
+        name, argument = found.group(1), found.group(2)
+        source = FRAGMENTS_DIR / f"{name}.sql"
         if not source.is_file():
-            raise QueryError(f"{path}: includes {found.group(1)!r}, but {source} does not exist")
-        return source.read_text(encoding="utf-8").rstrip("\n")
+            raise QueryError(f"{path}: includes {name!r}, but {source} does not exist")
+        text = source.read_text(encoding="utf-8").rstrip("\n")
+        if (argument is None) == (_FRAGMENT_ARGUMENT in text):
+            raise QueryError(
+                f"{path}: fragment {name!r} "
+                + ("needs a rollup name after it" if argument is None else f"takes no argument ({argument!r})")
+            )
+        return text.replace(_FRAGMENT_ARGUMENT, argument) if argument else text
 
     return _INCLUDE.sub(fragment, sql)

@@ -210,6 +210,15 @@ CREATE TABLE IF NOT EXISTS rollup_file_daily (
     live_streaming      BIGINT NOT NULL
 );
 
+-- Weekly (ISO, Monday start) and monthly copies of the two daily rollups: the same columns, `date_key` the
+-- period's first day, counts summed over its days. Kept by warehouse/period_rollups.py for the periods a
+-- change of daily rows touches; readers take whole periods from them and the days of a partly selected
+-- period from the daily rollup (sql/fragments/referral_rows.sql, analytics/warehouse_series.py).
+CREATE TABLE IF NOT EXISTS rollup_referral_weekly AS SELECT * FROM rollup_referral_daily WITH NO DATA;
+CREATE TABLE IF NOT EXISTS rollup_referral_monthly AS SELECT * FROM rollup_referral_daily WITH NO DATA;
+CREATE TABLE IF NOT EXISTS rollup_file_weekly AS SELECT * FROM rollup_file_daily WITH NO DATA;
+CREATE TABLE IF NOT EXISTS rollup_file_monthly AS SELECT * FROM rollup_file_daily WITH NO DATA;
+
 -- Referral flows by the day they happen (received, triaged): the backlog at a day's end is the
 -- running sum of received minus triaged up to that day.
 CREATE TABLE IF NOT EXISTS rollup_backlog_daily (

@@ -17,14 +17,19 @@ WITH params AS (
         CAST($grain AS VARCHAR) AS grain
 ),
 
+rollup_choice AS (
+    SELECT CASE p.grain WHEN 'week' THEN 'week' WHEN 'day' THEN 'day' ELSE 'month' END AS coarse
+    FROM params AS p
+),
+
+-- @include period_rows file
+
 first_seen AS (
     SELECT CAST(date_trunc(p.grain, f.date_key) AS DATE) AS period, sum(f.new_clusters) AS clusters
-    FROM rollup_file_daily AS f
+    FROM file_rows AS f
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, f.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, f.platform_name))
-      AND (p.start_date IS NULL OR f.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR f.date_key <= p.end_date)
     GROUP BY 1
 ),
 

@@ -12,13 +12,17 @@ WITH params AS (
         CAST($visible AS VARCHAR[]) AS visible
 ),
 
+rollup_choice AS (
+    SELECT 'month' AS coarse
+),
+
+-- @include period_rows referral
+
 per_country AS (
     SELECT r.country_iso3, sum(r.referrals) AS referrals, sum(r.files) AS files
-    FROM rollup_referral_daily AS r
+    FROM referral_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
     GROUP BY r.country_iso3
 ),
 

@@ -9,14 +9,18 @@ WITH params AS (
         CAST($end AS DATE) AS end_date
 ),
 
+rollup_choice AS (
+    SELECT 'month' AS coarse
+),
+
+-- @include period_rows referral
+
 selected AS (
     SELECT r.platform_name, r.country_iso3, sum(r.referrals) AS referrals
-    FROM rollup_referral_daily AS r
+    FROM referral_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
     GROUP BY r.platform_name, r.country_iso3
 ),
 

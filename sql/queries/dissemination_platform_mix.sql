@@ -16,17 +16,22 @@ WITH params AS (
         CAST($top AS INTEGER) AS top_n
 ),
 
+rollup_choice AS (
+    SELECT CASE p.grain WHEN 'week' THEN 'week' WHEN 'day' THEN 'day' ELSE 'month' END AS coarse
+    FROM params AS p
+),
+
+-- @include period_rows referral
+
 per_platform AS (
     SELECT
         CAST(date_trunc(p.grain, r.date_key) AS DATE) AS period,
         r.platform_name,
         sum(r.referrals) AS referrals
-    FROM rollup_referral_daily AS r
+    FROM referral_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
     GROUP BY 1, 2
 ),
 

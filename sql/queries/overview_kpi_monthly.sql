@@ -3,7 +3,8 @@
 -- Parameters: $countries, $platforms VARCHAR[] (empty list = no filter);
 --             $start, $end DATE (NULL = from the first / to the latest day of the rollup).
 -- `is_complete` is false for a month that the data or the period covers only in part, so the
--- period-over-period change compares whole months only. Reads the daily rollups only.
+-- period-over-period change compares whole months only. Reads the rollups only (whole months from the
+-- monthly ones).
 WITH params AS (
     SELECT
         CAST($countries AS VARCHAR[]) AS countries,
@@ -35,14 +36,20 @@ months AS (
     WHERE b.first_day IS NOT NULL AND b.first_day <= b.last_day
 ),
 
--- Sum per day first, then months from the few day rows (faster than truncating every rollup row).
+rollup_choice AS (
+    SELECT 'month' AS coarse
+),
+
+-- @include period_rows referral
+
+-- @include period_rows file
+
+-- Sum per day (or whole month) first, then months from the few rows (faster than truncating every row).
 referral_days AS (
     SELECT r.date_key, sum(r.referrals) AS referrals, sum(r.actionable) AS actionable
-    FROM rollup_referral_daily AS r
+    FROM referral_rows AS r
     CROSS JOIN params AS p
-    CROSS JOIN bounds AS b
-    WHERE r.date_key BETWEEN b.first_day AND b.last_day
-      AND (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
+    WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
     GROUP BY r.date_key
 ),
@@ -56,11 +63,9 @@ referral_months AS (
 
 file_days AS (
     SELECT f.date_key, sum(f.files) AS files, sum(f.new_clusters) AS new_clusters
-    FROM rollup_file_daily AS f
+    FROM file_rows AS f
     CROSS JOIN params AS p
-    CROSS JOIN bounds AS b
-    WHERE f.date_key BETWEEN b.first_day AND b.last_day
-      AND (len(p.countries) = 0 OR list_contains(p.countries, f.country_iso3))
+    WHERE (len(p.countries) = 0 OR list_contains(p.countries, f.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, f.platform_name))
     GROUP BY f.date_key
 ),

@@ -1,7 +1,7 @@
 -- Overview KPI totals for a selection of countries and platforms.
 -- Parameters: $countries VARCHAR[], $platforms VARCHAR[] (empty list = no filter).
 -- Reads rollups and small tables only, never the fact tables.
---   referrals, files     : sums of the daily rollups within the selection
+--   referrals, files     : sums of the monthly rollups (every month whole) within the selection
 --   media_clusters       : every distinct media cluster in the warehouse
 --   clusters_first_seen  : clusters whose first sighting falls within the selection
 --   quarantined_records  : referral and file records quarantined by all ETL batches
@@ -14,7 +14,7 @@ WITH params AS (
 
 referral_totals AS (
     SELECT coalesce(sum(r.referrals), 0) AS referrals
-    FROM rollup_referral_daily AS r
+    FROM rollup_referral_monthly AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
@@ -24,7 +24,7 @@ file_totals AS (
     SELECT
         coalesce(sum(f.files), 0) AS files,
         coalesce(sum(f.new_clusters), 0) AS clusters_first_seen
-    FROM rollup_file_daily AS f
+    FROM rollup_file_monthly AS f
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, f.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, f.platform_name))

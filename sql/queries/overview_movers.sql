@@ -3,7 +3,8 @@
 -- Parameters: $countries, $platforms VARCHAR[] (empty list = no filter); $end DATE (NULL = the
 --             latest day of the rollup); $months INTEGER (window length); $limit INTEGER (per dimension).
 -- One row per dimension ('country' | 'platform') and entity, ranked by the absolute change.
--- Reads the daily referral rollup only, over two windows.
+-- Reads the referral rollups only: the latest day from the daily one, the two windows of whole months
+-- from the monthly one.
 WITH params AS (
     SELECT
         CAST($countries AS VARCHAR[]) AS countries,
@@ -37,7 +38,7 @@ windows AS (
 
 scoped AS (
     SELECT r.country_iso3, r.platform_name, r.referrals, r.date_key >= w.recent_start AS is_recent
-    FROM rollup_referral_daily AS r
+    FROM rollup_referral_monthly AS r  -- both windows are whole months
     CROSS JOIN params AS p
     CROSS JOIN windows AS w
     WHERE r.date_key >= w.previous_start AND r.date_key < w.recent_end

@@ -35,7 +35,7 @@ selected AS (
         CAST(date_trunc('month', r.date_key) AS DATE) AS month,
         CASE WHEN p.split_by_country THEN r.country_iso3 ELSE 'ALL' END AS series_key,
         r.referrals
-    FROM rollup_referral_daily AS r
+    FROM rollup_referral_monthly AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))

@@ -5,12 +5,17 @@ WITH params AS (
     SELECT CAST($countries AS VARCHAR[]) AS countries, CAST($start AS DATE) AS start_date, CAST($end AS DATE) AS end_date
 ),
 
+rollup_choice AS (
+    SELECT 'month' AS coarse
+),
+
+-- @include period_rows referral
+
 final AS (
     SELECT r.platform_name AS platform, CAST(sum(r.referrals) AS BIGINT) AS referrals
-    FROM rollup_referral_daily AS r
+    FROM referral_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
-      AND r.date_key BETWEEN p.start_date AND p.end_date
     GROUP BY r.platform_name
 )
 

@@ -16,7 +16,7 @@ span AS (
 
 per_year AS (
     SELECT CAST(year(r.date_key) AS INTEGER) AS year, r.country_iso3, sum(r.referrals) AS referrals
-    FROM rollup_referral_daily AS r
+    FROM rollup_referral_monthly AS r  -- years are whole months
     CROSS JOIN params AS p
     WHERE list_contains(p.countries, r.country_iso3)
       AND year(r.date_key) BETWEEN p.first_year AND p.last_year

@@ -1,0 +1,68 @@
+"""Weekly and monthly rollups beside the daily ones, kept in step with them.
+
+`rollup_referral_daily` and `rollup_file_daily` hold one row per day × dimensions. A question about whole
+weeks or months (a monthly trend, a year's totals) summed those rows per request; at 10 M referrals that
+is millions of rows. The weekly and monthly tables hold the same columns with `date_key` = the period's
+first day, so the same question reads 7 or 30 times fewer days.
+
+Every writer of a daily rollup (the ETL batch, a hash-set or hash-bank refresh, the hub's merge of DP
+releases) calls `refresh_period_rollups` in its own transaction, for the dates it rewrote: the weeks and
+months holding them are recomputed from the daily rows (delete, insert). So the period tables never hold
+a count the daily ones do not, and a failed write leaves both as they were.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from warehouse.sql_files import read_sql
+
+# daily rollup -> the SQL that sums it per period, and its period tables by grain (our own constants)
+PERIOD_ROLLUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "rollup_referral_daily": (
+        "warehouse/period_rollup_referral.sql",
+        {"week": "rollup_referral_weekly", "month": "rollup_referral_monthly"},
+    ),
+    "rollup_file_daily": (
+        "warehouse/period_rollup_file.sql",
+        {"week": "rollup_file_weekly", "month": "rollup_file_monthly"},
+    ),
+}
+PERIOD_GRAINS = ("week", "month")
+
+
+def period_table(daily: str, grain: str) -> str:
+    """The table holding `daily`'s rows summed per `grain` ('week' or 'month')."""
+    return PERIOD_ROLLUPS[daily][1][grain]
+
+
+def refresh_period_rollups(con: duckdb.DuckDBPyConnection, dates: str | None = "affected_dates") -> int:
+    """Recompute the weekly and monthly rows of every period holding a date of temp table `dates`
+    (column `date_key`); when `dates` is None, rebuild the period tables whole from the daily rollups.
+    Returns how many periods were written.
+
+    Runs inside the caller's transaction. `dates` is a temp table name from our code, never input."""
+    source = (
+        f"SELECT date_key FROM {dates}"
+        if dates
+        else "SELECT date_key FROM rollup_referral_daily UNION SELECT date_key FROM rollup_file_daily"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE period_rollup_dates AS " + source)
+    con.execute("CREATE OR REPLACE TEMP TABLE period_rollup_todo AS " + read_sql("warehouse/period_rollup_todo.sql"))
+    try:
+        for query, tables in PERIOD_ROLLUPS.values():
+            for grain, table in tables.items():
+                if dates:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE date_key IN "
+                        "(SELECT period_start FROM period_rollup_todo WHERE grain = $grain)",
+                        {"grain": grain},
+                    )
+                else:
+                    con.execute(f"DELETE FROM {table}")
+                con.execute(f"INSERT INTO {table} BY NAME " + read_sql(query), {"grain": grain})
+        row = con.execute("SELECT count(*) FROM period_rollup_todo").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.execute("DROP TABLE IF EXISTS period_rollup_todo")
+        con.execute("DROP TABLE IF EXISTS period_rollup_dates")
