@@ -12,7 +12,7 @@ from test_dashboard_trends import component, routed
 
 from analytics.warehouse_series import load_series
 from dashboards import ids
-from dashboards.callbacks import alerts
+from dashboards.callbacks import alert_rows, alerts
 from dashboards.figures.alerts import alert_series_figure
 from dashboards.state import ViewState, ViewStateError
 from warehouse import WarehouseReader, connect
@@ -127,7 +127,9 @@ def test_every_stored_alert_is_listed_once_with_a_link_to_its_chart(reader, anal
     found = alerts.tables(reader, alerts.AlertsView(show="all"))
     expected = stored_alerts(analysed)
     assert len(found.alerts) == len(expected) > 0
-    assert {r["id"] for r in found.alerts} == {alerts.row_key(k, s, d) for k, s, d in expected.itertuples(index=False)}
+    assert {r["id"] for r in found.alerts} == {
+        alert_rows.row_key(k, s, d) for k, s, d in expected.itertuples(index=False)
+    }
     assert found.count.startswith(f"{len(expected):,} alert(s) match (") and found.status == ""
     assert all(r["open"].startswith("[Trend explorer](/trends?") for r in found.alerts)
     assert "Latest analysis" in found.run and "series" in found.run
@@ -201,7 +203,7 @@ def test_nothing_selected_asks_for_a_click_and_a_bad_row_id_changes_nothing(read
 
 
 def test_the_trend_link_frames_the_date_and_filters_to_the_entity():
-    link = alerts.trend_link("files|week|platform|Photo Share", "2024-03-04")
+    link = alert_rows.trend_link("files|week|platform|Photo Share", "2024-03-04")
     state = ViewState.from_query(link.split("?", 1)[1])
     assert state.metric == "files" and state.grain == "week" and state.platform == ("Photo Share",)
     assert state.start == "2023-09-04" and state.end == "2024-09-02"  # 26 weeks either side
@@ -246,3 +248,72 @@ def test_a_shared_link_restores_the_filters_order_and_selection(analysed):
     assert component(layout, ids.filter_control("alerts", "country"))["value"] == ["SWE"]
     assert component(layout, ids.ALERTS_STATE)["data"] == alerts.AlertsView.from_query(search).to_query()
     assert "This link cannot be shown" in routed(client, "/alerts", "?sort=loudest")
+
+
+def odd_alerts(n: int = 120) -> pd.DataFrame:
+    """Alerts across every grain, split and odd date (a 29 February, ISO week 53, a year's first day, none)."""
+    days = [
+        pd.Timestamp("2024-02-29"),
+        pd.Timestamp("2020-12-31"),
+        pd.Timestamp("2021-01-03"),
+        pd.Timestamp("2023-01-01"),
+        None,
+    ]
+    grains = ["day", "week", "month", "quarter", "year"]
+    series = [("none", "total"), ("country", "DEU"), ("platform", "Photo Share"), ("country", "MLT")]
+    rows = []
+    for i in range(n):
+        grain, (split, entity) = grains[i % 5], series[i % 4]
+        metric = ["referrals", "files", "not_a_metric"][i % 3]
+        rows.append(
+            {
+                "kind": ["anomaly", "changepoint", "drift"][i % 3],
+                "subject": "feature_x" if i % 3 == 2 else None,
+                "series_id": f"{metric}|{grain}|{split}|{entity}",
+                "date": days[i % 5],
+                "end_date": days[(i + 1) % 5],
+                "metric": metric,
+                "grain": grain,
+                "split_by": split,
+                "entity": entity,
+                "direction": "up" if i % 2 else "down",
+                "before": [1.5, float("nan"), float("inf"), None][i % 4],
+                "after": float(i),
+                "relative": [-3.0, 0.25, None][i % 3],
+                "strength": 1.0,
+                "importance": float(i % 7),
+                "finding_rank": [None, 3.0][i % 2],
+                "rank": i + 1,
+                "score": 0.5,
+                "headline": ["h", None][i % 2],
+                "is_new": [True, False, None][i % 3],
+                "alert_key": f"k{i}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_table_rows_built_from_whole_columns_match_the_single_row_helpers():
+    frame = odd_alerts()
+    rows = alerts.alert_rows(frame, {"k1": "acknowledged", "k2": "dismissed"})
+    for row, a in zip(rows, frame.itertuples(index=False), strict=True):
+        kind = f"{a.kind}:{a.subject}" if isinstance(a.subject, str) else a.kind
+        assert row["id"] == alert_rows.row_key(kind, a.series_id, a.date)
+        assert row["period"] == alert_rows.date_text(a.date, a.grain)
+        assert row["open"] == f"[Trend explorer]({alert_rows.trend_link(a.series_id, a.date)})"
+        assert row["series"] == alert_rows.series_label(a.split_by, a.entity)
+        assert row["date"] == ("" if a.date is None or pd.isna(a.date) else pd.Timestamp(a.date).date().isoformat())
+        for name in ("before", "after", "relative", "strength", "importance", "rank"):
+            assert row[name] is None or type(row[name]) in (float, int), (name, row[name])
+        assert row["new"] == ("New" if a.is_new is True else "")
+    assert rows[0]["before"] == 1.5 and rows[1]["before"] is None and rows[2]["before"] is None
+    assert rows[0]["relative"] == -1.0  # a fall is at most 100 %
+    assert [r["review"] for r in rows[:3]] == ["", "Acknowledged", "Dismissed"]
+    findings = alerts.finding_rows(frame)
+    for row, f in zip(findings, frame.itertuples(index=False), strict=True):
+        when = f.date if f.date is not None and not pd.isna(f.date) else f.end_date
+        assert row["id"] == alert_rows.row_key(f.kind, f.series_id, when)
+        assert row["open"] == f"[Trend explorer]({alert_rows.trend_link(f.series_id, when)})"
+        assert row["period"] == alert_rows.date_text(when, f.grain)
+        assert row["rank"] == f.rank and type(row["rank"]) is int
+    assert alerts.alert_rows(frame.head(0)) == [] and alerts.finding_rows(frame.head(0)) == []

@@ -35,7 +35,9 @@ def differences(con, daily: str, grain: str, table: str) -> int:
     """Rows in which `table` and the daily rollup summed per `grain` disagree (either way)."""
     columns = [row[0] for row in con.execute(f"DESCRIBE {daily}").fetchall()]
     measures = [
-        c for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {daily})").fetchall() if t == "BIGINT"
+        c
+        for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {daily})").fetchall()
+        if t == "BIGINT"
     ]
     dimensions = [c for c in columns if c not in measures and c != "date_key"]
     summed = (

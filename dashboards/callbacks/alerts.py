@@ -21,7 +21,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode
 
@@ -30,12 +29,24 @@ import plotly.graph_objects as go
 
 from analytics.kinds import ALERT_KINDS, FINDING_KINDS
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
+from dashboards.callbacks.alert_rows import (
+    SEP,
+    column,
+    iso_day,
+    number,
+    period_text,
+    series_label,
+    series_parts,
+    text,
+    trend_link,
+    windowed_link,
+)
 from dashboards.charts import Chart, ChartData, register_chart
 from dashboards.figures import empty_figure
 from dashboards.figures.alerts import alert_series_figure
 from dashboards.state import ViewState, ViewStateError, value_set
 from grace.errors import WarehouseError
-from grace.vocabulary import NO_SPLIT, TOTAL, SeriesId, metric_title
+from grace.vocabulary import NO_SPLIT, metric_title
 from warehouse import WarehouseReader
 
 PAGE_PATH = "/alerts"
@@ -57,9 +68,6 @@ SHOW_LABELS = {
 REVIEW_LABELS = {"acknowledged": "Acknowledged", "dismissed": "Dismissed"}
 QUERY_LIMIT = 10_000  # every finding of a run in practice; their period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
-WINDOW = {"day": 60, "week": 26, "month": 18, "quarter": 8, "year": 4}  # periods either side in the Trend link
-_FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
-_SEP = "~"
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ class AlertsView:
                 at = date.fromisoformat(at).isoformat()
             except ValueError:
                 raise ViewStateError(f"at: {at!r} is not an ISO date (YYYY-MM-DD)") from None
-        if state.series and not _series_parts(state.series):
+        if state.series and not series_parts(state.series):
             raise ViewStateError(f"series: {state.series!r} is not metric|grain|split|entity")
         return cls(state=state, kinds=kinds, metrics=metrics, sort=sort, show=show, at=at)
 
@@ -133,74 +141,12 @@ def _allowed(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str
     return tuple(items)
 
 
-def _series_parts(series_id: str) -> SeriesId | None:
-    """The parts of an analysed series' id, or None when it is not one of a known metric."""
-    parts = SeriesId.parse(series_id)
-    return parts if parts is not None and parts.metric in METRICS else None
-
-
-# --- labels and links ------------------------------------------------------------------------
-
-
-def series_label(split_by: str, entity: str) -> str:
-    if split_by in (NO_SPLIT, "", TOTAL) or entity in (TOTAL, ""):
-        return "EU total"
-    return f"{entity} ({split_by})"
-
-
-def date_text(value: Any, grain: str) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    day = pd.Timestamp(value)
-    if grain == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if grain == "month":
-        return day.strftime("%Y-%m")
-    if grain == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    if grain == "year":
-        return str(day.year)
-    return day.strftime("%Y-%m-%d")
-
-
-def trend_link(series_id: str, at: Any = None) -> str:
-    """The Trend explorer URL showing one analysed series (its events are marked there), around `at`."""
-    day = None if at is None or pd.isna(at) else pd.Timestamp(at).date().isoformat()
-    return _trend_link(series_id, day)
-
-
-@lru_cache(maxsize=4096)
-def _trend_link(series_id: str, at: str | None) -> str:
-    """`trend_link` for an ISO day (memoised: the alerts table asks for ~1,000 links per view)."""
-    parts = _series_parts(series_id)
-    if parts is None:
-        return "/trends"
-    metric, grain, split_by, entity = parts
-    state = ViewState(metric=metric, grain=grain, series=series_id)
-    if split_by == "country":
-        state = state.with_changes(country=[entity])
-    elif split_by == "platform":
-        state = state.with_changes(platform=[entity])
-    if at is not None:
-        day = pd.Timestamp(at)
-        offset = pd.tseries.frequencies.to_offset(_FREQ[grain]) * WINDOW[grain]
-        state = state.with_changes(start=(day - offset).date().isoformat(), end=(day + offset).date().isoformat())
-    return "/trends" + state.to_query()
-
-
-def row_key(kind: str, series_id: str, at: Any) -> str:
-    """A table row's id: kind~series~date (the parts a selection needs)."""
-    day = "" if at is None or pd.isna(at) else pd.Timestamp(at).date().isoformat()
-    return _SEP.join((kind, series_id, day))
-
-
 def selection_from_row(row_id: str | None) -> tuple[str, str | None] | None:
     """(series_id, date or None) of a clicked row, or None when the id is not a row key."""
-    if not row_id or _SEP not in str(row_id):
+    if not row_id or SEP not in str(row_id):
         return None
-    _kind, series_id, day = str(row_id).split(_SEP, 2)
-    if _series_parts(series_id) is None:
+    _kind, series_id, day = str(row_id).split(SEP, 2)
+    if series_parts(series_id) is None:
         return None
     return series_id, day or None
 
@@ -255,55 +201,99 @@ def _text(value: Any) -> str:
 
 
 def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -> list[dict]:
-    """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them)."""
+    """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them); labels,
+    dates and links computed once per distinct value (`alert_rows` module)."""
     reviewed = reviewed or {}
+    c = {name: column(frame, name) for name in ALERT_COLUMNS}
     rows = []
-    for a in frame.itertuples(index=False):
-        relative = _num(a.relative)
-        arrow = "▲ up" if a.direction == "up" else "▼ down"
+    for i, series_id in enumerate(c["series_id"]):
+        kind, grain, day, subject, relative = (
+            c["kind"][i],
+            c["grain"][i],
+            iso_day(c["date"][i]),
+            c["subject"][i],
+            number(c["relative"][i]),
+        )
         rows.append(
             {
                 # a drift alert names the feature it is about: several share a series and a week
-                "id": row_key(f"{a.kind}:{a.subject}" if _text(a.subject) else a.kind, a.series_id, a.date),
-                "kind": KIND_LABELS.get(a.kind, a.kind),
-                "date": pd.Timestamp(a.date).date().isoformat(),
-                "period": date_text(a.date, a.grain),
-                "metric": metric_title(a.metric),
-                "grain": a.grain,
-                "series": series_label(a.split_by, a.entity),
-                "direction": arrow,
-                "before": _num(a.before),
-                "after": _num(a.after),
+                "id": SEP.join((f"{kind}:{subject}" if text(subject) else kind, series_id, day)),
+                "kind": KIND_LABELS.get(kind, kind),
+                "date": day,
+                "period": period_text(day, grain),
+                "metric": metric_title(c["metric"][i]),
+                "grain": grain,
+                "series": series_label(c["split_by"][i], c["entity"][i]),
+                "direction": "▲ up" if c["direction"][i] == "up" else "▼ down",
+                "before": number(c["before"][i]),
+                "after": number(c["after"][i]),
                 "relative": None if relative is None else max(relative, -1.0),
-                "strength": _num(a.strength),
-                "importance": _num(a.importance),
-                "rank": None if a.finding_rank is None or pd.isna(a.finding_rank) else int(a.finding_rank),
-                "headline": a.headline if isinstance(a.headline, str) else "",
-                "open": f"[Trend explorer]({trend_link(a.series_id, a.date)})",
-                "new": "New" if a.is_new is True else "",
-                "review": REVIEW_LABELS.get(reviewed.get(a.alert_key, ""), ""),
-                "alert_key": a.alert_key,
+                "strength": number(c["strength"][i]),
+                "importance": number(c["importance"][i]),
+                "rank": None if c["finding_rank"][i] is None else int(c["finding_rank"][i]),
+                "headline": text(c["headline"][i]),
+                "open": f"[Trend explorer]({windowed_link(series_id, day)})",
+                "new": "New" if c["is_new"][i] is True else "",
+                "review": REVIEW_LABELS.get(reviewed.get(c["alert_key"][i], ""), ""),
+                "alert_key": c["alert_key"][i],
             }
         )
     return rows
 
 
+ALERT_COLUMNS = (
+    "kind",
+    "subject",
+    "series_id",
+    "date",
+    "metric",
+    "grain",
+    "split_by",
+    "entity",
+    "direction",
+    "before",
+    "after",
+    "relative",
+    "strength",
+    "importance",
+    "finding_rank",
+    "headline",
+    "is_new",
+    "alert_key",
+)
+FINDING_COLUMNS = (
+    "kind",
+    "series_id",
+    "date",
+    "end_date",
+    "rank",
+    "score",
+    "headline",
+    "metric",
+    "split_by",
+    "entity",
+    "grain",
+)
+
+
 def finding_rows(frame: pd.DataFrame) -> list[dict]:
     """Table rows of the `analytics_findings` frame, most important first."""
+    c = {name: column(frame, name) for name in FINDING_COLUMNS}
     rows = []
-    for f in frame.itertuples(index=False):
-        when = f.date if f.date is not None and not pd.isna(f.date) else f.end_date
+    for i, series_id in enumerate(c["series_id"]):
+        kind = c["kind"][i]
+        day = iso_day(c["date"][i] if c["date"][i] is not None else c["end_date"][i])
         rows.append(
             {
-                "id": row_key(f.kind, f.series_id, when),
-                "rank": int(f.rank),
-                "score": _num(f.score),
-                "kind": KIND_LABELS.get(f.kind, f.kind),
-                "headline": str(f.headline),
-                "metric": metric_title(f.metric),
-                "series": series_label(f.split_by, f.entity),
-                "period": date_text(when, f.grain),
-                "open": f"[Trend explorer]({trend_link(f.series_id, when)})",
+                "id": SEP.join((kind, series_id, day)),
+                "rank": int(c["rank"][i]),
+                "score": number(c["score"][i]),
+                "kind": KIND_LABELS.get(kind, kind),
+                "headline": str(c["headline"][i]),
+                "metric": metric_title(c["metric"][i]),
+                "series": series_label(c["split_by"][i], c["entity"][i]),
+                "period": period_text(day, c["grain"][i]),
+                "open": f"[Trend explorer]({windowed_link(series_id, day)})",
             }
         )
     return rows
@@ -404,7 +394,7 @@ class AlertExtras:
 def series_data(reader: WarehouseReader, state: ViewState) -> ChartData[AlertExtras]:
     """The selected series (`state.series`) from the rollups, with the run's events as `AlertExtras`
     (none, and an empty frame, when nothing is selected)."""
-    parts = _series_parts(state.series or "")
+    parts = series_parts(state.series or "")
     if parts is None or state.series is None:
         return ChartData(frame=pd.DataFrame(columns=["ds", "y"]), subtitle="", note="")
     metric, grain, split_by, entity = parts
@@ -476,7 +466,7 @@ def series_figure_for(data: ChartData[AlertExtras], state: ViewState, at: str | 
 
 def alert_headline(state: ViewState) -> str:
     """'Referrals per month: the selected alert on its series' (the series' entity goes in the scope)."""
-    parts = _series_parts(state.series or "")
+    parts = series_parts(state.series or "")
     if parts is None:
         return "The selected alert on its series"
     return f"{metric_title(parts[0])} per {parts[1]}: the selected alert on its series"
