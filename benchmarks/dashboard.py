@@ -85,8 +85,10 @@ def code_stamp(options: dict) -> str:
     return digest.hexdigest()
 
 
-def probe_scale(work: Path, referrals: int, env: dict) -> float:
-    """Referrals per unit of scale over the whole range, from a 1 % simulation (read from its manifest)."""
+def probe_scale(
+    work: Path, referrals: int, env: dict, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR
+) -> float:
+    """The scale for about `referrals` over the years, from a 1 % simulation (read from its manifest)."""
     probe = work / "probe"
     shutil.rmtree(probe, ignore_errors=True)
     subprocess.run(
@@ -99,9 +101,9 @@ def probe_scale(work: Path, referrals: int, env: dict) -> float:
             "--scale",
             "0.01",
             "--start",
-            f"{FIRST_YEAR}-01-01",
+            f"{first_year}-01-01",
             "--end",
-            f"{LAST_YEAR}-12-31",
+            f"{last_year}-12-31",
             "--format",
             "parquet",
             "--delivery",

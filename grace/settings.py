@@ -44,6 +44,7 @@ SETTINGS = (
     Setting("BROWSER_PATH", "first Chromium on PATH", "the browser that renders chart images"),
     Setting("GRACE_SERVER_THREADS", "8", "worker threads of the dashboard's web server"),
     Setting("GRACE_MODEL_THREADS", "1", "OpenMP threads of the triage model's booster"),
+    Setting("GRACE_FIGURE_CHECKS", "off", "check each chart trace against Plotly's schema as it is built (tests: on)"),
     Setting("GRACE_PDQ_RADIUS", "31", "PDQ Hamming distance that links near-duplicates"),
     Setting("GRACE_PDQ_MIN_QUALITY", "50", "PDQ quality below which a hash is never matched"),
     Setting("GRACE_DRIFT_PSI", "0.2", "PSI above which (plus its sampling noise) a week of the triage model drifted"),
@@ -140,6 +141,12 @@ def model_threads() -> int:
     """`GRACE_MODEL_THREADS` (default 1): OpenMP threads the triage model's booster may use to train, score
     and explain (`classification/threads.py` says why one is the default)."""
     return int(number_setting("GRACE_MODEL_THREADS", 1, 1, 256, whole=True))
+
+
+def figure_checks() -> bool:
+    """`GRACE_FIGURE_CHECKS` (default off): whether chart traces are checked against Plotly's schema as they
+    are built (`dashboards/figures/traces.py`). The test suite turns it on; serving leaves it off."""
+    return flag_setting("GRACE_FIGURE_CHECKS")
 
 
 def server_threads() -> int:

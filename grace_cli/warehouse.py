@@ -82,8 +82,9 @@ def upgrade(warehouse) -> None:
 
     Creates the tables the new version adds and runs the migrations of sql/migrations/ one after the
     other (3 to 4: every stored alert copied into analytics_alert; 4 to 5: new columns such as the PDQ
-    quality; 7 to 8: the subject of an alert), all in one transaction: on any error the warehouse is left as it was. A warehouse already at this version is left untouched. Stop the
-    dashboard first: the upgrade needs the write lock.
+    quality; 7 to 8: the subject of an alert; 9 to 10: weekly and monthly rollups filled from the daily
+    ones), all in one transaction: on any error the warehouse is left as it was. A warehouse already at
+    this version is left untouched. Stop the dashboard first: the upgrade needs the write lock.
     """
     from warehouse import connect, upgrade_schema
 

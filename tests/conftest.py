@@ -18,6 +18,8 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GRACE_ARGON2_PROFILE", "test-only-cheapest")
     # Dashboard readers close their shared connection at once, so a test may write the file next.
     monkeypatch.setenv("GRACE_READER_IDLE_SECONDS", "0")  # real Argon2id, test-cheap parameters
+    # Plotly's schema checks on every trace (serving skips them: dashboards/figures/traces.py).
+    monkeypatch.setenv("GRACE_FIGURE_CHECKS", "1")
     return home
 
 

@@ -14,6 +14,7 @@ showcase exports are golden images (`tests/golden.py`; `GRACE_UPDATE_GOLDEN=1` r
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from builders import simulated_warehouse
 from golden import assert_matches_golden
 from PIL import Image
+from plotly.utils import PlotlyJSONEncoder
 from rendered_text import contrast_problems, outside, overlaps, text_boxes
 
 from dashboards.catalogue import all_charts
@@ -126,6 +128,18 @@ def test_every_chart_on_its_page_passes_wcag_aa_contrast(reader, chart):
     figure = chart.figure(chart.data(reader, state), state)
     faint = contrast_problems(text_boxes(renderer().render(figure, "svg", width=1200, height=560)))
     assert not faint, [(problem.box.text, round(problem.ratio, 2)) for problem in faint]
+
+
+@pytest.mark.parametrize("chart", all_charts(), ids=lambda chart: chart.chart_id)
+def test_every_chart_builds_the_same_figure_with_or_without_plotlys_checks(reader, chart, monkeypatch):
+    """Serving skips Plotly's per-value checks (dashboards/figures/traces.py); they must change nothing."""
+    state = view_of(chart)
+    data = chart.data(reader, state)
+    built = {}
+    for checks in ("1", "0"):
+        monkeypatch.setenv("GRACE_FIGURE_CHECKS", checks)
+        built[checks] = json.dumps(chart.figure(data, state).to_plotly_json(), cls=PlotlyJSONEncoder, sort_keys=True)
+    assert built["0"] == built["1"]
 
 
 def test_slide_type_is_at_least_14_points_and_the_slide_is_1920_by_1080():

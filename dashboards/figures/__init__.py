@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboards.figures import traces
+
 # Okabe-Ito, reordered so the first colours have the most contrast on white (yellow last).
 OKABE_ITO = (
     "#0072B2",  # blue
@@ -77,7 +79,7 @@ def base_layout(title: str) -> dict:
 
 def empty_figure(message: str, title: str = "") -> go.Figure:
     """A blank figure carrying a centred message (no data, or data unavailable)."""
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(
@@ -97,7 +99,7 @@ def sparkline_figure(frame: pd.DataFrame, colour: str = OKABE_ITO[0]) -> go.Figu
 
     The height comes from the card (CSS), so the figure sets none.
     """
-    fig = go.Figure()
+    fig = traces.figure()
     fig.update_layout(
         autosize=True,
         margin={"l": 2, "r": 6, "t": 4, "b": 4},
@@ -114,7 +116,7 @@ def sparkline_figure(frame: pd.DataFrame, colour: str = OKABE_ITO[0]) -> go.Figu
     x = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in frame["ds"]]
     y = [float(v) for v in frame["y"]]
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=y,
             mode="lines",
@@ -124,7 +126,9 @@ def sparkline_figure(frame: pd.DataFrame, colour: str = OKABE_ITO[0]) -> go.Figu
             hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra></extra>",
         )
     )
-    fig.add_trace(go.Scatter(x=x[-1:], y=y[-1:], mode="markers", marker={"color": colour, "size": 6}, hoverinfo="skip"))
+    fig.add_trace(
+        traces.scatter(x=x[-1:], y=y[-1:], mode="markers", marker={"color": colour, "size": 6}, hoverinfo="skip")
+    )
     return fig
 
 
@@ -157,7 +161,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
     if frame.empty:
         return empty_figure("No referrals in the warehouse for this selection.", title)
 
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     marker_size = 7 if frame["month"].nunique() <= DENSE_MONTHS else 4
     lines = frame["series_name"].nunique()
     for index, (name, series) in enumerate(frame.groupby("series_name", sort=False)):
@@ -170,7 +174,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
         # The country code rides along as customdata so a click can filter to that country.
         custom = [key] * len(complete) if key != "ALL" else None
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_months(complete),
                 y=_counts(complete),
                 name=str(name),
@@ -187,7 +191,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
         # The incomplete month: a dotted link from the last complete month and a hollow marker.
         link = pd.concat([complete.tail(1), incomplete])
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_months(link),
                 y=_counts(link),
                 name=str(name),
@@ -199,7 +203,7 @@ def monthly_referrals_figure(frame: pd.DataFrame, title: str = "Referrals per mo
             )
         )
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_months(incomplete),
                 y=_counts(incomplete),
                 name=str(name),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import CAPTION_META, PAGE_ONLY, PALETTE, base_layout
+from dashboards.figures import CAPTION_META, PAGE_ONLY, PALETTE, base_layout, traces
 
 LINE, UP, DOWN, MARK = PALETTE[0], PALETTE[3], PALETTE[5], PALETTE[6]
 STATUS_FILL = {"emerging": "rgba(0,158,115,0.12)", "vanishing": "rgba(204,121,167,0.14)"}
@@ -28,11 +28,11 @@ def alert_series_figure(
     missing = [c for c in ("ds", "y") if c not in frame.columns]
     if missing:
         raise ValueError(f"series frame lacks column(s): {', '.join(missing)}")
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     x = [_day(d) for d in frame["ds"]]
     y = [float(v) for v in frame["y"]]
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=y,
             name="Observed",
@@ -50,7 +50,7 @@ def alert_series_figure(
             continue
         days = [_day(d) for d in part["date"]]
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=days,
                 y=[values.get(d, float(v)) for d, v in zip(days, part["after"])],
                 name=label,
@@ -106,7 +106,7 @@ def alert_series_figure(
             )
     if at is not None and _day(at) in values:
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=[_day(at)],
                 y=[values[_day(at)]],
                 name="Selected alert",

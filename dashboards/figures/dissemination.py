@@ -28,6 +28,7 @@ from dashboards.figures import (
     base_layout,
     empty_figure,
     fill_pattern,
+    traces,
     whole_or_gap,
 )
 
@@ -66,7 +67,7 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 def _dates(values) -> list[str]:
-    return [value.strftime("%Y-%m-%d") for value in pd.to_datetime(values)]
+    return list(pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d"))
 
 
 def period_axis(fig: go.Figure, grain: str) -> None:
@@ -103,11 +104,11 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     ranks = mix.groupby("platform", sort=False)["platform_rank"].min()
     order = sorted(ranks.index, key=lambda name: (pd.isna(ranks[name]), ranks[name], name))
     colours = platform_colours(order)
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, platform in enumerate(order):
         part = mix[mix["platform"] == platform].sort_values("period")
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 x=_dates(part["period"]),
                 y=[None if pd.isna(v) else round(100 * float(v), 2) for v in part["share"]],
                 name=str(platform),
@@ -228,9 +229,9 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
     count_scale = measure == "count"
     # No title in the figure: the chart card (page) and the marking (exports) carry it, the colour bar names
     # the measure, and the map gets the height.
-    fig = go.Figure(layout=base_layout(""))
+    fig = traces.figure(layout=base_layout(""))
     fig.add_trace(
-        go.Choropleth(
+        traces.choropleth(
             locations=list(shown["country_iso3"]),
             locationmode="ISO-3",
             z=[int(v) if count_scale else round(float(v), 4) for v in shown["_value"]],
@@ -266,7 +267,7 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
         if rows.empty:
             continue
         fig.add_trace(
-            go.Choropleth(
+            traces.choropleth(
                 locations=list(rows["country_iso3"]),
                 locationmode="ISO-3",
                 z=[0] * len(rows),
@@ -283,7 +284,7 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
     chosen = [code for code in frame["country_iso3"] if code in set(selected)]
     if chosen:
         fig.add_trace(
-            go.Choropleth(
+            traces.choropleth(
                 locations=chosen,
                 locationmode="ISO-3",
                 z=[1] * len(chosen),
@@ -300,7 +301,7 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
     if not small.empty:
         states = [SMALL_STATES[code] for code in small["country_iso3"]]
         fig.add_trace(
-            go.Scattergeo(
+            traces.scattergeo(
                 lon=[state.lon for state in states],
                 lat=[state.lat for state in states],
                 mode="markers+text",
@@ -378,9 +379,9 @@ def platform_country_figure(matrix: pd.DataFrame) -> go.Figure:
     columns = sorted(grid.columns, key=lambda code: (str(names.get(code, code)), code))
     rows = grid.sum(axis=1).sort_values(ascending=False, kind="stable").index
     grid = grid.loc[rows, columns]
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     fig.add_trace(
-        go.Heatmap(
+        traces.heatmap(
             z=grid.to_numpy(dtype="int64").tolist(),
             x=columns,
             y=list(grid.index),
@@ -405,12 +406,12 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
     if spread.empty:
         return empty_figure("No media clusters in this selection.", title)
     frame = spread.sort_values("period")
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, (column, name) in enumerate(
         (("clusters_first_seen", "First seen"), ("clusters_reaching_second_country", "Reached a second country"))
     ):
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_dates(frame["period"]),
                 y=whole_or_gap(frame[column]),
                 name=name,
@@ -434,9 +435,9 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
     part = reach[reach["measure"] == measure].sort_values("bucket_order")
     if part.empty or int(part["clusters"].sum()) == 0:
         return empty_figure("No media clusters in this selection.", title)
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     fig.add_trace(
-        go.Bar(
+        traces.bar(
             x=list(part["bucket"]),
             y=whole_or_gap(part["clusters"]),
             name="Media clusters",
@@ -479,18 +480,18 @@ def perceptual_reshares_figure(reshares: pd.DataFrame, grain: str = "month") -> 
     if _counts_hidden(reshares, ("files", "cross_platform_reshares", "cross_country_reshares")):
         return empty_figure(ALL_SUPPRESSED, title)
     frame = reshares.sort_values("period")
-    fig = go.Figure(layout=base_layout(title))
-    traces = (
+    fig = traces.figure(layout=base_layout(title))
+    shares = (
         ("cross_platform", "On another platform than first seen"),
         ("cross_country", "In another country than first seen"),
     )
-    for index, (column, name) in enumerate(traces):
+    for index, (column, name) in enumerate(shares):
         counts = [
             ["–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
             for n, d in zip(frame[f"{column}_reshares"], frame["files"])
         ]
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_dates(frame["period"]),
                 y=[None if pd.isna(v) else float(v) for v in frame[f"{column}_share"]],
                 name=name,
@@ -522,7 +523,7 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
         return empty_figure(ALL_SUPPRESSED, title)
     if (matches["bank_matched_files"].fillna(0) == 0).all():
         return empty_figure(NO_BANK_MATCH, title)
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     categories = sorted(set(matches["category_code"].astype(str)))
     for index, category in enumerate(categories):
         part = matches[matches["category_code"].astype(str) == category].sort_values("period")
@@ -531,7 +532,7 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
             for n, d in zip(part["bank_matched_files"], part["files"])
         ]
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 x=_dates(part["period"]),
                 y=whole_or_gap(part["bank_matched_files"]),
                 name=category,

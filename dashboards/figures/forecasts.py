@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import PALETTE, base_layout
+from dashboards.figures import PALETTE, base_layout, traces
 
 HISTORY, FORECAST, RECONCILED, CAPACITY, ARRIVALS = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6], PALETTE[5]
 MODEL_LABELS = {
@@ -52,7 +52,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 
 def _dates(values) -> list[str]:
-    return [pd.Timestamp(v).strftime("%Y-%m-%d") for v in values]
+    return list(pd.DatetimeIndex(pd.to_datetime(pd.Series(values))).strftime("%Y-%m-%d"))
 
 
 def _floats(values) -> list[float]:
@@ -68,7 +68,7 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
 def _band(fig: go.Figure, x, lower, upper, colour: str, name: str, group: str, alpha: float = 0.18) -> None:
     """A shaded interval: the upper edge, then the lower edge filled up to it."""
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=upper,
             mode="lines",
@@ -80,7 +80,7 @@ def _band(fig: go.Figure, x, lower, upper, colour: str, name: str, group: str, a
         )
     )
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=lower,
             mode="lines",
@@ -102,13 +102,13 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
     `forecast` (NaN where absent).
     """
     _require(frame, FORECAST_COLUMNS, "forecast")
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     past = frame[frame["actual"].notna()]
     future = frame[frame["forecast"].notna()]
     number = ",.0f" if unit in ("count", "stock", "distinct") else ",.3~g"
     if not past.empty:
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_dates(past["date"]),
                 y=_floats(past["actual"]),
                 name="Observed",
@@ -130,7 +130,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
             "forecast",
         )
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=x,
                 y=_floats(future["forecast"]),
                 name=f"Forecast ({model})",
@@ -150,7 +150,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
         reconciled = future[future["reconciled"].notna()]
         if not reconciled.empty:
             fig.add_trace(
-                go.Scatter(
+                traces.scatter(
                     x=_dates(reconciled["date"]),
                     y=_floats(reconciled["reconciled"]),
                     name="Reconciled forecast",
@@ -195,10 +195,10 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
     `frame` has `BACKLOG_COLUMNS` (as `analytics.capacity.project_backlog` returns).
     """
     _require(frame, BACKLOG_COLUMNS, "backlog")
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     x = _dates(frame["date"])
     fig.add_trace(
-        go.Bar(
+        traces.bar(
             x=x,
             y=_floats(frame["arrivals"]),
             name="Forecast arrivals per period",
@@ -207,7 +207,7 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
         )
     )
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=_floats(frame["capacity"]),
             name="Capacity per period",
@@ -227,7 +227,7 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
         alpha=0.2,
     )
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=_floats(frame["backlog"]),
             name="Backlog (median)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, fill_pattern, whole_or_gap
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, fill_pattern, traces, whole_or_gap
 
 RECORD_KINDS = ("referrals", "files")
 # Where each input row went; colours keep their meaning across charts.
@@ -62,10 +62,10 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
     labels, hover = batch_labels(batches), batch_hover(batches)
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for outcome, name, colour in OUTCOMES:
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 x=labels,
                 y=whole_or_gap(batches[f"{kind}_{outcome}"]),
                 name=name,
@@ -76,7 +76,7 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
         )
     gaps = whole_or_gap(batches[f"{kind}_gap"])
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=labels,
             y=whole_or_gap(batches[f"{kind}_in"]),
             name="Read (in)",
@@ -111,10 +111,10 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
         index="batch_id", columns="reason", values="records", aggfunc="sum", fill_value=0
     ).reindex(batches["batch_id"], fill_value=0)
     order = table.sum().sort_values(ascending=False, kind="stable").index
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, reason in enumerate(order):
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 x=labels,
                 y=whole_or_gap(table[reason]),
                 name=str(reason),
@@ -165,11 +165,11 @@ def quarantine_fields_figure(fields: pd.DataFrame) -> go.Figure:
             ignore_index=True,
         )
     frame = frame.assign(label=[f"{f} · {r}" if r else f for f, r in zip(frame["field"], frame["reason"])])
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, dataset in enumerate(dict.fromkeys(frame["dataset"])):
         part = frame[frame["dataset"] == dataset]
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 y=list(part["label"]),
                 x=whole_or_gap(part["records"]),
                 name=str(dataset),
@@ -192,12 +192,12 @@ def throughput_figure(batches: pd.DataFrame) -> go.Figure:
     title = "ETL throughput (referrals read per second)"
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     hover = batch_hover(batches)
     frame = batches.assign(hover=hover, label=batch_labels(batches))
     for index, (kind, part) in enumerate(frame.groupby("source_kind", sort=True)):
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=[t.isoformat(sep=" ") for t in pd.to_datetime(part["started_at"])],
                 y=[None if pd.isna(v) else round(float(v), 1) for v in part["referrals_per_second"]],
                 name=str(kind),

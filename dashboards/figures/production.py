@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash, traces
 from grace.vocabulary import TOTAL
 
 HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
@@ -95,12 +95,12 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
         return empty
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, (column, name) in enumerate(
         (("new_media_clusters", "New media clusters (first sightings)"), ("known_files", "Files of known material"))
     ):
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=x,
                 y=_values(frame[column]),
                 name=name,
@@ -112,7 +112,7 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
             )
         )
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=_values(frame["files"]),
             name="All files",
@@ -134,15 +134,15 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
         return empty
     frame = frame.sort_values("ds")
     x = _dates(frame["ds"])
-    fig = go.Figure(layout=base_layout(title))
-    traces = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
-    for index, (column, name) in enumerate(traces, start=2):
+    fig = traces.figure(layout=base_layout(title))
+    shares = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
+    for index, (column, name) in enumerate(shares, start=2):
         counts = [
             [period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
             for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])
         ]
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=x,
                 y=_values(frame[f"{column}_share"]),
                 name=name,
@@ -168,7 +168,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
     empty = _nothing_to_draw(frame, ("reported_accounts",), title, "No accounts reported in this selection.")
     if empty is not None:
         return empty
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     entities = list(dict.fromkeys(frame["entity"].astype(str)))
     if entities == [TOTAL]:
         frame = frame.sort_values("ds")
@@ -178,7 +178,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
             lines.append(("new_reported_accounts", "Accounts reported for the first time"))
         for index, (column, name) in enumerate(lines):
             fig.add_trace(
-                go.Scatter(
+                traces.scatter(
                     x=x,
                     y=_values(frame[column]),
                     name=name,
@@ -199,7 +199,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
             part = frame[frame["entity"].astype(str) == entity].sort_values("ds")
             colour = PALETTE[index % len(PALETTE)]
             fig.add_trace(
-                go.Scatter(
+                traces.scatter(
                     x=_dates(part["ds"]),
                     y=_values(part["reported_accounts"]),
                     name=entity,
@@ -228,10 +228,10 @@ def _bars_and_ratio(
     """Stacked count bars per period (the first plain, the next hatched) and a ratio line on a right axis."""
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     for index, (column, name) in enumerate(bars):
         fig.add_trace(
-            go.Bar(
+            traces.bar(
                 x=x,
                 y=_values(frame[column]),
                 name=name,
@@ -244,7 +244,7 @@ def _bars_and_ratio(
         )
     column, name = line
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=x,
             y=_values(frame[column]),
             name=f"{name} (right axis)",

@@ -21,6 +21,7 @@ from dashboards.figures import (
     base_layout,
     empty_figure,
     line_dash,
+    traces,
 )
 from dashboards.figures.colour import readable_on
 from dashboards.figures.downsample import keep_extremes
@@ -167,7 +168,7 @@ def trend_figure(
         return empty_figure("No data for this selection.", title)
     order = list(entities) if entities else list(dict.fromkeys(frame["entity"].astype(str)))
     order = [e for e in order if e in set(frame["entity"].astype(str))][:MAX_LINES]
-    fig = go.Figure(layout=base_layout(title))
+    fig = traces.figure(layout=base_layout(title))
     value = _hover_value(unit, per_capita)
     dense = frame["ds"].nunique() > 60
     drawn = total = 0
@@ -178,7 +179,7 @@ def trend_figure(
         drawn += len(series)
         name = label if entity == "total" else entity
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_dates(series["ds"]),
                 y=_values(series["y"], log),
                 name=name,
@@ -192,7 +193,7 @@ def trend_figure(
     if compare is not None and not compare.empty:
         series = compare.sort_values("ds")
         fig.add_trace(
-            go.Scatter(
+            traces.scatter(
                 x=_dates(series["ds"]),
                 y=_values(series["y"], log),
                 name=f"{compare_label} (right axis)",
@@ -271,7 +272,7 @@ def _add_events(
     if points.empty:
         return
     fig.add_trace(
-        go.Scatter(
+        traces.scatter(
             x=_dates(points["date"]),
             y=[float(v) for v in points["y"]],
             name="Anomaly",
