@@ -10,7 +10,7 @@ Steps (each prints progress):
      Or --warehouse: measure an existing warehouse (upgraded in place to this code's schema first).
   2. dashboard — in a child process, so its peak RSS is the dashboard's own: every page and every
      callback of `benchmarks/dashboard.py` (the same views, warm-up, repetitions and raw-SQL reference).
-  3. `grace analyse --metrics default --grains month,week` — wall, CPU and peak RSS of its process tree.
+  3. `grace analyse --metrics default --grain month,week` — wall, CPU and peak RSS of its process tree.
   4. exports — the CSV export of three Trend explorer views (`benchmarks/exports.py`'s function), seconds.
   5. size on disk — the warehouse file, its WAL and the near-duplicate index beside it.
 With --write, the results go into the "Scale" section of docs/BENCHMARKS.md.
@@ -168,9 +168,7 @@ def timed_analyse(warehouse: Path, home: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
-        grace_cmd(
-            "analyse", "--warehouse", str(warehouse), "--metrics", "default", "--grains", "month,week", "--quiet"
-        ),
+        grace_cmd("analyse", "--warehouse", str(warehouse), "--metrics", "default", "--grain", "month,week", "--quiet"),
         check=True,
         env=bench_env(home),
     )
@@ -241,7 +239,7 @@ def write_markdown(results: dict) -> None:
         f"{verdict(worst_load['p95_ms'] <= TARGET_LOAD_S * 1000)}",
         f"- callbacks above {TARGET_CALLBACK_P95_MS:g} ms p95: {len(slow)} of {len(callbacks)} — {verdict(not slow)}",
         f"- dashboard process peak RSS: {dash['peak_rss_gb']:.2f} GB — {verdict(dash['peak_rss_gb'] <= TARGET_RSS_GB)}",
-        f"- `grace analyse --metrics default --grains month,week`: {results['analyse']['wall_s']} s wall, "
+        f"- `grace analyse --metrics default --grain month,week`: {results['analyse']['wall_s']} s wall, "
         f"{results['analyse']['cpu_s']} s CPU, peak RSS {results['analyse']['peak_rss_gb']} GB",
         "",
         "| callback | p50 ms | p95 ms | worst view |",
