@@ -3,7 +3,9 @@ authentication on, started through `grace federation …` and stopped by process
 
 Three agencies are three simulated warehouses of different seeds (small, 0.3 % scale). The whole file
 takes about two minutes on two cores: two rounds of FedAvg over three nodes (≈ 25 s a round: every
-message starts a ClientApp process at the node) and a second hub for the refusals.
+message starts a ClientApp process at the node) and a second hub for the refusals. Two more tests are marked
+slow: one round each of client-side DP and of SecAgg+, and two rounds of SecAgg+ with DP (230 s alone,
+warehouses included, on a machine shared with other test runs).
 """
 
 from __future__ import annotations
