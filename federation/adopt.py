@@ -93,5 +93,7 @@ def _summary(lineage: dict, model_dir: Path) -> dict:
         "agencies": lineage.get("agencies"),
         "epsilon": dp.get("epsilon"),
         "delta": dp.get("delta"),
+        "dp_unit": dp.get("unit"),
+        "dp_noise_multiplier": dp.get("noise_multiplier"),
         "secure_aggregation": lineage.get("secure_aggregation"),
     }

@@ -8,6 +8,7 @@ reads this module without loading Flower.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,11 @@ RUN_CONFIG: dict[str, tuple[Any, str]] = {
     "dp-noise-multiplier": (0.0, "client-side DP: Gaussian noise multiplier (> 0 with dp-clipping-norm turns DP on)"),
     "dp-clipping-norm": (0.0, "client-side DP: L2 norm each node's update is clipped to"),
     "dp-delta": (1e-5, "client-side DP: delta of the (epsilon, delta) reported"),
+    "dp-target-epsilon": (
+        0.0,
+        "client-side DP: the epsilon to spend over num-server-rounds at dp-delta; sets the noise multiplier "
+        "(instead of dp-noise-multiplier; needs dp-clipping-norm)",
+    ),
     "output-dir": ("", "folder for the global model and its lineage [default: $GRACE_HOME/federation/models/run-<id>]"),
     "observability-file": ("", "JSON-lines file of rounds [default: $GRACE_HOME/federation/rounds.jsonl]"),
 }
@@ -63,6 +69,7 @@ class RunSettings:
     dp_noise_multiplier: float
     dp_clipping_norm: float
     dp_delta: float
+    dp_target_epsilon: float
     output_dir: str
     observability_file: str
 
@@ -85,8 +92,14 @@ class RunSettings:
             strategy = "fedprox"
         if strategy == "fedprox" and mu <= 0:
             mu = DEFAULT_FEDPROX_MU
+        rounds = int(merged["num-server-rounds"])
+        noise = float(merged["dp-noise-multiplier"])
+        target = float(merged["dp-target-epsilon"])
+        delta = float(merged["dp-delta"])
+        if target:
+            noise = _noise_for_target(target, noise, float(merged["dp-clipping-norm"]), rounds, delta)
         settings = cls(
-            rounds=int(merged["num-server-rounds"]),
+            rounds=rounds,
             strategy=strategy,
             proximal_mu=mu,
             fraction_train=float(merged["fraction-train"]),
@@ -99,9 +112,10 @@ class RunSettings:
             l2=float(merged["l2"]),
             trim_beta=float(merged["trim-beta"]),
             krum_malicious=int(merged["krum-malicious"]),
-            dp_noise_multiplier=float(merged["dp-noise-multiplier"]),
+            dp_noise_multiplier=noise,
             dp_clipping_norm=float(merged["dp-clipping-norm"]),
-            dp_delta=float(merged["dp-delta"]),
+            dp_delta=delta,
+            dp_target_epsilon=target,
             output_dir=str(merged["output-dir"]),
             observability_file=str(merged["observability-file"]),
         )
@@ -119,8 +133,31 @@ class RunSettings:
             raise RunConfigError("local-steps must be at least 1 and learning-rate positive")
         if not 0 <= self.trim_beta < 0.5:
             raise RunConfigError("trim-beta must be in [0, 0.5)")
+        if self.dp_noise_multiplier < 0 or self.dp_clipping_norm < 0:
+            raise RunConfigError("dp-noise-multiplier and dp-clipping-norm cannot be negative")
         if (self.dp_noise_multiplier > 0) != (self.dp_clipping_norm > 0):
             raise RunConfigError("client-side DP needs both dp-noise-multiplier and dp-clipping-norm above 0")
+        if not 0 < self.dp_delta < 1:
+            raise RunConfigError(f"dp-delta must be in (0, 1), got {self.dp_delta}")
+
+    def check_secure_aggregation(self) -> None:
+        """Refuse what SecAgg+ (`federation.flower.secagg_app`) cannot run: it hides every individual update,
+        so only a mean can be computed (FedAvg; no FedProx on Flower's legacy path, no trimmed mean or Krum,
+        which need the updates themselves), and a sum of fewer than two nodes is one node's update."""
+        if self.strategy != "fedavg":
+            raise RunConfigError(
+                f"secure aggregation (SecAgg+) runs FedAvg only, not {self.strategy}: robust rules need the "
+                "individual updates SecAgg+ hides, and Flower's legacy SecAgg+ workflow has no FedProx"
+            )
+        if self.min_nodes < 2:
+            raise RunConfigError(
+                "secure aggregation (SecAgg+) needs min-nodes of at least 2 (the sum of one node's update is that update)"
+            )
+        if self.dp and self.fraction_train < 1:
+            raise RunConfigError(
+                "SecAgg+ with DP trains every connected node each round (fraction-train 1): the ε reported "
+                "takes no credit for sampling, and the noise is set for the nodes that take part"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """The settings with the run configuration's key names (for the lineage)."""
@@ -139,7 +176,28 @@ class RunSettings:
             "dp-noise-multiplier": self.dp_noise_multiplier,
             "dp-clipping-norm": self.dp_clipping_norm,
             "dp-delta": self.dp_delta,
+            "dp-target-epsilon": self.dp_target_epsilon,
         }
+
+
+def _noise_for_target(target: float, noise: float, clipping_norm: float, rounds: int, delta: float) -> float:
+    """The noise multiplier that spends `target` ε over `rounds` releases (one per round) at `delta`."""
+    if not (target > 0 and math.isfinite(target)):
+        raise RunConfigError(f"dp-target-epsilon must be a positive number, got {target}")
+    if noise:
+        raise RunConfigError("give dp-target-epsilon or dp-noise-multiplier, not both (the target sets the noise)")
+    if clipping_norm <= 0:
+        raise RunConfigError("dp-target-epsilon needs dp-clipping-norm above 0 (the noise is a multiple of it)")
+    if not 0 < delta < 1:
+        raise RunConfigError(f"dp-delta must be in (0, 1), got {delta}")
+    if rounds < 1:
+        raise RunConfigError("num-server-rounds must be at least 1")
+    from federation.privacy import noise_for_epsilon  # dp-accounting, loaded only when a target is given
+
+    try:
+        return noise_for_epsilon(target, rounds, delta)
+    except ValueError as error:
+        raise RunConfigError(f"dp-target-epsilon {target}: {error}") from error
 
 
 def toml_value(value: Any) -> str:

@@ -317,6 +317,12 @@ _PROGRESS = re.compile(r"\[ROUND \d+/\d+\]|Received \d+ results|Waiting for node
 @click.option("--dp-noise-multiplier", type=float, default=None, help="Client-side DP: Gaussian noise multiplier.")
 @click.option("--dp-clipping-norm", type=float, default=None, help="Client-side DP: clipping norm of each update.")
 @click.option(
+    "--dp-target-epsilon",
+    type=float,
+    default=None,
+    help="Client-side DP: the ε to spend over all rounds (at dp-delta); sets the noise multiplier. Needs --dp-clipping-norm.",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -334,6 +340,7 @@ def train(
     fraction: float,
     dp_noise_multiplier: float | None,
     dp_clipping_norm: float | None,
+    dp_target_epsilon: float | None,
     out: Path | None,
     secagg: bool,
     extra: tuple[str, ...],
@@ -350,6 +357,7 @@ def train(
       grace federation train --rounds 10 --strategy fedprox --proximal-mu 0.1
       grace federation train --strategy krum --min-nodes 4 --set krum-malicious=1
       grace federation train --dp-noise-multiplier 1.0 --dp-clipping-norm 5
+      grace federation train --secagg --min-nodes 4 --dp-target-epsilon 3 --dp-clipping-norm 1
     """
     from federation import runtime
     from federation.model_store import read_global_model
@@ -372,13 +380,15 @@ def train(
         overrides["dp-noise-multiplier"] = dp_noise_multiplier
     if dp_clipping_norm is not None:
         overrides["dp-clipping-norm"] = dp_clipping_norm
+    if dp_target_epsilon is not None:
+        overrides["dp-target-epsilon"] = dp_target_epsilon
     overrides.update(_parse_set(extra))
     from federation.run_config import RunSettings
 
-    RunSettings.from_config(dict(overrides))  # refuse bad settings before submitting
+    settings = RunSettings.from_config(dict(overrides))  # refuse bad settings before submitting
+    if secagg:
+        settings.check_secure_aggregation()
     started = time.monotonic()
-    if secagg and (strategy != "fedavg" or proximal_mu or dp_noise_multiplier):
-        raise ConfigError("--secagg runs plain FedAvg only (Flower's SecAgg+ workflow; see docs/FEDERATION.md)")
     for line in runtime.submit_run(paths, overrides, secagg):
         if verbose or _PROGRESS.search(line) or line.startswith("Successfully started run"):
             click.echo(re.sub(r"\x1b\[[0-9;]*m", "", line))
@@ -398,7 +408,11 @@ def train(
     )
     dp = lineage.get("differential_privacy")
     if dp:
-        click.echo(f"client-side DP: ε = {dp['epsilon']:.2f} at δ = {dp['delta']:g} over {dp['releases']} rounds")
+        click.echo(
+            f"client-side DP: ε = {dp['epsilon']:.2f} at δ = {dp['delta']:g} over {dp['releases']} rounds "
+            f"(noise multiplier {dp['noise_multiplier']:.3f}, clipping norm {dp['clipping_norm']:g}"
+            + (", updates securely aggregated (SecAgg+))" if lineage.get("secure_aggregation") else ")")
+        )
 
 
 @federation.command(name="adopt", cls=OneLineErrors)

@@ -108,6 +108,22 @@ def _parse_countries(_ctx, _param, value: str) -> tuple[str, ...]:
     help="Inject a drift into the referral outcomes from this date of receipt (sextortion annotations x3, "
     "two coefficients of the outcome rule changed), recorded in ground_truth.json; for testing drift alarms.",
 )
+@click.option(
+    "--draw",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Independent sample of the same world: 0 is the seed's own sample; N > 0 re-draws every referral, "
+    "file and outcome while the seed keeps the scenario, country mixes and agencies' random intercepts.",
+)
+@click.option(
+    "--outcome-feedback",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Share of referrals whose outcome is ever reported back (the rest stay open, without a label), "
+    "chosen at random; e.g. 0.1 for a small unit that rarely hears back from local forces.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def simulate_command(
     out,
@@ -122,6 +138,8 @@ def simulate_command(
     malformed_rate,
     to_postgres,
     outcome_drift_date,
+    draw,
+    outcome_feedback,
     quiet,
 ) -> None:
     """Simulate agencies' case systems: referral and file exports, JSON packages, hash sets.
@@ -157,6 +175,8 @@ def simulate_command(
         malformed_rate=malformed_rate,
         to_postgres=to_postgres,
         outcome_drift_date=outcome_drift_date.date() if outcome_drift_date else None,
+        draw=draw,
+        outcome_feedback=outcome_feedback,
     )
     with progress_bar(enabled=not quiet) as progress:
         result = simulate(config, progress=progress)

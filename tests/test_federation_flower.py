@@ -3,7 +3,9 @@ authentication on, started through `grace federation …` and stopped by process
 
 Three agencies are three simulated warehouses of different seeds (small, 0.3 % scale). The whole file
 takes about two minutes on two cores: two rounds of FedAvg over three nodes (≈ 25 s a round: every
-message starts a ClientApp process at the node) and a second hub for the refusals.
+message starts a ClientApp process at the node) and a second hub for the refusals. Two more tests are marked
+slow: one round each of client-side DP and of SecAgg+, and two rounds of SecAgg+ with DP (230 s alone,
+warehouses included, on a machine shared with other test runs).
 """
 
 from __future__ import annotations
@@ -210,5 +212,62 @@ def test_client_side_dp_and_secagg_plus_runs_produce_a_global_model(agency_wareh
         assert lineage["secure_aggregation"].startswith("SecAgg+") and lineage["rounds_completed"] == 1
         _, held_out = node_dataset(agency_warehouses["NL"]).split()
         assert evaluate(weights, held_out)["auc"] > 0.6
+    finally:
+        stop_everything(paths, started)
+
+
+@pytest.mark.slow
+def test_secagg_plus_with_dp_trains_two_rounds_and_the_registry_lineage_names_secagg_dp_and_epsilon(
+    agency_warehouses, tmp_path
+):
+    """SecAgg+ with node-level DP as real processes (TLS, node authentication): each node clips its update
+    inside secaggplus_mod, the hub adds noise to the secure sum; the ε of a target is spent and recorded
+    up to the agency's model registry."""
+    import shutil
+
+    from classification import registry
+    from federation.adopt import adopt_global_model
+    from warehouse import connect
+
+    paths = runtime.FederationPaths.default()
+    started: list[int] = []
+    try:
+        assert grace("federation", "hub", "start", "--port", str(runtime.free_port()), "--detach").exit_code == 0
+        for code, warehouse in agency_warehouses.items():
+            result = grace("federation", "node", "start", "--agency", code, "--warehouse", str(warehouse), "--detach")
+            assert result.exit_code == 0, result.output
+        started = recorded_pids(paths)
+
+        out = paths.home / "models" / "secagg-dp"
+        result = grace(
+            "federation", "train", "--rounds", "2", "--min-nodes", "3", "--secagg", "--out", str(out),
+            "--dp-target-epsilon", "8", "--dp-clipping-norm", "1",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "SecAgg+" in result.output and "ε =" in result.output
+        weights, lineage = read_global_model(out)
+        assert lineage["secure_aggregation"].startswith("SecAgg+") and lineage["rounds_completed"] == 2
+        dp = lineage["differential_privacy"]
+        assert dp["target_epsilon"] == 8.0 and dp["releases"] == 2 and dp["unit"].startswith("node")
+        assert dp["epsilon"] == pytest.approx(epsilon_spent(dp["noise_multiplier"], 2, 1e-5))
+        assert 7.8 < dp["epsilon"] <= 8.0
+        assert lineage["secagg"]["max_weight"] == 1.0  # every node weighs the same
+        assert all(r["bytes"] > 0 for r in lineage["per_round"])
+        node_log = paths.log_file("node-BE").read_text()
+        assert "fixedclipping_mod: parameters are clipped" in node_log
+        assert all(np.isfinite(w).all() for w in weights)
+
+        home = tmp_path / "be.duckdb"
+        shutil.copy(agency_warehouses["BE"], home)
+        adopted = adopt_global_model(out, home)
+        con = connect(home, read_only=True)
+        try:
+            card = registry.card(con, adopted.version)
+        finally:
+            con.close()
+        federated = card["lineage"]["federated"]
+        assert federated["secure_aggregation"].startswith("SecAgg+")
+        assert federated["dp_unit"].startswith("node") and federated["epsilon"] == pytest.approx(dp["epsilon"])
+        assert federated["delta"] == 1e-5
     finally:
         stop_everything(paths, started)

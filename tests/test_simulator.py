@@ -599,6 +599,32 @@ def test_cli_simulates_and_prints_a_summary(tmp_path):
     assert manifest_of(out)["seed"] == 3
 
 
+def test_cli_draws_another_sample_with_scarce_outcome_feedback_when_asked(tmp_path):
+    common = ["--scale", "0.001", "--start", "2023-01-01", "--end", "2023-03-31", "--seed", "3", "--quiet"]
+    runner = CliRunner()
+    assert runner.invoke(cli, ["simulate", "--out", str(tmp_path / "own"), *common]).exit_code == 0
+    result = runner.invoke(
+        cli,
+        ["simulate", "--out", str(tmp_path / "other"), *common, "--draw", "1", "--outcome-feedback", "0.25"],
+    )
+    assert result.exit_code == 0, result.output
+    own, other = manifest_of(tmp_path / "own"), manifest_of(tmp_path / "other")
+    assert (own["draw"], own["outcome_feedback"]) == (0, 1.0)
+    assert (other["draw"], other["outcome_feedback"]) == (1, 0.25)
+    first = sorted((tmp_path / "own" / "exports").rglob("referrals.csv"))[0]
+    assert first.read_bytes() != (tmp_path / "other" / first.relative_to(tmp_path / "own")).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--draw", "-1"), ("--draw", "x"), ("--outcome-feedback", "0"), ("--outcome-feedback", "1.5")],
+)
+def test_cli_refuses_a_negative_draw_and_an_outcome_feedback_outside_zero_to_one(tmp_path, option, value):
+    result = CliRunner().invoke(cli, ["simulate", "--out", str(tmp_path / "x"), option, value])
+    assert result.exit_code != 0 and option in result.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_cli_rejects_end_before_start_with_one_line(tmp_path):
     result = CliRunner().invoke(
         cli, ["simulate", "--out", str(tmp_path / "x"), "--start", "2024-01-01", "--end", "2023-01-01"]

@@ -30,9 +30,31 @@ def payload_bytes(message: Message) -> int:
         return 0
     total = 0
     for record in message.content.values():
+        if isinstance(record, ConfigRecord):
+            total += config_bytes(record)
+            continue
         count = getattr(record, "count_bytes", None)
         if count is not None:
             total += int(count())
+    return total
+
+
+def config_bytes(record: ConfigRecord) -> int:
+    """`ConfigRecord.count_bytes` as Flower counts (8 per number, 1 per bool, the length of a str or bytes,
+    plus the key), except that an empty list counts 0 (Flower 1.42's own raises IndexError on one, and
+    SecAgg+'s stages send empty lists)."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, bool):
+            return 1
+        if isinstance(value, str | bytes):
+            return len(value)
+        return 8
+
+    total = 0
+    for key, value in record.items():
+        values = value if isinstance(value, list) else [value]
+        total += sum(size(v) for v in values) + len(key)
     return total
 
 

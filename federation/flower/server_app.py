@@ -128,6 +128,8 @@ def main(grid: Grid, context: Context) -> None:
             "differential_privacy": (
                 {
                     "mode": "client-side fixed clipping, Gaussian noise at the hub",
+                    "unit": "node (an agency's whole update in a round)",
+                    "target_epsilon": settings.dp_target_epsilon or None,
                     "noise_multiplier": settings.dp_noise_multiplier,
                     "clipping_norm": settings.dp_clipping_norm,
                     "delta": settings.dp_delta,
