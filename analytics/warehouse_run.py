@@ -28,7 +28,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,15 +222,23 @@ def run_analysis(
         latest = con.execute(
             "SELECT run_id, parameters FROM analytics_run ORDER BY created_at DESC, run_id DESC LIMIT 1"
         ).fetchone()
-        progress("monitoring the triage model", 0, 1)
-        try:
-            model_version, monitored = monitoring_rows(con, drift, reviews)
-        except RegistryError as error:  # e.g. the model directory did not move with the warehouse
-            model_version, monitored = None, []
-            monitoring_skipped.append(("triage model monitoring", str(error)))
-        progress("monitoring the triage model", 1, 1)
     finally:
         con.close()
+
+    monitoring: list[tuple[str | None, list[dict]]] = []
+
+    def monitor() -> None:
+        """The triage model's monitoring, read-only; run by `_analyse_all` while the workers analyse."""
+        progress("monitoring the triage model", 0, 1)
+        connection = connect(warehouse, read_only=True)
+        try:
+            monitoring.append(monitoring_rows(connection, drift, reviews))
+        except RegistryError as error:  # e.g. the model directory did not move with the warehouse
+            monitoring.append((None, []))
+            monitoring_skipped.append(("triage model monitoring", str(error)))
+        finally:
+            connection.close()
+        progress("monitoring the triage model", 1, 1)
 
     per_grain = {g: _with_grain_horizon(params, g) for g in grains}
     fingerprint = code_fingerprint()
@@ -240,7 +248,10 @@ def run_analysis(
     before = Previous(note="--refit-all") if refit_all else load_previous(warehouse, latest)
     found: list[Outcome | None] = [before.outcome(job.series_id, key) for job, key in zip(todo, keys)]
     fresh = [job for job, outcome in zip(todo, found) if outcome is None]
-    computed = _analyse_all(fresh, per_grain, jobs, progress, done=len(todo) - len(fresh), total=len(todo))
+    computed = _analyse_all(
+        fresh, per_grain, jobs, progress, done=len(todo) - len(fresh), total=len(todo), meanwhile=monitor
+    )
+    [(model_version, monitored)] = monitoring
     results: list[Outcome] = []
     for job, outcome in zip(todo, found):
         if outcome is None:
@@ -329,11 +340,14 @@ def _analyse_all(
     progress: ProgressCallback,
     done: int,
     total: int,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> Iterator[Outcome]:
     """The analysis of each job, in the jobs' order (spread over `jobs` worker processes when there are
-    several); progress counts from `done` (the series reused) to `total`."""
+    several); progress counts from `done` (the series reused) to `total`. `meanwhile` runs in this process:
+    while the workers analyse (after they have forked, with one BLAS thread), or first when there are none."""
+    from analytics.forecast import single_threaded
+
     results: list[Outcome] = []
-    progress("analysing series", done, total)
     if jobs > 1 and len(todo) > 1:
         chunks = _chunks(todo, max(1, min(25, len(todo) // (4 * jobs) or 1)))
         import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
@@ -342,12 +356,16 @@ def _analyse_all(
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
+            with single_threaded():  # the workers have forked (one per submission up to `jobs`)
+                meanwhile()
+            progress("analysing series", done, total)
             for future in futures:  # in submission order: deterministic
                 results.extend(future.result())
                 progress("analysing series", done + len(results), total)
-    elif todo:
-        from analytics.forecast import single_threaded
-
+        return iter(results)
+    meanwhile()
+    progress("analysing series", done, total)
+    if todo:
         with single_threaded():
             for i, job in enumerate(todo, 1):
                 results.append(analyse_job(job, per_grain[job.grain]))
