@@ -115,19 +115,23 @@ def cache_directory(warehouse: Path | str) -> Path | None:
     return Path(text + CACHE_SUFFIX)
 
 
-def load_previous(warehouse: Path | str, latest_run: tuple[str, str] | None) -> Previous:
+def load_previous(warehouse: Path | str, latest_run: tuple[str, str] | None, fingerprint: str) -> Previous:
     """The analyses stored beside the warehouse by its latest run (`latest_run`: its id and parameters
-    JSON), if the file's SHA-256 is the one that run recorded; else an empty `Previous` with the reason."""
+    JSON), if that run recorded the same code fingerprint and the file's SHA-256 is the one it recorded;
+    else an empty `Previous` with the reason (nothing is loaded then)."""
     directory = cache_directory(warehouse)
     if latest_run is None or directory is None:
         return Previous(note="no earlier run")
     run_id, parameters = latest_run
     try:
-        expected = (json.loads(parameters).get("reuse") or {}).get("cache_sha256")
-    except ValueError:
-        expected = None
+        record = json.loads(parameters).get("reuse") or {}
+    except (ValueError, AttributeError):
+        record = {}
+    expected = record.get("cache_sha256")
     if not expected:
         return Previous(run_id, note=f"run {run_id} kept no analyses to reuse")
+    if record.get("code_fingerprint") != fingerprint:
+        return Previous(run_id, note=f"the analysis code or its libraries changed since run {run_id}")
     path = directory / f"{run_id}.pkl"
     try:
         payload = path.read_bytes()
@@ -135,8 +139,11 @@ def load_previous(warehouse: Path | str, latest_run: tuple[str, str] | None) -> 
         return Previous(run_id, note=f"the analyses of run {run_id} are missing ({path.name})")
     if hashlib.sha256(payload).hexdigest() != expected:
         return Previous(run_id, note=f"the analyses of run {run_id} do not match their recorded checksum")
-    stored = pickle.loads(payload)  # checked above against the checksum the run's own row recorded
-    if stored.get("format") != CACHE_FORMAT or stored.get("run_id") != run_id:
+    try:
+        stored = pickle.loads(payload)  # checked above against the checksum the run's own row recorded
+    except Exception as error:
+        return Previous(run_id, note=f"the analyses of run {run_id} cannot be read ({type(error).__name__})")
+    if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT or stored.get("run_id") != run_id:
         return Previous(run_id, note=f"the analyses of run {run_id} are of another format")
     return Previous(run_id, stored["entries"])
 
@@ -145,14 +152,19 @@ def prepare_cache(
     warehouse: Path | str, run_id: str, entries: dict[str, tuple[str, Outcome]]
 ) -> tuple[Path, str] | None:
     """Write this run's analyses to a temporary file beside the warehouse; (its path, SHA-256), or None
-    when the warehouse is in memory. `commit_cache` puts it in place once the run is committed."""
+    when the warehouse is in memory or the file cannot be written (the run is stored all the same; the
+    next one then refits). `commit_cache` puts it in place once the run is committed."""
     directory = cache_directory(warehouse)
     if directory is None:
         return None
-    directory.mkdir(parents=True, exist_ok=True)
     payload = pickle.dumps({"format": CACHE_FORMAT, "run_id": run_id, "entries": entries}, protocol=5)
     temporary = directory / f".{run_id}.pkl.partial"
-    temporary.write_bytes(payload)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(payload)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return None
     return temporary, hashlib.sha256(payload).hexdigest()
 
 

@@ -245,7 +245,7 @@ def run_analysis(
     keys = [
         series_key(job.series_id, job.frame["ds"], job.frame["y"], per_grain[job.grain], fingerprint) for job in todo
     ]
-    before = Previous(note="--refit-all") if refit_all else load_previous(warehouse, latest)
+    before = Previous(note="--refit-all") if refit_all else load_previous(warehouse, latest, fingerprint)
     found: list[Outcome | None] = [before.outcome(job.series_id, key) for job, key in zip(todo, keys)]
     fresh = [job for job, outcome in zip(todo, found) if outcome is None]
     computed = _analyse_all(

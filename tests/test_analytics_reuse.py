@@ -185,3 +185,32 @@ def test_the_key_changes_with_values_dates_parameters_and_code():
     assert key != series_key("m|month|none|total", ds, y, params, "another code")
     # the alert thresholds only mark alerts, on every run: they are not part of the key
     assert key == series_key("m|month|none|total", ds, y, AnalysisParams(alerts=AlertParams(min_relative=0.5)), code)
+
+
+def test_a_code_change_or_an_unreadable_file_refits_every_series_and_says_why(warehouse_copy, monkeypatch):
+    import hashlib
+
+    import analytics.warehouse_run as warehouse_run
+
+    first = _run(warehouse_copy)
+    monkeypatch.setattr(warehouse_run, "code_fingerprint", lambda: "another version of the analysis code")
+    changed = _run(warehouse_copy)
+    assert changed.reused_count == 0 and "code" in (changed.reuse_note or "")
+    monkeypatch.undo()
+    # a file whose checksum the run row records but that does not unpickle: refit, not fail
+    again = _run(warehouse_copy)
+    assert again.reused_count == 0  # the run before it had another fingerprint
+    cache = Path(str(warehouse_copy) + CACHE_SUFFIX) / f"{again.run_id}.pkl"
+    garbage = b"not a pickle"
+    cache.write_bytes(garbage)
+    con = connect(warehouse_copy)
+    try:
+        (parameters,) = con.execute("SELECT parameters FROM analytics_run WHERE run_id = ?", [again.run_id]).fetchone()
+        record = json.loads(parameters)
+        record["reuse"]["cache_sha256"] = hashlib.sha256(garbage).hexdigest()
+        con.execute("UPDATE analytics_run SET parameters = ? WHERE run_id = ?", [json.dumps(record), again.run_id])
+    finally:
+        con.close()
+    unreadable = _run(warehouse_copy)
+    assert unreadable.reused_count == 0 and "cannot be read" in (unreadable.reuse_note or "")
+    assert unreadable.rows == first.rows
