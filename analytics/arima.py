@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+
+from analytics.normal import two_sided_z
 
 KPSS_CRITICAL_5 = 0.463  # level-stationarity KPSS statistic, 5 % (Kwiatkowski et al. 1992, table 1)
 MAX_SEASON = 24
@@ -127,7 +128,7 @@ class ARFit:
         for j in range(1, horizon):
             psi[j] = sum(a[i] * psi[j - 1 - i] for i in range(min(k, j)))
         sd = self.sigma * np.sqrt(np.cumsum(psi**2))
-        z = norm.ppf(0.5 + level / 2)
+        z = two_sided_z(level)
         return mean, mean - z * sd, mean + z * sd
 
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.stats import norm
+
+from analytics.normal import two_sided_z
 
 # form codes
 NONE, ADD, MUL = 0, 1, 2
@@ -233,7 +234,7 @@ class ETSFit:
         sd = self.sigma * np.sqrt(var)
         if self.season == MUL:  # the seasonal factor scales the error too (approximation)
             sd = sd * np.abs(s)
-        z = norm.ppf(0.5 + level / 2)
+        z = two_sided_z(level)
         return mean, mean - z * sd, mean + z * sd
 
 

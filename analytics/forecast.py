@@ -122,8 +122,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from analytics.normal import two_sided_z
 from analytics.results import Backtest, ForecastParams, ForecastPoint, ForecastResult
 from analytics.seasonality import can_be_seasonal
 from analytics.series import RegularSeries
@@ -536,14 +536,17 @@ def _half_widths(mean, lower, upper, train) -> tuple[np.ndarray, np.ndarray]:
     to a constant series) falls back to the naive forecast's mean absolute error on `train` times
     sqrt(h), and that to a tiny scale, so that every score is finite."""
     mean, lower, upper = (np.asarray(a, dtype=float) for a in (mean, lower, upper))
+    below, above = mean - lower, upper - mean
+    fine_below, fine_above = np.isfinite(below) & (below > 0), np.isfinite(above) & (above > 0)
+    if fine_below.all() and fine_above.all():  # the usual case: no fallback needed
+        return below, above
     train = np.asarray(train, dtype=float)
     h = np.arange(1, len(mean) + 1)
     naive = float(np.mean(np.abs(np.diff(train)))) if len(train) > 1 else 0.0
     tiny = 1e-9 * (1.0 + (float(np.mean(np.abs(train))) if len(train) else 0.0))
     fallback = max(naive, tiny) * np.sqrt(h)
-    below, above = mean - lower, upper - mean
-    below = np.where(np.isfinite(below) & (below > 0), below, fallback)
-    above = np.where(np.isfinite(above) & (above > 0), above, fallback)
+    below = np.where(fine_below, below, fallback)
+    above = np.where(fine_above, above, fallback)
     return below, above
 
 
@@ -854,13 +857,19 @@ def forecast(
 
 
 def _interval(mean: np.ndarray, sd: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    z = norm.ppf(0.5 + level / 2)
+    z = two_sided_z(level)
     return mean, mean - z * sd, mean + z * sd
 
 
 def _finite(mean, lower, upper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean, lower, upper = (np.nan_to_num(np.asarray(a, dtype=float), nan=0.0) for a in (mean, lower, upper))
+    """Float copies with NaN as 0 and infinities as the largest floats (`np.nan_to_num`), which only
+    arrays that have a non-finite value go through (it costs ten times a finiteness check)."""
+    mean, lower, upper = (_finite_array(np.asarray(a, dtype=float)) for a in (mean, lower, upper))
     return mean, lower, upper
+
+
+def _finite_array(a: np.ndarray) -> np.ndarray:
+    return a.copy() if np.isfinite(a).all() else np.nan_to_num(a, nan=0.0)
 
 
 def _clip(mean, lower, upper, clip: bool):

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,17 @@ class RegularSeries:
 
     @property
     def y(self) -> np.ndarray:
-        return self.frame["y"].to_numpy(dtype=float)
+        """The values as floats: a fresh copy on each call (callers may change it), of an array read from
+        the frame once (the detectors and forecasts ask for it thousands of times a run)."""
+        return self._values.copy()
 
-    @property
+    @cached_property
+    def _values(self) -> np.ndarray:
+        return self.frame["y"].to_numpy(dtype=float, copy=True)
+
+    @cached_property
     def ds(self) -> pd.DatetimeIndex:
+        """The period starts (an immutable index, read from the frame once)."""
         return pd.DatetimeIndex(self.frame["ds"])
 
     @property

@@ -9,19 +9,52 @@
   every lag-difference y[t] - y[t-lag] in the series (robust MAD scale), assuming the differences
   in a window are independent: se = sqrt(window) * s_d / previous, normal approximation. Growth from
   a zero base is undefined (null).
+- Speed: pymannkendall 1.4's Mann-Kendall score S loops over the series in Python (two sums per point,
+  ~4 ms on 7 years of weeks); `_vectorised_mk_score` computes the same S in one pass over the pairs
+  and is installed in its place (`_use_vectorised_mk_score`). S counts pairs, so the two agree exactly
+  (tests/test_analytics_speed.py), and every test of the library that uses S gets it faster.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pymannkendall as mk
-from scipy.stats import norm
 
+from analytics.normal import two_sided_z
 from analytics.results import GrowthResult, TrendParams, TrendResult
 from analytics.series import FREQ_NAMES, RegularSeries
 
 MIN_TREND_POINTS = 4
+
+
+def _vectorised_mk_score(x: np.ndarray, n: int) -> np.float64:
+    """The Mann-Kendall score S = sum over i < j of sign(x_j - x_i), as pymannkendall's `__mk_score`
+    returns it (a float64 holding an integer), counted over every pair at once. `x` holds no NaN (the
+    library drops missing values first)."""
+    x = np.asarray(x)[:n]
+    later = np.triu(np.ones((n, n), dtype=bool), 1)  # pairs (i, j), i < j
+    above = np.count_nonzero((x[None, :] > x[:, None]) & later)
+    below = np.count_nonzero((x[None, :] < x[:, None]) & later)
+    return np.float64(above - below)
+
+
+def _use_vectorised_mk_score() -> Callable | None:
+    """Install `_vectorised_mk_score` in pymannkendall (only the 1.4 series, whose loop it replaces);
+    returns the library's own function (None when not replaced)."""
+    module = getattr(mk, "pymannkendall", None)
+    if module is None or not str(getattr(mk, "__version__", "")).startswith("1.4."):
+        return None
+    library = module.__dict__.get("__mk_score")
+    if library is None or library is _vectorised_mk_score:
+        return None
+    module.__dict__["__mk_score"] = _vectorised_mk_score
+    return library
+
+
+LIBRARY_MK_SCORE = _use_vectorised_mk_score()  # kept for tests/test_analytics_speed.py
 # "recent" growth window per frequency: 4 weeks of days, a quarter of weeks/months, one quarter, one year
 RECENT_WINDOW = {"D": 28, "W": 13, "M": 3, "Q": 1, "Y": 1}
 
@@ -99,7 +132,7 @@ def rolling_growth(series: RegularSeries, window: int, lag: int | None = None, l
     current = sums[window + lag - 1 :]
     previous = sums[window - 1 : n - lag]
     spread = _difference_scale(y, lag)
-    z = norm.ppf(0.5 + level / 2)
+    z = two_sided_z(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.where(previous > 0, current / previous - 1.0, np.nan)
         half = np.where(previous > 0, z * np.sqrt(window) * spread / previous, np.nan)
@@ -130,7 +163,7 @@ def growth(series: RegularSeries, window: int, lag: int | None = None, level: fl
     value = lower = upper = None
     if previous > 0:
         value = current / previous - 1.0
-        half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(window) * _difference_scale(y, lag) / previous
+        half = two_sided_z(level) * np.sqrt(window) * _difference_scale(y, lag) / previous
         lower, upper = value - half, value + half
     return GrowthResult(
         date=series.ds[-1],

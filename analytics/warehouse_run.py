@@ -15,15 +15,20 @@ Series with too few periods, or without a single non-zero value, are skipped and
 be spread over several processes (`jobs`); results are collected in the fixed order of the series
 (metric, grain, split, entity), so the stored rows do not depend on `jobs`. The run id is new on
 every run; everything else depends only on the warehouse contents and the parameters.
+
+A series whose data, parameters and analysis code are unchanged since the latest completed run is not
+analysed again: that run's analysis of it is stored under the new run (`analytics.reuse`, which states
+the rule; `refit_all` turns it off). The run row records how many series were reused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +42,7 @@ from analytics.alerting import mark_alerts, previous_alert_keys
 from analytics.detectors import ALERT_TABLE, alert_rows
 from analytics.model_monitoring import ALERT_WEEKS, MONITOR_TABLE, drift_alerts, monitoring_rows
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
+from analytics.reuse import Outcome, Previous, code_fingerprint, load_previous, series_key
 from analytics.series import RegularSeries
 from analytics.warehouse_series import GRAIN_FREQ, grain_name, load_series, metric
 from classification.monitoring import DriftParams
@@ -95,6 +101,9 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     narrowed: list[str] = field(default_factory=list)  # metrics or grains the warehouse cannot answer, left out
+    reused_count: int = 0  # series (analysed or skipped) taken unchanged from `reused_from` instead of refitted
+    reused_from: str | None = None  # the earlier run they came from
+    reuse_note: str | None = None  # why nothing could be reused, when that is so (and not --refit-all)
 
 
 def collect_series(
@@ -180,12 +189,14 @@ def run_analysis(
     progress: ProgressCallback = no_progress,
     drift: DriftParams | None = None,
     reviews: pd.DataFrame | None = None,
+    refit_all: bool = False,
 ) -> RunSummary:
     """Analyse every series of the warehouse and persist the results as one new run.
 
     `drift`: the active triage model's drift threshold (default: `GRACE_DRIFT_PSI`); `reviews`: the
     analysts' reviewed labels of referrals (referral_key, label, reviewed_at) for the calibration on
-    reviewed labels, when there are any."""
+    reviewed labels, when there are any; `refit_all`: analyse every series again, even those unchanged
+    since the latest run (`analytics.reuse`)."""
     from classification.registry import RegistryError
     from grace import __version__
     from grace.settings import drift_psi
@@ -208,36 +219,48 @@ def run_analysis(
         metrics, grains, narrowed = _within_warehouse(con, metrics, grains)
         todo = collect_series(con, metrics, grains, splits)
         previous = previous_alert_keys(con)
-        progress("monitoring the triage model", 0, 1)
-        try:
-            model_version, monitored = monitoring_rows(con, drift, reviews)
-        except RegistryError as error:  # e.g. the model directory did not move with the warehouse
-            model_version, monitored = None, []
-            monitoring_skipped.append(("triage model monitoring", str(error)))
-        progress("monitoring the triage model", 1, 1)
+        latest = con.execute(
+            "SELECT run_id, parameters FROM analytics_run ORDER BY created_at DESC, run_id DESC LIMIT 1"
+        ).fetchone()
     finally:
         con.close()
 
+    monitoring: list[tuple[str | None, list[dict]]] = []
+
+    def monitor() -> None:
+        """The triage model's monitoring, read-only; run by `_analyse_all` while the workers analyse."""
+        progress("monitoring the triage model", 0, 1)
+        connection = connect(warehouse, read_only=True)
+        try:
+            monitoring.append(monitoring_rows(connection, drift, reviews))
+        except RegistryError as error:  # e.g. the model directory did not move with the warehouse
+            monitoring.append((None, []))
+            monitoring_skipped.append(("triage model monitoring", str(error)))
+        finally:
+            connection.close()
+        progress("monitoring the triage model", 1, 1)
+
     per_grain = {g: _with_grain_horizon(params, g) for g in grains}
-    results: list[tuple[SeriesAnalysis | None, str | None]] = []
+    fingerprint = code_fingerprint()
+    keys = [
+        series_key(job.series_id, job.frame["ds"], job.frame["y"], per_grain[job.grain], fingerprint) for job in todo
+    ]
+    before = Previous(note="--refit-all") if refit_all else load_previous(warehouse, latest, fingerprint)
+    found: list[Outcome | None] = [before.outcome(job.series_id, key) for job, key in zip(todo, keys)]
+    fresh = [job for job, outcome in zip(todo, found) if outcome is None]
+    computed = _analyse_all(
+        fresh, per_grain, jobs, progress, done=len(todo) - len(fresh), total=len(todo), meanwhile=monitor
+    )
+    [(model_version, monitored)] = monitoring
+    results: list[Outcome] = []
+    for job, outcome in zip(todo, found):
+        if outcome is None:
+            outcome = next(computed)
+        elif outcome[0] is not None:  # the stored analysis, with this run's parameters (alert thresholds)
+            outcome = (dataclasses.replace(outcome[0], parameters=per_grain[job.grain]), None)
+        results.append(outcome)
+    reused = len(todo) - len(fresh)
     total = len(todo)
-    progress("analysing series", 0, total)
-    if jobs > 1 and total > 1:
-        chunks = _chunks(todo, max(1, min(25, total // (4 * jobs) or 1)))
-        import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
-            for future in futures:  # in submission order: deterministic
-                results.extend(future.result())
-                progress("analysing series", len(results), total)
-    else:
-        from analytics.forecast import single_threaded
-
-        with single_threaded():
-            for i, job in enumerate(todo, 1):
-                results.append(analyse_job(job, per_grain[job.grain]))
-                progress("analysing series", i, total)
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     tables: dict[str, list[dict]] = {name: [] for name in detectors.series_tables()}
@@ -258,6 +281,11 @@ def run_analysis(
     tables[ALERT_TABLE] = mark_alerts(alert_rows(tables) + drifted, params.alerts, previous)
     analysed = total - len(skipped)
     skipped.extend(monitoring_skipped)  # listed with the skipped series, not counted as one
+    from analytics.reuse import commit_cache, discard_cache, prepare_cache
+
+    prepared = prepare_cache(
+        warehouse, run_id, {job.series_id: (key, outcome) for job, key, outcome in zip(todo, keys, results)}
+    )
     parameters = {
         "metrics": metrics,
         "grains": grains,
@@ -274,9 +302,23 @@ def run_analysis(
             "reviewed_labels": reviews is not None,
             "skipped": monitoring_skipped[0][1] if monitoring_skipped else None,
         },
+        "reuse": {
+            "reused": reused,
+            "refitted": total - reused,
+            "from_run": before.run_id if reused else None,
+            "refit_all": refit_all,
+            "note": None if reused else before.note,
+            "code_fingerprint": fingerprint,
+            "cache_sha256": prepared[1] if prepared else None,
+        },
     }
     seconds = time.perf_counter() - started
-    _write(warehouse, run_id, __version__, parameters, analysed, total - analysed, seconds, tables)
+    try:
+        _write(warehouse, run_id, __version__, parameters, analysed, total - analysed, seconds, tables)
+    except BaseException:
+        discard_cache(prepared)
+        raise
+    commit_cache(prepared, run_id)
     return RunSummary(
         run_id=run_id,
         series_count=analysed,
@@ -285,7 +327,62 @@ def run_analysis(
         rows={k: len(v) for k, v in tables.items()},
         skipped=skipped,
         narrowed=narrowed,
+        reused_count=reused,
+        reused_from=before.run_id if reused else None,
+        reuse_note=None if reused or refit_all else before.note,
     )
+
+
+def _analyse_all(
+    todo: list[SeriesJob],
+    per_grain: dict[str, AnalysisParams],
+    jobs: int,
+    progress: ProgressCallback,
+    done: int,
+    total: int,
+    meanwhile: Callable[[], None] = lambda: None,
+) -> Iterator[Outcome]:
+    """The analysis of each job, in the jobs' order (spread over `jobs` worker processes when there are
+    several); progress counts from `done` (the series reused) to `total`. `meanwhile` runs in this process:
+    while the workers analyse (after they have forked, with one BLAS thread), or first when there are none."""
+    from analytics.forecast import single_threaded
+
+    results: list[Outcome] = []
+    if jobs > 1 and len(todo) > 1:
+        chunks = _chunks(todo, max(1, min(25, len(todo) // (4 * jobs) or 1)))
+        import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
+
+        _compile_models()
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
+            with single_threaded():  # the workers have forked (one per submission up to `jobs`)
+                meanwhile()
+            progress("analysing series", done, total)
+            for future in futures:  # in submission order: deterministic
+                results.extend(future.result())
+                progress("analysing series", done + len(results), total)
+        return iter(results)
+    meanwhile()
+    progress("analysing series", done, total)
+    if todo:
+        with single_threaded():
+            for i, job in enumerate(todo, 1):
+                results.append(analyse_job(job, per_grain[job.grain]))
+                progress("analysing series", done + i, total)
+    return iter(results)
+
+
+def _compile_models() -> None:
+    """Compile the ETS search's Numba kernels here, before the workers fork, so they inherit them: each
+    worker would otherwise compile them again (about 8 s of CPU each with no Numba cache on disk, as in a
+    fresh clone) or load them from the cache (about 0.3 s each)."""
+    from analytics.ets import auto_ets, forms
+
+    y = 10.0 + np.arange(30.0) % 12
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        auto_ets(y, 12, True, forms(y, 12, True))
 
 
 def _within_warehouse(con, metrics: list[str], grains: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -85,9 +85,24 @@ def _names(kind: str):
     help="Triage model monitoring: a week drifted when a feature's or the score's PSI exceeds this plus the "
     "PSI expected by chance [default: $GRACE_DRIFT_PSI, else 0.2].",
 )
+@click.option(
+    "--refit-all",
+    is_flag=True,
+    help="Analyse every series again, also those whose data, parameters and analysis code are unchanged "
+    "since the latest run (by default their stored analysis is reused).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def analyse(
-    warehouse, grains, metrics, jobs, alert_min_relative, alert_min_count, alert_min_share, drift_psi, quiet
+    warehouse,
+    grains,
+    metrics,
+    jobs,
+    alert_min_relative,
+    alert_min_count,
+    alert_min_share,
+    drift_psi,
+    refit_all,
+    quiet,
 ) -> None:
     """Analyse every series of the warehouse and store the results as a new run.
 
@@ -107,6 +122,11 @@ def analyse(
     analytics_model_monitor, and its drifted weeks of the latest 13 become "Model drift" alerts
     (--drift-psi). Each run gets a new run id. Series are spread over --jobs
     worker processes, each limited to one BLAS thread (many small fits run fastest that way).
+    A series whose values, dates, analysis parameters and analysis code are unchanged since the
+    latest run is not refitted: that run's analysis of it is stored again under the new run
+    (kept beside the warehouse in WAREHOUSE.analysis-cache/, checked by the SHA-256 its run
+    recorded); --refit-all analyses every series again. Cross-series results, alert marks and
+    model monitoring are computed afresh on every run.
     """
     import pandas as pd
 
@@ -132,11 +152,18 @@ def analyse(
             progress=report,
             drift=drift,
             reviews=reviews,
+            refit_all=refit_all,
         )
     for note in summary.narrowed:
         click.echo(f"note: {note}")
     rows = ", ".join(f"{count:,} {name.removeprefix('analytics_')}" for name, count in summary.rows.items())
+    if summary.reused_count:
+        reuse = f" ({summary.reused_count:,} of them unchanged since run {summary.reused_from}: reused, not refitted)"
+    elif refit_all:
+        reuse = " (every series refitted: --refit-all)"
+    else:
+        reuse = f" (none reused: {summary.reuse_note})" if summary.reuse_note else ""
     click.echo(
-        f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped "
-        f"in {summary.seconds:.1f} s ({rows}) -> {warehouse}"
+        f"run {summary.run_id}: {summary.series_count:,} series analysed, {summary.skipped_count:,} skipped"
+        f"{reuse} in {summary.seconds:.1f} s ({rows}) -> {warehouse}"
     )

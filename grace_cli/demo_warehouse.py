@@ -146,7 +146,7 @@ def finish_demo_warehouse(path: Path, jobs: int = 2, progress: ProgressCallback 
             shutil.copytree(models, finishing.with_name(finishing.name + ".models"))
         model = _first_triage_model(finishing, report)
         analysed = _analyse(finishing, jobs, report)
-        _move_into_place(finishing, path, beside=(".models",))
+        _move_into_place(finishing, path, beside=(".models", ".analysis-cache"))
     except BaseException as error:
         status.failed(f"{type(error).__name__}: {error}"[:500])
         raise
@@ -160,9 +160,11 @@ def demo_needs_finishing(path: Path) -> bool:
     return status is not None and status.task == FINISH_TASK and status.unfinished
 
 
-def _move_into_place(source: Path, target: Path, beside: tuple[str, ...] = (".pdq-index", ".models")) -> None:
+def _move_into_place(
+    source: Path, target: Path, beside: tuple[str, ...] = (".pdq-index", ".models", ".analysis-cache")
+) -> None:
     """Replace `target` by `source`; the directories beside it (the near-duplicate index, the model
-    registry) move with it."""
+    registry, the analyses kept for reuse) move with it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
     for suffix in beside:
@@ -173,7 +175,7 @@ def _remove_beside(copy: Path) -> None:
     """Remove a copy left by an interrupted run, with its write-ahead log, index and model registry."""
     for leftover in (copy, copy.with_name(copy.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    for beside in (".pdq-index", ".models"):
+    for beside in (".pdq-index", ".models", ".analysis-cache"):
         shutil.rmtree(copy.with_name(copy.name + beside), ignore_errors=True)
 
 

@@ -136,3 +136,36 @@ def test_the_analytics_benchmark_explains_itself():
         check=True,
     )
     assert "default Prophet" in out.stdout and "--prophet-sample" in out.stdout and "--write" in out.stdout
+
+
+def test_the_vectorised_mann_kendall_score_equals_the_library_loop_exactly():
+    import pymannkendall as mk
+
+    from analytics.trend import LIBRARY_MK_SCORE, _vectorised_mk_score
+
+    assert LIBRARY_MK_SCORE is not None  # installed in place of pymannkendall 1.4's loop
+    assert mk.pymannkendall.__dict__["__mk_score"] is _vectorised_mk_score
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        n = int(rng.integers(2, 400))
+        # ties (few distinct values), integers, floats, negative values
+        x = rng.integers(-3, 3 if trial % 2 else 1000, n).astype(float) + (
+            0.5 * rng.normal(size=n) if trial % 3 == 0 else 0
+        )
+        library, ours = LIBRARY_MK_SCORE(x, n), _vectorised_mk_score(x, n)
+        assert library == ours and type(library) is type(ours), (n, library, ours)
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+def test_the_trend_test_gives_the_same_result_with_the_library_loop(seasonal, monkeypatch):
+    import pymannkendall as mk
+
+    from analytics.results import TrendParams
+    from analytics.trend import LIBRARY_MK_SCORE, mann_kendall
+
+    rng = np.random.default_rng(4)
+    y = np.round(seasonal_series(120, 12, 5) + rng.normal(0, 3, 120))
+    series = RegularSeries(pd.DataFrame({"ds": pd.date_range("2015-01-01", periods=120, freq="MS"), "y": y}), "M")
+    fast = mann_kendall(series, TrendParams(), seasonal)
+    monkeypatch.setitem(mk.pymannkendall.__dict__, "__mk_score", LIBRARY_MK_SCORE)
+    assert mann_kendall(series, TrendParams(), seasonal) == fast

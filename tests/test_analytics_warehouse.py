@@ -222,7 +222,12 @@ def test_results_do_not_depend_on_the_number_of_worker_processes(warehouse_copy)
         warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"], jobs=1
     )
     two = run_analysis(
-        warehouse_copy, metrics=["sextortion_referrals"], grains=["quarter"], splits=[None, "country"], jobs=2
+        warehouse_copy,
+        metrics=["sextortion_referrals"],
+        grains=["quarter"],
+        splits=[None, "country"],
+        jobs=2,
+        refit_all=True,  # else the second run reuses the first's analyses (analytics/reuse.py)
     )
     con = connect(warehouse_copy, read_only=True)
     try:

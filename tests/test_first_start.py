@@ -130,6 +130,8 @@ def test_finishing_adds_the_triage_model_and_the_analysis_and_leaves_no_copy_beh
     assert count(demo_copy, "analytics_run") == 1 and count(demo_copy, "triage_model") == 1
     assert count(demo_copy, "triage_score") == referrals == count(demo_copy, "fact_referral")
     assert (demo_copy.parent / "warehouse.duckdb.models").is_dir()
+    # the analyses kept for the next run's reuse moved with the warehouse (analytics/reuse.py)
+    assert len(list((demo_copy.parent / "warehouse.duckdb.analysis-cache").glob("*.pkl"))) == 1
     assert sorted(p.name for p in demo_copy.parent.iterdir() if "finishing" in p.name) == []
     status = read_status(demo_copy)
     assert status.state == DONE and f"{result.analysis_series:,} series analysed" in status.message
