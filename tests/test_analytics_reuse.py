@@ -17,6 +17,7 @@ from analytics.reuse import CACHE_SUFFIX, code_fingerprint, series_key
 from analytics.warehouse_run import run_analysis
 from grace_cli import cli
 from warehouse import connect
+from warehouse.period_rollups import refresh_period_rollups
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from compare_analysis_runs import compare_runs
@@ -114,6 +115,13 @@ def test_a_series_whose_data_changed_is_refitted_and_the_others_are_reused(wareh
             "WHERE referrals > 0 AND country_iso3 = ? AND platform_name = ?))",
             [country, platform, country, platform],
         )
+        # as the ETL would: the weekly and monthly copies follow the changed day
+        con.execute(
+            "CREATE TEMP TABLE changed_day AS SELECT max(date_key) AS date_key FROM rollup_referral_daily "
+            "WHERE referrals > 0 AND country_iso3 = ? AND platform_name = ?",
+            [country, platform],
+        )
+        refresh_period_rollups(con, "changed_day")
     finally:
         con.close()
     second = _run(warehouse_copy)
