@@ -214,10 +214,91 @@ CREATE TABLE IF NOT EXISTS rollup_file_daily (
 -- period's first day, counts summed over its days. Kept by warehouse/period_rollups.py for the periods a
 -- change of daily rows touches; readers take whole periods from them and the days of a partly selected
 -- period from the daily rollup (sql/fragments/referral_rows.sql, analytics/warehouse_series.py).
-CREATE TABLE IF NOT EXISTS rollup_referral_weekly AS SELECT * FROM rollup_referral_daily WITH NO DATA;
-CREATE TABLE IF NOT EXISTS rollup_referral_monthly AS SELECT * FROM rollup_referral_daily WITH NO DATA;
-CREATE TABLE IF NOT EXISTS rollup_file_weekly AS SELECT * FROM rollup_file_daily WITH NO DATA;
-CREATE TABLE IF NOT EXISTS rollup_file_monthly AS SELECT * FROM rollup_file_daily WITH NO DATA;
+CREATE TABLE IF NOT EXISTS rollup_referral_weekly (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    channel             VARCHAR NOT NULL,
+    incident_type_code  VARCHAR NOT NULL,
+    has_sextortion      BOOLEAN NOT NULL,
+    has_solicitation    BOOLEAN NOT NULL,
+    has_minor_to_minor  BOOLEAN NOT NULL,
+    referrals           BIGINT NOT NULL,
+    actionable          BIGINT NOT NULL,
+    escalated           BIGINT NOT NULL,
+    bundled_incidents   BIGINT NOT NULL,
+    with_sextortion     BIGINT NOT NULL,
+    with_solicitation   BIGINT NOT NULL,
+    files               BIGINT NOT NULL,
+    triaged             BIGINT NOT NULL,
+    triage_days_sum     BIGINT NOT NULL,
+    with_minor_to_minor BIGINT NOT NULL,
+    with_account        BIGINT NOT NULL,
+    new_accounts        BIGINT NOT NULL,
+    repeat_reports      BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_referral_monthly (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    channel             VARCHAR NOT NULL,
+    incident_type_code  VARCHAR NOT NULL,
+    has_sextortion      BOOLEAN NOT NULL,
+    has_solicitation    BOOLEAN NOT NULL,
+    has_minor_to_minor  BOOLEAN NOT NULL,
+    referrals           BIGINT NOT NULL,
+    actionable          BIGINT NOT NULL,
+    escalated           BIGINT NOT NULL,
+    bundled_incidents   BIGINT NOT NULL,
+    with_sextortion     BIGINT NOT NULL,
+    with_solicitation   BIGINT NOT NULL,
+    files               BIGINT NOT NULL,
+    triaged             BIGINT NOT NULL,
+    triage_days_sum     BIGINT NOT NULL,
+    with_minor_to_minor BIGINT NOT NULL,
+    with_account        BIGINT NOT NULL,
+    new_accounts        BIGINT NOT NULL,
+    repeat_reports      BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_file_weekly (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    category_code       VARCHAR NOT NULL,
+    is_viral            BOOLEAN NOT NULL,
+    is_self_generated   BOOLEAN NOT NULL,
+    is_generative_ai    BOOLEAN NOT NULL,
+    is_live_streaming   BOOLEAN NOT NULL,
+    is_known            BOOLEAN NOT NULL,
+    files               BIGINT NOT NULL,
+    new_clusters        BIGINT NOT NULL,
+    known_files         BIGINT NOT NULL,
+    self_generated      BIGINT NOT NULL,
+    generative_ai       BIGINT NOT NULL,
+    viral               BIGINT NOT NULL,
+    live_streaming      BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_file_monthly (
+    date_key            DATE NOT NULL,
+    country_iso3        VARCHAR NOT NULL,
+    platform_name       VARCHAR NOT NULL,
+    category_code       VARCHAR NOT NULL,
+    is_viral            BOOLEAN NOT NULL,
+    is_self_generated   BOOLEAN NOT NULL,
+    is_generative_ai    BOOLEAN NOT NULL,
+    is_live_streaming   BOOLEAN NOT NULL,
+    is_known            BOOLEAN NOT NULL,
+    files               BIGINT NOT NULL,
+    new_clusters        BIGINT NOT NULL,
+    known_files         BIGINT NOT NULL,
+    self_generated      BIGINT NOT NULL,
+    generative_ai       BIGINT NOT NULL,
+    viral               BIGINT NOT NULL,
+    live_streaming      BIGINT NOT NULL
+);
 
 -- Referral flows by the day they happen (received, triaged): the backlog at a day's end is the
 -- running sum of received minus triaged up to that day.
