@@ -43,7 +43,7 @@ from benchmarks.common import machine, update_section  # noqa: E402
 FIRST_YEAR, LAST_YEAR = 2019, 2025
 SEED = 11
 BENCH_KEY = "benchmark-key-not-secret-0123456789"
-TARGET_CALLBACK_P95_MS = 150.0
+TARGET_CALLBACK_P95_MS = 75.0  # issue 14 at 10 M referrals (150 ms before it)
 TARGET_FIRST_LOAD_S = 2.0
 # What the warehouse depends on: a change to any of these rebuilds it (`grace demo`'s own module does not).
 STAMPED = ("sql/ddl", "sql/etl", "etl", "data_contracts")
