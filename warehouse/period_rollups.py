@@ -3,7 +3,8 @@
 `rollup_referral_daily` and `rollup_file_daily` hold one row per day × dimensions. A question about whole
 weeks or months (a monthly trend, a year's totals) summed those rows per request; at 10 M referrals that
 is millions of rows. The weekly and monthly tables hold the same columns with `date_key` = the period's
-first day, so the same question reads 7 or 30 times fewer days.
+first day, so the same question reads fewer rows (at 10 M referrals: 1.98 M daily referral rows, 0.73 M
+weekly, 0.30 M monthly).
 
 Every writer of a daily rollup (the ETL batch, a hash-set or hash-bank refresh, the hub's merge of DP
 releases) calls `refresh_period_rollups` in its own transaction, for the dates it rewrote: the weeks and
@@ -28,7 +29,6 @@ PERIOD_ROLLUPS: dict[str, tuple[str, dict[str, str]]] = {
         {"week": "rollup_file_weekly", "month": "rollup_file_monthly"},
     ),
 }
-PERIOD_GRAINS = ("week", "month")
 
 
 def period_table(daily: str, grain: str) -> str:
