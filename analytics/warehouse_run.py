@@ -42,7 +42,16 @@ from analytics.alerting import mark_alerts, previous_alert_keys
 from analytics.detectors import ALERT_TABLE, alert_rows
 from analytics.model_monitoring import ALERT_WEEKS, MONITOR_TABLE, drift_alerts, monitoring_rows
 from analytics.results import AnalysisParams, SeriesAnalysis, jsonable
-from analytics.reuse import Outcome, Previous, code_fingerprint, load_previous, series_key
+from analytics.reuse import (
+    Outcome,
+    Previous,
+    code_fingerprint,
+    commit_cache,
+    discard_cache,
+    load_previous,
+    prepare_cache,
+    series_key,
+)
 from analytics.series import RegularSeries
 from analytics.warehouse_series import GRAIN_FREQ, grain_name, load_series, metric
 from classification.monitoring import DriftParams
@@ -281,8 +290,6 @@ def run_analysis(
     tables[ALERT_TABLE] = mark_alerts(alert_rows(tables) + drifted, params.alerts, previous)
     analysed = total - len(skipped)
     skipped.extend(monitoring_skipped)  # listed with the skipped series, not counted as one
-    from analytics.reuse import commit_cache, discard_cache, prepare_cache
-
     prepared = prepare_cache(
         warehouse, run_id, {job.series_id: (key, outcome) for job, key, outcome in zip(todo, keys, results)}
     )

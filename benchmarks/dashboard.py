@@ -85,36 +85,40 @@ def code_stamp(options: dict) -> str:
     return digest.hexdigest()
 
 
-def probe_scale(
-    work: Path, referrals: int, env: dict, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR
-) -> float:
-    """The scale for about `referrals` over the years, from a 1 % simulation (read from its manifest)."""
-    probe = work / "probe"
-    shutil.rmtree(probe, ignore_errors=True)
+def simulate(out: Path, seed: int, scale: float, start: str, end: str, delivery: str, env: dict) -> int:
+    """`grace simulate` into `out` (Parquet, fresh folder); returns the referrals its manifest reports."""
+    shutil.rmtree(out, ignore_errors=True)
     subprocess.run(
         grace_cmd(
             "simulate",
             "--out",
-            str(probe),
+            str(out),
             "--seed",
-            str(SEED),
+            str(seed),
             "--scale",
-            "0.01",
+            f"{scale:.6f}",
             "--start",
-            f"{first_year}-01-01",
+            start,
             "--end",
-            f"{last_year}-12-31",
+            end,
             "--format",
             "parquet",
             "--delivery",
-            "year",
+            delivery,
             "--quiet",
         ),
         check=True,
         env=env,
     )
-    manifest = json.loads((probe / "manifest.json").read_text())
-    count = manifest_referrals(manifest)
+    return manifest_referrals(json.loads((out / "manifest.json").read_text()))
+
+
+def probe_scale(
+    work: Path, referrals: int, env: dict, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR
+) -> float:
+    """The scale for about `referrals` over the years, from a 1 % simulation (read from its manifest)."""
+    probe = work / "probe"
+    count = simulate(probe, SEED, 0.01, f"{first_year}-01-01", f"{last_year}-12-31", "year", env)
     shutil.rmtree(probe)
     return min(referrals / (count / 0.01), 20.0)
 
@@ -183,31 +187,8 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
     log(f"scale {scale:.4f} for about {referrals:,} referrals over {FIRST_YEAR}-{LAST_YEAR}")
     for year in range(FIRST_YEAR, LAST_YEAR + 1):
         inputs = work / f"sim-{year}"
-        shutil.rmtree(inputs, ignore_errors=True)
         t0 = time.perf_counter()
-        subprocess.run(
-            grace_cmd(
-                "simulate",
-                "--out",
-                str(inputs),
-                "--seed",
-                str(SEED + year),
-                "--scale",
-                f"{scale:.6f}",
-                "--start",
-                f"{year}-01-01",
-                "--end",
-                f"{year}-12-31",
-                "--format",
-                "parquet",
-                "--delivery",
-                "quarter",
-                "--quiet",
-            ),
-            check=True,
-            env=env,
-        )
-        simulated = manifest_referrals(json.loads((inputs / "manifest.json").read_text()))
+        simulated = simulate(inputs, SEED + year, scale, f"{year}-01-01", f"{year}-12-31", "quarter", env)
         t1 = time.perf_counter()
         log(f"{year}: simulated {simulated:,} referrals in {t1 - t0:.0f} s; loading")
         out = subprocess.run(

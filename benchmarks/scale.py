@@ -43,10 +43,10 @@ from benchmarks.dashboard import (  # noqa: E402
     bench_env,
     grace_cmd,
     log,
-    manifest_referrals,
     measure_dashboard,
     probe_scale,
     results_of,
+    simulate,
     warehouse_record,
 )
 
@@ -98,31 +98,8 @@ def build(work: Path, referrals: int, first_year: int, last_year: int) -> dict:
         if key in progress["months"]:
             continue
         inputs = work / f"sim-{key}"
-        shutil.rmtree(inputs, ignore_errors=True)
         t0 = time.perf_counter()
-        subprocess.run(
-            grace_cmd(
-                "simulate",
-                "--out",
-                str(inputs),
-                "--seed",
-                str(SEED + index),
-                "--scale",
-                f"{progress['scale']:.6f}",
-                "--start",
-                first.isoformat(),
-                "--end",
-                last.isoformat(),
-                "--format",
-                "parquet",
-                "--delivery",
-                "month",
-                "--quiet",
-            ),
-            check=True,
-            env=env,
-        )
-        simulated = manifest_referrals(json.loads((inputs / "manifest.json").read_text()))
+        simulated = simulate(inputs, SEED + index, progress["scale"], first.isoformat(), last.isoformat(), "month", env)
         t1 = time.perf_counter()
         subprocess.run(
             grace_cmd("etl", "run", "--warehouse", str(warehouse), "--quiet", str(inputs / "exports")),
