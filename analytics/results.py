@@ -126,6 +126,10 @@ class ForecastParams(_Serialisable):
         (split-conformal, see analytics.forecast): 1 = the backtest folds only, 2 (default) adds one
         origin midway through each block (one more fit per fold and model), 0 = no calibration (the
         models' own intervals).
+    calibration_history: further blocks before the first backtest fold (at most this many, each with at
+        least 4 blocks and two seasons of data before it) from which the chosen model alone also
+        forecasts, so that its calibration also holds errors from earlier periods that took no part in
+        the choice (0 = none; see analytics.forecast).
     """
 
     horizon: int = 12
@@ -133,6 +137,7 @@ class ForecastParams(_Serialisable):
     folds: int = 3
     level: float = 0.8
     calibration_origins: int = 2
+    calibration_history: int = 24
     seed: int = 0
     nonnegative: bool = True
     prophet_min_days: int = 730
@@ -309,13 +314,15 @@ class Backtest(_Serialisable):
     """Rolling-origin backtest of one model: errors averaged over folds; coverage over all test points.
 
     coverage: share of the backtest actuals inside the model's own intervals (nominal `level`).
-    calibrated_coverage: share of the actuals of every fold but the first inside the calibrated
-        interval, each fold calibrated only on the errors of actuals observed before its origin (an
+    calibrated_coverage: share of the actuals of every fold but the first (for the chosen model, every
+        fold its calibration history reaches) inside the calibrated interval, each fold calibrated only
+        on the errors of actuals observed before its origin (an
         honest measure: never on the errors it is calibrated with); None when no fold could be
         calibrated (too few earlier errors, or calibration off).
     calibration_factor: what the model's interval half-widths are multiplied by when this model is
         chosen (the conformal quantile of every calibration error; in `forecast`, errors free of the
-        model choice: each fold's actuals against the model chosen without that fold, see
+        model choice: each fold's actuals against the model chosen without that fold, and for the
+        chosen model its own errors at the calibration-history origins before the folds, see
         analytics.forecast); None when uncalibrated.
     calibration_points: the calibration errors behind that factor.
     """

@@ -115,7 +115,8 @@ def test_calibration_widens_an_overconfident_interval_to_the_quantile_of_the_err
     back = result.backtest
     expected = 3.0 * 1.2815515655446004
     assert result.interval == "calibrated"
-    assert back.calibration_points == 234  # 10 folds x 2 origins x 12 steps, the last origin's block cut at n
+    # 10 folds x 2 origins x 12 steps (the last origin's block cut at n), and 19 blocks of calibration history
+    assert back.calibration_points == 234 + 19 * 12
     assert back.calibration_factor == pytest.approx(expected, rel=0.15)
     frame = result.frame()
     np.testing.assert_allclose(frame["yhat_upper"], back.calibration_factor)
@@ -185,6 +186,34 @@ def test_choosing_among_many_models_does_not_make_the_calibrated_interval_too_na
         frame = forecast(monthly(y[:60]), params).frame()
         inside.append((y[60:] >= frame["yhat_lower"]) & (y[60:] <= frame["yhat_upper"]))
     assert abs(np.mean(np.concatenate(inside)) - 0.8) <= 0.03
+
+
+def test_the_calibration_history_lies_one_block_apart_before_the_first_fold_with_enough_data_behind_it():
+    origins = [176, 184, 192]
+    history = forecast_module.history_origins(200, 4, 8, origins, count=24)
+    assert history == list(range(32, 169, 8))  # at least 4 blocks (32 points) of data before each
+    assert forecast_module.history_origins(200, 4, 8, origins, count=3) == [152, 160, 168]
+    assert forecast_module.history_origins(200, 4, 8, origins, count=0) == []
+    assert forecast_module.history_origins(200, 52, 8, origins, count=24) == list(range(104, 169, 8))  # two seasons
+
+
+def test_a_volatile_past_widens_an_interval_that_a_calm_recent_backtest_would_make_too_narrow():
+    # A random walk whose steps were five times larger before its last 40 quarters: the three backtest folds
+    # see only the calm part, the calibration history the volatile one too.
+    rng = np.random.default_rng(8)
+    steps = np.concatenate([rng.normal(0, 5, 160), rng.normal(0, 1, 40)])
+    ds = pd.date_range("1960-01-01", periods=len(steps), freq="QS")
+    series = RegularSeries(pd.DataFrame({"ds": ds, "y": 1000 + np.cumsum(steps)}), "Q")
+    params = ForecastParams(horizon=8, models=("drift",))
+    calm = forecast(series, dataclasses.replace(params, calibration_history=0))
+    both = forecast(series, params)
+    assert both.backtest.calibration_points == calm.backtest.calibration_points + 18 * 8  # 18 more blocks
+    width = {
+        name: (r.frame()["yhat_upper"] - r.frame()["yhat_lower"]).mean() for name, r in (("calm", calm), ("both", both))
+    }
+    assert width["both"] > 1.5 * width["calm"]
+    assert both.backtest.calibration_factor > calm.backtest.calibration_factor
+    assert [p.yhat for p in both.forecast] == [p.yhat for p in calm.forecast]  # the point forecast is untouched
 
 
 def _real_trending_series() -> dict[str, RegularSeries]:
