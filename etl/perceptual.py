@@ -37,6 +37,7 @@ from matching.cluster_index import ClusterIndex, index_directory
 from matching.index import PdqIndex
 from matching.pdq import parse_hex
 from warehouse import read_sql
+from warehouse.period_rollups import PERIOD_ROLLUPS, refresh_period_rollups
 
 META_RADIUS, META_QUALITY = "pdq_radius", "pdq_min_quality"
 
@@ -272,7 +273,8 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
 
 def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool) -> None:
     """Recompute `rollup_perceptual_daily` for every date of the perceptual clusters in `affected_perceptual`
-    and, with `with_batch_dates`, the batch's `affected_dates`."""
+    and, with `with_batch_dates`, the batch's `affected_dates`; and the weeks and months holding them in
+    its weekly and monthly copies."""
     con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
     if with_batch_dates:
         con.execute(
@@ -281,6 +283,7 @@ def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool) -> No
         )
     con.execute("DELETE FROM rollup_perceptual_daily WHERE date_key IN (SELECT date_key FROM perceptual_dates)")
     con.execute("INSERT INTO rollup_perceptual_daily BY NAME " + read_sql("etl/rollup_perceptual_daily.sql"))
+    refresh_period_rollups(con, "perceptual_dates", ("rollup_perceptual_daily",))
 
 
 def rebuild(
@@ -300,7 +303,13 @@ def rebuild(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE previous_quality AS SELECT cluster_id, pdq_quality FROM perceptual_member"
         )
-        for table in ("perceptual_member", "perceptual_cluster", "perceptual_merge", "rollup_perceptual_daily"):
+        for table in (
+            "perceptual_member",
+            "perceptual_cluster",
+            "perceptual_merge",
+            "rollup_perceptual_daily",
+            *PERIOD_ROLLUPS["rollup_perceptual_daily"][1].values(),
+        ):
             con.execute(f"DELETE FROM {table}")
         result = cluster_pending(con, index, f"rebuild-{started}", params, in_batch=False, progress=progress)
         refresh_rollup(con, with_batch_dates=False)

@@ -209,7 +209,7 @@ def _run_stages(
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
             _replace_rows(con, rollup, "affected_dates")
-        refresh_period_rollups(con, "affected_dates")
+        refresh_period_rollups(con, "affected_dates", ("rollup_referral_daily", "rollup_file_daily"))
         table("affected_flow_dates", "affected_flow_dates")
         _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
         _refresh_cluster_spread(con, table)

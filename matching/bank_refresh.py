@@ -148,7 +148,7 @@ def _recompute(con: duckdb.DuckDBPyConnection, clusters: str, query: str, rollup
         con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM {dates_table})")
         con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(query))
         if rollup in PERIOD_ROLLUPS:
-            refresh_period_rollups(con, dates_table)
+            refresh_period_rollups(con, dates_table, (rollup,))
     con.execute("DROP TABLE bank_dates_of")
     con.execute(f"DROP TABLE {dates_table}")
     return dates

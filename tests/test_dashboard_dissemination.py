@@ -618,6 +618,7 @@ def banked(built, tmp_path_factory):
     from dashboard_warehouse import insert
 
     from warehouse import connect
+    from warehouse.period_rollups import refresh_period_rollups
 
     path = tmp_path_factory.mktemp("banked") / "warehouse.duckdb"
     shutil.copy(built, path)
@@ -628,6 +629,7 @@ def banked(built, tmp_path_factory):
         "UPDATE rollup_perceptual_daily SET bank_matched_files = files - new_items "
         "WHERE (country_iso3, category_code) IN (('DEU', 'A1'), ('FRA', 'B1'))"
     )
+    refresh_period_rollups(con, None, ["rollup_perceptual_daily"])  # as every writer of the daily rows does
     con.close()
     return path
 

@@ -190,7 +190,8 @@ def test_perceptual_charts_say_so_when_matching_has_not_run(reader, built, tmp_p
     copy = tmp_path / "unmatched.duckdb"
     shutil.copy(built, copy)
     con = connect(copy)
-    con.execute("DELETE FROM rollup_perceptual_daily")  # a warehouse upgraded to schema 6, before its next batch
+    for table in ("rollup_perceptual_daily", "rollup_perceptual_weekly", "rollup_perceptual_monthly"):
+        con.execute(f"DELETE FROM {table}")  # a warehouse upgraded to schema 6, before its next batch
     con.close()
     drawn = page.draw_chart(page.PERCEPTUAL_CHART, WarehouseReader(copy), state("grain=quarter"))
     assert drawn.figure.layout.annotations[0].text == NO_PERCEPTUAL_FILES and drawn.figure.data == ()

@@ -16,9 +16,11 @@ from builders import simulated_warehouse
 import analytics.warehouse_series as warehouse_series
 from analytics.warehouse_series import load_series
 from etl.hashsets import import_hash_set
+from etl.perceptual import MatchingParams, rebuild
+from matching.banks import import_bank
 from warehouse import QueryError, connect, upgrade_schema
 from warehouse.period_rollups import PERIOD_ROLLUPS, refresh_period_rollups
-from warehouse.sql_files import _with_fragments
+from warehouse.sql_files import _with_fragments, load_query
 
 PERIOD_TABLES = [
     (daily, grain, table) for daily, (_, tables) in PERIOD_ROLLUPS.items() for grain, table in tables.items()
@@ -91,6 +93,89 @@ def test_a_schema_9_warehouse_is_upgraded_with_its_period_rollups_filled(warehou
             assert differences(con, daily, grain, table) == 0, table
     finally:
         con.close()
+
+
+def test_a_schema_10_warehouse_gets_its_perceptual_period_rollups_filled(warehouse, tmp_path):
+    copy = tmp_path / "old.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        con.execute("DROP TABLE rollup_perceptual_weekly")
+        con.execute("DROP TABLE rollup_perceptual_monthly")
+        con.execute("UPDATE warehouse_meta SET value = '10' WHERE key = 'schema_version'")
+        assert upgrade_schema(con)[0] == "10"
+        for grain, table in (("week", "rollup_perceptual_weekly"), ("month", "rollup_perceptual_monthly")):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
+            assert differences(con, "rollup_perceptual_daily", grain, table) == 0
+    finally:
+        con.close()
+
+
+def test_a_hash_bank_import_that_rewrites_the_perceptual_rollup_rewrites_its_periods_too(warehouse, tmp_path):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        md5s = [
+            row[0] for row in con.execute("SELECT md5 FROM hash_set_entry WHERE md5 IS NOT NULL LIMIT 50").fetchall()
+        ]
+        bank = tmp_path / "bank.csv"
+        bank.write_text("md5,category\n" + "".join(f"{md5},A1\n" for md5 in md5s), encoding="utf-8")
+        before = con.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_monthly").fetchone()[0]
+        import_bank(con, bank, "industry", scheme="industry", version="1", source="test list")
+        after = con.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_monthly").fetchone()[0]
+        assert after > before
+        for grain, table in (("week", "rollup_perceptual_weekly"), ("month", "rollup_perceptual_monthly")):
+            assert differences(con, "rollup_perceptual_daily", grain, table) == 0
+    finally:
+        con.close()
+
+
+def test_a_matching_rebuild_rewrites_the_perceptual_periods_with_the_daily_rows(warehouse, tmp_path):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        con.execute("UPDATE rollup_perceptual_monthly SET files = files + 1000")  # stale rows must not survive
+        rebuild(con, MatchingParams(radius=20))
+        for grain, table in (("week", "rollup_perceptual_weekly"), ("month", "rollup_perceptual_monthly")):
+            assert differences(con, "rollup_perceptual_daily", grain, table) == 0
+    finally:
+        con.close()
+
+
+PERCEPTUAL_QUERIES = {
+    "dissemination_bank_matches": ("category_code", ["files", "bank_matched_files"]),
+    "dissemination_perceptual_reshares": (None, ["files", "cross_platform_reshares", "cross_country_reshares"]),
+}
+
+
+@pytest.mark.parametrize("query", sorted(PERCEPTUAL_QUERIES))
+@pytest.mark.parametrize(
+    ("start", "end", "grain"),
+    [(None, None, "month"), ("2023-03-15", "2024-06-20", "quarter"), ("2024-02-07", "2024-05-09", "week")],
+)
+def test_the_perceptual_queries_read_from_the_period_rollups_answer_as_if_summing_the_days(
+    warehouse, query, start, end, grain
+):
+    key, measures = PERCEPTUAL_QUERIES[query]
+    keys = ["period", *([key] if key else [])]
+    params = {"countries": [], "platforms": [], "start": start, "end": end, "grain": grain}
+    daily = (
+        f"SELECT CAST(date_trunc($grain, date_key) AS DATE) AS period{', ' + key if key else ''}, "
+        + ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in measures)
+        + " FROM rollup_perceptual_daily WHERE ($start IS NULL OR date_key >= CAST($start AS DATE))"
+        " AND ($end IS NULL OR date_key <= CAST($end AS DATE)) GROUP BY ALL HAVING sum(files) > 0 ORDER BY ALL"
+    )
+    con = connect(warehouse, read_only=True)
+    try:
+        answered = con.execute(load_query(query).sql, params).df()
+        expected = con.execute(daily, {"start": start, "end": end, "grain": grain}).df()
+    finally:
+        con.close()
+    answered = answered[answered["files"] > 0][keys + measures].reset_index(drop=True)
+    assert len(expected) > 0
+    assert answered.astype(dict.fromkeys(measures, "int64")).equals(expected.astype(dict.fromkeys(measures, "int64")))
 
 
 def test_refreshing_some_dates_rewrites_only_their_weeks_and_months(warehouse, tmp_path):
@@ -169,6 +254,9 @@ def test_a_fragment_for_several_rollups_refuses_to_be_included_without_naming_on
         ("files", "month", "category"),
         ("self_generated_share", "week", None),
         ("platform_share", "month", "platform"),
+        ("near_duplicate_variants", "month", "country"),
+        ("variants_per_new_item", "week", None),
+        ("bank_matched_files", "quarter", "category"),
     ],
 )
 def test_series_read_from_the_period_rollups_equal_series_summed_from_the_daily_rollups(

@@ -213,7 +213,7 @@ CREATE TABLE IF NOT EXISTS rollup_file_daily (
 -- Weekly (ISO, Monday start) and monthly copies of the two daily rollups: the same columns, `date_key` the
 -- period's first day, counts summed over its days. Kept by warehouse/period_rollups.py for the periods a
 -- change of daily rows touches; readers take whole periods from them and the days of a partly selected
--- period from the daily rollup (sql/fragments/referral_rows.sql, analytics/warehouse_series.py).
+-- period from the daily rollup (sql/fragments/period_rows.sql, analytics/warehouse_series.py).
 CREATE TABLE IF NOT EXISTS rollup_referral_weekly (
     date_key            DATE NOT NULL,
     country_iso3        VARCHAR NOT NULL,
@@ -442,6 +442,36 @@ CREATE TABLE IF NOT EXISTS perceptual_merge (
 -- before, re-shares of a perceptual cluster first seen on another platform or in another country,
 -- and files whose media cluster matches an enabled entry of a positive hash bank (not suppressed).
 CREATE TABLE IF NOT EXISTS rollup_perceptual_daily (
+    date_key                DATE NOT NULL,
+    country_iso3            VARCHAR NOT NULL,
+    platform_name           VARCHAR NOT NULL,
+    category_code           VARCHAR NOT NULL,
+    files                   BIGINT NOT NULL,
+    new_items               BIGINT NOT NULL,
+    new_variants            BIGINT NOT NULL,
+    new_exact_clusters      BIGINT NOT NULL,
+    cross_platform_reshares BIGINT NOT NULL,
+    cross_country_reshares  BIGINT NOT NULL,
+    bank_matched_files      BIGINT NOT NULL
+);
+
+-- Weekly (ISO, Monday start) and monthly copies of rollup_perceptual_daily, kept like the referral and file
+-- ones (warehouse/period_rollups.py).
+CREATE TABLE IF NOT EXISTS rollup_perceptual_weekly (
+    date_key                DATE NOT NULL,
+    country_iso3            VARCHAR NOT NULL,
+    platform_name           VARCHAR NOT NULL,
+    category_code           VARCHAR NOT NULL,
+    files                   BIGINT NOT NULL,
+    new_items               BIGINT NOT NULL,
+    new_variants            BIGINT NOT NULL,
+    new_exact_clusters      BIGINT NOT NULL,
+    cross_platform_reshares BIGINT NOT NULL,
+    cross_country_reshares  BIGINT NOT NULL,
+    bank_matched_files      BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_perceptual_monthly (
     date_key                DATE NOT NULL,
     country_iso3            VARCHAR NOT NULL,
     platform_name           VARCHAR NOT NULL,

@@ -6,7 +6,7 @@
 -- with 'week', to ISO weeks; with 'day', every daily row is read. The host defines `rollup_choice` (column
 -- `coarse`: 'day' | 'week' | 'month') first. Date bounds are written on the parameters themselves (not
 -- through a CTE) so DuckDB prunes the tables' row groups by them. Include with
--- `-- @include period_rows <referral|file>` in a WITH: a CTE named `{rollup}_rows` followed by a comma.
+-- `-- @include period_rows <referral|file|perceptual>` in a WITH: a CTE named `{rollup}_rows` followed by a comma.
 {rollup}_rows AS (
     -- whole months inside the selection
     SELECT x.*

@@ -1,4 +1,5 @@
--- Files matching a hash bank per period and category code, from rollup_perceptual_daily (never the facts):
+-- Files matching a hash bank per period and category code, from rollup_perceptual_daily and its
+-- weekly and monthly copies (never the facts):
 --   files              : file occurrences of the category in the selection
 --   bank_matched_files : those whose media cluster matches an enabled entry of a positive hash bank
 --                        (not suppressed by a negative bank); 0 until a bank is imported
@@ -17,18 +18,23 @@ WITH params AS (
         CAST($grain AS VARCHAR) AS grain
 ),
 
+rollup_choice AS (
+    SELECT CASE p.grain WHEN 'week' THEN 'week' WHEN 'day' THEN 'day' ELSE 'month' END AS coarse
+    FROM params AS p
+),
+
+-- @include period_rows perceptual
+
 selected AS (
     SELECT
         CAST(date_trunc(p.grain, r.date_key) AS DATE) AS period,
         r.category_code,
         sum(r.files) AS files,
         sum(r.bank_matched_files) AS bank_matched_files
-    FROM rollup_perceptual_daily AS r
+    FROM perceptual_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
     GROUP BY 1, 2
 ),
 

@@ -1,4 +1,5 @@
--- Re-shares of near-duplicate material per period, from rollup_perceptual_daily (never the facts):
+-- Re-shares of near-duplicate material per period, from rollup_perceptual_daily and its
+-- weekly and monthly copies (never the facts):
 --   files                   : file occurrences in the selection
 --   cross_platform_reshares : files of a perceptual cluster (PDQ near-duplicates, across exact variants)
 --                             that are not its first sighting, seen on a platform other than the one it
@@ -18,18 +19,23 @@ WITH params AS (
         CAST($grain AS VARCHAR) AS grain
 ),
 
+rollup_choice AS (
+    SELECT CASE p.grain WHEN 'week' THEN 'week' WHEN 'day' THEN 'day' ELSE 'month' END AS coarse
+    FROM params AS p
+),
+
+-- @include period_rows perceptual
+
 per_period AS (
     SELECT
         CAST(date_trunc(p.grain, r.date_key) AS DATE) AS period,
         sum(r.files) AS files,
         sum(r.cross_platform_reshares) AS cross_platform_reshares,
         sum(r.cross_country_reshares) AS cross_country_reshares
-    FROM rollup_perceptual_daily AS r
+    FROM perceptual_rows AS r
     CROSS JOIN params AS p
     WHERE (len(p.countries) = 0 OR list_contains(p.countries, r.country_iso3))
       AND (len(p.platforms) = 0 OR list_contains(p.platforms, r.platform_name))
-      AND (p.start_date IS NULL OR r.date_key >= p.start_date)
-      AND (p.end_date IS NULL OR r.date_key <= p.end_date)
     GROUP BY 1
 ),
 
