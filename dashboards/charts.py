@@ -134,9 +134,9 @@ def with_release_note(data: ChartData, reader: WarehouseReader, chart: Chart | N
     """On a hub warehouse of differentially private releases, the chart's note starts with the marking of
     noisy figures (ε, k, suppressed cells left out), on the page and in every export; a chart whose data the
     releases do not carry (`Chart.on_hub` False) is emptied and says so instead of drawing zeros."""
-    from dashboards.freshness import has_releases, release_note
+    from dashboards.freshness import has_releases, release_note, release_summary
 
-    releases = reader.run("dp_release_summary")
+    releases = release_summary(reader)
     if not has_releases(releases):
         return data
     if chart is not None and not chart.on_hub:

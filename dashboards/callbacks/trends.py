@@ -87,11 +87,11 @@ def warehouse_limits(reader: WarehouseReader) -> WarehouseLimits:
     """Every grain and metric, with those a hub warehouse of monthly releases cannot answer disabled
     (`warehouse/grain.py`): a link asking for one still gets the chart's one-line reason."""
     from dashboards.formatting import GRAIN_LABELS
-    from dashboards.freshness import has_releases
+    from dashboards.freshness import has_releases, release_summary
 
     grains = [{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS]
     metrics = metric_options()
-    if not has_releases(reader.run("dp_release_summary")):
+    if not has_releases(release_summary(reader)):
         return WarehouseLimits(grains, metrics)
     return WarehouseLimits(
         [dict(option, disabled=finer_than(option["value"], MONTHLY)) for option in grains],
