@@ -75,7 +75,8 @@ MATCHING_TIMERS = (
     ("etl.pipeline", "refresh_rollup", "perceptual_rollup"),
     ("etl.pipeline", "record_bank_matches", "match.bank_matches"),
     ("etl.perceptual", "_pending", "match.pending_query"),
-    ("etl.perceptual", "_search_among", "match.search_within_batch"),
+    ("etl.perceptual", "_stage", "match.stage_index"),
+    ("etl.perceptual", "_search", "match.search"),
     ("etl.perceptual", "_slot_owners", "match.slot_owners_query"),
     ("etl.perceptual", "_components", "match.union_find"),
     ("etl.perceptual", "_write", "match.write"),
@@ -83,12 +84,11 @@ MATCHING_TIMERS = (
 
 
 def _install_timers(timings: dict[str, float]) -> None:
-    """Wrap the MATCHING_TIMERS functions, the index search and the post-commit index update so each
-    adds its seconds to `timings`."""
+    """Wrap the MATCHING_TIMERS functions and the post-commit index update so each adds its seconds to
+    `timings`."""
     import importlib
 
     from etl.perceptual import PerceptualBatch
-    from matching.cluster_index import ClusterIndex
 
     def timed(function, key):
         def wrapper(*args, **kwargs):
@@ -103,7 +103,6 @@ def _install_timers(timings: dict[str, float]) -> None:
     for module_name, attribute, key in MATCHING_TIMERS:
         module = importlib.import_module(module_name)
         setattr(module, attribute, timed(getattr(module, attribute), key))
-    ClusterIndex.search = timed(ClusterIndex.search, "match.search_index")  # type: ignore[method-assign]
     PerceptualBatch.commit_to = timed(PerceptualBatch.commit_to, "index_after_commit")  # type: ignore[method-assign]
 
 
