@@ -70,9 +70,11 @@ def simulate(out: Path, referrals: int, fmt: str, seed: int) -> dict:
 
 
 # What is timed inside the full run, by wrapping module attributes (the calls go through them):
-# (module, attribute, key). Wrapping adds one clock read per call, a few per batch.
+# (module, attribute, key). Wrapping adds one clock read per call, a few per batch. `period_rollups`
+# (the weekly and monthly rollups, inside the `rollup` stage) is not matching; it is timed here too.
 MATCHING_TIMERS = (
     ("etl.pipeline", "refresh_rollup", "perceptual_rollup"),
+    ("etl.pipeline", "refresh_period_rollups", "period_rollups"),
     ("etl.pipeline", "record_bank_matches", "match.bank_matches"),
     ("etl.perceptual", "_pending", "match.pending_query"),
     ("etl.perceptual", "_stage", "match.stage_index"),
@@ -275,7 +277,8 @@ def write_markdown(results: dict) -> None:
         "(timed inside the `rollup` stage) + the index update after each commit. *Without matching* is an",
         "estimate, full minus matching s, not a run with matching switched off (the ETL has no such switch).",
         "",
-        "Seconds per stage, summed over the batches (`etl_batch.stage_seconds`), and the parts of matching:",
+        "Seconds per stage, summed over the batches (`etl_batch.stage_seconds`), the parts of matching and the",
+        "weekly and monthly period rollups (timed inside the `rollup` stage):",
         "",
         "| stage | " + " | ".join(formats) + " |",
         "|---|" + "---:|" * len(formats),
