@@ -352,7 +352,8 @@ class PdqIndex:
         The new index shares this one's sealed segments and arrays: `add` writes only past the row count,
         which this index never reads, so it stays as it was. Lets a caller search rows it may still
         discard (an ETL batch before its commit) together with the committed ones in one pass, and keep
-        the result, segments already built, if it commits.
+        the result, segments already built, if it commits. Adding to this index while the new one is in
+        use would overwrite the new one's rows (the same place past the count): keep or drop it first.
         """
         fork = PdqIndex(
             self.radius,
