@@ -4,8 +4,9 @@ Runs inside a batch's transaction (`etl/pipeline.py`, stage `match`), after the 
 are loaded. Every media cluster without a perceptual cluster — the batch's new ones, or after a schema
 upgrade or `grace matching rebuild` every one — is placed:
 
-1. its PDQ, unless missing or of quality below the cutoff, is looked up at radius T in the index of all
-   earlier PDQs (`matching.cluster_index`) and among the other pending PDQs; every distance is exact;
+1. its PDQ, unless missing or of quality below the cutoff, is looked up at radius T among all earlier
+   PDQs (`matching.cluster_index`) and the other pending ones, in one search of the index with the pending
+   hashes staged on top (`ClusterIndex.staged`); every distance is exact;
 2. the links form a graph whose connected components (union-find) are the new perceptual clusters: a
    component that reaches existing perceptual clusters keeps the id of the oldest of them (by first
    sighting, then id) and the others merge into it (`perceptual_merge` keeps the history); a component
@@ -33,8 +34,8 @@ from scipy.sparse.csgraph import connected_components
 
 from grace.errors import GraceError
 from grace.progress import ProgressCallback, no_progress
-from matching.cluster_index import ClusterIndex, index_directory
-from matching.index import PdqIndex
+from matching.cluster_index import ClusterIndex, StagedRows, index_directory
+from matching.index import Matches, PdqIndex
 from matching.pdq import parse_hex
 from warehouse import read_sql
 from warehouse.period_rollups import PERIOD_ROLLUPS, refresh_period_rollups
@@ -65,10 +66,14 @@ class PerceptualBatch:
     merges: int = 0
     first_slot: int = 0
     words: np.ndarray = field(default_factory=lambda: np.empty((0, 4), dtype=np.uint64))
+    staged: StagedRows | None = None  # the index with `words` staged, searched before the commit
 
     def commit_to(self, index: ClusterIndex) -> None:
         """After the batch's commit: make its hashes searchable (memory) and durable (journal)."""
-        index.added(self.first_slot, self.words)
+        if self.staged is not None:
+            index.adopt(self.staged)
+        else:
+            index.added(self.first_slot, self.words)
 
     def as_dict(self) -> dict:
         return {
@@ -126,13 +131,12 @@ def cluster_pending(
     words = parse_hex(pending["pdq"].to_numpy()[positions].tolist()) if len(positions) else result.words
     result.indexed, result.words = len(positions), words
 
-    progress("Matching PDQ hashes", 0, 2)
-    earlier = index.search(words) if len(words) else None
-    progress("Matching PDQ hashes", 1, 2)
-    among = _search_among(words, params.radius)
-    progress("Matching PDQ hashes", 2, 2)
+    progress("Matching PDQ hashes", 0, 1)
+    result.staged = _stage(index, words)
+    earlier, among = _split(_search(result.staged, words), result.first_slot)
+    progress("Matching PDQ hashes", 1, 1)
 
-    owners = _slot_owners(con, earlier.id if earlier is not None else np.empty(0, dtype=np.int64))
+    owners = _slot_owners(con, earlier.id)
     assignment, merges, nearest = _components(pending, positions, earlier, among, owners)
     result.linked = int(np.isfinite(nearest).sum())
     result.merges = len(merges)
@@ -159,15 +163,25 @@ def _pending(con: duckdb.DuckDBPyConnection, in_batch: bool, params: MatchingPar
     return con.execute(read_sql("etl/perceptual_pending_backlog.sql")).df()
 
 
-def _search_among(words: np.ndarray, radius: int):
-    """Pairs of pending hashes within the radius (each pair once each way, no self-pairs)."""
-    if len(words) < 2:
-        return None
-    among = PdqIndex(radius)
-    among.add(np.arange(len(words), dtype=np.int64), words)
-    found = among.search(words)
-    keep = found.query_index != found.id
-    return found.query_index[keep], found.id[keep], found.distance[keep]
+def _stage(index: ClusterIndex, words: np.ndarray) -> StagedRows:
+    """The index with the pending hashes added at the next slots (the committed index is unchanged)."""
+    return index.staged(words)
+
+
+def _search(staged: StagedRows, words: np.ndarray) -> Matches:
+    """Every earlier or pending hash within the radius of each pending hash, in one pass over the index."""
+    return staged.search(words)
+
+
+def _split(found: Matches, first_slot: int) -> tuple[Matches, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The matches among the earlier hashes (ids = slots) and the pairs of pending hashes within the radius
+    (positions, each pair once each way, no self-pairs); both keep the search's order."""
+    earlier = found.id < first_slot
+    own = ~earlier & (found.id - first_slot != found.query_index)
+    return (
+        Matches(found.query_index[earlier], found.id[earlier], found.distance[earlier]),
+        (found.query_index[own], found.id[own] - first_slot, found.distance[own]),
+    )
 
 
 def _slot_owners(con: duckdb.DuckDBPyConnection, slots: np.ndarray) -> pd.DataFrame:
@@ -188,14 +202,12 @@ def _components(pending: pd.DataFrame, positions: np.ndarray, earlier, among, ow
     """
     n = len(pending)
     existing = owners["perceptual_key"].drop_duplicates().sort_values().to_numpy()
-    node_of_existing = {key: n + k for k, key in enumerate(existing)}
     rows, cols = [np.arange(n)], [np.arange(n)]
     nearest = np.full(n, np.inf)
     if earlier is not None and len(earlier.id):
-        owner_of_slot = dict(zip(owners["slot"].to_numpy(), owners["perceptual_key"].to_numpy(), strict=True))
         query = positions[earlier.query_index]
         rows.append(query)
-        cols.append(np.array([node_of_existing[owner_of_slot[slot]] for slot in earlier.id.tolist()], dtype=np.int64))
+        cols.append(n + np.searchsorted(existing, _owner_of(owners, earlier.id)))
         np.minimum.at(nearest, query, earlier.distance.astype(float))
     if among is not None and len(among[0]):
         query, other, distance = positions[among[0]], positions[among[1]], among[2]
@@ -233,6 +245,16 @@ def _components(pending: pd.DataFrame, positions: np.ndarray, earlier, among, ow
     merged = old["key"].to_numpy() != into[n:]
     merges = pd.DataFrame({"merged_key": old["key"].to_numpy()[merged], "into_key": into[n:][merged]})
     return assignment, merges.sort_values(["into_key", "merged_key"]).reset_index(drop=True), nearest
+
+
+def _owner_of(owners: pd.DataFrame, slots: np.ndarray) -> np.ndarray:
+    """The perceptual key owning each of `slots` (every one of them is in `owners`)."""
+    by_slot = owners.sort_values("slot")
+    known = by_slot["slot"].to_numpy()
+    at = np.searchsorted(known, slots)
+    if len(slots) and (at.max() >= len(known) or not np.array_equal(known[at], slots)):
+        raise GraceError("perceptual_member: a matched PDQ slot has no owner")
+    return by_slot["perceptual_key"].to_numpy()[at]
 
 
 def _write(con, pending, positions, assignment, merges, nearest, first_slot, batch_id, in_batch) -> None:

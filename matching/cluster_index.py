@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -44,6 +45,24 @@ def index_directory(con: duckdb.DuckDBPyConnection) -> Path | None:
     if not found or not found[0]:
         return None
     return Path(found[0] + ".pdq-index")
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """A batch's hashes staged on top of the committed index (`ClusterIndex.staged`), not yet committed.
+
+    `index` holds the rows of `base` (the committed index it was made from) and then `words` at slots
+    `first_slot …`; `base` is unchanged.
+    """
+
+    base: PdqIndex
+    index: PdqIndex
+    first_slot: int
+    words: np.ndarray
+
+    def search(self, hashes: object) -> Matches:
+        """Every committed or staged PDQ within the radius of each query (ids are slots; see `PdqIndex.search`)."""
+        return self.index.search(hashes)
 
 
 class ClusterIndex:
@@ -93,6 +112,31 @@ class ClusterIndex:
         """Every indexed PDQ within the radius of each query, distances exact (ids are slots)."""
         return self.index.search(hashes)
 
+    def staged(self, hashes: object) -> StagedRows:
+        """The index with `hashes` added at the next slots, searchable now; this index is unchanged.
+
+        For a batch before its commit: one search of the staged index finds each new hash's matches among
+        the earlier hashes and among the batch's own at once (one probe per bucket table instead of two).
+        After the commit, `adopt` keeps it, so its bucket tables are not built a second time.
+        """
+        words = as_words(hashes)
+        first_slot = len(self.index)
+        slots = np.arange(first_slot, first_slot + len(words), dtype=np.int64)
+        index = self.index.extended(slots, words) if len(words) else self.index
+        return StagedRows(self.index, index, first_slot, words)
+
+    def adopt(self, staged: StagedRows) -> None:
+        """Record a committed batch's staged hashes: the staged index replaces this one, then the journal.
+
+        Falls back to adding the hashes again when the index changed since `staged` (not its base)."""
+        if staged.base is not self.index or len(self.index) != staged.first_slot:
+            self.added(staged.first_slot, staged.words)
+            return
+        if not len(staged.words):
+            return
+        self.index = staged.index
+        self._journal(staged.first_slot, staged.words)
+
     def added(self, first_slot: int, hashes: object) -> None:
         """Record hashes a committed batch gave slots `first_slot …`: in memory, then in the journal."""
         words = as_words(hashes)
@@ -101,6 +145,10 @@ class ClusterIndex:
         if first_slot != len(self.index):
             raise IndexFileError(f"slots must continue the index: got {first_slot}, index holds {len(self.index)}")
         self.index.add(np.arange(first_slot, first_slot + len(words), dtype=np.int64), words)
+        self._journal(first_slot, words)
+
+    def _journal(self, first_slot: int, words: np.ndarray) -> None:
+        """Write the hashes given slots `first_slot …` to the journal (compacting it when it has grown)."""
         if self.directory is None:
             return
         journal = self.directory / JOURNAL

@@ -346,6 +346,32 @@ class PdqIndex:
         self._map(build, range(len(sub_offset)))
         return Segment(start, stop, sub_offset, sub_length, table_base, offsets, order)
 
+    def extended(self, ids: object, hashes: object) -> PdqIndex:
+        """A new index holding this one's rows and then these, built as `add` would build it; this one is unchanged.
+
+        The new index shares this one's sealed segments and arrays: `add` writes only past the row count,
+        which this index never reads, so it stays as it was. Lets a caller search rows it may still
+        discard (an ETL batch before its commit) together with the committed ones in one pass, and keep
+        the result, segments already built, if it commits. Adding to this index while the new one is in
+        use would overwrite the new one's rows (the same place past the count): keep or drop it first.
+        """
+        fork = PdqIndex(
+            self.radius,
+            threads=self.threads,
+            buffer_size=self.buffer_size,
+            merge_factor=self.merge_factor,
+            substrings=self.substrings,
+        )
+        with self._state:
+            fork._hashes, fork._ids, fork._count, fork._segments = (
+                self._hashes,
+                self._ids,
+                self._count,
+                [*self._segments],
+            )
+        fork.add(ids, hashes)
+        return fork
+
     # --- searching -------------------------------------------------------------------------------
 
     def search(self, hashes: object, radius: int | None = None) -> Matches:

@@ -243,6 +243,23 @@ def test_added_hashes_are_searchable_at_once_and_segments_stay_few(data):
     assert index.buffered < 64
 
 
+@pytest.mark.parametrize("split", [10, 3000, 8990])
+def test_an_extended_index_finds_old_and_new_rows_and_leaves_the_original_as_it_was(data, split):
+    hashes, ids, queries = data
+    index = PdqIndex(buffer_size=256)
+    index.add(ids[:split], hashes[:split])
+    before = index.search(queries)
+    extended = index.extended(ids[split:], hashes[split:])
+    assert as_set(extended.search(queries)) == brute_force(queries, hashes, ids, T)
+    grown = PdqIndex(buffer_size=256)
+    grown.add(ids[:split], hashes[:split])
+    grown.add(ids[split:], hashes[split:])
+    assert [(s.start, s.stop) for s in extended.segments] == [(s.start, s.stop) for s in grown.segments]
+    assert len(index) == split
+    after = index.search(queries)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
 def test_one_added_hash_is_found_by_the_next_search():
     rng = np.random.default_rng(6)
     index = PdqIndex()

@@ -14,12 +14,16 @@ WITH batch_rows AS (
     SELECT 'clusters' AS kind, incident_date, country_iso3, platform_name, cluster_id AS item, is_new_cluster AS fresh
     FROM batch_clustered
 ),
-final AS (
-    SELECT *,
-           fresh AND count(*) OVER w = 1 AS single,
-           min(country_iso3) OVER w = max(country_iso3) OVER w
-               AND min(platform_name) OVER w = max(platform_name) OVER w AS uniform
+per_item AS (  -- an aggregate joined back: cheaper than the same figures as window functions
+    SELECT kind, item, count(*) AS batch_rows,
+           min(country_iso3) = max(country_iso3) AND min(platform_name) = max(platform_name) AS uniform
     FROM batch_rows
-    WINDOW w AS (PARTITION BY kind, item)
+    GROUP BY kind, item
+),
+final AS (
+    SELECT b.kind, b.incident_date, b.country_iso3, b.platform_name, b.item, b.fresh,
+           b.fresh AND p.batch_rows = 1 AS single, p.uniform
+    FROM batch_rows AS b
+    JOIN per_item AS p ON p.kind = b.kind AND p.item IS NOT DISTINCT FROM b.item
 )
 SELECT * FROM final
