@@ -82,10 +82,15 @@ def base_layout(title: str) -> dict:
     }
 
 
+_SCALARS = (str, int, float)
+
+
 def merged(base: dict, *updates: dict) -> dict:
     """`base` updated by each of `updates` in turn, as Plotly's `update_layout` would: a nested dict is merged
     key by key, any other value (a list of annotations or shapes, a range) replaces the old one, and None
-    removes the key. Neither `base` nor the updates are changed.
+    removes the key. A number or string equal to the old one keeps the old one, as Plotly's setters do (a
+    legend `y` of 1 leaves the base's 1.0, so the JSON still says `1.0`). Neither `base` nor the updates are
+    changed.
 
     Why: a figure's layout is built here as one dict and passed to the figure once. Plotly's update methods
     walk every property path (`_str_to_dict_path`, `_check_path_in_prop_tree`) and deep-copy as they go;
@@ -101,6 +106,8 @@ def merged(base: dict, *updates: dict) -> dict:
             elif isinstance(value, dict):
                 old = result.get(key)
                 result[key] = merged(old if isinstance(old, dict) else {}, value)
+            elif isinstance(value, _SCALARS) and isinstance(result.get(key), _SCALARS) and result[key] == value:
+                continue
             else:
                 result[key] = value
     return result
