@@ -93,10 +93,13 @@ def merged(base: dict, *updates: dict) -> dict:
     changed.
 
     Why: a figure's layout is built here as one dict and passed to the figure once. Plotly's update methods
-    walk every property path (`_str_to_dict_path`, `_check_path_in_prop_tree`) and deep-copy as they go;
-    measured on a 1 M referral warehouse they took 40-55 % of a chart's 5-16 ms build time when serving,
-    while `go.Figure(layout=final_dict, _validate=False)` takes under 1 ms. The figure JSON is the same either
-    way (checked chart by chart, view by view, against the update-based builders).
+    (`update_layout`, `update_xaxes`, `add_annotation` …) walk every property path (`_str_to_dict_path`,
+    `_check_path_in_prop_tree`) and deep-copy as they go, which cost more than the rest of the figure, while
+    `go.Figure(layout=final_dict, _validate=False)` takes under 1 ms. Measured on a 1 M referral warehouse
+    (every registered chart, unfiltered view, CPU time, median of 20 builds interleaved with the update-based
+    builders, checks off as when serving): 21-69 % less CPU per chart (median 42 %; the map 26 -> 10 ms,
+    the stacked production bars 11-13 -> 6 ms). The figure JSON is the same either way (checked chart by chart
+    and view by view, with and without `GRACE_FIGURE_CHECKS`, against the update-based builders).
     """
     result = dict(base)
     for update in updates:
