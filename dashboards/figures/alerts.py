@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import CAPTION_META, PAGE_ONLY, PALETTE, base_layout, traces
+from dashboards.figures import CAPTION_META, PAGE_ONLY, PALETTE, base_layout, merged, traces
 
 LINE, UP, DOWN, MARK = PALETTE[0], PALETTE[3], PALETTE[5], PALETTE[6]
 STATUS_FILL = {"emerging": "rgba(0,158,115,0.12)", "vanishing": "rgba(204,121,167,0.14)"}
@@ -28,7 +28,14 @@ def alert_series_figure(
     missing = [c for c in ("ds", "y") if c not in frame.columns]
     if missing:
         raise ValueError(f"series frame lacks column(s): {', '.join(missing)}")
-    fig = traces.figure(layout=base_layout(title))
+    breaks = events[events["kind"] == "changepoint"] if not events.empty else events
+    layout = merged(
+        base_layout(title),
+        _breaks_layout(breaks),
+        # Counts and shares alike (the base ",d" would round shares to 0).
+        {"yaxis": {"tickformat": ",~g"}, "hovermode": "closest"},
+    )
+    fig = traces.figure(layout=layout)
     x = [_day(d) for d in frame["ds"]]
     y = [float(v) for v in frame["y"]]
     fig.add_trace(
@@ -60,40 +67,6 @@ def alert_series_figure(
                 hovertemplate="%{y:,.4~g} (expected %{customdata[0]:,.4~g})<extra>" + label + "</extra>",
             )
         )
-    breaks = events[events["kind"] == "changepoint"] if not events.empty else events
-    for row in breaks.itertuples(index=False):
-        fig.add_shape(
-            type="line",
-            x0=_day(row.date),
-            x1=_day(row.date),
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": MARK, "width": 1.5, "dash": "dash"},
-        )
-        fig.add_annotation(
-            x=_day(row.date),
-            y=1,
-            yref="paper",
-            showarrow=False,
-            xanchor="left",
-            yanchor="bottom",
-            text=f"break {'▲' if row.direction == 'up' else '▼'}",
-            font={"size": 11, "color": "#52606D"},
-            name=f"{PAGE_ONLY}:changepoint",  # exports list the breaks under the chart instead
-        )
-    if not breaks.empty:
-        fig.update_layout(
-            meta={
-                CAPTION_META: {
-                    "title": "Change points",
-                    "items": [
-                        [MARK, f"{pd.Timestamp(row.date):%-d %b %Y} {'up' if row.direction == 'up' else 'down'}"]
-                        for row in breaks.sort_values("date").itertuples(index=False)
-                    ],
-                }
-            }
-        )
     if statuses is not None and not statuses.empty and x:
         for row in statuses.itertuples(index=False):
             fig.add_vrect(
@@ -115,6 +88,49 @@ def alert_series_figure(
                 hovertemplate="selected: %{y:,.4~g}<extra></extra>",
             )
         )
-    fig.update_yaxes(tickformat=",~g")  # counts and shares alike (the base ",d" would round shares to 0)
-    fig.update_layout(hovermode="closest")
     return fig
+
+
+def _breaks_layout(breaks: pd.DataFrame) -> dict:
+    """The change points' part of the layout: a dashed line and a page label per break, and the caption
+    that exports list under the chart instead of the labels."""
+    if breaks.empty:
+        return {}
+    rows = list(breaks.itertuples(index=False))
+    return {
+        "shapes": [
+            {
+                "type": "line",
+                "x0": _day(row.date),
+                "x1": _day(row.date),
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": MARK, "width": 1.5, "dash": "dash"},
+            }
+            for row in rows
+        ],
+        "annotations": [
+            {
+                "x": _day(row.date),
+                "y": 1,
+                "yref": "paper",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "text": f"break {'▲' if row.direction == 'up' else '▼'}",
+                "font": {"size": 11, "color": "#52606D"},
+                "name": f"{PAGE_ONLY}:changepoint",  # exports list the breaks under the chart instead
+            }
+            for row in rows
+        ],
+        "meta": {
+            CAPTION_META: {
+                "title": "Change points",
+                "items": [
+                    [MARK, f"{pd.Timestamp(row.date):%-d %b %Y} {'up' if row.direction == 'up' else 'down'}"]
+                    for row in breaks.sort_values("date").itertuples(index=False)
+                ],
+            }
+        },
+    }

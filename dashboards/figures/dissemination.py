@@ -28,6 +28,7 @@ from dashboards.figures import (
     base_layout,
     empty_figure,
     fill_pattern,
+    merged,
     traces,
     whole_or_gap,
 )
@@ -70,12 +71,13 @@ def _dates(values) -> list[str]:
     return list(pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d"))
 
 
-def period_axis(fig: go.Figure, grain: str) -> None:
-    """Ticks that name whole periods: years as `2024`, other grains as `Jan 2024`."""
+def period_axis(grain: str) -> dict:
+    """The layout update for ticks that name whole periods: years as `2024`, other grains as `Jan 2024`."""
     if grain == "year":
-        fig.update_xaxes(tickformat="%Y", dtick="M12", hoverformat="%Y")
-    elif grain in ("month", "quarter"):
-        fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
+        return {"xaxis": {"tickformat": "%Y", "dtick": "M12", "hoverformat": "%Y"}}
+    if grain in ("month", "quarter"):
+        return {"xaxis": {"tickformat": "%b %Y", "hoverformat": "%b %Y"}}
+    return {}
 
 
 def platform_colours(platforms: Iterable[str]) -> dict[str, str]:
@@ -104,7 +106,30 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     ranks = mix.groupby("platform", sort=False)["platform_rank"].min()
     order = sorted(ranks.index, key=lambda name: (pd.isna(ranks[name]), ranks[name], name))
     colours = platform_colours(order)
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "barmode": "stack",
+            "bargap": 0.08,
+            "legend": {
+                "orientation": "v",
+                "y": 1,
+                "yanchor": "top",
+                "x": 1.02,
+                "xanchor": "left",
+                "traceorder": "normal",
+            },
+            "margin": {"r": 170},
+            "yaxis": {
+                "title": {"text": "Share of referrals (%)"},
+                "range": [0, 100],
+                "ticksuffix": " %",
+                "tickformat": ",d",
+            },
+        },
+        period_axis(grain),
+    )
+    fig = traces.figure(layout=layout)
     for index, platform in enumerate(order):
         part = mix[mix["platform"] == platform].sort_values("period")
         fig.add_trace(
@@ -121,14 +146,6 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
                 hovertemplate="%{customdata[0]}: %{y:.1f} % (%{customdata[1]:,d})<extra></extra>",
             )
         )
-    fig.update_layout(
-        barmode="stack",
-        bargap=0.08,
-        legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left", "traceorder": "normal"},
-        margin={"r": 170},
-    )
-    fig.update_yaxes(title_text="Share of referrals (%)", range=[0, 100], ticksuffix=" %", tickformat=",d")
-    period_axis(fig, grain)
     return fig
 
 
@@ -229,7 +246,45 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
     count_scale = measure == "count"
     # No title in the figure: the chart card (page) and the marking (exports) carry it, the colour bar names
     # the measure, and the map gets the height.
-    fig = traces.figure(layout=base_layout(""))
+    layout = merged(
+        base_layout(""),
+        {
+            "geo": {
+                "scope": MAP_SCOPE,
+                "resolution": MAP_RESOLUTION,
+                "projection": MAP_PROJECTION,
+                "lonaxis": {"range": list(MAP_LON_RANGE)},
+                "lataxis": {"range": list(MAP_LAT_RANGE)},
+                "domain": {"x": [0, 1], "y": [MAP_BOTTOM, 1]},
+                "showcountries": True,
+                "countrycolor": "white",
+                "countrywidth": 0.5,
+                "showland": True,
+                "landcolor": OTHER_LAND,
+                "showlakes": False,
+                "showframe": False,
+                "showcoastlines": False,
+                "fitbounds": False,
+                "bgcolor": "white",
+            },
+            "hovermode": "closest",
+            "margin": {"l": 8, "r": 8, "t": 24, "b": 8},
+            "clickmode": "event",
+            "showlegend": not gaps.empty,
+            # Only the grey "no value" entries: right beside the colour bar, under the map.
+            "legend": {
+                "orientation": "v",
+                "x": 0.51,
+                "xanchor": "left",
+                "y": MAP_BOTTOM - 0.03,
+                "yanchor": "top",
+                "font": {"size": 12},
+                "itemclick": False,
+                "itemdoubleclick": False,
+            },
+        },
+    )
+    fig = traces.figure(layout=layout)
     fig.add_trace(
         traces.choropleth(
             locations=list(shown["country_iso3"]),
@@ -328,41 +383,6 @@ def country_map_figure(totals: pd.DataFrame, selected: Iterable[str] = (), measu
                 name="Small states",
             )
         )
-    fig.update_geos(
-        scope=MAP_SCOPE,
-        resolution=MAP_RESOLUTION,
-        projection=MAP_PROJECTION,
-        lonaxis_range=list(MAP_LON_RANGE),
-        lataxis_range=list(MAP_LAT_RANGE),
-        domain={"x": [0, 1], "y": [MAP_BOTTOM, 1]},
-        showcountries=True,
-        countrycolor="white",
-        countrywidth=0.5,
-        showland=True,
-        landcolor=OTHER_LAND,
-        showlakes=False,
-        showframe=False,
-        showcoastlines=False,
-        fitbounds=False,
-        bgcolor="white",
-    )
-    fig.update_layout(
-        hovermode="closest",
-        margin={"l": 8, "r": 8, "t": 24, "b": 8},
-        clickmode="event",
-        showlegend=not gaps.empty,
-        # Only the grey "no value" entries: right beside the colour bar, under the map.
-        legend={
-            "orientation": "v",
-            "x": 0.51,
-            "xanchor": "left",
-            "y": MAP_BOTTOM - 0.03,
-            "yanchor": "top",
-            "font": {"size": 12},
-            "itemclick": False,
-            "itemdoubleclick": False,
-        },
-    )
     return fig
 
 
@@ -379,7 +399,23 @@ def platform_country_figure(matrix: pd.DataFrame) -> go.Figure:
     columns = sorted(grid.columns, key=lambda code: (str(names.get(code, code)), code))
     rows = grid.sum(axis=1).sort_values(ascending=False, kind="stable").index
     grid = grid.loc[rows, columns]
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "hovermode": "closest",
+            "margin": {"l": 110},
+            "xaxis": {"type": "category", "tickangle": -60, "title": {"text": "Country (ISO-3)"}, "showgrid": False},
+            # Platform names, largest first; the base count format and zero floor do not apply.
+            "yaxis": {
+                "type": "category",
+                "autorange": "reversed",
+                "tickformat": None,
+                "rangemode": None,
+                "showgrid": False,
+            },
+        },
+    )
+    fig = traces.figure(layout=layout)
     fig.add_trace(
         traces.heatmap(
             z=grid.to_numpy(dtype="int64").tolist(),
@@ -393,9 +429,6 @@ def platform_country_figure(matrix: pd.DataFrame) -> go.Figure:
             ygap=1,
         )
     )
-    fig.update_layout(hovermode="closest", margin={"l": 110})
-    fig.update_xaxes(type="category", tickangle=-60, title_text="Country (ISO-3)", showgrid=False)
-    fig.update_yaxes(type="category", autorange="reversed", tickformat=None, rangemode=None, showgrid=False)
     return fig
 
 
@@ -406,7 +439,8 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
     if spread.empty:
         return empty_figure("No media clusters in this selection.", title)
     frame = spread.sort_values("period")
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(base_layout(title), {"yaxis": {"title": {"text": "Media clusters"}}}, period_axis(grain))
+    fig = traces.figure(layout=layout)
     for index, (column, name) in enumerate(
         (("clusters_first_seen", "First seen"), ("clusters_reaching_second_country", "Reached a second country"))
     ):
@@ -421,8 +455,6 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
                 hovertemplate="%{y:,d}<extra>" + name + "</extra>",
             )
         )
-    fig.update_yaxes(title_text="Media clusters")
-    period_axis(fig, grain)
     return fig
 
 
@@ -435,7 +467,16 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
     part = reach[reach["measure"] == measure].sort_values("bucket_order")
     if part.empty or int(part["clusters"].sum()) == 0:
         return empty_figure("No media clusters in this selection.", title)
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "hovermode": "closest",
+            "showlegend": False,
+            "xaxis": {"type": "category", "title": {"text": axis}},
+            "yaxis": {"title": {"text": "Media clusters"}},
+        },
+    )
+    fig = traces.figure(layout=layout)
     fig.add_trace(
         traces.bar(
             x=list(part["bucket"]),
@@ -445,9 +486,6 @@ def cluster_reach_figure(reach: pd.DataFrame, measure: str) -> go.Figure:
             hovertemplate=axis + " %{x}: %{y:,d} clusters<extra></extra>",
         )
     )
-    fig.update_layout(hovermode="closest", showlegend=False)
-    fig.update_xaxes(type="category", title_text=axis)
-    fig.update_yaxes(title_text="Media clusters")
     return fig
 
 
@@ -480,7 +518,12 @@ def perceptual_reshares_figure(reshares: pd.DataFrame, grain: str = "month") -> 
     if _counts_hidden(reshares, ("files", "cross_platform_reshares", "cross_country_reshares")):
         return empty_figure(ALL_SUPPRESSED, title)
     frame = reshares.sort_values("period")
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {"yaxis": {"title": {"text": "Share of files"}, "tickformat": ",.1~%"}},
+        period_axis(grain),
+    )
+    fig = traces.figure(layout=layout)
     shares = (
         ("cross_platform", "On another platform than first seen"),
         ("cross_country", "In another country than first seen"),
@@ -502,8 +545,6 @@ def perceptual_reshares_figure(reshares: pd.DataFrame, grain: str = "month") -> 
                 hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]} files)<extra>" + name + "</extra>",
             )
         )
-    fig.update_yaxes(title_text="Share of files", tickformat=",.1~%")
-    period_axis(fig, grain)
     return fig
 
 
@@ -523,7 +564,16 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
         return empty_figure(ALL_SUPPRESSED, title)
     if (matches["bank_matched_files"].fillna(0) == 0).all():
         return empty_figure(NO_BANK_MATCH, title)
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "barmode": "stack",
+            "legend": {"title": {"text": "Category"}},
+            "yaxis": {"title": {"text": "Files matching a bank"}},
+        },
+        period_axis(grain),
+    )
+    fig = traces.figure(layout=layout)
     categories = sorted(set(matches["category_code"].astype(str)))
     for index, category in enumerate(categories):
         part = matches[matches["category_code"].astype(str) == category].sort_values("period")
@@ -542,7 +592,4 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
                 hovertemplate="%{customdata[0]} of %{customdata[1]} files<extra>" + category + "</extra>",
             )
         )
-    fig.update_layout(barmode="stack", legend_title_text="Category")
-    fig.update_yaxes(title_text="Files matching a bank")
-    period_axis(fig, grain)
     return fig

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import PALETTE, base_layout, traces
+from dashboards.figures import PALETTE, base_layout, merged, traces
 
 HISTORY, FORECAST, RECONCILED, CAPACITY, ARRIVALS = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6], PALETTE[5]
 MODEL_LABELS = {
@@ -102,10 +102,19 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
     `forecast` (NaN where absent).
     """
     _require(frame, FORECAST_COLUMNS, "forecast")
-    fig = traces.figure(layout=base_layout(title))
     past = frame[frame["actual"].notna()]
     future = frame[frame["forecast"].notna()]
-    number = ",.0f" if unit in ("count", "stock", "distinct") else ",.3~g"
+    counts = unit in ("count", "stock", "distinct")
+    number = ",.0f" if counts else ",.3~g"
+    x = _dates(future["date"])
+    layout = merged(
+        base_layout(title),
+        _forecast_start(x[0]) if x else {},
+        # Shares and means: the base ",d" would round them to 0.
+        {} if counts else {"yaxis": {"tickformat": ",~g"}},
+        {"hovermode": "x unified"},
+    )
+    fig = traces.figure(layout=layout)
     if not past.empty:
         fig.add_trace(
             traces.scatter(
@@ -119,7 +128,6 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
             )
         )
     if not future.empty:
-        x = _dates(future["date"])
         _band(
             fig,
             x,
@@ -160,32 +168,38 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
                     hovertemplate=f"%{{y:{number}}}<extra>Reconciled</extra>",
                 )
             )
-        start = x[0]
-        fig.add_shape(
-            type="line",
-            x0=start,
-            x1=start,
-            xref="x",
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "#9AA5B1", "width": 1, "dash": "dot"},
-        )
-        fig.add_annotation(
-            x=start,
-            y=1,
-            xref="x",
-            yref="paper",
-            text="forecast →",
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"size": 11, "color": "#52606D"},
-        )
-    if unit not in ("count", "stock", "distinct"):
-        fig.update_yaxes(tickformat=",~g")  # shares and means: the base ",d" would round them to 0
-    fig.update_layout(hovermode="x unified")
     return fig
+
+
+def _forecast_start(start: str) -> dict:
+    """The layout's vertical line and label where the forecast starts."""
+    return {
+        "shapes": [
+            {
+                "type": "line",
+                "x0": start,
+                "x1": start,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": "#9AA5B1", "width": 1, "dash": "dot"},
+            }
+        ],
+        "annotations": [
+            {
+                "x": start,
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": "forecast →",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"size": 11, "color": "#52606D"},
+            }
+        ],
+    }
 
 
 def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Figure:
@@ -195,7 +209,7 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
     `frame` has `BACKLOG_COLUMNS` (as `analytics.capacity.project_backlog` returns).
     """
     _require(frame, BACKLOG_COLUMNS, "backlog")
-    fig = traces.figure(layout=base_layout(title))
+    fig = traces.figure(layout=merged(base_layout(title), {"yaxis": {"title": {"text": "Referrals"}}, "bargap": 0.35}))
     x = _dates(frame["date"])
     fig.add_trace(
         traces.bar(
@@ -239,6 +253,4 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
             hovertemplate="%{y:,.0f} open (P(grows) %{customdata[0]:.0f} %)<extra>Backlog</extra>",
         )
     )
-    fig.update_yaxes(title_text="Referrals")
-    fig.update_layout(bargap=0.35)
     return fig

@@ -10,7 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, fill_pattern, traces, whole_or_gap
+from dashboards.figures import (
+    MARKER_SYMBOLS,
+    PALETTE,
+    base_layout,
+    empty_figure,
+    fill_pattern,
+    merged,
+    traces,
+    whole_or_gap,
+)
 
 RECORD_KINDS = ("referrals", "files")
 # Where each input row went; colours keep their meaning across charts.
@@ -62,7 +71,16 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
     labels, hover = batch_labels(batches), batch_hover(batches)
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "barmode": "stack",
+            "hovermode": "closest",
+            "xaxis": {"title": {"text": "ETL batch, in order of start"}, "type": "category"},
+            "yaxis": {"title": {"text": kind.capitalize()}},
+        },
+    )
+    fig = traces.figure(layout=layout)
     for outcome, name, colour in OUTCOMES:
         fig.add_trace(
             traces.bar(
@@ -86,9 +104,6 @@ def row_accounting_figure(batches: pd.DataFrame, kind: str = "referrals") -> go.
             hovertemplate="%{customdata[0]}<br>Read: %{y:,d} · gap %{customdata[1]:,d}<extra></extra>",
         )
     )
-    fig.update_layout(barmode="stack", hovermode="closest")
-    fig.update_xaxes(title_text="ETL batch, in order of start", type="category")
-    fig.update_yaxes(title_text=kind.capitalize())
     return fig
 
 
@@ -111,7 +126,18 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
         index="batch_id", columns="reason", values="records", aggfunc="sum", fill_value=0
     ).reindex(batches["batch_id"], fill_value=0)
     order = table.sum().sort_values(ascending=False, kind="stable").index
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "barmode": "stack",
+            "hovermode": "closest",
+            "legend": {"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left"},
+            "margin": {"r": 180},
+            "xaxis": {"title": {"text": "ETL batch, in order of start"}, "type": "category"},
+            "yaxis": {"title": {"text": "Records"}},
+        },
+    )
+    fig = traces.figure(layout=layout)
     for index, reason in enumerate(order):
         fig.add_trace(
             traces.bar(
@@ -126,14 +152,6 @@ def quarantine_over_time_figure(reasons: pd.DataFrame) -> go.Figure:
                 hovertemplate="%{customdata}<br>" + str(reason) + ": %{y:,d}<extra></extra>",
             )
         )
-    fig.update_layout(
-        barmode="stack",
-        hovermode="closest",
-        legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.02, "xanchor": "left"},
-        margin={"r": 180},
-    )
-    fig.update_xaxes(title_text="ETL batch, in order of start", type="category")
-    fig.update_yaxes(title_text="Records")
     return fig
 
 
@@ -165,7 +183,24 @@ def quarantine_fields_figure(fields: pd.DataFrame) -> go.Figure:
             ignore_index=True,
         )
     frame = frame.assign(label=[f"{f} · {r}" if r else f for f, r in zip(frame["field"], frame["reason"])])
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "hovermode": "closest",
+            "barmode": "stack",
+            "margin": {"l": 260},
+            # Categories top to bottom in the frame's order; the base count format and zero floor do not apply.
+            "yaxis": {
+                "autorange": "reversed",
+                "categoryorder": "array",
+                "categoryarray": list(frame["label"]),
+                "tickformat": None,
+                "rangemode": None,
+            },
+            "xaxis": {"title": {"text": "Records"}, "tickformat": ",d", "showgrid": True, "gridcolor": "#E4E7EB"},
+        },
+    )
+    fig = traces.figure(layout=layout)
     for index, dataset in enumerate(dict.fromkeys(frame["dataset"])):
         part = frame[frame["dataset"] == dataset]
         fig.add_trace(
@@ -178,11 +213,6 @@ def quarantine_fields_figure(fields: pd.DataFrame) -> go.Figure:
                 hovertemplate="%{y}: %{x:,d} records<extra>" + str(dataset) + "</extra>",
             )
         )
-    fig.update_layout(hovermode="closest", barmode="stack", margin={"l": 260})
-    fig.update_yaxes(
-        autorange="reversed", categoryorder="array", categoryarray=list(frame["label"]), tickformat=None, rangemode=None
-    )
-    fig.update_xaxes(title_text="Records", tickformat=",d", showgrid=True, gridcolor="#E4E7EB")
     return fig
 
 
@@ -192,7 +222,15 @@ def throughput_figure(batches: pd.DataFrame) -> go.Figure:
     title = "ETL throughput (referrals read per second)"
     if batches.empty:
         return empty_figure("No ETL batch has been loaded yet.", title)
-    fig = traces.figure(layout=base_layout(title))
+    layout = merged(
+        base_layout(title),
+        {
+            "hovermode": "closest",
+            "xaxis": {"title": {"text": "Batch start"}},
+            "yaxis": {"title": {"text": "Referrals per second"}, "tickformat": ",.0f"},
+        },
+    )
+    fig = traces.figure(layout=layout)
     hover = batch_hover(batches)
     frame = batches.assign(hover=hover, label=batch_labels(batches))
     for index, (kind, part) in enumerate(frame.groupby("source_kind", sort=True)):
@@ -216,7 +254,4 @@ def throughput_figure(batches: pd.DataFrame) -> go.Figure:
                 ),
             )
         )
-    fig.update_layout(hovermode="closest")
-    fig.update_xaxes(title_text="Batch start")
-    fig.update_yaxes(title_text="Referrals per second", tickformat=",.0f")
     return fig

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash, traces
+from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash, merged, traces
 from grace.vocabulary import TOTAL
 
 HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
@@ -65,8 +65,9 @@ def _nothing_to_draw(frame: pd.DataFrame, columns: Iterable[str], title: str, no
     return None
 
 
-def _finish(fig: go.Figure, grain: str, y_title: str, periods, tickformat: str = ",d") -> go.Figure:
-    """Axis titles and formats, one tick per period for short series, legend under the plot.
+def _layout(title: str, grain: str, y_title: str, periods, tickformat: str = ",d", extra: dict | None = None) -> dict:
+    """The figure's layout: `base_layout(title)`, then `extra` (what one chart adds), then axis titles and
+    formats, one tick per period for short series, legend under the plot.
 
     With one or two periods plotly would zoom into milliseconds around the point; the x range is
     padded by most of a period on each side instead.
@@ -78,12 +79,16 @@ def _finish(fig: go.Figure, grain: str, y_title: str, periods, tickformat: str =
     if 0 < len(days) <= 2:
         pad = pd.Timedelta(days=PERIOD_DAYS[grain] * 0.6)
         xaxis.update(range=[(days[0] - pad).strftime("%Y-%m-%d"), (days[-1] + pad).strftime("%Y-%m-%d")])
-    fig.update_xaxes(**xaxis)
-    fig.layout.yaxis.update(title_text=y_title, tickformat=tickformat)
-    fig.update_layout(
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"}, margin={"b": 96}
+    return merged(
+        base_layout(title),
+        extra or {},
+        {
+            "xaxis": xaxis,
+            "yaxis": {"title": {"text": y_title}, "tickformat": tickformat},
+            "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
+            "margin": {"b": 96},
+        },
     )
-    return fig
 
 
 def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
@@ -95,7 +100,7 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
         return empty
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
-    fig = traces.figure(layout=base_layout(title))
+    fig = traces.figure(layout=_layout(title, grain, "Count", frame["ds"]))
     for index, (column, name) in enumerate(
         (("new_media_clusters", "New media clusters (first sightings)"), ("known_files", "Files of known material"))
     ):
@@ -122,7 +127,7 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
             hovertemplate="%{y:,.0f}<extra>All files</extra>",
         )
     )
-    return _finish(fig, grain, "Count", frame["ds"])
+    return fig
 
 
 def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
@@ -134,7 +139,7 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
         return empty
     frame = frame.sort_values("ds")
     x = _dates(frame["ds"])
-    fig = traces.figure(layout=base_layout(title))
+    fig = traces.figure(layout=_layout(title, grain, "Share of files", frame["ds"], SHARE_TICKS))
     shares = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
     for index, (column, name) in enumerate(shares, start=2):
         counts = [
@@ -153,7 +158,7 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
                 hovertemplate="%{y:.1%} (%{customdata[1]} of %{customdata[2]} files)<extra>" + name + "</extra>",
             )
         )
-    return _finish(fig, grain, "Share of files", frame["ds"], SHARE_TICKS)
+    return fig
 
 
 def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str = "") -> go.Figure:
@@ -168,8 +173,9 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
     empty = _nothing_to_draw(frame, ("reported_accounts",), title, "No accounts reported in this selection.")
     if empty is not None:
         return empty
-    fig = traces.figure(layout=base_layout(title))
     entities = list(dict.fromkeys(frame["entity"].astype(str)))
+    split = {} if entities == [TOTAL] else {"legend": {"title": {"text": split_label}}}
+    fig = traces.figure(layout=_layout(title, grain, "Accounts", frame["ds"], extra=split))
     if entities == [TOTAL]:
         frame = frame.sort_values("ds")
         x, custom = _dates(frame["ds"]), _periods(frame["ds"])
@@ -210,8 +216,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
                     hovertemplate="%{y:,.0f}<extra>%{fullData.name}</extra>",
                 )
             )
-        fig.update_layout(legend_title_text=split_label)
-    return _finish(fig, grain, "Accounts", frame["ds"])
+    return fig
 
 
 def _bars_and_ratio(
@@ -228,7 +233,20 @@ def _bars_and_ratio(
     """Stacked count bars per period (the first plain, the next hatched) and a ratio line on a right axis."""
     frame = frame.sort_values("ds")
     x, custom = _dates(frame["ds"]), _periods(frame["ds"])
-    fig = traces.figure(layout=base_layout(title))
+    right_axis = {
+        "barmode": "stack",
+        "bargap": 0.25,
+        "margin": {"r": 72},
+        "yaxis2": {
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickformat": line_format,
+            "title": {"text": line_title},
+        },
+    }
+    fig = traces.figure(layout=_layout(title, grain, y_title, frame["ds"], extra=right_axis))
     for index, (column, name) in enumerate(bars):
         fig.add_trace(
             traces.bar(
@@ -256,20 +274,7 @@ def _bars_and_ratio(
             hovertemplate=line_hover + "<extra>" + name + "</extra>",
         )
     )
-    fig.update_layout(
-        barmode="stack",
-        bargap=0.25,
-        margin={"r": 72},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "rangemode": "tozero",
-            "tickformat": line_format,
-            "title": {"text": line_title},
-        },
-    )
-    return _finish(fig, grain, y_title, frame["ds"])
+    return fig
 
 
 def repeat_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:

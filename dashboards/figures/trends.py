@@ -21,6 +21,7 @@ from dashboards.figures import (
     base_layout,
     empty_figure,
     line_dash,
+    merged,
     traces,
 )
 from dashboards.figures.colour import readable_on
@@ -67,10 +68,8 @@ def _change_text(relative) -> str:
     return "" if relative is None or pd.isna(relative) else f"{relative * 100:+.0f} %".replace("-", "−")
 
 
-def _add_change_points(
-    fig: go.Figure, frame: pd.DataFrame, changes: pd.DataFrame, shown: list[str], label: str
-) -> None:
-    """Lines, page labels and the export caption of the change points (see `_add_events`)."""
+def _change_points_layout(frame: pd.DataFrame, changes: pd.DataFrame, shown: list[str], label: str) -> dict:
+    """The layout's lines, page labels and export caption of the change points (see `_events`)."""
     changes["day"] = pd.to_datetime(changes["date"]).dt.strftime("%Y-%m-%d")
     changes["index"] = [shown.index(str(entity)) for entity in changes["entity"]]
     changes = changes.sort_values(["day", "index"], kind="stable")
@@ -132,11 +131,11 @@ def _add_change_points(
                 "yanchor": "top",
             }
         )
-    fig.update_layout(
-        shapes=list(fig.layout.shapes) + shapes,
-        annotations=list(fig.layout.annotations) + labels,
-        meta={CAPTION_META: {"title": "Change points", "items": caption}},
-    )
+    return {
+        "shapes": shapes,
+        "annotations": labels,
+        "meta": {CAPTION_META: {"title": "Change points", "items": caption}},
+    }
 
 
 def trend_figure(
@@ -168,17 +167,18 @@ def trend_figure(
         return empty_figure("No data for this selection.", title)
     order = list(entities) if entities else list(dict.fromkeys(frame["entity"].astype(str)))
     order = [e for e in order if e in set(frame["entity"].astype(str))][:MAX_LINES]
-    fig = traces.figure(layout=base_layout(title))
+    compared = compare is not None and not compare.empty
     value = _hover_value(unit, per_capita)
     dense = frame["ds"].nunique() > 60
     drawn = total = 0
+    lines = []  # the traces, added once the layout (which says how many points are drawn) is built
     for index, entity in enumerate(order):
         series = frame[frame["entity"].astype(str) == entity].sort_values("ds")
         total += len(series)
         series = series.iloc[keep_extremes(series["y"])]  # long daily lines: extremes kept (downsample.py)
         drawn += len(series)
         name = label if entity == "total" else entity
-        fig.add_trace(
+        lines.append(
             traces.scatter(
                 x=_dates(series["ds"]),
                 y=_values(series["y"], log),
@@ -190,9 +190,10 @@ def trend_figure(
                 hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
             )
         )
+    right_axis: dict = {}
     if compare is not None and not compare.empty:
         series = compare.sort_values("ds")
-        fig.add_trace(
+        lines.append(
             traces.scatter(
                 x=_dates(series["ds"]),
                 y=_values(series["y"], log),
@@ -204,8 +205,8 @@ def trend_figure(
                 hovertemplate=f"{_hover_value(compare_unit, False)}<extra>{compare_label}</extra>",
             )
         )
-        fig.update_layout(
-            yaxis2={
+        right_axis = {
+            "yaxis2": {
                 "overlaying": "y",
                 "side": "right",
                 "showgrid": False,
@@ -215,41 +216,54 @@ def trend_figure(
                 "type": "log" if log else "linear",
                 **({"dtick": 1} if log else {}),
             }
-        )
-    _add_events(fig, frame, events, order, label)
+        }
+    change_points, anomalies = _events(frame, events, order, label)
+    if anomalies is not None:
+        lines.append(anomalies)
+    annotations = list(change_points.get("annotations", []))  # the change points' labels, then the note
     if drawn < total:
-        fig.add_annotation(
-            text=f"Drawn at {drawn:,} of {total:,} points (each stretch's minimum and maximum kept; CSV has all)",
-            xref="paper",
-            yref="paper",
-            x=1,
-            y=1.02,
-            xanchor="right",
-            yanchor="bottom",
-            showarrow=False,
-            font={"size": 11},
+        annotations.append(
+            {
+                "text": f"Drawn at {drawn:,} of {total:,} points (each stretch's minimum and maximum kept; CSV has all)",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1,
+                "y": 1.02,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
         )
-    fig.update_xaxes(hoverformat=HOVER_DATES.get(grain, "%d %b %Y"))
-    fig.layout.yaxis.update(
-        title_text=title,
-        tickformat=_tick_format(unit, per_capita),
-        type="log" if log else "linear",
-        rangemode="tozero" if not log else "normal",
+    layout = merged(
+        base_layout(title),
+        right_axis,
+        change_points,
+        {"annotations": annotations} if annotations else {},
+        {
+            "xaxis": {"hoverformat": HOVER_DATES.get(grain, "%d %b %Y")},
+            "yaxis": {
+                "title": {"text": title},
+                "tickformat": _tick_format(unit, per_capita),
+                "type": "log" if log else "linear",
+                "rangemode": "tozero" if not log else "normal",
+                **({"dtick": 1} if log else {}),  # one labelled tick per power of ten
+            },
+            "showlegend": len(order) > 1 or compared,
+            "legend": {"title": {"text": split_label}},
+            "margin": {"r": 72 if compared else 24},
+        },
     )
-    if log:
-        fig.layout.yaxis.dtick = 1  # one labelled tick per power of ten
-    fig.update_layout(
-        showlegend=len(order) > 1 or (compare is not None and not compare.empty),
-        legend_title_text=split_label,
-        margin={"r": 72 if compare is not None and not compare.empty else 24},
-    )
+    fig = traces.figure(layout=layout)
+    fig.add_traces(lines)
     return fig
 
 
-def _add_events(
-    fig: go.Figure, frame: pd.DataFrame, events: pd.DataFrame | None, shown: Sequence[str], label: str
-) -> None:
-    """Change points as vertical lines in their series' colour and dash, anomalies as crosses on their line.
+def _events(
+    frame: pd.DataFrame, events: pd.DataFrame | None, shown: Sequence[str], label: str
+) -> tuple[dict, go.Scatter | None]:
+    """Change points as vertical lines in their series' colour and dash (a layout update), anomalies as crosses
+    on their line (a trace, or None).
 
     On the page the change points carry short labels at the top, one per date (several series changing
     on the same date share it), staggered over up to `LABEL_LANES` rows so labels never sit on each other.
@@ -257,21 +271,20 @@ def _add_events(
     (`CAPTION_META`).
     """
     if events is None or events.empty:
-        return
+        return {}, None
     events = events[events["entity"].astype(str).isin(set(shown))]
     changes = events[events["kind"] == "changepoint"].copy()
-    if not changes.empty:
-        _add_change_points(fig, frame, changes, list(shown), label)
+    change_points = _change_points_layout(frame, changes, list(shown), label) if not changes.empty else {}
     anomalies = events[events["kind"] == "anomaly"]
     if anomalies.empty:
-        return
+        return change_points, None
     values = frame.assign(ds=pd.to_datetime(frame["ds"]), entity=frame["entity"].astype(str))
     points = anomalies.assign(date=pd.to_datetime(anomalies["date"]), entity=anomalies["entity"].astype(str)).merge(
         values[["ds", "entity", "y"]], left_on=["date", "entity"], right_on=["ds", "entity"], how="inner"
     )
     if points.empty:
-        return
-    fig.add_trace(
+        return change_points, None
+    return change_points, (
         traces.scatter(
             x=_dates(points["date"]),
             y=[float(v) for v in points["y"]],
