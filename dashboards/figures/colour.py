@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import colorsys
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 WCAG_AA = 4.5  # normal text
@@ -113,6 +114,7 @@ def contrast_ratio(foreground: str | Colour, background: str | Colour = "#FFFFFF
     return (lighter + 0.05) / (darker + 0.05)
 
 
+@lru_cache(maxsize=512)  # a pure function of a few palette colours, asked for every label of a chart
 def readable_on(colour: str, background: str = "#FFFFFF", minimum: float = WCAG_AA) -> str:
     """`colour` itself when it already has `minimum` contrast on `background`; else the same hue and
     saturation with the HLS lightness moved step by step (darker on a light background, lighter on a dark

@@ -8,6 +8,7 @@ relative change on the page and listed under the chart in exports; anomalies are
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import pandas as pd
@@ -50,12 +51,15 @@ def _hover_value(unit: str, per_capita: bool) -> str:
 
 
 def _values(series: pd.Series, log: bool) -> list:
-    """Plain floats; on a log scale zeros (and negatives) become gaps instead of plunging lines."""
-    return [float(v) if not log or v > 0 else None for v in series]
+    """Plain floats; on a log scale zeros (and negatives) become gaps instead of plunging lines. Converted
+    as one array: iterating an Arrow-backed column value by value costs ~1 µs a value."""
+    values = series.to_numpy(dtype=float).tolist()
+    return [v if v > 0 else None for v in values] if log else values
 
 
 def _dates(series: pd.Series) -> list[str]:
-    return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in series]
+    """'YYYY-MM-DD' of each date, formatted as one column (not one Timestamp at a time)."""
+    return pd.to_datetime(series).dt.strftime("%Y-%m-%d").tolist()
 
 
 LABEL_LANES = 4
@@ -76,7 +80,8 @@ def _change_points_layout(frame: pd.DataFrame, changes: pd.DataFrame, shown: lis
     shapes, caption = [], []
     # Series changing on the same date get lines a few pixels apart, so each colour shows.
     changes["offset"] = changes.groupby("day").cumcount() - (changes.groupby("day")["day"].transform("size") - 1) / 2
-    for row in changes.itertuples(index=False):
+    rows = list(changes.itertuples(index=False))  # read once: a pandas group per date costs ~1 ms
+    for row in rows:
         colour = PALETTE[row.index % MAX_LINES]
         shapes.append(
             {
@@ -101,13 +106,13 @@ def _change_points_layout(frame: pd.DataFrame, changes: pd.DataFrame, shown: lis
     span = max((last - first).days, 1)
     lane_ends = [-1.0] * LABEL_LANES
     labels = []
-    for day, group in changes.groupby("day", sort=True):
+    for day, group in itertools.groupby(rows, key=lambda row: row.day):  # rows are sorted by day
         parts = [
             (
                 PALETTE[row.index % MAX_LINES],
                 ("" if row.entity == "total" else f"{row.entity} ") + (_change_text(row.relative) or "change"),
             )
-            for row in group.itertuples(index=False)
+            for row in group
         ]
         width = (sum(len(text) for _, text in parts) + 3 * (len(parts) - 1) + 2) * PAGE_CHAR_PX / PAGE_PLOT_PX
         start = (pd.Timestamp(day) - first).days / span
@@ -165,15 +170,17 @@ def trend_figure(
     title = label + (" per 100,000 inhabitants" if per_capita else "")
     if frame.empty:
         return empty_figure("No data for this selection.", title)
-    order = list(entities) if entities else list(dict.fromkeys(frame["entity"].astype(str)))
-    order = [e for e in order if e in set(frame["entity"].astype(str))][:MAX_LINES]
+    names = frame["entity"].astype(str)
+    present = set(names)
+    order = list(entities) if entities else list(dict.fromkeys(names))
+    order = [e for e in order if e in present][:MAX_LINES]
     compared = compare is not None and not compare.empty
     value = _hover_value(unit, per_capita)
     dense = frame["ds"].nunique() > 60
     drawn = total = 0
     lines = []  # the traces, added once the layout (which says how many points are drawn) is built
     for index, entity in enumerate(order):
-        series = frame[frame["entity"].astype(str) == entity].sort_values("ds")
+        series = frame[names == entity].sort_values("ds")
         total += len(series)
         series = series.iloc[keep_extremes(series["y"])]  # long daily lines: extremes kept (downsample.py)
         drawn += len(series)
