@@ -72,6 +72,8 @@ def findings(warehouse, limit, metrics, countries, platforms, run_id, as_json) -
             countries=_list(countries),
             platforms=_list(platforms),
             scope_countries=None,  # the command line reads the whole warehouse
+            start=None,
+            end=None,
             limit=limit if limit else 2**62,
         )
     header = run.iloc[0]

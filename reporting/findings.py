@@ -77,6 +77,8 @@ def finding_sentences(
                 "countries": [],
                 "platforms": [],
                 "scope_countries": scope_countries,
+                "start": None,  # dated breaks and anomalies are kept to `window` below
+                "end": None,
                 "limit": 2**62,
             }
         ),

@@ -232,6 +232,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[],
         platforms=[],
         scope_countries=None,
+        start=None,
+        end=None,
         limit=1000,
     )
     assert every["rank"].is_monotonic_increasing and len(every) == analysed[1].rows["analytics_finding"]
@@ -243,6 +245,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[],
         platforms=[],
         scope_countries=None,
+        start=None,
+        end=None,
         limit=3,
     )
     assert top["rank"].tolist() == [1, 2, 3]
@@ -255,6 +259,8 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[one_country],
         platforms=[],
         scope_countries=None,
+        start=None,
+        end=None,
         limit=1000,
     )
     assert set(mine["entity"]) == {one_country} and set(mine["metric"]) == {"referrals"}
@@ -266,8 +272,28 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
         countries=[],
         platforms=[],
         scope_countries=None,
+        start=None,
+        end=None,
         limit=1000,
     ).empty
+    dated = every["date"].fillna(every["end_date"])
+    first, last = dated.min(), dated.max()
+    middle = (first + (last - first) / 2).date().isoformat()
+    since = reader.run(
+        "analytics_findings",
+        run_id=run_id,
+        metrics=[],
+        kinds=[],
+        countries=[],
+        platforms=[],
+        scope_countries=None,
+        start=middle,
+        end=None,
+        limit=1000,
+    )
+    expected = every[dated >= pd.Timestamp(middle)]
+    assert 0 < len(since) < len(every)
+    assert since["rank"].tolist() == expected["rank"].tolist()  # dated on or after the start, ranks kept
 
     alerts = reader.run(
         "analytics_alerts",

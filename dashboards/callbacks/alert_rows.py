@@ -111,6 +111,15 @@ def column(frame: pd.DataFrame, name: str) -> list:
     return [None if missing else v for v, missing in zip(values.tolist(), values.isna().tolist(), strict=True)]
 
 
+def day_column(frame: pd.DataFrame, name: str) -> list:
+    """A date column as ISO days ('YYYY-MM-DD'), None where missing, formatted as one column: turning
+    datetime64 values into Timestamps one at a time (`column`) cost ~7 µs a value, a third of the
+    Alerts tables' CPU."""
+    values = pd.to_datetime(frame[name])
+    days = values.dt.strftime("%Y-%m-%d").tolist()
+    return [None if missing else day for day, missing in zip(days, values.isna().tolist(), strict=True)]
+
+
 def iso_day(value: Any) -> str:
     """The ISO day of a date-like value ('' for None)."""
     return "" if value is None else _iso_day(value)

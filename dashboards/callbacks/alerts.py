@@ -32,7 +32,7 @@ from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
 from dashboards.callbacks.alert_rows import (
     SEP,
     column,
-    iso_day,
+    day_column,
     number,
     period_text,
     series_label,
@@ -66,7 +66,6 @@ SHOW_LABELS = {
     "reviewed": "Reviewed by me",
 }
 REVIEW_LABELS = {"acknowledged": "Acknowledged", "dismissed": "Dismissed"}
-QUERY_LIMIT = 10_000  # every finding of a run in practice; their period filter applies after the query
 TABLE_LIMIT = 500  # rows shown; the count line says when there are more
 
 
@@ -204,13 +203,13 @@ def alert_rows(frame: pd.DataFrame, reviewed: Mapping[str, str] | None = None) -
     """Table rows of the `analytics_alerts` frame (numbers kept numeric so the table sorts them); labels,
     dates and links computed once per distinct value (`alert_rows` module)."""
     reviewed = reviewed or {}
-    c = {name: column(frame, name) for name in ALERT_COLUMNS}
+    c = {name: day_column(frame, name) if name in DAY_COLUMNS else column(frame, name) for name in ALERT_COLUMNS}
     rows = []
     for i, series_id in enumerate(c["series_id"]):
         kind, grain, day, subject, relative = (
             c["kind"][i],
             c["grain"][i],
-            iso_day(c["date"][i]),
+            c["date"][i] or "",
             c["subject"][i],
             number(c["relative"][i]),
         )
@@ -261,6 +260,7 @@ ALERT_COLUMNS = (
     "is_new",
     "alert_key",
 )
+DAY_COLUMNS = ("date", "end_date")  # read as ISO days (`day_column`)
 FINDING_COLUMNS = (
     "kind",
     "series_id",
@@ -278,11 +278,11 @@ FINDING_COLUMNS = (
 
 def finding_rows(frame: pd.DataFrame) -> list[dict]:
     """Table rows of the `analytics_findings` frame, most important first."""
-    c = {name: column(frame, name) for name in FINDING_COLUMNS}
+    c = {name: day_column(frame, name) if name in DAY_COLUMNS else column(frame, name) for name in FINDING_COLUMNS}
     rows = []
     for i, series_id in enumerate(c["series_id"]):
         kind = c["kind"][i]
-        day = iso_day(c["date"][i] if c["date"][i] is not None else c["end_date"][i])
+        day = (c["date"][i] if c["date"][i] is not None else c["end_date"][i]) or ""
         rows.append(
             {
                 "id": SEP.join((kind, series_id, day)),
@@ -316,10 +316,16 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
                 sort_by=view.sort,
                 limit=TABLE_LIMIT,  # one page of rows; the query counts every match
             )
-            findings = session.run("analytics_findings", **_params(view), kinds=[], limit=QUERY_LIMIT)
+            findings = session.run(
+                "analytics_findings",
+                **_params(view),
+                kinds=[],
+                start=view.state.start,
+                end=view.state.end,
+                limit=TABLE_LIMIT,  # the period is filtered in SQL: one page of the best-ranked
+            )
     except WarehouseError as error:
         return TableView([], [], "", f"Warehouse unavailable: {error}", "")
-    findings = findings[view.state.in_period(findings["date"].fillna(findings["end_date"]))]
     row = run.iloc[0]
     run_text = (
         f"Latest analysis {pd.Timestamp(row['created_at']):%d %b %Y %H:%M} UTC (run {row['run_id']}): "
@@ -335,7 +341,7 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
             if int(alerts["matching"].iloc[0]) > TABLE_LIMIT
             else "."
         )
-    return TableView(alert_rows(alerts, reviewed), finding_rows(findings.head(TABLE_LIMIT)), count, "", run_text)
+    return TableView(alert_rows(alerts, reviewed), finding_rows(findings), count, "", run_text)
 
 
 EMPTY_TEXT = {

@@ -390,7 +390,7 @@ def latest_insights(
             run = session.run("analytics_latest_run", run_id="")
             if run.empty:
                 return InsightsState([], [], "", NO_RUN_HINT)
-            findings = session.run("analytics_findings", **params, kinds=[], limit=limit)
+            findings = session.run("analytics_findings", **params, kinds=[], start=None, end=None, limit=limit)
             alerts = session.run(
                 "analytics_alerts",
                 **params,

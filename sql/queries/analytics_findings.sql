@@ -3,7 +3,9 @@
 --             $countries, $platforms VARCHAR[]: empty both = every finding; otherwise only findings
 --             about those countries or platforms (the totals are left out); $limit BIGINT;
 --             $scope_countries VARCHAR[]: NULL = the reader may see everything; otherwise only findings
---             about those countries (never the EU total or a platform, which mix every country).
+--             about those countries (never the EU total or a platform, which mix every country);
+--             $start, $end VARCHAR ISO dates or NULL (inclusive): only findings dated (their date, else
+--             their end date) in that period; an undated finding only when both are NULL.
 -- `numbers` and `parameters` are JSON text; (source_table, series_id, date) names the result row.
 WITH params AS (
     SELECT
@@ -12,7 +14,9 @@ WITH params AS (
         CAST($kinds AS VARCHAR[]) AS kinds,
         CAST($countries AS VARCHAR[]) AS countries,
         CAST($platforms AS VARCHAR[]) AS platforms,
-        CAST($scope_countries AS VARCHAR[]) AS scope_countries
+        CAST($scope_countries AS VARCHAR[]) AS scope_countries,
+        CAST($start AS DATE) AS start_date,
+        CAST($end AS DATE) AS end_date
 ),
 
 -- @include chosen_run
@@ -29,6 +33,8 @@ selected AS (
            OR (f.split_by = 'platform' AND list_contains(p.platforms, f.entity)))
       AND (p.scope_countries IS NULL
            OR (f.split_by = 'country' AND list_contains(p.scope_countries, f.entity)))
+      AND (p.start_date IS NULL OR coalesce(f.date, f.end_date) >= p.start_date)
+      AND (p.end_date IS NULL OR coalesce(f.date, f.end_date) <= p.end_date)
 ),
 
 final AS (
