@@ -224,18 +224,18 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
     assert latest["findings"].iloc[0] == analysed[1].rows["analytics_finding"]
     assert reader.run("analytics_latest_run", run_id="no-such-run").empty
 
-    every = reader.run(
-        "analytics_findings",
-        run_id=run_id,
-        metrics=[],
-        kinds=[],
-        countries=[],
-        platforms=[],
-        scope_countries=None,
-        start=None,
-        end=None,
-        limit=1000,
-    )
+    every_finding = {
+        "run_id": run_id,
+        "metrics": [],
+        "kinds": [],
+        "countries": [],
+        "platforms": [],
+        "scope_countries": None,
+        "start": None,
+        "end": None,
+        "limit": 1000,
+    }
+    every = reader.run("analytics_findings", **every_finding)
     assert every["rank"].is_monotonic_increasing and len(every) == analysed[1].rows["analytics_finding"]
     top = reader.run(
         "analytics_findings",
@@ -279,18 +279,7 @@ def test_the_named_analytics_queries_read_the_latest_run(analysed):
     dated = every["date"].fillna(every["end_date"])
     first, last = dated.min(), dated.max()
     middle = (first + (last - first) / 2).date().isoformat()
-    since = reader.run(
-        "analytics_findings",
-        run_id=run_id,
-        metrics=[],
-        kinds=[],
-        countries=[],
-        platforms=[],
-        scope_countries=None,
-        start=middle,
-        end=None,
-        limit=1000,
-    )
+    since = reader.run("analytics_findings", **dict(every_finding, start=middle))
     expected = every[dated >= pd.Timestamp(middle)]
     assert 0 < len(since) < len(every)
     assert since["rank"].tolist() == expected["rank"].tolist()  # dated on or after the start, ranks kept
