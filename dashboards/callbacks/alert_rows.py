@@ -112,9 +112,9 @@ def column(frame: pd.DataFrame, name: str) -> list:
 
 
 def day_column(frame: pd.DataFrame, name: str) -> list:
-    """A date column as ISO days ('YYYY-MM-DD'), None where missing, formatted as one column: turning
-    datetime64 values into Timestamps one at a time (`column`) cost ~7 µs a value, a third of the
-    Alerts tables' CPU."""
+    """A date column as ISO days ('YYYY-MM-DD'), None where missing, formatted as one column instead of
+    turning datetime64 values into Timestamps one at a time (`column`): building the 500 alert rows took
+    5.3 ms of CPU that way, 4.0 ms this way (1 M-referral warehouse)."""
     values = pd.to_datetime(frame[name])
     days = values.dt.strftime("%Y-%m-%d").tolist()
     return [None if missing else day for day, missing in zip(days, values.isna().tolist(), strict=True)]
