@@ -775,18 +775,6 @@ def honest_scores(
     return out
 
 
-def recalibrate(
-    b: Backtest,
-    series: RegularSeries,
-    picks: list[str],
-    raws: dict[str, dict[int, Raw]],
-    origins: list[int],
-    params: ForecastParams,
-) -> Backtest:
-    """`b` with its calibration (factor, points, honest coverage) taken from the selection-free scores."""
-    return with_history(b, honest_scores(series, b.model, picks, raws, origins, params), {}, origins, params.level)
-
-
 def history_scores(
     series: RegularSeries, chosen: list[str], params: ForecastParams, seasonal: bool, origins: list[int]
 ) -> dict[int, np.ndarray]:
@@ -871,19 +859,20 @@ def forecast(
         candidates.append(score_backtest(series, COMBINATION, combined, origins, params, seasonal))
     if not candidates:
         raise RuntimeError("no forecast model could be fitted")
-    picks = fold_picks(candidates) if params.calibration_origins > 0 else []
+    fold_scores: dict[str, dict[int, np.ndarray]] = {}  # each candidate's selection-free scores
     if params.calibration_origins > 0:
-        candidates = [recalibrate(b, series, picks, raws, origins, params) for b in candidates]
+        picks = fold_picks(candidates)
+        fold_scores = {b.model: honest_scores(series, b.model, picks, raws, origins, params) for b in candidates}
+        candidates = [with_history(b, fold_scores[b.model], {}, origins, params.level) for b in candidates]
     best = min(candidates, key=_selection_key)
     if best.horizon < params.horizon:
         notes.append(f"backtested {best.horizon} period(s) ahead (series too short for {params.horizon})")
     chosen = members if best.model == COMBINATION else [best.model]
-    if params.calibration_origins > 0 and params.calibration_history > 0:
+    if fold_scores and params.calibration_history > 0:
         with _quiet_fitting():
             history = history_scores(series, chosen, params, seasonal, origins)
         if history:
-            folds = honest_scores(series, best.model, picks, raws, origins, params)
-            calibrated = with_history(best, folds, history, origins, params.level)
+            calibrated = with_history(best, fold_scores[best.model], history, origins, params.level)
             candidates = [calibrated if b is best else b for b in candidates]
             best = calibrated
     finals, specs = [], []
