@@ -22,53 +22,50 @@ WITH params AS (
 
 -- @include covered_until
 
+-- The rollup's first and last day as two plain aggregates, which DuckDB answers from the table's statistics
+-- instead of scanning it (a hub warehouse's last month counts as whole: `covered`).
 data_range AS (
-    SELECT min(r.date_key) AS first_day, greatest(max(r.date_key), any_value(c.until)) AS last_day
-    FROM {calendar} AS r
-    CROSS JOIN covered AS c
+    SELECT r.first_day, greatest(r.last_day, (SELECT until FROM covered)) AS last_day
+    FROM (SELECT min(date_key) AS first_day, max(date_key) AS last_day FROM {calendar}) AS r
 ),
 
-calendar AS (
-    SELECT DISTINCT CAST(date_trunc(p.grain, CAST(d.day AS DATE)) AS DATE) AS ds
+-- Every period start from the first day's period to the last day's, stepped by the grain (ISO weeks start on
+-- a Monday); with drop_partial, a first or last period the data only partly cover is left out.
+complete_calendar AS (
+    SELECT CAST(d.ds AS DATE) AS ds
     FROM data_range AS r
     CROSS JOIN params AS p
-    CROSS JOIN range(r.first_day, r.last_day + INTERVAL 1 DAY, INTERVAL 1 DAY) AS d(day)
+    CROSS JOIN range(
+        CAST(date_trunc(p.grain, r.first_day) AS TIMESTAMP),
+        CAST(r.last_day + INTERVAL 1 DAY AS TIMESTAMP),
+        CASE p.grain WHEN 'day' THEN INTERVAL 1 DAY WHEN 'week' THEN INTERVAL 7 DAY WHEN 'month' THEN INTERVAL 1 MONTH
+                     WHEN 'quarter' THEN INTERVAL 3 MONTH ELSE INTERVAL 1 YEAR END
+    ) AS d(ds)
     WHERE r.first_day IS NOT NULL
-),
-
-complete_calendar AS (
-    SELECT c.ds
-    FROM calendar AS c
-    CROSS JOIN data_range AS r
-    CROSS JOIN params AS p
-    WHERE NOT p.drop_partial
-       OR (c.ds >= r.first_day
-           AND (c.ds < CAST(date_trunc(p.grain, r.last_day) AS DATE)
-                OR date_trunc(p.grain, r.last_day + INTERVAL 1 DAY) > date_trunc(p.grain, r.last_day)))
-),
-
-selected AS (
-    SELECT
-        r.date_key AS day,
-        CAST({entity} AS VARCHAR) AS entity,
-        {numerator} AS numerator,
-        {denominator} AS denominator
-    FROM {rollup} AS r
-    WHERE true
-      {dimension_filters}
+      AND (NOT p.drop_partial
+           OR (CAST(d.ds AS DATE) >= r.first_day
+               AND (CAST(d.ds AS DATE) < CAST(date_trunc(p.grain, r.last_day) AS DATE)
+                    OR date_trunc(p.grain, r.last_day + INTERVAL 1 DAY) > date_trunc(p.grain, r.last_day))))
 ),
 
 -- Summing per day first and truncating the few day rows to periods afterwards is several times
 -- faster than truncating every rollup row.
 per_day AS (
-    SELECT day, entity, sum(numerator) AS numerator, sum(denominator) AS denominator
-    FROM selected
-    GROUP BY day, entity
+    SELECT
+        r.date_key AS day,
+        CAST({entity} AS VARCHAR) AS entity,
+        sum({numerator}) AS numerator,
+        sum({denominator}) AS denominator
+    FROM {rollup} AS r
+    WHERE true
+      {dimension_filters}
+    GROUP BY ALL
 ),
 
+-- The split's entities with data, or the one 'total' series (present even when no row is selected).
 entities AS (
-    SELECT DISTINCT entity FROM per_day
-    UNION
+    SELECT DISTINCT entity FROM per_day WHERE (SELECT split FROM params)
+    UNION ALL
     SELECT 'total' AS entity FROM params AS p WHERE NOT p.split
 ),
 
@@ -78,19 +75,14 @@ per_period AS (
     FROM per_day AS d
     CROSS JOIN params AS p
     GROUP BY ALL
-),
-
-final AS (
-    SELECT
-        c.ds,
-        e.entity,
-        CAST(coalesce(t.numerator, 0) AS DOUBLE) AS numerator,
-        CAST(coalesce(t.denominator, 0) AS DOUBLE) AS denominator
-    FROM complete_calendar AS c
-    CROSS JOIN entities AS e
-    LEFT JOIN per_period AS t ON t.ds = c.ds AND t.entity = e.entity
 )
 
-SELECT ds, entity, numerator, denominator
-FROM final
-ORDER BY entity, ds
+SELECT
+    c.ds,
+    e.entity,
+    CAST(coalesce(t.numerator, 0) AS DOUBLE) AS numerator,
+    CAST(coalesce(t.denominator, 0) AS DOUBLE) AS denominator
+FROM complete_calendar AS c
+CROSS JOIN entities AS e
+LEFT JOIN per_period AS t ON t.ds = c.ds AND t.entity = e.entity
+ORDER BY e.entity, c.ds
