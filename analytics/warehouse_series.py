@@ -81,7 +81,7 @@ split columns are identifiers chosen in code; filter values are bound as paramet
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import duckdb
@@ -645,19 +645,35 @@ def _filters(m: Metric, split: str | None) -> tuple[str, dict[str, str]]:
     return "\n      ".join(lines), params
 
 
-def series_sql(m: Metric, split: str | None, grain: str = "day") -> str:
-    """The query text for a metric and split, identifiers filled in from the allow-lists only."""
+def _measure_lists(measures: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The rollup template's three measure lists for (column name, expression) pairs."""
+    return {
+        "{day_sums}": ",\n        ".join(f"sum({expression}) AS {name}" for name, expression in measures),
+        "{period_sums}": ", ".join(f"sum(d.{name}) AS {name}" for name, _ in measures),
+        "{final_measures}": ",\n    ".join(f"CAST(coalesce(t.{name}, 0) AS DOUBLE) AS {name}" for name, _ in measures),
+    }
+
+
+def series_sql(
+    m: Metric, split: str | None, grain: str = "day", measures: Sequence[tuple[str, str]] | None = None
+) -> str:
+    """The query text for a metric and split, identifiers filled in from the allow-lists only. `measures`
+    ((column, expression) pairs of the rollup template) replaces the metric's numerator and denominator."""
     filters, _ = _filters(m, split)
     denominator = _expression(m.denominator) if m.denominator and m.kind != "mix" else "0"
-    return (
+    text = (
         _template(_TEMPLATES[m.kind])
         .replace("{calendar}", _CALENDARS[m.source])
         .replace("{rollup}", _table(m.source, split, grain))
         .replace("{numerator}", _expression(m.numerator))
-        .replace("{denominator}", denominator)
         .replace("{entity}", _entity(m.source, split))
         .replace("{dimension_filters}", filters)
     )
+    for placeholder, listed in _measure_lists(
+        measures or (("numerator", _expression(m.numerator)), ("denominator", denominator))
+    ).items():
+        text = text.replace(placeholder, listed)
+    return text
 
 
 def _bound_filters(m: Metric, filters: Mapping[str, FilterValue] | None, split: str | None) -> dict:
@@ -720,6 +736,68 @@ def _per_distinct(
     return out
 
 
+def _finished(table: pd.DataFrame, m: Metric, grain: str, split: str | None, parts: bool) -> pd.DataFrame:
+    """A query's (ds, entity, numerator, denominator) rows as `load_series` returns them: y computed (a ratio is
+    0 where its denominator is), the columns asked for, sorted, and the metric described in `attrs`."""
+    num = table["numerator"].to_numpy(dtype=float)
+    if m.is_ratio:
+        den = table["denominator"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    else:
+        y = num
+    table["y"] = y
+    columns = ["ds", "y"] + (["entity"] if split else []) + (["numerator", "denominator"] if parts else [])
+    out = table[columns].sort_values((["entity"] if split else []) + ["ds"], kind="stable").reset_index(drop=True)
+    out.attrs.update(metric=m.name, grain=grain, split=split, unit=m.unit)
+    return out
+
+
+def load_series_group(
+    con: duckdb.DuckDBPyConnection,
+    metric_names: Sequence[str],
+    grain: str = "month",
+    filters: Mapping[str, FilterValue] | None = None,
+    drop_partial: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Several summed metrics of one rollup for the same filters, read in one query (one scan, one calendar):
+    per metric name, the frame `load_series(con, name, grain, filters, parts=True)` returns. For a chart that
+    draws two metrics of one source, e.g. the self-generated and the generative-AI shares of files.
+
+    Raises `SeriesRequestError` for metrics of different sources or of another kind than 'sum' (stocks, the
+    platform mix, per-distinct ratios), and for anything `load_series` refuses."""
+    ms = [metric(name) for name in dict.fromkeys(metric_names)]
+    if not ms:
+        return {}
+    if len({m.source for m in ms}) > 1 or any(m.kind != "sum" for m in ms):
+        raise SeriesRequestError(
+            "one query reads summed metrics of one rollup; "
+            + ", ".join(f"{m.name!r} is {m.kind} of {m.source}" for m in ms)
+        )
+    grain = grain_name(grain)
+    if is_monthly(con):
+        for m in ms:
+            check_monthly(m.name, grain)
+    bound, *_ = [_bound_filters(m, filters, None) for m in ms]  # each metric checks the filters
+    expressions = list(
+        dict.fromkeys(
+            e for m in ms for e in (_expression(m.numerator), m.denominator and _expression(m.denominator)) if e
+        )
+    )
+    column = {expression: f"measure_{i}" for i, expression in enumerate(expressions)}
+    sql = series_sql(ms[0], None, grain, measures=[(column[e], e) for e in expressions])
+    table = con.execute(sql, dict(bound, grain=grain, drop_partial=bool(drop_partial), split=False)).df()
+    table["ds"] = pd.to_datetime(table["ds"])
+    out = {}
+    for m in ms:
+        denominator = table[column[_expression(m.denominator)]] if m.denominator else 0.0
+        part = table[["ds", "entity"]].assign(
+            numerator=table[column[_expression(m.numerator)]], denominator=denominator
+        )
+        out[m.name] = _finished(part, m, grain, None, parts=True)
+    return out
+
+
 def load_series(
     con: duckdb.DuckDBPyConnection,
     metric_name: str,
@@ -771,17 +849,7 @@ def load_series(
         table = table.drop(columns="denominator").merge(
             totals.rename(columns={"numerator": "denominator"}), on="ds", how="left"
         )
-    num = table["numerator"].to_numpy(dtype=float)
-    if m.is_ratio:
-        den = table["denominator"].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    else:
-        y = num
-    table["y"] = y
-    columns = ["ds", "y"] + (["entity"] if split_key else []) + (["numerator", "denominator"] if parts else [])
-    out = table[columns].sort_values((["entity"] if split_key else []) + ["ds"], kind="stable").reset_index(drop=True)
-    out.attrs.update(metric=m.name, grain=grain, split=split_key, unit=m.unit)
+    out = _finished(table, m, grain, split_key, parts)
     if per_capita:
         from analytics.population import per_capita as rates
 

@@ -14,7 +14,7 @@ import pytest
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
 from analytics.population import MissingPopulationWarning, load_population
-from analytics.warehouse_series import METRICS, SeriesRequestError, load_series
+from analytics.warehouse_series import METRICS, SeriesRequestError, load_series, load_series_group
 from etl.checks import contract_findings
 from etl.pipeline import run_batch
 from etl.runner import run_batches
@@ -564,3 +564,36 @@ def test_bank_matches_are_zero_until_a_bank_is_imported_and_split_by_the_files_c
 def test_perceptual_metrics_refuse_dimensions_the_rollup_does_not_have(con, kwargs, message):
     with pytest.raises(SeriesRequestError, match=message):
         load_series(con, "perceptually_new_share", **kwargs)
+
+
+GROUPS = [
+    ("new_media_clusters", "known_material_share"),
+    ("self_generated_share", "generative_ai_share", "files"),
+    ("perceptually_new_share", "variants_per_new_item", "near_duplicate_variants"),
+    ("repeat_reporting_share", "new_reported_accounts", "referrals"),
+]
+
+
+@pytest.mark.parametrize("names", GROUPS)
+@pytest.mark.parametrize("grain", ["day", "week", "month", "quarter"])
+@pytest.mark.parametrize("filters", [{}, {"country": ["DEU", "FRA"]}, {"platform": ["Streamora"]}])
+def test_metrics_of_one_rollup_read_in_one_query_equal_each_read_alone(con, names, grain, filters):
+    together = load_series_group(con, names, grain, filters)
+    assert list(together) == list(names)
+    for name in names:
+        alone = load_series(con, name, grain, filters=filters, parts=True)
+        pd.testing.assert_frame_equal(together[name], alone)
+        assert together[name].attrs == alone.attrs
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (("referrals", "files"), "'referrals' is sum of referral, 'files' is sum of file"),
+        (("referrals", "backlog"), "'backlog' is stock"),
+        (("referrals", "platform_share"), "'platform_share' is mix"),
+    ],
+)
+def test_metrics_of_different_rollups_or_kinds_are_refused_together_naming_them(con, names, message):
+    with pytest.raises(SeriesRequestError, match=message):
+        load_series_group(con, names, "month")

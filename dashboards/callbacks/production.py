@@ -2,7 +2,7 @@
 
 Six charts (registered, so the export routes rebuild them from the URL alone), each made of
 metrics of `analytics.warehouse_series.METRICS` read with `load_series` from the rollups and the
-distinct-count mart (never the fact tables), for the global filters (country, platform, period)
+distinct-count mart (never the fact tables; two metrics of one rollup in one query, `load_series_group`), for the global filters (country, platform, period)
 at the page's grain:
 - new vs known material: `new_media_clusters` against `known_files` (with all `files`);
 - new vs known material, measured perceptually: `perceptually_new_files` and
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from analytics.warehouse_series import SeriesRequestError, load_series
+from analytics.warehouse_series import SeriesRequestError, load_series, load_series_group
 from dashboards.callbacks.common import PERIOD_GRAINS, ChartView, PageTexts, grain_of
 from dashboards.charts import Chart, ChartData, register_chart, render
 from dashboards.figures import empty_figure
@@ -94,6 +94,12 @@ def _series(con, state: ViewState, metric: str, split: str | None = None, filter
     return in_period(frame, state)
 
 
+def _series_of(con, state: ViewState, *metrics: str) -> list[pd.DataFrame]:
+    """Several metrics of one rollup for the view, read in one query: one frame per metric, as `_series`."""
+    frames = load_series_group(con, metrics, grain_of(state), filters=_filters(state))
+    return [in_period(frames[name].assign(entity=TOTAL), state) for name in metrics]
+
+
 def _open(reader: WarehouseReader):
     return reader.cursor()
 
@@ -104,8 +110,7 @@ def _open(reader: WarehouseReader):
 def material_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """New media clusters, files of known material and all files per period."""
     with _open(reader) as con:
-        new = _series(con, state, "new_media_clusters")
-        known = _series(con, state, "known_material_share")
+        new, known = _series_of(con, state, "new_media_clusters", "known_material_share")
     frame = (
         pd.DataFrame({"ds": new["ds"], "new_media_clusters": new["numerator"]})
         .merge(
@@ -138,8 +143,7 @@ def material_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 def shares_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """Files flagged self-generated and generative-AI, and their shares of all files, per period."""
     with _open(reader) as con:
-        self_generated = _series(con, state, "self_generated_share")
-        generative = _series(con, state, "generative_ai_share")
+        self_generated, generative = _series_of(con, state, "self_generated_share", "generative_ai_share")
     frame = pd.DataFrame(
         {
             "ds": self_generated["ds"],
@@ -194,8 +198,7 @@ def perceptual_material_data(reader: WarehouseReader, state: ViewState) -> Chart
 def variants_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """New material, new near-duplicate variants of material seen before, and variants per new item, per period."""
     with _open(reader) as con:
-        ratio = _series(con, state, "variants_per_new_item")
-        variants = _series(con, state, "near_duplicate_variants")
+        ratio, variants = _series_of(con, state, "variants_per_new_item", "near_duplicate_variants")
     frame = pd.DataFrame(
         {"ds": ratio["ds"], "perceptually_new_files": ratio["denominator"], "variants_per_new_item": ratio["y"]}
     ).merge(
@@ -275,8 +278,7 @@ def accounts_data(reader: WarehouseReader, state: ViewState) -> ChartData:
 def repeat_data(reader: WarehouseReader, state: ViewState) -> ChartData:
     """Referrals with an account pseudonym: first reports, repeat reports and the repeat share."""
     with _open(reader) as con:
-        share = _series(con, state, "repeat_reporting_share")
-        first = _series(con, state, "new_reported_accounts")
+        share, first = _series_of(con, state, "repeat_reporting_share", "new_reported_accounts")
     frame = pd.DataFrame(
         {"ds": share["ds"], "referrals_with_account": share["denominator"], "repeat_reports": share["numerator"]}
     ).merge(first[["ds", "numerator"]].rename(columns={"numerator": "first_reports"}), on="ds", how="outer")

@@ -1,4 +1,4 @@
--- One metric of a daily rollup per period (and per entity of a split), calendar-complete.
+-- One metric (or several of the same rollup) per period and per entity of a split, calendar-complete.
 -- Parameters: $grain VARCHAR ('day' | 'week' (ISO, Monday start) | 'month' | 'quarter' | 'year'),
 --             one VARCHAR[] list per dimension of the rollup, e.g. $countries, $platforms
 --             (empty list = no filter),
@@ -8,7 +8,9 @@
 -- Identifiers in braces are filled in by analytics.warehouse_series from fixed allow-lists only
 -- (never from user input): {calendar} is the rollup whose date range makes the calendar, {rollup}
 -- a daily rollup (or a per-period mart read as `date_key` = period start for this grain),
--- {numerator} and {denominator} are expressions over its columns (or 0), {entity} is a dimension
+-- the day_sums, period_sums and final_measures placeholders list the measures summed (by default `numerator`
+-- and `denominator`, expressions over the rollup's columns or 0; `load_series_group` names one per expression
+-- of several metrics), {entity} is a dimension
 -- column, an unnest of the annotation names a row carries, or the constant 'total'; the
 -- dimension_filters placeholder becomes one `AND (...)` condition per dimension.
 -- The calendar spans the whole rollup, not the filtered rows, so every selection and every entity
@@ -54,8 +56,7 @@ per_day AS (
     SELECT
         r.date_key AS day,
         CAST({entity} AS VARCHAR) AS entity,
-        sum({numerator}) AS numerator,
-        sum({denominator}) AS denominator
+        {day_sums}
     FROM {rollup} AS r
     WHERE true
       {dimension_filters}
@@ -70,8 +71,7 @@ entities AS (
 ),
 
 per_period AS (
-    SELECT CAST(date_trunc(p.grain, d.day) AS DATE) AS ds, d.entity, sum(d.numerator) AS numerator,
-           sum(d.denominator) AS denominator
+    SELECT CAST(date_trunc(p.grain, d.day) AS DATE) AS ds, d.entity, {period_sums}
     FROM per_day AS d
     CROSS JOIN params AS p
     GROUP BY ALL
@@ -80,8 +80,7 @@ per_period AS (
 SELECT
     c.ds,
     e.entity,
-    CAST(coalesce(t.numerator, 0) AS DOUBLE) AS numerator,
-    CAST(coalesce(t.denominator, 0) AS DOUBLE) AS denominator
+    {final_measures}
 FROM complete_calendar AS c
 CROSS JOIN entities AS e
 LEFT JOIN per_period AS t ON t.ds = c.ds AND t.entity = e.entity
