@@ -299,10 +299,10 @@ def finding_rows(frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str] | None = None) -> TableView:
-    """Both tables for a view: the alerts (what to show, kinds, metrics, countries / platforms, period,
-    sorted) and the ranked findings (same metrics, countries / platforms and period). `reviewed`: the
-    user's reviews (alert key -> 'acknowledged' | 'dismissed')."""
+def alert_table(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str] | None = None) -> TableView:
+    """The alerts table for a view (what to show, kinds, metrics, countries / platforms, period, sorted), with
+    its count line, status and run line; `findings` is left empty (`finding_table`). `reviewed`: the user's
+    reviews (alert key -> 'acknowledged' | 'dismissed')."""
     reviewed = reviewed or {}
     try:
         with reader.session() as session:
@@ -315,14 +315,6 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
                 kinds=list(view.kinds),
                 sort_by=view.sort,
                 limit=TABLE_LIMIT,  # one page of rows; the query counts every match
-            )
-            findings = session.run(
-                "analytics_findings",
-                **_params(view),
-                kinds=[],
-                start=view.state.start,
-                end=view.state.end,
-                limit=TABLE_LIMIT,  # the period is filtered in SQL: one page of the best-ranked
             )
     except WarehouseError as error:
         return TableView([], [], "", f"Warehouse unavailable: {error}", "")
@@ -341,7 +333,32 @@ def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str
             if int(alerts["matching"].iloc[0]) > TABLE_LIMIT
             else "."
         )
-    return TableView(alert_rows(alerts, reviewed), finding_rows(findings), count, "", run_text)
+    return TableView(alert_rows(alerts, reviewed), [], count, "", run_text)
+
+
+def finding_table(reader: WarehouseReader, view: AlertsView) -> list[dict]:
+    """The ranked findings of the latest run for a view (same metrics, countries / platforms and period as the
+    alerts), best first; none without a run or when the warehouse cannot be read (the alerts table says why)."""
+    try:
+        with reader.session() as session:
+            findings = session.run(
+                "analytics_findings",
+                **_params(view),
+                kinds=[],
+                start=view.state.start,
+                end=view.state.end,
+                limit=TABLE_LIMIT,  # the period is filtered in SQL: one page of the best-ranked
+            )
+    except WarehouseError:
+        return []
+    return finding_rows(findings)
+
+
+def tables(reader: WarehouseReader, view: AlertsView, reviewed: Mapping[str, str] | None = None) -> TableView:
+    """Both tables for a view: `alert_table` with the findings of `finding_table` (the page draws them with a
+    callback each, so neither waits for the other)."""
+    found = alert_table(reader, view, reviewed)
+    return replace(found, findings=finding_table(reader, view)) if found.run else found
 
 
 EMPTY_TEXT = {

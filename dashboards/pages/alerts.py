@@ -284,7 +284,6 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, show, al
 
 @callback(
     Output(ids.ALERTS_TABLE, "data"),
-    Output(ids.ALERTS_FINDINGS_TABLE, "data"),
     Output(ids.ALERTS_COUNT, "children"),
     Output(ids.ALERTS_STATUS, "children"),
     Output(ids.ALERTS_RUN, "children"),
@@ -293,9 +292,16 @@ def _sync_state(countries, platforms, start, end, kinds, metrics, sort, show, al
     Input(ids.ALERTS_REVIEWED, "data"),
 )
 def _draw_tables(query, _reviews):
-    found = logic.tables(_reader(), _view(query, with_series=False), reviewed_alerts())
+    found = logic.alert_table(_reader(), _view(query, with_series=False), reviewed_alerts())
     status = dbc.Alert(found.status, color="info", className="grace-alert mb-3") if found.status else None
-    return found.alerts, found.findings, found.count, status, found.run, []
+    return found.alerts, found.count, status, found.run, []
+
+
+@callback(Output(ids.ALERTS_FINDINGS_TABLE, "data"), Input(ids.ALERTS_STATE, "data"))
+def _draw_findings(query):
+    """The ranked findings, in a callback of their own: the two tables are drawn side by side, not one after
+    the other (reviews change the alerts only)."""
+    return logic.finding_table(_reader(), _view(query, with_series=False))
 
 
 @callback(
