@@ -59,6 +59,7 @@ from grace.errors import GraceError, WarehouseError
 from grace.progress import ProgressCallback, no_progress
 from grace.vocabulary import FORECAST_HORIZON, NO_SPLIT, TOTAL, SeriesId
 from warehouse.grain import MONTHLY, RELEASED_METRICS, grains_within, is_monthly
+from warehouse.sql_files import read_sql
 
 # Every indicator group of the design, 17 metrics: about 1,300 series (EU total, 27 countries and 13
 # platforms, monthly and weekly) on the default demo warehouse, the volume benchmarks/analytics.py times.
@@ -452,7 +453,8 @@ def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, t
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
-                "INSERT INTO analytics_run VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO analytics_run (run_id, created_at, code_version, parameters, series_count, skipped_count, "
+                "seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     run_id,
                     datetime.now(UTC).replace(tzinfo=None),
@@ -474,6 +476,7 @@ def _write(warehouse, run_id, version, parameters, analysed, skipped, seconds, t
                     con.execute(f'INSERT INTO "{name}" ({listed}) SELECT {listed} FROM analytics_rows')
                 finally:
                     con.unregister("analytics_rows")
+            con.execute(read_sql("analytics/run_counts.sql"), {"run_id": run_id})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -263,3 +263,44 @@ def test_an_upgrade_that_fails_leaves_the_warehouse_as_it_was(plain, tmp_path, m
             upgrade_schema(con)
     finally:
         con.close()
+
+
+RUN_COUNTS = """
+SELECT r.run_id,
+       (SELECT count(*) FROM analytics_finding AS f WHERE f.run_id = r.run_id) AS finding_count,
+       (SELECT count(*) FROM analytics_changepoint AS x WHERE x.run_id = r.run_id) AS changepoint_count,
+       (SELECT count(*) FROM analytics_anomaly AS x WHERE x.run_id = r.run_id) AS anomaly_count,
+       (SELECT count(*) FROM analytics_entity_status AS x
+        WHERE x.run_id = r.run_id AND x.status IN ('emerging', 'vanishing')) AS emerging_or_vanishing_count
+FROM analytics_run AS r ORDER BY r.run_id
+"""
+STORED_COUNTS = (
+    "SELECT run_id, finding_count, changepoint_count, anomaly_count, emerging_or_vanishing_count "
+    "FROM analytics_run ORDER BY run_id"
+)
+
+
+def test_each_run_stores_what_it_found_and_an_upgrade_counts_it_for_the_runs_before(plain, tmp_path):
+    from analytics.warehouse_run import run_analysis
+    from warehouse import WarehouseReader, schema, upgrade_schema
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(plain, path)
+    run_analysis(path, metrics=["referrals"], grains=["month"])
+    latest = run_analysis(path, metrics=["referrals", "files"], grains=["month"])
+    counted = _stored(path, RUN_COUNTS)
+    assert len(counted) == 2 and counted["finding_count"].min() > 0 and counted["changepoint_count"].sum() > 0
+    pd.testing.assert_frame_equal(_stored(path, STORED_COUNTS), counted, check_dtype=False)
+    shown = WarehouseReader(path).run("analytics_latest_run", run_id="").iloc[0]
+    mine = counted.set_index("run_id").loc[latest.run_id]
+    assert (shown["findings"], shown["changepoints"], shown["anomalies"], shown["emerging_or_vanishing"]) == tuple(mine)
+
+    con = connect(path)  # as schema 11 left it: no counts on the run rows
+    try:
+        for column in counted.columns[1:]:
+            con.execute(f"ALTER TABLE analytics_run DROP COLUMN {column}")
+        con.execute("UPDATE warehouse_meta SET value = '11' WHERE key = 'schema_version'")
+        assert upgrade_schema(con) == ("11", schema.SCHEMA_VERSION)
+    finally:
+        con.close()
+    pd.testing.assert_frame_equal(_stored(path, STORED_COUNTS), counted, check_dtype=False)

@@ -19,7 +19,7 @@ from grace.errors import WarehouseError
 from warehouse.period_rollups import refresh_period_rollups
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
 
-SCHEMA_VERSION = "11"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
+SCHEMA_VERSION = "12"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
 #   of a run in analytics_alert, replaced published statistics in published_statistic_history; 5: the PDQ
 #   quality of every file occurrence (fact_file_occurrence.pdq_quality), calibrated prediction intervals
@@ -30,7 +30,8 @@ SCHEMA_VERSION = "11"  # 2: pseudonyms and cluster ids stored as 128-bit integer
 #   8: the triage model's weekly monitoring (analytics_model_monitor) and the subject of an alert
 #   (analytics_alert.subject: a drift's feature); 9: the hub's differentially private releases (dp_release,
 #   dp_release_cell; federation/hub.py); 10: weekly and monthly copies of the referral and file rollups
-#   (warehouse/period_rollups.py); 11: the same of the perceptual rollup
+#   (warehouse/period_rollups.py); 11: the same of the perceptual rollup; 12: what each analysis run found,
+#   counted on its analytics_run row (findings, change points, anomalies, emerging or vanishing entities)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 # Steps a migration's SQL cannot do alone: filling new tables by the code that keeps them afterwards.
 _AFTER_STEP = {

@@ -10,7 +10,13 @@ CREATE TABLE IF NOT EXISTS analytics_run (
     parameters     VARCHAR NOT NULL,
     series_count   BIGINT NOT NULL,
     skipped_count  BIGINT NOT NULL,
-    seconds        DOUBLE NOT NULL
+    seconds        DOUBLE NOT NULL,
+    -- What the run found, counted when it is written (sql/analytics/run_counts.sql), so that reading the
+    -- latest run does not count rows of every run's result tables.
+    finding_count               BIGINT,
+    changepoint_count           BIGINT,
+    anomaly_count               BIGINT,
+    emerging_or_vanishing_count BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS analytics_trend (
