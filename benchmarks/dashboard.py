@@ -637,11 +637,12 @@ def measure_dashboard(warehouse: Path, home: Path, reps: int) -> dict:
     """Every page x view: one warm-up load, then `reps` timed loads (and, on the unfiltered view, a
     country chosen in the filter bar). Returns raw timings per callback, per page load and the reference."""
     os.environ.update(GRACE_HOME=str(home), GRACE_HMAC_KEY=BENCH_KEY, GRACE_READER_IDLE_SECONDS="60")
-    from dashboards.app_factory import create_app
+    from dashboards.app_factory import create_app, settle_heap
     from dashboards.auth.testing import signed_in_client
     from dashboards.readers import reader_of
 
     app = create_app(warehouse)
+    settle_heap()  # as `grace serve` does before it takes requests
     client = signed_in_client(app, "bench-admin", "admin", password="bench-password-not-secret-0123")
     callbacks = callback_names(app, client.get("/_dash-dependencies").get_json())
     browser = Browser(client, callbacks)

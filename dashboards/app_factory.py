@@ -13,6 +13,7 @@ in `dashboards.callbacks` instead of building apps).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import cast
 
@@ -81,3 +82,15 @@ def shell_layout():
         account = None
     pages = [page for page in dash.page_registry.values() if page.get("path") not in (None, "/404")]
     return app_shell(dash.page_container, pages, current_role(), account)
+
+
+def settle_heap() -> None:
+    """Collect once, then freeze what startup built (modules, page layouts, the Dash app) out of the cyclic
+    garbage collector's scans, as a serving process's last step before it takes requests.
+
+    Those objects live as long as the process; every full (generation 2) collection walked them all, pausing
+    whichever request triggered it (measured at 1 M referrals: 4 full collections in about 200 requests of the
+    Dissemination, Production and Alerts pages, up to 79 ms each; 10-12 ms once frozen). Only for a process
+    that serves: tests, which build many apps, leave the collector as it is."""
+    gc.collect()
+    gc.freeze()

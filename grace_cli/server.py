@@ -110,7 +110,7 @@ def serve(
     Served by waitress, a production WSGI server, with `threads` worker threads (default
     `GRACE_SERVER_THREADS`, 8); `debug` runs Flask's development server with Dash's dev tools instead.
     """
-    from dashboards.app_factory import create_app  # imports Dash: only when serving
+    from dashboards.app_factory import create_app, settle_heap  # imports Dash: only when serving
     from grace_cli.demo_finish import BackgroundFinish
     from grace_cli.demo_warehouse import demo_needs_finishing
     from grace_cli.report_desk import report_desk, start_first_report
@@ -137,6 +137,7 @@ def serve(
         finishing.start()
         if debug:  # Flask's reloader runs this function twice: finish first, so only one child ever runs
             finishing.wait()
+    settle_heap()
     try:
         if debug:
             app.run(host=host, port=port, debug=True)
