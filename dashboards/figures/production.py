@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -43,12 +44,14 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 def _dates(values) -> list[str]:
-    return [pd.Timestamp(value).strftime("%Y-%m-%d") for value in values]
+    """ISO days, the column formatted at once."""
+    return pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d").tolist()
 
 
 def _values(values) -> list[float | None]:
     """Plain floats, NaN (suppressed) as None so plotly leaves a gap."""
-    return [None if pd.isna(value) else float(value) for value in values]
+    floats = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return [None if value != value else value for value in floats.tolist()]
 
 
 def _periods(values) -> list[str]:
@@ -72,7 +75,7 @@ def _layout(title: str, grain: str, y_title: str, periods, tickformat: str = ",d
     With one or two periods plotly would zoom into milliseconds around the point; the x range is
     padded by most of a period on each side instead.
     """
-    days = sorted({pd.Timestamp(day) for day in periods})
+    days = list(pd.DatetimeIndex(pd.to_datetime(periods)).unique().sort_values())
     xaxis: dict = {"hoverformat": HOVER_DATES.get(grain, "%d %b %Y")}
     if 0 < len(days) <= MAX_PERIOD_TICKS:
         xaxis.update(tickformat=TICK_DATES[grain], dtick=PERIOD_DTICK[grain], tick0=days[0].strftime("%Y-%m-%d"))
@@ -142,10 +145,13 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     fig = traces.figure(layout=_layout(title, grain, "Share of files", frame["ds"], SHARE_TICKS))
     shares = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
     for index, (column, name) in enumerate(shares, start=2):
-        counts = [
-            [period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
-            for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])
-        ]
+        counts = np.array(  # one object array: Plotly copies it as a block, not list by list
+            [
+                [period, "–" if pd.isna(n) else f"{n:,.0f}", "–" if pd.isna(d) else f"{d:,.0f}"]
+                for period, n, d in zip(_periods(frame["ds"]), frame[column], frame["files"])
+            ],
+            dtype=object,
+        ).reshape(-1, 3)
         fig.add_trace(
             traces.scatter(
                 x=x,
