@@ -134,6 +134,24 @@ def manifest_referrals(manifest: dict) -> int:
     raise KeyError(f"no referral count in manifest keys {sorted(manifest)}")
 
 
+def warehouse_text(build: dict) -> str:
+    """The report's sentence on the warehouse measured: how it was built, or only its size when it was given
+    with --warehouse (how it was built is then for whoever edits the report to add)."""
+    size = (
+        f"Warehouse: {build['fact_referral']:,} referrals and {build['fact_file_occurrence']:,} file rows "
+        f"({build['size_gb']} GB)"
+    )
+    if "given" in build:
+        return f"{size}, given with --warehouse (not built by this run)."
+    return (
+        f"{size}, simulated {FIRST_YEAR}-{LAST_YEAR} at scale {build['scale']} one year at a time "
+        f"(Parquet, quarterly deliveries) and loaded with `grace etl run`; `grace analyse --metrics "
+        f"{build['options']['analyse_metrics']}` ({build.get('analyse_s', '?')} s). Built in "
+        f"{build['build_s'] / 60:.0f} min; reused by later runs while the DDL, ETL SQL, ETL/simulator code and "
+        "options are unchanged."
+    )
+
+
 def warehouse_record(warehouse: Path) -> dict:
     """What the report says about a warehouse given with --warehouse (not built here)."""
     import duckdb
@@ -795,11 +813,7 @@ def write_markdown(results: dict) -> None:
         "",
         f"Run {results['date']} on {results['machine']}.",
         f"Command: `{results['command']}`.",
-        f"Warehouse: {build['fact_referral']:,} referrals and {build['fact_file_occurrence']:,} file rows "
-        f"({build['size_gb']} GB), simulated {FIRST_YEAR}-{LAST_YEAR} at scale {build['scale']} one year at a time "
-        f"(Parquet, quarterly deliveries) and loaded with `grace etl run`; `grace analyse --metrics "
-        f"{build['options']['analyse_metrics']}` ({build.get('analyse_s', '?')} s). Built in {build['build_s'] / 60:.0f} min; "
-        "reused by later runs while the DDL, ETL SQL, ETL/simulator code and options are unchanged.",
+        warehouse_text(build),
         "Measured through HTTP: the real app (`create_app`) behind Flask's test client, signed in as an admin; each page "
         "is loaded as Dash's renderer loads it (GET page, `/_dash-layout`, `/_dash-dependencies`, the page router, then "
         "every callback the page fires, upstream first, and what their outputs trigger), with the payloads the renderer "
