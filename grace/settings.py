@@ -36,6 +36,7 @@ SETTINGS = (
     Setting("GRACE_RESULT_CACHE_MB", "256", "memory for the dashboard's cached query results (0 = off)"),
     Setting("GRACE_LOCK_WAIT_SECONDS", "30", "how long a writer waits for the warehouse file"),
     Setting("GRACE_DUCKDB_MEMORY_LIMIT", "3GB", "DuckDB's memory limit per connection"),
+    Setting("GRACE_DUCKDB_THREADS", "every core", "DuckDB's worker threads per connection"),
     Setting("GRACE_TRUSTED_PROXIES", "0", "reverse proxies whose X-Forwarded-For is trusted"),
     Setting("GRACE_QUERY_TIMEOUT_SECONDS", "30", "a dashboard request's warehouse queries are stopped after this"),
     Setting("GRACE_MAX_REQUEST_BYTES", "1048576", "largest request body"),
@@ -242,6 +243,14 @@ def duckdb_memory_limit() -> str:
     if not digits.replace(".", "", 1).isdigit():
         raise ConfigError(f"$GRACE_DUCKDB_MEMORY_LIMIT={value!r}: use a size such as 512MB or 4GB")
     return value
+
+
+def duckdb_threads() -> int | None:
+    """`GRACE_DUCKDB_THREADS` (default unset: DuckDB uses every core), DuckDB's `threads` per connection. Fewer
+    threads also lower the ETL's peak memory (each holds its own hash tables); `benchmarks/etl_settings.py`
+    measures the trade-off with the memory limit."""
+    value = int(number_setting("GRACE_DUCKDB_THREADS", 0, 1, 256, whole=True))
+    return value or None
 
 
 def query_timeout_seconds() -> float:

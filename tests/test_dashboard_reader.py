@@ -94,3 +94,15 @@ def test_a_bad_idle_setting_is_refused_with_its_name(monkeypatch):
     monkeypatch.setenv("GRACE_READER_IDLE_SECONDS", "soon")
     with pytest.raises(ConfigError, match="GRACE_READER_IDLE_SECONDS"):
         idle_seconds_setting()
+
+
+def test_duckdb_threads_follow_the_setting_and_a_bad_value_is_refused_with_its_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRACE_DUCKDB_THREADS", "1")
+    con = connect(tmp_path / "threads.duckdb")
+    try:
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    finally:
+        con.close()
+    monkeypatch.setenv("GRACE_DUCKDB_THREADS", "many")
+    with pytest.raises(ConfigError, match="GRACE_DUCKDB_THREADS"):
+        connect(tmp_path / "threads.duckdb")

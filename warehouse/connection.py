@@ -48,6 +48,7 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     con.execute("SET enable_progress_bar = false")
     # Bounded memory: large batches spill to disk instead of growing past the machine's share.
     con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit()])
+    threads = threads or settings.duckdb_threads()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
