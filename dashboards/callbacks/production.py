@@ -2,8 +2,8 @@
 
 Six charts (registered, so the export routes rebuild them from the URL alone), each made of
 metrics of `analytics.warehouse_series.METRICS` read with `load_series` from the rollups and the
-distinct-count mart (never the fact tables; two metrics of one rollup in one query, `load_series_group`), for the global filters (country, platform, period)
-at the page's grain:
+distinct-count mart (never the fact tables; two metrics of one rollup in one query with
+`load_series_group`), for the global filters (country, platform, period) at the page's grain:
 - new vs known material: `new_media_clusters` against `known_files` (with all `files`);
 - new vs known material, measured perceptually: `perceptually_new_files` and
   `perceptually_known_files` (adding up to all files) and `perceptually_new_share`;
