@@ -18,6 +18,7 @@ from grace.config import SQL_DIR
 from grace.errors import WarehouseError
 from warehouse.period_rollups import refresh_period_rollups
 from warehouse.reference import EU27, INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS
+from warehouse.sql_files import read_sql
 
 SCHEMA_VERSION = "12"  # 2: pseudonyms and cluster ids stored as 128-bit integers; 3: annotation flags in the
 #   rollups, backlog flows, repeat reporting, cross-border spread and the distinct-count mart; 4: every alert
@@ -37,6 +38,7 @@ MIGRATIONS_DIR = SQL_DIR / "migrations"
 _AFTER_STEP = {
     "9_to_10": lambda con: refresh_period_rollups(con, None, ("rollup_referral_daily", "rollup_file_daily")),
     "10_to_11": lambda con: refresh_period_rollups(con, None, ("rollup_perceptual_daily",)),
+    "11_to_12": lambda con: con.execute(read_sql("analytics/run_counts.sql"), {"run_id": None}),
 }
 UNCLASSIFIED = "UNCLASSIFIED"
 
