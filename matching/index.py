@@ -108,6 +108,7 @@ class Segment:
     table_base: np.ndarray  # int64 (m + 1,): where table k's offsets start in `offsets`
     offsets: np.ndarray  # uint32: the m CSR offset arrays, concatenated
     order: np.ndarray  # uint32 (m, stop - start): rows relative to start, grouped by bucket
+    occupied: np.ndarray  # uint8: one bit per entry of `offsets`, set when that bucket holds rows
 
     @property
     def size(self) -> int:
@@ -274,7 +275,7 @@ class PdqIndex:
         return int(
             self._hashes.nbytes
             + self._ids.nbytes
-            + sum(segment.offsets.nbytes + segment.order.nbytes for segment in self._segments)
+            + sum(segment.offsets.nbytes + segment.order.nbytes + segment.occupied.nbytes for segment in self._segments)
         )
 
     # --- adding ----------------------------------------------------------------------------------
@@ -344,7 +345,8 @@ class PdqIndex:
             )
 
         self._map(build, range(len(sub_offset)))
-        return Segment(start, stop, sub_offset, sub_length, table_base, offsets, order)
+        occupied = kernels.occupied_buckets(offsets)
+        return Segment(start, stop, sub_offset, sub_length, table_base, offsets, order, occupied)
 
     def extended(self, ids: object, hashes: object) -> PdqIndex:
         """A new index holding this one's rows and then these, built as `add` would build it; this one is unchanged.
@@ -403,6 +405,7 @@ class PdqIndex:
                             segment.sub_length,
                             segment.table_base,
                             segment.offsets,
+                            segment.occupied,
                             segment.order,
                             *probe,
                             radius,
@@ -530,7 +533,8 @@ class PdqIndex:
                 ends = offsets[table_base[1:] - 1]
                 if np.any(ends != stop - start):
                     raise IndexFileError(f"{directory / f'segment-{n}-offsets.npy'}: bucket tables do not add up")
-                segments.append(Segment(start, stop, sub_offset, sub_length, table_base, offsets, order))
+                occupied = kernels.occupied_buckets(offsets)
+                segments.append(Segment(start, stop, sub_offset, sub_length, table_base, offsets, order, occupied))
                 previous = stop
         except (KeyError, TypeError, ValueError) as error:
             raise IndexFileError(f"{manifest_path}: malformed manifest ({error!r})") from None
