@@ -56,7 +56,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +76,10 @@ PROBE_COST = 1.0  # one probed bucket costs about as much as one verified candid
 BRUTE_COST = 0.2  # one brute-forced row, relative to one candidate (sequential, in cache)
 MAX_PROBES = 2**20  # beyond this modelled cost a segment is brute-forced (keeps the probe masks small)
 MAX_ROWS_PER_SEGMENT = 2**32 - 1  # uint32 row numbers in the bucket tables
+CHUNKS_PER_THREAD = 4  # query chunks per thread in a batched search (balances threads on a shared machine)
+# From this many queries a batch is searched table by table: one task per bucket table, each with every
+# query (sorted by its substring, the more queries the closer its probes); fewer go in chunks of queries.
+TABLE_MAJOR_QUERIES = 1024
 
 
 class MatchingError(GraceError, ValueError):
@@ -387,42 +391,35 @@ class PdqIndex:
             hashes_now, ids_now, count, segments = self._hashes, self._ids, self._count, self._segments
         plans = [self._plan(segment, radius) for segment in segments]
         buffer_start = segments[-1].stop if segments else 0
-        chunk = max(16, math.ceil(len(queries) / (4 * self.threads)))
-        chunks = [queries[i : i + chunk] for i in range(0, len(queries), chunk)]
+        chunk = max(16, math.ceil(len(queries) / (CHUNKS_PER_THREAD * self.threads)))
+        starts = range(0, len(queries), chunk)
+        by_table = len(queries) >= TABLE_MAJOR_QUERIES
+        Task = tuple[int, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]]  # (first query, search)
 
-        def run(chunk_queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            parts = []
-            for segment, probe in zip(segments, plans):
-                if probe is None:
-                    parts.append(kernels.search_brute(chunk_queries, hashes_now, segment.start, segment.stop, radius))
-                else:
-                    parts.append(
-                        kernels.search_tables(
-                            chunk_queries,
-                            hashes_now,
-                            segment.start,
-                            segment.sub_offset,
-                            segment.sub_length,
-                            segment.table_base,
-                            segment.offsets,
-                            segment.occupied,
-                            segment.order,
-                            *probe,
-                            radius,
-                        )
-                    )
-            if count > buffer_start:
-                parts.append(kernels.search_brute(chunk_queries, hashes_now, buffer_start, count, radius))
-            if not parts:
-                return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
-            query_index, rows, distance = (np.concatenate(column) for column in zip(*parts))
-            return query_index, rows, distance
+        def chunked(search: Callable, *args: object) -> list[Task]:
+            """One task per chunk of queries: ``search(chunk, *args)``."""
+            return [(i, functools.partial(search, queries[i : i + chunk], *args)) for i in starts]
 
-        results = self._map(run, chunks)
-        sizes = np.cumsum([0] + [len(c) for c in chunks])
-        query_index = np.concatenate([r[0] + sizes[i] for i, r in enumerate(results)] or [np.empty(0, np.int64)])
-        rows = np.concatenate([r[1] for r in results] or [np.empty(0, np.int64)])
-        distance = np.concatenate([r[2] for r in results] or [np.empty(0, np.int32)])
+        tasks: list[Task] = []
+        for segment, probe in zip(segments, plans):
+            tables = len(segment.sub_length)
+            if probe is None:
+                tasks += chunked(kernels.search_brute, hashes_now, segment.start, segment.stop, radius)
+            elif by_table:
+                for k in range(tables):
+                    if probe[0][k] >= 0:
+                        task = functools.partial(_search_tables, queries, hashes_now, segment, probe, radius, k, k + 1)
+                        tasks.append((0, task))
+            else:
+                tasks += chunked(_search_tables, hashes_now, segment, probe, radius, 0, tables)
+        if count > buffer_start:
+            tasks += chunked(kernels.search_brute, hashes_now, buffer_start, count, radius)
+        results = self._map(lambda task: task[1](), tasks)
+        query_index = np.concatenate(
+            [result[0] + first for (first, _), result in zip(tasks, results)] or [np.empty(0, np.int64)]
+        )
+        rows = np.concatenate([result[1] for result in results] or [np.empty(0, np.int64)])
+        distance = np.concatenate([result[2] for result in results] or [np.empty(0, np.int32)])
         ids = ids_now[rows]
         order = np.lexsort((ids, distance, query_index))
         return Matches(query_index[order], ids[order], distance[order])
@@ -540,6 +537,33 @@ class PdqIndex:
             raise IndexFileError(f"{manifest_path}: malformed manifest ({error!r})") from None
         index._hashes, index._ids, index._count, index._segments = hashes, ids, count, segments
         return index
+
+
+def _search_tables(
+    queries: np.ndarray,
+    hashes: np.ndarray,
+    segment: Segment,
+    probe: tuple[np.ndarray, np.ndarray, np.ndarray],
+    radius: int,
+    first_table: int,
+    stop_table: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`kernels.search_tables` over one segment's tables [first_table, stop_table)."""
+    return kernels.search_tables(
+        queries,
+        hashes,
+        segment.start,
+        segment.sub_offset,
+        segment.sub_length,
+        segment.table_base,
+        segment.offsets,
+        segment.occupied,
+        segment.order,
+        *probe,
+        radius,
+        first_table,
+        stop_table,
+    )
 
 
 def _check_radius(radius: object) -> int:
