@@ -5,7 +5,7 @@ near-duplicates, copies with 0–45 bits flipped; queries are indexed hashes, fr
 unrelated hashes). Then old and new run alternately (old, new, old, new, …), each in its own
 interpreter so neither warms the other's caches or compiles inside the other's clock: build the index,
 search every query once untimed (page faults, compilation), then time one batched search (wall and
-CPU seconds). Every run's `Matches` must equal the first old run's array for array (values and dtypes).
+CPU seconds) and `SINGLE` one-query searches. Every run's `Matches` must equal the first old run's array for array (values and dtypes).
 
 The old code is `git archive`d from the base commit into a temporary directory and imported from there.
 
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+SINGLE = 2000  # single-query searches timed after the batch
 
 
 def make_data(directory: Path, hashes: int, queries: int, seed: int) -> None:
@@ -66,17 +67,12 @@ def run_one(directory: Path, label: str, threads: int) -> None:
     found = index.search(queries)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     np.savez(directory / f"{label}.npz", query_index=found.query_index, id=found.id, distance=found.distance)
-    print(
-        json.dumps(
-            {
-                "wall": wall,
-                "cpu": cpu,
-                "pairs": len(found.id),
-                "segments": len(index.segments),
-                "code": matching.__file__,
-            }
-        )
-    )
+    single_wall, single_cpu = time.perf_counter(), time.process_time()
+    for row in queries[:SINGLE]:  # one look-up at a time: the latency path (no table-major batch)
+        index.search(row[None])
+    single_wall, single_cpu = time.perf_counter() - single_wall, time.process_time() - single_cpu
+    timing = {"wall": wall, "cpu": cpu, "single_wall": single_wall, "single_cpu": single_cpu}
+    print(json.dumps(timing | {"pairs": len(found.id), "segments": len(index.segments), "code": matching.__file__}))
 
 
 def spawn(tree: Path, directory: Path, label: str, threads: int) -> dict:
@@ -126,7 +122,9 @@ def main() -> None:
                     print(
                         f"{hashes:>10,} hashes {args.queries:,} queries {name}: "
                         f"wall {timing['wall']:.3f} s, cpu {timing['cpu']:.3f} s, "
-                        f"{args.queries / timing['wall']:,.0f} look-ups/s, {timing['pairs']:,} pairs, "
+                        f"{args.queries / timing['wall']:,.0f} look-ups/s, {timing['pairs']:,} pairs; "
+                        f"{SINGLE} single look-ups: wall {timing['single_wall']:.3f} s, "
+                        f"cpu {timing['single_cpu']:.3f} s; "
                         f"segments {timing['segments']}, identical to old-0: {equal} ({timing['code']})",
                         flush=True,
                     )
