@@ -33,8 +33,10 @@ once. A full buffer is sealed into a segment with its own tables; the last segme
 one before it while that one is smaller than `merge_factor` times it, so segment sizes shrink
 geometrically (O(log n) segments) and each hash is re-tabled O(log n) times.
 
-Search is batched: queries are cut into chunks that run on a thread pool (`threads`, default every
-core this process may use); the Numba kernels release the GIL. Results are sorted by query, then
+Search is batched: a batch is cut into tasks that run on a thread pool (`threads`, default every core
+this process may use); the Numba kernels release the GIL. A large batch (`TABLE_MAJOR_QUERIES`) is
+searched table by table, one task per bucket table with every query sorted by that table's substring
+(its probes then sweep the table nearly in order); a small one in chunks of queries. Results are sorted by query, then
 distance, then id, so they do not depend on thread timing or on how the index was built.
 
 Persistence: a directory of ``.npy`` files plus ``manifest.json``, written to a temporary sibling
