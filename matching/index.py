@@ -396,26 +396,34 @@ class PdqIndex:
         chunk = max(16, math.ceil(len(queries) / (CHUNKS_PER_THREAD * self.threads)))
         starts = range(0, len(queries), chunk)
         by_table = len(queries) >= TABLE_MAJOR_QUERIES
-        Task = tuple[int, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]]  # (first query, search)
 
-        def chunked(search: Callable, *args: object) -> list[Task]:
-            """One task per chunk of queries: ``search(chunk, *args)``."""
-            return [(i, functools.partial(search, queries[i : i + chunk], *args)) for i in starts]
+        def run(chunk_queries: np.ndarray, tabled: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """One chunk of queries against the brute-forced rows and, when `tabled`, the tabled segments."""
+            parts = []
+            for segment, probe in zip(segments, plans):
+                if probe is None:
+                    parts.append(kernels.search_brute(chunk_queries, hashes_now, segment.start, segment.stop, radius))
+                elif tabled:
+                    tables = len(segment.sub_length)
+                    parts.append(_search_tables(chunk_queries, hashes_now, segment, probe, radius, 0, tables))
+            if count > buffer_start:
+                parts.append(kernels.search_brute(chunk_queries, hashes_now, buffer_start, count, radius))
+            if not parts:
+                return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+            query_index, rows, distance = (np.concatenate(column) for column in zip(*parts))
+            return query_index, rows, distance
 
-        tasks: list[Task] = []
-        for segment, probe in zip(segments, plans):
-            tables = len(segment.sub_length)
-            if probe is None:
-                tasks += chunked(kernels.search_brute, hashes_now, segment.start, segment.stop, radius)
-            elif by_table:
-                for k in range(tables):
-                    if probe[0][k] >= 0:
-                        task = functools.partial(_search_tables, queries, hashes_now, segment, probe, radius, k, k + 1)
-                        tasks.append((0, task))
-            else:
-                tasks += chunked(_search_tables, hashes_now, segment, probe, radius, 0, tables)
-        if count > buffer_start:
-            tasks += chunked(kernels.search_brute, hashes_now, buffer_start, count, radius)
+        # (first query, search): one task per bucket table with every query, or per chunk with every table
+        tasks: list[tuple[int, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
+        if by_table:
+            for segment, probe in zip(segments, plans):
+                if probe is None:
+                    continue
+                for k in np.flatnonzero(probe[0] >= 0).tolist():
+                    task = functools.partial(_search_tables, queries, hashes_now, segment, probe, radius, k, k + 1)
+                    tasks.append((0, task))
+        if not by_table or count > buffer_start or any(probe is None for probe in plans):
+            tasks += [(i, functools.partial(run, queries[i : i + chunk], not by_table)) for i in starts]
         results = self._map(lambda task: task[1](), tasks)
         query_index = np.concatenate(
             [result[0] + first for (first, _), result in zip(tasks, results)] or [np.empty(0, np.int64)]

@@ -10,6 +10,7 @@ CPU seconds) and `SINGLE` one-query searches. Every run's `Matches` must equal t
 The old code is `git archive`d from the base commit into a temporary directory and imported from there.
 
     PYTHONPATH=. .venv/bin/python scripts/compare_pdq_search.py [--base HEAD~1] [--hashes 900000 3000000]
+        [--add-batch 100003]  # built in batches: several segments and a brute-forced buffer
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def make_data(directory: Path, hashes: int, queries: int, seed: int) -> None:
     np.save(directory / "queries.npy", query[rng.permutation(queries)])
 
 
-def run_one(directory: Path, label: str, threads: int) -> None:
+def run_one(directory: Path, label: str, threads: int, add_batch: int) -> None:
     """In a child interpreter: build, search untimed, search timed; write the result and the timings."""
     import matching
     from matching import PdqIndex
@@ -61,7 +62,9 @@ def run_one(directory: Path, label: str, threads: int) -> None:
     hashes = np.load(directory / "hashes.npy")
     queries = np.load(directory / "queries.npy")
     index = PdqIndex(31, threads=threads)
-    index.add(np.arange(len(hashes), dtype=np.int64), hashes)
+    step = add_batch or len(hashes)
+    for start in range(0, len(hashes), step):  # in batches: several segments and a buffer, as in the ETL
+        index.add(np.arange(start, min(start + step, len(hashes)), dtype=np.int64), hashes[start : start + step])
     index.search(queries)  # compile, fault every page in
     wall, cpu = time.perf_counter(), time.process_time()
     found = index.search(queries)
@@ -72,14 +75,24 @@ def run_one(directory: Path, label: str, threads: int) -> None:
         index.search(row[None])
     single_wall, single_cpu = time.perf_counter() - single_wall, time.process_time() - single_cpu
     timing = {"wall": wall, "cpu": cpu, "single_wall": single_wall, "single_cpu": single_cpu}
-    print(json.dumps(timing | {"pairs": len(found.id), "segments": len(index.segments), "code": matching.__file__}))
+    print(
+        json.dumps(
+            timing
+            | {
+                "pairs": len(found.id),
+                "segments": len(index.segments),
+                "buffered": index.buffered,
+                "code": matching.__file__,
+            }
+        )
+    )
 
 
-def spawn(tree: Path, directory: Path, label: str, threads: int) -> dict:
+def spawn(tree: Path, directory: Path, label: str, threads: int, add_batch: int) -> dict:
     """Run `run_one` with `tree` first on the import path (its `matching` package wins)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_NUM_THREADS": str(threads)}
     command = [sys.executable, str(REPO / "scripts" / "compare_pdq_search.py"), "--child", str(directory), label]
-    command += ["--threads", str(threads)]
+    command += ["--threads", str(threads), "--add-batch", str(add_batch)]
     out = subprocess.run(command, env=env, cwd=tree, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -98,10 +111,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="old/new pairs per size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261206)
+    parser.add_argument("--add-batch", type=int, default=0, help="add the hashes this many at a time (0: at once)")
     parser.add_argument("--child", nargs=2, metavar=("DIR", "LABEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_one(Path(args.child[0]), args.child[1], args.threads)
+        run_one(Path(args.child[0]), args.child[1], args.threads, args.add_batch)
         return
     with tempfile.TemporaryDirectory(prefix="pdq-compare-") as temp:
         old_tree = Path(temp) / "old"
@@ -116,7 +130,7 @@ def main() -> None:
             for round_ in range(args.rounds):
                 for label, tree in (("old", old_tree), ("new", REPO)):
                     name = f"{label}-{round_}"
-                    timing = spawn(tree, directory, name, args.threads)
+                    timing = spawn(tree, directory, name, args.threads, args.add_batch)
                     equal = same(directory, "old-0", name)
                     failures += not equal
                     print(
@@ -125,7 +139,7 @@ def main() -> None:
                         f"{args.queries / timing['wall']:,.0f} look-ups/s, {timing['pairs']:,} pairs; "
                         f"{SINGLE} single look-ups: wall {timing['single_wall']:.3f} s, "
                         f"cpu {timing['single_cpu']:.3f} s; "
-                        f"segments {timing['segments']}, identical to old-0: {equal} ({timing['code']})",
+                        f"segments {timing['segments']}, buffered {timing['buffered']}, identical to old-0: {equal} ({timing['code']})",
                         flush=True,
                     )
         if failures:
