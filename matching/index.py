@@ -33,8 +33,10 @@ once. A full buffer is sealed into a segment with its own tables; the last segme
 one before it while that one is smaller than `merge_factor` times it, so segment sizes shrink
 geometrically (O(log n) segments) and each hash is re-tabled O(log n) times.
 
-Search is batched: queries are cut into chunks that run on a thread pool (`threads`, default every
-core this process may use); the Numba kernels release the GIL. Results are sorted by query, then
+Search is batched: a batch is cut into tasks that run on a thread pool (`threads`, default every core
+this process may use); the Numba kernels release the GIL. A large batch (`TABLE_MAJOR_QUERIES`) is
+searched table by table, one task per bucket table with every query sorted by that table's substring
+(its probes then sweep the table nearly in order); a small one in chunks of queries. Results are sorted by query, then
 distance, then id, so they do not depend on thread timing or on how the index was built.
 
 Persistence: a directory of ``.npy`` files plus ``manifest.json``, written to a temporary sibling
@@ -56,7 +58,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,10 @@ PROBE_COST = 1.0  # one probed bucket costs about as much as one verified candid
 BRUTE_COST = 0.2  # one brute-forced row, relative to one candidate (sequential, in cache)
 MAX_PROBES = 2**20  # beyond this modelled cost a segment is brute-forced (keeps the probe masks small)
 MAX_ROWS_PER_SEGMENT = 2**32 - 1  # uint32 row numbers in the bucket tables
+CHUNKS_PER_THREAD = 4  # query chunks per thread in a batched search (balances threads on a shared machine)
+# From this many queries a batch is searched table by table: one task per bucket table, each with every
+# query (sorted by its substring, the more queries the closer its probes); fewer go in chunks of queries.
+TABLE_MAJOR_QUERIES = 1024
 
 
 class MatchingError(GraceError, ValueError):
@@ -108,6 +114,7 @@ class Segment:
     table_base: np.ndarray  # int64 (m + 1,): where table k's offsets start in `offsets`
     offsets: np.ndarray  # uint32: the m CSR offset arrays, concatenated
     order: np.ndarray  # uint32 (m, stop - start): rows relative to start, grouped by bucket
+    occupied: np.ndarray  # uint8: one bit per entry of `offsets`, set when that bucket holds rows
 
     @property
     def size(self) -> int:
@@ -274,7 +281,7 @@ class PdqIndex:
         return int(
             self._hashes.nbytes
             + self._ids.nbytes
-            + sum(segment.offsets.nbytes + segment.order.nbytes for segment in self._segments)
+            + sum(segment.offsets.nbytes + segment.order.nbytes + segment.occupied.nbytes for segment in self._segments)
         )
 
     # --- adding ----------------------------------------------------------------------------------
@@ -344,7 +351,8 @@ class PdqIndex:
             )
 
         self._map(build, range(len(sub_offset)))
-        return Segment(start, stop, sub_offset, sub_length, table_base, offsets, order)
+        occupied = kernels.occupied_buckets(offsets)
+        return Segment(start, stop, sub_offset, sub_length, table_base, offsets, order, occupied)
 
     def extended(self, ids: object, hashes: object) -> PdqIndex:
         """A new index holding this one's rows and then these, built as `add` would build it; this one is unchanged.
@@ -385,29 +393,19 @@ class PdqIndex:
             hashes_now, ids_now, count, segments = self._hashes, self._ids, self._count, self._segments
         plans = [self._plan(segment, radius) for segment in segments]
         buffer_start = segments[-1].stop if segments else 0
-        chunk = max(16, math.ceil(len(queries) / (4 * self.threads)))
-        chunks = [queries[i : i + chunk] for i in range(0, len(queries), chunk)]
+        chunk = max(16, math.ceil(len(queries) / (CHUNKS_PER_THREAD * self.threads)))
+        starts = range(0, len(queries), chunk)
+        by_table = len(queries) >= TABLE_MAJOR_QUERIES
 
-        def run(chunk_queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def run(chunk_queries: np.ndarray, tabled: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """One chunk of queries against the brute-forced rows and, when `tabled`, the tabled segments."""
             parts = []
             for segment, probe in zip(segments, plans):
                 if probe is None:
                     parts.append(kernels.search_brute(chunk_queries, hashes_now, segment.start, segment.stop, radius))
-                else:
-                    parts.append(
-                        kernels.search_tables(
-                            chunk_queries,
-                            hashes_now,
-                            segment.start,
-                            segment.sub_offset,
-                            segment.sub_length,
-                            segment.table_base,
-                            segment.offsets,
-                            segment.order,
-                            *probe,
-                            radius,
-                        )
-                    )
+                elif tabled:
+                    tables = len(segment.sub_length)
+                    parts.append(_search_tables(chunk_queries, hashes_now, segment, probe, radius, 0, tables))
             if count > buffer_start:
                 parts.append(kernels.search_brute(chunk_queries, hashes_now, buffer_start, count, radius))
             if not parts:
@@ -415,11 +413,23 @@ class PdqIndex:
             query_index, rows, distance = (np.concatenate(column) for column in zip(*parts))
             return query_index, rows, distance
 
-        results = self._map(run, chunks)
-        sizes = np.cumsum([0] + [len(c) for c in chunks])
-        query_index = np.concatenate([r[0] + sizes[i] for i, r in enumerate(results)] or [np.empty(0, np.int64)])
-        rows = np.concatenate([r[1] for r in results] or [np.empty(0, np.int64)])
-        distance = np.concatenate([r[2] for r in results] or [np.empty(0, np.int32)])
+        # (first query, search): one task per bucket table with every query, or per chunk with every table
+        tasks: list[tuple[int, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
+        if by_table:
+            for segment, probe in zip(segments, plans):
+                if probe is None:
+                    continue
+                for k in np.flatnonzero(probe[0] >= 0).tolist():
+                    task = functools.partial(_search_tables, queries, hashes_now, segment, probe, radius, k, k + 1)
+                    tasks.append((0, task))
+        if not by_table or count > buffer_start or any(probe is None for probe in plans):
+            tasks += [(i, functools.partial(run, queries[i : i + chunk], not by_table)) for i in starts]
+        results = self._map(lambda task: task[1](), tasks)
+        query_index = np.concatenate(
+            [result[0] + first for (first, _), result in zip(tasks, results)] or [np.empty(0, np.int64)]
+        )
+        rows = np.concatenate([result[1] for result in results] or [np.empty(0, np.int64)])
+        distance = np.concatenate([result[2] for result in results] or [np.empty(0, np.int32)])
         ids = ids_now[rows]
         order = np.lexsort((ids, distance, query_index))
         return Matches(query_index[order], ids[order], distance[order])
@@ -530,12 +540,40 @@ class PdqIndex:
                 ends = offsets[table_base[1:] - 1]
                 if np.any(ends != stop - start):
                     raise IndexFileError(f"{directory / f'segment-{n}-offsets.npy'}: bucket tables do not add up")
-                segments.append(Segment(start, stop, sub_offset, sub_length, table_base, offsets, order))
+                occupied = kernels.occupied_buckets(offsets)
+                segments.append(Segment(start, stop, sub_offset, sub_length, table_base, offsets, order, occupied))
                 previous = stop
         except (KeyError, TypeError, ValueError) as error:
             raise IndexFileError(f"{manifest_path}: malformed manifest ({error!r})") from None
         index._hashes, index._ids, index._count, index._segments = hashes, ids, count, segments
         return index
+
+
+def _search_tables(
+    queries: np.ndarray,
+    hashes: np.ndarray,
+    segment: Segment,
+    probe: tuple[np.ndarray, np.ndarray, np.ndarray],
+    radius: int,
+    first_table: int,
+    stop_table: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`kernels.search_tables` over one segment's tables [first_table, stop_table)."""
+    return kernels.search_tables(
+        queries,
+        hashes,
+        segment.start,
+        segment.sub_offset,
+        segment.sub_length,
+        segment.table_base,
+        segment.offsets,
+        segment.occupied,
+        segment.order,
+        *probe,
+        radius,
+        first_table,
+        stop_table,
+    )
 
 
 def _check_radius(radius: object) -> int:

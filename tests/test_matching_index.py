@@ -325,6 +325,22 @@ def test_results_are_sorted_and_do_not_depend_on_threads_or_how_hashes_were_adde
     assert keys == sorted(keys)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_batch_searched_table_by_table_equals_one_searched_in_chunks_of_queries(data, monkeypatch, threads):
+    hashes, ids, queries = data
+    index = PdqIndex(threads=threads, buffer_size=2000, merge_factor=2)
+    for start in range(0, len(hashes), 1300):  # several segments and a buffer
+        index.add(ids[start : start + 1300], hashes[start : start + 1300])
+    assert len(index.segments) > 1 and index.buffered
+    monkeypatch.setattr(index_module, "TABLE_MAJOR_QUERIES", 1)
+    by_table = index.search(queries)
+    monkeypatch.setattr(index_module, "TABLE_MAJOR_QUERIES", 10**9)
+    by_chunk = index.search(queries)
+    for a, b in zip(by_table, by_chunk):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert as_set(by_table) == brute_force(queries, hashes, ids, T)
+
+
 @pytest.mark.parametrize("mmap", [False, True])
 def test_a_saved_index_loads_with_the_same_answers_and_takes_more_hashes(tmp_path, data, mmap):
     hashes, ids, queries = data
