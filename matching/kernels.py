@@ -128,6 +128,12 @@ def _grown(array: np.ndarray, count: int) -> np.ndarray:
 _grown_jit = njit(nogil=True, cache=True)(_grown)
 
 
+@njit(nogil=True, cache=True)
+def _grown_outputs(out_query, out_row, out_distance, count):
+    """A search's three output arrays at twice their size, their first `count` entries kept."""
+    return _grown_jit(out_query, count), _grown_jit(out_row, count), _grown_jit(out_distance, count)
+
+
 @njit(inline="always", nogil=True, cache=True)
 def _first_reach(hashes, row, query, k, xor, sub_offset, sub_length, probe_radius) -> bool:
     """Whether table k is the first probed table whose probe reaches `row` (so it is emitted from there)."""
@@ -279,9 +285,7 @@ def search_tables(
                 if after >= 0:
                     count = after
                     break
-                out_query = _grown_jit(out_query, count)
-                out_row = _grown_jit(out_row, count)
-                out_distance = _grown_jit(out_distance, count)
+                out_query, out_row, out_distance = _grown_outputs(out_query, out_row, out_distance, count)
     return out_query[:count], out_row[:count], out_distance[:count]
 
 
@@ -319,7 +323,5 @@ def search_brute(queries: np.ndarray, hashes: np.ndarray, start: int, stop: int,
             if after >= 0:
                 count = after
                 break
-            out_query = _grown_jit(out_query, count)
-            out_row = _grown_jit(out_row, count)
-            out_distance = _grown_jit(out_distance, count)
+            out_query, out_row, out_distance = _grown_outputs(out_query, out_row, out_distance, count)
     return out_query[:count], out_row[:count], out_distance[:count]
