@@ -246,9 +246,9 @@ def duckdb_memory_limit() -> str:
 
 
 def duckdb_threads() -> int | None:
-    """`GRACE_DUCKDB_THREADS` (default unset: DuckDB uses every core), DuckDB's `threads` per connection. Fewer
-    threads also lower the ETL's peak memory (each holds its own hash tables); `benchmarks/etl_settings.py`
-    measures the trade-off with the memory limit."""
+    """`GRACE_DUCKDB_THREADS` (default unset: DuckDB uses every core), DuckDB's `threads` per connection: for a
+    warehouse host shared with other work. `benchmarks/etl_settings.py` measures the ETL under threads and the
+    memory limit (at 300 k referrals neither changed its time or peak memory beyond noise: docs/BENCHMARKS.md)."""
     value = int(number_setting("GRACE_DUCKDB_THREADS", 0, 1, 256, whole=True))
     return value or None
 
