@@ -189,6 +189,12 @@ def _months(frame: pd.DataFrame) -> list[str]:
     return [month.strftime("%Y-%m-%d") for month in pd.to_datetime(frame["month"])]
 
 
+def iso_days(values) -> list[str]:
+    """'YYYY-MM-DD' of each date-like value, formatted as one column (one Timestamp at a time costs ~3 µs a
+    value). The x values of every figure's dated traces."""
+    return pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d").tolist()
+
+
 def whole_or_gap(values) -> list[int | None]:
     """Counts as plain ints (not binary typed arrays) so the figure JSON stays readable; a suppressed
     (NaN) count becomes None, drawn as a gap. Every figure builder takes its counts through here, so

@@ -29,6 +29,7 @@ from dashboards.figures import (
     base_layout,
     empty_figure,
     fill_pattern,
+    iso_days,
     merged,
     traces,
     whole_or_gap,
@@ -66,10 +67,6 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
-
-
-def _dates(values) -> list[str]:
-    return list(pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d"))
 
 
 def period_axis(grain: str) -> dict:
@@ -133,7 +130,7 @@ def platform_mix_figure(mix: pd.DataFrame, grain: str = "month") -> go.Figure:
     # One sort and whole-column conversions instead of a filtered frame per platform; customdata as one object
     # array per trace, which Plotly copies as a block (nested lists were most of the figure's build time).
     ordered = mix.sort_values(["platform", "period"], kind="stable")
-    days = pd.DatetimeIndex(pd.to_datetime(ordered["period"])).strftime("%Y-%m-%d").to_numpy()
+    days = np.array(iso_days(ordered["period"]))
     shares = ordered["share"].to_numpy(dtype=float, na_value=np.nan)
     counts = ordered["referrals"].to_numpy(dtype=float, na_value=np.nan)
     rows_of = ordered.groupby("platform", sort=False).indices
@@ -457,7 +454,7 @@ def cluster_spread_figure(spread: pd.DataFrame, grain: str = "month") -> go.Figu
     ):
         fig.add_trace(
             traces.scatter(
-                x=_dates(frame["period"]),
+                x=iso_days(frame["period"]),
                 y=whole_or_gap(frame[column]),
                 name=name,
                 mode="lines+markers",
@@ -546,7 +543,7 @@ def perceptual_reshares_figure(reshares: pd.DataFrame, grain: str = "month") -> 
         ]
         fig.add_trace(
             traces.scatter(
-                x=_dates(frame["period"]),
+                x=iso_days(frame["period"]),
                 y=[None if pd.isna(v) else float(v) for v in frame[f"{column}_share"]],
                 name=name,
                 customdata=counts,
@@ -594,7 +591,7 @@ def bank_matches_figure(matches: pd.DataFrame, grain: str = "month", positive_ba
         ]
         fig.add_trace(
             traces.bar(
-                x=_dates(part["period"]),
+                x=iso_days(part["period"]),
                 y=whole_or_gap(part["bank_matched_files"]),
                 name=category,
                 customdata=counts,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import PALETTE, base_layout, merged, traces
+from dashboards.figures import PALETTE, base_layout, iso_days, merged, traces
 
 HISTORY, FORECAST, RECONCILED, CAPACITY, ARRIVALS = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6], PALETTE[5]
 MODEL_LABELS = {
@@ -49,10 +49,6 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     value = hex_colour.lstrip("#")
     r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
-
-
-def _dates(values) -> list[str]:
-    return list(pd.DatetimeIndex(pd.to_datetime(pd.Series(values))).strftime("%Y-%m-%d"))
 
 
 def _floats(values) -> list[float]:
@@ -106,7 +102,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
     future = frame[frame["forecast"].notna()]
     counts = unit in ("count", "stock", "distinct")
     number = ",.0f" if counts else ",.3~g"
-    x = _dates(future["date"])
+    x = iso_days(future["date"])
     layout = merged(
         base_layout(title),
         _forecast_start(x[0]) if x else {},
@@ -118,7 +114,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
     if not past.empty:
         fig.add_trace(
             traces.scatter(
-                x=_dates(past["date"]),
+                x=iso_days(past["date"]),
                 y=_floats(past["actual"]),
                 name="Observed",
                 mode="lines+markers",
@@ -159,7 +155,7 @@ def forecast_figure(frame: pd.DataFrame, title: str, level: float, model: str, u
         if not reconciled.empty:
             fig.add_trace(
                 traces.scatter(
-                    x=_dates(reconciled["date"]),
+                    x=iso_days(reconciled["date"]),
                     y=_floats(reconciled["reconciled"]),
                     name="Reconciled forecast",
                     mode="lines+markers",
@@ -210,7 +206,7 @@ def backlog_figure(frame: pd.DataFrame, title: str, level: float = 0.8) -> go.Fi
     """
     _require(frame, BACKLOG_COLUMNS, "backlog")
     fig = traces.figure(layout=merged(base_layout(title), {"yaxis": {"title": {"text": "Referrals"}}, "bargap": 0.35}))
-    x = _dates(frame["date"])
+    x = iso_days(frame["date"])
     fig.add_trace(
         traces.bar(
             x=x,

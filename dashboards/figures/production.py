@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import MARKER_SYMBOLS, PALETTE, base_layout, empty_figure, line_dash, merged, traces
+from dashboards.figures import (
+    MARKER_SYMBOLS,
+    PALETTE,
+    base_layout,
+    empty_figure,
+    iso_days,
+    line_dash,
+    merged,
+    traces,
+)
 from grace.vocabulary import TOTAL
 
 HOVER_DATES = {"week": "week of %d %b %Y", "month": "%B %Y", "quarter": "Q%q %Y", "year": "%Y"}
@@ -43,11 +52,6 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
 
 
-def _dates(values) -> list[str]:
-    """ISO days, the column formatted at once."""
-    return pd.DatetimeIndex(pd.to_datetime(values)).strftime("%Y-%m-%d").tolist()
-
-
 def _values(values) -> list[float | None]:
     """Plain floats, NaN (suppressed) as None so plotly leaves a gap."""
     floats = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -55,7 +59,7 @@ def _values(values) -> list[float | None]:
 
 
 def _periods(values) -> list[str]:
-    return [f"period:{day}" for day in _dates(values)]
+    return [f"period:{day}" for day in iso_days(values)]
 
 
 def _nothing_to_draw(frame: pd.DataFrame, columns: Iterable[str], title: str, nothing: str) -> go.Figure | None:
@@ -102,7 +106,7 @@ def material_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     if empty is not None:
         return empty
     frame = frame.sort_values("ds")
-    x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+    x, custom = iso_days(frame["ds"]), _periods(frame["ds"])
     fig = traces.figure(layout=_layout(title, grain, "Count", frame["ds"]))
     for index, (column, name) in enumerate(
         (("new_media_clusters", "New media clusters (first sightings)"), ("known_files", "Files of known material"))
@@ -141,7 +145,7 @@ def shares_figure(frame: pd.DataFrame, grain: str = "month") -> go.Figure:
     if empty is not None:
         return empty
     frame = frame.sort_values("ds")
-    x = _dates(frame["ds"])
+    x = iso_days(frame["ds"])
     fig = traces.figure(layout=_layout(title, grain, "Share of files", frame["ds"], SHARE_TICKS))
     shares = (("self_generated", "Self-generated"), ("generative_ai", "Generative AI"))
     for index, (column, name) in enumerate(shares, start=2):
@@ -184,7 +188,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
     fig = traces.figure(layout=_layout(title, grain, "Accounts", frame["ds"], extra=split))
     if entities == [TOTAL]:
         frame = frame.sort_values("ds")
-        x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+        x, custom = iso_days(frame["ds"]), _periods(frame["ds"])
         lines = [("reported_accounts", "Distinct accounts reported")]
         if "new_reported_accounts" in frame.columns:
             lines.append(("new_reported_accounts", "Accounts reported for the first time"))
@@ -212,7 +216,7 @@ def accounts_figure(frame: pd.DataFrame, grain: str = "month", split_label: str 
             colour = PALETTE[index % len(PALETTE)]
             fig.add_trace(
                 traces.scatter(
-                    x=_dates(part["ds"]),
+                    x=iso_days(part["ds"]),
                     y=_values(part["reported_accounts"]),
                     name=entity,
                     customdata=[f"entity:{entity}"] * len(part),
@@ -238,7 +242,7 @@ def _bars_and_ratio(
 ) -> go.Figure:
     """Stacked count bars per period (the first plain, the next hatched) and a ratio line on a right axis."""
     frame = frame.sort_values("ds")
-    x, custom = _dates(frame["ds"]), _periods(frame["ds"])
+    x, custom = iso_days(frame["ds"]), _periods(frame["ds"])
     right_axis = {
         "barmode": "stack",
         "bargap": 0.25,
