@@ -28,6 +28,7 @@ referrals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -64,15 +65,18 @@ def _bins(values: pd.Series, reference: pd.Series, categorical: bool) -> tuple[n
         lookup = {level: k for k, level in enumerate(levels)}
         index = values.astype(str).map(lookup).fillna(len(levels)).astype(int).to_numpy()
         return index, len(levels) + 1
-    ref = reference.astype(float).to_numpy()
-    distinct = np.unique(ref[np.isfinite(ref)])
-    if len(distinct) <= 10:  # few values (flags, small counts): a bin per value, cut half-way between them
-        edges = (distinct[:-1] + distinct[1:]) / 2
-    else:
-        # Deciles as inclusive upper bounds: (-inf, e0], (e0, e1], …, (e_last, inf). A count that is mostly 0
-        # has e0 = 0, so its zeros and its non-zeros fall in different bins.
-        edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
+    edges = _edges(reference.astype(float).to_numpy())
     return np.searchsorted(edges, values.astype(float).to_numpy(), side="left"), len(edges) + 1
+
+
+def _edges(reference: np.ndarray) -> np.ndarray:
+    """Upper bin edges of a numeric feature, defined on its reference values (see `_bins`)."""
+    distinct = np.unique(reference[np.isfinite(reference)])
+    if len(distinct) <= 10:  # few values (flags, small counts): a bin per value, cut half-way between them
+        return (distinct[:-1] + distinct[1:]) / 2
+    # Deciles as inclusive upper bounds: (-inf, e0], (e0, e1], …, (e_last, inf). A count that is mostly 0
+    # has e0 = 0, so its zeros and its non-zeros fall in different bins.
+    return np.unique(np.quantile(reference, np.linspace(0.1, 0.9, 9)))
 
 
 def _weeks(frame: pd.DataFrame) -> np.ndarray:
@@ -133,28 +137,62 @@ def weekly_shift(
 ) -> pd.DataFrame:
     """A sudden shift: each week from `since` against the `weeks_back` weeks just before it (measures
     'feature_shift', 'score_shift'). A slow trend moves the reference with it and stays quiet; a step
-    change shows in its first full week. `frame` must hold the weeks before `since` too."""
-    weeks = _weeks(frame)
+    change shows in its first full week. `frame` must hold the weeks before `since` too.
+
+    Each column is prepared for binning once (`_WindowBinning`), then binned against each week's own
+    reference window: the same bins as `_bins` on that window, without converting the column again."""
+    weeks = _weeks(frame).astype("datetime64[D]")
+    columns = [
+        (column, _WindowBinning(frame[column].reset_index(drop=True), column in CATEGORICAL)) for column in FEATURES
+    ]
+    columns.append(("__score__", _WindowBinning(pd.Series(probability), categorical=False)))
     rows = []
-    for week in sorted({w for w in weeks if w >= since}):
+    for week in np.unique(weeks[weeks >= np.datetime64(since, "D")]):
         current = weeks == week
-        before = (weeks < week) & (weeks >= week - timedelta(weeks=weeks_back))
+        before = (weeks < week) & (weeks >= week - np.timedelta64(7 * weeks_back, "D"))
         if not before.any():
             continue
-        for column in [*FEATURES, "__score__"]:
-            if column == "__score__":
-                values, categorical = pd.Series(probability), False
-            else:
-                values, categorical = frame[column].reset_index(drop=True), column in CATEGORICAL
-            ref_values = values[before]
-            index, size = _bins(values[current | before], ref_values, categorical)
-            inside = np.flatnonzero(current | before)
-            bins = np.full(len(values), -1)
-            bins[inside] = index
+        for column, binning in columns:
+            bin_of, size = binning.against(before)
             measure = "score_shift" if column == "__score__" else "feature_shift"
-            ref_counts = np.bincount(bins[before], minlength=size)
-            rows.append(_row(week, measure, column, ref_counts, np.bincount(bins[current], minlength=size), params))
+            ref_counts = np.bincount(bin_of(before), minlength=size)
+            counts = np.bincount(bin_of(current), minlength=size)
+            rows.append(_row(week.item(), measure, column, ref_counts, counts, params))
     return pd.DataFrame(rows)
+
+
+class _WindowBinning:
+    """One column, converted once, binned against many reference windows exactly as `_bins` bins it.
+
+    A code column becomes the code of each value's text (-1 where missing), so a window's levels are the
+    sorted texts of the codes it holds; a numeric column becomes floats, whose window deciles or values
+    give the edges."""
+
+    def __init__(self, values: pd.Series, categorical: bool):
+        self.categorical = categorical
+        if categorical:
+            text = values.astype(str)
+            codes, uniques = pd.factorize(text, use_na_sentinel=True)
+            self.codes = np.asarray(codes)
+            self.present = ~values.isna().to_numpy()  # `_bins` drops missing reference values before .astype(str)
+            texts = [str(u) for u in uniques]
+            order = {t: k for k, t in enumerate(sorted(texts))}
+            self.text_rank = np.array([order[t] for t in texts], dtype=np.int64)
+        else:
+            self.floats = values.astype(float).to_numpy()
+
+    def against(self, reference: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+        """(bin index of the values under a mask, number of bins), the bins defined by the rows in `reference`."""
+        if self.categorical:
+            held = np.unique(self.codes[reference & self.present])
+            held = held[held >= 0]
+            levels = held[np.argsort(self.text_rank[held], kind="stable")]
+            other = len(levels)
+            bin_of_code = np.full(len(self.text_rank) + 1, other, dtype=np.int64)  # the last slot: code -1
+            bin_of_code[levels] = np.arange(other)
+            return (lambda mask: bin_of_code[self.codes[mask]]), other + 1
+        edges = _edges(self.floats[reference])
+        return (lambda mask: np.searchsorted(edges, self.floats[mask], side="left")), len(edges) + 1
 
 
 def weekly_calibration(frame: pd.DataFrame, probability: np.ndarray, min_week: int = MIN_WEEK) -> pd.DataFrame:
@@ -254,18 +292,28 @@ def monitor_model(
     train_end = date.fromisoformat(windows_card["train_end"])
     test_start = date.fromisoformat(windows_card["calibration_end"])
     test_end = date.fromisoformat(windows_card["test_end"])
-    reference = frame.loc[((received >= train_start) & (received < train_end)).to_numpy()]
-    test_rows = frame.loc[((received >= test_start) & (received < test_end)).to_numpy()]
-    watched = frame.loc[(received >= (since or test_start)).to_numpy()]
-    probability = model.predict(watched) if not watched.empty else np.empty(0)
+    first = since or test_start
+    in_reference = ((received >= train_start) & (received < train_end)).to_numpy()
+    in_test = ((received >= test_start) & (received < test_end)).to_numpy()
+    in_watched = (received >= first).to_numpy()
+    in_recent = (received >= first - timedelta(weeks=SHIFT_WEEKS + 1)).to_numpy()
+    reference, watched = frame.loc[in_reference], frame.loc[in_watched]
+    with_drift = in_reference.any() and in_test.any() and in_watched.any()
+    # Scored once: a referral's probability does not depend on the rows scored with it.
+    scored = in_watched | in_test | in_recent if with_drift else in_watched
+    scores = model.predict(frame.loc[scored]) if scored.any() else np.empty(0)
+
+    def probability_of(rows: np.ndarray) -> np.ndarray:
+        return scores[rows[scored]]
+
+    probability = probability_of(in_watched)
     calibration = weekly_calibration(watched, probability, params.min_week)
-    if reference.empty or test_rows.empty or watched.empty:
+    if not with_drift:
         drift = pd.DataFrame(columns=["week", "measure", "feature", "value", "noise", "referrals", "drifted"])
     else:
-        drift = weekly_drift(watched, reference, probability, model.predict(test_rows), params)
-        first = since or test_start
-        recent = frame.loc[(received >= first - timedelta(weeks=SHIFT_WEEKS + 1)).to_numpy()].reset_index(drop=True)
-        drift = pd.concat([drift, weekly_shift(recent, model.predict(recent), first, params)], ignore_index=True)
+        drift = weekly_drift(watched, reference, probability, probability_of(in_test), params)
+        recent = frame.loc[in_recent].reset_index(drop=True)
+        drift = pd.concat([drift, weekly_shift(recent, probability_of(in_recent), first, params)], ignore_index=True)
     result = Monitoring(drift, calibration)
     if watched.empty:
         return result

@@ -77,3 +77,45 @@ def test_a_flag_that_is_mostly_false_in_training_and_turns_true_is_flagged():
     drift = weekly_drift(watched, reference, rng.random(len(watched)), rng.random(5_000), DriftParams())
     row = drift.loc[drift["feature"] == "has_minor_to_minor"].iloc[0]
     assert row["drifted"] and row["value"] > 3
+
+
+def test_sudden_shifts_bin_each_week_exactly_as_binning_its_own_window_would():
+    """`weekly_shift` prepares each column once; every week must still get the bins `_bins` defines on
+    that week's 12 weeks before, including codes missing or absent from a window and many-valued counts."""
+    from classification.features import FEATURES
+    from classification.monitoring import SHIFT_WEEKS, _bins, _row, _weeks, weekly_shift
+
+    rng = np.random.default_rng(4)
+    frame = frame_of(20 * 700, date(2024, 1, 1), rng)
+    frame["country_iso3"] = pd.Series(rng.choice(["a", "b", "c", None], len(frame)), dtype=object)
+    late = pd.to_datetime(frame["received_date"]) >= pd.Timestamp(2024, 4, 1)
+    frame.loc[late, "platform_name"] = "d"  # a code no earlier window holds
+    frame["file_count"] = rng.poisson(30, len(frame))  # more than 10 values: deciles
+    probability = rng.random(len(frame))
+    since = date(2024, 3, 4)
+
+    table = weekly_shift(frame, probability, since)
+
+    weeks = _weeks(frame)
+    expected = []
+    for week in sorted({w for w in weeks if w >= since}):
+        current = weeks == week
+        before = (weeks < week) & (weeks >= week - timedelta(weeks=SHIFT_WEEKS))
+        for column in [*FEATURES, "__score__"]:
+            values = pd.Series(probability) if column == "__score__" else frame[column]
+            categorical = column in CATEGORICAL
+            index, size = _bins(values[current | before], values[before], categorical)
+            bins = np.full(len(values), -1)
+            bins[np.flatnonzero(current | before)] = index
+            measure = "score_shift" if column == "__score__" else "feature_shift"
+            expected.append(
+                _row(
+                    week,
+                    measure,
+                    column,
+                    np.bincount(bins[before], minlength=size),
+                    np.bincount(bins[current], minlength=size),
+                    DriftParams(),
+                )
+            )
+    assert table.to_dict("records") == expected
