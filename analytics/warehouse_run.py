@@ -382,15 +382,17 @@ def _analyse_all(
 
 
 def _compile_models() -> None:
-    """Compile the ETS search's Numba kernels here, before the workers fork, so they inherit them: each
-    worker would otherwise compile them again (about 8 s of CPU each with no Numba cache on disk, as in a
-    fresh clone) or load them from the cache (about 0.3 s each)."""
+    """Compile the Numba kernels (the ETS search, LOWESS) here, before the workers fork, so they inherit
+    them: each worker would otherwise compile them again (about 8 s of CPU each with no Numba cache on
+    disk, as in a fresh clone) or load them from the cache (about 0.3 s each)."""
     from analytics.ets import auto_ets, forms
+    from analytics.lowess import robust_lowess
 
     y = 10.0 + np.arange(30.0) % 12
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         auto_ets(y, 12, True, forms(y, 12, True))
+        robust_lowess(y, 0.5, iterations=1, delta=0.0)
 
 
 def _within_warehouse(con, metrics: list[str], grains: list[str]) -> tuple[list[str], list[str], list[str]]:
