@@ -9,14 +9,17 @@
   every lag-difference y[t] - y[t-lag] in the series (robust MAD scale), assuming the differences
   in a window are independent: se = sqrt(window) * s_d / previous, normal approximation. Growth from
   a zero base is undefined (null).
-- Speed: pymannkendall 1.4's Mann-Kendall score S loops over the series in Python (two sums per point,
-  ~4 ms on 7 years of weeks); `_vectorised_mk_score` computes the same S in one pass over the pairs
-  and is installed in its place (`_use_vectorised_mk_score`). S counts pairs, so the two agree exactly
-  (tests/test_analytics_speed.py), and every test of the library that uses S gets it faster.
+- Speed: pymannkendall 1.4's Mann-Kendall score S and its Sen's slope estimator loop over the series
+  in Python (~4 ms and ~1 ms on 7 years of weeks); `_vectorised_mk_score` and
+  `_vectorised_sens_estimator` compute the same S and the same pairwise slopes over every pair at
+  once (the pairs' indices cached per length) and are installed in their place (`_install`). S counts
+  pairs and each slope is the same division, so the results agree exactly
+  (tests/test_analytics_speed.py), and every test of the library that uses them gets them faster.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -30,31 +33,51 @@ from analytics.series import FREQ_NAMES, RegularSeries
 MIN_TREND_POINTS = 4
 
 
+@functools.lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair i < j of n points, in the order i, then j (as the library's loops visit them), and
+    j - i; read-only, shared by every series of that length."""
+    i, j = np.triu_indices(n, 1)
+    arrays = (i, j, j - i)
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
 def _vectorised_mk_score(x: np.ndarray, n: int) -> np.float64:
     """The Mann-Kendall score S = sum over i < j of sign(x_j - x_i), as pymannkendall's `__mk_score`
     returns it (a float64 holding an integer), counted over every pair at once. `x` holds no NaN (the
     library drops missing values first)."""
+    i, j, _ = _pairs(n)
     x = np.asarray(x)[:n]
-    later = np.triu(np.ones((n, n), dtype=bool), 1)  # pairs (i, j), i < j
-    above = np.count_nonzero((x[None, :] > x[:, None]) & later)
-    below = np.count_nonzero((x[None, :] < x[:, None]) & later)
-    return np.float64(above - below)
+    later, earlier = x[j], x[i]
+    return np.float64(np.count_nonzero(later > earlier) - np.count_nonzero(later < earlier))
 
 
-def _use_vectorised_mk_score() -> Callable | None:
-    """Install `_vectorised_mk_score` in pymannkendall (only the 1.4 series, whose loop it replaces);
-    returns the library's own function (None when not replaced)."""
+def _vectorised_sens_estimator(x: np.ndarray) -> np.ndarray:
+    """Every pairwise slope (x_j - x_i) / (j - i), i < j, in the order pymannkendall's
+    `__sens_estimator` loop writes them: the same divisions, so the same values (NaN where x is)."""
+    i, j, gap = _pairs(len(x))
+    x = np.asarray(x)
+    return (x[j] - x[i]) / gap
+
+
+def _install(name: str, replacement: Callable) -> Callable | None:
+    """Install `replacement` as pymannkendall's private `name` (only in the 1.4 series, whose loops it
+    replaces); returns the library's own function (None when not replaced)."""
     module = getattr(mk, "pymannkendall", None)
     if module is None or not str(getattr(mk, "__version__", "")).startswith("1.4."):
         return None
-    library = module.__dict__.get("__mk_score")
-    if library is None or library is _vectorised_mk_score:
+    library = module.__dict__.get(name)
+    if library is None or library is replacement:
         return None
-    module.__dict__["__mk_score"] = _vectorised_mk_score
+    module.__dict__[name] = replacement
     return library
 
 
-LIBRARY_MK_SCORE = _use_vectorised_mk_score()  # kept for tests/test_analytics_speed.py
+# the library's own functions, kept for tests/test_analytics_speed.py
+LIBRARY_MK_SCORE = _install("__mk_score", _vectorised_mk_score)
+LIBRARY_SENS_ESTIMATOR = _install("__sens_estimator", _vectorised_sens_estimator)
 # "recent" growth window per frequency: 4 weeks of days, a quarter of weeks/months, one quarter, one year
 RECENT_WINDOW = {"D": 28, "W": 13, "M": 3, "Q": 1, "Y": 1}
 

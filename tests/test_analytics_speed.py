@@ -161,11 +161,29 @@ def test_the_trend_test_gives_the_same_result_with_the_library_loop(seasonal, mo
     import pymannkendall as mk
 
     from analytics.results import TrendParams
-    from analytics.trend import LIBRARY_MK_SCORE, mann_kendall
+    from analytics.trend import LIBRARY_MK_SCORE, LIBRARY_SENS_ESTIMATOR, mann_kendall
 
     rng = np.random.default_rng(4)
     y = np.round(seasonal_series(120, 12, 5) + rng.normal(0, 3, 120))
     series = RegularSeries(pd.DataFrame({"ds": pd.date_range("2015-01-01", periods=120, freq="MS"), "y": y}), "M")
     fast = mann_kendall(series, TrendParams(), seasonal)
     monkeypatch.setitem(mk.pymannkendall.__dict__, "__mk_score", LIBRARY_MK_SCORE)
+    monkeypatch.setitem(mk.pymannkendall.__dict__, "__sens_estimator", LIBRARY_SENS_ESTIMATOR)
     assert mann_kendall(series, TrendParams(), seasonal) == fast
+
+
+def test_the_vectorised_sens_slopes_equal_the_library_loop_exactly():
+    import pymannkendall as mk
+
+    from analytics.trend import LIBRARY_SENS_ESTIMATOR, _vectorised_sens_estimator
+
+    assert LIBRARY_SENS_ESTIMATOR is not None  # installed in place of pymannkendall 1.4's loop
+    assert mk.pymannkendall.__dict__["__sens_estimator"] is _vectorised_sens_estimator
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(0, 400))
+        x = rng.integers(-3, 3 if trial % 2 else 1000, n).astype(float) + (rng.normal(size=n) if trial % 3 else 0)
+        if trial % 7 == 0 and n:
+            x[rng.integers(0, n)] = np.nan  # seasonal columns are padded with NaN
+        library, ours = LIBRARY_SENS_ESTIMATOR(x), _vectorised_sens_estimator(x)
+        assert library.dtype == ours.dtype and np.array_equal(library, ours, equal_nan=True), (trial, n)
