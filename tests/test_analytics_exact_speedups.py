@@ -1,5 +1,5 @@
-"""The compiled LOWESS and Kruskal-Wallis test give statsmodels' and SciPy's values bit for bit, so
-the speed-ups of `grace analyse` change no result."""
+"""The faster LOWESS, Kruskal-Wallis test and binary segmentation give statsmodels', SciPy's and
+ruptures' results bit for bit, so these speed-ups of `grace analyse` change no result."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
+import ruptures as rpt
 from scipy.stats import kruskal
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
+from analytics.changepoints import LinearTrendCost, binary_segmentation
 from analytics.lowess import robust_lowess
 from analytics.seasonality import _kruskal_p, robust_trend
 
@@ -73,3 +75,31 @@ def test_the_kruskal_wallis_p_value_equals_scipys_bit_for_bit(season):
 
 def test_a_constant_series_has_no_kruskal_wallis_p_value():
     assert _kruskal_p([np.full(5, 3.0), np.full(4, 3.0)]) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_binary_segmentation_finds_the_breaks_ruptures_binseg_finds(seed):
+    rng = np.random.default_rng(seed)
+    for trial in range(80):
+        n = int(rng.integers(7, 400))
+        y = rng.normal(0, 1, n) + (trial % 3) * 0.02 * np.arange(n)
+        for _ in range(int(rng.integers(0, 4))):  # level shifts
+            y[rng.integers(0, n) :] += rng.normal(0, 4)
+        if trial % 5 == 0:
+            y = np.round(y)  # ties between candidate gains
+        y = (y - y.mean()) / (y.std() or 1.0)
+        penalty = float(rng.choice([0.5, 3.0, 8.0, 20.0])) * np.log(n) / 4
+        min_size = int(rng.choice([3, 4, 6]))
+        if n < 2 * min_size + 1:
+            continue
+        theirs = rpt.Binseg(custom_cost=LinearTrendCost(min_size), min_size=min_size, jump=1).fit(y)
+        cost = LinearTrendCost(min_size).fit(y)
+        ours = binary_segmentation(cost, max(min_size, cost.min_size), penalty)
+        assert ours == theirs.predict(pen=penalty)[:-1], (seed, trial)
+
+
+def test_the_cost_of_many_segments_at_once_equals_the_cost_of_each():
+    rng = np.random.default_rng(1)
+    cost = LinearTrendCost(3).fit(rng.normal(size=120))
+    starts, ends = np.array([0, 5, 40, 100]), np.array([3, 60, 120, 120])
+    assert cost.errors(starts, ends).tolist() == [cost.error(int(s), int(e)) for s, e in zip(starts, ends)]
