@@ -43,6 +43,7 @@ codes only (country ISO codes, platform names), never descriptions of content.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -656,8 +657,10 @@ def _order(f: Finding) -> tuple:
     return (-round(f.score, 12), KIND_RANK[f.kind], f.series_id, f.date or date.min, f.headline)
 
 
+@functools.lru_cache(maxsize=4096)
 def _span(day: date, grain: str) -> tuple[date, date]:
-    """First and last day of the period starting at `day`."""
+    """First and last day of the period starting at `day` (cached: ranking asks for the same few
+    thousand periods tens of thousands of times, and a pandas Period costs ~10 µs)."""
     period = pd.Period(day, _PERIOD_ALIAS[grain])
     return period.start_time.date(), period.end_time.date()
 

@@ -122,8 +122,16 @@ def _groups(jobs, results) -> dict[tuple[str, str], dict[str, list]]:
 
 
 def _panel(entries, grain: str, name: str) -> RegularPanel:
-    frame = pd.concat([job.frame[["ds", "y"]].assign(entity=job.entity) for job, _ in entries], ignore_index=True)
-    return RegularPanel(frame[["ds", "entity", "y"]], GRAIN_FREQ[grain], name=name)
+    """The long frame (ds, entity, y) of a split's series, stacked in the jobs' order."""
+    frames = [job.frame for job, _ in entries]
+    frame = pd.DataFrame(
+        {
+            "ds": pd.concat([f["ds"] for f in frames], ignore_index=True),
+            "entity": pd.Series(np.repeat([job.entity for job, _ in entries], [len(f) for f in frames]), dtype="str"),
+            "y": pd.concat([f["y"] for f in frames], ignore_index=True),
+        }
+    )
+    return RegularPanel(frame, GRAIN_FREQ[grain], name=name)
 
 
 def _key(run_id: str, name: str, grain: str, split: str, entity: str) -> dict:
