@@ -9,6 +9,7 @@ relative change on the page and listed under the chart in exports; anomalies are
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 
 import pandas as pd
@@ -68,45 +69,52 @@ def _change_text(relative) -> str:
     return "" if relative is None or pd.isna(relative) else f"{relative * 100:+.0f} %".replace("-", "−")
 
 
-def _change_points_layout(frame: pd.DataFrame, changes: pd.DataFrame, shown: list[str], label: str) -> dict:
-    """The layout's lines, page labels and export caption of the change points (see `_events`)."""
-    changes["day"] = pd.to_datetime(changes["date"]).dt.strftime("%Y-%m-%d")
-    changes["index"] = [shown.index(str(entity)) for entity in changes["entity"]]
-    changes = changes.sort_values(["day", "index"], kind="stable")
-    shapes, caption = [], []
+def _change_points_layout(frame: pd.DataFrame, changes: list[dict], shown: list[str], label: str) -> dict:
+    """The layout's lines, page labels and export caption of the change points (see `_events`).
+
+    `changes` are the change points' event rows as records: a chart has a few dozen at most, so plain
+    Python over them is cheaper than a pandas operation per step."""
+    rows = sorted(
+        ({**row, "day": _iso_day(row["date"]), "index": shown.index(str(row["entity"]))} for row in changes),
+        key=lambda row: (row["day"], row["index"]),
+    )
     # Series changing on the same date get lines a few pixels apart, so each colour shows.
-    changes["offset"] = changes.groupby("day").cumcount() - (changes.groupby("day")["day"].transform("size") - 1) / 2
-    rows = list(changes.itertuples(index=False))  # read once: a pandas group per date costs ~1 ms
+    per_day = Counter(row["day"] for row in rows)
+    seen: Counter[str] = Counter()
     for row in rows:
-        colour = PALETTE[row.index % MAX_LINES]
+        row["offset"] = seen[row["day"]] - (per_day[row["day"]] - 1) / 2
+        seen[row["day"]] += 1
+    shapes, caption = [], []
+    for row in rows:
+        colour = PALETTE[row["index"] % MAX_LINES]
         shapes.append(
             {
                 "type": "line",
                 "name": "changepoint",
                 "xref": "x",
                 "xsizemode": "pixel",
-                "xanchor": row.day,
-                "x0": SAME_DAY_GAP_PX * row.offset,
-                "x1": SAME_DAY_GAP_PX * row.offset,
+                "xanchor": row["day"],
+                "x0": SAME_DAY_GAP_PX * row["offset"],
+                "x1": SAME_DAY_GAP_PX * row["offset"],
                 "yref": "paper",
                 "y0": 0,
                 "y1": 1,
                 "line": {"color": colour, "dash": "dash", "width": 1.6},
             }
         )
-        name = label if row.entity == "total" else str(row.entity)
-        when = pd.Timestamp(row.day).strftime("%-d %b %Y")
-        caption.append([colour, f"{name} {when} {_change_text(row.relative)}".strip()])
+        name = label if row["entity"] == "total" else str(row["entity"])
+        when = pd.Timestamp(row["day"]).strftime("%-d %b %Y")
+        caption.append([colour, f"{name} {when} {_change_text(row['relative'])}".strip()])
     # Page labels: one per date, laid out left to right in the first lane where they fit.
     first, last = pd.to_datetime(frame["ds"]).min(), pd.to_datetime(frame["ds"]).max()
     span = max((last - first).days, 1)
     lane_ends = [-1.0] * LABEL_LANES
     labels = []
-    for day, group in itertools.groupby(rows, key=lambda row: row.day):  # rows are sorted by day
+    for day, group in itertools.groupby(rows, key=lambda row: row["day"]):  # rows are sorted by day
         parts = [
             (
-                PALETTE[row.index % MAX_LINES],
-                ("" if row.entity == "total" else f"{row.entity} ") + (_change_text(row.relative) or "change"),
+                PALETTE[row["index"] % MAX_LINES],
+                ("" if row["entity"] == "total" else f"{row['entity']} ") + (_change_text(row["relative"]) or "change"),
             )
             for row in group
         ]
@@ -137,6 +145,10 @@ def _change_points_layout(frame: pd.DataFrame, changes: pd.DataFrame, shown: lis
         "annotations": labels,
         "meta": {CAPTION_META: {"title": "Change points", "items": caption}},
     }
+
+
+def _iso_day(value) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def trend_figure(
@@ -175,8 +187,9 @@ def trend_figure(
     dense = frame["ds"].nunique() > 60
     drawn = total = 0
     lines = []  # the traces, added once the layout (which says how many points are drawn) is built
+    rows_of = frame.groupby(names.to_numpy(), sort=False).indices  # entity -> its rows, in the frame's order
     for index, entity in enumerate(order):
-        series = frame[names == entity].sort_values("ds")
+        series = frame.iloc[rows_of[entity]].sort_values("ds")
         total += len(series)
         series = series.iloc[keep_extremes(series["y"])]  # long daily lines: extremes kept (downsample.py)
         drawn += len(series)
@@ -276,28 +289,36 @@ def _events(
     if events is None or events.empty:
         return {}, None
     events = events[events["entity"].astype(str).isin(set(shown))]
-    changes = events[events["kind"] == "changepoint"].copy()
-    change_points = _change_points_layout(frame, changes, list(shown), label) if not changes.empty else {}
-    anomalies = events[events["kind"] == "anomaly"]
-    if anomalies.empty:
+    rows = events.to_dict("records")
+    changes = [row for row in rows if row["kind"] == "changepoint"]
+    change_points = _change_points_layout(frame, changes, list(shown), label) if changes else {}
+    anomalies = [row for row in rows if row["kind"] == "anomaly"]
+    if not anomalies:
         return change_points, None
-    values = frame.assign(ds=pd.to_datetime(frame["ds"]), entity=frame["entity"].astype(str))
-    points = anomalies.assign(date=pd.to_datetime(anomalies["date"]), entity=anomalies["entity"].astype(str)).merge(
-        values[["ds", "entity", "y"]], left_on=["date", "entity"], right_on=["ds", "entity"], how="inner"
-    )
-    if points.empty:
+    # Each anomaly on its line: the value drawn at its date (as an inner merge on date and entity would
+    # pair them, in the anomalies' order).
+    values: dict[tuple[int, str], list] = {}
+    stamps = pd.to_datetime(frame["ds"]).to_numpy("datetime64[ns]").astype("int64").tolist()
+    for stamp, entity, y in zip(stamps, frame["entity"].astype(str).tolist(), frame["y"].tolist()):
+        values.setdefault((stamp, entity), []).append(y)
+    points = [
+        (row, y) for row in anomalies for y in values.get((pd.Timestamp(row["date"]).value, str(row["entity"])), [])
+    ]
+    if not points:
         return change_points, None
     return change_points, (
         traces.scatter(
-            x=iso_days(points["date"]),
-            y=[float(v) for v in points["y"]],
+            x=[_iso_day(row["date"]) for row, _ in points],
+            y=[float(y) for _, y in points],
             name="Anomaly",
             mode="markers",
             marker={"symbol": "x", "size": 11, "color": EVENT_COLOUR, "line": {"width": 1}},
             customdata=["event"] * len(points),
             text=[
-                f"{'spike' if d == 'up' else 'dip'} vs expected {e:,.4g}" if pd.notna(e) else "anomaly"
-                for d, e in zip(points["direction"], points["before"])
+                f"{'spike' if row['direction'] == 'up' else 'dip'} vs expected {row['before']:,.4g}"
+                if pd.notna(row["before"])
+                else "anomaly"
+                for row, _ in points
             ],
             hovertemplate="%{text}<extra>Anomaly</extra>",
         )
