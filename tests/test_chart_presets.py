@@ -142,6 +142,21 @@ def test_every_chart_builds_the_same_figure_with_or_without_plotlys_checks(reade
     assert built["0"] == built["1"]
 
 
+@pytest.mark.parametrize("chart", all_charts(), ids=lambda c: c.chart_id)
+def test_every_chart_draws_only_trace_types_whose_styles_its_template_keeps(reader, chart):
+    """The figures carry Plotly's default template trimmed to `TRACE_TYPES` (traces.py): a trace of another
+    type would lose its default styles; the layout part is Plotly's own."""
+    import plotly.io as pio
+
+    from dashboards.figures.traces import TEMPLATE, TRACE_TYPES
+
+    for state in (view_of(chart), malta()):
+        figure = chart.figure(chart.data(reader, state), state).to_plotly_json()
+        assert {trace.get("type", "scatter") for trace in figure["data"]} <= set(TRACE_TYPES), chart.chart_id
+        assert figure["layout"]["template"] == TEMPLATE
+    assert TEMPLATE["layout"] == pio.templates["plotly"].to_plotly_json()["layout"]
+
+
 def test_slide_type_is_at_least_14_points_and_the_slide_is_1920_by_1080():
     assert SLIDE.png_size == (1920, 1080) and SLIDE.smallest_pt >= SLIDE_MIN_PT
     assert all(preset.smallest_pt >= 8 for preset in PRESETS.values())
