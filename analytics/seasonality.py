@@ -9,7 +9,8 @@
   of R's `stl`) instead of at every point as statsmodels does by default; the LOWESS
   trend likewise skips points closer than `delta` = 1 % of the series' length (the value the
   statsmodels documentation recommends). Measured on 7 years of weekly data: STL 31 -> 7 ms, LOWESS
-  21 -> 7 ms (then 3.4 -> 0.25 ms at 364 points compiled with Numba, `analytics.lowess`, the same values); on synthetic monthly and weekly series the trend and seasonal parts moved by at most
+  21 -> 7 ms (then 3.4 -> 0.25 ms at 364 points compiled with Numba, `analytics.lowess`, the same
+  values); on synthetic monthly and weekly series the trend and seasonal parts moved by at most
   0.05 noise SDs (tests/test_analytics_speed.py holds them within 0.1), far below anything a
   detector threshold resolves.
 - Seasonal or not: Kruskal-Wallis test of the detrended values grouped by position in the season
