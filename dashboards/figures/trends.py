@@ -12,6 +12,7 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -297,9 +298,14 @@ def _events(
         return change_points, None
     # Each anomaly on its line: the value drawn at its date (as an inner merge on date and entity would
     # pair them, in the anomalies' order).
-    values: dict[tuple[int, str], list] = {}
-    stamps = pd.to_datetime(frame["ds"]).to_numpy("datetime64[ns]").astype("int64").tolist()
-    for stamp, entity, y in zip(stamps, frame["entity"].astype(str).tolist(), frame["y"].tolist()):
+    stamps = pd.to_datetime(frame["ds"]).to_numpy("datetime64[ns]").astype("int64")
+    entities = frame["entity"].astype(str)
+    wanted = (
+        np.isin(stamps, [pd.Timestamp(row["date"]).value for row in anomalies])
+        & entities.isin({str(row["entity"]) for row in anomalies}).to_numpy()
+    )
+    values: dict[tuple[int, str], list] = {}  # only the rows at an anomaly's date and entity
+    for stamp, entity, y in zip(stamps[wanted].tolist(), entities[wanted].tolist(), frame["y"][wanted].tolist()):
         values.setdefault((stamp, entity), []).append(y)
     points = [
         (row, y) for row in anomalies for y in values.get((pd.Timestamp(row["date"]).value, str(row["entity"])), [])
