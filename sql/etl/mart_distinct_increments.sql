@@ -8,10 +8,12 @@
 --   * every other batch row, per grain and period, is tagged `in_batch`, and the rows of earlier
 --     batches are added for the items seen before, only in the periods where this batch has the
 --     same item; an (item, cell) is new when all its tagged rows are this batch's (bool_and). One
---     grouping per kind of cell (country, platform, total) reads the tagged rows, materialised once.
+--     grouping per kind of cell (country, platform, total) reads the tagged rows, materialised once,
+--     whose kind and grain are a boolean and a small code (narrow keys hash faster than text).
 -- Reads mart_batch_items (this batch's accounts and clusters, flagged); parameter: $batch_id.
 WITH grains AS (
-    SELECT unnest(['day', 'week', 'month', 'quarter', 'year']) AS grain
+    SELECT CAST(code AS UTINYINT) AS code, grain
+    FROM (VALUES (1, 'day'), (2, 'week'), (3, 'month'), (4, 'quarter'), (5, 'year')) AS g (code, grain)
 ),
 single_counts AS (
     SELECT r.kind, g.grain, CAST(date_trunc(g.grain, r.incident_date) AS DATE) AS period_start,
@@ -24,18 +26,18 @@ single_counts AS (
                             (r.kind, g.grain, period_start))
 ),
 earlier_rows AS (
-    SELECT 'accounts' AS kind, incident_date, country_iso3, platform_name, account_pseudonym AS item
+    SELECT true AS is_account, incident_date, country_iso3, platform_name, account_pseudonym AS item
     FROM fact_referral
     WHERE batch_id <> $batch_id
       AND account_pseudonym IN (SELECT item FROM mart_batch_items WHERE kind = 'accounts' AND NOT fresh)
     UNION ALL
-    SELECT 'clusters' AS kind, incident_date, country_iso3, platform_name, cluster_id AS item
+    SELECT false AS is_account, incident_date, country_iso3, platform_name, cluster_id AS item
     FROM fact_file_occurrence
     WHERE batch_id <> $batch_id
       AND cluster_id IN (SELECT item FROM mart_batch_items WHERE kind = 'clusters' AND NOT fresh)
 ),
 batch_pairs AS (  -- every other batch row once per grain
-    SELECT r.kind, g.grain, CAST(date_trunc(g.grain, r.incident_date) AS DATE) AS period_start,
+    SELECT r.kind = 'accounts' AS is_account, g.code, CAST(date_trunc(g.grain, r.incident_date) AS DATE) AS period_start,
            r.country_iso3, r.platform_name, r.item, r.fresh
     FROM mart_batch_items AS r
     CROSS JOIN grains AS g
@@ -43,36 +45,38 @@ batch_pairs AS (  -- every other batch row once per grain
 ),
 earlier_pairs AS (  -- earlier rows only matter in the periods where this batch has the same item
     SELECT e.*
-    FROM (SELECT r.kind, g.grain, CAST(date_trunc(g.grain, r.incident_date) AS DATE) AS period_start,
+    FROM (SELECT r.is_account, g.code, CAST(date_trunc(g.grain, r.incident_date) AS DATE) AS period_start,
                  r.country_iso3, r.platform_name, r.item
           FROM earlier_rows AS r
           CROSS JOIN grains AS g) AS e
-    SEMI JOIN (SELECT kind, grain, period_start, item FROM batch_pairs WHERE NOT fresh) AS b
-         USING (kind, grain, period_start, item)
+    SEMI JOIN (SELECT is_account, code, period_start, item FROM batch_pairs WHERE NOT fresh) AS b
+         USING (is_account, code, period_start, item)
 ),
 tagged AS MATERIALIZED (
-    SELECT kind, grain, period_start, country_iso3, platform_name, item, true AS in_batch FROM batch_pairs
+    SELECT is_account, code, period_start, country_iso3, platform_name, item, true AS in_batch FROM batch_pairs
     UNION ALL
-    SELECT kind, grain, period_start, country_iso3, platform_name, item, false AS in_batch FROM earlier_pairs
+    SELECT is_account, code, period_start, country_iso3, platform_name, item, false AS in_batch FROM earlier_pairs
 ),
 cells AS (  -- each (item, cell) once; NULL country or platform = the cell spans all of them
-    SELECT kind, grain, period_start, country_iso3, NULL AS platform_name, bool_and(in_batch) AS new
+    SELECT is_account, code, period_start, country_iso3, NULL AS platform_name, bool_and(in_batch) AS new
     FROM tagged
-    GROUP BY kind, grain, period_start, country_iso3, item
+    GROUP BY is_account, code, period_start, country_iso3, item
     UNION ALL
-    SELECT kind, grain, period_start, NULL AS country_iso3, platform_name, bool_and(in_batch) AS new
+    SELECT is_account, code, period_start, NULL AS country_iso3, platform_name, bool_and(in_batch) AS new
     FROM tagged
-    GROUP BY kind, grain, period_start, platform_name, item
+    GROUP BY is_account, code, period_start, platform_name, item
     UNION ALL
-    SELECT kind, grain, period_start, NULL AS country_iso3, NULL AS platform_name, bool_and(in_batch) AS new
+    SELECT is_account, code, period_start, NULL AS country_iso3, NULL AS platform_name, bool_and(in_batch) AS new
     FROM tagged
-    GROUP BY kind, grain, period_start, item
+    GROUP BY is_account, code, period_start, item
 ),
 new_cells AS (
-    SELECT kind, grain, period_start, coalesce(country_iso3, '*') AS country_iso3,
-           coalesce(platform_name, '*') AS platform_name, count(*) AS items
-    FROM cells
-    WHERE new
+    SELECT CASE WHEN c.is_account THEN 'accounts' ELSE 'clusters' END AS kind, g.grain, c.period_start,
+           coalesce(c.country_iso3, '*') AS country_iso3, coalesce(c.platform_name, '*') AS platform_name,
+           count(*) AS items
+    FROM cells AS c
+    JOIN grains AS g USING (code)
+    WHERE c.new
     GROUP BY ALL
     UNION ALL
     SELECT * FROM single_counts
