@@ -123,6 +123,9 @@ def cluster_pending(
     _store_settings(con, params)
     if index.radius != params.radius:
         raise MatchingSettingsChanged(f"index radius {index.radius} differs from the radius set, {params.radius}")
+    # The perceptual clusters this call recomputes, as they were (`_pending`, `_write`): what the ETL's
+    # rollup compares with to find the first sightings that changed (`refresh_rollup`).
+    con.execute("CREATE OR REPLACE TEMP TABLE previous_perceptual AS SELECT * FROM perceptual_cluster WHERE false")
     pending = _pending(con, in_batch, params)
     result = PerceptualBatch(pending=len(pending), first_slot=len(index))
     usable = pending["pdq"].notna() & (pending["pdq_quality"].isna() | (pending["pdq_quality"] >= params.min_quality))
@@ -151,6 +154,10 @@ def _pending(con: duckdb.DuckDBPyConnection, in_batch: bool, params: MatchingPar
         con.execute(
             "CREATE OR REPLACE TEMP TABLE perceptual_reopened AS " + read_sql("etl/perceptual_reopen.sql"),
             {"min_quality": params.min_quality},
+        )
+        con.execute(
+            "INSERT INTO previous_perceptual SELECT * FROM perceptual_cluster "
+            "WHERE perceptual_id IN (SELECT cluster_id FROM perceptual_reopened)"
         )
         con.execute(read_sql("etl/perceptual_reopen_apply.sql"))
         counts = con.execute(
@@ -286,6 +293,11 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
     finally:
         con.unregister("new_members")
         con.unregister("new_merges")
+    con.execute(
+        "INSERT INTO previous_perceptual SELECT * FROM perceptual_cluster "
+        "WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual) "
+        "AND perceptual_id NOT IN (SELECT perceptual_id FROM previous_perceptual)"
+    )
     con.execute("DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)")
     con.execute(
         "INSERT INTO perceptual_cluster BY NAME " + read_sql("etl/perceptual_refresh_clusters.sql"),
@@ -293,18 +305,39 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
     )
 
 
-def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool) -> None:
+def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool, batch_id: str | None = None) -> None:
     """Recompute `rollup_perceptual_daily` for every date of the perceptual clusters in `affected_perceptual`
     and, with `with_batch_dates`, the batch's `affected_dates`; and the weeks and months holding them in
-    its weekly and monthly copies."""
-    con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
-    if with_batch_dates:
-        con.execute(
-            "INSERT INTO perceptual_dates SELECT date_key FROM affected_dates "
-            "WHERE date_key NOT IN (SELECT date_key FROM perceptual_dates)"
-        )
+    its weekly and monthly copies.
+
+    With `batch_id` (the ETL's batch, after `cluster_pending` in it, with `affected_dates`) the batch's dates
+    are recomputed whole and, on other dates, only the cells (day, country, platform, category) holding a
+    file whose rollup inputs the batch changed (`sql/etl/perceptual_changed_cells.sql`): the rows are the
+    same, but the files of the members of a perceptual cluster that merely grew — by the fourth quarterly
+    batch on every date of the year — are no longer counted again."""
+    if batch_id is None:
+        con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS " + read_sql("etl/perceptual_affected_dates.sql"))
+        if with_batch_dates:
+            con.execute(
+                "INSERT INTO perceptual_dates SELECT date_key FROM affected_dates "
+                "WHERE date_key NOT IN (SELECT date_key FROM perceptual_dates)"
+            )
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE perceptual_dates AS SELECT date_key FROM affected_dates")
     con.execute("DELETE FROM rollup_perceptual_daily WHERE date_key IN (SELECT date_key FROM perceptual_dates)")
     con.execute("INSERT INTO rollup_perceptual_daily BY NAME " + read_sql("etl/rollup_perceptual_daily.sql"))
+    if batch_id is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE perceptual_cells AS " + read_sql("etl/perceptual_changed_cells.sql"),
+            {"batch_id": batch_id},
+        )
+        con.execute(
+            "DELETE FROM rollup_perceptual_daily AS r USING perceptual_cells AS c "
+            "WHERE r.date_key = c.date_key AND r.country_iso3 = c.country_iso3 "
+            "AND r.platform_name = c.platform_name AND r.category_code = c.category_code"
+        )
+        con.execute("INSERT INTO rollup_perceptual_daily BY NAME " + read_sql("etl/rollup_perceptual_cells.sql"))
+        con.execute("INSERT INTO perceptual_dates SELECT DISTINCT date_key FROM perceptual_cells")
     refresh_period_rollups(con, "perceptual_dates", ("rollup_perceptual_daily",))
 
 
@@ -342,7 +375,7 @@ def rebuild(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("affected_perceptual", "perceptual_dates", "previous_quality"):
+        for temp in ("affected_perceptual", "perceptual_dates", "previous_quality", "previous_perceptual"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     result.commit_to(index)
     index.compact(force=True)

@@ -214,7 +214,7 @@ def _run_stages(
         _replace_rows(con, "rollup_backlog_daily", "affected_flow_dates")
         _refresh_cluster_spread(con, table)
         _refresh_distinct_mart(con, table, batch)
-        refresh_rollup(con, with_batch_dates=True)
+        refresh_rollup(con, with_batch_dates=True, batch_id=source.batch_id)
     _count(con, report)
     if not report.balanced:
         raise GraceError(f"{source.path}: row accounting does not balance ({report.as_dict()}); batch rolled back")
@@ -408,6 +408,8 @@ def _drop_temp_tables(con) -> None:
         "mart_distinct_increments",
         "affected_perceptual",
         "perceptual_dates",
+        "previous_perceptual",
+        "perceptual_cells",
         "perceptual_reopened",
         "previous_quality",
     ):

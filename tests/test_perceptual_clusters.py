@@ -350,3 +350,100 @@ def test_a_rebuild_places_each_cluster_with_the_quality_it_was_placed_with(fresh
     before = perceptual_of(fresh_db)
     rebuild(fresh_db, MatchingParams())
     assert perceptual_of(fresh_db) == before and before[md5("b2")] == md5("b")
+
+
+def perceptual_rollup_from_scratch(con) -> list[tuple]:
+    """Every row of the perceptual rollup computed afresh from the facts, every date at once."""
+    from warehouse import read_sql
+
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE perceptual_dates AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
+    )
+    try:
+        return con.execute(read_sql("etl/rollup_perceptual_daily.sql")).fetchall()
+    finally:
+        con.execute("DROP TABLE perceptual_dates")
+
+
+def test_the_perceptual_rollup_kept_by_day_and_cell_equals_one_recomputed_from_scratch_after_every_batch(
+    fresh_db, key, tmp_path
+):
+    """A later batch recomputes its own days whole and, on earlier days, only the cells whose files it changed:
+    a reopened cluster that joins another perceptual cluster, one that gets a bank match, and the members of a
+    perceptual cluster whose first sighting a late variant moves."""
+    from matching.banks import import_bank
+
+    C = base_hash(3)
+    may = {"referral": {"received_date": "2023-05-28"}}
+    first = delivery(
+        tmp_path,
+        "may",
+        [
+            (1, "a", A, {"referral": {"incident_datetime": "2023-05-02T10:00:00Z", **may["referral"]}}),
+            (2, "x", "", {"referral": {"incident_datetime": "2023-05-03T10:00:00Z", **may["referral"]}}),
+            (3, "y", "", {"referral": {"incident_datetime": "2023-05-04T10:00:00Z", **may["referral"]}}),
+            (4, "b", B, {"referral": {"incident_datetime": "2023-05-05T10:00:00Z", **may["referral"]}}),
+            (
+                5,
+                "b",
+                B,
+                {
+                    "referral": {
+                        "incident_datetime": "2023-05-06T10:00:00Z",
+                        "reporting_country": "DEU",
+                        "receiving_agency": "AGY-DEU",
+                        **may["referral"],
+                    }
+                },
+            ),
+            (
+                6,
+                "a",
+                A,
+                {"referral": {"incident_datetime": "2023-05-07T10:00:00Z", "esp_name": "Photogrid", **may["referral"]}},
+            ),
+        ],
+    )
+    load(fresh_db, key, first)
+    stored = "SELECT * FROM rollup_perceptual_daily ORDER BY ALL"
+    assert fresh_db.execute(stored).fetchall() == sorted(perceptual_rollup_from_scratch(fresh_db))
+    import_bank(
+        fresh_db,
+        write_bank(tmp_path / "bank.csv", [(C, "A1")]),
+        "industry",
+        scheme="industry",
+        version="1",
+        source="test",
+    )
+    june = {"received_date": "2023-06-20"}
+    second = delivery(
+        tmp_path,
+        "june",
+        [
+            (7, "x", flipped(A, 7), {"referral": {"incident_datetime": "2023-06-10T10:00:00Z", **june}}),
+            (8, "y", flipped(C, 4), {"referral": {"incident_datetime": "2023-06-11T10:00:00Z", **june}}),
+            # a new variant of b, seen before b: the perceptual cluster's first sighting moves to it
+            (9, "d", flipped(B, 10), {"referral": {"incident_datetime": "2023-04-01T10:00:00Z", **june}}),
+        ],
+    )
+    [report] = load(fresh_db, key, second)
+    assert report.matching["bank_matches"] == 1
+    assert fresh_db.execute(stored).fetchall() == sorted(perceptual_rollup_from_scratch(fresh_db))
+    by_day = {
+        day.isoformat(): (new_items, new_variants, banked)
+        for day, new_items, new_variants, banked in fresh_db.execute(
+            "SELECT date_key, sum(new_items), sum(new_variants), sum(bank_matched_files) FROM rollup_perceptual_daily GROUP BY 1"
+        ).fetchall()
+    }
+    assert by_day["2023-05-03"] == (0, 1, 0)  # x joined a: a new variant now, no longer a new item
+    assert by_day["2023-05-04"] == (1, 0, 1)  # y matches the bank
+    assert by_day["2023-05-05"] == (0, 1, 0)  # b is a variant of d now, seen first in April
+    monthly = fresh_db.execute(
+        "SELECT date_key, sum(files), sum(new_items), sum(new_variants), sum(bank_matched_files) "
+        "FROM rollup_perceptual_monthly GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    from_daily = fresh_db.execute(
+        "SELECT date_trunc('month', date_key)::DATE, sum(files), sum(new_items), sum(new_variants), sum(bank_matched_files) "
+        "FROM rollup_perceptual_daily GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert monthly == from_daily

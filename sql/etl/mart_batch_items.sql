@@ -1,8 +1,7 @@
 -- This batch's accounts (on its new referrals) and media clusters (on its files), one row per
 -- referral or file occurrence, flagged `fresh` when no earlier batch has the item (a new
 -- cluster, an account never reported before) and `single` when the item is fresh and has this
--- one row in the batch, `uniform` when all its rows in the batch share one country and one
--- platform (mart_distinct_increments counts those without de-duplicating per cell).
+-- one row in the batch (mart_distinct_increments counts those without de-duplicating per cell).
 -- Parameter: $batch_id.
 WITH batch_rows AS (
     SELECT 'accounts' AS kind, r.incident_date, r.country_iso3, r.platform_name, r.account_pseudonym AS item,
@@ -15,14 +14,13 @@ WITH batch_rows AS (
     FROM batch_clustered
 ),
 per_item AS (  -- an aggregate joined back: cheaper than the same figures as window functions
-    SELECT kind, item, count(*) AS batch_rows,
-           min(country_iso3) = max(country_iso3) AND min(platform_name) = max(platform_name) AS uniform
+    SELECT kind, item, count(*) AS batch_rows
     FROM batch_rows
     GROUP BY kind, item
 ),
 final AS (
     SELECT b.kind, b.incident_date, b.country_iso3, b.platform_name, b.item, b.fresh,
-           b.fresh AND p.batch_rows = 1 AS single, p.uniform
+           b.fresh AND p.batch_rows = 1 AS single
     FROM batch_rows AS b
     JOIN per_item AS p ON p.kind = b.kind AND p.item IS NOT DISTINCT FROM b.item
 )
