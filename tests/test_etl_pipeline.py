@@ -317,3 +317,23 @@ def test_a_kept_free_text_field_holding_an_identifier_or_hidden_characters_is_qu
     assert all(platform not in str(detail) for _, _, detail in rows)
     names = {name for (name,) in fresh_db.execute("SELECT platform_name FROM dim_platform").fetchall()}
     assert platform not in names and "Chat.io Plus" in names
+
+
+def test_a_referrals_file_count_counts_only_the_files_it_loads(fresh_db, key, tmp_path):
+    referrals = [referral_row(n) for n in range(1, 5)]
+    files = [
+        file_row(1, 0),
+        file_row(2, 0),  # referral 2's files are not consecutive rows (ranked, not counted from the first)
+        file_row(1, 1),
+        file_row(1, 1),  # a repeated row of referral 1: loaded once
+        file_row(2, 1),
+        file_row(3, 0, md5="", sha1=""),  # no hash: quarantined, not counted
+        file_row(3, 1),
+    ]  # referral 4 has no files
+    [report] = load(fresh_db, write_delivery(tmp_path / "d", referrals, files), key)
+    assert (report.files_loaded, report.files_duplicate, report.files_quarantined) == (5, 1, 1)
+    counts = fresh_db.execute(
+        "SELECT r.file_count, (SELECT count(*) FROM fact_file_occurrence AS f WHERE f.referral_key = r.referral_key) "
+        "FROM fact_referral AS r ORDER BY r.file_count"
+    ).fetchall()
+    assert counts == [(0, 0), (1, 1), (2, 2), (2, 2)]
