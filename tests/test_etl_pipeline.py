@@ -337,3 +337,17 @@ def test_a_referrals_file_count_counts_only_the_files_it_loads(fresh_db, key, tm
         "FROM fact_referral AS r ORDER BY r.file_count"
     ).fetchall()
     assert counts == [(0, 0), (1, 1), (2, 2), (2, 2)]
+
+
+def test_file_annotations_set_their_flags_whatever_the_spacing(fresh_db, key, tmp_path):
+    files = [
+        file_row(1, 0, file_annotations=" viral ; generative_ai"),
+        file_row(1, 1, file_annotations="possible_self_production;live_streaming;"),
+        file_row(1, 2, file_annotations=""),
+    ]
+    load(fresh_db, write_delivery(tmp_path / "d", [referral_row(1)], files), key)
+    flags = fresh_db.execute(
+        "SELECT is_viral, is_self_generated, is_generative_ai, is_live_streaming FROM fact_file_occurrence "
+        "ORDER BY file_ordinal"
+    ).fetchall()
+    assert flags == [(True, False, True, False), (False, True, False, True), (False, False, False, False)]
