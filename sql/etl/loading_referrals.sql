@@ -1,15 +1,13 @@
--- Per referral with files to load: where and when it happened (its files inherit this), where
--- its files start and how many it has (the referral's file count). When a referral's files are
--- consecutive rows (the usual case) a file's ordinal is its distance from the first; otherwise
--- it is ranked (irregular_ordinals).
+-- Per referral with files to load: where and when it happened (its files inherit this), and
+-- where its files start. When a referral's files are consecutive rows (the usual case) a
+-- file's ordinal is its distance from the first; otherwise it is ranked (irregular_ordinals).
 WITH spans AS (
-    SELECT referral_key, min(_pos) AS first_pos, max(_pos) - min(_pos) + 1 = count(*) AS consecutive,
-           count(*) AS file_count
+    SELECT referral_key, min(_pos) AS first_pos, max(_pos) - min(_pos) + 1 = count(*) AS consecutive
     FROM loadable_files
     GROUP BY referral_key
 ),
 final AS (
-    SELECT s.referral_key, s.first_pos, s.consecutive, s.file_count,
+    SELECT s.referral_key, s.first_pos, s.consecutive,
            r.incident_date, r.country_iso3, r.agency_code, r.platform_name
     FROM spans AS s
     JOIN new_referrals AS r USING (referral_key)
