@@ -90,6 +90,32 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
                     findings.append(
                         Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)")
                     )
+    findings.extend(_row_key_findings(con, actual))
+    return findings
+
+
+# Keys of several columns (the contract's `unique` is per column), with what a repeat means.
+ROW_KEYS = {
+    "fact_file_occurrence": (
+        ("referral_key", "file_ordinal"),
+        "a referral's file loaded more than once: warehouses that loaded referral packages with several files "
+        "before 2026-12-07 hold each such file n times; reload them",
+    ),
+}
+
+
+def _row_key_findings(con: duckdb.DuckDBPyConnection, actual: dict[str, dict]) -> list[Finding]:
+    """Repeated `ROW_KEYS` (names from this module, never from data)."""
+    findings = []
+    for table, (columns, meaning) in ROW_KEYS.items():
+        if table not in actual or not set(columns) <= set(actual[table]):
+            continue  # reported above as a contract difference
+        key = ", ".join(f'"{column}"' for column in columns)
+        (repeated,) = _one_row(
+            con, f'SELECT count(*) FROM (SELECT 1 FROM "{table}" GROUP BY {key} HAVING count(*) > 1)'
+        )
+        if repeated:
+            findings.append(Finding("unique", table, "+".join(columns), f"{repeated} repeated key(s): {meaning}"))
     return findings
 
 

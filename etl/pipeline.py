@@ -286,15 +286,17 @@ def _define_checked_inputs(con) -> None:
 
 
 def _collect_problems(con) -> None:
-    """Every contract violation and parse reject, as (dataset, file, row, field, reason, detail)."""
+    """Every contract violation and parse reject, as (dataset, file, row, item, field, reason, detail); `item`
+    tells the files of one referral package apart (they share their line's row number), 0 elsewhere."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE problem_rows AS "
-        "SELECT dataset, source_file, row_number, field, reason, detail FROM stg_rejects"
+        "SELECT dataset, source_file, row_number, 0 AS item, field, reason, detail FROM stg_rejects"
     )
-    for dataset in ("referrals", "files"):
+    for dataset, item in (("referrals", "0"), ("files", "_item")):
         con.execute(
-            f"INSERT INTO problem_rows SELECT '{dataset}', s.path, c._row, c.p.field, c.p.reason, c.p.detail "
-            f"FROM (SELECT _file, _row, unnest(problems) AS p FROM checked_{dataset} WHERE problems IS NOT NULL) AS c "
+            f"INSERT INTO problem_rows SELECT '{dataset}', s.path, c._row, c.item, c.p.field, c.p.reason, c.p.detail "
+            f"FROM (SELECT _file, _row, {item} AS item, unnest(problems) AS p FROM checked_{dataset} "
+            "WHERE problems IS NOT NULL) AS c "
             "JOIN batch_source_files AS s USING (_file)"
         )
 
@@ -303,15 +305,16 @@ def _quarantine(con, source: BatchSource, batch: dict) -> None:
     """Write every problem, and every file that cannot be loaded, to the quarantine table."""
     con.execute(
         "INSERT INTO quarantine SELECT $batch_id, $kind, dataset, source_file, row_number, field, reason, detail "
-        "FROM problem_rows ORDER BY dataset, source_file, row_number, field",
+        "FROM problem_rows ORDER BY dataset, source_file, row_number, item, field",
         {**batch, "kind": source.kind},
     )
     con.execute(
         "INSERT INTO quarantine SELECT $batch_id, $kind, 'files', s.path, f._row, 'report_id', f.disposition, "
         "CASE f.disposition WHEN 'orphan_file' THEN 'referral not in this delivery' ELSE 'referral was quarantined' END "
-        "FROM (SELECT _file, _row, CASE WHEN parent IS NULL THEN 'orphan_file' ELSE 'parent_quarantined' END AS disposition "
+        "FROM (SELECT _file, _row, _item, "
+        "      CASE WHEN parent IS NULL THEN 'orphan_file' ELSE 'parent_quarantined' END AS disposition "
         "      FROM checked_files WHERE problems IS NULL AND (parent IS NULL OR parent = 'quarantined')) AS f "
-        "JOIN batch_source_files AS s USING (_file) ORDER BY s.path, f._row",
+        "JOIN batch_source_files AS s USING (_file) ORDER BY s.path, f._row, f._item",
         {**batch, "kind": source.kind},
     )
 
@@ -334,7 +337,7 @@ def _count(con, report: BatchReport) -> None:
         SELECT (SELECT count(*) FROM stg_files)
                + (SELECT count(*) FROM stg_rejects WHERE dataset = 'files' AND row_number IS NOT NULL),
                (SELECT count(*) FROM batch_clustered),
-               (SELECT count(DISTINCT (source_file, row_number)) FROM problem_rows
+               (SELECT count(DISTINCT (source_file, row_number, item)) FROM problem_rows
                  WHERE dataset = 'files' AND row_number IS NOT NULL)
                + (SELECT count(*) FROM valid WHERE parent IS NULL OR parent = 'quarantined'),
                (SELECT count(*) FROM valid WHERE parent IN ('new', 'loaded')) - (SELECT count(*) FROM batch_clustered)

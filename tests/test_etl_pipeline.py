@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 from builders import TEST_KEY, file_row, package_line, referral_row, write_delivery
@@ -353,15 +354,49 @@ def test_file_annotations_set_their_flags_whatever_the_spacing(fresh_db, key, tm
     assert flags == [(True, False, True, False), (False, True, False, True), (False, False, False, False)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a package's files share their line number as _row, so resolve_clusters' join with "
-    "irregular_ordinals repeats each of a package referral's n files n times (3 files load as 9)",
-)
-def test_each_file_of_a_referral_package_loads_once(fresh_db, key, tmp_path):
-    (tmp_path / "in" / "packages").mkdir(parents=True)
-    files = [file_row(1, k) for k in range(3)]
-    (tmp_path / "in" / "packages" / "2023-05.jsonl").write_text(package_line(referral_row(1), files) + "\n")
-    [report] = load(fresh_db, tmp_path / "in", key)
-    assert (report.files_in, report.files_loaded) == (3, 3)
-    assert fresh_db.execute("SELECT count(*) FROM fact_file_occurrence").fetchone()[0] == 3
+def write_packages(folder: Path, lines: list[str]) -> Path:
+    (folder / "packages").mkdir(parents=True)
+    (folder / "packages" / "2023-05.jsonl").write_text("".join(line + "\n" for line in lines))
+    return folder
+
+
+def test_each_file_of_a_referral_package_loads_once_in_its_order(fresh_db, key, tmp_path):
+    """A package's files share their line's row number; each still loads once, numbered in package order
+    (3 files used to load as 9: the ordinals were joined on the shared row)."""
+    lines = [
+        package_line(referral_row(1), [file_row(1, k) for k in range(3)]),
+        package_line(referral_row(2), [file_row(2)]),
+    ]
+    [report] = load(fresh_db, write_packages(tmp_path / "in", lines), key)
+    assert (report.files_in, report.files_loaded, report.files_duplicate) == (4, 4, 0) and report.balanced
+    ordinals = fresh_db.execute(
+        "SELECT file_ordinal, cluster_id FROM fact_file_occurrence ORDER BY referral_key, file_ordinal"
+    ).fetchall()
+    package = [int(file_row(1, k)["md5"], 16) for k in range(3)]  # a new cluster's id is its MD5
+    assert sorted(ordinal for ordinal, _ in ordinals) == [1, 1, 2, 3]
+    assert [cluster for _, cluster in ordinals if cluster in package] == package  # in the package's order
+
+
+def test_a_file_repeated_in_a_package_is_a_duplicate_and_its_other_files_still_load(fresh_db, key, tmp_path):
+    files = [file_row(1, 0), file_row(1, 1), file_row(1, 0)]  # the third repeats the first's file id
+    [report] = load(fresh_db, write_packages(tmp_path / "in", [package_line(referral_row(1), files)]), key)
+    assert (report.files_in, report.files_loaded, report.files_duplicate) == (3, 2, 1) and report.balanced
+    assert fresh_db.execute("SELECT count(*) FROM fact_file_occurrence").fetchone()[0] == 2
+
+
+def test_two_bad_files_of_one_package_are_quarantined_and_counted_once_each(fresh_db, key, tmp_path):
+    files = [file_row(1, 0, md5="not-a-hash", sha1=""), file_row(1, 1), file_row(1, 2, md5="zz", sha1="")]
+    [report] = load(fresh_db, write_packages(tmp_path / "in", [package_line(referral_row(1), files)]), key)
+    assert (report.files_in, report.files_loaded, report.files_quarantined) == (3, 1, 2) and report.balanced
+    rows = fresh_db.execute("SELECT DISTINCT row_number FROM quarantine WHERE dataset = 'files'").fetchall()
+    assert rows == [(1,)]  # both point at the package's line
+
+
+def test_the_warehouse_check_reports_a_file_loaded_twice(fresh_db, key, tmp_path):
+    from etl.checks import contract_findings
+
+    load(fresh_db, write_delivery(tmp_path / "d", [referral_row(1)], [file_row(1, k) for k in range(2)]), key)
+    assert not [f for f in contract_findings(fresh_db) if f.table == "fact_file_occurrence"]
+    fresh_db.execute("INSERT INTO fact_file_occurrence SELECT * FROM fact_file_occurrence WHERE file_ordinal = 1")
+    [finding] = [f for f in contract_findings(fresh_db) if f.table == "fact_file_occurrence"]
+    assert finding.column == "referral_key+file_ordinal" and finding.message.startswith("1 repeated key(s)")

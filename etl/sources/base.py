@@ -53,7 +53,10 @@ def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
     contract = load_contract("case_export")
     for dataset in ("referrals", "files"):
         columns = ", ".join(f'"{name}" VARCHAR' for name in contract.dataset(dataset).column_names)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{dataset} ({columns}, _source_file VARCHAR, _row BIGINT)")
+        # _item: a file's place in its referral package's line (0 elsewhere), so (file, row, item) names one row
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE stg_{dataset} ({columns}, _source_file VARCHAR, _row BIGINT, _item INTEGER)"
+        )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE stg_rejects (dataset VARCHAR, source_file VARCHAR, row_number BIGINT, "
         "field VARCHAR, reason VARCHAR, detail VARCHAR)"

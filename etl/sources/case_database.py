@@ -293,7 +293,9 @@ def _stage_query(
     expected = load_contract("case_export").dataset(dataset).column_names
     wanted = ["id", *(c for c in expected if c in present)]
     select = ", ".join(f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in expected)
-    insert = f"INSERT INTO stg_{dataset} SELECT {select}, $label AS _source_file, id AS _row FROM case_db_slice"
+    insert = (
+        f"INSERT INTO stg_{dataset} SELECT {select}, $label AS _source_file, id AS _row, 0 AS _item FROM case_db_slice"
+    )
     read_options = pacsv.ReadOptions(block_size=block_bytes)
     parse_options = pacsv.ParseOptions(newlines_in_values=True)
     # COPY writes NULL as an unquoted empty field and '' as "": keep that distinction, and

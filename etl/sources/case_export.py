@@ -55,7 +55,7 @@ def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str) 
             for c in expected.column_names
         )
         con.execute(
-            f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, _row FROM stg_read",
+            f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, _row, 0 AS _item FROM stg_read",
             {"file": str(path)},
         )
         con.execute("DROP TABLE stg_read")
@@ -92,7 +92,7 @@ def _stage_parquet(con, path: Path, dataset: str, expected) -> None:
         for c in expected.column_names
     )
     con.execute(
-        f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, file_row_number + 1 AS _row "
+        f"INSERT INTO stg_{dataset} SELECT {select}, $file AS _source_file, file_row_number + 1 AS _row, 0 AS _item "
         "FROM read_parquet($path, file_row_number = true)",
         {"path": str(path), "file": str(path)},
     )

@@ -15,6 +15,7 @@ final AS (
     SELECT
         f._file,
         f._row,
+        f._item,
         f.problems,
         CASE WHEN p.is_valid THEN p.referral_key END                                        AS referral_key,
         CASE WHEN NOT p.is_valid THEN 'quarantined'

@@ -34,7 +34,8 @@ final AS (
         'received'                                              AS status,
         NULL::VARCHAR                                           AS outcome,
         $source_file                                            AS _source_file,
-        _row
+        _row,
+        0                                                       AS _item
     FROM packages
 )
 SELECT * FROM final

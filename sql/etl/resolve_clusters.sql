@@ -7,10 +7,11 @@
 WITH keyed AS (
     SELECT f.*, coalesce(f.md5, b.md5) AS cluster_md5,
            r.incident_date, r.country_iso3, r.agency_code, r.platform_name,
-           CAST(CASE WHEN r.consecutive THEN f._pos - r.first_pos + 1 ELSE i.file_ordinal END AS INTEGER) AS file_ordinal
+           CAST(CASE WHEN r.consecutive THEN f._pos - r.first_pos + f._item - r.first_item + 1
+                     ELSE i.file_ordinal END AS INTEGER) AS file_ordinal
     FROM loadable_files AS f
     JOIN loading_referrals AS r USING (referral_key)
-    LEFT JOIN irregular_ordinals AS i ON NOT r.consecutive AND i._pos = f._pos
+    LEFT JOIN irregular_ordinals AS i ON NOT r.consecutive AND i._pos = f._pos AND i._item = f._item
     LEFT JOIN borrowed_md5 AS b ON f.md5 IS NULL AND b.sha1 = f.sha1
 ),
 final AS (
