@@ -138,13 +138,18 @@ def test_the_analytics_benchmark_explains_itself():
     assert "default Prophet" in out.stdout and "--prophet-sample" in out.stdout and "--write" in out.stdout
 
 
-def test_the_vectorised_mann_kendall_score_equals_the_library_loop_exactly():
+@pytest.mark.parametrize("name", ["__mk_score", "__sens_estimator"])
+def test_the_vectorised_pymannkendall_internals_equal_the_library_loops_exactly(name):
     import pymannkendall as mk
 
-    from analytics.trend import LIBRARY_MK_SCORE, _vectorised_mk_score
+    from analytics import trend
 
-    assert LIBRARY_MK_SCORE is not None  # installed in place of pymannkendall 1.4's loop
-    assert mk.pymannkendall.__dict__["__mk_score"] is _vectorised_mk_score
+    library, ours = {
+        "__mk_score": (trend.LIBRARY_MK_SCORE, trend._vectorised_mk_score),
+        "__sens_estimator": (trend.LIBRARY_SENS_ESTIMATOR, trend._vectorised_sens_estimator),
+    }[name]
+    assert library is not None  # installed in place of pymannkendall 1.4's loop
+    assert mk.pymannkendall.__dict__[name] is ours
     rng = np.random.default_rng(3)
     for trial in range(200):
         n = int(rng.integers(2, 400))
@@ -152,8 +157,14 @@ def test_the_vectorised_mann_kendall_score_equals_the_library_loop_exactly():
         x = rng.integers(-3, 3 if trial % 2 else 1000, n).astype(float) + (
             0.5 * rng.normal(size=n) if trial % 3 == 0 else 0
         )
-        library, ours = LIBRARY_MK_SCORE(x, n), _vectorised_mk_score(x, n)
-        assert library == ours and type(library) is type(ours), (n, library, ours)
+        if name == "__mk_score":
+            expected, found = library(x, n), ours(x, n)
+            assert expected == found and type(expected) is type(found), (n, expected, found)
+            continue
+        if trial % 7 == 0:
+            x[rng.integers(0, n)] = np.nan  # seasonal columns are padded with NaN
+        expected, found = library(x), ours(x)
+        assert expected.dtype == found.dtype and np.array_equal(expected, found, equal_nan=True), (trial, n)
 
 
 @pytest.mark.parametrize("seasonal", [False, True])
@@ -170,20 +181,3 @@ def test_the_trend_test_gives_the_same_result_with_the_library_loop(seasonal, mo
     monkeypatch.setitem(mk.pymannkendall.__dict__, "__mk_score", LIBRARY_MK_SCORE)
     monkeypatch.setitem(mk.pymannkendall.__dict__, "__sens_estimator", LIBRARY_SENS_ESTIMATOR)
     assert mann_kendall(series, TrendParams(), seasonal) == fast
-
-
-def test_the_vectorised_sens_slopes_equal_the_library_loop_exactly():
-    import pymannkendall as mk
-
-    from analytics.trend import LIBRARY_SENS_ESTIMATOR, _vectorised_sens_estimator
-
-    assert LIBRARY_SENS_ESTIMATOR is not None  # installed in place of pymannkendall 1.4's loop
-    assert mk.pymannkendall.__dict__["__sens_estimator"] is _vectorised_sens_estimator
-    rng = np.random.default_rng(5)
-    for trial in range(200):
-        n = int(rng.integers(0, 400))
-        x = rng.integers(-3, 3 if trial % 2 else 1000, n).astype(float) + (rng.normal(size=n) if trial % 3 else 0)
-        if trial % 7 == 0 and n:
-            x[rng.integers(0, n)] = np.nan  # seasonal columns are padded with NaN
-        library, ours = LIBRARY_SENS_ESTIMATOR(x), _vectorised_sens_estimator(x)
-        assert library.dtype == ours.dtype and np.array_equal(library, ours, equal_nan=True), (trial, n)

@@ -281,17 +281,15 @@ def write_bank(path, rows: list[tuple[str, str]]):
     return path
 
 
-def test_a_batch_matches_its_new_clusters_against_the_banks_in_its_transaction(fresh_db, key, tmp_path):
+def import_industry_bank(con, tmp_path, rows: list[tuple[str, str]]) -> None:
+    """Import (pdq, category) rows as version 1 of the "industry" hash bank."""
     from matching.banks import import_bank
 
-    import_bank(
-        fresh_db,
-        write_bank(tmp_path / "bank.csv", [(A, "A1")]),
-        "industry",
-        scheme="industry",
-        version="1",
-        source="test",
-    )
+    import_bank(con, write_bank(tmp_path / "bank.csv", rows), "industry", scheme="industry", version="1", source="test")
+
+
+def test_a_batch_matches_its_new_clusters_against_the_banks_in_its_transaction(fresh_db, key, tmp_path):
+    import_industry_bank(fresh_db, tmp_path, [(A, "A1")])
     folder = delivery(
         tmp_path,
         "d1",
@@ -313,18 +311,9 @@ def test_a_batch_matches_its_new_clusters_against_the_banks_in_its_transaction(f
 
 
 def test_a_bank_imported_later_updates_the_perceptual_rollup(fresh_db, key, tmp_path):
-    from matching.banks import import_bank
-
     load(fresh_db, key, delivery(tmp_path, "d1", [(1, "b", B, {}), (2, "b2", flipped(B, 5), {})]))
     assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (0,)
-    import_bank(
-        fresh_db,
-        write_bank(tmp_path / "bank.csv", [(B, "B1")]),
-        "industry",
-        scheme="industry",
-        version="1",
-        source="test",
-    )
+    import_industry_bank(fresh_db, tmp_path, [(B, "B1")])
     assert fresh_db.execute("SELECT sum(bank_matched_files) FROM rollup_perceptual_daily").fetchone() == (2,)
 
 
@@ -371,8 +360,6 @@ def test_the_perceptual_rollup_kept_by_day_and_cell_equals_one_recomputed_from_s
     """A later batch recomputes its own days whole and, on earlier days, only the cells whose files it changed:
     a reopened cluster that joins another perceptual cluster, one that gets a bank match, and the members of a
     perceptual cluster whose first sighting a late variant moves."""
-    from matching.banks import import_bank
-
     C = base_hash(3)
     may = {"referral": {"received_date": "2023-05-28"}}
     first = delivery(
@@ -407,14 +394,7 @@ def test_the_perceptual_rollup_kept_by_day_and_cell_equals_one_recomputed_from_s
     load(fresh_db, key, first)
     stored = "SELECT * FROM rollup_perceptual_daily ORDER BY ALL"
     assert fresh_db.execute(stored).fetchall() == sorted(perceptual_rollup_from_scratch(fresh_db))
-    import_bank(
-        fresh_db,
-        write_bank(tmp_path / "bank.csv", [(C, "A1")]),
-        "industry",
-        scheme="industry",
-        version="1",
-        source="test",
-    )
+    import_industry_bank(fresh_db, tmp_path, [(C, "A1")])
     june = {"received_date": "2023-06-20"}
     second = delivery(
         tmp_path,
