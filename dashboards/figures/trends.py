@@ -298,18 +298,14 @@ def _events(
         return change_points, None
     # Each anomaly on its line: the value drawn at its date (as an inner merge on date and entity would
     # pair them, in the anomalies' order).
+    keys = [(pd.Timestamp(row["date"]).value, str(row["entity"])) for row in anomalies]
     stamps = pd.to_datetime(frame["ds"]).to_numpy("datetime64[ns]").astype("int64")
     entities = frame["entity"].astype(str)
-    wanted = (
-        np.isin(stamps, [pd.Timestamp(row["date"]).value for row in anomalies])
-        & entities.isin({str(row["entity"]) for row in anomalies}).to_numpy()
-    )
+    wanted = np.isin(stamps, [stamp for stamp, _ in keys]) & entities.isin({e for _, e in keys}).to_numpy()
     values: dict[tuple[int, str], list] = {}  # only the rows at an anomaly's date and entity
     for stamp, entity, y in zip(stamps[wanted].tolist(), entities[wanted].tolist(), frame["y"][wanted].tolist()):
         values.setdefault((stamp, entity), []).append(y)
-    points = [
-        (row, y) for row in anomalies for y in values.get((pd.Timestamp(row["date"]).value, str(row["entity"])), [])
-    ]
+    points = [(row, y) for row, key in zip(anomalies, keys) for y in values.get(key, [])]
     if not points:
         return change_points, None
     return change_points, (
