@@ -13,6 +13,8 @@ Steps (each prints progress):
   3. `grace analyse --metrics default --grain month,week` — wall, CPU and peak RSS of its process tree.
   4. exports — the CSV export of three Trend explorer views (`benchmarks/exports.py`'s function), seconds.
   5. size on disk — the warehouse file, its WAL and the near-duplicate index beside it.
+  6. ETL growth — the ETL's microseconds per referral, by stage, as the warehouse grew (from `etl_batch`,
+     so it describes however the warehouse was built, here or by another run).
 With --write, the results go into the "Scale" section of docs/BENCHMARKS.md.
 
 Targets (issue 14, at 100 M): page loads ≤ 2 s; callback p95 ≤ 300 ms; dashboard RSS ≤ 3 GB.
@@ -181,6 +183,61 @@ def size_on_disk(warehouse: Path) -> dict:
     }
 
 
+GROWTH_GROUPS = 10
+GROWTH_STAGES = ("match", "rollup")
+
+
+def etl_growth(warehouse: Path, groups: int = GROWTH_GROUPS) -> list[dict]:
+    """The ETL's cost per referral as the warehouse grew, from its own batch records (`etl_batch`).
+
+    The loaded batches, in the order they ran, are cut into `groups` runs of about equal referrals read;
+    each row gives the warehouse's size when its run started and the run's microseconds per referral read
+    (loaded, quarantined or a duplicate: each costs the stages their work):
+    in all, in the stages whose cost grows with the warehouse (GROWTH_STAGES: the PDQ search among every
+    indexed hash, the rollups) and in the rest. The first run includes compiling the Numba kernels (a few
+    seconds per `grace etl run` process)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        batches = con.execute(
+            "SELECT referrals_in, referrals_loaded, files_loaded, duration_seconds, stage_seconds FROM etl_batch "
+            "WHERE status = 'loaded' ORDER BY started_at, batch_id"
+        ).fetchall()
+    total = sum(row[0] for row in batches)
+    rows: list[dict] = []
+    read_before = referrals_before = files_before = 0
+    current: dict | None = None
+    for read, referrals, files, seconds, stages in batches:
+        group = min(groups - 1, read_before * groups // max(total, 1))
+        if current is None or current["group"] != group:
+            current = {
+                "group": group,
+                "referrals_before": referrals_before,
+                "files_before": files_before,
+                "batches": 0,
+                "referrals": 0,
+                "seconds": 0.0,
+                **dict.fromkeys(GROWTH_STAGES, 0.0),
+            }
+            rows.append(current)
+        parts = json.loads(stages)
+        current["batches"] += 1
+        current["referrals"] += read
+        current["seconds"] += seconds
+        for stage in GROWTH_STAGES:
+            current[stage] += parts.get(stage, 0.0)
+        read_before += read
+        referrals_before += referrals
+        files_before += files
+    for row in rows:
+        per = 1e6 / max(row["referrals"], 1)
+        row["us_per_referral"] = round(row["seconds"] * per, 1)
+        for stage in GROWTH_STAGES:
+            row[f"{stage}_us"] = round(row[stage] * per, 1)
+        row["rest_us"] = round((row["seconds"] - sum(row[stage] for stage in GROWTH_STAGES)) * per, 1)
+    return rows
+
+
 def upgrade(warehouse: Path, home: Path) -> None:
     subprocess.run(grace_cmd("warehouse", "upgrade", "--warehouse", str(warehouse)), check=True, env=bench_env(home))
 
@@ -230,6 +287,19 @@ def write_markdown(results: dict) -> None:
         "| export (CSV, Trend explorer) | seconds | suppressed cells |",
         "|---|---:|---:|",
         *(f"| `{e['view']}` | {e['seconds']:.2f} | {e['suppressed']:,} |" for e in results["exports"]),
+        "",
+        "The ETL's cost per referral as the warehouse grew (from its `etl_batch` records: the loaded batches in the",
+        f"order they ran, in {GROWTH_GROUPS} runs of about equal referrals; the first includes compiling the kernels):",
+        "",
+        "| referrals before (M) | file rows before (M) | batches | referrals read | µs per referral | match µs | "
+        "rollup µs | rest µs |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {g['referrals_before'] / 1e6:.2f} | {g['files_before'] / 1e6:.2f} | {g['batches']} | "
+            f"{g['referrals']:,} | {g['us_per_referral']:.0f} | {g['match_us']:.0f} | {g['rollup_us']:.0f} | "
+            f"{g['rest_us']:.0f} |"
+            for g in results.get("etl_growth", [])
+        ),
     ]
     update_section("Scale", "\n".join(lines))
 
@@ -278,6 +348,7 @@ def main() -> None:
         "dashboard": dashboard,
         "analyse": analyse,
         "exports": timed_exports(warehouse, home),
+        "etl_growth": etl_growth(warehouse),
     }
     (args.work / "scale-results.json").write_text(json.dumps(results, indent=2))
     if args.write:
