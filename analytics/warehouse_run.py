@@ -359,8 +359,9 @@ def _analyse_all(
     if jobs > 1 and len(todo) > 1:
         chunks = _chunks(todo, max(1, min(25, len(todo) // (4 * jobs) or 1)))
         import analytics.analyse  # noqa: F401  imported once here, inherited by forked workers
+        from analytics.warmup import compile_kernels
 
-        _compile_models()
+        compile_kernels()  # before the workers fork, so they inherit the compiled kernels
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_analyse_chunk, chunk, per_grain[chunk[0].grain]) for chunk in chunks]
@@ -379,20 +380,6 @@ def _analyse_all(
                 results.append(analyse_job(job, per_grain[job.grain]))
                 progress("analysing series", done + i, total)
     return iter(results)
-
-
-def _compile_models() -> None:
-    """Compile the Numba kernels (the ETS search, LOWESS) here, before the workers fork, so they inherit
-    them: each worker would otherwise compile them again (about 8 s of CPU each with no Numba cache on
-    disk, as in a fresh clone) or load them from the cache (about 0.3 s each)."""
-    from analytics.ets import auto_ets, forms
-    from analytics.lowess import robust_lowess
-
-    y = 10.0 + np.arange(30.0) % 12
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        auto_ets(y, 12, True, forms(y, 12, True))
-        robust_lowess(y, 0.5, iterations=1, delta=0.0)
 
 
 def _within_warehouse(con, metrics: list[str], grains: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -53,9 +53,9 @@ def _register() -> None:
 
     for module in (simulate, hash, etl, matching, warehouse, imports, demo, serve, series, analyse, users, audit):
         module.register(cli)
-    from grace_cli import banks, export, federation, findings, match, model, reports, rules
+    from grace_cli import banks, export, federation, findings, kernels, match, model, reports, rules
 
-    for module in (findings, export, reports, banks, match, model, rules, federation):
+    for module in (findings, export, reports, banks, match, model, rules, federation, kernels):
         module.register(cli)
 
 

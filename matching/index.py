@@ -388,6 +388,8 @@ class PdqIndex:
         Returns `Matches` sorted by query index, distance, id.
         """
         queries = as_words(hashes)
+        if not queries.flags.writeable:  # Numba types read-only arrays apart: one more compiled variant each
+            queries = queries.copy()
         radius = self.radius if radius is None else _check_radius(radius)
         with self._state:  # a snapshot: rows below the count and sealed segments never change
             hashes_now, ids_now, count, segments = self._hashes, self._ids, self._count, self._segments

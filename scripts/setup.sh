@@ -41,3 +41,7 @@ if [[ $want_test == 1 ]]; then
 else
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 fi
+# A fresh clone has no bytecode and no compiled Numba kernels: the first `python app.py` (the demo's ETL,
+# its first analysis) would spend 10-30 s compiling them. Do it here, once; later runs load them.
+echo "compiling the Python modules and the numeric kernels (once; kept beside their sources)…"
+.venv/bin/grace compile
