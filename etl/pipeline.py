@@ -38,6 +38,8 @@ from warehouse import ensure_schema, is_monthly, read_sql
 from warehouse.lineage import BatchReport, code_version
 from warehouse.period_rollups import refresh_period_rollups
 
+# warehouse_meta key: set (to when) once mart_cluster_reach was filled whole; batches then keep it by changes.
+META_REACH_MART_KEPT = "mart_cluster_reach_kept_since"
 STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "score", "rollup")
 
 
@@ -236,17 +238,50 @@ def _refresh_account_first_reports(con, table) -> None:
 
 
 def _refresh_cluster_spread(con, table) -> None:
-    """Recompute the second-country day of every cluster this batch saw, and its daily counts."""
+    """Recompute the second-country day of every cluster this batch saw, its daily counts and the reach mart."""
     table("batch_cluster_spread", "batch_cluster_spread")
     table("affected_spread_dates", "affected_spread_dates")
+    table("mart_reach_before", "mart_reach_before")  # read before cluster_spread changes
     con.execute("DELETE FROM cluster_spread WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM batch_reach)")
     con.execute(
         "INSERT INTO cluster_spread BY NAME SELECT * FROM batch_cluster_spread ORDER BY reached_date, cluster_id"
     )
     _replace_rows(con, "rollup_cluster_spread_daily", "affected_spread_dates")
-    # Small enough to recompute whole, which keeps it right when late records move first sightings.
-    con.execute("DELETE FROM mart_cluster_reach")
-    con.execute("INSERT INTO mart_cluster_reach BY NAME " + read_sql("etl/mart_cluster_reach.sql"))
+    _refresh_cluster_reach_mart(con, table)
+
+
+def _refresh_cluster_reach_mart(con, table) -> None:
+    """Move this batch's clusters between the cells of mart_cluster_reach: out of the cells they were counted
+    in before the batch (`mart_reach_before`), into the ones they are in now. Late records that move a first
+    sighting or add a country move their cluster; the work grows with the batch, not with the warehouse.
+
+    A warehouse whose mart this code has not yet filled whole (new, or built when every batch recomputed it)
+    is filled whole once, and `warehouse_meta` records it. A cell driven below zero means the mart and
+    media_cluster disagree: the batch fails and rolls back rather than store a wrong count."""
+    kept = con.execute("SELECT count(*) FROM warehouse_meta WHERE key = ?", [META_REACH_MART_KEPT]).fetchone()
+    if not kept or not kept[0]:
+        con.execute("CREATE OR REPLACE TEMP VIEW mart_reach_changes AS " + read_sql("etl/mart_reach_all_clusters.sql"))
+        con.execute("DELETE FROM mart_cluster_reach")
+        con.execute("INSERT INTO mart_cluster_reach BY NAME " + read_sql("etl/mart_cluster_reach.sql"))
+        con.execute("DROP VIEW mart_reach_changes")
+        con.execute(
+            "INSERT INTO warehouse_meta (key, value) VALUES (?, ?)",
+            [META_REACH_MART_KEPT, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        )
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE mart_reach_changes AS SELECT * FROM mart_reach_before UNION ALL "
+        + read_sql("etl/mart_reach_after.sql")
+    )
+    table("mart_reach_delta", "mart_cluster_reach")
+    con.execute(read_sql("etl/mart_cluster_reach_merge.sql"))
+    negative = con.execute("SELECT count(*) FROM mart_cluster_reach WHERE clusters < 0").fetchone()
+    if negative and negative[0]:
+        raise WarehouseError(
+            f"mart_cluster_reach: {negative[0]} cell(s) would count fewer than 0 clusters, so the mart does not "
+            "match media_cluster; batch rolled back. Delete the warehouse_meta row "
+            f"'{META_REACH_MART_KEPT}' to have the next batch fill the mart whole."
+        )
 
 
 def _refresh_distinct_mart(con, table, batch: dict) -> None:
@@ -377,7 +412,8 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
 
 
 def _drop_temp_tables(con) -> None:
-    for name in ("new_referrals", "checked_referrals_input", "checked_files_input", "stg_referrals", "stg_files"):
+    views_or_tables = ("new_referrals", "checked_referrals_input", "checked_files_input", "stg_referrals", "stg_files")
+    for name in (*views_or_tables, "mart_reach_changes"):
         for kind in ("VIEW", "TABLE"):
             with suppress(duckdb.Error):
                 con.execute(f"DROP {kind} IF EXISTS {name}")
@@ -407,6 +443,8 @@ def _drop_temp_tables(con) -> None:
         "affected_flow_dates",
         "batch_cluster_spread",
         "affected_spread_dates",
+        "mart_reach_before",
+        "mart_reach_delta",
         "mart_batch_items",
         "mart_distinct_increments",
         "affected_perceptual",

@@ -332,7 +332,7 @@ CREATE TABLE IF NOT EXISTS cluster_spread (
 );
 
 -- Clusters by first-seen day and country x countries reached x days to the second country
--- (buckets in sql/etl/mart_cluster_reach.sql); recomputed by every batch.
+-- (buckets in sql/etl/mart_cluster_reach.sql); each batch moves the clusters it saw between cells.
 CREATE TABLE IF NOT EXISTS mart_cluster_reach (
     first_seen_date     DATE NOT NULL,
     first_seen_country  VARCHAR NOT NULL,
