@@ -104,7 +104,7 @@ def test_a_reach_mart_out_of_step_with_the_clusters_fails_the_batch_and_leaves_t
     con = connect(copy(all_but_last, tmp_path))
     con.execute("DELETE FROM mart_cluster_reach")  # the batch will take clusters out of cells that are gone
     before = con.execute("SELECT (SELECT count(*) FROM fact_referral), (SELECT count(*) FROM etl_batch)").fetchone()
-    with pytest.raises(WarehouseError, match="mart_cluster_reach: .* fewer than 0 clusters"):
+    with pytest.raises(WarehouseError, match=r"mart_cluster_reach: .* fewer than 0 clusters"):
         run_batch(con, batches[-1], KEY)
     after = con.execute("SELECT (SELECT count(*) FROM fact_referral), (SELECT count(*) FROM etl_batch)").fetchone()
     assert after == before
