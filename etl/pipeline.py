@@ -234,7 +234,8 @@ def _refresh_account_first_reports(con, table) -> None:
     table("batch_account_first", "batch_account_first")
     table("account_moves", "account_moves")
     con.execute(read_sql("etl/update_account_first_report.sql"))
-    con.execute("INSERT INTO account_first_report BY NAME " + read_sql("etl/insert_account_first_report.sql"))
+    table("batch_new_accounts", "batch_new_accounts")
+    con.execute("INSERT INTO account_first_report BY NAME SELECT * FROM batch_new_accounts")
 
 
 def _refresh_cluster_spread(con, table) -> None:
@@ -286,7 +287,7 @@ def _refresh_cluster_reach_mart(con, table) -> None:
 
 def _refresh_distinct_mart(con, table, batch: dict) -> None:
     """Add the accounts and media clusters this batch brings into each period's cells (distinct counts)."""
-    table("mart_batch_items", "mart_batch_items", batch)
+    table("mart_batch_items", "mart_batch_items")
     table("mart_distinct_increments", "mart_distinct_increments", batch)
     con.execute(read_sql("etl/update_mart_distinct_period.sql"))
     con.execute("INSERT INTO mart_distinct_period BY NAME " + read_sql("etl/insert_mart_distinct_period.sql"))
@@ -440,6 +441,7 @@ def _drop_temp_tables(con) -> None:
         "affected_dates",
         "batch_account_first",
         "account_moves",
+        "batch_new_accounts",
         "affected_flow_dates",
         "batch_cluster_spread",
         "affected_spread_dates",

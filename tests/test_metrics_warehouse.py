@@ -438,6 +438,30 @@ def test_a_late_batch_moves_first_reports_and_cross_border_reach_and_a_rerun_cha
     assert snapshot(fresh_db) == before
 
 
+@pytest.mark.parametrize("days", [("2025-12-30", "2026-01-02"), ("2026-01-02", "2025-12-30")], ids=["later", "late"])
+def test_an_account_and_a_cluster_seen_again_in_a_week_that_spans_two_years_count_once_in_that_week(
+    fresh_db, key, tmp_path, days
+):
+    """The two batches' referrals are in 2025 and 2026, both in the week of Monday 2025-12-29: a batch looks
+    for earlier rows as far as its weeks reach, not only within its years."""
+    account = {"reported_screen_name": "year_end_account"}
+    deliveries = [
+        write_delivery(
+            tmp_path / f"d{n}",
+            [referral_row(n, incident_datetime=f"{day}T10:00:00Z", received_date=day, **account)],
+            [file_row(n, item="year-end-item")],
+        )
+        for n, day in enumerate(days, start=1)
+    ]
+    for delivery in deliveries:
+        [run_batch(fresh_db, b, key) for b in discover_batches(delivery)]
+    for metric in ("reported_accounts", "media_clusters_seen"):
+        weekly = load_series(fresh_db, metric, "week", drop_partial=False)
+        assert weekly[weekly["y"] > 0][["ds", "y"]].values.tolist() == [[pd.Timestamp("2025-12-29"), 1.0]], metric
+        yearly = load_series(fresh_db, metric, "year", drop_partial=False)
+        assert yearly["y"].tolist() == [1.0, 1.0], metric
+
+
 def test_every_metric_has_a_group_and_a_description():
     groups = {m.group for m in METRICS.values()}
     assert {"production", "dissemination", "consumption", "operations"} <= groups

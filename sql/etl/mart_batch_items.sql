@@ -2,11 +2,11 @@
 -- referral or file occurrence, flagged `fresh` when no earlier batch has the item (a new
 -- cluster, an account never reported before) and `single` when the item is fresh and has this
 -- one row in the batch (mart_distinct_increments counts those without de-duplicating per cell).
--- Parameter: $batch_id.
+-- An account is fresh when account_first_report had no row for it before this batch
+-- (batch_new_accounts), which holds a row for every account an earlier batch loaded.
 WITH batch_rows AS (
     SELECT 'accounts' AS kind, r.incident_date, r.country_iso3, r.platform_name, r.account_pseudonym AS item,
-           NOT EXISTS (SELECT 1 FROM fact_referral AS e
-                       WHERE e.account_pseudonym = r.account_pseudonym AND e.batch_id <> $batch_id) AS fresh
+           r.account_pseudonym IN (SELECT account_pseudonym FROM batch_new_accounts) AS fresh
     FROM new_referrals AS r
     WHERE r.account_pseudonym IS NOT NULL
     UNION ALL

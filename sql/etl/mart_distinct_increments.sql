@@ -25,15 +25,26 @@ single_counts AS (
     GROUP BY GROUPING SETS ((r.kind, g.grain, period_start, r.country_iso3), (r.kind, g.grain, period_start, r.platform_name),
                             (r.kind, g.grain, period_start))
 ),
-earlier_rows AS (
+span AS (  -- the dates of every period (of any grain) holding a batch row of an item seen before: a week
+           -- can start in the year before its first day's year and end in the year after
+    SELECT least(date_trunc('year', min(incident_date)), date_trunc('week', min(incident_date)))::DATE AS first_day,
+           greatest(date_trunc('year', max(incident_date)) + INTERVAL 1 YEAR,
+                    date_trunc('week', max(incident_date)) + INTERVAL 7 DAY)::DATE - 1 AS last_day
+    FROM mart_batch_items
+    WHERE NOT fresh
+),
+earlier_rows AS (  -- only rows inside the span can share a period with the batch's row of the same item;
+                   -- the facts are stored in date order, so the span skips most of their row groups
     SELECT true AS is_account, incident_date, country_iso3, platform_name, account_pseudonym AS item
     FROM fact_referral
     WHERE batch_id <> $batch_id
+      AND incident_date BETWEEN (SELECT first_day FROM span) AND (SELECT last_day FROM span)
       AND account_pseudonym IN (SELECT item FROM mart_batch_items WHERE kind = 'accounts' AND NOT fresh)
     UNION ALL
     SELECT false AS is_account, incident_date, country_iso3, platform_name, cluster_id AS item
     FROM fact_file_occurrence
     WHERE batch_id <> $batch_id
+      AND incident_date BETWEEN (SELECT first_day FROM span) AND (SELECT last_day FROM span)
       AND cluster_id IN (SELECT item FROM mart_batch_items WHERE kind = 'clusters' AND NOT fresh)
 ),
 batch_pairs AS (  -- every other batch row once per grain
