@@ -185,13 +185,22 @@ def write_markdown(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--warehouse", type=Path, required=True, help="the large warehouse (left as it is)")
-    parser.add_argument("--reference", required=True, help="git revision to compare with")
+    parser.add_argument("--warehouse", type=Path, help="the large warehouse (left as it is)")
+    parser.add_argument("--reference", help="git revision to compare with")
     parser.add_argument("--year", type=int, default=2026, help="simulated year to load [2026]")
     parser.add_argument("--scale", type=float, help="simulation scale [the warehouse's stamp.json]")
     parser.add_argument("--work", type=Path, default=Path("/tmp/grace-bench-increment"), help="scratch folder")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write docs/BENCHMARKS.md from WORK/results.json (no loads)"
+    )
     args = parser.parse_args()
+    if args.report_only:
+        write_markdown(json.loads((args.work / "results.json").read_text()))
+        log("wrote docs/BENCHMARKS.md from " + str(args.work / "results.json"))
+        return
+    if not args.warehouse or not args.reference:
+        parser.error("--warehouse and --reference are required (except with --report-only)")
     stamp = args.warehouse.parent / "stamp.json"
     scale = args.scale or (json.loads(stamp.read_text())["scale"] if stamp.is_file() else None)
     if scale is None:

@@ -10,6 +10,7 @@ Steps (each prints progress):
      Or --warehouse: measure an existing warehouse (upgraded in place to this code's schema first).
   2. dashboard — in a child process, so its peak RSS is the dashboard's own: every page and every
      callback of `benchmarks/dashboard.py` (the same views, warm-up, repetitions and raw-SQL reference).
+     With --memory-limits, measured again under each DuckDB memory limit given (peak RSS, worst p95).
   3. `grace analyse --metrics default --grain month,week` — wall, CPU and peak RSS of its process tree.
   4. exports — the CSV export of three Trend explorer views (`benchmarks/exports.py`'s function), seconds.
   5. size on disk — the warehouse file, its WAL and the near-duplicate index beside it.
@@ -135,11 +136,30 @@ def dashboard_child(warehouse: Path, home: Path, reps: int, out: Path) -> None:
     out.write_text(json.dumps(results, indent=2))
 
 
-def measure_in_child(warehouse: Path, work: Path, reps: int) -> dict:
+def measure_in_child(warehouse: Path, work: Path, reps: int, memory_limit: str | None = None) -> dict:
+    """The dashboard measured in a child process (its own peak RSS), under DuckDB memory limit `memory_limit`
+    (`GRACE_DUCKDB_MEMORY_LIMIT`; None: as configured, 3GB by default)."""
     out = work / "dashboard-results.json"
     command = [sys.executable, __file__, "--dashboard-child", str(warehouse), "--work", str(work), "--reps", str(reps)]
-    subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if memory_limit:
+        env["GRACE_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    subprocess.run(command, check=True, env=env)
     return json.loads(out.read_text())
+
+
+def dashboard_summary(dashboard: dict) -> dict:
+    """Peak RSS, the worst callback p95 and the slowest first page load p95 of one dashboard measurement."""
+    worst = max(dashboard["callbacks"], key=lambda c: c["p95_ms"])
+    slowest = max(dashboard["loads"], key=lambda load: load["p95_ms"])
+    return {
+        "peak_rss_gb": round(dashboard["peak_rss_gb"], 2),
+        "worst_callback": worst["callback"],
+        "worst_callback_p95_ms": round(worst["p95_ms"], 1),
+        "slowest_load": slowest["page"],
+        "slowest_load_p95_s": round(slowest["p95_ms"] / 1000, 2),
+        "callbacks_above_target": sum(1 for c in dashboard["callbacks"] if c["p95_ms"] > TARGET_CALLBACK_P95_MS),
+    }
 
 
 def timed_analyse(warehouse: Path, home: Path) -> dict:
@@ -301,6 +321,21 @@ def write_markdown(results: dict) -> None:
             for g in results.get("etl_growth", [])
         ),
     ]
+    limits = results.get("memory_limits", [])
+    if limits:
+        lines += [
+            "",
+            "The dashboard under each DuckDB memory limit (`GRACE_DUCKDB_MEMORY_LIMIT`; one child process each, the",
+            "same views and repetitions; the first row is the run above):",
+            "",
+            "| memory limit | peak RSS GB | worst callback p95 ms | callbacks above target | slowest first load p95 s |",
+            "|---|---:|---:|---:|---:|",
+            *(
+                f"| {m['limit']} | {m['peak_rss_gb']:.2f} | {m['worst_callback_p95_ms']:.0f} "
+                f"(`{m['worst_callback']}`) | {m['callbacks_above_target']} | {m['slowest_load_p95_s']:.2f} |"
+                for m in limits
+            ),
+        ]
     update_section("Scale", "\n".join(lines))
 
 
@@ -313,6 +348,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions per dashboard view [5]")
     parser.add_argument("--build-only", action="store_true", help="build (or resume) and stop")
     parser.add_argument("--write", action="store_true", help="update the Scale section of docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--memory-limits",
+        default="",
+        help="also measure the dashboard under these DuckDB memory limits, comma-separated (e.g. 2GB,1GB)",
+    )
     parser.add_argument("--dashboard-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -336,6 +376,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     dashboard = measure_in_child(warehouse, args.work, args.reps)
     log(f"dashboard measured; peak RSS {dashboard['peak_rss_gb']:.2f} GB")
+    configured = os.environ.get("GRACE_DUCKDB_MEMORY_LIMIT") or "3GB (default)"
+    memory_limits = [{"limit": configured, **dashboard_summary(dashboard)}]
+    for limit in filter(None, (part.strip() for part in args.memory_limits.split(","))):
+        measured = dashboard_summary(measure_in_child(warehouse, args.work, args.reps, limit))
+        memory_limits.append({"limit": limit, **measured})
+        log(f"dashboard under a {limit} memory limit: {measured}")
     analyse = timed_analyse(warehouse, home)
     log(f"grace analyse: {analyse}")
     results = {
@@ -349,6 +395,7 @@ def main() -> None:
         "analyse": analyse,
         "exports": timed_exports(warehouse, home),
         "etl_growth": etl_growth(warehouse),
+        "memory_limits": memory_limits if len(memory_limits) > 1 else [],
     }
     (args.work / "scale-results.json").write_text(json.dumps(results, indent=2))
     if args.write:

@@ -1,4 +1,5 @@
-"""The scale benchmark's ETL growth table, read from a warehouse's own batch records."""
+"""The scale benchmark's ETL growth table, read from a warehouse's own batch records, and its summary of one
+dashboard measurement."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.scale import etl_growth  # noqa: E402
+from benchmarks.scale import dashboard_summary, etl_growth  # noqa: E402
 
 INSERT_BATCH = """
 INSERT INTO etl_batch (batch_id, source_kind, source_path, checksum, status, referrals_in, referrals_loaded,
@@ -57,3 +58,23 @@ def test_etl_growth_cuts_the_loaded_batches_into_runs_of_equal_referrals_in_the_
     assert [row["match_us"] for row in rows] == [750.0, 1_750.0]
     assert [row["rollup_us"] for row in rows] == [200.0, 200.0]
     assert [row["rest_us"] for row in rows] == [550.0, 1_550.0]
+
+
+def test_the_dashboard_summary_names_the_worst_callback_and_page_and_counts_callbacks_above_300_ms():
+    measured = {
+        "peak_rss_gb": 1.234,
+        "callbacks": [
+            {"callback": "trends.draw", "p95_ms": 320.0},
+            {"callback": "alerts.table", "p95_ms": 410.5},
+            {"callback": "overview.kpis", "p95_ms": 12.0},
+        ],
+        "loads": [{"page": "/trends", "p95_ms": 900.0}, {"page": "/alerts", "p95_ms": 1_500.0}],
+    }
+    assert dashboard_summary(measured) == {
+        "peak_rss_gb": 1.23,
+        "worst_callback": "alerts.table",
+        "worst_callback_p95_ms": 410.5,
+        "slowest_load": "/alerts",
+        "slowest_load_p95_s": 1.5,
+        "callbacks_above_target": 2,
+    }
