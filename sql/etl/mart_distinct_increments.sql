@@ -25,8 +25,8 @@ single_counts AS (
     GROUP BY GROUPING SETS ((r.kind, g.grain, period_start, r.country_iso3), (r.kind, g.grain, period_start, r.platform_name),
                             (r.kind, g.grain, period_start))
 ),
-span AS (  -- the dates of every period (of any grain) holding a batch row of an item seen before: a week
-           -- can start in the year before its first day's year and end in the year after
+span AS (  -- the dates of every period (of any grain) holding a batch row of an item seen before; a week
+           -- can begin in one year and end in the next, so the span covers both ends' weeks and years
     SELECT least(date_trunc('year', min(incident_date)), date_trunc('week', min(incident_date)))::DATE AS first_day,
            greatest(date_trunc('year', max(incident_date)) + INTERVAL 1 YEAR,
                     date_trunc('week', max(incident_date)) + INTERVAL 7 DAY)::DATE - 1 AS last_day
