@@ -140,6 +140,21 @@ def package_line(referral: dict, files: list[dict]) -> str:
     return json.dumps(package)
 
 
+def simulated_quarters(out: Path, seed: int, scale: float = 0.002) -> Path:
+    """The real simulator's 2023-2024 in quarterly deliveries (so late records cross batches) under `out`;
+    returns `out` (deliveries in `out / "exports"`)."""
+    from datetime import date
+
+    from etl.simulator import SimulationConfig, simulate
+
+    simulate(
+        SimulationConfig(
+            out=out, seed=seed, scale=scale, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="quarter"
+        )
+    )
+    return out
+
+
 def simulated_warehouse(
     root: Path, seed: int = 7, packages: bool = False, hash_set: bool = False, scale: float = 0.002
 ) -> Path:

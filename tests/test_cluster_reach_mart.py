@@ -5,10 +5,9 @@ sightings and add countries to clusters seen in earlier batches."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
 
 import pytest
-from builders import TEST_KEY
+from builders import TEST_KEY, simulated_quarters
 
 from etl.pipeline import META_REACH_MART_KEPT, run_batch
 from etl.sources import discover_batches
@@ -23,14 +22,7 @@ STORED = "SELECT first_seen_date, first_seen_country, countries_bucket, days_buc
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory):
     """Eight quarterly deliveries (2023-2024) from the real simulator."""
-    from etl.simulator import SimulationConfig, simulate
-
-    out = tmp_path_factory.mktemp("reach_sim") / "sim"
-    simulate(
-        SimulationConfig(
-            out=out, seed=5, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="quarter"
-        )
-    )
+    out = simulated_quarters(tmp_path_factory.mktemp("reach_sim") / "sim", seed=5)
     found = discover_batches(out / "exports")
     assert len(found) == 8
     return found

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
-from builders import TEST_KEY, file_row, referral_row, write_delivery
+from builders import TEST_KEY, file_row, referral_row, simulated_quarters, write_delivery
 
 from analytics.population import MissingPopulationWarning, load_population
 from analytics.warehouse_series import METRICS, SeriesRequestError, load_series, load_series_group
@@ -38,15 +37,7 @@ NEW_TABLES = (
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    from etl.simulator import SimulationConfig, simulate
-
-    out = tmp_path_factory.mktemp("metrics_sim") / "sim"
-    simulate(
-        SimulationConfig(
-            out=out, seed=11, scale=0.002, start=date(2023, 1, 1), end=date(2024, 12, 31), delivery="quarter"
-        )
-    )
-    return out
+    return simulated_quarters(tmp_path_factory.mktemp("metrics_sim") / "sim", seed=11)
 
 
 @pytest.fixture(scope="module")
