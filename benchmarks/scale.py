@@ -138,12 +138,12 @@ def dashboard_child(warehouse: Path, home: Path, reps: int, out: Path) -> None:
 
 def measure_in_child(warehouse: Path, work: Path, reps: int, memory_limit: str | None = None) -> dict:
     """The dashboard measured in a child process (its own peak RSS), under DuckDB memory limit `memory_limit`
-    (`GRACE_DUCKDB_MEMORY_LIMIT`; None: as configured, 3GB by default)."""
+    (`GRACE_READER_MEMORY_LIMIT`; None: as configured, 1GB by default)."""
     out = work / "dashboard-results.json"
     command = [sys.executable, __file__, "--dashboard-child", str(warehouse), "--work", str(work), "--reps", str(reps)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if memory_limit:
-        env["GRACE_DUCKDB_MEMORY_LIMIT"] = memory_limit
+        env["GRACE_READER_MEMORY_LIMIT"] = memory_limit
     subprocess.run(command, check=True, env=env)
     return json.loads(out.read_text())
 
@@ -325,7 +325,7 @@ def write_markdown(results: dict) -> None:
     if limits:
         lines += [
             "",
-            "The dashboard under each DuckDB memory limit (`GRACE_DUCKDB_MEMORY_LIMIT`; one child process each, the",
+            "The dashboard under each DuckDB memory limit (`GRACE_READER_MEMORY_LIMIT`; one child process each, the",
             "same views and repetitions; the first row is the run above):",
             "",
             "| memory limit | peak RSS GB | worst callback p95 ms | callbacks above target | slowest first load p95 s |",
@@ -351,7 +351,7 @@ def main() -> None:
     parser.add_argument(
         "--memory-limits",
         default="",
-        help="also measure the dashboard under these DuckDB memory limits, comma-separated (e.g. 2GB,1GB)",
+        help="also measure the dashboard under these DuckDB memory limits, comma-separated (e.g. 3GB,512MB)",
     )
     parser.add_argument("--dashboard-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -376,7 +376,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     dashboard = measure_in_child(warehouse, args.work, args.reps)
     log(f"dashboard measured; peak RSS {dashboard['peak_rss_gb']:.2f} GB")
-    configured = os.environ.get("GRACE_DUCKDB_MEMORY_LIMIT") or "3GB (default)"
+    configured = os.environ.get("GRACE_READER_MEMORY_LIMIT") or "1GB (default)"
     memory_limits = [{"limit": configured, **dashboard_summary(dashboard)}]
     for limit in filter(None, (part.strip() for part in args.memory_limits.split(","))):
         measured = dashboard_summary(measure_in_child(warehouse, args.work, args.reps, limit))

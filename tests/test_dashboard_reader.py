@@ -106,3 +106,43 @@ def test_duckdb_threads_follow_the_setting_and_a_bad_value_is_refused_with_its_n
     monkeypatch.setenv("GRACE_DUCKDB_THREADS", "many")
     with pytest.raises(ConfigError, match="GRACE_DUCKDB_THREADS"):
         connect(tmp_path / "threads.duckdb")
+
+
+def duckdb_shows(limit: str) -> str:
+    """How DuckDB reports a memory limit set to `limit` (e.g. 1GB as '953.6 MiB')."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET memory_limit = ?", [limit])
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+
+
+def reader_memory_limit_of(warehouse) -> str:
+    reader = WarehouseReader(warehouse, idle_seconds=60)
+    try:
+        with reader.cursor() as cursor:
+            return cursor.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        reader.close()
+
+
+def test_readers_run_under_their_own_1gb_memory_limit_and_writers_under_3gb(monkeypatch, warehouse):
+    monkeypatch.delenv("GRACE_READER_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("GRACE_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert reader_memory_limit_of(warehouse) == duckdb_shows("1GB")
+    writer = connect(warehouse)
+    try:
+        assert writer.execute("SELECT current_setting('memory_limit')").fetchone()[0] == duckdb_shows("3GB")
+    finally:
+        writer.close()
+
+
+def test_the_readers_memory_limit_follows_its_setting_and_a_bad_value_is_refused_with_its_name(monkeypatch, warehouse):
+    monkeypatch.setenv("GRACE_READER_MEMORY_LIMIT", "512MB")
+    assert reader_memory_limit_of(warehouse) == duckdb_shows("512MB")
+    monkeypatch.setenv("GRACE_READER_MEMORY_LIMIT", "plenty")
+    with pytest.raises(ConfigError, match="GRACE_READER_MEMORY_LIMIT"):
+        reader_memory_limit_of(warehouse)

@@ -31,11 +31,14 @@ def _open_waiting_for_lock(target: str, read_only: bool) -> duckdb.DuckDBPyConne
             time.sleep(0.25)
 
 
-def connect(path: Path | str, read_only: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str, read_only: bool = False, threads: int | None = None, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (`:memory:` for an in-memory one).
 
     Read-only opening of a missing file is an error naming the path, rather than DuckDB's
-    generic message; read-write opening creates parent folders.
+    generic message; read-write opening creates parent folders. `memory_limit`: DuckDB's (e.g. "1GB";
+    default `GRACE_DUCKDB_MEMORY_LIMIT`).
     """
     target = str(path)
     if target != ":memory:":
@@ -47,7 +50,7 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     con = _open_waiting_for_lock(target, read_only)
     con.execute("SET enable_progress_bar = false")
     # Bounded memory: large batches spill to disk instead of growing past the machine's share.
-    con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit()])
+    con.execute("SET memory_limit = ?", [memory_limit or settings.duckdb_memory_limit()])
     threads = threads or settings.duckdb_threads()
     if threads:
         con.execute(f"SET threads = {int(threads)}")

@@ -6,6 +6,9 @@ warehouse and re-reading its blocks per callback cost more than the queries them
 connection closes after `$GRACE_READER_IDLE_SECONDS` (default 5) without a session, so a writer
 (the ETL, `grace analyse`) gets the file lock between bursts of use; writers wait for it (see
 `warehouse.connection.connect`). A warehouse file replaced on disk is reopened on the next idle session.
+The connection runs under its own DuckDB memory limit, `GRACE_READER_MEMORY_LIMIT` (1 GB by default, a third
+of the writers'): readers read rollups and marts, and the dashboard process stays small however large the
+warehouse.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from grace.errors import WarehouseError
-from grace.settings import query_timeout_seconds, reader_idle_seconds, result_cache_bytes
+from grace.settings import query_timeout_seconds, reader_idle_seconds, reader_memory_limit, result_cache_bytes
 from warehouse.connection import connect
 from warehouse.result_cache import ResultCache
 from warehouse.schema import check_schema
@@ -113,7 +116,7 @@ class SharedConnection:
             if self._con is not None and self._active == 0 and self._file_stamp() != self._stamp:
                 self._close_locked()  # replaced or rewritten on disk since we opened it
             if self._con is None:
-                con = connect(self.path, read_only=True)
+                con = connect(self.path, read_only=True, memory_limit=reader_memory_limit())
                 try:
                     check_schema(con, self.path)  # a warehouse of another version is refused on read too
                 except BaseException:
