@@ -8,6 +8,7 @@ folder:
   - the Europol briefing deck.
 Each time is given with its ratio to its target (below 1 = within it) and the number of checked numbers.
 Prints JSON; with --write updates the "Reports" section of docs/BENCHMARKS.md.
+With --warehouse, the reports are timed on an existing analysed warehouse instead (e.g. a large one).
 
     .venv/bin/python benchmarks/reports.py --write
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -72,19 +74,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=0.02, help="simulator scale (the referral count is reported)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        help="time the reports on this existing, analysed warehouse instead (no build; not written with --write)",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
     args = parser.parse_args()
+    if args.warehouse and args.write:
+        parser.error("--write describes the simulated build; run --warehouse without it")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        warehouse = build(root, args.scale, args.seed)
+        warehouse = args.warehouse or build(root, args.scale, args.seed)
         setup = time.perf_counter() - started
         referrals = referral_count(warehouse)
         timed_run("weekly-brief", warehouse, root / "warm-up")  # starts the renderer's Chromium: the warm state
         results = [timed_run(name, warehouse, root / "reports") for name in TARGETS]
     summary = {
         "machine": machine(),
-        "scale": args.scale,
+        "scale": None if args.warehouse else args.scale,
+        "reader_memory_limit": os.environ.get("GRACE_READER_MEMORY_LIMIT") or "1GB (default)",
         "referrals": referrals,
         "setup_seconds": round(setup, 1),
         "runs": results,
