@@ -238,7 +238,8 @@ class WarehouseReader:
 
     def check(self) -> None:
         """Fail with a one-line `WarehouseError` unless the warehouse opens and has this code's schema."""
-        con = connect(self.path, read_only=True)
+        # The readers' limit here too: DuckDB shares one instance per file in a process, and the limit is its.
+        con = connect(self.path, read_only=True, memory_limit=reader_memory_limit())
         try:
             check_schema(con, self.path)
         finally:
