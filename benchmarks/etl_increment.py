@@ -36,27 +36,25 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import machine, update_section  # noqa: E402
 from benchmarks.dashboard import SEED, bench_env, grace_cmd, log, simulate  # noqa: E402
 from benchmarks.first_start import fresh_tree, remove_tree, setup_compile  # noqa: E402
+from etl.pipeline import STAGES  # noqa: E402
 
-STAGES = ("stage", "validate", "anonymise", "deduplicate", "cluster", "load", "match", "score", "rollup")
 # Written by the load itself, so they differ between any two loads: when, by which code, how long.
 VOLATILE_TABLES = ("etl_batch", "warehouse_meta")
 VOLATILE_COLUMNS = ("code_version", "duration_seconds", "stage_seconds")  # and every "..._at" timestamp
 
 
-def year_inputs(work: Path, year: int, scale: float, home: Path) -> tuple[Path, int]:
-    """The year's deliveries under `work` (simulated once per options); returns (exports folder, referrals)."""
+def year_inputs(work: Path, year: int, scale: float, home: Path) -> Path:
+    """The year's deliveries under `work` (simulated once per options); returns their exports folder."""
     inputs = work / f"sim-{year}"
     options = {"year": year, "scale": round(scale, 6), "seed": SEED + year, "format": "parquet"}
     stamp = inputs / "options.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == options:
-        manifest = json.loads((inputs / "manifest.json").read_text())
-        referrals = manifest.get("referrals") or manifest.get("counts", {}).get("referrals", 0)
         log(f"reusing the simulated {year} in {inputs}")
-        return inputs / "exports", int(referrals)
+        return inputs / "exports"
     referrals = simulate(inputs, SEED + year, scale, f"{year}-01-01", f"{year}-12-31", "quarter", bench_env(home))
     stamp.write_text(json.dumps(options))
     log(f"simulated {year}: {referrals:,} referrals")
-    return inputs / "exports", referrals
+    return inputs / "exports"
 
 
 def copy_warehouse(warehouse: Path, target: Path) -> Path:
@@ -208,7 +206,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     home = args.work / "home"
     home.mkdir(exist_ok=True)
-    exports, _ = year_inputs(args.work, args.year, scale, home)
+    exports = year_inputs(args.work, args.year, scale, home)
     import duckdb
 
     con = duckdb.connect(str(args.warehouse), read_only=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import machine, referral_count, simulated_warehouse, update_section  # noqa: E402
+from grace.settings import reader_memory_limit  # noqa: E402
 
 TARGETS = {"weekly-brief": 60.0, "strategic-quarterly": 180.0, "europol-deck": 180.0}
 
@@ -94,7 +94,7 @@ def main() -> None:
     summary = {
         "machine": machine(),
         "scale": None if args.warehouse else args.scale,
-        "reader_memory_limit": os.environ.get("GRACE_READER_MEMORY_LIMIT") or "1GB (default)",
+        "reader_memory_limit": reader_memory_limit(),
         "referrals": referrals,
         "setup_seconds": round(setup, 1),
         "runs": results,

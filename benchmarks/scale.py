@@ -52,6 +52,7 @@ from benchmarks.dashboard import (  # noqa: E402
     simulate,
     warehouse_record,
 )
+from grace.settings import reader_memory_limit  # noqa: E402
 
 SEED = 23
 TARGET_LOAD_S, TARGET_CALLBACK_P95_MS, TARGET_RSS_GB = 2.0, 300.0, 3.0
@@ -394,8 +395,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     dashboard = measure_in_child(warehouse, args.work, args.reps)
     log(f"dashboard measured; peak RSS {dashboard['peak_rss_gb']:.2f} GB")
-    configured = os.environ.get("GRACE_READER_MEMORY_LIMIT") or "1GB (default)"
-    memory_limits = [{"limit": configured, **dashboard_summary(dashboard)}]
+    memory_limits = [{"limit": reader_memory_limit(), **dashboard_summary(dashboard)}]
     for limit in filter(None, (part.strip() for part in args.memory_limits.split(","))):
         measured = dashboard_summary(measure_in_child(warehouse, args.work, args.reps, limit))
         memory_limits.append({"limit": limit, **measured})

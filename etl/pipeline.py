@@ -413,8 +413,15 @@ def _record_batch(con, source: BatchSource, report: BatchReport, started: dateti
 
 
 def _drop_temp_tables(con) -> None:
-    views_or_tables = ("new_referrals", "checked_referrals_input", "checked_files_input", "stg_referrals", "stg_files")
-    for name in (*views_or_tables, "mart_reach_changes"):
+    views_or_tables = (
+        "new_referrals",
+        "checked_referrals_input",
+        "checked_files_input",
+        "stg_referrals",
+        "stg_files",
+        "mart_reach_changes",
+    )
+    for name in views_or_tables:
         for kind in ("VIEW", "TABLE"):
             with suppress(duckdb.Error):
                 con.execute(f"DROP {kind} IF EXISTS {name}")
