@@ -113,6 +113,17 @@ def simulate(out: Path, seed: int, scale: float, start: str, end: str, delivery:
     return manifest_referrals(json.loads((out / "manifest.json").read_text()))
 
 
+def etl_run(warehouse: Path, exports: Path, env: dict) -> str:
+    """`grace etl run --json --quiet` of the deliveries in `exports` into `warehouse`; returns its JSON report."""
+    return subprocess.run(
+        grace_cmd("etl", "run", "--warehouse", str(warehouse), "--json", "--quiet", str(exports)),
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
 def probe_scale(
     work: Path, referrals: int, env: dict, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR
 ) -> float:
@@ -209,13 +220,7 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
         simulated = simulate(inputs, SEED + year, scale, f"{year}-01-01", f"{year}-12-31", "quarter", env)
         t1 = time.perf_counter()
         log(f"{year}: simulated {simulated:,} referrals in {t1 - t0:.0f} s; loading")
-        out = subprocess.run(
-            grace_cmd("etl", "run", "--warehouse", str(warehouse), "--json", "--quiet", str(inputs / "exports")),
-            check=True,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        report = etl_run(warehouse, inputs / "exports", env)
         t2 = time.perf_counter()
         record["years"][str(year)] = {
             "simulated": simulated,
@@ -223,7 +228,7 @@ def build_warehouse(work: Path, referrals: int, analyse_metrics: str, rebuild: b
             "etl_s": round(t2 - t1, 1),
         }
         log(f"{year}: loaded in {t2 - t1:.0f} s")
-        (work / f"etl-{year}.json").write_text(out.stdout)
+        (work / f"etl-{year}.json").write_text(report)
         shutil.rmtree(inputs)
     t0 = time.perf_counter()
     log(f"grace analyse --metrics {analyse_metrics}")

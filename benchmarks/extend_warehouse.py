@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.dashboard import LAST_YEAR, SEED, bench_env, grace_cmd, log, simulate  # noqa: E402
+from benchmarks.dashboard import LAST_YEAR, SEED, bench_env, etl_run, grace_cmd, log, simulate  # noqa: E402
 
 EXTENDED = "extended:"  # prefix of a grown warehouse's stamp (benchmarks/dashboard.py then rebuilds)
 
@@ -101,13 +101,7 @@ def extend(work: Path, referrals: int, deadline: datetime | None, analyse: bool)
         t0 = time.perf_counter()
         simulated = simulate(inputs, SEED + year, scale, f"{year}-01-01", f"{year}-12-31", "quarter", env)
         t1 = time.perf_counter()
-        out = subprocess.run(
-            grace_cmd("etl", "run", "--warehouse", str(warehouse), "--json", "--quiet", str(inputs / "exports")),
-            check=True,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        report = etl_run(warehouse, inputs / "exports", env)
         t2 = time.perf_counter()
         shutil.rmtree(inputs)
         before, loaded = loaded, referrals_in(warehouse)
@@ -117,7 +111,7 @@ def extend(work: Path, referrals: int, deadline: datetime | None, analyse: bool)
             "fact_referral_after": loaded,
             "simulate_s": round(t1 - t0, 1),
             "etl_s": round(t2 - t1, 1),
-            "stage_seconds": stage_totals(json.loads(out.stdout)),
+            "stage_seconds": stage_totals(json.loads(report)),
         }
         record["fact_referral"] = loaded
         record_file.write_text(json.dumps(record, indent=2))
