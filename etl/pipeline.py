@@ -208,6 +208,7 @@ def _run_stages(
     with stage("rollup"):
         _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")
+        _add_bank_known_dates(con, table, batch)
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
             _replace_rows(con, rollup, "affected_dates")
@@ -227,6 +228,15 @@ def _replace_rows(con, rollup: str, dates: str) -> None:
     """Recompute a daily rollup for the dates listed in the temp table `dates` (delete, insert)."""
     con.execute(f"DELETE FROM {rollup} WHERE date_key IN (SELECT date_key FROM {dates})")
     con.execute(f"INSERT INTO {rollup} BY NAME " + read_sql(f"etl/{rollup}.sql"))
+
+
+def _add_bank_known_dates(con, table, batch: dict) -> None:
+    """Add to `affected_dates` every date an older media cluster was seen on when this batch found it a bank
+    match (its is_known may have changed, and the file rollup counts known files by day). Rare: only older
+    clusters the batch placed — a first usable PDQ — can get one; the facts are read only then."""
+    table("bank_known_changed", "bank_known_changed", batch)
+    if con.execute("SELECT count(*) FROM bank_known_changed").fetchone()[0]:
+        con.execute("INSERT INTO affected_dates " + read_sql("etl/bank_known_dates.sql"))
 
 
 def _refresh_account_first_reports(con, table) -> None:
@@ -446,6 +456,7 @@ def _drop_temp_tables(con) -> None:
         "moved_first",
         "batch_reach",
         "affected_dates",
+        "bank_known_changed",
         "batch_account_first",
         "account_moves",
         "batch_new_accounts",

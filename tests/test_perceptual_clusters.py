@@ -7,6 +7,7 @@ PDQ hashes here are random 256-bit numbers with chosen bits flipped: only distan
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import numpy as np
 import pytest
@@ -354,12 +355,26 @@ def perceptual_rollup_from_scratch(con) -> list[tuple]:
         con.execute("DROP TABLE perceptual_dates")
 
 
-def test_the_perceptual_rollup_kept_by_day_and_cell_equals_one_recomputed_from_scratch_after_every_batch(
+def file_rollup_from_scratch(con) -> list[tuple]:
+    """Every row of the daily file rollup computed afresh from the facts, every date at once."""
+    from warehouse import read_sql
+
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE affected_dates AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
+    )
+    try:
+        return con.execute(read_sql("etl/rollup_file_daily.sql")).fetchall()
+    finally:
+        con.execute("DROP TABLE affected_dates")
+
+
+def test_the_perceptual_and_file_rollups_kept_by_batches_equal_ones_recomputed_from_scratch_after_every_batch(
     fresh_db, key, tmp_path
 ):
     """A later batch recomputes its own days whole and, on earlier days, only the cells whose files it changed:
     a reopened cluster that joins another perceptual cluster, one that gets a bank match, and the members of a
-    perceptual cluster whose first sighting a late variant moves."""
+    perceptual cluster whose first sighting a late variant moves. The reopened cluster's bank match makes it
+    known material, so the daily file rollup of its earlier day changes too."""
     C = base_hash(3)
     may = {"referral": {"received_date": "2023-05-28"}}
     first = delivery(
@@ -409,6 +424,16 @@ def test_the_perceptual_rollup_kept_by_day_and_cell_equals_one_recomputed_from_s
     [report] = load(fresh_db, key, second)
     assert report.matching["bank_matches"] == 1
     assert fresh_db.execute(stored).fetchall() == sorted(perceptual_rollup_from_scratch(fresh_db))
+    # y, seen in May without a PDQ, is known now: its May file counts as known material, by day and by month
+    assert fresh_db.execute("SELECT * FROM rollup_file_daily ORDER BY ALL").fetchall() == file_rollup_from_scratch(
+        fresh_db
+    )
+    known_by_month = "SELECT date_trunc('month', date_key)::DATE, sum(known_files) FROM {} GROUP BY 1 ORDER BY 1"
+    assert (
+        fresh_db.execute(known_by_month.format("rollup_file_monthly")).fetchall()
+        == fresh_db.execute(known_by_month.format("rollup_file_daily")).fetchall()
+    )
+    assert dict(fresh_db.execute(known_by_month.format("rollup_file_monthly")).fetchall())[date(2023, 5, 1)] == 1
     by_day = {
         day.isoformat(): (new_items, new_variants, banked)
         for day, new_items, new_variants, banked in fresh_db.execute(
