@@ -128,10 +128,12 @@ def simulated(tmp_path_factory):
     return out, batches
 
 
+@pytest.mark.parametrize("order", ["as delivered", "latest first"])
 def test_every_rollup_and_table_kept_by_the_batches_equals_its_recompute_from_scratch_after_every_batch(
-    simulated, tmp_path
+    simulated, tmp_path, order
 ):
     out, batches = simulated
+    batches = batches if order == "as delivered" else batches[::-1]
     con = connect(tmp_path / "warehouse.duckdb")
     try:
         ensure_schema(con)
