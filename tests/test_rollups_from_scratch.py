@@ -1,5 +1,5 @@
 """Every daily rollup and every table the ETL keeps batch by batch (first reports, media clusters, reach,
-spread, the distinct-count mart) equals the same rows recomputed from scratch from the facts, after every batch: quarterly simulated deliveries whose late records move first sightings and
+spread, perceptual clusters, the distinct-count mart) equals the same rows recomputed from scratch from the facts, after every batch: quarterly simulated deliveries whose late records move first sightings and
 accounts' first reports across batches, with the simulator's industry hash lists as banks, so batches
 also find bank matches (known material) for clusters they place."""
 
@@ -86,6 +86,18 @@ KEPT = {
            FROM per_country
            QUALIFY row_number() OVER (PARTITION BY cluster_id ORDER BY first_day, country_iso3) = 2
            ORDER BY ALL""",
+    ),
+    "perceptual_cluster": (  # members counted; the first sighting of any member by (date, referral, ordinal)
+        """SELECT perceptual_id, variants, first_seen_date, first_seen_country, first_seen_platform,
+                  first_referral_key, first_file_ordinal FROM perceptual_cluster ORDER BY ALL""",
+        """SELECT m.perceptual_id, count(*), min(o.incident_date),
+                  arg_min(o.country_iso3, (o.incident_date, o.referral_key, o.file_ordinal)),
+                  arg_min(o.platform_name, (o.incident_date, o.referral_key, o.file_ordinal)),
+                  arg_min(o.referral_key, (o.incident_date, o.referral_key, o.file_ordinal)),
+                  arg_min(o.file_ordinal, (o.incident_date, o.referral_key, o.file_ordinal))
+           FROM perceptual_member AS m
+           JOIN fact_file_occurrence AS o ON o.cluster_id = m.cluster_id AND o.is_first_sighting
+           GROUP BY 1 ORDER BY ALL""",
     ),
     "mart_distinct_period": (  # distinct accounts and clusters per grain, period and cell ('*' = all)
         """SELECT grain, period_start, country_iso3, platform_name, accounts, clusters FROM mart_distinct_period
