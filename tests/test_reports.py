@@ -166,6 +166,21 @@ def test_an_unchecked_number_fails_the_report():
     assert verify(replace(report, sections=(Section("S", (replace(unchecked, numbers=()),)),))) == 0
 
 
+def test_a_large_number_taken_from_stored_analysis_results_matches_its_full_precision_re_read():
+    """Findings keep 12 significant digits: at 114,155.2 that is 1e-7 off the stored table's double, far below
+    the 0.1 the sentence shows; a difference the reader could see still fails."""
+    from analytics.results import jsonable
+    from reporting.model import CheckedNumber
+
+    exact = 114155.20234198765
+    stored = jsonable(exact)
+    assert stored != exact
+    assert CheckedNumber("expected by the model", "114,155.2", stored, exact, 1e-9).matches
+    assert CheckedNumber("expected by the model", "1.2", jsonable(1.2345678901234), 1.2345678901234, 0.0).matches
+    assert not CheckedNumber("expected by the model", "114,155.2", stored, exact + 0.01, 1e-9).matches
+    assert not CheckedNumber("referrals", "12", 12.0, 13.0, 0.5).matches
+
+
 @pytest.mark.parametrize("country", EU27_ISO3)
 def test_the_weekly_brief_builds_for_every_country_with_no_small_count_in_its_text(reader, country):
     definition = load_definition("weekly-brief").with_run(scope=country)
