@@ -167,8 +167,8 @@ def test_an_unchecked_number_fails_the_report():
 
 
 def test_a_large_number_taken_from_stored_analysis_results_matches_its_full_precision_re_read():
-    """Findings keep 12 significant digits: at 114,155.2 that is 1e-7 off the stored table's double, far below
-    the 0.1 the sentence shows; a difference the reader could see still fails."""
+    """Findings keep 12 significant digits: at 114,155.2 that is up to 5e-7 off the stored table's double, far
+    below the 0.1 the sentence shows; a difference the reader could see still fails."""
     from analytics.results import jsonable
     from reporting.model import CheckedNumber
 
