@@ -342,30 +342,26 @@ def test_a_rebuild_places_each_cluster_with_the_quality_it_was_placed_with(fresh
     assert perceptual_of(fresh_db) == before and before[md5("b2")] == md5("b")
 
 
-def perceptual_rollup_from_scratch(con) -> list[tuple]:
-    """Every row of the perceptual rollup computed afresh from the facts, every date at once."""
+def rollup_from_scratch(con, rollup: str, dates: str) -> list[tuple]:
+    """Every row of a daily rollup computed afresh from the facts by its ETL SQL, which reads the dates to
+    compute from the temp table `dates`: here every date a file was seen on."""
     from warehouse import read_sql
 
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE perceptual_dates AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
+        f"CREATE OR REPLACE TEMP TABLE {dates} AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
     )
     try:
-        return con.execute(read_sql("etl/rollup_perceptual_daily.sql")).fetchall()
+        return con.execute(read_sql(f"etl/{rollup}.sql")).fetchall()
     finally:
-        con.execute("DROP TABLE perceptual_dates")
+        con.execute(f"DROP TABLE {dates}")
+
+
+def perceptual_rollup_from_scratch(con) -> list[tuple]:
+    return rollup_from_scratch(con, "rollup_perceptual_daily", "perceptual_dates")
 
 
 def file_rollup_from_scratch(con) -> list[tuple]:
-    """Every row of the daily file rollup computed afresh from the facts, every date at once."""
-    from warehouse import read_sql
-
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE affected_dates AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
-    )
-    try:
-        return con.execute(read_sql("etl/rollup_file_daily.sql")).fetchall()
-    finally:
-        con.execute("DROP TABLE affected_dates")
+    return rollup_from_scratch(con, "rollup_file_daily", "affected_dates")
 
 
 def test_the_perceptual_and_file_rollups_kept_by_batches_equal_ones_recomputed_from_scratch_after_every_batch(
