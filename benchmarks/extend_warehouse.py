@@ -28,20 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import referral_count  # noqa: E402
 from benchmarks.dashboard import LAST_YEAR, SEED, bench_env, etl_run, grace_cmd, log, simulate  # noqa: E402
 
 EXTENDED = "extended:"  # prefix of a grown warehouse's stamp (benchmarks/dashboard.py then rebuilds)
-
-
-def referrals_in(warehouse: Path) -> int:
-    """Referrals loaded in the warehouse (a read-only look between ETL runs)."""
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return int(con.execute("SELECT count(*) FROM fact_referral").fetchall()[0][0])
-    finally:
-        con.close()
 
 
 def stage_totals(etl_report: dict) -> dict[str, float]:
@@ -92,7 +82,7 @@ def extend(work: Path, referrals: int, deadline: datetime | None, analyse: bool)
     home.mkdir(exist_ok=True)
     env = bench_env(home)
     record = json.loads(record_file.read_text()) if record_file.is_file() else {"scale": scale, "years": {}}
-    loaded = referrals_in(warehouse)
+    loaded = referral_count(warehouse)
     record.setdefault("fact_referral_before", loaded)
     year = max([LAST_YEAR, *map(int, record["years"])]) + 1
     log(f"{loaded:,} referrals in {warehouse}; target {referrals:,}")
@@ -104,7 +94,7 @@ def extend(work: Path, referrals: int, deadline: datetime | None, analyse: bool)
         report = etl_run(warehouse, inputs / "exports", env)
         t2 = time.perf_counter()
         shutil.rmtree(inputs)
-        before, loaded = loaded, referrals_in(warehouse)
+        before, loaded = loaded, referral_count(warehouse)
         record["years"][str(year)] = {
             "simulated": simulated,
             "loaded": loaded - before,

@@ -202,3 +202,15 @@ def query_frame(path: Path, sql: str, params=None):
         return con.execute(sql, params or {}).df()
     finally:
         con.close()
+
+
+def rollup_from_scratch(con, rollup: str, dates: str, every_date: str) -> list[tuple]:
+    """A daily rollup's rows computed afresh from the facts by its ETL SQL (`sql/etl/<rollup>.sql`), which
+    reads the dates to compute from the temp table `dates`: here every date the query `every_date` gives."""
+    from warehouse import read_sql
+
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {dates} AS SELECT * FROM ({every_date}) AS d(date_key)")
+    try:
+        return con.execute(read_sql(f"etl/{rollup}.sql")).fetchall()
+    finally:
+        con.execute(f"DROP TABLE {dates}")

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from builders import file_row, referral_row, write_delivery
+from builders import file_row, referral_row, rollup_from_scratch, write_delivery
 
 from etl.perceptual import MatchingSettingsChanged
 from etl.pipeline import InjectedFailure, Matching, PipelineOptions, run_batch
@@ -342,26 +342,15 @@ def test_a_rebuild_places_each_cluster_with_the_quality_it_was_placed_with(fresh
     assert perceptual_of(fresh_db) == before and before[md5("b2")] == md5("b")
 
 
-def rollup_from_scratch(con, rollup: str, dates: str) -> list[tuple]:
-    """Every row of a daily rollup computed afresh from the facts by its ETL SQL, which reads the dates to
-    compute from the temp table `dates`: here every date a file was seen on."""
-    from warehouse import read_sql
-
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {dates} AS SELECT DISTINCT incident_date AS date_key FROM fact_file_occurrence"
-    )
-    try:
-        return con.execute(read_sql(f"etl/{rollup}.sql")).fetchall()
-    finally:
-        con.execute(f"DROP TABLE {dates}")
+FILE_DATES = "SELECT DISTINCT incident_date FROM fact_file_occurrence"
 
 
 def perceptual_rollup_from_scratch(con) -> list[tuple]:
-    return rollup_from_scratch(con, "rollup_perceptual_daily", "perceptual_dates")
+    return rollup_from_scratch(con, "rollup_perceptual_daily", "perceptual_dates", FILE_DATES)
 
 
 def file_rollup_from_scratch(con) -> list[tuple]:
-    return rollup_from_scratch(con, "rollup_file_daily", "affected_dates")
+    return rollup_from_scratch(con, "rollup_file_daily", "affected_dates", FILE_DATES)
 
 
 def test_the_perceptual_and_file_rollups_kept_by_batches_equal_ones_recomputed_from_scratch_after_every_batch(

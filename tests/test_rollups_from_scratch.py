@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import TEST_KEY, simulated_quarters
+from builders import TEST_KEY, rollup_from_scratch, simulated_quarters
 
 from etl.pipeline import run_batch
 from etl.sources import discover_batches
 from grace.config import PseudonymKey
 from matching.banks import import_bank
-from warehouse import connect, ensure_schema, read_sql
+from warehouse import connect, ensure_schema
 
 KEY = PseudonymKey(TEST_KEY.encode(), "test")
 
@@ -137,16 +137,6 @@ KEPT = {
 }
 
 
-def from_scratch(con, rollup: str) -> list[tuple]:
-    """`rollup`'s rows computed afresh by its ETL SQL over every date."""
-    dates, every_date = ROLLUPS[rollup]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {dates} AS SELECT * FROM ({every_date}) AS d(date_key)")
-    try:
-        return con.execute(read_sql(f"etl/{rollup}.sql")).fetchall()
-    finally:
-        con.execute(f"DROP TABLE {dates}")
-
-
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     out = simulated_quarters(tmp_path_factory.mktemp("scratch_sim") / "sim", seed=9)
@@ -170,7 +160,9 @@ def test_every_rollup_and_table_kept_by_the_batches_equals_its_recompute_from_sc
             assert run_batch(con, batch, KEY).status == "loaded"
             for rollup in ROLLUPS:
                 stored = con.execute(f"SELECT * FROM {rollup} ORDER BY ALL").fetchall()
-                assert stored == from_scratch(con, rollup), f"{rollup} after {Path(batch.path).name}"
+                assert stored == rollup_from_scratch(con, rollup, *ROLLUPS[rollup]), (
+                    f"{rollup} after {Path(batch.path).name}"
+                )
             for table, (stored_sql, scratch_sql) in KEPT.items():
                 stored = con.execute(stored_sql).fetchall()
                 assert stored == con.execute(scratch_sql).fetchall(), f"{table} after {Path(batch.path).name}"
