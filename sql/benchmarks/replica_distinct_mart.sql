@@ -1,0 +1,25 @@
+-- The rows of mart_distinct_period for one copy of a replicated warehouse (benchmarks/replicate_warehouse.py),
+-- from its facts alone: distinct accounts and media clusters per grain, period and cell (EU total, per
+-- country, per platform; '*' = all). A copy's items carry its number in the top byte of their keys
+-- (parameter $copy), and no other copy shares an item, so copies' counts add.
+WITH items AS (
+    SELECT incident_date, country_iso3, platform_name, account_pseudonym AS account, NULL AS cluster
+    FROM fact_referral
+    WHERE referral_key >> 120 = CAST($copy AS UHUGEINT)
+    UNION ALL
+    SELECT incident_date, country_iso3, platform_name, NULL, cluster_id
+    FROM fact_file_occurrence
+    WHERE referral_key >> 120 = CAST($copy AS UHUGEINT)
+),
+cells AS (
+    SELECT g.grain, CAST(date_trunc(g.grain, incident_date) AS DATE) AS period_start,
+           coalesce(country_iso3, '*') AS country_iso3, coalesce(platform_name, '*') AS platform_name,
+           count(DISTINCT account) AS accounts, count(DISTINCT cluster) AS clusters
+    FROM items
+    CROSS JOIN (SELECT DISTINCT grain FROM mart_distinct_period) AS g
+    GROUP BY GROUPING SETS ((g.grain, period_start, country_iso3), (g.grain, period_start, platform_name),
+                            (g.grain, period_start))
+)
+SELECT grain, period_start, country_iso3, platform_name, accounts, clusters
+FROM cells
+WHERE accounts > 0 OR clusters > 0
