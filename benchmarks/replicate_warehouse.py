@@ -196,14 +196,16 @@ def rebuild_distinct_mart(con: duckdb.DuckDBPyConnection, block_firsts: list[int
         f"CREATE OR REPLACE TEMP TABLE replica_mart AS SELECT grain, period_start, country_iso3, platform_name, "
         f"accounts * {per_block} AS accounts, clusters * {per_block} AS clusters FROM {DISTINCT_MART}"
     )
+    grains = [grain for (grain,) in con.execute(f"SELECT DISTINCT grain FROM {DISTINCT_MART} ORDER BY 1").fetchall()]
     for copy in block_firsts[1:]:
-        con.execute(
-            f"INSERT INTO replica_mart SELECT grain, period_start, country_iso3, platform_name, "
-            f"accounts * {per_block}, clusters * {per_block} FROM ("
-            + read_sql("benchmarks/replica_distinct_mart.sql")
-            + ")",
-            {"copy": copy},
-        )
+        for grain in grains:
+            con.execute(
+                f"INSERT INTO replica_mart SELECT grain, period_start, country_iso3, platform_name, "
+                f"accounts * {per_block}, clusters * {per_block} FROM ("
+                + read_sql("benchmarks/replica_distinct_mart.sql")
+                + ")",
+                {"copy": copy, "grain": grain},
+            )
     con.execute(f"DELETE FROM {DISTINCT_MART}")
     con.execute(
         f"INSERT INTO {DISTINCT_MART} BY NAME SELECT grain, period_start, country_iso3, platform_name, "
