@@ -20,7 +20,7 @@ within a copy is kept), its own MD5, SHA1 and batch ids. Copies share no item, s
 - analyses are not copied: the script runs `grace analyse --metrics default` on the result, as the
   benchmark builds do (`--no-analyse` to skip).
 
-The result keeps what the ETL keeps (tests/test_replicate_warehouse.py compares every rollup and kept table
+The result keeps what the ETL keeps (tests/test_benchmark_replicate_warehouse.py compares every rollup and kept table
 with its recompute from the facts), but it is not a warehouse to load into: no near-duplicate index is
 written beside it (new batches would match against the original's), and `warehouse_meta` marks it.
 

@@ -1,6 +1,6 @@
 """The oracle for tables the ETL keeps batch by batch: each daily rollup, and each table it keeps by a
 batch's changes, computed afresh from the facts alone. Used after every ETL batch
-(test_rollups_from_scratch.py) and on a replicated warehouse (test_replicate_warehouse.py)."""
+(test_rollups_from_scratch.py) and on a replicated warehouse (test_benchmark_replicate_warehouse.py)."""
 
 from __future__ import annotations
 
