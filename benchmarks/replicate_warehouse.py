@@ -295,16 +295,20 @@ def main(argv: list[str] | None = None) -> int:
 
     shutil.copyfile(args.source, args.out)
     progress(f"copied {args.source} ({args.source.stat().st_size / 1e9:.2f} GB)")
-    con = connect(args.out)
     try:
-        done = replicate(con, args.copies, args.blocks, progress)
-        con.execute("CHECKPOINT")
-        (referrals,) = one_row(con, "SELECT count(*) FROM fact_referral")
-    except ReplicaError as error:
-        args.out.unlink(missing_ok=True)
-        raise SystemExit(f"{args.source}: {error}") from None
-    finally:
-        con.close()
+        con = connect(args.out)
+        try:
+            done = replicate(con, args.copies, args.blocks, progress)
+            con.execute("CHECKPOINT")
+            (referrals,) = one_row(con, "SELECT count(*) FROM fact_referral")
+        finally:
+            con.close()
+    except BaseException as error:  # no half-made replica is left behind
+        for leftover in (args.out, args.out.with_name(args.out.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if isinstance(error, ReplicaError):
+            raise SystemExit(f"{args.source}: {error}") from None
+        raise
     progress(
         f"{args.out}: {referrals:,} referrals, {done['first']} + {done['blocks']} × {done['span_days']} days, "
         f"{args.out.stat().st_size / 1e9:.2f} GB"

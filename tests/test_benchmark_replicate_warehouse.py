@@ -124,3 +124,10 @@ def test_the_command_writes_a_new_file_and_leaves_the_source_as_it_was(built, tm
         con.close()
     with pytest.raises(SystemExit):
         main(["--source", str(source), "--out", str(tmp_path / "out" / "replica.duckdb")])
+
+
+def test_a_replica_that_cannot_be_made_leaves_no_file_behind(built, tmp_path):
+    out = tmp_path / "replica.duckdb"
+    with pytest.raises(SystemExit, match="multiple of --blocks"):
+        main(["--source", str(built), "--out", str(out), "--copies", "3", "--blocks", "2", "--no-analyse"])
+    assert not out.exists()
