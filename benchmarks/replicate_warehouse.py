@@ -6,9 +6,11 @@ The result holds `--copies` copies of every referral (the original is copy 0), l
 consecutive time blocks of copies ÷ blocks copies each. Block t's copies have every date moved t × span
 days later (span: the days from the first incident date to the last), so the warehouse covers `blocks`
 times the years; within a block the copies are the same referrals again under other keys, as if more
-agencies reported them. Every copy has its own referral keys, media cluster and perceptual ids and account
-pseudonyms (the copy's number in the top byte; the original keys move right by 8 bits, so their order
-within a copy is kept), its own MD5, SHA1 and batch ids. Copies share no item, so:
+agencies reported them. The original stays as it was; every other copy has its own referral keys, media
+cluster and perceptual ids and account pseudonyms (the original's moved right by 8 bits, so their order is
+kept, with the copy's number in the top byte), its own MD5, SHA1, batch ids and PDQ hashes (each XORed with
+the copy's own random mask: distances within a copy are kept, those to any other copy's hashes are ~128,
+so copies never match each other) at index slots after the original's. Copies share no item, so:
 
 - facts and per-item tables get one appended copy per copy;
 - daily rollups and the reach mart (counts per cell) are multiplied by the copies per block, moved per
@@ -20,9 +22,11 @@ within a copy is kept), its own MD5, SHA1 and batch ids. Copies share no item, s
 - analyses are not copied: the script runs `grace analyse --metrics default` on the result, as the
   benchmark builds do (`--no-analyse` to skip).
 
-The result keeps what the ETL keeps (tests/test_benchmark_replicate_warehouse.py compares every rollup and kept table
-with its recompute from the facts), but it is not a warehouse to load into: no near-duplicate index is
-written beside it (new batches would match against the original's), and `warehouse_meta` marks it.
+The result keeps what the ETL keeps, and the ETL can load more batches into it: its near-duplicate index is
+built from it at the end, and a new batch finds in it exactly what it finds in the original (new material
+near-duplicate of the original's, never of a copy's). tests/test_benchmark_replicate_warehouse.py checks
+both: every rollup and kept table equals its recompute from the facts, before and after a batch loaded into
+the replica, and that batch's rows are the ones it gets in the original. `warehouse_meta` marks a replica.
 
     .venv/bin/python benchmarks/replicate_warehouse.py --source /work/bench10m/warehouse.duckdb \\
         --out /work/bench100m/warehouse.duckdb --copies 10 --blocks 2
@@ -41,8 +45,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
+import numpy as np  # noqa: E402
 
 from benchmarks.dashboard import bench_env, grace_cmd  # noqa: E402
+from matching.cluster_index import ClusterIndex  # noqa: E402
+from matching.lookup import clustered_radius  # noqa: E402
 from warehouse import connect, read_sql  # noqa: E402
 from warehouse.period_rollups import refresh_period_rollups  # noqa: E402
 
@@ -91,9 +98,11 @@ UNCHANGED_PREFIXES = (
 )
 # Text columns that name a batch or run: a copy's get "#<copy>".
 BATCH_COLUMNS = {"batch_id", "found_by", "last_changed_batch", "run_id", "source_path", "checksum"}
-COPY_BITS = 120  # a copy's number sits above this bit of every UHUGEINT id
+COPY_BITS = 120  # a copy's number sits above this bit of its UHUGEINT ids
+PDQ_WORDS = 4  # a PDQ hash as hex: four 64-bit words
 MAX_COPIES = 255
 META_KEY = "replica_of"
+MASK_SEED = 20261207
 
 
 class ReplicaError(Exception):
@@ -128,13 +137,24 @@ def check_tables(con: duckdb.DuckDBPyConnection) -> None:
         raise ReplicaError("the warehouse is already a replica; replicate its source instead")
 
 
-def copy_expression(column: str, dtype: str, copy: str, shift: str) -> str:
-    """The SQL for one column of a copy (`copy`, `shift`: SQL for the copy's number and its days)."""
+def copy_expression(column: str, dtype: str) -> str:
+    """The SQL for one column of a copy, with parameters $copy (its number), $shift (its days), $slots
+    (the original's PDQ slots) and $mask0 … $mask3 (its PDQ mask, hex words)."""
     quoted = f'"{column}"'
+    copy = "$copy"
     if dtype == "UHUGEINT":
-        return f"{quoted} + (CAST({copy} AS UHUGEINT) << {COPY_BITS})"
+        return f"({quoted} >> 8) + (CAST({copy} AS UHUGEINT) << {COPY_BITS})"
+    if column == "pdq":
+        words = " || ".join(
+            f"format('{{:016x}}', xor(('0x' || substr({quoted}, {16 * word + 1}, 16))::UBIGINT, "
+            f"('0x' || $mask{word})::UBIGINT))"
+            for word in range(PDQ_WORDS)
+        )
+        return f"CASE WHEN {quoted} IS NULL THEN NULL ELSE {words} END"
+    if column == "pdq_slot":
+        return f"{quoted} + CAST({copy} AS BIGINT) * $slots"
     if dtype == "DATE":
-        return f"{quoted} + CAST({shift} AS INTEGER)"
+        return f"{quoted} + CAST($shift AS INTEGER)"
     if column in BATCH_COLUMNS:
         return f"{quoted} || '#' || {copy}"
     if column == "md5":
@@ -144,27 +164,26 @@ def copy_expression(column: str, dtype: str, copy: str, shift: str) -> str:
     return quoted
 
 
-def make_room_for_copy_numbers(con: duckdb.DuckDBPyConnection) -> None:
-    """Move every id of the original right by 8 bits (order kept), so copy numbers fit in the top byte."""
-    for table in PER_ITEM:
-        ids = [name for name, dtype in columns_of(con, table) if dtype == "UHUGEINT"]
-        if ids:
-            assignments = ", ".join(f'"{name}" = "{name}" >> 8' for name in ids)
-            con.execute(f'UPDATE "{table}" SET {assignments}')
+def pdq_mask(copy: int) -> list[str]:
+    """Copy `copy`'s PDQ mask as four hex words: random, and the same in every run (seeded by the copy)."""
+    words = np.random.default_rng([MASK_SEED, copy]).integers(0, 2**64, size=PDQ_WORDS, dtype=np.uint64)
+    return [f"{int(word):016x}" for word in words]
 
 
 def append_copies(con: duckdb.DuckDBPyConnection, layout: list[tuple[int, int]], progress) -> None:
     """Append every copy of every per-item table; `layout` is [(copy, shift in days)] without copy 0."""
+    (slots,) = one_row(con, "SELECT coalesce(max(pdq_slot) + 1, 0) FROM perceptual_member")
     for table in PER_ITEM:
         columns = columns_of(con, table)
         # Row ids of deleted rows are not reused, so the original rows are those up to the largest id now.
         originals, last_row = one_row(con, f'SELECT count(*), coalesce(max(rowid), -1) FROM "{table}"')
         names = ", ".join(f'"{name}"' for name, _ in columns)
-        values = ", ".join(copy_expression(name, dtype, "$copy", "$shift") for name, dtype in columns)
+        values = ", ".join(copy_expression(name, dtype) for name, dtype in columns)
         started = time.perf_counter()
         sql = f'INSERT INTO "{table}" ({names}) SELECT {values} FROM "{table}" WHERE rowid <= $last_row'
         for copy, shift in layout:
-            given = {"copy": copy, "shift": shift, "last_row": last_row}
+            mask = {f"mask{word}": value for word, value in enumerate(pdq_mask(copy))}
+            given = {"copy": copy, "shift": shift, "last_row": last_row, "slots": slots, **mask}
             con.execute(sql, {name: value for name, value in given.items() if f"${name}" in sql})
         progress(f"{table}: {originals:,} rows × {len(layout) + 1} in {time.perf_counter() - started:.1f} s")
 
@@ -247,9 +266,6 @@ def replicate(con: duckdb.DuckDBPyConnection, copies: int, blocks: int, progress
     shifts = [block * span_days for block in range(blocks)]
     con.execute("BEGIN TRANSACTION")
     try:
-        started = time.perf_counter()
-        make_room_for_copy_numbers(con)
-        progress(f"ids moved right by 8 bits in {time.perf_counter() - started:.1f} s")
         append_copies(con, layout, progress)
         for table in PER_CELL:
             started = time.perf_counter()
@@ -285,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.source.is_file():
         parser.error(f"--source {args.source}: no such warehouse file")
-    if args.out.exists():
-        parser.error(f"--out {args.out}: exists; choose a new file")
+    index_dir = args.out.with_name(args.out.name + ".pdq-index")
+    if args.out.exists() or index_dir.exists():
+        parser.error(f"--out {args.out}: exists (or its index does); choose a new file")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
 
@@ -301,11 +318,16 @@ def main(argv: list[str] | None = None) -> int:
             done = replicate(con, args.copies, args.blocks, progress)
             con.execute("CHECKPOINT")
             (referrals,) = one_row(con, "SELECT count(*) FROM fact_referral")
+            started = time.perf_counter()
+            index = ClusterIndex.open(con, clustered_radius(con))
+            index.compact(force=True)
+            progress(f"near-duplicate index: {len(index):,} PDQs in {time.perf_counter() - started:.1f} s")
         finally:
             con.close()
     except BaseException as error:  # no half-made replica is left behind
         for leftover in (args.out, args.out.with_name(args.out.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(index_dir, ignore_errors=True)
         if isinstance(error, ReplicaError):
             raise SystemExit(f"{args.source}: {error}") from None
         raise
