@@ -103,6 +103,7 @@ PDQ_WORDS = 4  # a PDQ hash as hex: four 64-bit words
 MAX_COPIES = 255
 META_KEY = "replica_of"
 MASK_SEED = 20261207
+INDEX_MEMORY_LIMIT = "2GB"  # DuckDB's, while the near-duplicate index is built
 
 
 class ReplicaError(Exception):
@@ -318,6 +319,14 @@ def main(argv: list[str] | None = None) -> int:
             done = replicate(con, args.copies, args.blocks, progress)
             con.execute("CHECKPOINT")
             (referrals,) = one_row(con, "SELECT count(*) FROM fact_referral")
+        finally:
+            con.close()
+        progress("building the near-duplicate index from the replica's PDQ hashes")
+        # A new connection with little memory: the index (~85 bytes per hash, more while it grows) and the
+        # pages a replication leaves cached under a raised GRACE_DUCKDB_MEMORY_LIMIT did not fit 24 GB
+        # together at 100 M referrals (the process was killed); the index only reads hashes in chunks.
+        con = connect(args.out, memory_limit=INDEX_MEMORY_LIMIT)
+        try:
             started = time.perf_counter()
             index = ClusterIndex.open(con, clustered_radius(con))
             index.compact(force=True)
