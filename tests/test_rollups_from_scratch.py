@@ -1,8 +1,8 @@
 """Every daily rollup and every table the ETL keeps batch by batch (first reports, media clusters, reach,
-spread, perceptual clusters, the distinct-count and reach marts; tests/from_scratch.py) equals the same rows recomputed from scratch from the
-facts, after every batch: quarterly simulated deliveries whose late records move first sightings and
-accounts' first reports across batches, with the simulator's industry hash lists as banks, so batches also
-find bank matches (known material) for clusters they place."""
+spread, perceptual clusters, the distinct-count and reach marts; the oracle is tests/from_scratch.py) equals
+the same rows recomputed from scratch from the facts, after every batch: quarterly simulated deliveries whose
+late records move first sightings and accounts' first reports across batches, with the simulator's industry
+hash lists as banks, so batches also find bank matches (known material) for clusters they place."""
 
 from __future__ import annotations
 

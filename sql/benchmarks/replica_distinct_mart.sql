@@ -2,8 +2,7 @@
 -- (benchmarks/replicate_warehouse.py), from its facts alone: distinct accounts and media clusters per
 -- period and cell (EU total, per country, per platform; '*' = all). A copy's rows carry its number at the
 -- end of their batch ids ('#<copy>', parameter $copy), and no other copy shares an item, so copies' counts
--- add. One
--- grain at a time: all five at once need more than 13 GB for a copy of 10 M referrals.
+-- add. One grain at a time: all five at once needed more than 13 GB for a copy of 10 M referrals.
 WITH items AS (
     SELECT incident_date, country_iso3, platform_name, account_pseudonym AS account, NULL AS cluster
     FROM fact_referral
