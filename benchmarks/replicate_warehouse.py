@@ -127,8 +127,8 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, st
 
 
 def check_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Every table with rows must be one this script knows how to copy (or leaves as it is): a table added
-    to the schema later must be placed in one of the lists above, not copied wrongly or silently left."""
+    """Every table must be one this script knows how to copy (or leaves as it is): a table added to the
+    schema later must be placed in one of the lists above, not copied wrongly or silently left."""
     known = set(PER_ITEM) | set(PER_CELL) | set(PERIOD_COPIES) | {DISTINCT_MART}
     tables = [name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
     unplaced = [name for name in tables if name not in known and not name.startswith(UNCHANGED_PREFIXES)]

@@ -93,7 +93,7 @@ def test_six_copies_in_two_time_blocks_keep_every_table_equal_to_its_recompute_a
         first,
         last + span,
     )
-    # Three copies per block: every day of the second block holds three times the first block's referrals.
+    # Three copies per block: each block holds three times the original's referrals.
     per_block = replica.execute(
         "SELECT incident_date >= ? AS later, count(*) FROM fact_referral GROUP BY 1 ORDER BY 1", [first + span]
     ).fetchall()
