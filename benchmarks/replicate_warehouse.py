@@ -241,7 +241,7 @@ def extend_dim_date(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE affected_dates AS SELECT DISTINCT date_key FROM rollup_referral_daily "
         "UNION SELECT DISTINCT date_key FROM rollup_backlog_daily"
     )
-    con.execute(read_sql("benchmarks/replica_dim_date.sql"))
+    con.execute(read_sql("etl/insert_calendar_days.sql"))
     con.execute("DROP TABLE affected_dates")
 
 

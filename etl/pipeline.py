@@ -209,6 +209,7 @@ def _run_stages(
         _refresh_account_first_reports(con, table)
         table("affected_dates", "affected_dates")
         _add_bank_known_dates(con, table, batch)
+        con.execute(read_sql("etl/insert_calendar_days.sql"))
         con.execute(read_sql("etl/upsert_dimensions.sql"))
         for rollup in ("rollup_referral_daily", "rollup_file_daily"):
             _replace_rows(con, rollup, "affected_dates")

@@ -1,11 +1,5 @@
--- Dimension rows the batch needs: calendar days, platforms and agencies (first seen dates
--- move earlier when late records arrive). Several statements, run as one script.
-INSERT INTO dim_date
-SELECT d, year(d), quarter(d), month(d), isoyear(d), weekofyear(d), isodow(d), isodow(d) >= 6,
-       date_trunc('month', d)::DATE, date_trunc('week', d)::DATE
-FROM (SELECT unnest(generate_series(min(date_key), max(date_key), INTERVAL 1 DAY))::DATE AS d FROM affected_dates)
-WHERE d IS NOT NULL AND d NOT IN (SELECT date_key FROM dim_date);
-
+-- Dimension rows the batch needs besides calendar days (etl/insert_calendar_days.sql): platforms and
+-- agencies (first seen dates move earlier when late records arrive). Several statements, run as one script.
 INSERT INTO dim_platform BY NAME
 SELECT platform_name, mode(channel) AS primary_channel, min(incident_date) AS first_seen_date
 FROM new_referrals WHERE platform_name NOT IN (SELECT platform_name FROM dim_platform)

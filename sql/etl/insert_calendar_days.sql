@@ -1,5 +1,5 @@
--- Calendar days for a replicated warehouse (benchmarks/replicate_warehouse.py): every day from the first to
--- the last of temp table affected_dates that dim_date lacks, as sql/etl/upsert_dimensions.sql adds them.
+-- Calendar days: every day from the first to the last of temp table affected_dates that dim_date lacks.
+-- Run by each ETL batch and by benchmarks/replicate_warehouse.py for the days its copies reach.
 INSERT INTO dim_date
 SELECT d, year(d), quarter(d), month(d), isoyear(d), weekofyear(d), isodow(d), isodow(d) >= 6,
        date_trunc('month', d)::DATE, date_trunc('week', d)::DATE
