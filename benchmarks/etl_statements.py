@@ -8,6 +8,10 @@ whose text it holds; a statement built in code is named by its first words). Pri
 seconds over the batches, with their share of the run, and the time outside SQL (the PDQ search, Python).
 The HMAC key comes from GRACE_HMAC_KEY, as for `grace etl run`.
 
+With --roll-back every batch runs all its stages and is then rolled back (the pipeline's fault-injection hook
+after the last stage), so the warehouse and the index beside it stay as they were: two trees can then be
+profiled on the same warehouse and the same deliveries, one after the other (run this script from each).
+
     GRACE_HMAC_KEY=… .venv/bin/python benchmarks/etl_statements.py --warehouse /work/bench100m/warehouse.duckdb \\
         --exports /work/sim-2034q1/exports --top 25
 """
@@ -23,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from classification.scoring import Scorer  # noqa: E402
+from etl.pipeline import STAGES, InjectedFailure, Matching, PipelineOptions, run_batch  # noqa: E402
 from etl.runner import run_batches  # noqa: E402
 from etl.sources import discover_batches  # noqa: E402
 from grace.config import load_pseudonym_key  # noqa: E402
@@ -68,6 +74,20 @@ class TimedConnection:
         return getattr(self._con, attribute)
 
 
+def run_rolled_back(con, batches, key) -> int:
+    """Run every stage of each batch and roll it back (`PipelineOptions.fail_at` the last stage): nothing
+    changes. Returns the batches run."""
+    matching, scorer = Matching.open(con), Scorer.active(con)
+    last_stage = PipelineOptions(fail_at=STAGES[-1])
+    for batch in batches:
+        try:
+            run_batch(con, batch, key, last_stage, matching, scorer)
+        except InjectedFailure:
+            continue
+        raise SystemExit(f"{batch.path}: the batch was not rolled back (is it loaded already?)")
+    return len(batches)
+
+
 def report(seconds: dict[str, float], calls: dict[str, int], wall: float, top: int) -> str:
     """The statements by total seconds, their calls and share of the wall time, and the time outside SQL."""
     in_sql = sum(seconds.values())
@@ -84,6 +104,9 @@ def main() -> None:
     parser.add_argument("--exports", type=Path, required=True, help="the deliveries to load")
     parser.add_argument("--top", type=int, default=25, help="statements to list [25]")
     parser.add_argument("--json", type=Path, help="also write every statement's seconds and calls here")
+    parser.add_argument(
+        "--roll-back", action="store_true", help="roll every batch back after its last stage: nothing changes"
+    )
     args = parser.parse_args()
     if not args.warehouse.is_file():
         parser.error(f"--warehouse {args.warehouse}: no such file")
@@ -93,20 +116,27 @@ def main() -> None:
     seconds: dict[str, float] = {}
     calls: dict[str, int] = {}
     con = connect(args.warehouse)
+    timed, key = TimedConnection(con, StatementNamer(), seconds, calls), load_pseudonym_key(create=False)
     try:
         started = time.perf_counter()
-        summary = run_batches(
-            TimedConnection(con, StatementNamer(), seconds, calls), batches, load_pseudonym_key(create=False)
-        )  # type: ignore[arg-type]
+        if args.roll_back:
+            run_rolled_back(timed, batches, key)
+        else:
+            summary = run_batches(timed, batches, key)  # type: ignore[arg-type]
         wall = time.perf_counter() - started
     finally:
         con.close()
-    if not summary.ok:
-        raise SystemExit(f"batches failed: {summary.failures}")
-    referrals = summary.total("referrals_loaded")
-    print(
-        f"{referrals:,} referrals in {len(batches)} batch(es), {wall:.1f} s ({wall / max(referrals, 1) * 1e6:.0f} µs each)"
-    )
+    referrals = None
+    if args.roll_back:
+        print(f"{len(batches)} batch(es) run and rolled back, {wall:.1f} s")
+    else:
+        if not summary.ok:
+            raise SystemExit(f"batches failed: {summary.failures}")
+        referrals = summary.total("referrals_loaded")
+        print(
+            f"{referrals:,} referrals in {len(batches)} batch(es), {wall:.1f} s "
+            f"({wall / max(referrals, 1) * 1e6:.0f} µs each)"
+        )
     print(report(seconds, calls, wall, args.top))
     if args.json:
         args.json.write_text(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
-from benchmarks.etl_statements import StatementNamer, TimedConnection, report
+from benchmarks.etl_statements import StatementNamer, TimedConnection, report, run_rolled_back
 from etl.runner import run_batches
 from etl.sources import discover_batches
 from grace.config import PseudonymKey
@@ -40,3 +40,32 @@ def test_the_timed_connection_loads_a_batch_and_times_its_statements(tmp_path):
     table = report(seconds, calls, wall=sum(seconds.values()) + 1.0, top=3)
     assert table.count("\n") == 5  # head, rule, three statements, outside SQL
     assert "| outside SQL (PDQ search, Python) | – | 1.0 |" in table
+
+
+def test_a_rolled_back_profile_runs_every_stage_and_leaves_the_warehouse_and_its_index_as_they_were(tmp_path):
+    key = PseudonymKey(TEST_KEY.encode(), "test")
+    write_delivery(
+        tmp_path / "first" / "2024-01", [referral_row(n) for n in range(20)], [file_row(n, 0) for n in range(20)]
+    )
+    write_delivery(
+        tmp_path / "second" / "2024-02",
+        [referral_row(n) for n in range(20, 50)],
+        [file_row(n, k) for n in range(20, 50) for k in range(2)],
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = connect(warehouse)
+    try:
+        assert run_batches(con, discover_batches(tmp_path / "first"), key).ok
+        before = con.execute("SELECT count(*) FROM fact_referral").fetchone()
+        index_files = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.npy"))
+        seconds: dict[str, float] = {}
+        calls: dict[str, int] = {}
+        timed = TimedConnection(con, StatementNamer(), seconds, calls)
+        assert run_rolled_back(timed, discover_batches(tmp_path / "second"), key) == 1
+        assert calls["etl/insert_fact_referral.sql"] == 1 and "etl/rollup_file_daily.sql" in seconds
+        assert con.execute("SELECT count(*) FROM fact_referral").fetchone() == before == (20,)
+        assert con.execute("SELECT count(*) FROM etl_batch").fetchone() == (1,)
+        assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.npy")) == index_files
+        assert run_batches(con, discover_batches(tmp_path / "second"), key).ok  # still loadable, once
+    finally:
+        con.close()

@@ -10,11 +10,17 @@
 --   * the members of the perceptual clusters whose first sighting it changed (`previous_perceptual`
 --     holds the recomputed clusters' rows as they were; none = created) or that another merged into.
 -- The cells holding a file of one of those media clusters. Parameter: $batch_id.
+-- The recomputed clusters are the rows stamped with $batch_id (whose row groups alone are read).
+-- Two whole-table reads are skipped when they cannot add a cell (then their look-up side is empty):
+--   * a perceptual cluster the batch created has members the batch placed only (listed above), so only the
+--     changed clusters that existed before (`previous_perceptual`) are looked up among every member row;
+--   * a media cluster new in this batch has all its files in the batch, on the batch's own dates, which
+--     are recomputed whole: only older media clusters are looked up among the facts.
 WITH changed AS (
     SELECT c.perceptual_id
     FROM perceptual_cluster AS c
     LEFT JOIN previous_perceptual AS p USING (perceptual_id)
-    WHERE c.perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)
+    WHERE c.last_changed_batch = $batch_id  -- the `affected_perceptual` rows, recomputed by this batch
       AND (p.perceptual_id IS NULL
            OR c.first_referral_key <> p.first_referral_key
            OR c.first_file_ordinal <> p.first_file_ordinal
@@ -31,12 +37,18 @@ clusters AS (
     UNION
     SELECT cluster_id FROM bank_match WHERE found_by = $batch_id
     UNION
-    SELECT cluster_id FROM perceptual_member WHERE perceptual_id IN (SELECT perceptual_id FROM changed)
+    SELECT cluster_id
+    FROM perceptual_member
+    WHERE perceptual_id IN (SELECT perceptual_id FROM changed SEMI JOIN previous_perceptual USING (perceptual_id))
+),
+older_clusters AS (
+    SELECT cluster_id FROM clusters
+    ANTI JOIN (SELECT cluster_id FROM batch_cluster_stats WHERE is_new_cluster) AS fresh USING (cluster_id)
 ),
 final AS (
     SELECT DISTINCT o.incident_date AS date_key, o.country_iso3, o.platform_name, o.category_code
     FROM fact_file_occurrence AS o
-    WHERE o.cluster_id IN (SELECT cluster_id FROM clusters)
+    WHERE o.cluster_id IN (SELECT cluster_id FROM older_clusters)
       AND o.incident_date NOT IN (SELECT date_key FROM perceptual_dates)
 )
 SELECT * FROM final
