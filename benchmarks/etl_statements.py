@@ -74,10 +74,10 @@ class TimedConnection:
         return getattr(self._con, attribute)
 
 
-def run_rolled_back(con, batches, key) -> int:
+def run_rolled_back(con, batches, key, matching: Matching) -> int:
     """Run every stage of each batch and roll it back (`PipelineOptions.fail_at` the last stage): nothing
     changes. Returns the batches run."""
-    matching, scorer = Matching.open(con), Scorer.active(con)
+    scorer = Scorer.active(con)
     last_stage = PipelineOptions(fail_at=STAGES[-1])
     for batch in batches:
         try:
@@ -118,9 +118,13 @@ def main() -> None:
     con = connect(args.warehouse)
     timed, key = TimedConnection(con, StatementNamer(), seconds, calls), load_pseudonym_key(create=False)
     try:
+        if args.roll_back:  # the index is opened before the clock starts (a run's first batch pays it)
+            opened = time.perf_counter()
+            matching = Matching.open(con)
+            print(f"near-duplicate index opened in {time.perf_counter() - opened:.1f} s (not in the profile)")
         started = time.perf_counter()
         if args.roll_back:
-            run_rolled_back(timed, batches, key)
+            run_rolled_back(timed, batches, key, matching)
         else:
             summary = run_batches(timed, batches, key)  # type: ignore[arg-type]
         wall = time.perf_counter() - started

@@ -283,12 +283,18 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
     try:
         con.execute(read_sql("etl/perceptual_record_merges.sql"), {"batch_id": batch_id, "now": now})
         con.execute(read_sql("etl/perceptual_apply_merges.sql"))
+        if in_batch:  # the merged clusters' rows, which the batch's refresh starts from
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE merged_perceptual AS SELECT * FROM perceptual_cluster "
+                "WHERE perceptual_id IN (SELECT CAST(merged_key AS UHUGEINT) FROM new_merges)"
+            )
         con.execute(
             "DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT CAST(merged_key AS UHUGEINT) FROM new_merges)"
         )
         con.execute(read_sql("etl/perceptual_insert_members.sql"), {"batch_id": batch_id})
         con.execute("CREATE OR REPLACE TEMP TABLE affected_perceptual AS " + read_sql("etl/perceptual_affected.sql"))
         if in_batch:
+            con.execute("CREATE OR REPLACE TEMP TABLE moved_members AS " + read_sql("etl/perceptual_moved_members.sql"))
             con.execute(read_sql("etl/perceptual_affected_moved.sql"))
     finally:
         con.unregister("new_members")
@@ -299,10 +305,8 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
         "AND perceptual_id NOT IN (SELECT perceptual_id FROM previous_perceptual)"
     )
     con.execute("DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)")
-    con.execute(
-        "INSERT INTO perceptual_cluster BY NAME " + read_sql("etl/perceptual_refresh_clusters.sql"),
-        {"batch_id": batch_id},
-    )
+    refresh = "etl/perceptual_refresh_batch.sql" if in_batch else "etl/perceptual_refresh_clusters.sql"
+    con.execute("INSERT INTO perceptual_cluster BY NAME " + read_sql(refresh), {"batch_id": batch_id})
 
 
 def refresh_rollup(con: duckdb.DuckDBPyConnection, with_batch_dates: bool, batch_id: str | None = None) -> None:

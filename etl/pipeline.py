@@ -471,6 +471,8 @@ def _drop_temp_tables(con) -> None:
         "affected_perceptual",
         "perceptual_dates",
         "previous_perceptual",
+        "merged_perceptual",
+        "moved_members",
         "perceptual_cells",
         "perceptual_reopened",
         "previous_quality",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
 from benchmarks.etl_statements import StatementNamer, TimedConnection, report, run_rolled_back
+from etl.pipeline import Matching
 from etl.runner import run_batches
 from etl.sources import discover_batches
 from grace.config import PseudonymKey
@@ -61,7 +62,7 @@ def test_a_rolled_back_profile_runs_every_stage_and_leaves_the_warehouse_and_its
         seconds: dict[str, float] = {}
         calls: dict[str, int] = {}
         timed = TimedConnection(con, StatementNamer(), seconds, calls)
-        assert run_rolled_back(timed, discover_batches(tmp_path / "second"), key) == 1
+        assert run_rolled_back(timed, discover_batches(tmp_path / "second"), key, Matching.open(con)) == 1
         assert calls["etl/insert_fact_referral.sql"] == 1 and "etl/rollup_file_daily.sql" in seconds
         assert con.execute("SELECT count(*) FROM fact_referral").fetchone() == before == (20,)
         assert con.execute("SELECT count(*) FROM etl_batch").fetchone() == (1,)

@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 import pytest
 from builders import file_row, referral_row, rollup_from_scratch, write_delivery
+from from_scratch import tables_unlike_their_recompute
 
 from etl.perceptual import MatchingSettingsChanged
 from etl.pipeline import InjectedFailure, Matching, PipelineOptions, run_batch
@@ -124,6 +125,44 @@ def test_a_batch_that_links_two_clusters_merges_the_younger_into_the_older_and_k
     ).fetchall()
     assert history == [(md5("c"), md5("a"), 1)]
     assert fresh_db.execute("SELECT count(*), max(variants) FROM perceptual_cluster").fetchone() == (1, 3)
+
+
+def test_a_merge_takes_the_merged_clusters_first_sighting_when_it_is_earlier_on_the_same_day(fresh_db, key, tmp_path):
+    """The older perceptual cluster survives a merge (by first-seen date, then id), but on a tie of dates the
+    merged one's first sighting can come first (by referral key): the survivor's first sighting moves to it.
+    Several pairs, all first seen on one day, so that some pair is such a case whatever the keys."""
+
+    def same_day() -> dict:  # a new dict per file: `delivery` takes the referral overrides out of it
+        return {"referral": {"incident_datetime": "2023-05-02T10:00:00Z"}}
+
+    pairs = []
+    for n in range(6):
+        left = base_hash(100 + n)
+        bridge = flipped(left, 20, seed=200 + n)
+        pairs.append((f"left-{n}", left, f"right-{n}", flipped(bridge, 20, seed=300 + n), f"bridge-{n}", bridge))
+    first = [(2 * n, left, left_hash, same_day()) for n, (left, left_hash, *_) in enumerate(pairs)]
+    first += [(2 * n + 1, right, right_hash, same_day()) for n, (_, _, right, right_hash, _, _) in enumerate(pairs)]
+    load(fresh_db, key, delivery(tmp_path, "d1", first))
+    before = dict(
+        fresh_db.execute(
+            "SELECT lower(printf('%032x', perceptual_id)), first_referral_key FROM perceptual_cluster"
+        ).fetchall()
+    )
+    survivor_later = [
+        pair for pair in pairs if before[min(md5(pair[0]), md5(pair[2]))] > before[max(md5(pair[0]), md5(pair[2]))]
+    ]
+    assert survivor_later, "no pair whose surviving cluster is first seen after the merged one on their day"
+    bridges = [(100 + n, pair[4], pair[5], {}) for n, pair in enumerate(pairs)]
+    [report] = load(fresh_db, key, delivery(tmp_path, "d2", bridges))
+    assert report.matching["merges"] == len(pairs)
+    assert tables_unlike_their_recompute(fresh_db) == []
+    after = dict(
+        fresh_db.execute(
+            "SELECT lower(printf('%032x', perceptual_id)), first_referral_key FROM perceptual_cluster"
+        ).fetchall()
+    )
+    for left, _, right, *_ in survivor_later:
+        assert after[min(md5(left), md5(right))] == before[max(md5(left), md5(right))]
 
 
 def test_a_low_quality_hash_is_kept_but_never_matched(fresh_db, key, tmp_path):
