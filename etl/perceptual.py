@@ -13,7 +13,9 @@ upgrade or `grace matching rebuild` every one — is placed:
    of new clusters only takes the id of its oldest member;
 3. `perceptual_member` gets a row per pending cluster (indexed ones get the next slots, in
    (first-seen date, cluster id) order), `perceptual_cluster` is recomputed for every perceptual
-   cluster that was created, grew, merged or had a member's first sighting moved.
+   cluster that was created, grew, merged or had a member's first sighting moved (by an ETL batch from
+   those clusters' rows before it and what it changed, sql/etl/perceptual_refresh_batch.sql; by a rebuild
+   from every member).
 
 The index itself is only told after the commit (`PerceptualBatch.commit_to`), so a rolled-back batch
 leaves it as it was. The radius and quality cutoff a warehouse was clustered with are stored in
