@@ -181,7 +181,6 @@ def _run_stages(
         table("loading_referrals", "loading_referrals")
         table("irregular_ordinals", "irregular_ordinals")
         table("borrowed_md5", "borrowed_md5")
-        table("clusters_by_hash", "clusters_by_hash")
         table("clusters_by_md5", "clusters_by_md5")
         table("clusters_by_sha1", "clusters_by_sha1")
         table("batch_clustered", "resolve_clusters")
@@ -451,7 +450,6 @@ def _drop_temp_tables(con) -> None:
         "loading_referrals",
         "irregular_ordinals",
         "borrowed_md5",
-        "clusters_by_hash",
         "clusters_by_md5",
         "clusters_by_sha1",
         "batch_clustered",

@@ -1,4 +1,4 @@
--- Existing clusters with an MD5 of the batch's files (their own or borrowed), from `clusters_by_hash`.
-SELECT md5, min(cluster_id) AS cluster_id FROM clusters_by_hash
+-- Existing clusters with an MD5 of the batch's files (their own or borrowed).
+SELECT md5, min(cluster_id) AS cluster_id FROM media_cluster
 WHERE md5 IN (SELECT md5 FROM loadable_files UNION ALL SELECT md5 FROM borrowed_md5)
 GROUP BY md5
