@@ -10,7 +10,7 @@
 --   * the members of the perceptual clusters whose first sighting it changed (`previous_perceptual`
 --     holds the recomputed clusters' rows as they were; none = created) or that another merged into.
 -- The cells holding a file of one of those media clusters. Parameter: $batch_id.
--- The recomputed clusters are the rows stamped with $batch_id (whose row groups alone are read).
+-- The recomputed clusters are the rows stamped with $batch_id (a constant: DuckDB skips row groups by it).
 -- Two whole-table reads are skipped when they cannot add a cell (then their look-up side is empty):
 --   * a perceptual cluster the batch created has members the batch placed only (listed above), so only the
 --     changed clusters that existed before (`previous_perceptual`) are looked up among every member row;

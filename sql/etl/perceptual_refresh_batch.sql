@@ -68,25 +68,11 @@ candidates AS (
     FROM first_sightings AS f
     JOIN member_of AS m USING (cluster_id)
 ),
-first_rows AS (
-    SELECT perceptual_id,
-           min(incident_date) AS first_seen_date,
-           arg_min({'country_iso3': country_iso3, 'platform_name': platform_name, 'referral_key': referral_key,
-                    'file_ordinal': file_ordinal}, (incident_date, referral_key, file_ordinal)) AS first_row
-    FROM candidates
-    WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)
-    GROUP BY perceptual_id
+affected_candidates AS (
+    SELECT * FROM candidates WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)
 ),
+-- @include perceptual_cluster_rows affected_candidates
 final AS (
-    SELECT f.perceptual_id,
-           v.variants,
-           f.first_seen_date,
-           f.first_row.country_iso3  AS first_seen_country,
-           f.first_row.platform_name AS first_seen_platform,
-           f.first_row.referral_key  AS first_referral_key,
-           f.first_row.file_ordinal  AS first_file_ordinal,
-           $batch_id AS last_changed_batch
-    FROM first_rows AS f
-    JOIN variant_counts AS v USING (perceptual_id)
+    SELECT * FROM perceptual_rows
 )
 SELECT * FROM final ORDER BY perceptual_id

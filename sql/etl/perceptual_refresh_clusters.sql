@@ -11,24 +11,11 @@ firsts AS (
     JOIN members AS m USING (cluster_id)
     WHERE o.is_first_sighting
 ),
-first_rows AS (  -- one arg_min of the whole first row: a quarter of the key comparisons of four (no field is NULL)
-    SELECT perceptual_id,
-           min(incident_date) AS first_seen_date,
-           arg_min({'country_iso3': country_iso3, 'platform_name': platform_name, 'referral_key': referral_key,
-                    'file_ordinal': file_ordinal}, (incident_date, referral_key, file_ordinal)) AS first_row
-    FROM firsts
-    GROUP BY perceptual_id
+variant_counts AS (
+    SELECT perceptual_id, count(*) AS variants FROM members GROUP BY perceptual_id
 ),
+-- @include perceptual_cluster_rows firsts
 final AS (
-    SELECT f.perceptual_id,
-           v.variants,
-           f.first_seen_date,
-           f.first_row.country_iso3  AS first_seen_country,
-           f.first_row.platform_name AS first_seen_platform,
-           f.first_row.referral_key  AS first_referral_key,
-           f.first_row.file_ordinal  AS first_file_ordinal,
-           $batch_id AS last_changed_batch
-    FROM first_rows AS f
-    JOIN (SELECT perceptual_id, count(*) AS variants FROM members GROUP BY perceptual_id) AS v USING (perceptual_id)
+    SELECT * FROM perceptual_rows
 )
 SELECT * FROM final ORDER BY perceptual_id
