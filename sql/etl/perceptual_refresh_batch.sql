@@ -10,15 +10,14 @@
 --     (`previous_perceptual`), the rows of the clusters merged into it, and the batch's first-sighting rows
 --     of its members — the clusters it placed and those whose first sighting it moved (`moved_members`).
 -- Older clusters it placed (reopened, or a backlog) are looked up among the facts: none in most batches, so
--- that read of every first sighting is then skipped. Parameter: $batch_id.
+-- that read of every first sighting is then skipped. Every cluster named here is in `affected_perceptual`
+-- (the placed members' and the merges' clusters, those of moved members, and `previous_perceptual` holds
+-- only those and the reopened ones). Parameter: $batch_id.
 WITH placed AS (
     SELECT cluster_id, perceptual_id FROM perceptual_member WHERE batch_id = $batch_id
 ),
 kept AS (  -- the recomputed clusters that existed before, as they were (a reopened one's row is replaced)
-    SELECT p.*
-    FROM previous_perceptual AS p
-    SEMI JOIN affected_perceptual AS a USING (perceptual_id)
-    WHERE p.perceptual_id NOT IN (SELECT cluster_id FROM perceptual_reopened)
+    SELECT * FROM previous_perceptual WHERE perceptual_id NOT IN (SELECT cluster_id FROM perceptual_reopened)
 ),
 merged AS (
     SELECT g.into_id AS perceptual_id, q.variants, q.first_seen_date, q.first_seen_country, q.first_seen_platform,
@@ -68,10 +67,7 @@ candidates AS (
     FROM first_sightings AS f
     JOIN member_of AS m USING (cluster_id)
 ),
-affected_candidates AS (
-    SELECT * FROM candidates WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)
-),
--- @include perceptual_cluster_rows affected_candidates
+-- @include perceptual_cluster_rows candidates
 final AS (
     SELECT * FROM perceptual_rows
 )
