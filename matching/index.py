@@ -4,7 +4,7 @@ Algorithm: multi-index hashing (Norouzi, Punjani & Fleet, "Fast search in Hammin
 multi-index hashing", CVPR 2012) with per-substring search radii (the "generalised pigeonhole" of
 Qin et al., ICDE 2018), then exact verification.
 
-* The 256 bits are cut into m contiguous substrings of b = 256/m bits (b ≤ 24). For each substring
+* The 256 bits are cut into m contiguous substrings of b = 256/m bits (b ≤ 26). For each substring
   the index keeps a bucket table: rows sorted by their substring value, stored as CSR (``offsets``
   of length 2^b + 1, ``order`` of n row numbers, both ``uint32``), built by a counting sort.
 * Pigeonhole: if two hashes differ in at most T bits, then for any radii r_1 … r_m with
@@ -12,7 +12,8 @@ Qin et al., ICDE 2018), then exact verification.
   least Σ (r_k + 1) > T). So a query probes, in table k, every bucket whose key lies within r_k bits of
   the query's substring (r_k = -1: table not probed), and every hash within T of the query is among
   the candidates. For m = 16 and T = 31 this is "each 16-bit substring exact or one flip"; at 10 M
-  hashes the index uses m = 11 (23- and 24-bit substrings, r_k = 2 in ten tables, 1 in one).
+  hashes the index uses m = 11 (23- and 24-bit substrings, r_k = 2 in ten tables, 1 in one), from
+  ~42 M hashes in a segment m = 10 (25- and 26-bit substrings).
 * Each candidate's full 256-bit distance is computed (four ``popcnt``), so precision is 1 by
   construction and recall is 1 up to the radius (no approximation anywhere). A match is reported only
   from the first probed table that can reach it (its substring distances in earlier probed tables are
@@ -22,7 +23,9 @@ Why these choices (measured, see docs/MATCHING.md and docs/BENCHMARKS.md): the c
 random memory reads, about one per probed bucket and one per candidate. With n hashes and substrings of
 b bits a query probes P = Σ_k Σ_{i ≤ r_k} C(b, i) buckets and reads about P · n / 2^b candidates. At
 10 M hashes and T = 31, m = 16 (b = 16) means 272 probes but ~41,000 candidates per query; m = 11
-(b ≈ 23) means ~2,800 probes and ~3,000 candidates; m = 10 (b ≈ 26) would need 2 GB of bucket tables.
+(b ≈ 23) means ~2,800 probes and ~3,000 candidates; m = 10 (b ≈ 26) needs 2 GB of bucket tables and
+~8,600 probes, which pays only in segments of more than ~42 M hashes (at 80 M: ~12,000 candidates
+against ~23,000 with m = 11).
 `plan_substrings` chooses m for each segment from this cost model (a probe weighs `PROBE_COST`
 candidates), and `probe_radii` spreads Σ (r_k + 1) = T + 1 over the tables greedily by marginal cost;
 a segment whose probing would cost more than reading it whole is brute-forced instead.
@@ -72,7 +75,9 @@ from matching.pdq import DEFAULT_RADIUS, HASH_BITS, HASH_WORDS, as_words
 
 FORMAT = "grace-pdq-index"
 FORMAT_VERSION = 1
-MAX_SUBSTRING_BITS = 24  # bucket tables of 2^24 + 1 uint32 (64 MB) at most
+# Bucket tables of 2^26 + 1 uint32 (256 MB) at most. The cost model keeps 23-24 bits (m = 11) up to
+# ~42 M hashes per segment and takes 25-26 (m = 10) beyond, where they measured 1.2-1.4x faster (docs/MATCHING.md).
+MAX_SUBSTRING_BITS = 26
 MIN_SUBSTRING_BITS = 8
 PROBE_COST = 1.0  # one probed bucket costs about as much as one verified candidate (both a random read)
 BRUTE_COST = 0.2  # one brute-forced row, relative to one candidate (sequential, in cache)

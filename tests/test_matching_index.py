@@ -190,6 +190,16 @@ def test_any_substring_split_gives_the_same_answer(data, substrings):
     assert as_set(index.search(queries)) == brute_force(queries, hashes, ids, T)
 
 
+@pytest.mark.slow
+def test_ten_substrings_of_25_and_26_bits_give_the_same_answer(data):
+    # What segments of more than ~42 M hashes use; forced here on a small index (2 GB of bucket offsets).
+    hashes, ids, queries = data
+    index = PdqIndex(substrings=10)
+    index.add(ids, hashes)
+    assert index.segments[0].sub_length.tolist() == [26] * 6 + [25] * 4
+    assert as_set(index.search(queries)) == brute_force(queries, hashes, ids, T)
+
+
 def test_an_index_built_for_another_radius_answers_its_own_radius_by_default(data):
     hashes, ids, queries = data
     index = PdqIndex(radius=10)
@@ -219,6 +229,14 @@ def test_the_substring_plan_covers_every_bit_and_satisfies_the_pigeonhole_bound(
             assert (radii + 1).sum() == radius + 1 and radii.max() <= lengths.max()
     assert len(plan_substrings(10_000_000, 31)[1]) == 11  # 23/24-bit substrings at 10 M
     assert plan_substrings(10_000_000, 31)[1].max() <= index_module.MAX_SUBSTRING_BITS
+
+
+def test_segments_of_many_millions_of_hashes_take_longer_substrings_and_smaller_ones_do_not():
+    # Past ~42 M hashes in a segment, 10 tables of 25-26 bits beat 11 of 23-24 (fewer rows per bucket
+    # outweigh more probes); below, the longer tables' extra probes would cost more than they save.
+    assert split_bits(11)[1].tolist() == plan_substrings(40_000_000, 31)[1].tolist()
+    assert split_bits(10)[1].tolist() == plan_substrings(80_000_000, 31)[1].tolist()
+    assert plan_substrings(80_000_000, 31)[1].max() == index_module.MAX_SUBSTRING_BITS == 26
 
 
 # --- adding ----------------------------------------------------------------------------------------
