@@ -11,6 +11,8 @@ The HMAC key comes from GRACE_HMAC_KEY, as for `grace etl run`.
 With --roll-back every batch runs all its stages and is then rolled back (the pipeline's fault-injection hook
 after the last stage), so the warehouse and the index beside it stay as they were: two trees can then be
 profiled on the same warehouse and the same deliveries, one after the other (run this script from each).
+With --relay-index K as well, the index is first rebuilt in memory as one segment of K bucket tables (0: as
+many as the cost model chooses), so two layouts of the same index can be compared the same way.
 
     GRACE_HMAC_KEY=… .venv/bin/python benchmarks/etl_statements.py --warehouse /work/bench100m/warehouse.duckdb \\
         --exports /work/sim-2034q1/exports --top 25
@@ -32,6 +34,7 @@ from etl.pipeline import STAGES, InjectedFailure, Matching, PipelineOptions, run
 from etl.runner import run_batches  # noqa: E402
 from etl.sources import discover_batches  # noqa: E402
 from grace.config import load_pseudonym_key  # noqa: E402
+from matching.index import PdqIndex  # noqa: E402
 from warehouse import connect  # noqa: E402
 
 SQL_DIR = REPO / "sql"
@@ -88,6 +91,21 @@ def run_rolled_back(con, batches, key, matching: Matching) -> int:
     return len(batches)
 
 
+def relaid(index: PdqIndex, substrings: int) -> PdqIndex:
+    """The same rows in one segment with `substrings` bucket tables (0: the cost model's choice); segments
+    built later (a batch's) are planned as usual."""
+    copy = PdqIndex(
+        index.radius,
+        threads=index.threads,
+        buffer_size=index.buffer_size,
+        merge_factor=index.merge_factor,
+        substrings=substrings or None,
+    )
+    copy.add(index.ids, index.hashes)
+    copy.substrings = None
+    return copy
+
+
 def report(seconds: dict[str, float], calls: dict[str, int], wall: float, top: int) -> str:
     """The statements by total seconds, their calls and share of the wall time, and the time outside SQL."""
     in_sql = sum(seconds.values())
@@ -107,7 +125,16 @@ def main() -> None:
     parser.add_argument(
         "--roll-back", action="store_true", help="roll every batch back after its last stage: nothing changes"
     )
+    parser.add_argument(
+        "--relay-index",
+        type=int,
+        metavar="K",
+        help="with --roll-back: first rebuild the index in memory as one segment of K bucket tables (0: the "
+        "cost model's choice), to compare index layouts",
+    )
     args = parser.parse_args()
+    if args.relay_index is not None and not args.roll_back:
+        parser.error("--relay-index needs --roll-back (the index would be journalled after a real batch)")
     if not args.warehouse.is_file():
         parser.error(f"--warehouse {args.warehouse}: no such file")
     batches = discover_batches(args.exports)
@@ -121,6 +148,10 @@ def main() -> None:
         if args.roll_back:  # the index is opened before the clock starts (a run's first batch pays it)
             opened = time.perf_counter()
             matching = Matching.open(con)
+            if args.relay_index is not None:
+                matching.index.index = relaid(matching.index.index, args.relay_index)
+                tables = [len(segment.sub_length) for segment in matching.index.index.segments]
+                print(f"index rebuilt as segments of {tables} bucket tables")
             print(f"near-duplicate index opened in {time.perf_counter() - opened:.1f} s (not in the profile)")
         started = time.perf_counter()
         if args.roll_back:

@@ -3,13 +3,15 @@ connection carries the real pipeline through a batch."""
 
 from __future__ import annotations
 
+import numpy as np
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
-from benchmarks.etl_statements import StatementNamer, TimedConnection, report, run_rolled_back
+from benchmarks.etl_statements import StatementNamer, TimedConnection, relaid, report, run_rolled_back
 from etl.pipeline import Matching
 from etl.runner import run_batches
 from etl.sources import discover_batches
 from grace.config import PseudonymKey
+from matching.index import PdqIndex, plan_substrings
 from warehouse import connect, read_sql
 
 
@@ -70,3 +72,21 @@ def test_a_rolled_back_profile_runs_every_stage_and_leaves_the_warehouse_and_its
         assert run_batches(con, discover_batches(tmp_path / "second"), key).ok  # still loadable, once
     finally:
         con.close()
+
+
+def test_an_index_relaid_as_one_segment_of_k_tables_finds_the_same_matches():
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(0, 2**63, size=(5000, 4), dtype=np.int64).view(np.uint64)
+    index = PdqIndex(buffer_size=256)
+    for start in range(0, 5000, 250):  # added as batches are: several segments and a buffer
+        index.add(np.arange(start, start + 250) * 3, hashes[start : start + 250])
+    queries = hashes[::50] ^ np.array([0xFF, 0, 0, 1], dtype=np.uint64)  # 9 bits off each indexed hash
+    assert len(index.segments) > 1
+    for tables in (12, 0):
+        copy = relaid(index, tables)
+        assert [len(segment.sub_length) for segment in copy.segments] == [
+            tables or len(plan_substrings(5000, copy.radius)[1])
+        ]
+        assert copy.substrings is None  # a batch's own segments are planned as usual
+        found, expected = copy.search(queries), index.search(queries)
+        assert all(np.array_equal(a, b) for a, b in zip(found, expected)) and len(found.id) >= 100
