@@ -34,6 +34,7 @@ from etl.pipeline import STAGES, InjectedFailure, Matching, PipelineOptions, run
 from etl.runner import run_batches  # noqa: E402
 from etl.sources import discover_batches  # noqa: E402
 from grace.config import load_pseudonym_key  # noqa: E402
+from matching.cluster_index import ClusterIndex  # noqa: E402
 from matching.index import PdqIndex  # noqa: E402
 from warehouse import connect  # noqa: E402
 
@@ -91,19 +92,23 @@ def run_rolled_back(con, batches, key, matching: Matching) -> int:
     return len(batches)
 
 
-def relaid(index: PdqIndex, substrings: int) -> PdqIndex:
-    """The same rows in one segment with `substrings` bucket tables (0: the cost model's choice); segments
-    built later (a batch's) are planned as usual."""
-    copy = PdqIndex(
-        index.radius,
-        threads=index.threads,
-        buffer_size=index.buffer_size,
-        merge_factor=index.merge_factor,
+def relay(cluster: ClusterIndex, substrings: int) -> None:
+    """Rebuild `cluster`'s index in memory as one segment with `substrings` bucket tables (0: the cost
+    model's choice); segments built later (a batch's) are planned as usual. The old tables are let go
+    first: at 100 M referrals the two sets would not fit in memory together."""
+    old = cluster.index
+    hashes, ids = old.hashes, old.ids  # views: they keep the arrays, not the tables
+    fresh = PdqIndex(
+        old.radius,
+        threads=old.threads,
+        buffer_size=old.buffer_size,
+        merge_factor=old.merge_factor,
         substrings=substrings or None,
     )
-    copy.add(index.ids, index.hashes)
-    copy.substrings = None
-    return copy
+    cluster.index = fresh
+    del old
+    fresh.add(ids, hashes)
+    fresh.substrings = None
 
 
 def report(seconds: dict[str, float], calls: dict[str, int], wall: float, top: int) -> str:
@@ -149,7 +154,7 @@ def main() -> None:
             opened = time.perf_counter()
             matching = Matching.open(con)
             if args.relay_index is not None:
-                matching.index.index = relaid(matching.index.index, args.relay_index)
+                relay(matching.index, args.relay_index)
                 tables = [len(segment.sub_length) for segment in matching.index.index.segments]
                 print(f"index rebuilt as segments of {tables} bucket tables")
             print(f"near-duplicate index opened in {time.perf_counter() - opened:.1f} s (not in the profile)")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
-from benchmarks.etl_statements import StatementNamer, TimedConnection, relaid, report, run_rolled_back
+from benchmarks.etl_statements import StatementNamer, TimedConnection, relay, report, run_rolled_back
 from etl.pipeline import Matching
 from etl.runner import run_batches
 from etl.sources import discover_batches
 from grace.config import PseudonymKey
+from matching.cluster_index import ClusterIndex
 from matching.index import PdqIndex, plan_substrings
 from warehouse import connect, read_sql
 
@@ -81,12 +82,14 @@ def test_an_index_relaid_as_one_segment_of_k_tables_finds_the_same_matches():
     for start in range(0, 5000, 250):  # added as batches are: several segments and a buffer
         index.add(np.arange(start, start + 250) * 3, hashes[start : start + 250])
     queries = hashes[::50] ^ np.array([0xFF, 0, 0, 1], dtype=np.uint64)  # 9 bits off each indexed hash
-    assert len(index.segments) > 1
+    expected = index.search(queries)
+    assert len(index.segments) > 1 and len(expected.id) >= 100
     for tables in (12, 0):
-        copy = relaid(index, tables)
-        assert [len(segment.sub_length) for segment in copy.segments] == [
-            tables or len(plan_substrings(5000, copy.radius)[1])
+        cluster = ClusterIndex(index, None)
+        relay(cluster, tables)
+        assert [len(segment.sub_length) for segment in cluster.index.segments] == [
+            tables or len(plan_substrings(5000, index.radius)[1])
         ]
-        assert copy.substrings is None  # a batch's own segments are planned as usual
-        found, expected = copy.search(queries), index.search(queries)
-        assert all(np.array_equal(a, b) for a, b in zip(found, expected)) and len(found.id) >= 100
+        assert cluster.index.substrings is None  # a batch's own segments are planned as usual
+        found = cluster.index.search(queries)
+        assert all(np.array_equal(a, b) for a, b in zip(found, expected))
