@@ -8,9 +8,10 @@ days later (span: the days from the first incident date to the last), so the war
 times the years; within a block the copies are the same referrals again under other keys, as if more
 agencies reported them. The original stays as it was; every other copy has its own referral keys, media
 cluster and perceptual ids and account pseudonyms (the original's moved right by 8 bits, so their order is
-kept, with the copy's number in the top byte), its own MD5, SHA1, batch ids and PDQ hashes (each XORed with
-the copy's own random mask: distances within a copy are kept, those to any other copy's hashes are ~128,
-so copies never match each other) at index slots after the original's. Copies share no item, so:
+kept, with the copy's number in the top byte), its own MD5 (a media cluster's is its new id written in hex,
+as the ETL expects of a cluster's MD5), SHA1, batch ids and PDQ hashes (each XORed with the copy's own
+random mask: distances within a copy are kept, those to any other copy's hashes are ~128, so copies never
+match each other) at index slots after the original's. Copies share no item, so:
 
 - facts and per-item tables get one appended copy per copy;
 - daily rollups and the reach mart (counts per cell) are multiplied by the copies per block, moved per
@@ -138,13 +139,17 @@ def check_tables(con: duckdb.DuckDBPyConnection) -> None:
         raise ReplicaError("the warehouse is already a replica; replicate its source instead")
 
 
-def copy_expression(column: str, dtype: str) -> str:
+def copy_expression(table: str, column: str, dtype: str) -> str:
     """The SQL for one column of a copy, with parameters $copy (its number), $shift (its days), $slots
     (the original's PDQ slots) and $mask0 … $mask3 (its PDQ mask, hex words)."""
     quoted = f'"{column}"'
     copy = "$copy"
     if dtype == "UHUGEINT":
-        return f"({quoted} >> 8) + (CAST({copy} AS UHUGEINT) << {COPY_BITS})"
+        return copied_id(quoted)
+    if (table, column) == ("media_cluster", "md5"):
+        # A cluster's id is its MD5 as a number (the ETL looks MD5s up by id): the copy's MD5 is its new id.
+        new_id = copied_id('"cluster_id"')
+        return f"CASE WHEN {quoted} IS NULL THEN NULL ELSE format('{{:032x}}', {new_id}) END"
     if column == "pdq":
         words = " || ".join(
             f"format('{{:016x}}', xor(('0x' || substr({quoted}, {16 * word + 1}, 16))::UBIGINT, "
@@ -165,6 +170,11 @@ def copy_expression(column: str, dtype: str) -> str:
     return quoted
 
 
+def copied_id(quoted: str) -> str:
+    """A copy's UHUGEINT id: the original's moved right by 8 bits, the copy's number in the top byte."""
+    return f"({quoted} >> 8) + (CAST($copy AS UHUGEINT) << {COPY_BITS})"
+
+
 def pdq_mask(copy: int) -> list[str]:
     """Copy `copy`'s PDQ mask as four hex words: random, and the same in every run (seeded by the copy)."""
     words = np.random.default_rng([MASK_SEED, copy]).integers(0, 2**64, size=PDQ_WORDS, dtype=np.uint64)
@@ -179,7 +189,7 @@ def append_copies(con: duckdb.DuckDBPyConnection, layout: list[tuple[int, int]],
         # Row ids of deleted rows are not reused, so the original rows are those up to the largest id now.
         originals, last_row = one_row(con, f'SELECT count(*), coalesce(max(rowid), -1) FROM "{table}"')
         names = ", ".join(f'"{name}"' for name, _ in columns)
-        values = ", ".join(copy_expression(name, dtype) for name, dtype in columns)
+        values = ", ".join(copy_expression(table, name, dtype) for name, dtype in columns)
         started = time.perf_counter()
         sql = f'INSERT INTO "{table}" ({names}) SELECT {values} FROM "{table}" WHERE rowid <= $last_row'
         for copy, shift in layout:

@@ -1,7 +1,8 @@
 """Checks that the built warehouse keeps its promises.
 
 `contract_findings` compares the DuckDB schema with `data_contracts/warehouse.yaml` (tables,
-columns, types, NOT NULL, uniqueness); `identifier_findings` scans every text column for
+columns, types, NOT NULL, uniqueness, and that media clusters have the ids the ETL finds them by);
+`identifier_findings` scans every text column for
 things that look like direct identifiers (e-mail addresses, IP addresses, phone numbers,
 URLs). Both return findings instead of raising, so `grace warehouse check` can list them all.
 """
@@ -15,6 +16,7 @@ import duckdb
 
 from etl.contracts import load_contract
 from etl.identifiers import IDENTIFIER_PATTERNS
+from warehouse import read_sql
 
 # Lineage columns name where data came from (file paths, a case database's host); network
 # addresses there describe infrastructure, not people, so only e-mail and phone are checked.
@@ -91,7 +93,26 @@ def contract_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
                         Finding("unique", dataset.name, field.name, f"{total - distinct} repeated value(s)")
                     )
     findings.extend(_row_key_findings(con, actual))
+    findings.extend(_cluster_id_findings(con, actual))
     return findings
+
+
+def _cluster_id_findings(con: duckdb.DuckDBPyConnection, actual: dict[str, dict]) -> list[Finding]:
+    """Media clusters whose id is not their MD5 (the ETL finds a cluster by its MD5 through its id)."""
+    if not {"cluster_id", "md5"} <= set(actual.get("media_cluster", {})):
+        return []  # reported above as a contract difference
+    (unlike,) = _one_row(con, read_sql("etl/cluster_ids_unlike_md5.sql"))
+    if not unlike:
+        return []
+    return [
+        Finding(
+            "key",
+            "media_cluster",
+            "cluster_id",
+            f"{unlike} cluster(s) with an MD5 whose id is not that MD5 as a number: the ETL looks a file's MD5 "
+            "up by id, so a later file with one of these MD5s would start a second cluster; reload the warehouse",
+        )
+    ]
 
 
 # Keys of several columns (the contract's `unique` is per column), with what a repeat means.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from builders import TEST_KEY, file_row, package_line, referral_row, write_delivery
 
+from etl.checks import contract_findings
 from etl.pipeline import STAGES, InjectedFailure, PipelineOptions, run_batch
 from etl.sources import discover_batches
 
@@ -174,6 +175,30 @@ def test_files_with_the_same_hash_form_one_media_cluster_with_its_reach(fresh_db
     ).fetchall()
     assert clusters == [(3, 3, 3, 3), (1, 1, 1, 1)]
     assert fresh_db.execute("SELECT sum(new_clusters) FROM rollup_file_daily").fetchone()[0] == 2
+
+
+def test_a_later_batch_finds_earlier_clusters_by_md5_or_by_sha1_whichever_its_files_carry(fresh_db, key, tmp_path):
+    first = [file_row(1, item="a"), file_row(2, item="b", md5="")]  # b: a cluster created from its SHA1 alone
+    load(fresh_db, write_delivery(tmp_path / "may", [referral_row(1), referral_row(2)], first), key)
+    later = [
+        file_row(3, item="a", sha1=""),  # found by its MD5
+        file_row(4, item="b"),  # its MD5 is new, its SHA1 is b's: joins b
+        file_row(5, item="a", md5=""),  # found by its SHA1 (a's MD5 is borrowed from no file of this batch)
+        file_row(5, 1, item="c"),
+    ]
+    load(fresh_db, write_delivery(tmp_path / "june", [referral_row(n) for n in (3, 4, 5)], later), key)
+    clusters = fresh_db.execute("SELECT md5 IS NULL, occurrences FROM media_cluster ORDER BY occurrences, 1").fetchall()
+    assert clusters == [(False, 1), (True, 2), (False, 3)]
+    assert not [f for f in contract_findings(fresh_db) if f.table == "media_cluster"]
+
+
+def test_the_warehouse_check_reports_a_media_cluster_whose_id_is_not_its_md5(fresh_db, key, tmp_path):
+    load(fresh_db, write_delivery(tmp_path / "d", [referral_row(1)], [file_row(1, k) for k in range(3)]), key)
+    fresh_db.execute(
+        "UPDATE media_cluster SET cluster_id = cluster_id + 1 WHERE md5 = (SELECT min(md5) FROM media_cluster)"
+    )
+    [finding] = [f for f in contract_findings(fresh_db) if f.table == "media_cluster"]
+    assert finding.column == "cluster_id" and finding.message.startswith("1 cluster(s) with an MD5 whose id is not")
 
 
 def test_a_late_record_lands_in_its_incident_period_and_moves_the_first_sighting(fresh_db, key, tmp_path):
@@ -393,8 +418,6 @@ def test_two_bad_files_of_one_package_are_quarantined_and_counted_once_each(fres
 
 
 def test_the_warehouse_check_reports_a_file_loaded_twice(fresh_db, key, tmp_path):
-    from etl.checks import contract_findings
-
     load(fresh_db, write_delivery(tmp_path / "d", [referral_row(1)], [file_row(1, k) for k in range(2)]), key)
     assert not [f for f in contract_findings(fresh_db) if f.table == "fact_file_occurrence"]
     fresh_db.execute("INSERT INTO fact_file_occurrence SELECT * FROM fact_file_occurrence WHERE file_ordinal = 1")
