@@ -301,12 +301,15 @@ def _write(con, pending, positions, assignment, merges, nearest, first_slot, bat
     finally:
         con.unregister("new_members")
         con.unregister("new_merges")
+    # The affected rows are read once, with their row ids, and deleted by row id: a delete by row id reads no
+    # column of perceptual_cluster (one by perceptual_id read all of its ids a second time).
+    con.execute("CREATE OR REPLACE TEMP TABLE affected_rows AS " + read_sql("etl/perceptual_affected_rows.sql"))
     con.execute(
-        "INSERT INTO previous_perceptual SELECT * FROM perceptual_cluster "
-        "WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual) "
-        "AND perceptual_id NOT IN (SELECT perceptual_id FROM previous_perceptual)"
+        "INSERT INTO previous_perceptual SELECT * EXCLUDE (row_id) FROM affected_rows "
+        "WHERE perceptual_id NOT IN (SELECT perceptual_id FROM previous_perceptual)"
     )
-    con.execute("DELETE FROM perceptual_cluster WHERE perceptual_id IN (SELECT perceptual_id FROM affected_perceptual)")
+    con.execute("DELETE FROM perceptual_cluster WHERE rowid IN (SELECT row_id FROM affected_rows)")
+    con.execute("DROP TABLE affected_rows")
     refresh = "etl/perceptual_refresh_batch.sql" if in_batch else "etl/perceptual_refresh_clusters.sql"
     con.execute("INSERT INTO perceptual_cluster BY NAME " + read_sql(refresh), {"batch_id": batch_id})
 
