@@ -187,6 +187,7 @@ def _run_stages(
         table("batch_cluster_stats", "batch_cluster_stats")
         table("moved_first", "moved_first_sightings")
         table("batch_reach", "batch_reach")
+        table("reach_before", "reach_before")
     with stage("load"):
         con.execute("INSERT INTO fact_referral BY NAME " + read_sql("etl/insert_fact_referral.sql"), batch)
         con.execute(read_sql("etl/unflag_moved_first_sightings.sql"))
@@ -456,6 +457,7 @@ def _drop_temp_tables(con) -> None:
         "batch_cluster_stats",
         "moved_first",
         "batch_reach",
+        "reach_before",
         "affected_dates",
         "bank_known_changed",
         "batch_account_first",
