@@ -4,7 +4,8 @@
 -- batch_clustered. It is the cluster's first sighting overall when the cluster is new or was
 -- seen earlier than recorded; then `first_rowid` names that row and first_country/first_agency
 -- say where it was. The old_* columns are the cluster's media_cluster row before this batch
--- (NULL for a new cluster): what mart_cluster_reach counted it as.
+-- (NULL for a new cluster): what mart_cluster_reach counted it as; old_row_id its row id, by which
+-- update_media_clusters.sql changes it.
 WITH per_cluster AS (
     SELECT cluster_id,
            bool_or(is_new_cluster)                         AS is_new_cluster,
@@ -27,7 +28,8 @@ final AS (
            CASE WHEN p.is_new_cluster OR p.first_date < m.first_seen_date THEN p.first_row_agency END  AS first_agency,
            m.first_seen_date AS old_first_seen_date,
            m.first_seen_country AS old_first_seen_country,
-           m.country_count AS old_country_count
+           m.country_count AS old_country_count,
+           m.rowid AS old_row_id
     FROM per_cluster AS p
     LEFT JOIN media_cluster AS m ON m.cluster_id = p.cluster_id AND NOT p.is_new_cluster
 )

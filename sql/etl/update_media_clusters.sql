@@ -24,4 +24,4 @@ FROM (
     ) AS r USING (cluster_id)
     WHERE NOT b.is_new_cluster
 ) AS s
-WHERE media_cluster.cluster_id = s.cluster_id
+WHERE media_cluster.rowid = s.old_row_id
