@@ -188,6 +188,7 @@ def _run_stages(
         table("moved_first", "moved_first_sightings")
         table("batch_reach", "batch_reach")
         table("reach_before", "reach_before")
+        table("batch_reach_counts", "batch_reach_counts")
     with stage("load"):
         con.execute("INSERT INTO fact_referral BY NAME " + read_sql("etl/insert_fact_referral.sql"), batch)
         con.execute(read_sql("etl/unflag_moved_first_sightings.sql"))
@@ -458,6 +459,7 @@ def _drop_temp_tables(con) -> None:
         "moved_first",
         "batch_reach",
         "reach_before",
+        "batch_reach_counts",
         "affected_dates",
         "bank_known_changed",
         "batch_account_first",

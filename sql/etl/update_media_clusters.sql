@@ -12,16 +12,7 @@ UPDATE media_cluster SET
 FROM (
     SELECT b.*, r.country_count, r.agency_count
     FROM batch_cluster_stats AS b
-    JOIN (  -- its places: those before the batch (`reach_before`) and the batch's
-        SELECT cluster_id, CAST(count(DISTINCT country_iso3) AS INTEGER) AS country_count,
-               CAST(count(DISTINCT agency_code) AS INTEGER) AS agency_count
-        FROM (
-            SELECT cluster_id, country_iso3, agency_code FROM reach_before
-            UNION ALL
-            SELECT cluster_id, country_iso3, agency_code FROM batch_reach WHERE NOT is_new_cluster
-        )
-        GROUP BY cluster_id
-    ) AS r USING (cluster_id)
+    JOIN batch_reach_counts AS r USING (cluster_id)
     WHERE NOT b.is_new_cluster
 ) AS s
 WHERE media_cluster.rowid = s.old_row_id
