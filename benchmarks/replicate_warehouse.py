@@ -149,7 +149,7 @@ def copy_expression(table: str, column: str, dtype: str) -> str:
     if (table, column) == ("media_cluster", "md5"):
         # A cluster's id is its MD5 as a number (the ETL looks MD5s up by id): the copy's MD5 is its new id.
         new_id = copied_id('"cluster_id"')
-        return f"CASE WHEN {quoted} IS NULL THEN NULL ELSE format('{{:032x}}', {new_id}) END"
+        return f"CASE WHEN {quoted} IS NULL THEN NULL ELSE lpad(lower(hex({new_id})), 32, '0') END"
     if column == "pdq":
         words = " || ".join(
             f"format('{{:016x}}', xor(('0x' || substr({quoted}, {16 * word + 1}, 16))::UBIGINT, "
