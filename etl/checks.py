@@ -2,9 +2,9 @@
 
 `contract_findings` compares the DuckDB schema with `data_contracts/warehouse.yaml` (tables,
 columns, types, NOT NULL, uniqueness, and that media clusters have the ids the ETL finds them by);
-`identifier_findings` scans every text column for
-things that look like direct identifiers (e-mail addresses, IP addresses, phone numbers,
-URLs). Both return findings instead of raising, so `grace warehouse check` can list them all.
+`identifier_findings` scans every text column for things that look like direct identifiers (e-mail
+addresses, IP addresses, phone numbers, URLs). Both return findings instead of raising, so
+`grace warehouse check` can list them all.
 """
 
 from __future__ import annotations
