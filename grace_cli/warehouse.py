@@ -25,8 +25,8 @@ def check(warehouse) -> None:
     """Verify the warehouse against its contract and scan it for identifiers.
 
     Compares every table and column with data_contracts/warehouse.yaml (types, NOT NULL,
-    uniqueness; one row per referral and file ordinal; every media cluster's id the MD5 it was
-    created from, by which the ETL finds it again) and scans every text column for e-mail
+    uniqueness; one row per referral and file ordinal; that every media cluster's id is the MD5
+    it was created from, by which the ETL finds it again) and scans every text column for e-mail
     addresses, IP addresses, phone numbers and URLs. Exit status 1 on any finding.
     """
     from etl.checks import contract_findings, identifier_findings

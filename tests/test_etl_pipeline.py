@@ -183,7 +183,7 @@ def test_a_later_batch_finds_earlier_clusters_by_md5_or_by_sha1_whichever_its_fi
     later = [
         file_row(3, item="a", sha1=""),  # found by its MD5
         file_row(4, item="b"),  # its MD5 is new, its SHA1 is b's: joins b
-        file_row(5, item="a", md5=""),  # found by its SHA1 (a's MD5 is borrowed from no file of this batch)
+        file_row(5, item="a", md5=""),  # found by its SHA1 (no file of this batch lends it an MD5)
         file_row(5, 1, item="c"),
     ]
     load(fresh_db, write_delivery(tmp_path / "june", [referral_row(n) for n in (3, 4, 5)], later), key)
