@@ -85,28 +85,36 @@ MATCHING_TIMERS = (
 )
 
 
-def _install_timers(timings: dict[str, float]) -> None:
-    """Wrap the MATCHING_TIMERS functions and the post-commit index update so each adds its seconds to
-    `timings`."""
+def _timed(function, key: str, timings: dict[str, float]):
+    """`function`, adding the seconds of each call to `timings[key]`."""
+
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
+
+    return wrapper
+
+
+def install_timer(module_name: str, attribute: str, key: str, timings: dict[str, float]) -> None:
+    """Wrap `module_name.attribute` (when the code measured has it) so its calls add to `timings[key]`."""
     import importlib
 
+    module = importlib.import_module(module_name)
+    if hasattr(module, attribute):  # absent in older code measured with this script
+        setattr(module, attribute, _timed(getattr(module, attribute), key, timings))
+
+
+def install_timers(timings: dict[str, float]) -> None:
+    """Wrap the MATCHING_TIMERS functions and the post-commit index update so each adds its seconds to
+    `timings`."""
     from etl.perceptual import PerceptualBatch
 
-    def timed(function, key):
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
-
-        return wrapper
-
     for module_name, attribute, key in MATCHING_TIMERS:
-        module = importlib.import_module(module_name)
-        if hasattr(module, attribute):  # absent in older code measured with this script
-            setattr(module, attribute, timed(getattr(module, attribute), key))
-    PerceptualBatch.commit_to = timed(PerceptualBatch.commit_to, "index_after_commit")  # type: ignore[method-assign]
+        install_timer(module_name, attribute, key, timings)
+    PerceptualBatch.commit_to = _timed(PerceptualBatch.commit_to, "index_after_commit", timings)  # type: ignore[method-assign]
 
 
 def phase_full(inputs: Path, warehouse: Path) -> dict:
@@ -116,7 +124,7 @@ def phase_full(inputs: Path, warehouse: Path) -> dict:
     from warehouse import connect, ensure_schema
 
     timings: dict[str, float] = {}
-    _install_timers(timings)
+    install_timers(timings)
     con = connect(warehouse)
     ensure_schema(con)
     batches = discover_batches(inputs / "exports")

@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.etl import install_timer, install_timers  # noqa: E402
 from classification.scoring import Scorer  # noqa: E402
 from etl.pipeline import STAGES, InjectedFailure, Matching, PipelineOptions, run_batch  # noqa: E402
 from etl.runner import run_batches  # noqa: E402
@@ -111,6 +112,14 @@ def relay(cluster: ClusterIndex, substrings: int) -> None:
     fresh.substrings = None
 
 
+def report_matching(parts: dict[str, float]) -> str:
+    """The matching stage's parts (`benchmarks/etl.py`'s timers), their SQL included: what of the time outside
+    SQL is the PDQ search and what is the Python around it."""
+    lines = ["| matching part (its SQL included) | seconds |", "|---|---:|"]
+    lines += [f"| {name} | {total:.1f} |" for name, total in sorted(parts.items())]
+    return "\n".join(lines)
+
+
 def report(seconds: dict[str, float], calls: dict[str, int], wall: float, top: int) -> str:
     """The statements by total seconds, their calls and share of the wall time, and the time outside SQL."""
     in_sql = sum(seconds.values())
@@ -147,6 +156,9 @@ def main() -> None:
         parser.error(f"--exports {args.exports}: no deliveries found")
     seconds: dict[str, float] = {}
     calls: dict[str, int] = {}
+    matching_parts: dict[str, float] = {}
+    install_timers(matching_parts)
+    install_timer("etl.pipeline", "cluster_pending", "match (the whole stage's matching call)", matching_parts)
     con = connect(args.warehouse)
     timed, key = TimedConnection(con, StatementNamer(), seconds, calls), load_pseudonym_key(create=False)
     try:
@@ -178,10 +190,10 @@ def main() -> None:
             f"({wall / max(referrals, 1) * 1e6:.0f} µs each)"
         )
     print(report(seconds, calls, wall, args.top))
+    print(report_matching(matching_parts))
     if args.json:
-        args.json.write_text(
-            json.dumps({"wall_s": wall, "referrals": referrals, "seconds": seconds, "calls": calls}, indent=2)
-        )
+        record = {"wall_s": wall, "referrals": referrals, "seconds": seconds, "calls": calls}
+        args.json.write_text(json.dumps({**record, "matching_parts": matching_parts}, indent=2))
 
 
 if __name__ == "__main__":

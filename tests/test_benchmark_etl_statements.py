@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from builders import TEST_KEY, file_row, referral_row, write_delivery
 
-from benchmarks.etl_statements import StatementNamer, TimedConnection, relay, report, run_rolled_back
+from benchmarks.etl_statements import StatementNamer, TimedConnection, relay, report, report_matching, run_rolled_back
 from etl.pipeline import Matching
 from etl.runner import run_batches
 from etl.sources import discover_batches
@@ -44,6 +44,11 @@ def test_the_timed_connection_loads_a_batch_and_times_its_statements(tmp_path):
     table = report(seconds, calls, wall=sum(seconds.values()) + 1.0, top=3)
     assert table.count("\n") == 5  # head, rule, three statements, outside SQL
     assert "| outside SQL (PDQ search, Python) | – | 1.0 |" in table
+
+
+def test_the_matching_parts_are_listed_by_name_with_their_seconds():
+    table = report_matching({"match.search": 12.34, "match.union_find": 0.5})
+    assert table.splitlines()[2:] == ["| match.search | 12.3 |", "| match.union_find | 0.5 |"]
 
 
 def test_a_rolled_back_profile_runs_every_stage_and_leaves_the_warehouse_and_its_index_as_they_were(tmp_path):
