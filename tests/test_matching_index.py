@@ -376,6 +376,34 @@ def test_a_saved_index_loads_with_the_same_answers_and_takes_more_hashes(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pdq"]  # no temporary directory left
 
 
+def test_a_loaded_index_takes_more_hashes_without_copying_the_ones_it_holds(tmp_path, data):
+    hashes, ids, queries = data
+    index = PdqIndex()
+    index.add(ids[:-100], hashes[:-100])
+    index.save(tmp_path / "pdq")
+    loaded = PdqIndex.load(tmp_path / "pdq")
+    held_hashes, held_ids = loaded.hashes, loaded.ids
+    loaded.add(ids[-100:], hashes[-100:])
+    assert np.shares_memory(held_hashes, loaded.hashes) and np.shares_memory(held_ids, loaded.ids)
+    assert loaded.nbytes() == index.nbytes() + 100 * (32 + 8)  # the room to grow is not counted
+    assert as_set(loaded.search(queries)) == brute_force(queries, hashes, ids, T)
+
+
+def test_a_saved_array_of_the_wrong_shape_or_a_cut_file_is_named(tmp_path, data):
+    hashes, ids, _ = data
+    index = PdqIndex()
+    index.add(ids[:1000], hashes[:1000])
+    index.save(tmp_path / "pdq")
+    np.save(tmp_path / "pdq" / "ids.npy", ids[:999])
+    with pytest.raises(IndexFileError, match=r"ids\.npy: expected int64 \(1000,\), found int64 \(999,\)"):
+        PdqIndex.load(tmp_path / "pdq")
+    index.save(tmp_path / "pdq")
+    saved = (tmp_path / "pdq" / "hashes.npy").read_bytes()
+    (tmp_path / "pdq" / "hashes.npy").write_bytes(saved[:-8])
+    with pytest.raises(IndexFileError, match=r"hashes\.npy: the file ends after 31,992 of 32,000 bytes"):
+        PdqIndex.load(tmp_path / "pdq")
+
+
 def test_a_failed_save_leaves_the_previous_index_in_place(tmp_path, data, monkeypatch):
     hashes, ids, queries = data
     old = PdqIndex()
