@@ -5,7 +5,8 @@
 -- seen earlier than recorded; then `first_rowid` names that row and first_country/first_agency
 -- say where it was. The old_* columns are the cluster's media_cluster row before this batch
 -- (NULL for a new cluster): what mart_cluster_reach counted it as; old_row_id its row id, by which
--- update_media_clusters.sql changes it.
+-- update_media_clusters.sql changes it. Those rows are looked up only for the clusters seen again: when
+-- the batch has none, the look-up's list is empty and DuckDB does not read media_cluster at all.
 WITH per_cluster AS (
     SELECT cluster_id,
            bool_or(is_new_cluster)                         AS is_new_cluster,
@@ -20,6 +21,11 @@ WITH per_cluster AS (
     FROM batch_clustered
     GROUP BY cluster_id
 ),
+seen_again AS (
+    SELECT cluster_id, first_seen_date, first_seen_country, country_count, rowid AS row_id
+    FROM media_cluster
+    WHERE cluster_id IN (SELECT cluster_id FROM per_cluster WHERE NOT is_new_cluster)
+),
 final AS (
     SELECT p.* EXCLUDE (first_row, first_row_country, first_row_agency),
            p.is_new_cluster OR p.first_date < m.first_seen_date AS moves_first,
@@ -29,8 +35,8 @@ final AS (
            m.first_seen_date AS old_first_seen_date,
            m.first_seen_country AS old_first_seen_country,
            m.country_count AS old_country_count,
-           m.rowid AS old_row_id
+           m.row_id AS old_row_id
     FROM per_cluster AS p
-    LEFT JOIN media_cluster AS m ON m.cluster_id = p.cluster_id AND NOT p.is_new_cluster
+    LEFT JOIN seen_again AS m ON m.cluster_id = p.cluster_id
 )
 SELECT * FROM final
