@@ -5,7 +5,9 @@ It loads the deliveries in --exports into --warehouse itself (in place: use a co
 change) in this process, through the same `run_batches` as `grace etl run`, with the connection wrapped so that
 every statement is timed. Each statement is named by the file of `sql/` it was read from (the longest file
 whose text it holds; a statement built in code is named by its first words). Prints the statements by total
-seconds over the batches, with their share of the run, and the time outside SQL (the PDQ search, Python).
+seconds over the batches, with their share of the run, and the time outside SQL (the PDQ search, Python);
+then the matching stage's parts, timed as `benchmarks/etl.py` times them (each with its own SQL), which tell
+the PDQ search from the staging of the batch's hashes, the union-find and the writes.
 The HMAC key comes from GRACE_HMAC_KEY, as for `grace etl run`.
 
 With --roll-back every batch runs all its stages and is then rolled back (the pipeline's fault-injection hook
