@@ -140,12 +140,43 @@ def _wait_for(opener, url: str, server: subprocess.Popen, seconds: float = 60) -
             time.sleep(0.5)
 
 
+def _setuptools_configuration() -> dict:
+    """The [tool.setuptools] table of pyproject.toml."""
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+
+
 def test_the_docker_image_copies_every_package_and_data_folder_the_wheel_needs():
     """No Docker engine runs here, so the image is checked for what can drift: the folders it copies
     into its build stage are exactly the packages' top folders plus the SQL and the contracts."""
-    import tomllib
-
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    project = _setuptools_configuration()
     needed = {name.split(".")[0] for name in project["packages"]} | set(project["package-dir"].values())
     copied = set(re.findall(r"^COPY (\S+) \./\1$", (REPO / "Dockerfile").read_text(encoding="utf-8"), re.MULTILINE))
     assert copied == needed
+
+
+def test_every_folder_inside_a_listed_package_is_listed_so_setuptools_drops_nothing_by_guesswork():
+    """setuptools warns that a folder Python could import but `packages` does not name "would be ignored"
+    (twenty such warnings once filled each setup's log); the data folders are named, and package-data picks
+    their files. A new folder (of SQL, say) fails here until it is listed."""
+    project = _setuptools_configuration()
+    listed = set(project["packages"])
+    roots = project["package-dir"]
+
+    def folder(package: str) -> Path:
+        for name, path in roots.items():
+            if package == name or package.startswith(name + "."):
+                return REPO / path / package[len(name) :].lstrip(".").replace(".", "/")
+        return REPO / package.replace(".", "/")
+
+    unlisted = sorted(
+        f"{package}.{child.name}"
+        for package in listed
+        for child in folder(package).iterdir()
+        if child.is_dir()
+        and child.name.isidentifier()
+        and child.name != "__pycache__"
+        and f"{package}.{child.name}" not in listed
+    )
+    assert not unlisted, f"add to [tool.setuptools] packages in pyproject.toml: {unlisted}"
